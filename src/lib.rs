@@ -1,3 +1,29 @@
 //! doppel: a production-shaped, anonymised double of a dataset.
+//!
+//! ```text
+//! source ──RecordBatch──▶ transform ──RecordBatch──▶ sink
+//!   ▲                        ▲                          ▲
+//! schema ──▶ plan (rules bound to real columns and types; fail-closed) ──┘
+//! ```
+//!
+//! Module map:
+//!
+//! - [`rules`]: the TOML rules model and loading, with every structural problem reported at once.
+//! - [`plan`]: binding rules to a source schema (fail-closed), templates, `--explain`.
+//! - [`transform`]: the pure, parallel `(plan, batch) -> batch`; one file per strategy.
+//! - [`source`]: where rows come from (Parquet directories).
+//! - [`sink`]: where rows go (Parquet directories, atomically).
+//! - [`pipeline`]: reader → transform → writer with bounded channels.
+//! - [`secret`]: the key and per-domain subkeys.
+//! - [`error`]: typed errors and exit codes; names, never values.
+//! - [`cli`]: argument definitions and subcommands.
+
+pub mod cli;
+pub mod error;
+pub mod pipeline;
+pub mod plan;
+pub mod rules;
 pub mod secret;
+pub mod sink;
+pub mod source;
 pub mod transform;

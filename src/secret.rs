@@ -31,13 +31,8 @@ pub enum KeyError {
     #[error("the key is {len} characters long; it must be at least {MIN_KEY_LEN} characters")]
     TooShort { len: usize },
     #[error("cannot read key file {path}: {source}")]
-    Unreadable {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(
-        "key file {path} can be read by other users (mode {mode:o}); run `chmod 600 {path}` and retry"
-    )]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error("key file {path} can be read by other users (mode {mode:o}); run `chmod 600 {path}` and retry")]
     TooOpen { path: PathBuf, mode: u32 },
     #[error("key file {path} is not valid UTF-8 text")]
     NotText { path: PathBuf },
@@ -62,9 +57,7 @@ impl Key {
         if len < MIN_KEY_LEN {
             return Err(KeyError::TooShort { len });
         }
-        Ok(Key {
-            master: blake3::derive_key("doppel 2026 master key", text.as_bytes()),
-        })
+        Ok(Key { master: blake3::derive_key("doppel 2026 master key", text.as_bytes()) })
     }
 
     /// Loads the key from `DOPPEL_KEY` (given as `env_value`) or from `key_file`.
@@ -78,26 +71,18 @@ impl Key {
     }
 
     fn from_file(path: &Path) -> Result<Key, KeyError> {
-        let unreadable = |source| KeyError::Unreadable {
-            path: path.to_path_buf(),
-            source,
-        };
+        let unreadable = |source| KeyError::Unreadable { path: path.to_path_buf(), source };
         let meta = std::fs::metadata(path).map_err(unreadable)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = meta.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
-                return Err(KeyError::TooOpen {
-                    path: path.to_path_buf(),
-                    mode,
-                });
+                return Err(KeyError::TooOpen { path: path.to_path_buf(), mode });
             }
         }
         let bytes = std::fs::read(path).map_err(unreadable)?;
-        let text = String::from_utf8(bytes).map_err(|_| KeyError::NotText {
-            path: path.to_path_buf(),
-        })?;
+        let text = String::from_utf8(bytes).map_err(|_| KeyError::NotText { path: path.to_path_buf() })?;
         let text = text.strip_suffix('\n').unwrap_or(&text);
         let text = text.strip_suffix('\r').unwrap_or(text);
         Key::from_text(text)
@@ -108,9 +93,7 @@ impl Key {
         let mut material = Vec::with_capacity(32 + domain.len());
         material.extend_from_slice(&self.master);
         material.extend_from_slice(domain.as_bytes());
-        DomainKey {
-            key: blake3::derive_key("doppel 2026 domain subkey", &material),
-        }
+        DomainKey { key: blake3::derive_key("doppel 2026 domain subkey", &material) }
     }
 
     /// A fingerprint that identifies the key without revealing it (for reports).
@@ -202,10 +185,7 @@ mod tests {
     #[test]
     fn both_sources_is_an_error_and_none_is_missing() {
         let p = Path::new("/nonexistent");
-        assert!(matches!(
-            Key::load(Some("x".repeat(40)), Some(p)),
-            Err(KeyError::Both)
-        ));
+        assert!(matches!(Key::load(Some("x".repeat(40)), Some(p)), Err(KeyError::Both)));
         assert!(matches!(Key::load(None, None), Err(KeyError::Missing)));
     }
 
@@ -216,10 +196,7 @@ mod tests {
         let path = dir.path().join("k");
         std::fs::write(&path, "0123456789abcdef0123456789abcdef\n").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(matches!(
-            Key::load(None, Some(&path)),
-            Err(KeyError::TooOpen { .. })
-        ));
+        assert!(matches!(Key::load(None, Some(&path)), Err(KeyError::TooOpen { .. })));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let from_file = Key::load(None, Some(&path)).unwrap();
         let from_text = Key::from_text("0123456789abcdef0123456789abcdef").unwrap();

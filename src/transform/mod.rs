@@ -1,6 +1,179 @@
-//! Transform strategies, one file per strategy.
+//! Transform: a pure function `(plan, batch) -> batch`, parallel with rayon, no I/O.
+//!
+//! ```text
+//! Plan ──Transformer::new(plan, key)──▶ TableTransform (one per table)
+//! RecordBatch ──TableTransform::apply──▶ RecordBatch  (same schema, same row count)
+//! ```
+//!
+//! Columns are computed in the plan's evaluation order (templates after what they read).
+//! Each column is computed in parallel over fixed-size row chunks; every value depends only
+//! on (input value, domain key, attempt), so output bytes do not depend on the thread count
+//! or batch size. Columns in a domain that has a `unique` column then pass, in row order,
+//! through that domain's [`unique::DomainState`], which re-generates colliding values.
+//!
+//! One file per strategy: [`mask`], [`hash`], [`fake`], [`noise`], [`redact`], [`json`];
+//! templates are parsed in [`crate::plan::template`] and evaluated in [`apply`].
+
+pub mod apply;
 pub mod fake;
 pub mod hash;
+pub mod json;
 pub mod mask;
 pub mod noise;
 pub mod redact;
+pub mod unique;
+pub mod values;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_select::concat::concat;
+use rayon::prelude::*;
+
+use crate::error::RowError;
+use crate::plan::{Plan, Strategy, TablePlan};
+use crate::rules::TableAction;
+use crate::secret::{DomainKey, Key};
+
+use apply::{ColumnInput, apply};
+use unique::DomainState;
+
+/// Rows per parallel work unit. Fixed, so that work splitting never depends on batch size.
+const CHUNK_ROWS: usize = 4096;
+
+/// The run-time form of a plan: domain keys derived, unique state shared per domain.
+pub struct Transformer {
+    tables: BTreeMap<String, Arc<TableTransform>>,
+}
+
+impl Transformer {
+    pub fn new(plan: &Plan, key: &Key) -> Transformer {
+        let mut states: BTreeMap<String, Arc<Mutex<DomainState>>> = BTreeMap::new();
+        for table in &plan.tables {
+            for c in table.columns.iter().filter(|c| c.unique) {
+                states.entry(c.domain.clone()).or_insert_with(|| Arc::new(Mutex::new(DomainState::default())));
+            }
+        }
+        let tables = plan
+            .tables
+            .iter()
+            .filter(|t| t.action == TableAction::Copy)
+            .map(|t| (t.name.clone(), Arc::new(TableTransform::new(t, key, &states))))
+            .collect();
+        Transformer { tables }
+    }
+
+    pub fn table(&self, name: &str) -> Option<Arc<TableTransform>> {
+        self.tables.get(name).cloned()
+    }
+}
+
+struct ColumnRuntime {
+    index: usize,
+    name: String,
+    strategy: Strategy,
+    key: DomainKey,
+    json_keys: Vec<DomainKey>,
+    unique: bool,
+    state: Option<Arc<Mutex<DomainState>>>,
+}
+
+/// The transform of one table.
+pub struct TableTransform {
+    table: String,
+    columns: Vec<ColumnRuntime>,
+}
+
+impl TableTransform {
+    fn new(plan: &TablePlan, key: &Key, states: &BTreeMap<String, Arc<Mutex<DomainState>>>) -> TableTransform {
+        let columns = plan
+            .eval_order
+            .iter()
+            .map(|&i| &plan.columns[i])
+            .filter(|c| !matches!(c.strategy, Strategy::Keep))
+            .map(|c| ColumnRuntime {
+                index: c.index,
+                name: c.name.clone(),
+                strategy: c.strategy.clone(),
+                key: key.domain(&c.domain),
+                json_keys: match &c.strategy {
+                    Strategy::Json(paths) => paths.iter().map(|p| key.domain(&p.domain)).collect(),
+                    _ => Vec::new(),
+                },
+                unique: c.unique,
+                state: states.get(&c.domain).cloned(),
+            })
+            .collect();
+        TableTransform { table: plan.name.clone(), columns }
+    }
+
+    /// Transforms one batch. `first_row` is the 0-based index of the batch's first row in
+    /// the table, used to report 1-based row numbers in errors.
+    pub fn apply(&self, batch: &RecordBatch, first_row: u64) -> Result<RecordBatch, RowError> {
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        let inputs: Vec<ArrayRef> = batch.columns().to_vec();
+        let len = batch.num_rows();
+        for c in &self.columns {
+            let row_error = |row: usize, reason: String| RowError {
+                table: self.table.clone(),
+                column: c.name.clone(),
+                row: first_row + row as u64 + 1,
+                reason,
+            };
+            let input = &inputs[c.index];
+            let starts: Vec<usize> = (0..len).step_by(CHUNK_ROWS).collect();
+            let parts: Vec<ArrayRef> = starts
+                .par_iter()
+                .map(|&start| {
+                    let n = CHUNK_ROWS.min(len - start);
+                    let sliced_input = input.slice(start, n);
+                    let sliced: Vec<ArrayRef> = columns.iter().map(|a| a.slice(start, n)).collect();
+                    let ci = ColumnInput {
+                        strategy: &c.strategy,
+                        key: &c.key,
+                        input: &sliced_input,
+                        columns: &sliced,
+                        json_keys: &c.json_keys,
+                        attempt: 0,
+                    };
+                    apply(&ci).map_err(|(row, reason)| row_error(start + row, reason))
+                })
+                .collect::<Result<_, _>>()?;
+            let mut output = match parts.len() {
+                0 => input.slice(0, 0),
+                1 => parts.into_iter().next().unwrap_or_else(|| input.slice(0, 0)),
+                _ => {
+                    let refs: Vec<&dyn arrow_array::Array> = parts.iter().map(|a| a.as_ref()).collect();
+                    concat(&refs).map_err(|e| row_error(0, e.to_string()))?
+                }
+            };
+            if let Some(state) = &c.state {
+                let mut state = state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let regenerate = |row: usize, attempt: u32| {
+                    let sliced_input = input.slice(row, 1);
+                    let sliced: Vec<ArrayRef> = columns.iter().map(|a| a.slice(row, 1)).collect();
+                    let ci = ColumnInput {
+                        strategy: &c.strategy,
+                        key: &c.key,
+                        input: &sliced_input,
+                        columns: &sliced,
+                        json_keys: &c.json_keys,
+                        attempt,
+                    };
+                    apply(&ci).map_err(|(_, reason)| reason)
+                };
+                output = state
+                    .resolve(input, output, c.unique, regenerate)
+                    .map_err(|(row, reason)| row_error(row, reason))?;
+            }
+            columns[c.index] = output;
+        }
+        RecordBatch::try_new(batch.schema(), columns).map_err(|e| RowError {
+            table: self.table.clone(),
+            column: String::new(),
+            row: first_row + 1,
+            reason: format!("cannot assemble the output batch: {e}"),
+        })
+    }
+}

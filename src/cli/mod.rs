@@ -1,0 +1,105 @@
+//! Command-line interface: argument definitions and the subcommands. No logic beyond
+//! resolving arguments and calling the library.
+
+mod check;
+mod run;
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::Result;
+
+const AFTER_HELP: &str = "\
+Locations (--from / --to):
+  postgres://… or postgresql://…   a PostgreSQL database (not supported by this version)
+  a path ending in .sql, or -       a SQL dump (not supported by this version)
+  any other path                    a directory of Parquet files, one <schema>.<table>.parquet
+                                    file (or <schema>.<table>/ folder of parts) per table
+
+The key (run only): the DOPPEL_KEY environment variable or --key-file FILE (mode 600),
+at least 32 characters. It is never printed.
+
+Exit codes:
+  0 success   2 usage   3 rules, plan, key or a value the rules cannot transform
+  4 source    5 target  6 verification finding   130 interrupted
+
+Example:
+  doppel check --rules rules/shop.toml --from fixtures/shop/data --explain
+  doppel run --rules rules/shop.toml --from fixtures/shop/data --to out/shop --key-file my.key";
+
+/// doppel: a production-shaped double of your data, without its personal data.
+///
+/// Reads a snapshot (Parquet files), applies per-column rules from TOML files (keep, null,
+/// constant, mask, hash, fake, noise, template, redact, json), and writes the result
+/// atomically. Every column needs a rule: anything unconfigured stops the run.
+#[derive(Debug, Parser)]
+#[command(name = "doppel", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log level: error, warn, info, debug (also DOPPEL_LOG).
+    #[arg(long, global = true, default_value = "info", env = "DOPPEL_LOG")]
+    pub log: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Anonymise SRC into DST with the rules; nothing is published unless the whole run succeeds.
+    Run(RunArgs),
+    /// Check that the rules cover the source exactly (every table, every column), without a key.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Rules: a .toml file or a directory of them.
+    #[arg(long, value_name = "PATH")]
+    pub rules: PathBuf,
+    /// Source location (see "Locations" below).
+    #[arg(long, value_name = "SRC")]
+    pub from: String,
+    /// Target location (see "Locations" below).
+    #[arg(long, value_name = "DST")]
+    pub to: String,
+    /// Replace an existing non-empty target (swapped in only when the run succeeds).
+    #[arg(long)]
+    pub replace: bool,
+    /// Read the key from this file (mode 600; a trailing newline is ignored) instead of DOPPEL_KEY.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Transform threads (default: all cores). Output is identical for any value.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Rows per batch read from the source. Output is identical for any value.
+    #[arg(long, value_name = "N", default_value_t = 8192, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_rows: u32,
+    /// Write a JSON report (per-table counts, rules hash, key fingerprint) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Rules: a .toml file or a directory of them.
+    #[arg(long, value_name = "PATH")]
+    pub rules: PathBuf,
+    /// Source location whose schema the rules must cover.
+    #[arg(long, value_name = "SRC")]
+    pub from: String,
+    /// Print the bound plan, table by table and column by column.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// Runs the parsed command. `cancel` is set when the user interrupts.
+pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<()> {
+    match cli.command {
+        Command::Run(args) => run::run(args, cancel),
+        Command::Check(args) => check::check(args),
+    }
+}

@@ -1,0 +1,59 @@
+//! `doppel run`: load rules and key, bind the plan, stream source → transform → sink.
+
+use std::sync::atomic::AtomicBool;
+
+use crate::error::{Error, Result};
+use crate::pipeline::{self, RunOptions};
+use crate::plan;
+use crate::rules::load_rules;
+use crate::secret::{KEY_ENV, Key};
+use crate::sink::Sink;
+use crate::sink::parquet::ParquetSink;
+use crate::source::{self, Location};
+use crate::transform::Transformer;
+
+use super::RunArgs;
+
+pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
+    let rules = load_rules(&args.rules)?;
+    let key = Key::load(std::env::var(KEY_ENV).ok(), args.key_file.as_deref())?;
+    let from = Location::parse(&args.from);
+    let to = Location::parse(&args.to);
+    let source = source::open(&from)?;
+    let plan = plan::bind(&rules, source.tables())?;
+    let metadata = vec![
+        ("doppel.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("doppel.rules_blake3".to_string(), plan.rules_fingerprint.clone()),
+    ];
+    let sink: Box<dyn Sink> = match &to {
+        Location::Parquet(dir) => Box::new(ParquetSink::create(dir, args.replace, metadata)?),
+        other => {
+            return Err(Error::Usage(format!(
+                "{}: only Parquet directories are supported as targets by this version of doppel",
+                other.display()
+            )));
+        }
+    };
+    let transformer = Transformer::new(&plan, &key);
+    let threads = args
+        .threads
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let options = RunOptions { threads, batch_rows: args.batch_rows as usize, progress: !args.quiet };
+    let report = pipeline::run(&plan, &transformer, source.as_ref(), sink, &options, cancel, key.fingerprint())?;
+    for t in &report.tables {
+        eprintln!("  {:<40} {:>5} {:>12} rows", t.table, t.action, t.rows);
+    }
+    eprintln!(
+        "done: {} rows in {:.2}s ({:.0} rows/s) → {}",
+        report.total_rows,
+        report.seconds,
+        report.total_rows as f64 / report.seconds.max(1e-9),
+        to.display()
+    );
+    if let Some(path) = &args.report {
+        let json = serde_json::to_string_pretty(&report).map_err(|e| Error::target(path.display(), e))?;
+        std::fs::write(path, json + "\n").map_err(|e| Error::target(path.display(), e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! The `doppel` binary: parses arguments, runs the command, maps errors to exit codes.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::Parser;
+use doppel::cli::{Cli, dispatch};
+
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("doppel={}", cli.log))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("doppel=info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(ansi)
+        .init();
+    if let Err(e) = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst)) {
+        tracing::warn!("cannot install the Ctrl-C handler: {e}");
+    }
+    match dispatch(cli, &CANCEL) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

@@ -1,0 +1,548 @@
+//! Binding one table's rules to its schema: coverage, then each rule against its column type.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, StringArray};
+use arrow_cast::{CastOptions, cast_with_options};
+use arrow_schema::{DataType, Field, TimeUnit};
+
+use crate::error::Problem;
+use crate::rules::{ColumnRule, HashFormat, TableAction, TableRules};
+use crate::transform::fake::{self, FakeSpec, Generator, Locale, OutputKind};
+use crate::transform::mask::MaskSpec;
+use crate::transform::noise::{Amount, parse_duration_micros};
+use crate::transform::redact::{Detector, Redactor, Replacement};
+
+use super::template::Template;
+use super::{ColumnPlan, JsonPathRule, JsonStep, Origin, SourceTable, Strategy, TablePlan};
+
+pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut Vec<Problem>) -> Option<TablePlan> {
+    let before = problems.len();
+    let origin = Origin { file: rules.file.clone(), line: rules.line };
+    let fields = table.schema.fields();
+    let valid_columns = || fields.iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ");
+    if rules.action == TableAction::Skip {
+        return Some(TablePlan {
+            name: table.name.clone(),
+            schema: table.schema.clone(),
+            action: TableAction::Skip,
+            columns: Vec::new(),
+            eval_order: Vec::new(),
+            origin,
+        });
+    }
+    let problem = |line: usize, column: &str, msg: String| {
+        Problem::new(msg).at(&rules.file, Some(line)).table(&table.name).column(column)
+    };
+    for entry in &rules.columns {
+        if table.schema.index_of(&entry.name).is_err() {
+            problems.push(problem(
+                entry.line,
+                &entry.name,
+                format!("the source table has no such column; its columns are: {}", valid_columns()),
+            ));
+        }
+    }
+    let mut columns = Vec::with_capacity(fields.len());
+    for (index, field) in fields.iter().enumerate() {
+        let Some(entry) = rules.columns.iter().find(|c| c.name == *field.name()) else {
+            problems.push(
+                Problem::new(format!(
+                    "column has no rule (type {}); add it to `keep` or give it a rule under [tables.\"{}\".columns]",
+                    field.data_type(),
+                    table.name
+                ))
+                .at(&rules.file, Some(rules.line))
+                .table(&table.name)
+                .column(field.name()),
+            );
+            continue;
+        };
+        let default_domain = format!("{}.{}", table.name, field.name());
+        let ctx = RuleContext { field, default_domain: &default_domain, table };
+        match bind_rule(&ctx, &entry.rule) {
+            Ok(bound) => columns.push(ColumnPlan {
+                name: field.name().clone(),
+                index,
+                data_type: field.data_type().clone(),
+                nullable: field.is_nullable(),
+                strategy: bound.strategy,
+                domain: bound.domain,
+                unique: bound.unique,
+                origin: Origin { file: rules.file.clone(), line: entry.line },
+            }),
+            Err(messages) => {
+                for m in messages {
+                    problems.push(problem(entry.line, field.name(), m));
+                }
+            }
+        }
+    }
+    if problems.len() > before {
+        return None;
+    }
+    let eval_order = match evaluation_order(&columns) {
+        Ok(order) => order,
+        Err(column) => {
+            let c = &columns[column];
+            problems.push(problem(c.origin.line, &c.name, "templates refer to each other in a cycle".into()));
+            return None;
+        }
+    };
+    Some(TablePlan {
+        name: table.name.clone(),
+        schema: table.schema.clone(),
+        action: TableAction::Copy,
+        columns,
+        eval_order,
+        origin,
+    })
+}
+
+/// Non-template columns first in schema order, then templates after what they read.
+/// Returns the index of a column in a cycle on failure.
+fn evaluation_order(columns: &[ColumnPlan]) -> Result<Vec<usize>, usize> {
+    let mut order: Vec<usize> = Vec::with_capacity(columns.len());
+    let mut done = vec![false; columns.len()];
+    for (i, c) in columns.iter().enumerate() {
+        if !matches!(c.strategy, Strategy::Template(_)) {
+            order.push(i);
+            done[i] = true;
+        }
+    }
+    while order.len() < columns.len() {
+        let mut progressed = false;
+        for (i, c) in columns.iter().enumerate() {
+            if done[i] {
+                continue;
+            }
+            let Strategy::Template(t) = &c.strategy else { continue };
+            if t.references().iter().all(|&r| done[r]) {
+                order.push(i);
+                done[i] = true;
+                progressed = true;
+            }
+        }
+        if !progressed {
+            return Err(done.iter().position(|d| !d).unwrap_or(0));
+        }
+    }
+    Ok(order)
+}
+
+struct RuleContext<'a> {
+    field: &'a Field,
+    default_domain: &'a str,
+    table: &'a SourceTable,
+}
+
+struct Bound {
+    strategy: Strategy,
+    domain: String,
+    unique: bool,
+}
+
+fn is_text(dt: &DataType) -> bool {
+    matches!(dt, DataType::Utf8 | DataType::LargeUtf8)
+}
+
+fn int_bits(dt: &DataType) -> Option<u32> {
+    match dt {
+        DataType::Int8 => Some(8),
+        DataType::Int16 => Some(16),
+        DataType::Int32 => Some(32),
+        DataType::Int64 => Some(64),
+        _ => None,
+    }
+}
+
+fn is_uuid_binary(dt: &DataType) -> bool {
+    matches!(dt, DataType::FixedSizeBinary(16))
+}
+
+fn bind_rule(ctx: &RuleContext, rule: &ColumnRule) -> Result<Bound, Vec<String>> {
+    let dt = ctx.field.data_type();
+    let domain_of = |d: &Option<String>| d.clone().unwrap_or_else(|| ctx.default_domain.to_string());
+    let plain = |strategy| Ok(Bound { strategy, domain: ctx.default_domain.to_string(), unique: false });
+    let text_only = |action: &str| -> Result<(), Vec<String>> {
+        if is_text(dt) {
+            Ok(())
+        } else {
+            Err(vec![format!("`{action}` works on text columns, and this column is {dt}")])
+        }
+    };
+    match rule {
+        ColumnRule::Keep => plain(Strategy::Keep),
+        ColumnRule::Null => {
+            if !ctx.field.is_nullable() {
+                return Err(vec!["`null` on a column declared NOT NULL would break it; choose another action".into()]);
+            }
+            plain(Strategy::Null)
+        }
+        ColumnRule::Constant { value } => plain(Strategy::Constant(constant_array(value, dt).map_err(|e| vec![e])?)),
+        ColumnRule::Mask { keep_first, keep_last, mask_char, format_preserving, domain, unique } => {
+            text_only("mask")?;
+            if *unique && !format_preserving {
+                return Err(vec![
+                    "`unique` needs `format_preserving = true`: plain masking cannot keep values distinct".into(),
+                ]);
+            }
+            let spec = MaskSpec {
+                keep_first: *keep_first,
+                keep_last: *keep_last,
+                mask_char: *mask_char,
+                format_preserving: *format_preserving,
+            };
+            Ok(Bound { strategy: Strategy::Mask(spec), domain: domain_of(domain), unique: *unique })
+        }
+        ColumnRule::Hash { format, length, domain, unique } => {
+            let format = format.unwrap_or(if is_text(dt) { HashFormat::Hex } else { HashFormat::Preserve });
+            let strategy = match format {
+                HashFormat::Hex => {
+                    text_only("hash with format = \"hex\"")?;
+                    let length = length.unwrap_or(32);
+                    if !(1..=64).contains(&length) {
+                        return Err(vec![format!("`length` must be between 1 and 64 hex characters, not {length}")]);
+                    }
+                    Strategy::HashHex { length }
+                }
+                HashFormat::Preserve => {
+                    if length.is_some() {
+                        return Err(vec!["`length` applies only to format = \"hex\"".into()]);
+                    }
+                    if let Some(bits) = int_bits(dt) {
+                        Strategy::HashInt { bits }
+                    } else if is_uuid_binary(dt) || is_text(dt) {
+                        Strategy::HashUuid
+                    } else {
+                        return Err(vec![format!(
+                            "format = \"preserve\" works on Int8/16/32/64, uuid (FixedSizeBinary(16)) and uuid text columns, and this column is {dt}"
+                        )]);
+                    }
+                }
+            };
+            Ok(Bound { strategy, domain: domain_of(domain), unique: *unique })
+        }
+        ColumnRule::Fake { generator, locale, min, max, count, email_domain, scale, domain, unique } => {
+            let spec = fake_spec(dt, generator, locale, min, max, count, email_domain, scale)?;
+            Ok(Bound { strategy: Strategy::Fake(spec), domain: domain_of(domain), unique: *unique })
+        }
+        ColumnRule::Noise { absolute, relative, duration, domain } => {
+            let strategy = noise_strategy(dt, *absolute, *relative, duration.as_deref()).map_err(|e| vec![e])?;
+            Ok(Bound { strategy, domain: domain_of(domain), unique: false })
+        }
+        ColumnRule::Template { template, unique, domain } => {
+            text_only("template")?;
+            let names: Vec<String> = ctx.table.schema.fields().iter().map(|f| f.name().clone()).collect();
+            let t = Template::parse(template, &names, ctx.field.name()).map_err(|e| vec![e])?;
+            Ok(Bound { strategy: Strategy::Template(t), domain: domain_of(domain), unique: *unique })
+        }
+        ColumnRule::Redact { detect, patterns, replacement } => {
+            text_only("redact")?;
+            plain(Strategy::Redact(Arc::new(redactor(detect, patterns, replacement).map_err(|e| vec![e])?)))
+        }
+        ColumnRule::Json { paths, domain } => {
+            text_only("json")?;
+            let base = domain_of(domain);
+            let mut bound = Vec::new();
+            let mut errors = Vec::new();
+            for (path, rule) in paths {
+                match bind_json_path(path, rule, &base) {
+                    Ok(p) => bound.push(p),
+                    Err(e) => errors.push(format!("path `{path}`: {e}")),
+                }
+            }
+            if paths.is_empty() {
+                errors.push("`paths` is empty; list at least one JSON path, or use keep".into());
+            }
+            if !errors.is_empty() {
+                return Err(errors);
+            }
+            Ok(Bound { strategy: Strategy::Json(bound), domain: base, unique: false })
+        }
+    }
+}
+
+fn redactor(
+    detect: &Option<Vec<String>>,
+    patterns: &[String],
+    replacement: &Option<String>,
+) -> Result<Redactor, String> {
+    let detectors = match detect {
+        None => Detector::ALL.to_vec(),
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                Detector::parse(n)
+                    .ok_or_else(|| format!("unknown detector `{n}`; valid detectors: {}", Detector::valid_names()))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    let replacement = match replacement.as_deref() {
+        None | Some("tag") => Replacement::Tag,
+        Some("mask") => Replacement::Mask,
+        Some(other) => return Err(format!("unknown replacement `{other}`; valid: tag, mask")),
+    };
+    Redactor::new(&detectors, patterns, replacement)
+}
+
+/// Parses `a.b[*].c` into steps.
+fn parse_json_path(path: &str) -> Result<Vec<JsonStep>, String> {
+    let mut steps = Vec::new();
+    for (n, part) in path.split('.').enumerate() {
+        let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
+        if key.is_empty() && !(n == 0 && !rest.is_empty()) {
+            return Err("empty key; write paths as `key.sub_key` or `items[*].email`".into());
+        }
+        if !key.is_empty() {
+            steps.push(JsonStep::Key(key.to_string()));
+        }
+        while let Some(r) = rest.strip_prefix("[*]") {
+            steps.push(JsonStep::EveryElement);
+            rest = r;
+        }
+        if !rest.is_empty() {
+            return Err("only `[*]` may follow a key; write paths as `key.sub_key` or `items[*].email`".into());
+        }
+    }
+    Ok(steps)
+}
+
+fn bind_json_path(path: &str, rule: &ColumnRule, base_domain: &str) -> Result<JsonPathRule, String> {
+    let steps = parse_json_path(path)?;
+    let default_domain = format!("{base_domain}.{path}");
+    let domain_of = |d: &Option<String>| d.clone().unwrap_or_else(|| default_domain.clone());
+    // JSON scalars are bound as text (strings) or Float64 (numbers); the runtime checks the
+    // JSON type of each value and reports a row error on a mismatch.
+    let text = Field::new("json", DataType::Utf8, true);
+    let (strategy, domain) = match rule {
+        ColumnRule::Keep => return Err("`keep` is the default for unlisted paths; remove this entry".into()),
+        ColumnRule::Json { .. } => return Err("`json` cannot nest; list deeper paths instead".into()),
+        ColumnRule::Template { .. } => return Err("`template` is not available inside JSON".into()),
+        ColumnRule::Constant { value } => {
+            let json = serde_json::to_value(value).map_err(|e| format!("constant cannot be written as JSON: {e}"))?;
+            let s = serde_json::to_string(&json).map_err(|e| e.to_string())?;
+            (Strategy::Constant(Arc::new(StringArray::from(vec![s]))), default_domain.clone())
+        }
+        ColumnRule::Noise { absolute, relative, duration, domain } => {
+            (noise_strategy(&DataType::Float64, *absolute, *relative, duration.as_deref())?, domain_of(domain))
+        }
+        ColumnRule::Fake { generator, locale, min, max, count, email_domain, scale, domain, .. } => {
+            let spec = fake_spec(&DataType::Utf8, generator, locale, min, max, count, email_domain, scale)
+                .map_err(|e| e.join("; "))?;
+            (Strategy::Fake(spec), domain_of(domain))
+        }
+        other => {
+            let table =
+                SourceTable { name: String::new(), schema: Arc::new(arrow_schema::Schema::new(vec![text.clone()])) };
+            let ctx = RuleContext { field: &text, default_domain: &default_domain, table: &table };
+            let bound = bind_rule(&ctx, other).map_err(|e| e.join("; "))?;
+            if bound.unique {
+                return Err("`unique` is not available inside JSON".into());
+            }
+            (bound.strategy, bound.domain)
+        }
+    };
+    Ok(JsonPathRule { path: path.to_string(), steps, strategy, domain })
+}
+
+/// Builds the one-element array of a constant, parsed as the column's type.
+fn constant_array(value: &toml::Value, dt: &DataType) -> Result<ArrayRef, String> {
+    let text = match value {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Float(f) => f.to_string(),
+        toml::Value::Boolean(b) => b.to_string(),
+        toml::Value::Datetime(d) => d.to_string(),
+        _ => {
+            return Err("a constant must be a string, number, boolean or date; arrays and tables are not values".into());
+        }
+    };
+    let input: ArrayRef = Arc::new(StringArray::from(vec![text]));
+    if !arrow_cast::can_cast_types(&DataType::Utf8, dt) {
+        return Err(format!("`constant` cannot produce values of type {dt}; use null, keep or another action"));
+    }
+    let options = CastOptions { safe: false, ..Default::default() };
+    cast_with_options(&input, dt, &options)
+        .map_err(|_| format!("the constant is not a valid {dt} value; write it as the column's type expects"))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fake_spec(
+    dt: &DataType,
+    generator: &str,
+    locale: &Option<String>,
+    min: &Option<toml::Value>,
+    max: &Option<toml::Value>,
+    count: &Option<[usize; 2]>,
+    email_domain: &Option<String>,
+    scale: &Option<u32>,
+) -> Result<FakeSpec, Vec<String>> {
+    let mut errors = Vec::new();
+    let generator = match Generator::parse(generator) {
+        Some(g) => Some(g),
+        None => {
+            errors.push(format!("unknown generator `{generator}`; valid generators: {}", Generator::valid_names()));
+            None
+        }
+    };
+    let locale = match locale.as_deref() {
+        None => Some(Locale::En),
+        Some(l) => Locale::parse(l).or_else(|| {
+            errors.push(format!("unknown locale `{l}`; valid locales: {}", Locale::valid_names()));
+            None
+        }),
+    };
+    let (Some(generator), Some(locale)) = (generator, locale) else { return Err(errors) };
+    let kind = generator.output();
+    if !fake_fits(kind, dt) {
+        return Err(vec![format!(
+            "generator `{}` makes {kind:?} values, which do not fit a {dt} column; choose a generator for this type",
+            generator.name()
+        )]);
+    }
+    let bound = |v: &Option<toml::Value>, which: &str| -> Result<Option<f64>, String> {
+        let Some(v) = v else { return Ok(None) };
+        let parsed = match (kind, v) {
+            (OutputKind::Integer | OutputKind::Decimal, toml::Value::Integer(i)) => Some(*i as f64),
+            (OutputKind::Integer | OutputKind::Decimal, toml::Value::Float(f)) => Some(*f),
+            (OutputKind::Date, toml::Value::String(s)) => parse_date_days(s).map(|d| d as f64),
+            (OutputKind::Date, toml::Value::Datetime(d)) => parse_date_days(&d.to_string()).map(|d| d as f64),
+            (OutputKind::DateTime, toml::Value::String(s)) => parse_datetime_micros(s).map(|m| m as f64),
+            (OutputKind::DateTime, toml::Value::Datetime(d)) => parse_datetime_micros(&d.to_string()).map(|m| m as f64),
+            _ => None,
+        };
+        parsed.map(Some).ok_or_else(|| {
+            format!(
+                "`{which}` does not fit generator `{}`: use a number for integer/decimal, \"YYYY-MM-DD\" for date, \"YYYY-MM-DDTHH:MM:SSZ\" for datetime",
+                generator.name()
+            )
+        })
+    };
+    let (mut min, mut max) = match (bound(min, "min"), bound(max, "max")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (a, b) => {
+            errors.extend(a.err());
+            errors.extend(b.err());
+            return Err(errors);
+        }
+    };
+    if kind == OutputKind::Integer {
+        if let Some((lo, hi)) = int_range(dt) {
+            for (v, which) in [(min, "min"), (max, "max")] {
+                if v.is_some_and(|v| v < lo as f64 || v > hi as f64) {
+                    errors.push(format!("`{which}` is outside the range of {dt} ({lo} to {hi})"));
+                }
+            }
+            // Default range 0..=1_000_000 is narrowed to what the type holds.
+            if min.is_none() && max.is_none() && hi < 1_000_000 {
+                min = Some(0.0);
+                max = Some(hi as f64);
+            }
+        }
+    }
+    let spec = FakeSpec {
+        generator,
+        locale,
+        min,
+        max,
+        count: count.map(|[a, b]| (a, b)),
+        email_domain: email_domain.clone(),
+        scale: *scale,
+    };
+    if let Err(e) = fake::validate(&spec) {
+        errors.push(e);
+    }
+    if errors.is_empty() { Ok(spec) } else { Err(errors) }
+}
+
+/// Whether a generator's output kind can be written into a column of type `dt`.
+pub(crate) fn fake_fits(kind: OutputKind, dt: &DataType) -> bool {
+    if is_text(dt) {
+        return true;
+    }
+    match kind {
+        OutputKind::Text => false,
+        OutputKind::Date => matches!(dt, DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)),
+        OutputKind::DateTime => matches!(dt, DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)),
+        OutputKind::Integer => {
+            int_range(dt).is_some() || matches!(dt, DataType::Float32 | DataType::Float64 | DataType::Decimal128(..))
+        }
+        OutputKind::Decimal => matches!(dt, DataType::Float32 | DataType::Float64 | DataType::Decimal128(..)),
+        OutputKind::Boolean => matches!(dt, DataType::Boolean),
+        OutputKind::Uuid => is_uuid_binary(dt),
+    }
+}
+
+/// Inclusive range of an integer type.
+pub(crate) fn int_range(dt: &DataType) -> Option<(i64, i64)> {
+    Some(match dt {
+        DataType::Int8 => (i8::MIN as i64, i8::MAX as i64),
+        DataType::Int16 => (i16::MIN as i64, i16::MAX as i64),
+        DataType::Int32 => (i32::MIN as i64, i32::MAX as i64),
+        DataType::Int64 => (i64::MIN, i64::MAX),
+        DataType::UInt8 => (0, u8::MAX as i64),
+        DataType::UInt16 => (0, u16::MAX as i64),
+        DataType::UInt32 => (0, u32::MAX as i64),
+        DataType::UInt64 => (0, i64::MAX),
+        _ => return None,
+    })
+}
+
+fn parse_date_days(s: &str) -> Option<i32> {
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    Some((d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days() as i32)
+}
+
+fn parse_datetime_micros(s: &str) -> Option<i64> {
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(dt.timestamp_micros());
+    }
+    parse_date_days(s).map(|d| d as i64 * 86_400_000_000)
+}
+
+fn noise_strategy(
+    dt: &DataType,
+    absolute: Option<f64>,
+    relative: Option<f64>,
+    duration: Option<&str>,
+) -> Result<Strategy, String> {
+    let temporal = matches!(dt, DataType::Date32 | DataType::Date64 | DataType::Timestamp(..));
+    let numeric =
+        int_range(dt).is_some() || matches!(dt, DataType::Float32 | DataType::Float64 | DataType::Decimal128(..));
+    if temporal {
+        if absolute.is_some() || relative.is_some() {
+            return Err(format!("a {dt} column takes `duration` (e.g. \"30d\"), not `absolute` or `relative`"));
+        }
+        let Some(duration) = duration else {
+            return Err("noise on dates and timestamps needs `duration`, e.g. duration = \"30d\"".into());
+        };
+        let micros = parse_duration_micros(duration)?;
+        let unit_micros: i64 = match dt {
+            DataType::Date32 => 86_400_000_000,
+            DataType::Date64 | DataType::Timestamp(TimeUnit::Millisecond, _) => 1_000,
+            DataType::Timestamp(TimeUnit::Second, _) => 1_000_000,
+            DataType::Timestamp(TimeUnit::Microsecond, _) => 1,
+            _ => -1, // nanoseconds: multiply instead
+        };
+        let max_shift = if unit_micros > 0 { micros / unit_micros } else { micros.saturating_mul(1_000) };
+        if max_shift < 1 {
+            return Err(format!("`duration` is shorter than one unit of a {dt} column; use a longer duration"));
+        }
+        return Ok(Strategy::NoiseShift { max_shift });
+    }
+    if !numeric {
+        return Err(format!("`noise` works on numbers, dates and timestamps, and this column is {dt}"));
+    }
+    if duration.is_some() {
+        return Err("`duration` applies to dates and timestamps; numbers take `absolute` or `relative`".into());
+    }
+    let amount = match (absolute, relative) {
+        (Some(a), None) if a.is_finite() && a > 0.0 => Amount::Absolute(a),
+        (None, Some(r)) if r.is_finite() && r > 0.0 => Amount::Relative(r),
+        (Some(_), Some(_)) => return Err("give either `absolute` or `relative`, not both".into()),
+        (None, None) => return Err("noise on numbers needs `absolute` (e.g. 5) or `relative` (e.g. 0.1)".into()),
+        _ => return Err("the noise amount must be a positive finite number".into()),
+    };
+    Ok(Strategy::NoiseNumber(amount))
+}

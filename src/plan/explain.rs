@@ -1,0 +1,48 @@
+//! `doppel check --explain`: the bound plan as text, table by table, column by column.
+
+use std::fmt::Write;
+
+use crate::rules::TableAction;
+
+use super::{Plan, Strategy};
+
+/// Renders the plan. Contains names, types, rules and their origins; never data.
+pub fn explain(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "rules fingerprint {}", plan.rules_fingerprint);
+    for table in &plan.tables {
+        let _ = writeln!(out);
+        if table.action == TableAction::Skip {
+            let _ = writeln!(out, "{}  skip  ({})", table.name, table.origin);
+            continue;
+        }
+        let personal = table.columns.iter().filter(|c| c.is_personal()).count();
+        let _ = writeln!(
+            out,
+            "{}  copy, {} columns, {} personal  ({})",
+            table.name,
+            table.columns.len(),
+            personal,
+            table.origin
+        );
+        let width = table.columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
+        for c in &table.columns {
+            let mut rule = c.strategy.describe();
+            if !matches!(c.strategy, Strategy::Keep | Strategy::Null | Strategy::Constant(_) | Strategy::Redact(_)) {
+                let _ = write!(rule, " domain={}", c.domain);
+            }
+            if c.unique {
+                rule.push_str(" unique");
+            }
+            let _ = writeln!(
+                out,
+                "  {:width$}  {:<28}  {}  ({})",
+                c.name,
+                format!("{}{}", c.data_type, if c.nullable { "" } else { " not null" }),
+                rule,
+                c.origin,
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,211 @@
+//! The plan: rules bound to a real source schema, checked before anything is written.
+//!
+//! ```text
+//! RuleSet (rules/) + [SourceTable] (source/) ──bind──▶ Plan ──TableTransform::new(key)──▶ runtime
+//! ```
+//!
+//! Binding is fail-closed: every column of every source table must have exactly one rule
+//! (a column rule, a `keep` list entry, or a skipped table); rules naming missing tables or
+//! columns, options that do not fit the column's type, unknown generators or locales are
+//! all errors, collected and reported together, each with its file, line and the valid
+//! choices. Any column whose rule is not `keep` is personal data for every later feature.
+
+mod bind;
+mod explain;
+pub mod template;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow_array::ArrayRef;
+use arrow_schema::{DataType, SchemaRef};
+
+use crate::error::{Error, Problem, Result};
+use crate::rules::{RuleSet, TableAction};
+use crate::transform::fake::FakeSpec;
+use crate::transform::mask::MaskSpec;
+use crate::transform::noise::Amount;
+use crate::transform::redact::Redactor;
+
+pub use crate::source::SourceTable;
+pub use explain::explain;
+pub use template::Template;
+
+/// The bound plan for a whole run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub tables: Vec<TablePlan>,
+    /// blake3 of the rules files (see [`RuleSet::fingerprint`]).
+    pub rules_fingerprint: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TablePlan {
+    pub name: String,
+    pub schema: SchemaRef,
+    pub action: TableAction,
+    /// One per schema field, in schema order (empty for skipped tables).
+    pub columns: Vec<ColumnPlan>,
+    /// Column indexes in evaluation order: templates after the columns they read.
+    pub eval_order: Vec<usize>,
+    pub origin: Origin,
+}
+
+/// Where a rule was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ColumnPlan {
+    pub name: String,
+    pub index: usize,
+    pub data_type: DataType,
+    pub nullable: bool,
+    pub strategy: Strategy,
+    /// Equal inputs in one domain map to equal outputs (default: `schema.table.column`).
+    pub domain: String,
+    pub unique: bool,
+    pub origin: Origin,
+}
+
+impl ColumnPlan {
+    /// Whether this column holds personal data (its rule is not `keep`).
+    pub fn is_personal(&self) -> bool {
+        !matches!(self.strategy, Strategy::Keep)
+    }
+}
+
+/// A validated strategy, with options already parsed and checked against the column type.
+#[derive(Clone)]
+pub enum Strategy {
+    Keep,
+    Null,
+    /// A one-element array of the column's type.
+    Constant(ArrayRef),
+    Mask(MaskSpec),
+    HashHex {
+        length: usize,
+    },
+    /// Integer permutation over the signed range of `bits`.
+    HashInt {
+        bits: u32,
+    },
+    /// Uuid permutation (binary or text column).
+    HashUuid,
+    Fake(FakeSpec),
+    NoiseNumber(Amount),
+    /// Shift in the column's own unit (days for dates, the timestamp's unit otherwise).
+    NoiseShift {
+        max_shift: i64,
+    },
+    Template(Template),
+    Redact(Arc<Redactor>),
+    Json(Vec<JsonPathRule>),
+}
+
+/// A rule applied to one path inside JSON values.
+#[derive(Debug, Clone)]
+pub struct JsonPathRule {
+    pub path: String,
+    pub steps: Vec<JsonStep>,
+    pub strategy: Strategy,
+    pub domain: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonStep {
+    Key(String),
+    EveryElement,
+}
+
+impl fmt::Debug for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl Strategy {
+    /// A one-line description for `check --explain` (never contains data).
+    pub fn describe(&self) -> String {
+        match self {
+            Strategy::Keep => "keep".into(),
+            Strategy::Null => "null".into(),
+            Strategy::Constant(_) => "constant".into(),
+            Strategy::Mask(m) => format!(
+                "mask keep_first={} keep_last={}{}",
+                m.keep_first,
+                m.keep_last,
+                if m.format_preserving { " format_preserving".to_string() } else { format!(" char='{}'", m.mask_char) }
+            ),
+            Strategy::HashHex { length } => format!("hash hex length={length}"),
+            Strategy::HashInt { bits } => format!("hash preserve (keyed permutation of {bits}-bit integers)"),
+            Strategy::HashUuid => "hash preserve (keyed permutation of uuids)".into(),
+            Strategy::Fake(s) => format!("fake {} locale={}", s.generator.name(), s.locale.name()),
+            Strategy::NoiseNumber(a) => format!("noise {a:?}"),
+            Strategy::NoiseShift { max_shift } => format!("noise shift up to {max_shift} units"),
+            Strategy::Template(t) => format!("template \"{}\"", t.source()),
+            Strategy::Redact(_) => "redact".into(),
+            Strategy::Json(paths) => {
+                let list: Vec<String> =
+                    paths.iter().map(|p| format!("{}: {}", p.path, p.strategy.describe())).collect();
+                format!("json {{ {} }}", list.join("; "))
+            }
+        }
+    }
+}
+
+/// Binds `rules` to the tables a source presents. Collects every problem before failing.
+pub fn bind(rules: &RuleSet, tables: &[SourceTable]) -> Result<Plan> {
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut plans = Vec::new();
+    let source_names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+    for (name, table_rules) in &rules.tables {
+        if !source_names.contains(&name.as_str()) {
+            problems.push(
+                Problem::new(format!(
+                    "the source has no such table; its tables are: {}",
+                    list_or_none(source_names.iter().copied())
+                ))
+                .at(&table_rules.file, Some(table_rules.line))
+                .table(name),
+            );
+        }
+    }
+    for table in tables {
+        match rules.tables.get(&table.name) {
+            None => {
+                let columns: Vec<&str> = table.schema.fields().iter().map(|f| f.name().as_str()).collect();
+                problems.push(Problem::new(format!(
+                    "the source table has no rules; add [tables.\"{}\"] with action = \"skip\", or rules for its columns: {}",
+                    table.name,
+                    columns.join(", ")
+                )).table(&table.name));
+            }
+            Some(table_rules) => {
+                if let Some(plan) = bind::bind_table(table, table_rules, &mut problems) {
+                    plans.push(plan);
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::problems(problems));
+    }
+    plans.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Plan { tables: plans, rules_fingerprint: rules.fingerprint.clone() })
+}
+
+fn list_or_none<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let v: Vec<&str> = names.collect();
+    if v.is_empty() { "(none)".into() } else { v.join(", ") }
+}

@@ -1,0 +1,213 @@
+//! Reads rules files and collects every structural problem at once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Problem, Result};
+
+use super::model::{ColumnRule, RULES_VERSION, RawRulesFile, TableAction};
+
+/// All rules, merged from every file, each entry remembering where it was written.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    pub tables: BTreeMap<String, TableRules>,
+    /// blake3 over every file's name and content, in name order (identifies the rules in
+    /// output metadata and reports).
+    pub fingerprint: String,
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableRules {
+    pub file: PathBuf,
+    pub line: usize,
+    pub action: TableAction,
+    /// Column rules, `keep` list entries included (as [`ColumnRule::Keep`]).
+    pub columns: Vec<ColumnEntry>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ColumnEntry {
+    pub name: String,
+    pub line: usize,
+    pub rule: ColumnRule,
+}
+
+/// Loads `path`: a `.toml` file, or a directory whose `*.toml` files are read in name order.
+pub fn load_rules(path: &Path) -> Result<RuleSet> {
+    let files = rule_files(path)?;
+    let mut problems = Vec::new();
+    let mut tables: BTreeMap<String, TableRules> = BTreeMap::new();
+    let mut hasher = blake3::Hasher::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Error::problems(vec![Problem::new(format!("cannot read rules file: {e}")).at(file, None)]))?;
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        hasher.update(&(name.len() as u64).to_le_bytes());
+        hasher.update(name.as_bytes());
+        hasher.update(&(text.len() as u64).to_le_bytes());
+        hasher.update(text.as_bytes());
+        parse_file(file, &text, &mut tables, &mut problems);
+    }
+    if !problems.is_empty() {
+        return Err(Error::problems(problems));
+    }
+    Ok(RuleSet { tables, fingerprint: hasher.finalize().to_hex().to_string(), files })
+}
+
+fn rule_files(path: &Path) -> Result<Vec<PathBuf>> {
+    let problem = |msg: String| Error::problems(vec![Problem::new(msg).at(path, None)]);
+    let meta = std::fs::metadata(path)
+        .map_err(|e| problem(format!("cannot read rules: {e}; --rules takes a .toml file or a directory of them")))?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| problem(format!("cannot list rules directory: {e}")))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(problem("the rules directory holds no .toml files".into()));
+    }
+    Ok(files)
+}
+
+/// 1-based line number of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+fn parse_file(file: &Path, text: &str, tables: &mut BTreeMap<String, TableRules>, problems: &mut Vec<Problem>) {
+    let raw: RawRulesFile = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let line = e.span().map(|s| line_of(text, s.start));
+            let message = e.message().trim_end().to_string();
+            problems.push(Problem::new(format!("invalid rules: {message}")).at(file, line));
+            return;
+        }
+    };
+    if *raw.version.get_ref() != RULES_VERSION {
+        problems.push(
+            Problem::new(format!(
+                "unsupported rules version {}; this doppel reads version {RULES_VERSION}",
+                raw.version.get_ref()
+            ))
+            .at(file, Some(line_of(text, raw.version.span().start))),
+        );
+    }
+    for (table_name, spanned) in raw.tables {
+        let table_line = line_of(text, spanned.span().start);
+        let raw_table = spanned.into_inner();
+        if let Some(existing) = tables.get(&table_name) {
+            problems.push(
+                Problem::new(format!("table defined twice; first at {}:{}", existing.file.display(), existing.line))
+                    .at(file, Some(table_line))
+                    .table(&table_name),
+            );
+            continue;
+        }
+        let mut columns: Vec<ColumnEntry> = Vec::new();
+        let mut push = |entry: ColumnEntry, problems: &mut Vec<Problem>| {
+            if let Some(first) = columns.iter().find(|c| c.name == entry.name) {
+                problems.push(
+                    Problem::new(format!("column has two rules; the first is on line {}", first.line))
+                        .at(file, Some(entry.line))
+                        .table(&table_name)
+                        .column(&entry.name),
+                );
+            } else {
+                columns.push(entry);
+            }
+        };
+        for name in raw_table.keep {
+            let line = line_of(text, name.span().start);
+            push(ColumnEntry { name: name.into_inner(), line, rule: ColumnRule::Keep }, problems);
+        }
+        for (column, value) in raw_table.columns {
+            let line = line_of(text, value.span().start);
+            match value.into_inner().try_into::<ColumnRule>() {
+                Ok(rule) => push(ColumnEntry { name: column, line, rule }, problems),
+                Err(e) => problems
+                    .push(Problem::new(rule_error_message(&e)).at(file, Some(line)).table(&table_name).column(&column)),
+            }
+        }
+        if raw_table.action == TableAction::Skip && !columns.is_empty() {
+            problems.push(
+                Problem::new("a skipped table takes no column rules; remove them or use action = \"copy\"")
+                    .at(file, Some(table_line))
+                    .table(&table_name),
+            );
+        }
+        tables.insert(
+            table_name,
+            TableRules { file: file.to_path_buf(), line: table_line, action: raw_table.action, columns },
+        );
+    }
+}
+
+fn rule_error_message(e: &toml::de::Error) -> String {
+    let msg = e.message().trim_end();
+    if msg.contains("missing field `action`") {
+        return "column rule has no `action`; valid actions: keep, null, constant, mask, hash, fake, noise, template, redact, json".into();
+    }
+    format!("invalid column rule: {}", msg.replace("variant", "action"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> (BTreeMap<String, TableRules>, Vec<Problem>) {
+        let mut tables = BTreeMap::new();
+        let mut problems = Vec::new();
+        parse_file(Path::new("r.toml"), text, &mut tables, &mut problems);
+        (tables, problems)
+    }
+
+    #[test]
+    fn parses_keep_lists_and_column_rules_with_lines() {
+        let (tables, problems) = parse(
+            "version = 1\n[tables.\"public.t\"]\nkeep = [\"id\"]\n[tables.\"public.t\".columns]\nname = { action = \"fake\", generator = \"first_name\" }\n",
+        );
+        assert_eq!(problems, vec![]);
+        let t = &tables["public.t"];
+        assert_eq!(t.columns.len(), 2);
+        assert_eq!((t.columns[0].name.as_str(), t.columns[0].line), ("id", 3));
+        assert_eq!((t.columns[1].name.as_str(), t.columns[1].line), ("name", 5));
+        assert!(matches!(t.columns[1].rule, ColumnRule::Fake { .. }));
+    }
+
+    #[test]
+    fn reports_every_bad_column_at_once_with_line_and_choices() {
+        let (_, problems) = parse(
+            "version = 1\n[tables.\"public.t\".columns]\na = { action = \"fakee\" }\nb = { action = \"mask\", keep_frist = 1 }\nc = { generator = \"x\" }\n",
+        );
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert_eq!(problems[0].line, Some(3));
+        assert!(problems[0].message.contains("fakee") && problems[0].message.contains("template"));
+        assert!(problems[1].message.contains("keep_frist") && problems[1].message.contains("keep_first"));
+        assert!(problems[2].message.contains("no `action`"));
+    }
+
+    #[test]
+    fn malformed_toml_and_wrong_version_are_reported_with_lines() {
+        let (_, problems) = parse("version = 1\n[tables.\"public.t\"\n");
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].line, Some(2));
+        let (_, problems) = parse("version = 7\n");
+        assert!(problems[0].message.contains("unsupported rules version 7"));
+    }
+
+    #[test]
+    fn duplicate_column_and_skip_with_columns_are_errors() {
+        let (_, problems) = parse(
+            "version = 1\n[tables.\"public.t\"]\nkeep = [\"a\"]\ncolumns = { a = { action = \"null\" } }\n[tables.\"public.u\"]\naction = \"skip\"\nkeep = [\"x\"]\n",
+        );
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems.iter().any(|p| p.message.contains("two rules")));
+        assert!(problems.iter().any(|p| p.message.contains("skipped table")));
+    }
+}

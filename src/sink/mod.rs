@@ -1,0 +1,29 @@
+//! Sinks: where transformed rows go. A sink publishes nothing until [`Sink::commit`]; a sink
+//! dropped without a commit (error, interrupt, panic) removes what it staged.
+//!
+//! | location        | sink                                   |
+//! |-----------------|----------------------------------------|
+//! | any other path  | a directory of Parquet files ([`parquet`]) |
+
+pub mod parquet;
+mod rechunk;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+
+use crate::error::Result;
+
+pub use rechunk::Rechunker;
+
+pub trait Sink: Send {
+    /// Starts writing one table.
+    fn open_table(&mut self, name: &str, schema: SchemaRef) -> Result<Box<dyn TableSink>>;
+    /// Publishes everything written, atomically where the target allows it.
+    fn commit(self: Box<Self>) -> Result<()>;
+}
+
+pub trait TableSink: Send {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()>;
+    /// Completes the table; returns the bytes written.
+    fn finish(self: Box<Self>) -> Result<u64>;
+}

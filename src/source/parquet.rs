@@ -1,0 +1,124 @@
+//! Parquet source: a directory with, per table, `<schema>.<table>.parquet` or a folder
+//! `<schema>.<table>/` of part files (read in name order). Hidden entries (starting with
+//! `.`) are ignored, so doppel's own staging folders are never read as tables.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow_schema::SchemaRef;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::error::{Error, Result};
+
+use super::{BatchStream, Source, SourceTable};
+
+pub struct ParquetSource {
+    tables: Vec<SourceTable>,
+    files: Vec<Vec<PathBuf>>,
+}
+
+fn is_parquet(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "parquet") && p.is_file()
+}
+
+fn hidden(p: &Path) -> bool {
+    p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+}
+
+fn open_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::source(path.display(), format!("cannot read Parquet file ({e}); check that it is a complete Parquet file"))
+}
+
+fn file_schema(path: &Path) -> Result<SchemaRef> {
+    let file = File::open(path).map_err(|e| open_err(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| open_err(path, e))?;
+    Ok(builder.schema().clone())
+}
+
+impl ParquetSource {
+    pub fn open(dir: &Path) -> Result<ParquetSource> {
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            Error::source(
+                dir.display(),
+                format!("cannot open the input directory ({e}); --from takes a directory of Parquet files"),
+            )
+        })?;
+        let mut found: Vec<(String, Vec<PathBuf>)> = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(|e| Error::source(dir.display(), e))?.path();
+            if hidden(&path) {
+                continue;
+            }
+            let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { continue };
+            if is_parquet(&path) {
+                found.push((name.trim_end_matches(".parquet").to_string(), vec![path]));
+            } else if path.is_dir() {
+                let mut parts: Vec<PathBuf> = std::fs::read_dir(&path)
+                    .map_err(|e| Error::source(path.display(), e))?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| is_parquet(p) && !hidden(p))
+                    .collect();
+                parts.sort();
+                if !parts.is_empty() {
+                    found.push((name, parts));
+                }
+            }
+        }
+        if found.is_empty() {
+            return Err(Error::source(
+                dir.display(),
+                "no tables found; expected <schema>.<table>.parquet files or <schema>.<table>/ folders of part files",
+            ));
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut tables = Vec::new();
+        let mut files = Vec::new();
+        for (name, parts) in found {
+            let schema = file_schema(&parts[0])?;
+            for part in &parts[1..] {
+                let other = file_schema(part)?;
+                if other.fields() != schema.fields() {
+                    return Err(Error::source(
+                        part.display(),
+                        format!(
+                            "its schema differs from {}; all part files of a table must share one schema",
+                            parts[0].display()
+                        ),
+                    ));
+                }
+            }
+            tables.push(SourceTable { name, schema });
+            files.push(parts);
+        }
+        Ok(ParquetSource { tables, files })
+    }
+}
+
+impl Source for ParquetSource {
+    fn tables(&self) -> &[SourceTable] {
+        &self.tables
+    }
+
+    fn read(&self, table: &str, batch_rows: usize) -> Result<BatchStream> {
+        let index = self
+            .tables
+            .iter()
+            .position(|t| t.name == table)
+            .ok_or_else(|| Error::source(table, "no such table in the input directory"))?;
+        let files = self.files[index].clone();
+        let iter = files.into_iter().flat_map(move |path| -> Box<dyn Iterator<Item = Result<_>> + Send> {
+            let reader = File::open(&path)
+                .map_err(|e| open_err(&path, e))
+                .and_then(|f| ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| open_err(&path, e)))
+                .and_then(|b| b.with_batch_size(batch_rows).build().map_err(|e| open_err(&path, e)));
+            match reader {
+                Err(e) => Box::new(std::iter::once(Err(e))),
+                Ok(reader) => {
+                    let path = path.clone();
+                    Box::new(reader.map(move |r| r.map_err(|e| open_err(&path, e))))
+                }
+            }
+        });
+        Ok(Box::new(iter))
+    }
+}

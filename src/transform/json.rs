@@ -1,0 +1,111 @@
+//! The `json` strategy: rules applied to paths inside JSON text.
+//!
+//! A path is a list of keys with `[*]` stepping into every element of an array
+//! (`contact.email`, `items[*].name`, `[*].phone`). A path that is absent in a value is
+//! skipped. Text strategies (`mask`, `hash`, `fake`, `redact`) apply to JSON strings, `noise`
+//! and number generators to JSON numbers, `null` and `constant` to anything. A value of the
+//! wrong JSON type at a listed path is a row error, never a silent pass-through. Parts of the
+//! document no path names are kept as they are (key order and number text preserved).
+
+use serde_json::{Number, Value};
+
+use crate::plan::{JsonPathRule, JsonStep, Strategy};
+use crate::secret::DomainKey;
+
+use super::apply::text_value;
+use super::fake::{FakeValue, OutputKind, generate};
+use super::noise::noise_float;
+use super::values::{fake_text, float_key, text_key};
+
+/// Rewrites the JSON document `s` and appends it to `out`. `keys[i]` is the domain key of
+/// `paths[i]`.
+pub fn apply_json(paths: &[JsonPathRule], keys: &[DomainKey], s: &str, out: &mut String) -> Result<(), String> {
+    let mut doc: Value = serde_json::from_str(s)
+        .map_err(|e| format!("the value is not valid JSON (line {}, column {})", e.line(), e.column()))?;
+    for (rule, path_key) in paths.iter().zip(keys) {
+        visit(&mut doc, &rule.steps, &mut |v| apply_scalar(rule, path_key, v))?;
+    }
+    out.push_str(&serde_json::to_string(&doc).map_err(|e| format!("cannot write JSON: {e}"))?);
+    Ok(())
+}
+
+fn visit(v: &mut Value, steps: &[JsonStep], f: &mut dyn FnMut(&mut Value) -> Result<(), String>) -> Result<(), String> {
+    let Some((step, rest)) = steps.split_first() else { return f(v) };
+    match (step, v) {
+        (JsonStep::Key(k), Value::Object(map)) => match map.get_mut(k) {
+            Some(child) => visit(child, rest, f),
+            None => Ok(()),
+        },
+        (JsonStep::EveryElement, Value::Array(items)) => {
+            for item in items {
+                visit(item, rest, f)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn apply_scalar(rule: &JsonPathRule, key: &DomainKey, v: &mut Value) -> Result<(), String> {
+    let mismatch = |v: &Value, expected: &str| {
+        format!("path `{}` holds {}, and its rule expects {expected}", rule.path, json_type(v))
+    };
+    match &rule.strategy {
+        Strategy::Null => *v = Value::Null,
+        Strategy::Constant(array) => {
+            use arrow_array::cast::AsArray;
+            let text = array.as_string::<i32>().value(0);
+            *v = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        }
+        _ if v.is_null() => {}
+        Strategy::NoiseNumber(amount) => {
+            let Value::Number(n) = v else { return Err(mismatch(v, "a number")) };
+            let Some(f) = n.as_f64() else { return Err(format!("path `{}` holds a number out of range", rule.path)) };
+            let mut buf = Vec::new();
+            float_key(f, &mut buf);
+            let noisy = noise_float(f, *amount, &mut key.rng(b"noise", &buf, 0));
+            *v = if n.is_i64() || n.is_u64() {
+                Value::Number(Number::from(noisy.round() as i64))
+            } else {
+                Number::from_f64(noisy).map(Value::Number).unwrap_or(Value::Null)
+            };
+        }
+        Strategy::Fake(spec) if spec.generator.output() != OutputKind::Text => {
+            let mut buf = Vec::new();
+            match v {
+                Value::String(s) => text_key(s, &mut buf),
+                Value::Number(n) => float_key(n.as_f64().unwrap_or_default(), &mut buf),
+                other => return Err(mismatch(other, "a string or number")),
+            }
+            let value = generate(spec, &mut key.rng(b"fake", &buf, 0), 0);
+            *v = match value {
+                FakeValue::Integer(i) => Value::Number(i.into()),
+                FakeValue::Decimal(f) => Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null),
+                FakeValue::Boolean(b) => Value::Bool(b),
+                other => {
+                    let mut s = String::new();
+                    fake_text(&other, &mut s);
+                    Value::String(s)
+                }
+            };
+        }
+        strategy => {
+            let Value::String(s) = v else { return Err(mismatch(v, "a string")) };
+            let mut out = String::with_capacity(s.len());
+            text_value(strategy, key, s, 0, &mut out)?;
+            *s = out;
+        }
+    }
+    Ok(())
+}

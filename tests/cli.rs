@@ -1,0 +1,370 @@
+//! End-to-end tests of the `doppel` binary on the bundled shop fixture: the README's main
+//! job, determinism across threads and batch sizes, key sensitivity, atomic output, and the
+//! errors users see for bad input.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use arrow_array::{Array, RecordBatch};
+use arrow_cast::display::ArrayFormatter;
+use common::*;
+
+fn files_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn column_strings(batch: &RecordBatch, column: &str) -> Vec<Option<String>> {
+    let array = batch.column(batch.schema().index_of(column).unwrap());
+    let f = ArrayFormatter::try_new(array.as_ref(), &Default::default()).unwrap();
+    (0..array.len()).map(|i| array.is_valid(i).then(|| f.value(i).to_string())).collect()
+}
+
+#[test]
+fn check_accepts_the_shop_rules() {
+    let out = doppel(
+        &["check", "--rules", shop_rules().to_str().unwrap(), "--from", fixture_dir().to_str().unwrap(), "--explain"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let explain = String::from_utf8_lossy(&out.stdout);
+    assert!(explain.contains("public.customers"));
+    assert!(explain.contains("email"));
+}
+
+#[test]
+fn check_names_every_column_whose_rule_was_removed() {
+    let rules = std::fs::read_to_string(shop_rules()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for column in ["first_name", "notes", "ip_address", "ticket_uuid"] {
+        let kept: Vec<&str> = rules.lines().filter(|l| !l.trim_start().starts_with(&format!("{column} "))).collect();
+        assert!(kept.len() < rules.lines().count(), "no rule line for {column}");
+        let path = dir.path().join("rules.toml");
+        std::fs::write(&path, kept.join("\n")).unwrap();
+        let out =
+            doppel(&["check", "--rules", path.to_str().unwrap(), "--from", fixture_dir().to_str().unwrap()], None);
+        assert_eq!(out.status.code(), Some(3), "{column}: {}", stderr(&out));
+        assert!(stderr(&out).contains(&format!(".{column}: column has no rule")), "{column}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn output_is_identical_for_any_thread_count_and_batch_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    let c = dir.path().join("c");
+    assert!(run_shop(&a, TEST_KEY, &["--threads", "1", "--batch-rows", "8192"]).status.success());
+    assert!(run_shop(&b, TEST_KEY, &["--threads", "2", "--batch-rows", "97"]).status.success());
+    let out = run_shop(&c, TEST_KEY, &["--threads", "4", "--batch-rows", "1000"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let fa = files_bytes(&a);
+    assert_eq!(fa.len(), 4);
+    assert_eq!(fa, files_bytes(&b));
+    assert_eq!(fa, files_bytes(&c));
+}
+
+#[test]
+fn a_different_key_changes_nearly_every_keyed_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    assert!(run_shop(&a, TEST_KEY, &[]).status.success());
+    assert!(run_shop(&b, OTHER_KEY, &[]).status.success());
+    let keyed = [
+        (
+            "public.customers",
+            vec!["id", "first_name", "last_name", "email", "phone", "date_of_birth", "street", "iban", "balance"],
+        ),
+        ("public.orders", vec!["id", "customer_id", "amount", "shipping_address", "ip_address"]),
+        ("public.support_tickets", vec!["customer_id", "ticket_uuid"]),
+    ];
+    for (table, columns) in keyed {
+        let ta = concat(&read_table(&a, table));
+        let tb = concat(&read_table(&b, table));
+        for column in columns {
+            let va = column_strings(&ta, column);
+            let vb = column_strings(&tb, column);
+            let non_null = va.iter().filter(|v| v.is_some()).count();
+            let same = va.iter().zip(&vb).filter(|(x, y)| x.is_some() && x == y).count();
+            assert!(non_null > 0, "{table}.{column} has no values");
+            assert!(
+                (same as f64) < 0.01 * non_null as f64,
+                "{table}.{column}: {same} of {non_null} values unchanged by a different key"
+            );
+        }
+    }
+}
+
+#[test]
+fn kept_columns_are_equal_and_transformed_columns_differ_row_by_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    assert!(run_shop(&out_dir, TEST_KEY, &[]).status.success());
+    let input = concat(&read_table(&fixture_dir(), "public.customers"));
+    let output = concat(&read_table(&out_dir, "public.customers"));
+    assert_eq!(input.schema(), output.schema());
+    for column in ["created_at", "loyalty_points", "country"] {
+        assert_eq!(column_strings(&input, column), column_strings(&output, column), "{column}");
+    }
+    for column in ["id", "first_name", "last_name", "email", "phone", "street", "iban", "notes", "date_of_birth"] {
+        let i = column_strings(&input, column);
+        let o = column_strings(&output, column);
+        let non_null = i.iter().filter(|v| v.is_some()).count();
+        let same = i.iter().zip(&o).filter(|(x, y)| x.is_some() && x == y).count();
+        let limit = if column == "notes" { 0.7 } else { 0.02 };
+        assert!((same as f64) <= limit * non_null as f64, "{column}: {same} of {non_null} rows kept their value");
+    }
+    // NULLs stay NULL and values stay values.
+    for column in ["phone", "iban", "date_of_birth", "notes"] {
+        let i = column_strings(&input, column);
+        let o = column_strings(&output, column);
+        assert_eq!(
+            i.iter().map(Option::is_some).collect::<Vec<_>>(),
+            o.iter().map(Option::is_some).collect::<Vec<_>>(),
+            "{column}"
+        );
+    }
+    // Unique email stays unique; ids stay unique and foreign keys still join.
+    let emails: Vec<_> = column_strings(&output, "email").into_iter().flatten().collect();
+    assert_eq!(emails.iter().collect::<HashSet<_>>().len(), emails.len());
+    let ids: HashSet<_> = column_strings(&output, "id").into_iter().flatten().collect();
+    assert_eq!(ids.len(), output.num_rows());
+    let orders = concat(&read_table(&out_dir, "public.orders"));
+    for customer in column_strings(&orders, "customer_id").into_iter().flatten() {
+        assert!(ids.contains(&customer), "an order lost its customer");
+    }
+}
+
+#[test]
+fn parquet_metadata_names_version_and_rules_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    assert!(run_shop(&out_dir, TEST_KEY, &[]).status.success());
+    let file = std::fs::File::open(out_dir.join("public.orders.parquet")).unwrap();
+    let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+    use parquet::file::reader::FileReader;
+    let kv = reader.metadata().file_metadata().key_value_metadata().cloned().unwrap_or_default();
+    let get = |k: &str| kv.iter().find(|e| e.key == k).and_then(|e| e.value.clone());
+    assert_eq!(get("doppel.version").as_deref(), Some(env!("CARGO_PKG_VERSION")));
+    assert_eq!(get("doppel.rules_blake3").map(|h| h.len()), Some(64));
+}
+
+#[test]
+fn existing_output_is_refused_without_replace_and_replaced_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    std::fs::write(out_dir.join("precious.txt"), "x").unwrap();
+    let out = run_shop(&out_dir, TEST_KEY, &[]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--replace"));
+    assert!(out_dir.join("precious.txt").exists());
+    let out = run_shop(&out_dir, TEST_KEY, &["--replace"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!out_dir.join("precious.txt").exists());
+    assert!(out_dir.join("public.customers.parquet").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).collect();
+    assert_eq!(leftovers.len(), 1, "staging folders left behind");
+}
+
+#[test]
+fn staging_left_by_a_killed_run_is_cleaned_and_never_looks_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    // A dead process's staging folder (pid far above pid_max).
+    let stale = dir.path().join(".out.doppel-partial-99999999");
+    std::fs::create_dir(&stale).unwrap();
+    std::fs::write(stale.join("public.customers.parquet"), "partial").unwrap();
+    assert!(!out_dir.exists());
+    let out = run_shop(&out_dir, TEST_KEY, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stale.exists());
+}
+
+fn assert_failed_without_output(out: &std::process::Output, code: i32, needles: &[&str], target: &Path) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "expected {n:?} in: {err}");
+    }
+    assert!(!target.exists(), "output was published despite the error");
+    let parent = target.parent().unwrap();
+    let staged = std::fs::read_dir(parent)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().contains("doppel-"));
+    assert!(!staged, "staging left behind");
+}
+
+#[test]
+fn missing_and_short_keys_are_refused_without_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let args = [
+        "run",
+        "--rules",
+        shop_rules().to_str().unwrap().to_owned().leak() as &str,
+        "--from",
+        fixture_dir().to_str().unwrap().to_owned().leak(),
+        "--to",
+        out_dir.to_str().unwrap().to_owned().leak(),
+    ];
+    assert_failed_without_output(&doppel(&args, None), 3, &["DOPPEL_KEY", "--key-file"], &out_dir);
+    let short = doppel(&args, Some("short-secret-key"));
+    assert_failed_without_output(&short, 3, &["at least 32"], &out_dir);
+    assert!(!stderr(&short).contains("short-secret-key"));
+}
+
+#[test]
+fn key_file_must_be_private_and_not_combined_with_the_environment() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let key = dir.path().join("key");
+    std::fs::write(&key, format!("{TEST_KEY}\n")).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let k = key.to_str().unwrap();
+    let out = doppel(
+        &[
+            "run",
+            "--rules",
+            shop_rules().to_str().unwrap(),
+            "--from",
+            fixture_dir().to_str().unwrap(),
+            "--to",
+            out_dir.to_str().unwrap(),
+            "--key-file",
+            k,
+        ],
+        None,
+    );
+    assert_failed_without_output(&out, 3, &["chmod 600"], &out_dir);
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = run_shop(&out_dir, TEST_KEY, &["--key-file", k]);
+    assert_failed_without_output(&out, 3, &["one way only"], &out_dir);
+    // The same key from a file gives the same output as from the environment.
+    let a = dir.path().join("a");
+    let out = doppel(
+        &[
+            "run",
+            "--quiet",
+            "--rules",
+            shop_rules().to_str().unwrap(),
+            "--from",
+            fixture_dir().to_str().unwrap(),
+            "--to",
+            a.to_str().unwrap(),
+            "--key-file",
+            k,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let b = dir.path().join("b");
+    assert!(run_shop(&b, TEST_KEY, &[]).status.success());
+    assert_eq!(files_bytes(&a), files_bytes(&b));
+}
+
+fn check_with_rules(text: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, text).unwrap();
+    doppel(&["check", "--rules", path.to_str().unwrap(), "--from", fixture_dir().to_str().unwrap()], None)
+}
+
+#[test]
+fn bad_rules_are_all_reported_with_file_line_and_choices() {
+    let rules = std::fs::read_to_string(shop_rules()).unwrap();
+    // Malformed TOML.
+    let out = check_with_rules(&rules.replace("[tables.\"public.orders\"]", "[tables.\"public.orders\""));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("rules.toml:"), "{}", stderr(&out));
+    // Unknown table, unknown column, unknown strategy, unknown generator and a type mismatch, all at once.
+    let bad = rules
+        .replace("[tables.\"public.order_items\"]", "[tables.\"public.order_itemz\"]")
+        .replace("[tables.\"public.order_items\".columns]", "[tables.\"public.order_itemz\".columns]")
+        .replace("keep = [\"status\",", "keep = [\"statuz\",")
+        .replace("city          = { action = \"fake\", generator = \"city\" }", "city = { action = \"scramble\" }")
+        .replace("generator = \"postcode\"", "generator = \"postcod\"")
+        .replace(
+            "ip_address       = { action = \"fake\", generator = \"ipv4\" }",
+            "ip_address = { action = \"noise\", relative = 0.1 }",
+        );
+    let out = check_with_rules(&bad);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    for needle in [
+        "public.order_itemz: the source has no such table; its tables are: public.customers",
+        "public.order_items: the source table has no rules",
+        "public.orders.statuz: the source table has no such column",
+        "public.orders.status: column has no rule",
+        "public.customers.city: invalid column rule: unknown action `scramble`",
+        "unknown generator `postcod`; valid generators:",
+        "public.orders.ip_address: `noise` works on numbers, dates and timestamps",
+    ] {
+        assert!(err.contains(needle), "expected {needle:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn corrupt_or_missing_parquet_is_a_source_error_without_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    for e in std::fs::read_dir(fixture_dir()).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, input.join(p.file_name().unwrap())).unwrap();
+    }
+    let victim = input.join("public.orders.parquet");
+    let bytes = std::fs::read(&victim).unwrap();
+    std::fs::write(&victim, &bytes[..bytes.len() / 2]).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = doppel(
+        &[
+            "run",
+            "--rules",
+            shop_rules().to_str().unwrap(),
+            "--from",
+            input.to_str().unwrap(),
+            "--to",
+            out_dir.to_str().unwrap(),
+        ],
+        Some(TEST_KEY),
+    );
+    assert_failed_without_output(&out, 4, &["public.orders.parquet", "Parquet"], &out_dir);
+    let missing = dir.path().join("nope");
+    let out = doppel(
+        &[
+            "run",
+            "--rules",
+            shop_rules().to_str().unwrap(),
+            "--from",
+            missing.to_str().unwrap(),
+            "--to",
+            out_dir.to_str().unwrap(),
+        ],
+        Some(TEST_KEY),
+    );
+    assert_failed_without_output(&out, 4, &["nope"], &out_dir);
+}
+
+#[test]
+fn help_documents_commands_locations_and_exit_codes() {
+    let out = doppel(&["--help"], None);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in ["run", "check", "Exit codes", "130 interrupted", "DOPPEL_KEY"] {
+        assert!(help.contains(needle), "{needle}");
+    }
+    let out = doppel(&["run", "--rules"], None);
+    assert_eq!(out.status.code(), Some(2));
+}
