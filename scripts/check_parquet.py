@@ -27,9 +27,11 @@ Checks:
           wording but must lose the personal data in it);
         - "first_name last_name" of each table with both columns where either is transformed
           (those two columns add no single-name needles);
-      and none may occur, case-insensitively, as a substring of any string value anywhere in the
-      output.  --leak-exclude drops a column's needles (for fakes drawn from a small pool that
-      can collide with real values by chance).
+      and none may occur, case-insensitively, inside any string value anywhere in the output,
+      as a substring with a word boundary at each end that is a letter or digit (so
+      "anna.mueller@gmx.de" is not reported inside "johanna.mueller@gmx.de", nor "10.1.2.3"
+      inside "10.1.2.34").  --leak-exclude drops a column's needles (for fakes drawn from a
+      small pool that can collide with real values by chance).
 
 Exit status: 0 all checks passed; 1 a check failed (each failure names table, column and counts);
 2 bad usage.  No cell value is ever printed: only names, types, counts, rates and row numbers.
@@ -213,7 +215,9 @@ def extract_pii(text: str):
     for m in PHONE_RE.finditer(text):
         s = m.group().strip()
         ndigits = sum(ch.isdigit() for ch in s)
-        if 7 <= ndigits <= 15 and not DATE_RE.match(s):
+        # A bare run of digits is an order or invoice number more often than a phone number.
+        least = 7 if (len(s) > ndigits or s[0] == "+") else 10
+        if least <= ndigits <= 15 and not DATE_RE.match(s):
             yield "phone", s
     for m in IPV4_RE.finditer(text):
         if all(int(p) <= 255 for p in m.group().split(".")):
@@ -233,15 +237,23 @@ def distinct_strings(arr: pa.Array) -> list[str]:
     return [v for v in pc.unique(arr).to_pylist() if v is not None]
 
 
+TOKEN_RE = re.compile(r"[^\W_]+")  # runs of letters and digits
+
+
+def _is_tok(ch: str) -> bool:
+    return TOKEN_RE.match(ch) is not None
+
+
 class Needles:
-    """Case-insensitive multi-substring search in pure Python.
+    """Case-insensitive search for many needles at word boundaries, in pure Python.
 
-    Needles of at least K characters are indexed by one K-character window each, chosen so that
-    few needles share a window; a text is scanned window by window and candidates verified with
-    startswith.  Shorter needles are looked up by exact slices of their own length.
+    A needle counts as found where it occurs with a word boundary on each side that starts or
+    ends with a letter or digit: "anna.mueller@gmx.de" is not found inside
+    "johanna.mueller@gmx.de", nor "10.1.2.3" inside "10.1.2.34".  Then every word of the needle
+    is a whole word of the text, so each needle is indexed under one of its words (or one pair of
+    adjacent words, chosen so few needles share a key), texts are scanned word by word, and
+    candidates are verified with startswith.
     """
-
-    K = 8
 
     def __init__(self):
         self.source: dict[str, str] = {}  # needle -> "table.column"
@@ -252,47 +264,55 @@ class Needles:
             self.source[n] = source
 
     def build(self) -> None:
-        K = self.K
-        self.index: dict[str, list[tuple[str, int]]] = {}
-        self.short: dict[int, set[str]] = {}
+        self.uni: dict[str, list[tuple[str, int]]] = {}
+        self.bi: dict[str, list[tuple[str, int]]] = {}
         for n in sorted(self.source):
-            if len(n) < K:
-                self.short.setdefault(len(n), set()).add(n)
+            spans = [m.span() for m in TOKEN_RE.finditer(n)]
+            if not spans:
                 continue
-            best_off, best_len = 0, None
-            for off in range(len(n) - K + 1):
-                lst = self.index.get(n[off:off + K])
-                if lst is None:
-                    best_off, best_len = off, 0
-                    break
-                if best_len is None or len(lst) < best_len:
-                    best_off, best_len = off, len(lst)
-            self.index.setdefault(n[best_off:best_off + K], []).append((n, best_off))
-        self.short_items = sorted(self.short.items())
+            if len(spans) == 1:
+                st, en = spans[0]
+                self.uni.setdefault(n[st:en], []).append((n, st))
+                continue
+            best = None
+            for k in range(len(spans) - 1):
+                key = n[spans[k][0]:spans[k + 1][1]]
+                load = len(self.bi.get(key, ()))
+                if best is None or load < best[0]:
+                    best = (load, key, spans[k][0])
+                    if load == 0:
+                        break
+            self.bi.setdefault(best[1], []).append((n, best[2]))
 
     def scan(self, texts) -> set[str]:
-        K = self.K
-        get = self.index.get
-        short_items = self.short_items
-        min_short = short_items[0][0] if short_items else K
+        uni_get, bi_get = self.uni.get, self.bi.get
+        finditer = TOKEN_RE.finditer
         hits: set[str] = set()
+
+        def verify(s, cands, at):
+            for needle, off in cands:
+                start = at - off
+                if start < 0 or not s.startswith(needle, start):
+                    continue
+                end = start + len(needle)
+                if start > 0 and _is_tok(needle[0]) and _is_tok(s[start - 1]):
+                    continue
+                if end < len(s) and _is_tok(needle[-1]) and _is_tok(s[end]):
+                    continue
+                hits.add(needle)
+
         for t in texts:
             s = t.lower()
-            n = len(s)
-            if n < min_short:
-                continue
-            for i in range(n - K + 1):
-                lst = get(s[i:i + K])
-                if lst is not None:
-                    for needle, off in lst:
-                        st = i - off
-                        if st >= 0 and s.startswith(needle, st):
-                            hits.add(needle)
-            for length, bag in short_items:
-                for i in range(n - length + 1):
-                    sub = s[i:i + length]
-                    if sub in bag:
-                        hits.add(sub)
+            spans = [m.span() for m in finditer(s)]
+            last = len(spans) - 1
+            for k, (st, en) in enumerate(spans):
+                c = uni_get(s[st:en])
+                if c is not None:
+                    verify(s, c, st)
+                if k < last:
+                    c = bi_get(s[st:spans[k + 1][1]])
+                    if c is not None:
+                        verify(s, c, st)
         return hits
 
 
@@ -491,6 +511,7 @@ class Checker:
                 if f and l:
                     needles.add(f"{f} {l}", label, MIN_EXTRACTED)
         needles.build()
+        t_built = time.monotonic()
 
         found: dict[tuple[str, str], int] = {}
         scanned_cols = 0
@@ -505,9 +526,9 @@ class Checker:
                 for n in needles.scan(values):
                     key = (needles.source[n], f"{t}.{field.name}")
                     found[key] = found.get(key, 0) + 1
-        elapsed = time.monotonic() - t0
-        self.info(f"  leak check: {len(needles.source)} needles from {len(sources)} sources, "
-                  f"{scanned_cols} output string columns ({chars} distinct characters) scanned in {elapsed:.1f}s")
+        self.info(f"  leak check: {len(needles.source)} needles from {len(sources)} sources "
+                  f"(collected in {t_built - t0:.1f}s), {scanned_cols} output string columns "
+                  f"({chars} distinct characters) scanned in {time.monotonic() - t_built:.1f}s")
         for (src, dst), n in sorted(found.items()):
             self.fail(f"leak: {n} distinct value(s) from input {src} found in output {dst}")
 

@@ -210,14 +210,15 @@ fn assert_failed_without_output(out: &std::process::Output, code: i32, needles: 
 fn missing_and_short_keys_are_refused_without_output() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
+    let (rules, fixtures) = (shop_rules(), fixture_dir());
     let args = [
         "run",
         "--rules",
-        shop_rules().to_str().unwrap().to_owned().leak() as &str,
+        rules.to_str().unwrap(),
         "--from",
-        fixture_dir().to_str().unwrap().to_owned().leak(),
+        fixtures.to_str().unwrap(),
         "--to",
-        out_dir.to_str().unwrap().to_owned().leak(),
+        out_dir.to_str().unwrap(),
     ];
     assert_failed_without_output(&doppel(&args, None), 3, &["DOPPEL_KEY", "--key-file"], &out_dir);
     let short = doppel(&args, Some("short-secret-key"));

@@ -58,9 +58,10 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
             );
             continue;
         };
+        let Some(rule) = &entry.rule else { continue }; // undecodable: already reported
         let default_domain = format!("{}.{}", table.name, field.name());
         let ctx = RuleContext { field, default_domain: &default_domain, table };
-        match bind_rule(&ctx, &entry.rule) {
+        match bind_rule(&ctx, rule) {
             Ok(bound) => columns.push(ColumnPlan {
                 name: field.name().clone(),
                 index,
@@ -78,7 +79,7 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
             }
         }
     }
-    if problems.len() > before {
+    if problems.len() > before || columns.len() != fields.len() {
         return None;
     }
     let eval_order = match evaluation_order(&columns) {

@@ -166,7 +166,7 @@ impl Strategy {
 
 /// Binds `rules` to the tables a source presents. Collects every problem before failing.
 pub fn bind(rules: &RuleSet, tables: &[SourceTable]) -> Result<Plan> {
-    let mut problems: Vec<Problem> = Vec::new();
+    let mut problems: Vec<Problem> = rules.problems.clone();
     let mut plans = Vec::new();
     let source_names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
     for (name, table_rules) in &rules.tables {

@@ -15,6 +15,9 @@ pub struct RuleSet {
     /// output metadata and reports).
     pub fingerprint: String,
     pub files: Vec<PathBuf>,
+    /// Problems in individual column rules. They are reported together with the problems
+    /// found when binding to a schema, so a user sees everything at once.
+    pub problems: Vec<Problem>,
 }
 
 #[derive(Debug, Clone)]
@@ -30,13 +33,15 @@ pub struct TableRules {
 pub struct ColumnEntry {
     pub name: String,
     pub line: usize,
-    pub rule: ColumnRule,
+    /// `None` when the rule could not be decoded (the problem is in [`RuleSet::problems`]).
+    pub rule: Option<ColumnRule>,
 }
 
 /// Loads `path`: a `.toml` file, or a directory whose `*.toml` files are read in name order.
 pub fn load_rules(path: &Path) -> Result<RuleSet> {
     let files = rule_files(path)?;
     let mut problems = Vec::new();
+    let mut column_problems = Vec::new();
     let mut tables: BTreeMap<String, TableRules> = BTreeMap::new();
     let mut hasher = blake3::Hasher::new();
     for file in &files {
@@ -47,12 +52,13 @@ pub fn load_rules(path: &Path) -> Result<RuleSet> {
         hasher.update(name.as_bytes());
         hasher.update(&(text.len() as u64).to_le_bytes());
         hasher.update(text.as_bytes());
-        parse_file(file, &text, &mut tables, &mut problems);
+        parse_file(file, &text, &mut tables, &mut problems, &mut column_problems);
     }
     if !problems.is_empty() {
+        problems.extend(column_problems);
         return Err(Error::problems(problems));
     }
-    Ok(RuleSet { tables, fingerprint: hasher.finalize().to_hex().to_string(), files })
+    Ok(RuleSet { tables, fingerprint: hasher.finalize().to_hex().to_string(), files, problems: column_problems })
 }
 
 fn rule_files(path: &Path) -> Result<Vec<PathBuf>> {
@@ -79,7 +85,13 @@ fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
-fn parse_file(file: &Path, text: &str, tables: &mut BTreeMap<String, TableRules>, problems: &mut Vec<Problem>) {
+fn parse_file(
+    file: &Path,
+    text: &str,
+    tables: &mut BTreeMap<String, TableRules>,
+    problems: &mut Vec<Problem>,
+    column_problems: &mut Vec<Problem>,
+) {
     let raw: RawRulesFile = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {
@@ -124,15 +136,20 @@ fn parse_file(file: &Path, text: &str, tables: &mut BTreeMap<String, TableRules>
         };
         for name in raw_table.keep {
             let line = line_of(text, name.span().start);
-            push(ColumnEntry { name: name.into_inner(), line, rule: ColumnRule::Keep }, problems);
+            push(ColumnEntry { name: name.into_inner(), line, rule: Some(ColumnRule::Keep) }, problems);
         }
         for (column, value) in raw_table.columns {
             let line = line_of(text, value.span().start);
-            match value.into_inner().try_into::<ColumnRule>() {
-                Ok(rule) => push(ColumnEntry { name: column, line, rule }, problems),
-                Err(e) => problems
-                    .push(Problem::new(rule_error_message(&e)).at(file, Some(line)).table(&table_name).column(&column)),
-            }
+            let rule = match value.into_inner().try_into::<ColumnRule>() {
+                Ok(rule) => Some(rule),
+                Err(e) => {
+                    column_problems.push(
+                        Problem::new(rule_error_message(&e)).at(file, Some(line)).table(&table_name).column(&column),
+                    );
+                    None
+                }
+            };
+            push(ColumnEntry { name: column, line, rule }, problems);
         }
         if raw_table.action == TableAction::Skip && !columns.is_empty() {
             problems.push(
@@ -163,7 +180,9 @@ mod tests {
     fn parse(text: &str) -> (BTreeMap<String, TableRules>, Vec<Problem>) {
         let mut tables = BTreeMap::new();
         let mut problems = Vec::new();
-        parse_file(Path::new("r.toml"), text, &mut tables, &mut problems);
+        let mut column_problems = Vec::new();
+        parse_file(Path::new("r.toml"), text, &mut tables, &mut problems, &mut column_problems);
+        problems.extend(column_problems);
         (tables, problems)
     }
 
@@ -177,7 +196,7 @@ mod tests {
         assert_eq!(t.columns.len(), 2);
         assert_eq!((t.columns[0].name.as_str(), t.columns[0].line), ("id", 3));
         assert_eq!((t.columns[1].name.as_str(), t.columns[1].line), ("name", 5));
-        assert!(matches!(t.columns[1].rule, ColumnRule::Fake { .. }));
+        assert!(matches!(t.columns[1].rule, Some(ColumnRule::Fake { .. })));
     }
 
     #[test]

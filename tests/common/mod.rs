@@ -39,12 +39,13 @@ pub fn stderr(o: &Output) -> String {
 
 /// Runs the main job on the fixtures into `out` with extra args.
 pub fn run_shop(out: &Path, key: &str, extra: &[&str]) -> Output {
+    let (rules, fixtures) = (shop_rules(), fixture_dir());
     let mut args = vec![
         "run",
         "--rules",
-        shop_rules().to_str().unwrap(),
+        rules.to_str().unwrap(),
         "--from",
-        fixture_dir().to_str().unwrap(),
+        fixtures.to_str().unwrap(),
         "--to",
         out.to_str().unwrap(),
         "--quiet",
