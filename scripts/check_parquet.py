@@ -168,6 +168,7 @@ PHONE_RE = re.compile(r"(?<!\w)\+?\(?\d[\d ()./\-]{5,}\d(?!\w)")
 IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 CARD_RE = re.compile(r"(?<!\w)\d(?:[ \-]?\d){12,18}(?!\w)")
 IPV4_RE = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)")
+DIGITS_RE = re.compile(r"\d")
 DATE_RE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$|^\d{1,2}[-/.]\d{1,2}[-/.]\d{4}$")
 _IBAN_TRANS = {ord(ch): str(10 + i) for i, ch in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}
 
@@ -195,8 +196,11 @@ def luhn_ok(digits: str) -> bool:
 
 def extract_pii(text: str):
     """Yield (kind, fragment) for personal data embedded in free text."""
-    for m in EMAIL_RE.finditer(text):
-        yield "email", m.group().strip(".")
+    if "@" in text:
+        for m in EMAIL_RE.finditer(text):
+            yield "email", m.group().strip(".")
+    if DIGITS_RE.search(text) is None:  # everything below needs digits
+        return
     for m in IBAN_RE.finditer(text):
         s = m.group()
         # The match may run into a following word: take the longest prefix that validates.
@@ -266,23 +270,25 @@ class Needles:
     def build(self) -> None:
         self.uni: dict[str, list[tuple[str, int]]] = {}
         self.bi: dict[str, list[tuple[str, int]]] = {}
-        for n in sorted(self.source):
-            spans = [m.span() for m in TOKEN_RE.finditer(n)]
-            if not spans:
-                continue
-            if len(spans) == 1:
-                st, en = spans[0]
-                self.uni.setdefault(n[st:en], []).append((n, st))
-                continue
-            best = None
-            for k in range(len(spans) - 1):
-                key = n[spans[k][0]:spans[k + 1][1]]
-                load = len(self.bi.get(key, ()))
-                if best is None or load < best[0]:
-                    best = (load, key, spans[k][0])
-                    if load == 0:
-                        break
-            self.bi.setdefault(best[1], []).append((n, best[2]))
+        bi_get = self.bi.get
+        for n in self.source:
+            prev = None  # start of the previous word
+            best = None  # (load, key, offset) of the least shared pair of words so far
+            for m in TOKEN_RE.finditer(n):
+                if prev is not None:
+                    key = n[prev:m.end()]
+                    load = len(bi_get(key, ()))
+                    if best is None or load < best[0]:
+                        best = (load, key, prev)
+                        if load == 0:
+                            break
+                    prev = m.start()
+                else:
+                    prev, first = m.start(), m.group()
+            if best is not None:
+                self.bi.setdefault(best[1], []).append((n, best[2]))
+            elif prev is not None:  # a single word
+                self.uni.setdefault(first, []).append((n, prev))
 
     def scan(self, texts) -> set[str]:
         uni_get, bi_get = self.uni.get, self.bi.get

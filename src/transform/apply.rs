@@ -95,7 +95,7 @@ pub fn apply(c: &ColumnInput) -> Result<ArrayRef, CellError> {
                 .map(|col| arrow_cast::display::ArrayFormatter::try_new(col.as_ref(), &Default::default()).ok())
                 .collect();
             let mut scratch = String::new();
-            map_text_indexed(input, |row, _own, out| {
+            map_text_indexed(input, |row, own, out| {
                 for part in t.parts() {
                     match part {
                         Part::Literal(l) => out.push_str(l),
@@ -114,7 +114,7 @@ pub fn apply(c: &ColumnInput) -> Result<ArrayRef, CellError> {
                     }
                 }
                 if c.attempt > 0 {
-                    distinguish(c.key, out, c.attempt);
+                    distinguish(c.key, own, out, c.attempt);
                 }
                 Ok(())
             })
@@ -155,8 +155,15 @@ pub fn text_value(strategy: &Strategy, key: &DomainKey, s: &str, attempt: u32, o
 
 /// Makes a colliding text value distinct: a keyed number inserted before the last `@`
 /// (so emails stay emails), or appended after a `-`.
-fn distinguish(key: &DomainKey, out: &mut String, attempt: u32) {
-    let n = key.hash_u64(b"unique", &[out.as_bytes(), &attempt.to_le_bytes()].concat()) % 10_000;
+///
+/// The number is a keyed hash of the row's own input value and the attempt, so rows that
+/// built the same text try different numbers; it gets a digit longer every 8 attempts.
+fn distinguish(key: &DomainKey, own_input: &str, out: &mut String, attempt: u32) {
+    let mut material = Vec::with_capacity(own_input.len() + 5);
+    text_key(own_input, &mut material);
+    material.extend_from_slice(&attempt.to_le_bytes());
+    let digits = 2 + (attempt / 8).min(10);
+    let n = key.hash_u64(b"unique", &material) % 10u64.pow(digits);
     let suffix = format!("{n}");
     match out.rfind('@') {
         Some(at) => out.insert_str(at, &suffix),
@@ -190,7 +197,10 @@ fn map_generic<O: OffsetSizeTrait>(
     a: &GenericStringArray<O>,
     mut f: impl FnMut(usize, &str, &mut String) -> Result<(), String>,
 ) -> Result<ArrayRef, CellError> {
-    let mut builder = GenericStringBuilder::<O>::with_capacity(a.len(), a.value_data().len());
+    // Size from the offsets: `value_data()` of a sliced array is the whole parent buffer.
+    let offsets = a.value_offsets();
+    let data_len = (offsets[a.len()] - offsets[0]).as_usize();
+    let mut builder = GenericStringBuilder::<O>::with_capacity(a.len(), data_len);
     let mut out = String::new();
     for row in 0..a.len() {
         if a.is_null(row) {
