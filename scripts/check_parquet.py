@@ -331,13 +331,11 @@ class Checker:
     def __init__(self, args):
         self.args = args
         self.failures: list[str] = []
-        self.lines: list[str] = []
 
     def fail(self, msg: str) -> None:
         self.failures.append(msg)
 
     def info(self, msg: str) -> None:
-        self.lines.append(msg)
         print(msg, flush=True)
 
     def resolve(self, spec: str, tables: dict[str, Table], what: str):
@@ -462,7 +460,7 @@ class Checker:
             self.info(f"  note: {name}: schema metadata keys differ (ignored): input {ki}, output {ko}")
 
     def pair(self, ins, outs, t, c, what):
-        if t not in outs:
+        if t not in outs or ins[t].error or outs[t].error:
             return None  # already reported
         if c not in outs[t].schema.names:
             self.fail(f"{t}.{c} ({what}): column missing from the output")
@@ -491,7 +489,7 @@ class Checker:
                     not {(t, "first_name"), (t, "last_name")} & excluded:
                 name_pairs.add(t)
         for (t, c), whole in [(tc, True) for tc in transformed] + [(tc, False) for tc in redacted]:
-            if (t, c) in excluded or not is_string(ins[t].schema.field(c).type):
+            if (t, c) in excluded or ins[t].error or not is_string(ins[t].schema.field(c).type):
                 continue
             # Single first or last names are not identifying; they count as full names below.
             whole = whole and not (t in name_pairs and c in ("first_name", "last_name"))
@@ -509,6 +507,8 @@ class Checker:
                 for _kind, frag in extract_pii(v):
                     needles.add(frag, label, MIN_EXTRACTED)
         for t in sorted(name_pairs):
+            if ins[t].error:
+                continue
             label = f"{t}.first_name+last_name"
             sources.append(label)
             first = ins[t].column("first_name").to_pylist()
@@ -523,6 +523,8 @@ class Checker:
         scanned_cols = 0
         chars = 0
         for t, tout in sorted(outs.items()):
+            if tout.error:
+                continue
             for field in tout.schema:
                 if not is_string(field.type):
                     continue

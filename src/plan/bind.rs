@@ -292,7 +292,7 @@ fn parse_json_path(path: &str) -> Result<Vec<JsonStep>, String> {
     let mut steps = Vec::new();
     for (n, part) in path.split('.').enumerate() {
         let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
-        if key.is_empty() && !(n == 0 && !rest.is_empty()) {
+        if key.is_empty() && (n != 0 || rest.is_empty()) {
             return Err("empty key; write paths as `key.sub_key` or `items[*].email`".into());
         }
         if !key.is_empty() {
@@ -428,18 +428,18 @@ fn fake_spec(
             return Err(errors);
         }
     };
-    if kind == OutputKind::Integer {
-        if let Some((lo, hi)) = int_range(dt) {
-            for (v, which) in [(min, "min"), (max, "max")] {
-                if v.is_some_and(|v| v < lo as f64 || v > hi as f64) {
-                    errors.push(format!("`{which}` is outside the range of {dt} ({lo} to {hi})"));
-                }
+    if kind == OutputKind::Integer
+        && let Some((lo, hi)) = int_range(dt)
+    {
+        for (v, which) in [(min, "min"), (max, "max")] {
+            if v.is_some_and(|v| v < lo as f64 || v > hi as f64) {
+                errors.push(format!("`{which}` is outside the range of {dt} ({lo} to {hi})"));
             }
-            // Default range 0..=1_000_000 is narrowed to what the type holds.
-            if min.is_none() && max.is_none() && hi < 1_000_000 {
-                min = Some(0.0);
-                max = Some(hi as f64);
-            }
+        }
+        // Default range 0..=1_000_000 is narrowed to what the type holds.
+        if min.is_none() && max.is_none() && hi < 1_000_000 {
+            min = Some(0.0);
+            max = Some(hi as f64);
         }
     }
     let spec = FakeSpec {

@@ -56,12 +56,14 @@ pub enum Detector {
     Iban,
     Card,
     Ip,
+    /// Person names (see [`super::names`]).
+    Name,
 }
 
 impl Detector {
     /// Every detector, in the order of [`Detector::valid_names`].
     pub const ALL: &'static [Detector] =
-        &[Detector::Email, Detector::Phone, Detector::Iban, Detector::Card, Detector::Ip];
+        &[Detector::Email, Detector::Phone, Detector::Iban, Detector::Card, Detector::Ip, Detector::Name];
 
     /// Parses a detector name (ASCII case-insensitive).
     pub fn parse(s: &str) -> Option<Self> {
@@ -76,6 +78,7 @@ impl Detector {
             Detector::Iban => "iban",
             Detector::Card => "card",
             Detector::Ip => "ip",
+            Detector::Name => "name",
         }
     }
 
@@ -92,6 +95,7 @@ impl Detector {
             Detector::Iban => "[IBAN]",
             Detector::Card => "[CARD]",
             Detector::Ip => "[IP]",
+            Detector::Name => "[NAME]",
         }
     }
 
@@ -103,6 +107,7 @@ impl Detector {
             Detector::Card => 2,
             Detector::Ip => 3,
             Detector::Phone => 4,
+            Detector::Name => 6,
         }
     }
 }
@@ -155,6 +160,7 @@ pub struct Redactor {
     ipv6: Option<Regex>,
     phone: bool,
     card: bool,
+    names: bool,
     custom: Vec<Regex>,
     replacement: Replacement,
 }
@@ -256,6 +262,7 @@ impl Redactor {
             ipv6: ip.then(|| compile_builtin(IPV6_RE, "ip")).transpose()?,
             phone: on(Detector::Phone),
             card: on(Detector::Card),
+            names: on(Detector::Name),
             custom,
             replacement,
         })
@@ -336,6 +343,15 @@ impl Redactor {
             && stats.colons >= 2
         {
             find_ipv6(re, text, hits);
+        }
+        if self.names {
+            let d = Detector::Name;
+            hits.extend(super::names::find_names(text).into_iter().map(|(start, end)| Hit {
+                start,
+                end,
+                priority: d.priority(),
+                tag: d.tag(),
+            }));
         }
         for re in &self.custom {
             hits.extend(re.find_iter(text).filter(|m| !m.is_empty()).map(|m| Hit {
@@ -532,6 +548,21 @@ fn is_phone(b: &[u8], span: &[Group], plus: bool) -> bool {
         return trunk_ok && !date_like(span);
     }
     let nanp_seps = span[1..].iter().all(|g| matches!(g.sep, b' ' | b'-' | b'.'));
+    // National numbers written in groups without a trunk prefix (Spain `91 943 95 58`,
+    // `612 34 56 78`; Italy `347 123 4567`): 9 to 12 digits in 3 to 5 groups of 2 to 4,
+    // joined by one kind of separator, an area code of 2 or 3 digits first, at least one group of exactly 2 (so runs of 4-digit
+    // groups stay cards or IBAN parts), and not a date.
+    let same_sep = span[1..].iter().all(|g| g.sep == span[1].sep && matches!(g.sep, b' ' | b'-' | b'.'));
+    if (3..=5).contains(&span.len())
+        && (9..=12).contains(&total)
+        && same_sep
+        && span.iter().all(|g| (2..=4).contains(&g.digits) && !g.paren)
+        && span.iter().any(|g| g.digits == 2)
+        && span[0].digits <= 3
+        && !date_like(span)
+    {
+        return true;
+    }
     let digits = |k: usize| span.get(k).map(|g| (g.digits, g.paren));
     match span.len() {
         3 => {
@@ -715,7 +746,7 @@ mod tests {
             assert_eq!(Detector::parse(&d.name().to_uppercase()), Some(d));
         }
         assert_eq!(Detector::parse("ssn"), None);
-        assert_eq!(Detector::valid_names(), "email, phone, iban, card, ip");
+        assert_eq!(Detector::valid_names(), "email, phone, iban, card, ip, name");
         assert_eq!(Replacement::parse("MASK"), Some(Replacement::Mask));
         assert_eq!(Replacement::parse("x"), None);
     }
@@ -804,6 +835,9 @@ mod tests {
 
     #[test]
     fn phones() {
+        assert_eq!(all("call 91 943 95 58 today"), "call [PHONE] today");
+        assert_eq!(all("móvil 612 34 56 78."), "móvil [PHONE].");
+        assert_eq!(all("refund of 34.17 EUR on 2024-01-15"), "refund of 34.17 EUR on 2024-01-15");
         let cases = [
             ("call +44 20 7946 0958 today", "call [PHONE] today"),
             ("call +1 (555) 123-4567.", "call [PHONE]."),
