@@ -198,11 +198,40 @@ pub fn bind(rules: &RuleSet, tables: &[SourceTable]) -> Result<Plan> {
             }
         }
     }
+    check_domains(&plans, &mut problems);
     if !problems.is_empty() {
         return Err(Error::problems(problems));
     }
     plans.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Plan { tables: plans, rules_fingerprint: rules.fingerprint.clone() })
+}
+
+/// Columns that share a domain must produce comparable outputs: an integer permutation of
+/// 32 bits never equals one of 64 bits, so such a "join" would silently break.
+fn check_domains(plans: &[TablePlan], problems: &mut Vec<Problem>) {
+    let mut widths: std::collections::BTreeMap<&str, (u32, &TablePlan, &ColumnPlan)> = Default::default();
+    for table in plans {
+        for c in &table.columns {
+            let Strategy::HashInt { bits } = c.strategy else { continue };
+            match widths.get(c.domain.as_str()) {
+                None => {
+                    widths.insert(&c.domain, (bits, table, c));
+                }
+                Some(&(first_bits, first_table, first)) if first_bits != bits => problems.push(
+                    Problem::new(format!(
+                        "domain `{}` hashes {bits}-bit integers here and {first_bits}-bit integers in {}.{}; \
+                         their pseudonyms would not match, so keys in this domain would not join. \
+                         Use columns of one integer width per domain, or separate domains",
+                        c.domain, first_table.name, first.name
+                    ))
+                    .at(&c.origin.file, Some(c.origin.line))
+                    .table(&table.name)
+                    .column(&c.name),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
 }
 
 fn list_or_none<'a>(names: impl Iterator<Item = &'a str>) -> String {

@@ -40,24 +40,34 @@ pub struct ColumnEntry {
 /// Loads `path`: a `.toml` file, or a directory whose `*.toml` files are read in name order.
 pub fn load_rules(path: &Path) -> Result<RuleSet> {
     let files = rule_files(path)?;
+    let mut texts = Vec::with_capacity(files.len());
+    for file in &files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Error::problems(vec![Problem::new(format!("cannot read rules file: {e}")).at(file, None)]))?;
+        texts.push((file.clone(), text));
+    }
+    parse_rules(&texts)
+}
+
+/// Parses rules from `(file name, text)` pairs, as [`load_rules`] does after reading them.
+pub fn parse_rules(texts: &[(PathBuf, String)]) -> Result<RuleSet> {
     let mut problems = Vec::new();
     let mut column_problems = Vec::new();
     let mut tables: BTreeMap<String, TableRules> = BTreeMap::new();
     let mut hasher = blake3::Hasher::new();
-    for file in &files {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| Error::problems(vec![Problem::new(format!("cannot read rules file: {e}")).at(file, None)]))?;
+    for (file, text) in texts {
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         hasher.update(&(name.len() as u64).to_le_bytes());
         hasher.update(name.as_bytes());
         hasher.update(&(text.len() as u64).to_le_bytes());
         hasher.update(text.as_bytes());
-        parse_file(file, &text, &mut tables, &mut problems, &mut column_problems);
+        parse_file(file, text, &mut tables, &mut problems, &mut column_problems);
     }
     if !problems.is_empty() {
         problems.extend(column_problems);
         return Err(Error::problems(problems));
     }
+    let files = texts.iter().map(|(f, _)| f.clone()).collect();
     Ok(RuleSet { tables, fingerprint: hasher.finalize().to_hex().to_string(), files, problems: column_problems })
 }
 

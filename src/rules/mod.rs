@@ -4,5 +4,5 @@
 mod load;
 pub mod model;
 
-pub use load::{ColumnEntry, RuleSet, TableRules, load_rules};
+pub use load::{ColumnEntry, RuleSet, TableRules, load_rules, parse_rules};
 pub use model::{ColumnRule, HashFormat, RULES_VERSION, TableAction};

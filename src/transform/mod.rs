@@ -178,3 +178,6 @@ impl TableTransform {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

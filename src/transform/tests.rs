@@ -1,0 +1,372 @@
+//! Tests of whole-table transforms: every strategy through the engine (types, NULLs,
+//! determinism, domains, uniqueness, templates, JSON), and the properties the engine
+//! promises (thread count and batch size never change output; no row keeps its value).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::*;
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use proptest::prelude::*;
+
+use crate::plan::{SourceTable, bind};
+use crate::rules::parse_rules;
+use crate::secret::Key;
+
+use super::Transformer;
+
+fn key() -> Key {
+    Key::from_text("unit-test-key-0123456789abcdef0123456789").unwrap()
+}
+
+fn plan_for(rules: &str, tables: &[(&str, &RecordBatch)]) -> crate::plan::Plan {
+    let set = parse_rules(&[(PathBuf::from("t.toml"), format!("version = 1\n{rules}"))]).unwrap();
+    let sources: Vec<SourceTable> =
+        tables.iter().map(|(n, b)| SourceTable { name: n.to_string(), schema: b.schema() }).collect();
+    bind(&set, &sources).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Transforms `batch` as table `name`, cutting it into batches of `batch_rows` rows, on a
+/// pool of `threads` threads.
+fn run(rules: &str, batch: &RecordBatch, threads: usize, batch_rows: usize) -> RecordBatch {
+    let plan = plan_for(rules, &[("public.t", batch)]);
+    let transformer = Transformer::new(&plan, &key());
+    let t = transformer.table("public.t").unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let mut outs = Vec::new();
+    let mut offset = 0;
+    while offset < batch.num_rows() {
+        let n = batch_rows.min(batch.num_rows() - offset);
+        outs.push(pool.install(|| t.apply(&batch.slice(offset, n), offset as u64)).unwrap());
+        offset += n;
+    }
+    arrow_select::concat::concat_batches(&batch.schema(), &outs).unwrap()
+}
+
+fn batch(columns: Vec<(&str, ArrayRef, bool)>) -> RecordBatch {
+    let fields: Vec<Field> = columns.iter().map(|(n, a, null)| Field::new(*n, a.data_type().clone(), *null)).collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns.into_iter().map(|(_, a, _)| a).collect()).unwrap()
+}
+
+fn strings(a: &ArrayRef) -> Vec<Option<String>> {
+    let a = a.as_string::<i32>();
+    (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i).to_string())).collect()
+}
+
+fn text_column(n: usize) -> ArrayRef {
+    Arc::new(StringArray::from_iter((0..n).map(|i| (i % 7 != 3).then(|| format!("person{i}@mail.example.net")))))
+}
+
+#[test]
+fn nulls_stay_null_and_types_stay_for_every_text_strategy() {
+    let b = batch(vec![("v", text_column(50), true)]);
+    for rule in [
+        r#"{ action = "mask", keep_last = 2 }"#,
+        r#"{ action = "mask", format_preserving = true }"#,
+        r#"{ action = "hash" }"#,
+        r#"{ action = "hash", length = 8 }"#,
+        r#"{ action = "fake", generator = "email" }"#,
+        r#"{ action = "redact" }"#,
+    ] {
+        let out = run(&format!("[tables.\"public.t\".columns]\nv = {rule}\n"), &b, 2, 16);
+        assert_eq!(out.schema(), b.schema(), "{rule}");
+        let (i, o) = (strings(b.column(0)), strings(out.column(0)));
+        for (x, y) in i.iter().zip(&o) {
+            assert_eq!(x.is_some(), y.is_some(), "{rule}: NULL changed");
+        }
+        assert!(i.iter().zip(&o).all(|(x, y)| x.is_none() || x != y), "{rule}: a value passed through");
+    }
+    let constant = run("[tables.\"public.t\".columns]\nv = { action = \"constant\", value = \"n/a\" }\n", &b, 1, 50);
+    assert!(strings(constant.column(0)).iter().all(|v| v.as_deref() == Some("n/a")));
+    let null = run("[tables.\"public.t\".columns]\nv = { action = \"null\" }\n", &b, 1, 50);
+    assert_eq!(null.column(0).null_count(), 50);
+}
+
+#[test]
+fn hex_hash_has_the_chosen_length_and_is_deterministic() {
+    let b = batch(vec![("v", text_column(20), true)]);
+    let rules = "[tables.\"public.t\".columns]\nv = { action = \"hash\", length = 12 }\n";
+    let a = run(rules, &b, 1, 20);
+    let c = run(rules, &b, 2, 3);
+    assert_eq!(a, c);
+    for v in strings(a.column(0)).into_iter().flatten() {
+        assert_eq!(v.len(), 12);
+        assert!(v.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    }
+}
+
+#[test]
+fn numbers_dates_and_uuids_keep_their_types_and_ranges() {
+    let n = 300;
+    let b = batch(vec![
+        ("i8", Arc::new(Int8Array::from_iter((0..n).map(|i| Some((i % 100) as i8)))), false),
+        ("i16", Arc::new(Int16Array::from_iter_values((0..n).map(|i| i as i16))), false),
+        ("i32", Arc::new(Int32Array::from_iter_values((0..n).map(|i| i as i32 - 5))), false),
+        (
+            "dec",
+            Arc::new(
+                Decimal128Array::from_iter_values((0..n).map(|i| 9_999_900 + i as i128))
+                    .with_precision_and_scale(7, 2)
+                    .unwrap(),
+            ),
+            false,
+        ),
+        ("day", Arc::new(Date32Array::from_iter_values((0..n).map(|i| 10_000 + i as i32))), false),
+        (
+            "ts",
+            Arc::new(
+                TimestampMillisecondArray::from_iter_values((0..n).map(|i| 1_600_000_000_000 + i as i64))
+                    .with_timezone("UTC"),
+            ),
+            false,
+        ),
+        (
+            "u",
+            Arc::new(
+                FixedSizeBinaryArray::try_from_iter((0..n).map(|i| {
+                    let mut u = [0u8; 16];
+                    u[0] = i as u8;
+                    u[1] = (i >> 8) as u8;
+                    u[6] = 0x40;
+                    u[8] = 0x80;
+                    u
+                }))
+                .unwrap(),
+            ),
+            false,
+        ),
+        ("born", Arc::new(Date32Array::from_iter_values((0..n).map(|i| i as i32))), false),
+        ("small", Arc::new(Int16Array::from_iter_values((0..n).map(|i| i as i16))), false),
+    ]);
+    let rules = r#"[tables."public.t".columns]
+i8 = { action = "hash" }
+i16 = { action = "hash" }
+i32 = { action = "noise", absolute = 3 }
+dec = { action = "noise", absolute = 1000 }
+day = { action = "noise", duration = "10d" }
+ts = { action = "noise", duration = "2s" }
+u = { action = "hash" }
+born = { action = "fake", generator = "date", min = "1990-01-01", max = "1990-12-31" }
+small = { action = "fake", generator = "integer", min = -5, max = 5 }
+"#;
+    let out = run(rules, &b, 2, 64);
+    assert_eq!(out.schema(), b.schema());
+    let i8s = out.column(0).as_primitive::<Int8Type>();
+    assert!(i8s.values().iter().all(|&v| v >= 0), "sign preserved");
+    let i16s: std::collections::HashSet<i16> =
+        out.column(1).as_primitive::<Int16Type>().values().iter().copied().collect();
+    assert_eq!(i16s.len(), n, "permutation keeps values distinct");
+    for (a, b) in
+        b.column(2).as_primitive::<Int32Type>().values().iter().zip(out.column(2).as_primitive::<Int32Type>().values())
+    {
+        assert!(a != b && (a - b).abs() <= 3);
+    }
+    let dec = out.column(3).as_primitive::<Decimal128Type>();
+    assert!(dec.values().iter().all(|&v| v <= 9_999_999 && v >= 0), "decimal stays within precision 7");
+    for (a, b) in b
+        .column(4)
+        .as_primitive::<Date32Type>()
+        .values()
+        .iter()
+        .zip(out.column(4).as_primitive::<Date32Type>().values())
+    {
+        assert!(a != b && (a - b).abs() <= 10);
+    }
+    for (a, b) in b
+        .column(5)
+        .as_primitive::<TimestampMillisecondType>()
+        .values()
+        .iter()
+        .zip(out.column(5).as_primitive::<TimestampMillisecondType>().values())
+    {
+        assert!(a != b && (a - b).abs() <= 2000);
+    }
+    let uuids = out.column(6).as_fixed_size_binary();
+    let distinct: std::collections::HashSet<&[u8]> = (0..n).map(|i| uuids.value(i)).collect();
+    assert_eq!(distinct.len(), n);
+    assert!((0..n).all(|i| uuids.value(i)[6] >> 4 == 4 && uuids.value(i)[8] >> 6 == 2), "still version-4 uuids");
+    let born = out.column(7).as_primitive::<Date32Type>();
+    assert!(born.values().iter().all(|&d| (7305..=7669).contains(&d)), "dates within 1990");
+    let small = out.column(8).as_primitive::<Int16Type>();
+    assert!(small.values().iter().all(|&v| (-5..=5).contains(&v)));
+    assert_eq!(out.schema().field(5).data_type(), &DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())));
+}
+
+#[test]
+fn a_shared_domain_maps_equal_inputs_to_equal_outputs_across_tables() {
+    let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(1..=100));
+    let parent = batch(vec![("id", ids, false)]);
+    let refs: ArrayRef = Arc::new(Int64Array::from_iter_values((0..300).map(|i| i % 100 + 1)));
+    let child64 = batch(vec![("parent_id", refs, false)]);
+    let plan = plan_for(
+        r#"[tables."public.p".columns]
+id = { action = "hash", domain = "pid" }
+[tables."public.c".columns]
+parent_id = { action = "hash", domain = "pid" }
+"#,
+        &[("public.p", &parent), ("public.c", &child64)],
+    );
+    let t = Transformer::new(&plan, &key());
+    let p = t.table("public.p").unwrap().apply(&parent, 0).unwrap();
+    let c = t.table("public.c").unwrap().apply(&child64, 0).unwrap();
+    let parent_ids: std::collections::HashSet<i64> =
+        p.column(0).as_primitive::<Int64Type>().values().iter().copied().collect();
+    assert!(
+        c.column(0).as_primitive::<Int64Type>().values().iter().all(|v| parent_ids.contains(v)),
+        "foreign keys join"
+    );
+}
+
+#[test]
+fn unique_columns_are_unique_and_independent_of_threads_and_batches() {
+    let n = 2000;
+    let names: ArrayRef = Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("in-{i}"))));
+    let b = batch(vec![("v", names, false)]);
+    let rules = "[tables.\"public.t\".columns]\nv = { action = \"fake\", generator = \"username\", unique = true }\n";
+    let a = run(rules, &b, 1, n);
+    let c = run(rules, &b, 4, 37);
+    assert_eq!(a, c);
+    let values: std::collections::HashSet<_> = strings(a.column(0)).into_iter().collect();
+    assert_eq!(values.len(), n);
+}
+
+#[test]
+fn a_value_space_too_small_for_unique_is_a_row_error_without_values() {
+    let v: ArrayRef = Arc::new(StringArray::from_iter_values((0..100).map(|i| format!("secret-{i}"))));
+    let b = batch(vec![("v", v, false)]);
+    let plan = plan_for(
+        "[tables.\"public.t\".columns]\nv = { action = \"fake\", generator = \"boolean\", unique = true }\n",
+        &[("public.t", &b)],
+    );
+    let err = Transformer::new(&plan, &key()).table("public.t").unwrap().apply(&b, 1000).unwrap_err();
+    assert_eq!((err.table.as_str(), err.column.as_str()), ("public.t", "v"));
+    assert!(err.row > 1000 && err.row <= 1100, "row {} counts from the batch offset", err.row);
+    assert!(!err.to_string().contains("secret-"));
+}
+
+#[test]
+fn templates_read_other_columns_outputs() {
+    let first: ArrayRef = Arc::new(StringArray::from(vec!["Ann", "Bob"]));
+    let last: ArrayRef = Arc::new(StringArray::from(vec!["Lee", "Ray"]));
+    let email: ArrayRef = Arc::new(StringArray::from(vec![Some("ann.lee@corp.com"), None]));
+    let b = batch(vec![("first", first, false), ("last", last, false), ("email", email, true)]);
+    let out = run(
+        r#"[tables."public.t".columns]
+first = { action = "fake", generator = "first_name" }
+last = { action = "keep" }
+email = { action = "template", template = "{first|slug}.{last|lower}@example.com" }
+"#,
+        &b,
+        1,
+        2,
+    );
+    let first = strings(out.column(0));
+    let email = strings(out.column(2));
+    let slug: String =
+        first[0].as_ref().unwrap().to_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    assert_eq!(email[0].as_deref(), Some(format!("{slug}.lee@example.com").as_str()));
+    assert_eq!(email[1], None, "a NULL stays NULL");
+}
+
+#[test]
+fn json_paths_are_transformed_and_the_rest_kept() {
+    let docs: ArrayRef = Arc::new(StringArray::from(vec![
+        r#"{"keep":1.50,"contact":{"email":"a@b.org","n":7},"list":[{"ip":"10.0.0.1"},{"ip":"10.0.0.2"}]}"#,
+        r#"{"other":true}"#,
+    ]));
+    let b = batch(vec![("doc", docs, false)]);
+    let out = run(
+        r#"[tables."public.t".columns.doc]
+action = "json"
+paths = { "contact.email" = { action = "hash", length = 8 }, "contact.n" = { action = "null" }, "list[*].ip" = { action = "fake", generator = "ipv4" } }
+"#,
+        &b,
+        1,
+        2,
+    );
+    let out = strings(out.column(0));
+    let doc: serde_json::Value = serde_json::from_str(out[0].as_deref().unwrap()).unwrap();
+    assert!(out[0].as_deref().unwrap().starts_with(r#"{"keep":1.50,"#), "key order and number text kept");
+    assert_eq!(doc["contact"]["email"].as_str().unwrap().len(), 8);
+    assert!(doc["contact"]["n"].is_null());
+    assert_ne!(doc["list"][0]["ip"], "10.0.0.1");
+    assert_eq!(out[1].as_deref(), Some(r#"{"other":true}"#));
+}
+
+#[test]
+fn invalid_json_is_a_row_error_naming_the_row_not_the_value() {
+    let docs: ArrayRef = Arc::new(StringArray::from(vec![r#"{"a":"x"}"#, "not json secret-token"]));
+    let b = batch(vec![("doc", docs, false)]);
+    let plan = plan_for(
+        "[tables.\"public.t\".columns.doc]\naction = \"json\"\npaths = { a = { action = \"null\" } }\n",
+        &[("public.t", &b)],
+    );
+    let err = Transformer::new(&plan, &key()).table("public.t").unwrap().apply(&b, 0).unwrap_err();
+    assert_eq!(err.row, 2);
+    assert!(err.reason.contains("not valid JSON"));
+    assert!(!err.to_string().contains("secret-token"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Output bytes do not depend on the thread count or how rows are cut into batches.
+    #[test]
+    fn parallel_output_equals_sequential(
+        values in proptest::collection::vec(proptest::option::of("[a-zA-Z0-9 @.+-]{0,24}"), 1..300),
+        numbers in proptest::collection::vec(any::<i32>(), 300),
+        batch_rows in 1usize..120,
+    ) {
+        let n = values.len();
+        let b = batch(vec![
+            ("s", Arc::new(StringArray::from(values)) as ArrayRef, true),
+            ("i", Arc::new(Int32Array::from(numbers[..n].to_vec())) as ArrayRef, false),
+            ("f", Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("k{}", i % 50)))) as ArrayRef, false),
+        ]);
+        let rules = r#"[tables."public.t".columns]
+s = { action = "mask", format_preserving = true, keep_first = 1 }
+i = { action = "hash" }
+f = { action = "fake", generator = "full_name", unique = true }
+"#;
+        let sequential = run(rules, &b, 1, n);
+        let parallel = run(rules, &b, 4, batch_rows);
+        prop_assert_eq!(sequential, parallel);
+    }
+
+    /// No row keeps its own value in a keyed column (distinct inputs).
+    #[test]
+    fn no_row_keeps_its_own_value(seed in any::<u32>(), n in 1usize..200) {
+        let ids: Vec<i64> = (0..n as i64).map(|i| i * 7919 + seed as i64).collect();
+        let emails: Vec<String> = ids.iter().map(|i| format!("user{i}@corp.example")).collect();
+        let b = batch(vec![
+            ("id", Arc::new(Int64Array::from(ids.clone())) as ArrayRef, false),
+            ("email", Arc::new(StringArray::from(emails.clone())) as ArrayRef, false),
+        ]);
+        let out = run("[tables.\"public.t\".columns]\nid = { action = \"hash\" }\nemail = { action = \"fake\", generator = \"email\" }\n", &b, 2, 50);
+        let out_ids = out.column(0).as_primitive::<Int64Type>();
+        let out_emails = strings(out.column(1));
+        for i in 0..n {
+            prop_assert_ne!(out_ids.value(i), ids[i]);
+            prop_assert_ne!(out_emails[i].as_deref(), Some(emails[i].as_str()));
+        }
+    }
+}
+
+#[test]
+fn a_domain_shared_by_integer_columns_of_different_widths_is_a_plan_error() {
+    let parent = batch(vec![("id", Arc::new(Int64Array::from_iter_values(1..=3)) as ArrayRef, false)]);
+    let child = batch(vec![("pid", Arc::new(Int32Array::from_iter_values(1..=3)) as ArrayRef, false)]);
+    let set = parse_rules(&[(
+        PathBuf::from("t.toml"),
+        "version = 1\n[tables.\"public.p\".columns]\nid = { action = \"hash\", domain = \"k\" }\n[tables.\"public.c\".columns]\npid = { action = \"hash\", domain = \"k\" }\n".into(),
+    )])
+    .unwrap();
+    let sources = [
+        SourceTable { name: "public.p".into(), schema: parent.schema() },
+        SourceTable { name: "public.c".into(), schema: child.schema() },
+    ];
+    let err = bind(&set, &sources).unwrap_err().to_string();
+    assert!(err.contains("domain `k` hashes 32-bit integers here and 64-bit integers in public.p.id"), "{err}");
+}
