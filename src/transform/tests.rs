@@ -164,7 +164,7 @@ small = { action = "fake", generator = "integer", min = -5, max = 5 }
         assert!(a != b && (a - b).abs() <= 3);
     }
     let dec = out.column(3).as_primitive::<Decimal128Type>();
-    assert!(dec.values().iter().all(|&v| v <= 9_999_999 && v >= 0), "decimal stays within precision 7");
+    assert!(dec.values().iter().all(|v| (0..=9_999_999).contains(v)), "decimal stays within precision 7");
     for (a, b) in b
         .column(4)
         .as_primitive::<Date32Type>()
