@@ -369,3 +369,41 @@ fn help_documents_commands_locations_and_exit_codes() {
     let out = doppel(&["run", "--rules"], None);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn an_interrupted_run_exits_130_and_publishes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    // One-row batches make the run slow enough to interrupt in the middle.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_doppel"))
+        .args(["run", "--quiet", "--batch-rows", "1", "--threads", "1", "--rules"])
+        .arg(shop_rules())
+        .arg("--from")
+        .arg(fixture_dir())
+        .arg("--to")
+        .arg(&out_dir)
+        .env("DOPPEL_KEY", TEST_KEY)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the run is staging output, then interrupt it.
+    let staging_started = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().contains("doppel-partial"))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !staging_started() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"));
+    assert!(!out_dir.exists(), "an interrupted run published output");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).collect();
+    assert!(leftovers.is_empty(), "an interrupted run left its staging folder");
+}
