@@ -375,7 +375,7 @@ fn an_interrupted_run_exits_130_and_publishes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
     // One-row batches make the run slow enough to interrupt in the middle.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_doppel"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_doppel"))
         .args(["run", "--quiet", "--batch-rows", "1", "--threads", "1", "--rules"])
         .arg(shop_rules())
         .arg("--from")
@@ -406,4 +406,64 @@ fn an_interrupted_run_exits_130_and_publishes_nothing() {
     assert!(!out_dir.exists(), "an interrupted run published output");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).collect();
     assert!(leftovers.is_empty(), "an interrupted run left its staging folder");
+}
+
+#[test]
+fn report_names_counts_rules_and_key_fingerprint_but_never_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let report = dir.path().join("report.json");
+    let out = run_shop(&out_dir, TEST_KEY, &["--report", report.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(!text.contains(TEST_KEY));
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["doppel_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["rules_blake3"].as_str().map(str::len), Some(64));
+    assert_eq!(json["key_fingerprint"].as_str().map(str::len), Some(16));
+    let customers = json["tables"].as_array().unwrap().iter().find(|t| t["table"] == "public.customers").unwrap();
+    assert_eq!(customers["rows"], 2000);
+    assert_eq!(json["total_rows"], 20538);
+}
+
+#[test]
+fn a_table_given_as_a_folder_of_part_files_reads_like_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    for e in std::fs::read_dir(fixture_dir()).unwrap() {
+        let p = e.unwrap().path();
+        if !p.ends_with("public.orders.parquet") {
+            std::fs::copy(&p, input.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    // Split orders into three part files.
+    let orders = concat(&read_table(&fixture_dir(), "public.orders"));
+    let parts = input.join("public.orders");
+    std::fs::create_dir(&parts).unwrap();
+    let n = orders.num_rows();
+    for (i, (start, end)) in [(0, 1000), (1000, 4000), (4000, n)].into_iter().enumerate() {
+        let file = std::fs::File::create(parts.join(format!("part-{i}.parquet"))).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, orders.schema(), None).unwrap();
+        w.write(&orders.slice(start, end - start)).unwrap();
+        w.close().unwrap();
+    }
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    let out = doppel(
+        &[
+            "run",
+            "--quiet",
+            "--rules",
+            shop_rules().to_str().unwrap(),
+            "--from",
+            input.to_str().unwrap(),
+            "--to",
+            a.to_str().unwrap(),
+        ],
+        Some(TEST_KEY),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(run_shop(&b, TEST_KEY, &[]).status.success());
+    assert_eq!(files_bytes(&a), files_bytes(&b));
 }
