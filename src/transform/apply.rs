@@ -89,10 +89,17 @@ pub fn apply(c: &ColumnInput) -> Result<ArrayRef, CellError> {
         }
         Strategy::NoiseNumber(_) | Strategy::NoiseShift { .. } => noise(input, c.strategy, c.key),
         Strategy::Template(t) => {
+            let references = t.references();
             let formatters: Vec<Option<arrow_cast::display::ArrayFormatter>> = c
                 .columns
                 .iter()
-                .map(|col| arrow_cast::display::ArrayFormatter::try_new(col.as_ref(), &Default::default()).ok())
+                .enumerate()
+                .map(|(i, col)| {
+                    references
+                        .contains(&i)
+                        .then(|| arrow_cast::display::ArrayFormatter::try_new(col.as_ref(), &Default::default()).ok())
+                        .flatten()
+                })
                 .collect();
             let mut scratch = String::new();
             map_text_indexed(input, |row, own, out| {
@@ -119,6 +126,38 @@ pub fn apply(c: &ColumnInput) -> Result<ArrayRef, CellError> {
                 Ok(())
             })
         }
+    }
+}
+
+/// Re-generates one text value of a unique column at `attempt`, without arrays: `None` when
+/// the column is not text (the caller then recomputes the row through [`apply`]).
+/// `attempt0` is the column's output at attempt 0: a template's text does not change between
+/// attempts, only the number [`distinguish`] inserts.
+pub fn regenerate_text(
+    strategy: &Strategy,
+    key: &DomainKey,
+    input: &ArrayRef,
+    attempt0: &ArrayRef,
+    row: usize,
+    attempt: u32,
+) -> Option<Result<String, String>> {
+    let value = |a: &ArrayRef| match a.data_type() {
+        DataType::Utf8 => Some(a.as_string::<i32>().value(row).to_string()),
+        DataType::LargeUtf8 => Some(a.as_string::<i64>().value(row).to_string()),
+        _ => None,
+    };
+    let own = value(input)?;
+    let mut out = String::new();
+    match strategy {
+        Strategy::Template(_) => {
+            out = value(attempt0)?;
+            distinguish(key, &own, &mut out, attempt);
+            Some(Ok(out))
+        }
+        Strategy::Mask(_) | Strategy::HashHex { .. } | Strategy::HashUuid | Strategy::Fake(_) => {
+            Some(text_value(strategy, key, &own, attempt, &mut out).map(|()| out))
+        }
+        _ => None,
     }
 }
 

@@ -151,7 +151,18 @@ impl TableTransform {
             };
             if let Some(state) = &c.state {
                 let mut state = state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let attempt0 = output.clone();
                 let regenerate = |row: usize, attempt: u32| {
+                    // Text values are re-generated without building arrays for the row.
+                    if let Some(text) = apply::regenerate_text(&c.strategy, &c.key, input, &attempt0, row, attempt) {
+                        let text = text?;
+                        return Ok(match input.data_type() {
+                            arrow_schema::DataType::LargeUtf8 => {
+                                Arc::new(arrow_array::LargeStringArray::from(vec![text])) as ArrayRef
+                            }
+                            _ => Arc::new(arrow_array::StringArray::from(vec![text])) as ArrayRef,
+                        });
+                    }
                     let sliced_input = input.slice(row, 1);
                     let sliced: Vec<ArrayRef> = columns.iter().map(|a| a.slice(row, 1)).collect();
                     let ci = ColumnInput {

@@ -12,6 +12,7 @@
 //! Memory grows with the number of distinct values of unique domains (about 50 bytes each).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use arrow_array::{Array, ArrayRef};
 
@@ -20,10 +21,34 @@ use super::values::value_key;
 /// Attempts before a collision is reported as an error.
 pub const MAX_ATTEMPTS: u32 = 64;
 
+/// The maps' keys are already uniform 128-bit hashes: hashing them again is wasted work.
+#[derive(Default)]
+struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
+
+    fn write_u128(&mut self, i: u128) {
+        self.0 = i as u64;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FingerprintMap<V> = HashMap<u128, V, BuildHasherDefault<PrehashedHasher>>;
+
 #[derive(Default)]
 pub struct DomainState {
-    owner_of_output: HashMap<u128, u128>,
-    attempt_of_input: HashMap<u128, u32>,
+    owner_of_output: FingerprintMap<u128>,
+    attempt_of_input: FingerprintMap<u32>,
 }
 
 fn fingerprint(array: &dyn Array, row: usize, buf: &mut Vec<u8>) -> u128 {
