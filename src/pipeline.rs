@@ -91,10 +91,15 @@ pub fn run(
         let stream = source.read(&table.name, options.batch_rows.max(1))?;
         let bar = show_progress.then(|| {
             let bar = ProgressBar::new_spinner();
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {prefix:30} {human_pos:>12} rows  {per_sec:>14}  {elapsed}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
+            let style =
+                ProgressStyle::with_template("{spinner} {prefix:30} {human_pos:>12} rows  {rate:>14}  {elapsed}")
+                    .map(|s| {
+                        s.with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = write!(w, "{:.0} rows/s", state.per_sec());
+                        })
+                    })
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            bar.set_style(style);
             bar.set_prefix(table.name.clone());
             bar
         });
@@ -164,11 +169,22 @@ pub fn run(
                 }),
             }
         })?;
-        if let Some(bar) = bar {
-            bar.finish();
-        }
         let seconds = table_started.elapsed().as_secs_f64();
-        tracing::info!(table = %table.name, rows, rows_per_sec = (rows as f64 / seconds.max(1e-9)) as u64, "done");
+        match bar {
+            Some(bar) => {
+                bar.finish_and_clear();
+                eprintln!(
+                    "  {:<30} {:>12} rows  {:>9.0} rows/s  {:.2}s",
+                    table.name,
+                    rows,
+                    rows as f64 / seconds.max(1e-9),
+                    seconds
+                );
+            }
+            None => {
+                tracing::info!(table = %table.name, rows, rows_per_sec = (rows as f64 / seconds.max(1e-9)) as u64, "done")
+            }
+        }
     }
     if cancel.load(Ordering::Relaxed) {
         return Err(Error::Interrupted);

@@ -41,9 +41,6 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let options = RunOptions { threads, batch_rows: args.batch_rows as usize, progress: !args.quiet };
     let report = pipeline::run(&plan, &transformer, source.as_ref(), sink, &options, cancel, key.fingerprint())?;
-    for t in &report.tables {
-        eprintln!("  {:<40} {:>5} {:>12} rows", t.table, t.action, t.rows);
-    }
     eprintln!(
         "done: {} rows in {:.2}s ({:.0} rows/s) → {}",
         report.total_rows,
