@@ -125,27 +125,15 @@ pub fn apply_filters(value: &str, filters: &[Filter], out: &mut String) {
     out.push_str(&current);
 }
 
-/// Lowercase ASCII letters and digits; common accented Latin letters folded; others dropped.
+/// Lowercase ASCII letters and digits; accented Latin letters folded; others dropped.
 fn slug(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let folded = match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => "a",
-            'ç' | 'Ç' => "c",
-            'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => "e",
-            'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => "i",
-            'ñ' | 'Ñ' => "n",
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => "o",
-            'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => "u",
-            'ý' | 'ÿ' | 'Ý' => "y",
-            'ß' => "ss",
-            c if c.is_ascii_alphanumeric() => {
-                out.push(c.to_ascii_lowercase());
-                continue;
-            }
-            _ => continue,
-        };
-        out.push_str(folded);
+    for lc in s.chars().flat_map(char::to_lowercase) {
+        if lc.is_ascii_alphanumeric() {
+            out.push(lc);
+        } else if let Some(folded) = crate::transform::fake::fold_accent(lc) {
+            out.push_str(folded);
+        }
     }
     out
 }

@@ -1270,7 +1270,7 @@ fn slug<const N: usize>(s: &str) -> Buf<N> {
         for lc in c.to_lowercase() {
             if lc.is_ascii_alphanumeric() {
                 b.push(lc as u8);
-            } else if let Some(f) = fold(lc) {
+            } else if let Some(f) = fold_accent(lc) {
                 b.push_str(f);
             }
         }
@@ -1278,7 +1278,8 @@ fn slug<const N: usize>(s: &str) -> Buf<N> {
     b
 }
 
-fn fold(c: char) -> Option<&'static str> {
+/// The ASCII spelling of a lowercase accented Latin letter (`ü` gives `u`, `ß` gives `ss`).
+pub(crate) fn fold_accent(c: char) -> Option<&'static str> {
     Some(match c {
         'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
         'æ' => "ae",

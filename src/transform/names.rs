@@ -24,21 +24,11 @@ use fake::locales::{CY_GB, DE_DE, Data, EN, FR_FR, IT_IT, NL_NL, PT_BR, PT_PT, T
 /// Lowercase, accent-folded form used for dictionary lookups.
 fn fold(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
-    for c in word.chars() {
-        let f = match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'a',
-            'ç' | 'Ç' => 'c',
-            'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => 'e',
-            'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' | 'ı' | 'İ' => 'i',
-            'ñ' | 'Ñ' => 'n',
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => 'o',
-            'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => 'u',
-            'ý' | 'ÿ' | 'Ý' => 'y',
-            'ş' | 'Ş' => 's',
-            'ğ' | 'Ğ' => 'g',
-            c => c.to_lowercase().next().unwrap_or(c),
-        };
-        out.push(f);
+    for lc in word.chars().flat_map(char::to_lowercase) {
+        match super::fake::fold_accent(lc) {
+            Some(folded) => out.push_str(folded),
+            None => out.push(lc),
+        }
     }
     out
 }
