@@ -80,6 +80,30 @@ struct ColumnRuntime {
     state: Option<Arc<Mutex<DomainState>>>,
 }
 
+impl ColumnRuntime {
+    /// Applies the column's strategy to rows `start..start + n` of `input`, with `columns`
+    /// (the batch's current columns) for templates.
+    fn apply_rows(
+        &self,
+        input: &ArrayRef,
+        columns: &[ArrayRef],
+        start: usize,
+        n: usize,
+        attempt: u32,
+    ) -> Result<ArrayRef, apply::CellError> {
+        let sliced_input = input.slice(start, n);
+        let sliced: Vec<ArrayRef> = columns.iter().map(|a| a.slice(start, n)).collect();
+        apply(&ColumnInput {
+            strategy: &self.strategy,
+            key: &self.key,
+            input: &sliced_input,
+            columns: &sliced,
+            json_keys: &self.json_keys,
+            attempt,
+        })
+    }
+}
+
 /// The transform of one table.
 pub struct TableTransform {
     table: String,
@@ -128,17 +152,7 @@ impl TableTransform {
                 .par_iter()
                 .map(|&start| {
                     let n = CHUNK_ROWS.min(len - start);
-                    let sliced_input = input.slice(start, n);
-                    let sliced: Vec<ArrayRef> = columns.iter().map(|a| a.slice(start, n)).collect();
-                    let ci = ColumnInput {
-                        strategy: &c.strategy,
-                        key: &c.key,
-                        input: &sliced_input,
-                        columns: &sliced,
-                        json_keys: &c.json_keys,
-                        attempt: 0,
-                    };
-                    apply(&ci).map_err(|(row, reason)| row_error(start + row, reason))
+                    c.apply_rows(input, &columns, start, n, 0).map_err(|(row, reason)| row_error(start + row, reason))
                 })
                 .collect::<Result<_, _>>()?;
             let mut output = match parts.len() {
@@ -163,17 +177,7 @@ impl TableTransform {
                             _ => Arc::new(arrow_array::StringArray::from(vec![text])) as ArrayRef,
                         });
                     }
-                    let sliced_input = input.slice(row, 1);
-                    let sliced: Vec<ArrayRef> = columns.iter().map(|a| a.slice(row, 1)).collect();
-                    let ci = ColumnInput {
-                        strategy: &c.strategy,
-                        key: &c.key,
-                        input: &sliced_input,
-                        columns: &sliced,
-                        json_keys: &c.json_keys,
-                        attempt,
-                    };
-                    apply(&ci).map_err(|(_, reason)| reason)
+                    c.apply_rows(input, &columns, row, 1, attempt).map_err(|(_, reason)| reason)
                 };
                 output = state
                     .resolve(input, output, c.unique, regenerate)
