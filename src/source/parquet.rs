@@ -71,6 +71,17 @@ impl ParquetSource {
             ));
         }
         found.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(pair) = found.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(Error::source(
+                dir.display(),
+                format!(
+                    "table {} is given twice, as {} and {}; keep either the file or the folder of parts",
+                    pair[0].0,
+                    pair[0].1[0].display(),
+                    pair[1].1[0].display()
+                ),
+            ));
+        }
         let mut tables = Vec::new();
         let mut files = Vec::new();
         for (name, parts) in found {
@@ -120,5 +131,65 @@ impl Source for ParquetSource {
             }
         });
         Ok(Box::new(iter))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int32Array, RecordBatch};
+    use std::sync::Arc;
+
+    fn write(path: &Path, rows: i32) {
+        let batch = RecordBatch::try_from_iter([("x", Arc::new(Int32Array::from_iter_values(0..rows)) as _)]).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(File::create(path).unwrap(), batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    #[test]
+    fn files_and_part_folders_become_tables_and_hidden_entries_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        write(&dir.path().join("public.a.parquet"), 3);
+        std::fs::create_dir(dir.path().join("public.b")).unwrap();
+        write(&dir.path().join("public.b/part-1.parquet"), 2);
+        write(&dir.path().join("public.b/part-0.parquet"), 5);
+        std::fs::create_dir(dir.path().join(".out.doppel-partial-1")).unwrap();
+        write(&dir.path().join(".out.doppel-partial-1/public.c.parquet"), 1);
+        let source = ParquetSource::open(dir.path()).unwrap();
+        let names: Vec<&str> = source.tables().iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["public.a", "public.b"]);
+        let rows: Vec<usize> = source.read("public.b", 4).unwrap().map(|b| b.unwrap().num_rows()).collect();
+        assert_eq!(rows, [4, 1, 2], "parts in name order, batches of at most 4 rows");
+    }
+
+    #[test]
+    fn a_table_given_twice_or_an_empty_directory_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = ParquetSource::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("no tables found"), "{err}");
+        write(&dir.path().join("public.a.parquet"), 1);
+        std::fs::create_dir(dir.path().join("public.a")).unwrap();
+        write(&dir.path().join("public.a/p.parquet"), 1);
+        let err = ParquetSource::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("table public.a is given twice"), "{err}");
+    }
+
+    #[test]
+    fn part_files_with_different_schemas_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("public.b")).unwrap();
+        write(&dir.path().join("public.b/0.parquet"), 1);
+        let batch = RecordBatch::try_from_iter([("y", Arc::new(Int32Array::from(vec![1])) as _)]).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            File::create(dir.path().join("public.b/1.parquet")).unwrap(),
+            batch.schema(),
+            None,
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let err = ParquetSource::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("1.parquet") && err.contains("share one schema"), "{err}");
     }
 }
