@@ -6,6 +6,7 @@
 //! | any other path  | a directory of Parquet files ([`parquet`]) |
 
 pub mod parquet;
+pub mod postgres;
 mod rechunk;
 
 use arrow_array::RecordBatch;

@@ -1,0 +1,273 @@
+//! Encoding Arrow batches as PostgreSQL `COPY … FROM STDIN` text format.
+//!
+//! One line per row, fields separated by tabs, `\N` for NULL, and backslash, tab, newline
+//! and carriage return escaped. Each Arrow type is written in the text form PostgreSQL reads
+//! back into the same value: integers and decimals exactly, floats in their shortest
+//! round-trip form (`NaN`, `Infinity`, `-Infinity` spelled as PostgreSQL spells them), dates
+//! as `YYYY-MM-DD`, timestamps with microseconds (`+00` for timestamps with a time zone, which
+//! the PostgreSQL source reads in UTC), binary as `\x` hex (bytea), 16-byte binary as uuid
+//! text, and text as is (columns the source carried as PostgreSQL text, such as intervals,
+//! arrays or enums, go back unchanged).
+
+use std::fmt::Write as _;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, TimeUnit};
+
+/// Why a column cannot be written as COPY text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsupportedType {
+    pub column: String,
+    pub data_type: DataType,
+}
+
+/// Checks once, before any row is written, that every column's type can be encoded.
+pub fn check_types(schema: &arrow_schema::Schema) -> Result<(), UnsupportedType> {
+    for f in schema.fields() {
+        let ok = matches!(
+            f.data_type(),
+            DataType::Boolean
+                | DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::UInt8
+                | DataType::UInt16
+                | DataType::UInt32
+                | DataType::UInt64
+                | DataType::Float32
+                | DataType::Float64
+                | DataType::Decimal128(..)
+                | DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Binary
+                | DataType::LargeBinary
+                | DataType::FixedSizeBinary(_)
+                | DataType::Date32
+                | DataType::Timestamp(..)
+        );
+        if !ok {
+            return Err(UnsupportedType { column: f.name().clone(), data_type: f.data_type().clone() });
+        }
+    }
+    Ok(())
+}
+
+/// Appends the rows of `batch` to `out`. Call [`check_types`] on the schema first; columns of
+/// other types are written as NULL.
+pub fn encode_batch(batch: &RecordBatch, out: &mut Vec<u8>) {
+    let mut field = String::new();
+    for row in 0..batch.num_rows() {
+        for (i, column) in batch.columns().iter().enumerate() {
+            if i > 0 {
+                out.push(b'\t');
+            }
+            if column.is_null(row) {
+                out.extend_from_slice(b"\\N");
+                continue;
+            }
+            field.clear();
+            if !encode_value(column.as_ref(), row, &mut field) {
+                out.extend_from_slice(b"\\N");
+                continue;
+            }
+            escape_into(&field, out);
+        }
+        out.push(b'\n');
+    }
+}
+
+fn escape_into(s: &str, out: &mut Vec<u8>) {
+    for &b in s.as_bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
+    }
+}
+
+fn float_text(f: f64, out: &mut String) {
+    if f.is_nan() {
+        out.push_str("NaN");
+    } else if f.is_infinite() {
+        out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" });
+    } else {
+        let _ = write!(out, "{f:?}");
+    }
+}
+
+fn decimal_text(v: i128, scale: i8, out: &mut String) {
+    if scale <= 0 {
+        let _ = write!(out, "{v}");
+        for _ in 0..(-scale) {
+            out.push('0');
+        }
+        return;
+    }
+    let scale = scale as usize;
+    let digits = v.unsigned_abs().to_string();
+    if v < 0 {
+        out.push('-');
+    }
+    if digits.len() <= scale {
+        out.push_str("0.");
+        for _ in digits.len()..scale {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else {
+        let (int, frac) = digits.split_at(digits.len() - scale);
+        out.push_str(int);
+        out.push('.');
+        out.push_str(frac);
+    }
+}
+
+fn timestamp_text(micros: i128, with_zone: bool, out: &mut String) -> bool {
+    let secs = micros.div_euclid(1_000_000) as i64;
+    let frac = micros.rem_euclid(1_000_000) as u32;
+    let Some(dt) = chrono::DateTime::from_timestamp(secs, frac * 1000) else { return false };
+    let naive = dt.naive_utc();
+    let year = chrono::Datelike::year(&naive);
+    let _ = if year <= 0 {
+        write!(out, "{:04}{} BC", 1 - year, naive.format("-%m-%d %H:%M:%S%.6f"))
+    } else {
+        write!(out, "{}", naive.format("%Y-%m-%d %H:%M:%S%.6f"))
+    };
+    // BC must come last; the zone goes before it.
+    if with_zone {
+        if let Some(bc) = out.strip_suffix(" BC").map(str::len) {
+            out.truncate(bc);
+            out.push_str("+00 BC");
+        } else {
+            out.push_str("+00");
+        }
+    }
+    true
+}
+
+fn hex_into(bytes: &[u8], out: &mut String) {
+    out.push_str("\\x");
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+}
+
+/// Writes the text form of `array[row]` (not NULL) into `out`; false if it cannot.
+fn encode_value(array: &dyn Array, row: usize, out: &mut String) -> bool {
+    macro_rules! display {
+        ($t:ty) => {{
+            let _ = write!(out, "{}", array.as_primitive::<$t>().value(row));
+        }};
+    }
+    match array.data_type() {
+        DataType::Boolean => out.push(if array.as_boolean().value(row) { 't' } else { 'f' }),
+        DataType::Int8 => display!(Int8Type),
+        DataType::Int16 => display!(Int16Type),
+        DataType::Int32 => display!(Int32Type),
+        DataType::Int64 => display!(Int64Type),
+        DataType::UInt8 => display!(UInt8Type),
+        DataType::UInt16 => display!(UInt16Type),
+        DataType::UInt32 => display!(UInt32Type),
+        DataType::UInt64 => display!(UInt64Type),
+        DataType::Float32 => {
+            let f = array.as_primitive::<Float32Type>().value(row);
+            if f.is_finite() {
+                let _ = write!(out, "{f:?}");
+            } else {
+                float_text(f as f64, out);
+            }
+        }
+        DataType::Float64 => float_text(array.as_primitive::<Float64Type>().value(row), out),
+        DataType::Decimal128(_, scale) => decimal_text(array.as_primitive::<Decimal128Type>().value(row), *scale, out),
+        DataType::Utf8 => out.push_str(array.as_string::<i32>().value(row)),
+        DataType::LargeUtf8 => out.push_str(array.as_string::<i64>().value(row)),
+        DataType::Binary => hex_into(array.as_binary::<i32>().value(row), out),
+        DataType::LargeBinary => hex_into(array.as_binary::<i64>().value(row), out),
+        DataType::FixedSizeBinary(16) => {
+            let v: [u8; 16] = array.as_fixed_size_binary().value(row).try_into().unwrap_or([0; 16]);
+            crate::transform::hash::format_uuid(&v, out);
+        }
+        DataType::FixedSizeBinary(_) => hex_into(array.as_fixed_size_binary().value(row), out),
+        DataType::Date32 => {
+            let days = array.as_primitive::<Date32Type>().value(row);
+            let Some(d) = chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163) else { return false };
+            let year = chrono::Datelike::year(&d);
+            let _ = if year <= 0 {
+                write!(out, "{:04}{} BC", 1 - year, d.format("-%m-%d"))
+            } else {
+                write!(out, "{}", d.format("%Y-%m-%d"))
+            };
+        }
+        DataType::Timestamp(unit, zone) => {
+            let micros: i128 = match unit {
+                TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(row) as i128 * 1_000_000,
+                TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(row) as i128 * 1_000,
+                TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(row) as i128,
+                TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row) as i128 / 1_000,
+            };
+            return timestamp_text(micros, zone.is_some(), out);
+        }
+        _ => return false,
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::*;
+    use std::sync::Arc;
+
+    fn encode(columns: Vec<(&str, ArrayRef)>) -> String {
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        check_types(&batch.schema()).unwrap();
+        let mut out = Vec::new();
+        encode_batch(&batch, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn text_is_escaped_and_null_differs_from_empty() {
+        let s: ArrayRef = Arc::new(StringArray::from(vec![Some("a\tb\nc\\d\re"), Some(""), None, Some("ünï")]));
+        assert_eq!(encode(vec![("s", s)]), "a\\tb\\nc\\\\d\\re\n\n\\N\nünï\n");
+    }
+
+    #[test]
+    fn numbers_keep_their_exact_value() {
+        let f: ArrayRef =
+            Arc::new(Float64Array::from(vec![0.1, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 1e300]));
+        assert_eq!(encode(vec![("f", f)]), "0.1\nNaN\nInfinity\n-Infinity\n-0.0\n1e300\n");
+        let d: ArrayRef =
+            Arc::new(Decimal128Array::from(vec![123456, -5, 0, 100]).with_precision_and_scale(12, 2).unwrap());
+        assert_eq!(encode(vec![("d", d)]), "1234.56\n-0.05\n0.00\n1.00\n");
+        let r: ArrayRef = Arc::new(Float32Array::from(vec![0.1f32, 3.4028235e38]));
+        assert_eq!(encode(vec![("r", r)]), "0.1\n3.4028235e38\n");
+    }
+
+    #[test]
+    fn dates_timestamps_binary_and_uuids() {
+        let d: ArrayRef = Arc::new(Date32Array::from(vec![0, 19000, -719_163]));
+        assert_eq!(encode(vec![("d", d)]), "1970-01-01\n2022-01-08\n0001-12-31 BC\n");
+        let t: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![1_500_000_000_123_456]).with_timezone("UTC"));
+        assert_eq!(encode(vec![("t", t)]), "2017-07-14 02:40:00.123456+00\n");
+        let t: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![-1]));
+        assert_eq!(encode(vec![("t", t)]), "1969-12-31 23:59:59.999999\n");
+        let b: ArrayRef = Arc::new(BinaryArray::from(vec![&b"\x00\xff"[..]]));
+        assert_eq!(encode(vec![("b", b)]), "\\\\x00ff\n");
+        let u: ArrayRef = Arc::new(FixedSizeBinaryArray::try_from_iter(vec![[0x12u8; 16]].into_iter()).unwrap());
+        assert_eq!(encode(vec![("u", u)]), "12121212-1212-1212-1212-121212121212\n");
+    }
+
+    #[test]
+    fn unsupported_types_are_refused_up_front() {
+        let l: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1)])]));
+        let batch = RecordBatch::try_from_iter(vec![("l", l)]).unwrap();
+        assert_eq!(check_types(&batch.schema()).unwrap_err().column, "l");
+    }
+}
