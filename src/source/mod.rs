@@ -3,11 +3,12 @@
 //!
 //! | location                          | source                           |
 //! |-----------------------------------|----------------------------------|
-//! | `postgres://…`, `postgresql://…`  | PostgreSQL (not in this version) |
+//! | `postgres://…`, `postgresql://…`  | PostgreSQL ([`postgres`])        |
 //! | `*.sql`, `-`                      | SQL dump (not in this version)   |
 //! | any other path                    | a directory of Parquet files ([`parquet`]) |
 
 pub mod parquet;
+pub mod postgres;
 
 use std::path::PathBuf;
 
@@ -80,10 +81,7 @@ pub fn redact_url_password(url: &str) -> String {
 pub fn open(location: &Location) -> Result<Box<dyn Source>> {
     match location {
         Location::Parquet(dir) => Ok(Box::new(parquet::ParquetSource::open(dir)?)),
-        Location::Postgres(_) => Err(Error::Usage(format!(
-            "{}: PostgreSQL sources are not supported by this version of doppel; export to Parquet or use a Parquet directory",
-            location.display()
-        ))),
+        Location::Postgres(url) => Ok(Box::new(postgres::PostgresSource::open(url)?)),
         Location::Dump(_) => Err(Error::Usage(format!(
             "{}: SQL dump sources are not supported by this version of doppel; use a Parquet directory",
             location.display()

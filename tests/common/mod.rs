@@ -2,6 +2,8 @@
 //! binary, reading Parquet output.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

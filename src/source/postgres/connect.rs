@@ -1,0 +1,622 @@
+//! Connecting: the `postgres://` URL and the libpq environment variables resolved into one
+//! connection configuration, the printable location used in every message (host, port,
+//! database and user, never the password), opening a session with settings that make the
+//! COPY text forms unambiguous, and turning driver errors into messages that say what to do
+//! without quoting any cell value.
+//!
+//! ```text
+//! URL parts ──┐
+//!             ├─▶ ConnectParams { config, location } ──▶ connect() ──▶ postgres::Client
+//! PG* vars ───┘        (URL wins; TLS modes refused)        (session settings applied)
+//! ```
+
+use std::io;
+use std::time::Duration;
+
+use postgres::config::{SslMode, TargetSessionAttrs};
+use postgres::error::SqlState;
+use postgres::{Client, Config, NoTls};
+
+use crate::error::{Error, Result};
+
+/// Session settings applied on every connection (coordinator and readers) so that the text
+/// forms of COPY are unambiguous and the row order of a table scan is stable.
+pub const SESSION_SETTINGS: &str = "SET datestyle = 'ISO, YMD'; \
+     SET intervalstyle = 'postgres'; \
+     SET extra_float_digits = 3; \
+     SET timezone = 'UTC'; \
+     SET bytea_output = 'hex'; \
+     SET client_encoding = 'UTF8'; \
+     SET synchronize_seqscans = off; \
+     SET max_parallel_workers_per_gather = 0; \
+     SET statement_timeout = 0; \
+     SET idle_in_transaction_session_timeout = 0";
+
+/// Where to connect, and the printable form of it.
+#[derive(Clone)]
+pub(super) struct ConnectParams {
+    pub config: Config,
+    /// `postgresql://user@host:port/db`, or `postgresql://user@/db?host=/socket/dir&port=N`;
+    /// never contains the password.
+    pub location: String,
+    pub user: String,
+    pub dbname: String,
+}
+
+impl std::fmt::Debug for ConnectParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectParams").field("location", &self.location).finish_non_exhaustive()
+    }
+}
+
+/// The parts of a libpq URL, percent-decoded; `None` where the URL does not say.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct UrlParts {
+    user: Option<String>,
+    password: Option<String>,
+    hosts: Vec<String>,
+    ports: Vec<String>,
+    dbname: Option<String>,
+    params: Vec<(String, String)>,
+}
+
+/// Connection parameters accepted in the URL's query string.
+const SUPPORTED_PARAMS: &[&str] = &[
+    "host",
+    "port",
+    "user",
+    "password",
+    "dbname",
+    "sslmode",
+    "connect_timeout",
+    "application_name",
+    "fallback_application_name",
+    "options",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "target_session_attrs",
+];
+
+fn percent_decode(s: &str, what: &str, shown: &str) -> Result<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(b) => out.push(b),
+                None => {
+                    return Err(Error::source(
+                        shown,
+                        format!("the {what} in the URL has a bad percent-escape; write '%' as %25"),
+                    ));
+                }
+            }
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out)
+        .map_err(|_| Error::source(shown, format!("the {what} in the URL is not valid UTF-8 after percent-decoding")))
+}
+
+/// Splits `postgres[ql]://[user[:password]@][host][:port][,...][/dbname][?param=value&...]`.
+fn parse_url(url: &str, shown: &str) -> Result<UrlParts> {
+    let rest = url
+        .strip_prefix("postgresql://")
+        .or_else(|| url.strip_prefix("postgres://"))
+        .ok_or_else(|| Error::source(shown, "not a PostgreSQL URL; expected postgres://… or postgresql://…"))?;
+    let (before_query, query) = match rest.find('?') {
+        Some(q) => (&rest[..q], Some(&rest[q + 1..])),
+        None => (rest, None),
+    };
+    let (authority, path) = match before_query.find('/') {
+        Some(p) => (&before_query[..p], Some(&before_query[p + 1..])),
+        None => (before_query, None),
+    };
+    let mut parts = UrlParts::default();
+    let hostspec = match authority.rfind('@') {
+        Some(at) => {
+            let creds = &authority[..at];
+            match creds.find(':') {
+                Some(c) => {
+                    parts.user = Some(percent_decode(&creds[..c], "user name", shown)?);
+                    parts.password = Some(percent_decode(&creds[c + 1..], "password", shown)?);
+                }
+                None => parts.user = Some(percent_decode(creds, "user name", shown)?),
+            }
+            &authority[at + 1..]
+        }
+        None => authority,
+    };
+    if !hostspec.is_empty() {
+        for chunk in hostspec.split(',') {
+            let (host, port) = if let Some(inner) = chunk.strip_prefix('[') {
+                let close = inner
+                    .find(']')
+                    .ok_or_else(|| Error::source(shown, "an IPv6 host in the URL lacks its closing ']'"))?;
+                let after = &inner[close + 1..];
+                let port = match after.strip_prefix(':') {
+                    Some(p) => p,
+                    None if after.is_empty() => "",
+                    None => return Err(Error::source(shown, "unexpected text after an IPv6 host in the URL")),
+                };
+                (&inner[..close], port)
+            } else {
+                match chunk.rfind(':') {
+                    Some(c) => (&chunk[..c], &chunk[c + 1..]),
+                    None => (chunk, ""),
+                }
+            };
+            parts.hosts.push(percent_decode(host, "host", shown)?);
+            parts.ports.push(percent_decode(port, "port", shown)?);
+        }
+    }
+    if let Some(path) = path.filter(|p| !p.is_empty()) {
+        parts.dbname = Some(percent_decode(path, "database name", shown)?);
+    }
+    if let Some(query) = query.filter(|q| !q.is_empty()) {
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').ok_or_else(|| {
+                Error::source(shown, "a URL parameter lacks '='; write parameters as ?name=value&name=value")
+            })?;
+            let key = percent_decode(k, "parameter name", shown)?;
+            let value = percent_decode(v, "parameter value", shown)?;
+            parts.params.push((key, value));
+        }
+    }
+    Ok(parts)
+}
+
+/// The sslmode values and what this version does with them.
+fn check_sslmode(mode: &str, from: &str, shown: &str) -> Result<SslMode> {
+    match mode {
+        "disable" | "allow" => Ok(SslMode::Disable),
+        // `prefer` falls back to an unencrypted connection, which is what happens here.
+        "prefer" => Ok(SslMode::Disable),
+        "require" | "verify-ca" | "verify-full" => Err(Error::source(
+            shown,
+            format!(
+                "{from} asks for sslmode={mode}, but this version of doppel cannot use TLS yet and will not \
+                 connect without it; connect through a trusted network or a local TLS-terminating proxy \
+                 (e.g. an SSH tunnel or pgbouncer) and use sslmode=disable"
+            ),
+        )),
+        other => Err(Error::source(
+            shown,
+            format!(
+                "{from} has an unknown sslmode '{other}'; valid values: disable, allow, prefer, require, \
+                 verify-ca, verify-full"
+            ),
+        )),
+    }
+}
+
+fn parse_secs(value: &str, name: &str, shown: &str) -> Result<Option<Duration>> {
+    let secs: i64 = value
+        .trim()
+        .parse()
+        .map_err(|_| Error::source(shown, format!("connection parameter {name} must be a whole number of seconds")))?;
+    Ok((secs > 0).then(|| Duration::from_secs(secs as u64)))
+}
+
+/// The directory of the local server's socket, as libpq would pick it, if one is there.
+fn default_socket_dir(port: u16) -> Option<String> {
+    ["/var/run/postgresql", "/run/postgresql", "/tmp"]
+        .into_iter()
+        .find(|dir| std::path::Path::new(&format!("{dir}/.s.PGSQL.{port}")).exists())
+        .map(str::to_string)
+}
+
+impl ConnectParams {
+    /// Resolves `url` with the process environment filling unset parts.
+    pub fn from_url(url: &str) -> Result<ConnectParams> {
+        ConnectParams::resolve(url, &|name| std::env::var(name).ok())
+    }
+
+    /// Resolves `url`, taking unset parts from `env` (PGHOST, PGPORT, PGUSER, PGPASSWORD,
+    /// PGDATABASE, PGSSLMODE, PGCONNECT_TIMEOUT, PGAPPNAME, PGOPTIONS); the URL wins.
+    pub fn resolve(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectParams> {
+        let shown = super::super::redact_url_password(url);
+        let env = |name: &str| env(name).filter(|v| !v.is_empty());
+        let parts = parse_url(url, &shown)?;
+
+        let mut hosts = parts.hosts.clone();
+        let mut ports = parts.ports.clone();
+        let mut user = parts.user.clone().filter(|u| !u.is_empty());
+        let mut password = parts.password.clone();
+        let mut dbname = parts.dbname.clone();
+        let mut sslmode: Option<(String, &str)> = None;
+        let mut connect_timeout = None;
+        let mut application_name = None;
+        let mut fallback_application_name = None;
+        let mut options = None;
+        let mut config = Config::new();
+        for (key, value) in &parts.params {
+            match key.as_str() {
+                "host" => hosts = value.split(',').map(str::to_string).collect(),
+                "port" => ports = value.split(',').map(str::to_string).collect(),
+                "user" => user = Some(value.clone()).filter(|u| !u.is_empty()),
+                "password" => password = Some(value.clone()),
+                "dbname" => dbname = Some(value.clone()).filter(|d| !d.is_empty()),
+                "sslmode" => sslmode = Some((value.clone(), "the URL")),
+                "requiressl" if value == "1" => sslmode = Some(("require".into(), "the URL (requiressl=1)")),
+                "requiressl" => {}
+                "connect_timeout" => connect_timeout = parse_secs(value, key, &shown)?,
+                "application_name" => application_name = Some(value.clone()),
+                "fallback_application_name" => fallback_application_name = Some(value.clone()),
+                "options" => options = Some(value.clone()),
+                "keepalives" => {
+                    config.keepalives(value.trim() != "0");
+                }
+                "keepalives_idle" => {
+                    if let Some(d) = parse_secs(value, key, &shown)? {
+                        config.keepalives_idle(d);
+                    }
+                }
+                "keepalives_interval" => {
+                    if let Some(d) = parse_secs(value, key, &shown)? {
+                        config.keepalives_interval(d);
+                    }
+                }
+                "keepalives_count" => {
+                    let n = value.trim().parse().map_err(|_| {
+                        Error::source(&shown, "connection parameter keepalives_count must be a whole number")
+                    })?;
+                    config.keepalives_retries(n);
+                }
+                "tcp_user_timeout" => {
+                    // libpq takes milliseconds here.
+                    let ms: u64 = value.trim().parse().map_err(|_| {
+                        Error::source(&shown, "connection parameter tcp_user_timeout must be milliseconds")
+                    })?;
+                    if ms > 0 {
+                        config.tcp_user_timeout(Duration::from_millis(ms));
+                    }
+                }
+                "target_session_attrs" => {
+                    let attrs = match value.as_str() {
+                        "any" => TargetSessionAttrs::Any,
+                        "read-write" => TargetSessionAttrs::ReadWrite,
+                        "read-only" => TargetSessionAttrs::ReadOnly,
+                        _ => {
+                            return Err(Error::source(
+                                &shown,
+                                "target_session_attrs must be any, read-write or read-only",
+                            ));
+                        }
+                    };
+                    config.target_session_attrs(attrs);
+                }
+                // Certificate settings only matter with TLS, which is refused above.
+                k if k.starts_with("ssl") || k == "gssencmode" => {}
+                other => {
+                    return Err(Error::source(
+                        &shown,
+                        format!(
+                            "unsupported connection parameter '{other}' in the URL; supported: {}",
+                            SUPPORTED_PARAMS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+
+        // TLS first: a refused mode is the most important thing to report.
+        let sslmode = match sslmode {
+            Some((mode, from)) => check_sslmode(&mode, from, &shown)?,
+            None => match env("PGSSLMODE") {
+                Some(mode) => check_sslmode(&mode, "PGSSLMODE", &shown)?,
+                None => SslMode::Disable,
+            },
+        };
+        if hosts.iter().all(|h| h.is_empty()) {
+            hosts = env("PGHOST").map(|h| h.split(',').map(str::to_string).collect()).unwrap_or_default();
+        }
+        if ports.iter().all(|p| p.is_empty()) {
+            ports = env("PGPORT").map(|p| p.split(',').map(str::to_string).collect()).unwrap_or_default();
+        }
+        let user = match user.or_else(|| env("PGUSER")).or_else(|| env("USER")).or_else(|| env("LOGNAME")) {
+            Some(u) => u,
+            None => {
+                return Err(Error::source(
+                    &shown,
+                    "no user name; put it in the URL (postgres://USER@host/db) or set PGUSER",
+                ));
+            }
+        };
+        let password = password.or_else(|| env("PGPASSWORD"));
+        let dbname = dbname.or_else(|| env("PGDATABASE")).unwrap_or_else(|| user.clone());
+        if connect_timeout.is_none()
+            && let Some(t) = env("PGCONNECT_TIMEOUT")
+        {
+            connect_timeout = parse_secs(&t, "PGCONNECT_TIMEOUT", &shown)?;
+        }
+
+        let mut port_numbers = Vec::new();
+        for p in &ports {
+            if p.is_empty() {
+                port_numbers.push(5432);
+            } else {
+                port_numbers.push(
+                    p.trim().parse::<u16>().map_err(|_| {
+                        Error::source(&shown, "the port must be a number from 1 to 65535 (URL or PGPORT)")
+                    })?,
+                );
+            }
+        }
+        if port_numbers.is_empty() {
+            port_numbers.push(5432);
+        }
+        let hosts: Vec<String> = if hosts.iter().all(|h| h.is_empty()) {
+            vec![default_socket_dir(port_numbers[0]).unwrap_or_else(|| "localhost".to_string())]
+        } else {
+            hosts.into_iter().map(|h| if h.is_empty() { "localhost".to_string() } else { h }).collect()
+        };
+        if port_numbers.len() != 1 && port_numbers.len() != hosts.len() {
+            return Err(Error::source(&shown, "give one port, or one port per host"));
+        }
+
+        for h in &hosts {
+            config.host(h);
+        }
+        for p in &port_numbers {
+            config.port(*p);
+        }
+        config.user(&user);
+        if let Some(pw) = &password {
+            config.password(pw);
+        }
+        config.dbname(&dbname);
+        config.ssl_mode(sslmode);
+        if let Some(t) = connect_timeout {
+            config.connect_timeout(t);
+        }
+        match application_name.or_else(|| env("PGAPPNAME")).or(fallback_application_name) {
+            Some(name) => config.application_name(&name),
+            None => config.application_name("doppel"),
+        };
+        if let Some(o) = options.or_else(|| env("PGOPTIONS")) {
+            config.options(&o);
+        }
+        // Server notices are logged by code only: their text can quote data.
+        config.notice_callback(|notice| {
+            tracing::debug!(sqlstate = notice.code().code(), severity = notice.severity(), "server notice")
+        });
+
+        let location = location_string(&user, &hosts, &port_numbers, &dbname);
+        Ok(ConnectParams { config, location, user, dbname })
+    }
+
+    /// Opens a session and applies [`SESSION_SETTINGS`].
+    pub fn connect(&self) -> Result<Client> {
+        let mut client = self.config.connect(NoTls).map_err(|e| connect_error(&e, self))?;
+        client.batch_execute(SESSION_SETTINGS).map_err(|e| query_error(&e, self, "applying session settings"))?;
+        Ok(client)
+    }
+}
+
+fn location_string(user: &str, hosts: &[String], ports: &[u16], dbname: &str) -> String {
+    let port_of = |i: usize| ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+    if hosts.iter().any(|h| h.starts_with('/')) {
+        let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+        format!("postgresql://{user}@/{dbname}?host={}&port={}", hosts.join(","), ports.join(","))
+    } else {
+        let hostports: Vec<String> = hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| if h.contains(':') { format!("[{h}]:{}", port_of(i)) } else { format!("{h}:{}", port_of(i)) })
+            .collect();
+        format!("postgresql://{user}@{}/{dbname}", hostports.join(","))
+    }
+}
+
+/// The io::Error under a driver error, if any.
+fn io_cause(e: &postgres::Error) -> Option<&io::Error> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<io::Error>() {
+            return Some(io);
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// True when `e` or one of its causes says `text` (driver-side errors only).
+fn chain_mentions(e: &postgres::Error, text: &str) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.to_string().contains(text) {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// A failure to open a session. Server messages at this stage carry no table data (they
+/// name users, databases and hosts), so they may be shown.
+pub(super) fn connect_error(e: &postgres::Error, p: &ConnectParams) -> Error {
+    let (user, db) = (&p.user, &p.dbname);
+    let message = if let Some(db_err) = e.as_db_error() {
+        let code = db_err.code();
+        if *code == SqlState::INVALID_PASSWORD {
+            format!(
+                "authentication failed for user \"{user}\"; check the user name and the password \
+                 (prefer PGPASSWORD over a password in the URL)"
+            )
+        } else if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+            format!(
+                "the server refused the connection ({}); check pg_hba.conf on the server, the user name and the \
+                 database",
+                db_err.message()
+            )
+        } else if *code == SqlState::INVALID_CATALOG_NAME {
+            format!("database \"{db}\" does not exist; check the database name in the URL or PGDATABASE")
+        } else if *code == SqlState::TOO_MANY_CONNECTIONS {
+            "the server has no free connection slots (too many connections); doppel opens one connection per \
+             table being read plus one, so lower --threads or raise max_connections"
+                .to_string()
+        } else if *code == SqlState::CANNOT_CONNECT_NOW {
+            "the server is starting up or shutting down; try again when it is ready".to_string()
+        } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+            format!("permission denied to connect ({}); grant CONNECT on the database to \"{user}\"", db_err.message())
+        } else {
+            format!("cannot connect (SQLSTATE {}: {}); check the URL and the server log", code.code(), db_err.message())
+        }
+    } else if let Some(io) = io_cause(e) {
+        match io.kind() {
+            io::ErrorKind::ConnectionRefused => "connection refused; is PostgreSQL running there and listening on \
+                 that host and port? check the host and port in the URL, PGHOST and PGPORT"
+                .to_string(),
+            io::ErrorKind::NotFound => "no server socket found there; is PostgreSQL running locally? give the host \
+                 (and port) in the URL or PGHOST"
+                .to_string(),
+            io::ErrorKind::TimedOut => "connecting timed out; check the host, port and firewall".to_string(),
+            io::ErrorKind::PermissionDenied => {
+                "permission denied opening the server socket; check the socket directory's permissions".to_string()
+            }
+            _ => format!("cannot connect ({io}); check the host and port in the URL, PGHOST and PGPORT"),
+        }
+    } else if chain_mentions(e, "password missing") {
+        format!("the server asks for a password for user \"{user}\" and none was given; set PGPASSWORD")
+    } else if e.is_closed() {
+        "the server closed the connection while it was being set up; check the server log".to_string()
+    } else {
+        format!("cannot connect ({e}); check the URL and the server log")
+    };
+    Error::source(&p.location, message)
+}
+
+/// A failure of a query on an open session. Only the SQLSTATE and our own words are shown:
+/// server messages for query errors can quote data (e.g. "invalid input syntax for …").
+pub(super) fn query_error(e: &postgres::Error, p: &ConnectParams, doing: &str) -> Error {
+    Error::source(&p.location, format!("{doing}: {}", describe_query_error(e, &p.user)))
+}
+
+/// Our wording for a failed query, never the server's text.
+pub(super) fn describe_query_error(e: &postgres::Error, user: &str) -> String {
+    if let Some(code) = e.code() {
+        let c = code.code();
+        if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+            format!(
+                "permission denied (SQLSTATE {c}); grant SELECT on the table to \"{user}\", or mark the table \
+                 action = \"skip\" in the rules"
+            )
+        } else if *code == SqlState::UNDEFINED_TABLE {
+            format!("the table does not exist any more (SQLSTATE {c}); it was dropped or renamed during the run")
+        } else if *code == SqlState::UNDEFINED_COLUMN {
+            format!("a column does not exist any more (SQLSTATE {c}); the table was altered during the run")
+        } else if *code == SqlState::QUERY_CANCELED {
+            format!("the query was cancelled (SQLSTATE {c}), by an administrator or a timeout; run again")
+        } else if *code == SqlState::INVALID_PARAMETER_VALUE {
+            format!(
+                "the server rejected a parameter (SQLSTATE {c}); if this is the snapshot, the coordinating \
+                 connection was closed or the server restarted: run again"
+            )
+        } else if *code == SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE {
+            format!("the server cannot do this in its current state (SQLSTATE {c}); check the server log")
+        } else if c.starts_with("08") || c.starts_with("57P") {
+            format!("the connection was lost (SQLSTATE {c}); check the server log and the network, then run again")
+        } else if c.starts_with("53") {
+            format!("the server ran out of resources (SQLSTATE {c}); check its disk and memory, then run again")
+        } else if c.starts_with("22") {
+            format!("the server could not convert a value (SQLSTATE {c}); check the database encoding and the data")
+        } else {
+            format!("the server reported an error (SQLSTATE {c}); check the server log")
+        }
+    } else if e.is_closed() || io_cause(e).is_some() {
+        "the connection was lost; check the server log and the network, then run again".to_string()
+    } else {
+        // Driver-side errors (protocol, conversion) carry no server text.
+        format!("the database driver failed ({e})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn url_parts_are_split_and_decoded() {
+        let p =
+            parse_url("postgresql://app:s%40cret@db.example:6543,[::1]:7/my%20db?sslmode=disable&x=1", "u").unwrap();
+        assert_eq!(p.user.as_deref(), Some("app"));
+        assert_eq!(p.password.as_deref(), Some("s@cret"));
+        assert_eq!(p.hosts, vec!["db.example", "::1"]);
+        assert_eq!(p.ports, vec!["6543", "7"]);
+        assert_eq!(p.dbname.as_deref(), Some("my db"));
+        assert_eq!(p.params, vec![("sslmode".into(), "disable".into()), ("x".into(), "1".into())]);
+        assert_eq!(parse_url("postgres://", "u").unwrap(), UrlParts::default());
+    }
+
+    #[test]
+    fn url_wins_over_environment() {
+        let env = env_of(&[
+            ("PGHOST", "envhost"),
+            ("PGPORT", "7777"),
+            ("PGUSER", "envuser"),
+            ("PGPASSWORD", "envpw"),
+            ("PGDATABASE", "envdb"),
+        ]);
+        let p = ConnectParams::resolve("postgres://app:pw@db:6000/prod", &env).unwrap();
+        assert_eq!(p.location, "postgresql://app@db:6000/prod");
+        assert_eq!(p.config.get_password(), Some(&b"pw"[..]));
+        let p = ConnectParams::resolve("postgres://", &env).unwrap();
+        assert_eq!(p.location, "postgresql://envuser@envhost:7777/envdb");
+        assert_eq!(p.config.get_password(), Some(&b"envpw"[..]));
+        // A host without a port takes PGPORT, like libpq.
+        let p = ConnectParams::resolve("postgres://db/x", &env).unwrap();
+        assert_eq!(p.location, "postgresql://envuser@db:7777/x");
+        let p = ConnectParams::resolve("postgres:///x?host=/tmp&port=55432", &env).unwrap();
+        assert_eq!(p.location, "postgresql://envuser@/x?host=/tmp&port=55432");
+    }
+
+    #[test]
+    fn location_never_holds_the_password() {
+        let p = ConnectParams::resolve("postgres://app:hunter2@db/prod", &env_of(&[])).unwrap();
+        assert!(!p.location.contains("hunter2"));
+        assert!(!format!("{p:?}").contains("hunter2"));
+        let e = ConnectParams::resolve("postgres://app:hunter2@db/prod?bogus=1", &env_of(&[])).unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(e.to_string().contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn tls_modes_are_refused_not_downgraded() {
+        for mode in ["require", "verify-ca", "verify-full"] {
+            let e = ConnectParams::resolve(&format!("postgres://u@db/x?sslmode={mode}"), &env_of(&[])).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains("TLS") && msg.contains(mode), "{msg}");
+        }
+        let e = ConnectParams::resolve("postgres://db/x", &env_of(&[("PGSSLMODE", "verify-full")])).unwrap_err();
+        assert!(e.to_string().contains("PGSSLMODE"), "{e}");
+        // The URL wins over the environment.
+        ConnectParams::resolve("postgres://u@db/x?sslmode=disable", &env_of(&[("PGSSLMODE", "require")])).unwrap();
+        for mode in ["disable", "allow", "prefer"] {
+            let p = ConnectParams::resolve(&format!("postgres://u@db/x?sslmode={mode}"), &env_of(&[])).unwrap();
+            assert!(matches!(p.config.get_ssl_mode(), SslMode::Disable));
+        }
+        assert!(ConnectParams::resolve("postgres://u@db/x?sslmode=maybe", &env_of(&[])).is_err());
+    }
+
+    #[test]
+    fn defaults_follow_libpq() {
+        let p = ConnectParams::resolve("postgres://db", &env_of(&[("USER", "osuser")])).unwrap();
+        assert_eq!(p.location, "postgresql://osuser@db:5432/osuser");
+        let e = ConnectParams::resolve("postgres://db/x:1", &env_of(&[])).unwrap_err();
+        assert!(e.to_string().contains("user"), "{e}");
+        assert!(ConnectParams::resolve("postgres://u@db:notaport/x", &env_of(&[])).is_err());
+    }
+}

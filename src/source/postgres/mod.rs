@@ -1,0 +1,196 @@
+//! PostgreSQL source: every table of a database, read under one consistent snapshot.
+//!
+//! ```text
+//! open(url) ──▶ coordinator connection: BEGIN REPEATABLE READ READ ONLY
+//!                 │                      SELECT pg_export_snapshot()  ──▶ snapshot id
+//!                 │                      catalog → tables, Arrow schemas
+//!                 │  (kept open, in a Mutex, for the life of the source)
+//! read(table) ──▶ new connection: BEGIN …; SET TRANSACTION SNAPSHOT 'id'
+//!                 reader thread: COPY (SELECT cols FROM [ONLY] s.t) TO STDOUT
+//!                                 → COPY text rows → Arrow builders → RecordBatch
+//!                                 → bounded channel → BatchStream
+//! ```
+//!
+//! Module map:
+//!
+//! | module        | what it does                                                     |
+//! |---------------|------------------------------------------------------------------|
+//! | [`connect`]   | URL + PG* environment → connection; session settings; error wording |
+//! | [`version`]   | server version checks (≥ 10, not newer than the local pg_dump)   |
+//! | [`catalog`]   | tables and columns in the snapshot; identifier quoting; COPY query |
+//! | [`types`]     | PostgreSQL type → Arrow type and field metadata                  |
+//! | [`copy_text`] | COPY text framing: rows, fields, NULL, backslash escapes        |
+//! | [`text_forms`] | PostgreSQL text forms → values; errors for values Arrow cannot hold |
+//! | [`decode`]    | rows → Arrow builders → batches; failures with row and column    |
+//! | `reader`      | the reader thread and the `Send` batch stream                    |
+//!
+//! Several `read`s may run at once from different threads: each has its own connection, and
+//! all of them see the same snapshot. The coordinator's transaction must stay open while
+//! they start, so keep the source alive until every table has been read.
+
+pub mod catalog;
+pub mod connect;
+pub mod copy_text;
+pub mod decode;
+mod reader;
+pub mod text_forms;
+pub mod types;
+pub mod version;
+
+use std::sync::Mutex;
+
+use postgres::Client;
+
+use crate::error::{Error, Result};
+use crate::source::{BatchStream, Source, SourceTable};
+
+use self::catalog::{PgTable, quote_literal};
+use self::connect::{ConnectParams, query_error};
+
+pub use self::types::{EXTENSION_NAME, PG_GENERATED, PG_TYPE};
+
+/// A PostgreSQL database as a [`Source`].
+pub struct PostgresSource {
+    params: ConnectParams,
+    snapshot: String,
+    server_version_num: i32,
+    /// Holds the exporting transaction open; the snapshot lives as long as it does.
+    coordinator: Mutex<Client>,
+    tables: Vec<SourceTable>,
+    pg_tables: Vec<PgTable>,
+}
+
+impl std::fmt::Debug for PostgresSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresSource")
+            .field("location", &self.params.location)
+            .field("snapshot", &self.snapshot)
+            .field("tables", &self.tables.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresSource {
+    /// `url` is postgres://… or postgresql://…; unset parts come from the libpq environment
+    /// variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (URL wins). TLS: if the URL
+    /// or PGSSLMODE asks for require/verify-ca/verify-full, this returns an error (TLS is not
+    /// supported by this version yet); disable/allow/prefer connect without TLS.
+    pub fn open(url: &str) -> Result<PostgresSource> {
+        let params = ConnectParams::from_url(url)?;
+        let mut client = params.connect()?;
+
+        let version: String = client
+            .query_one("SHOW server_version_num", &[])
+            .map_err(|e| query_error(&e, &params, "reading the server version"))?
+            .get(0);
+        let server_version_num: i32 = version
+            .trim()
+            .parse()
+            .map_err(|_| Error::source(&params.location, "the server reported a version number doppel cannot read"))?;
+        version::check(version::major_of(server_version_num), version::pg_dump_major())
+            .map_err(|m| Error::source(&params.location, m))?;
+
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .map_err(|e| query_error(&e, &params, "starting the snapshot transaction"))?;
+        let snapshot: String = client
+            .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])
+            .map_err(|e| query_error(&e, &params, "exporting the snapshot (is this a standby older than 10?)"))?
+            .get(0);
+        let pg_tables = catalog::read_tables(&mut client, server_version_num)
+            .map_err(|e| query_error(&e, &params, "reading the catalog"))?;
+        let tables = pg_tables.iter().map(|t| SourceTable { name: t.name(), schema: t.arrow_schema() }).collect();
+        tracing::info!(
+            location = %params.location,
+            snapshot = %snapshot,
+            tables = pg_tables.len(),
+            "PostgreSQL source opened"
+        );
+        Ok(PostgresSource { params, snapshot, server_version_num, coordinator: Mutex::new(client), tables, pg_tables })
+    }
+
+    /// The exported snapshot id (e.g. for `pg_dump --snapshot`); valid while the source lives.
+    pub fn snapshot(&self) -> &str {
+        &self.snapshot
+    }
+
+    /// The printable location: host, port, database and user, never the password.
+    pub fn location(&self) -> &str {
+        &self.params.location
+    }
+
+    /// `server_version_num`, e.g. 150018.
+    pub fn server_version_num(&self) -> i32 {
+        self.server_version_num
+    }
+
+    /// Opens a connection inside the snapshot.
+    fn snapshot_connection(&self, table: &str) -> Result<Client> {
+        {
+            let coordinator = self.coordinator.lock().unwrap_or_else(|p| p.into_inner());
+            if coordinator.is_closed() {
+                return Err(Error::source(
+                    &self.params.location,
+                    format!(
+                        "table {table}: the coordinating connection that holds the snapshot was lost; check the \
+                         server log and run again"
+                    ),
+                ));
+            }
+        }
+        let mut client = self.params.connect()?;
+        client
+            .batch_execute(&format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
+                quote_literal(&self.snapshot)
+            ))
+            .map_err(|e| query_error(&e, &self.params, &format!("table {table}: importing the snapshot")))?;
+        Ok(client)
+    }
+}
+
+impl Source for PostgresSource {
+    fn tables(&self) -> &[SourceTable] {
+        &self.tables
+    }
+
+    fn read(&self, table: &str, batch_rows: usize) -> Result<BatchStream> {
+        let index = self.tables.binary_search_by(|t| t.name.as_str().cmp(table)).map_err(|_| {
+            Error::source(
+                &self.params.location,
+                format!("no table {table} in the database (tables are named schema.table, without quotes)"),
+            )
+        })?;
+        let pg_table = &self.pg_tables[index];
+        let client = self.snapshot_connection(table)?;
+        let names = reader::Names {
+            location: self.params.location.clone(),
+            user: self.params.user.clone(),
+            table: table.to_string(),
+            columns: pg_table.columns.iter().map(|c| c.name.clone()).collect(),
+        };
+        reader::spawn(client, pg_table, names, batch_rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_is_send_and_sync() {
+        fn is_send_sync<T: Send + Sync>() {}
+        is_send_sync::<PostgresSource>();
+    }
+
+    #[test]
+    fn a_refused_connection_names_the_place_but_not_the_password() {
+        // Port 1 on localhost: nothing listens there.
+        let e = PostgresSource::open("postgres://app:hunter2@127.0.0.1:1/prod?connect_timeout=5").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("127.0.0.1:1") && msg.contains("prod"), "{msg}");
+        assert!(msg.contains("connection refused"), "{msg}");
+        assert!(!msg.contains("hunter2"), "{msg}");
+        assert_eq!(e.exit_code(), crate::error::exit::SOURCE);
+    }
+}

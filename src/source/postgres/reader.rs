@@ -1,0 +1,180 @@
+//! Streaming one table: a dedicated thread owns the reader's connection, runs the COPY and
+//! decodes rows into batches, and hands them over a bounded channel (capacity 2), so memory
+//! stays at a few batches whatever the table size and the returned stream is `Send`.
+//!
+//! ```text
+//! reader thread: CopyOutReader ─rows─▶ RowDecoder ─RecordBatch─▶ bounded(2) ─▶ BatchStream
+//! ```
+//!
+//! Dropping the stream early disconnects the channel: the thread's next send fails, it
+//! cancels the COPY on the server (otherwise closing the connection would first drain the
+//! rest of the table), and drops the connection. A decoding error stops the same way.
+
+use std::thread;
+
+use arrow_array::RecordBatch;
+use crossbeam_channel::{Receiver, Sender};
+use postgres::{Client, NoTls};
+
+use super::catalog::PgTable;
+use super::connect::describe_query_error;
+use super::copy_text::{ReadError, RowReader};
+use super::decode::{RowDecoder, RowFailure};
+use crate::error::{Error, Result};
+use crate::source::BatchStream;
+
+/// What the reader thread sends.
+enum Msg {
+    Batch(RecordBatch),
+    Failed(Error),
+    /// The COPY completed and every row was sent.
+    End,
+}
+
+/// Why the reader thread stopped early.
+enum Stop {
+    /// The consumer dropped the stream.
+    Disconnected,
+    Failed(Error),
+}
+
+/// What a reader needs to name things in its messages.
+#[derive(Clone)]
+pub(super) struct Names {
+    pub location: String,
+    pub user: String,
+    pub table: String,
+    pub columns: Vec<String>,
+}
+
+impl Names {
+    fn error(&self, message: impl std::fmt::Display) -> Error {
+        Error::source(&self.location, format!("table {}: {message}", self.table))
+    }
+
+    fn row_error(&self, f: &RowFailure) -> Error {
+        match f.column {
+            Some(c) => self.error(format!("column {}, row {}: {}", self.columns[c], f.row, f.problem)),
+            None => self.error(format!("row {}: {}", f.row, f.problem)),
+        }
+    }
+}
+
+/// Starts reading `table` on `client` (already inside the snapshot) in a thread.
+pub(super) fn spawn(client: Client, table: &PgTable, names: Names, batch_rows: usize) -> Result<BatchStream> {
+    let (tx, rx) = crossbeam_channel::bounded(2);
+    let query = table.copy_query();
+    let decoder = RowDecoder::new(table.arrow_schema(), table.kinds(), batch_rows);
+    let thread_names = names.clone();
+    thread::Builder::new()
+        .name(format!("doppel-pg-read {}", names.table))
+        .spawn(move || {
+            let started = std::time::Instant::now();
+            match copy_table(client, &query, decoder, &thread_names, &tx) {
+                Ok(rows) => {
+                    tracing::debug!(table = %thread_names.table, rows, elapsed = ?started.elapsed(), "table read");
+                    let _ = tx.send(Msg::End);
+                }
+                Err(Stop::Disconnected) => {
+                    tracing::debug!(table = %thread_names.table, "stream dropped; reading stopped");
+                }
+                Err(Stop::Failed(e)) => {
+                    let _ = tx.send(Msg::Failed(e));
+                }
+            }
+        })
+        .map_err(|e| names.error(format!("cannot start a reader thread ({e})")))?;
+    Ok(Box::new(PgBatchStream { rx, names: Some(names) }))
+}
+
+fn copy_table(
+    mut client: Client,
+    query: &str,
+    mut decoder: RowDecoder,
+    names: &Names,
+    tx: &Sender<Msg>,
+) -> Result<u64, Stop> {
+    // Stopping early must not drain the rest of the table: the server only reads our
+    // Terminate after the COPY ends, so ask it to cancel the COPY first.
+    let cancel = client.cancel_token();
+    let copy = client
+        .copy_out(query)
+        .map_err(|e| Stop::Failed(names.error(format!("starting COPY: {}", describe_query_error(&e, &names.user)))))?;
+    let mut rows = RowReader::new(copy);
+    let result = rows.for_each_row(|line| -> Result<(), Stop> {
+        decoder.push_row(line).map_err(|f| Stop::Failed(names.row_error(&f)))?;
+        if decoder.batch_full() {
+            send_batch(&mut decoder, names, tx)?;
+        }
+        Ok(())
+    });
+    match result {
+        Ok(()) => {}
+        Err(ReadError::Callback(stop)) => {
+            if let Err(e) = cancel.cancel_query(NoTls) {
+                tracing::debug!(table = %names.table, error = %e, "cannot cancel the COPY; the connection is dropped");
+            }
+            return Err(stop);
+        }
+        Err(ReadError::Truncated) => {
+            return Err(Stop::Failed(names.error(format!(
+                "the COPY data ended in the middle of row {}; the connection was probably lost, run again",
+                decoder.rows() + 1
+            ))));
+        }
+        Err(ReadError::Io(e)) => {
+            let why = match e.get_ref().and_then(|inner| inner.downcast_ref::<postgres::Error>()) {
+                Some(pg) => describe_query_error(pg, &names.user),
+                None => format!("the connection failed ({})", e.kind()),
+            };
+            return Err(Stop::Failed(names.error(format!("reading failed after row {}: {why}", decoder.rows()))));
+        }
+    }
+    if decoder.has_rows() {
+        send_batch(&mut decoder, names, tx)?;
+    }
+    drop(rows);
+    // Read-only: ending the session ends the transaction.
+    drop(client);
+    Ok(decoder.rows())
+}
+
+fn send_batch(decoder: &mut RowDecoder, names: &Names, tx: &Sender<Msg>) -> Result<(), Stop> {
+    let batch = decoder.finish_batch().map_err(|e| {
+        Stop::Failed(names.error(format!("cannot assemble a batch ending at row {} ({e})", decoder.rows())))
+    })?;
+    tx.send(Msg::Batch(batch)).map_err(|_| Stop::Disconnected)
+}
+
+/// The consumer's end. Ends after [`Msg::End`]; a thread that vanished without it (a panic)
+/// is an error, never a silently short table.
+struct PgBatchStream {
+    rx: Receiver<Msg>,
+    /// `None` once the stream has ended.
+    names: Option<Names>,
+}
+
+impl Iterator for PgBatchStream {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let names = self.names.as_ref()?;
+        match self.rx.recv() {
+            Ok(Msg::Batch(b)) => Some(Ok(b)),
+            Ok(Msg::End) => {
+                self.names = None;
+                None
+            }
+            Ok(Msg::Failed(e)) => {
+                self.names = None;
+                Some(Err(e))
+            }
+            Err(_) => {
+                let e =
+                    names.error("the reader thread stopped unexpectedly; this is a bug in doppel, please report it");
+                self.names = None;
+                Some(Err(e))
+            }
+        }
+    }
+}
