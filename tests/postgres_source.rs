@@ -674,7 +674,7 @@ fn northwind_reads_completely() {
 
 /// `cargo test --release --test postgres_source -- --ignored --nocapture read_throughput`
 #[test]
-#[ignore]
+#[ignore = "benchmark: cargo test --release --test postgres_source -- --ignored --nocapture read_throughput"]
 fn read_throughput() {
     let c = cluster();
     let db = c.create_database("pg_source_throughput");

@@ -13,7 +13,8 @@ use crate::error::Result;
 
 const AFTER_HELP: &str = "\
 Locations (--from / --to):
-  postgres://… or postgresql://…   a PostgreSQL database (not supported by this version)
+  postgres://… or postgresql://…   a PostgreSQL database, read under one snapshot (source only
+                                    in this version; PG* environment variables fill the gaps)
   a path ending in .sql, or -       a SQL dump (not supported by this version)
   any other path                    a directory of Parquet files, one <schema>.<table>.parquet
                                     file (or <schema>.<table>/ folder of parts) per table
@@ -31,7 +32,7 @@ Example:
 
 /// doppel: a production-shaped double of your data, without its personal data.
 ///
-/// Reads a snapshot (Parquet files), applies per-column rules from TOML files (keep, null,
+/// Reads a snapshot (a PostgreSQL database or Parquet files), applies per-column rules from TOML files (keep, null,
 /// constant, mask, hash, fake, noise, template, redact, json), and writes the result
 /// atomically. Every column needs a rule: anything unconfigured stops the run.
 #[derive(Debug, Parser)]

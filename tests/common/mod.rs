@@ -56,10 +56,13 @@ pub fn run_shop(out: &Path, key: &str, extra: &[&str]) -> Output {
     doppel(&args, Some(key))
 }
 
+/// The batches of one table; a table without rows gives one empty batch with its schema.
 pub fn read_table(dir: &Path, table: &str) -> Vec<RecordBatch> {
     let file = std::fs::File::open(dir.join(format!("{table}.parquet"))).expect("open parquet");
     let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
-    reader.collect::<Result<Vec<_>, _>>().unwrap()
+    let schema = arrow_array::RecordBatchReader::schema(&reader);
+    let batches = reader.collect::<Result<Vec<_>, _>>().unwrap();
+    if batches.is_empty() { vec![RecordBatch::new_empty(schema)] } else { batches }
 }
 
 pub fn concat(batches: &[RecordBatch]) -> RecordBatch {
