@@ -13,8 +13,9 @@ use crate::error::Result;
 
 const AFTER_HELP: &str = "\
 Locations (--from / --to):
-  postgres://… or postgresql://…   a PostgreSQL database, read under one snapshot (source only
-                                    in this version; PG* environment variables fill the gaps)
+  postgres://… or postgresql://…   a PostgreSQL database: a source read under one snapshot, or a
+                                    new target database built from a PostgreSQL source
+                                    (PG* environment variables fill the gaps)
   a path ending in .sql, or -       a SQL dump (not supported by this version)
   any other path                    a directory of Parquet files, one <schema>.<table>.parquet
                                     file (or <schema>.<table>/ folder of parts) per table

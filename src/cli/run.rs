@@ -9,7 +9,9 @@ use crate::rules::load_rules;
 use crate::secret::{KEY_ENV, Key};
 use crate::sink::Sink;
 use crate::sink::parquet::ParquetSink;
-use crate::source::{self, Location};
+use crate::sink::postgres::database::PostgresSink;
+use crate::source::postgres::PostgresSource;
+use crate::source::{self, Location, Source};
 use crate::transform::Transformer;
 
 use super::RunArgs;
@@ -19,7 +21,15 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     let key = Key::load(std::env::var(KEY_ENV).ok(), args.key_file.as_deref())?;
     let from = Location::parse(&args.from);
     let to = Location::parse(&args.to);
-    let source = source::open(&from)?;
+    // A PostgreSQL target restores the source's schema under the source's own snapshot.
+    let (source, pg_snapshot): (Box<dyn Source>, Option<(String, String)>) = match &from {
+        Location::Postgres(url) => {
+            let s = PostgresSource::open(url)?;
+            let snapshot = s.snapshot().to_string();
+            (Box::new(s), Some((url.clone(), snapshot)))
+        }
+        other => (source::open(other)?, None),
+    };
     let plan = plan::bind(&rules, source.tables())?;
     let metadata = vec![
         ("doppel.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
@@ -27,10 +37,26 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     ];
     let sink: Box<dyn Sink> = match &to {
         Location::Parquet(dir) => Box::new(ParquetSink::create(dir, args.replace, metadata)?),
-        other => {
+        Location::Postgres(url) => match &pg_snapshot {
+            Some(_) if args.replace => {
+                return Err(Error::Usage(format!(
+                    "{}: --replace into a PostgreSQL database is not supported by this version; \
+                     drop the database or name a new one",
+                    to.display()
+                )));
+            }
+            Some((source_url, snapshot)) => Box::new(PostgresSink::create(url, source_url, snapshot)?),
+            None => {
+                return Err(Error::Usage(format!(
+                    "{}: a PostgreSQL target needs a PostgreSQL source in this version of doppel",
+                    to.display()
+                )));
+            }
+        },
+        Location::Dump(_) => {
             return Err(Error::Usage(format!(
-                "{}: only Parquet directories are supported as targets by this version of doppel",
-                other.display()
+                "{}: SQL dump targets are not supported by this version of doppel",
+                to.display()
             )));
         }
     };

@@ -1,5 +1,8 @@
-//! PostgreSQL target (in progress): the pieces that write rows into a PostgreSQL database.
+//! PostgreSQL target: the pieces that write rows into a PostgreSQL database.
 //!
+//! - [`database`]: [`database::PostgresSink`], a new database built from the source's schema
+//!   (pg_dump pre-data), loaded with COPY, then post-data, sequences and ANALYZE.
 //! - [`copy_text`]: Arrow batches encoded as `COPY … FROM STDIN` text.
 
 pub mod copy_text;
+pub mod database;

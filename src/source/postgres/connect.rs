@@ -34,7 +34,7 @@ pub const SESSION_SETTINGS: &str = "SET datestyle = 'ISO, YMD'; \
 
 /// Where to connect, and the printable form of it.
 #[derive(Clone)]
-pub(super) struct ConnectParams {
+pub struct ConnectParams {
     pub config: Config,
     /// `postgresql://user@host:port/db`, or `postgresql://user@/db?host=/socket/dir&port=N`;
     /// never contains the password.
