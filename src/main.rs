@@ -19,8 +19,10 @@ fn main() -> ExitCode {
         .with_target(false)
         .with_ansi(ansi)
         .init();
+    // Ctrl-C, SIGTERM and SIGHUP (the `termination` feature) all stop the run cleanly:
+    // nothing is published and what was staged is removed.
     if let Err(e) = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst)) {
-        tracing::warn!("cannot install the Ctrl-C handler: {e}");
+        tracing::warn!("cannot install the signal handler for Ctrl-C and SIGTERM: {e}");
     }
     match dispatch(cli, &CANCEL) {
         Ok(()) => ExitCode::SUCCESS,

@@ -371,7 +371,13 @@ fn help_documents_commands_locations_and_exit_codes() {
 }
 
 #[test]
-fn an_interrupted_run_exits_130_and_publishes_nothing() {
+fn interrupt_and_terminate_exit_130_and_publish_nothing() {
+    for signal in ["-INT", "-TERM"] {
+        interrupted_run_publishes_nothing(signal);
+    }
+}
+
+fn interrupted_run_publishes_nothing(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
     // One-row batches make the run slow enough to interrupt in the middle.
@@ -398,10 +404,10 @@ fn an_interrupted_run_exits_130_and_publishes_nothing() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(130), "{signal}: {}", stderr(&out));
     assert!(stderr(&out).contains("interrupted"));
     assert!(!out_dir.exists(), "an interrupted run published output");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).collect();
