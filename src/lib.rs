@@ -11,8 +11,9 @@
 //! - [`rules`]: the TOML rules model and loading, with every structural problem reported at once.
 //! - [`plan`]: binding rules to a source schema (fail-closed), templates, `--explain`.
 //! - [`transform`]: the pure, parallel `(plan, batch) -> batch`; one file per strategy.
-//! - [`source`]: where rows come from (Parquet directories).
-//! - [`sink`]: where rows go (Parquet directories, atomically).
+//! - [`source`]: where rows come from (PostgreSQL under one snapshot, Parquet directories).
+//! - [`sink`]: where rows go (Parquet directories atomically; PostgreSQL databases, new or
+//!   replaced by an atomic swap).
 //! - [`pipeline`]: reader → transform → writer with bounded channels.
 //! - [`secret`]: the key and per-domain subkeys.
 //! - [`error`]: typed errors and exit codes; names, never values.

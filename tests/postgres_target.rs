@@ -340,7 +340,7 @@ fn a_copy_failure_or_a_sink_dropped_without_commit_leaves_no_database() {
 }
 
 #[test]
-fn the_binary_copies_clubdata_into_a_new_database_and_refuses_unsupported_forms() {
+fn the_binary_copies_clubdata_into_a_new_database_and_refuses_a_busy_target_or_the_source() {
     let c = cluster();
     let source = c.clubdata();
     let target = format!("{source}_cli_copy");
@@ -361,9 +361,10 @@ fn the_binary_copies_clubdata_into_a_new_database_and_refuses_unsupported_forms(
     let out = run(&c.url(&target), &[]);
     assert_eq!(out.status.code(), Some(5), "{}", common::stderr(&out));
     assert_eq!(c.psql(&target, "SELECT count(*) FROM cd.members").trim(), "31");
-    // --replace into PostgreSQL is not supported yet: a usage error before anything is touched.
+    // --replace rebuilds it (doppel created it) and swaps the new copy in.
     let out = run(&c.url(&target), &["--replace"]);
-    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert_eq!(c.psql(&target, "SELECT count(*) FROM cd.members").trim(), "31");
     // Writing into the source itself is refused.
     let out = run(&c.url(&source), &[]);
     assert_eq!(out.status.code(), Some(5), "{}", common::stderr(&out));

@@ -15,7 +15,8 @@ const AFTER_HELP: &str = "\
 Locations (--from / --to):
   postgres://… or postgresql://…   a PostgreSQL database: a source read under one snapshot, or a
                                     new target database built from a PostgreSQL source
-                                    (PG* environment variables fill the gaps)
+                                    (PG* environment variables fill the gaps); with --replace
+                                    an existing one is rebuilt beside it and swapped in
   a path ending in .sql, or -       a SQL dump (not supported by this version)
   any other path                    a directory of Parquet files, one <schema>.<table>.parquet
                                     file (or <schema>.<table>/ folder of parts) per table
@@ -25,7 +26,7 @@ at least 32 characters. It is never printed.
 
 Exit codes:
   0 success   2 usage   3 rules, plan, key or a value the rules cannot transform
-  4 source    5 target  6 verification finding   130 interrupted
+  4 source    5 target  6 verification finding   130 interrupted (Ctrl-C, SIGTERM)
 
 Example:
   doppel check --rules rules/shop.toml --from fixtures/shop/data --explain
@@ -65,9 +66,22 @@ pub struct RunArgs {
     /// Target location (see "Locations" below).
     #[arg(long, value_name = "DST")]
     pub to: String,
-    /// Replace an existing non-empty target (swapped in only when the run succeeds).
+    /// Replace an existing non-empty target (swapped in only when the run succeeds). A PostgreSQL
+    /// target is rebuilt in a new database beside it and renamed into place at the end, keeping
+    /// the old one's owner, settings and grants; it must be one doppel created (or --force).
     #[arg(long)]
     pub replace: bool,
+    /// With --replace: also replace a PostgreSQL database that doppel did not create.
+    #[arg(long, requires = "replace")]
+    pub force: bool,
+    /// With --replace: end the other sessions on the PostgreSQL target at the swap, instead of
+    /// waiting for them to disconnect.
+    #[arg(long, requires = "replace")]
+    pub terminate_connections: bool,
+    /// With --replace: how long the swap waits for other sessions to leave the PostgreSQL target
+    /// before giving up (the old database then stays as it was).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "replace")]
+    pub swap_timeout: u64,
     /// Read the key from this file (mode 600; a trailing newline is ignored) instead of DOPPEL_KEY.
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,

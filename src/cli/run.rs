@@ -1,6 +1,7 @@
 //! `doppel run`: load rules and key, bind the plan, stream source → transform → sink.
 
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::pipeline::{self, RunOptions};
@@ -10,6 +11,7 @@ use crate::secret::{KEY_ENV, Key};
 use crate::sink::Sink;
 use crate::sink::parquet::ParquetSink;
 use crate::sink::postgres::database::PostgresSink;
+use crate::sink::postgres::replace::TargetOptions;
 use crate::source::postgres::PostgresSource;
 use crate::source::{self, Location, Source};
 use crate::transform::Transformer;
@@ -36,16 +38,23 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         ("doppel.rules_blake3".to_string(), plan.rules_fingerprint.clone()),
     ];
     let sink: Box<dyn Sink> = match &to {
+        Location::Parquet(_) if args.force || args.terminate_connections => {
+            return Err(Error::Usage(format!(
+                "{}: --force and --terminate-connections apply to a PostgreSQL target only",
+                to.display()
+            )));
+        }
         Location::Parquet(dir) => Box::new(ParquetSink::create(dir, args.replace, metadata)?),
         Location::Postgres(url) => match &pg_snapshot {
-            Some(_) if args.replace => {
-                return Err(Error::Usage(format!(
-                    "{}: --replace into a PostgreSQL database is not supported by this version; \
-                     drop the database or name a new one",
-                    to.display()
-                )));
+            Some((source_url, snapshot)) => {
+                let options = TargetOptions {
+                    replace: args.replace,
+                    force: args.force,
+                    terminate_connections: args.terminate_connections,
+                    swap_timeout: Duration::from_secs(args.swap_timeout),
+                };
+                Box::new(PostgresSink::create_with(url, source_url, snapshot, &options)?)
             }
-            Some((source_url, snapshot)) => Box::new(PostgresSink::create(url, source_url, snapshot)?),
             None => {
                 return Err(Error::Usage(format!(
                     "{}: a PostgreSQL target needs a PostgreSQL source in this version of doppel",

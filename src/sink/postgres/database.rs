@@ -15,6 +15,10 @@
 //! drop without commit ── DROP DATABASE "t" WITH (FORCE), only if this sink created it
 //! ```
 //!
+//! With `--replace` ([`TargetOptions::replace`]) and an existing target, "t" above is a fresh
+//! database beside it, `<target>__doppel_<pid>`, swapped into the target's name at the end of
+//! `commit()`; see [`super::replace`].
+//!
 //! Child processes (pg_dump, psql) get the connection through their environment only
 //! (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, …): nothing on their command line names a
 //! password, and `DOPPEL_KEY` is removed from their environment. Server messages that could
@@ -39,13 +43,20 @@ use crate::source::postgres::catalog::{quote_ident, quote_literal};
 use crate::source::postgres::connect::ConnectParams;
 
 use super::copy_text;
+use super::replace::{self, TargetOptions};
 
 /// Prefix of the comment doppel puts on the databases it creates.
 pub const COMMENT_PREFIX: &str = "doppel";
 
 /// A PostgreSQL database being built as a [`Sink`].
 pub struct PostgresSink {
+    /// The database being built: the target itself, or the temporary one beside it.
     target: ConnectParams,
+    /// With `--replace` over an existing database: its name, swapped into at commit.
+    swap_into: Option<String>,
+    /// With `--replace`: the maintenance connection holding the target's advisory lock.
+    lock: Option<Client>,
+    options: TargetOptions,
     source: ConnectParams,
     snapshot: String,
     /// Connection to the target database, for catalog look-ups and the final steps.
@@ -244,6 +255,18 @@ impl PostgresSink {
     /// the pre-data schema of the source (`source_url`, under the exported `snapshot`) into it.
     /// Refuses a target that exists and is not empty, and the source database itself.
     pub fn create(target_url: &str, source_url: &str, snapshot: &str) -> Result<PostgresSink> {
+        Self::create_with(target_url, source_url, snapshot, &TargetOptions::default())
+    }
+
+    /// Like [`PostgresSink::create`], with `--replace`, `--force` and `--terminate-connections`
+    /// (see [`super::replace`]): an existing target is rebuilt beside it and swapped in at
+    /// commit; it is refused unless doppel created it, or `options.force`.
+    pub fn create_with(
+        target_url: &str,
+        source_url: &str,
+        snapshot: &str,
+        options: &TargetOptions,
+    ) -> Result<PostgresSink> {
         let target = ConnectParams::from_url(target_url).map_err(as_target)?;
         let source = ConnectParams::from_url(source_url)?;
         let loc = target.location.clone();
@@ -270,17 +293,29 @@ impl PostgresSink {
         drop(src);
 
         let mut maintenance = Self::maintenance(&target)?;
-        let exists = maintenance
-            .query_opt("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", &[&target.dbname])
+        // Two replacing runs never overlap: the lock is held by a connection kept until the end.
+        let lock = if options.replace {
+            let mut lock = Self::maintenance(&target)?;
+            replace::lock(&mut lock, &target.dbname, &loc)?;
+            Some(lock)
+        } else {
+            None
+        };
+        replace::clean_leftovers(&mut maintenance, &loc);
+        let existing: Option<Option<String>> = maintenance
+            .query_opt(
+                "SELECT pg_catalog.shobj_description(oid, 'pg_database') FROM pg_catalog.pg_database WHERE datname = $1",
+                &[&target.dbname],
+            )
             .map_err(|e| Error::target(&loc, format!("looking for the database: {}", describe_admin(&e))))?
-            .is_some();
-        let marker = format!(
-            "{COMMENT_PREFIX} {}: loading (pid {}, snapshot {snapshot})",
-            env!("CARGO_PKG_VERSION"),
-            std::process::id()
-        );
+            .map(|r| r.get(0));
+        let exists = existing.is_some();
+        let marker = replace::marker("loading", &format!(", snapshot {snapshot}"));
         let mut sink = PostgresSink {
             target: target.clone(),
+            swap_into: None,
+            lock,
+            options: options.clone(),
             source,
             snapshot: snapshot.to_string(),
             control: None,
@@ -288,7 +323,22 @@ impl PostgresSink {
             marker,
             committed: false,
         };
-        if exists {
+        let build_beside = if let (Some(comment), true) = (&existing, options.replace) {
+            if !replace::is_doppel_marker(comment.as_deref()) && !options.force {
+                return Err(Error::target(
+                    &loc,
+                    "exists and was not created by doppel (its comment is not doppel's marker); --replace \
+                     refuses to replace it unless --force is given",
+                ));
+            }
+            let temp = replace::temp_name(&target.dbname, std::process::id());
+            sink.swap_into = Some(target.dbname.clone());
+            sink.target = with_dbname(&target, &temp);
+            true
+        } else {
+            false
+        };
+        if exists && !build_beside {
             let mut client = target.connect().map_err(as_target)?;
             let used: i64 = client
                 .query_one(
@@ -302,15 +352,16 @@ impl PostgresSink {
             if used > 0 {
                 return Err(Error::target(
                     &loc,
-                    "exists and is not empty; doppel loads only into a new or empty database (drop it, or name \
-                     another database)",
+                    "exists and is not empty; doppel loads only into a new or empty database (give --replace to \
+                     build a new copy beside it and swap it in, drop it, or name another database)",
                 ));
             }
             sink.control = Some(client);
         } else {
+            let build = sink.target.dbname.clone();
             let create = format!(
                 "CREATE DATABASE {} TEMPLATE template0 ENCODING {} LC_COLLATE {} LC_CTYPE {}",
-                quote_ident(&target.dbname),
+                quote_ident(&build),
                 quote_literal(&encoding),
                 quote_literal(&collate),
                 quote_literal(&ctype)
@@ -321,16 +372,16 @@ impl PostgresSink {
             sink.created = true;
             let marked = maintenance.batch_execute(&format!(
                 "COMMENT ON DATABASE {} IS {}",
-                quote_ident(&target.dbname),
+                quote_ident(&build),
                 quote_literal(&sink.marker)
             ));
             if let Err(e) = marked {
                 // Unmarked, the drop on failure would not recognise it: remove it now.
                 sink.created = false;
-                let _ = maintenance.batch_execute(&format!("DROP DATABASE {}", quote_ident(&target.dbname)));
+                let _ = maintenance.batch_execute(&format!("DROP DATABASE {}", quote_ident(&build)));
                 return Err(Error::target(&loc, format!("marking the database: {}", describe_admin(&e))));
             }
-            sink.control = Some(target.connect().map_err(as_target)?);
+            sink.control = Some(sink.target.connect().map_err(as_target)?);
         }
         drop(maintenance);
         sink.restore(Section::PreData)?;
@@ -594,7 +645,17 @@ impl Sink for PostgresSink {
                 format!("constraints left NOT VALID after the load: {}", names.join(", ")),
             ));
         }
-        if self.created {
+        if let Some(final_name) = self.swap_into.clone() {
+            // Our own sessions on the new database end here: the rename needs it to be unused.
+            self.control = None;
+            let build = self.target.dbname.clone();
+            let options = self.options.clone();
+            let final_loc = with_dbname(&self.target, &final_name).location;
+            let PostgresSink { lock, marker, .. } = &mut *self;
+            let admin =
+                lock.as_mut().ok_or_else(|| Error::target(&final_loc, "the replace lock's connection is gone"))?;
+            replace::swap(admin, &build, &final_name, marker, &options, &final_loc)?;
+        } else if self.created {
             let dbname = self.target.dbname.clone();
             let done = format!("{COMMENT_PREFIX} {}: complete", env!("CARGO_PKG_VERSION"));
             self.control()?

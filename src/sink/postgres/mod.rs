@@ -2,7 +2,10 @@
 //!
 //! - [`database`]: [`database::PostgresSink`], a new database built from the source's schema
 //!   (pg_dump pre-data), loaded with COPY, then post-data, sequences and ANALYZE.
+//! - [`replace`]: `--replace`: build beside an existing database, swap it in atomically at the
+//!   end, clean up after killed runs.
 //! - [`copy_text`]: Arrow batches encoded as `COPY … FROM STDIN` text.
 
 pub mod copy_text;
 pub mod database;
+pub mod replace;

@@ -106,6 +106,51 @@ fn percent_decode(s: &str, what: &str, shown: &str) -> Result<String> {
         .map_err(|_| Error::source(shown, format!("the {what} in the URL is not valid UTF-8 after percent-decoding")))
 }
 
+/// The password for (host, port, database, user) from a libpq password file
+/// (`host:port:database:username:password` lines, `*` matches anything, `\:` and `\\`
+/// escape). Like libpq, a file that group or others can read is ignored (with a warning),
+/// and a socket directory matches the host name `localhost`.
+fn passfile_password(file: &std::path::Path, host: &str, port: &str, dbname: &str, user: &str) -> Option<String> {
+    let meta = std::fs::metadata(file).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                "password file {} has group or world access and is ignored; run chmod 600 on it",
+                file.display()
+            );
+            return None;
+        }
+    }
+    let text = std::fs::read_to_string(file).ok()?;
+    let host = if host.starts_with('/') { "localhost" } else { host };
+    text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).find_map(|line| {
+        let fields = split_passfile_line(line);
+        let [h, p, d, u, pw] = <[String; 5]>::try_from(fields).ok()?;
+        let matches = |pattern: &str, value: &str| pattern == "*" || pattern == value;
+        (matches(&h, host) && matches(&p, port) && matches(&d, dbname) && matches(&u, user)).then_some(pw)
+    })
+}
+
+/// Splits a password-file line on unescaped colons, removing the escapes.
+fn split_passfile_line(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    fields.last_mut().expect("one field").push(next);
+                }
+            }
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            c => fields.last_mut().expect("one field").push(c),
+        }
+    }
+    fields
+}
+
 /// Splits `postgres[ql]://[user[:password]@][host][:port][,...][/dbname][?param=value&...]`.
 fn parse_url(url: &str, shown: &str) -> Result<UrlParts> {
     let rest = url
@@ -333,6 +378,9 @@ impl ConnectParams {
         };
         let password = password.or_else(|| env("PGPASSWORD"));
         let dbname = dbname.or_else(|| env("PGDATABASE")).unwrap_or_else(|| user.clone());
+        let passfile = env("PGPASSFILE")
+            .map(std::path::PathBuf::from)
+            .or_else(|| env("HOME").map(|h| std::path::Path::new(&h).join(".pgpass")));
         if connect_timeout.is_none()
             && let Some(t) = env("PGCONNECT_TIMEOUT")
         {
@@ -370,6 +418,11 @@ impl ConnectParams {
             config.port(*p);
         }
         config.user(&user);
+        let password = password.or_else(|| {
+            let file = passfile.as_deref()?;
+            let port = port_numbers[0].to_string();
+            passfile_password(file, &hosts[0], &port, &dbname, &user)
+        });
         if let Some(pw) = &password {
             config.password(pw);
         }
@@ -581,6 +634,27 @@ mod tests {
         assert_eq!(p.location, "postgresql://envuser@db:7777/x");
         let p = ConnectParams::resolve("postgres:///x?host=/tmp&port=55432", &env).unwrap();
         assert_eq!(p.location, "postgresql://envuser@/x?host=/tmp&port=55432");
+    }
+
+    #[test]
+    fn password_file_supplies_the_password_when_none_is_given() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pgpass");
+        std::fs::write(&file, "# comment\nother:5432:*:*:nope\ndb.example:*:shop:app:pa\\:ss\n*:*:*:*:fallback\n")
+            .unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let path = file.to_str().unwrap().to_string();
+        let env = move |name: &str| (name == "PGPASSFILE").then(|| path.clone());
+        let p = ConnectParams::resolve("postgres://app@db.example/shop", &env).unwrap();
+        assert_eq!(p.config.get_password(), Some(&b"pa:ss"[..]));
+        let p = ConnectParams::resolve("postgres://other@db.example/x", &env).unwrap();
+        assert_eq!(p.config.get_password(), Some(&b"fallback"[..]));
+        let p = ConnectParams::resolve("postgres://app:inurl@db.example/shop", &env).unwrap();
+        assert_eq!(p.config.get_password(), Some(&b"inurl"[..]), "the URL wins");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let p = ConnectParams::resolve("postgres://app@db.example/shop", &env).unwrap();
+        assert_eq!(p.config.get_password(), None, "a readable password file is ignored");
     }
 
     #[test]
