@@ -2,6 +2,7 @@
 //! resolving arguments and calling the library.
 
 mod check;
+mod protect;
 mod run;
 
 use std::path::PathBuf;
@@ -53,6 +54,23 @@ pub enum Command {
     Run(RunArgs),
     /// Check that the rules cover the source exactly (every table, every column), without a key.
     Check(CheckArgs),
+    /// Mark a PostgreSQL database (production, say) so that doppel never writes into, replaces
+    /// or drops it, whatever the flags.
+    Protect(ProtectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProtectArgs {
+    /// The database to protect.
+    #[arg(value_name = "DB")]
+    pub database: String,
+    /// Any database on the same server, to connect through (default: the PG* environment
+    /// variables, e.g. PGHOST, PGPORT, PGUSER). Needs the right to ALTER DATABASE DB.
+    #[arg(long, value_name = "URL", default_value = "postgres://")]
+    pub url: String,
+    /// Lift the mark instead.
+    #[arg(long)]
+    pub remove: bool,
 }
 
 #[derive(Debug, Args)]
@@ -117,5 +135,6 @@ pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<()> {
     match cli.command {
         Command::Run(args) => run::run(args, cancel),
         Command::Check(args) => check::check(args),
+        Command::Protect(args) => protect::protect(args),
     }
 }

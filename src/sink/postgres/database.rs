@@ -119,7 +119,7 @@ fn same_database(a: &ConnectParams, b: &ConnectParams) -> bool {
 
 /// Our words for a failed query on the target; the server's text is not shown (it can quote
 /// a value), but identifiers it reports (constraint, column, table) and the COPY line are.
-fn describe(e: &postgres::Error) -> String {
+pub(super) fn describe(e: &postgres::Error) -> String {
     let Some(db) = e.as_db_error() else {
         return if e.is_closed() {
             "the connection was lost; check the server log and the network, then run again".to_string()
@@ -178,7 +178,7 @@ fn copy_line(context: &str) -> Option<u64> {
 
 /// The environment of a pg_dump or psql child connecting as `p` to its database: every PG*
 /// variable and DOPPEL_KEY removed, then the resolved connection set.
-fn child_command(program: &str, p: &ConnectParams) -> Command {
+pub(super) fn child_command(program: &str, p: &ConnectParams) -> Command {
     let mut cmd = Command::new(program);
     for (key, _) in std::env::vars_os() {
         let k = key.to_string_lossy();
@@ -216,7 +216,7 @@ fn child_command(program: &str, p: &ConnectParams) -> Command {
 }
 
 /// The last `max` characters of `text`, on a character boundary.
-fn tail(text: &str, max: usize) -> &str {
+pub(super) fn tail(text: &str, max: usize) -> &str {
     let text = text.trim();
     if text.len() <= max {
         return text;
@@ -310,6 +310,16 @@ impl PostgresSink {
             .map_err(|e| Error::target(&loc, format!("looking for the database: {}", describe_admin(&e))))?
             .map(|r| r.get(0));
         let exists = existing.is_some();
+        let protected = exists
+            && super::protect::is_protected(&mut maintenance, &target.dbname)
+                .map_err(|e| Error::target(&loc, format!("checking protection: {}", describe_admin(&e))))?;
+        if protected {
+            return Err(Error::target(
+                &loc,
+                "is protected (`doppel protect`): doppel never writes into, replaces or drops it, whatever \
+                 the flags; name another target, or lift the mark with `doppel protect --remove`",
+            ));
+        }
         let marker = replace::marker("loading", &format!(", snapshot {snapshot}"));
         let mut sink = PostgresSink {
             target: target.clone(),

@@ -4,8 +4,10 @@
 //!   (pg_dump pre-data), loaded with COPY, then post-data, sequences and ANALYZE.
 //! - [`replace`]: `--replace`: build beside an existing database, swap it in atomically at the
 //!   end, clean up after killed runs.
+//! - [`protect`]: the `doppel protect` mark that makes a database untouchable.
 //! - [`copy_text`]: Arrow batches encoded as `COPY … FROM STDIN` text.
 
 pub mod copy_text;
 pub mod database;
+pub mod protect;
 pub mod replace;

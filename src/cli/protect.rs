@@ -1,0 +1,41 @@
+//! `doppel protect DB [--remove]`: set or lift the mark that keeps doppel away from a database.
+
+use crate::error::{Error, Result};
+use crate::sink::postgres::protect::{is_protected, set_protected};
+use crate::source::postgres::connect::ConnectParams;
+
+use super::ProtectArgs;
+
+pub fn protect(args: ProtectArgs) -> Result<()> {
+    let params = ConnectParams::from_url(&args.url)?;
+    let mut client = params.connect()?;
+    let target = || format!("{} (database {})", params.location, args.database);
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", &[&args.database])
+        .map_err(|e| Error::target(target(), format!("cannot look the database up (SQLSTATE {})", sqlstate(&e))))?
+        .is_some();
+    if !exists {
+        return Err(Error::target(target(), "no such database on this server; check the name and --url"));
+    }
+    set_protected(&mut client, &args.database, !args.remove).map_err(|e| {
+        Error::target(
+            target(),
+            format!(
+                "cannot change the mark (SQLSTATE {}); ALTER DATABASE needs the database's owner or a superuser",
+                sqlstate(&e)
+            ),
+        )
+    })?;
+    let now = is_protected(&mut client, &args.database)
+        .map_err(|e| Error::target(target(), format!("cannot read the mark back (SQLSTATE {})", sqlstate(&e))))?;
+    eprintln!(
+        "{}: {}",
+        args.database,
+        if now { "protected: doppel will never write into, replace or drop it" } else { "no longer protected" }
+    );
+    Ok(())
+}
+
+fn sqlstate(e: &postgres::Error) -> String {
+    e.code().map(|c| c.code().to_string()).unwrap_or_else(|| "none: the connection failed".into())
+}
