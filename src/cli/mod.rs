@@ -18,7 +18,8 @@ Locations (--from / --to):
                                     new target database built from a PostgreSQL source
                                     (PG* environment variables fill the gaps); with --replace
                                     an existing one is rebuilt beside it and swapped in
-  a path ending in .sql, or -       a SQL dump (not supported by this version)
+  a path ending in .sql, or -       a SQL dump target (- is stdout) from a PostgreSQL source:
+                                    a plain script for psql -v ON_ERROR_STOP=1 -f
   any other path                    a directory of Parquet files, one <schema>.<table>.parquet
                                     file (or <schema>.<table>/ folder of parts) per table
 

@@ -11,6 +11,7 @@ use crate::secret::{KEY_ENV, Key};
 use crate::sink::Sink;
 use crate::sink::parquet::ParquetSink;
 use crate::sink::postgres::database::PostgresSink;
+use crate::sink::postgres::dump::{self, DumpSink};
 use crate::sink::postgres::replace::TargetOptions;
 use crate::source::postgres::PostgresSource;
 use crate::source::{self, Location, Source};
@@ -62,12 +63,31 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
                 )));
             }
         },
-        Location::Dump(_) => {
+        Location::Dump(_) if args.force || args.terminate_connections => {
             return Err(Error::Usage(format!(
-                "{}: SQL dump targets are not supported by this version of doppel",
+                "{}: --force and --terminate-connections apply to a PostgreSQL target only",
                 to.display()
             )));
         }
+        Location::Dump(path) => match &pg_snapshot {
+            Some((source_url, snapshot)) => {
+                let restrict = dump::restrict_key(&key, &plan.rules_fingerprint);
+                Box::new(DumpSink::create(
+                    path,
+                    args.replace,
+                    source_url,
+                    snapshot,
+                    &plan.rules_fingerprint,
+                    &restrict,
+                )?)
+            }
+            None => {
+                return Err(Error::Usage(format!(
+                    "{}: a SQL dump target needs a PostgreSQL source in this version of doppel",
+                    to.display()
+                )));
+            }
+        },
     };
     let transformer = Transformer::new(&plan, &key);
     let threads = args

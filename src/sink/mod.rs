@@ -1,9 +1,11 @@
 //! Sinks: where transformed rows go. A sink publishes nothing until [`Sink::commit`]; a sink
 //! dropped without a commit (error, interrupt, panic) removes what it staged.
 //!
-//! | location        | sink                                   |
-//! |-----------------|----------------------------------------|
-//! | any other path  | a directory of Parquet files ([`parquet`]) |
+//! | location                          | sink                                                   |
+//! |-----------------------------------|--------------------------------------------------------|
+//! | `postgres://…`, `postgresql://…`  | a PostgreSQL database, new or replaced ([`postgres`])  |
+//! | `*.sql`, `-`                      | a plain SQL dump ([`postgres::dump`])                  |
+//! | any other path                    | a directory of Parquet files ([`parquet`])             |
 
 pub mod parquet;
 pub mod postgres;

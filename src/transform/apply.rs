@@ -132,7 +132,7 @@ pub fn apply(c: &ColumnInput) -> Result<ArrayRef, CellError> {
 /// Re-generates one text value of a unique column at `attempt`, without arrays: `None` when
 /// the column is not text (the caller then recomputes the row through [`apply`]).
 /// `attempt0` is the column's output at attempt 0: a template's text does not change between
-/// attempts, only the number [`distinguish`] inserts.
+/// attempts, only the number `distinguish` inserts.
 pub fn regenerate_text(
     strategy: &Strategy,
     key: &DomainKey,

@@ -12,7 +12,7 @@
 //! through that domain's [`unique::DomainState`], which re-generates colliding values.
 //!
 //! One file per strategy: [`mask`], [`hash`], [`fake`], [`noise`], [`redact`], [`json`];
-//! templates are parsed in [`crate::plan::template`] and evaluated in [`apply`].
+//! templates are parsed in [`crate::plan::template`] and evaluated in [`mod@apply`].
 
 pub mod apply;
 pub mod fake;

@@ -5,9 +5,13 @@
 //! - [`replace`]: `--replace`: build beside an existing database, swap it in atomically at the
 //!   end, clean up after killed runs.
 //! - [`protect`]: the `doppel protect` mark that makes a database untouchable.
+//! - [`dump`]: [`dump::DumpSink`], a plain SQL script (`--to file.sql` or `--to -`) that psql
+//!   restores into an empty database: pre-data, COPY blocks, post-data and sequence values, the
+//!   data in one transaction that commits at the end of the script.
 //! - [`copy_text`]: Arrow batches encoded as `COPY … FROM STDIN` text.
 
 pub mod copy_text;
 pub mod database;
+pub mod dump;
 pub mod protect;
 pub mod replace;

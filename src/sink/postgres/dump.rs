@@ -1,0 +1,535 @@
+//! SQL dump target (`--to file.sql` or `--to -`): a plain SQL script that
+//! `psql -X -v ON_ERROR_STOP=1 -d <empty database> -f file.sql` restores with the same result
+//! as the database target ([`super::database`]).
+//!
+//! ```text
+//! -- doppel header (version, rules blake3; no time)
+//! pg_dump --schema-only --section=pre-data --snapshot=S   (plain; tables, types, sequences)
+//! BEGIN;
+//! SET client_encoding = 'UTF8';
+//! COPY "s"."t" (non-generated columns) FROM stdin;   one block per copied table, in plan order
+//! …COPY text rows…
+//! \.
+//! pg_dump --schema-only --section=post-data --snapshot=S  (indexes, constraints, triggers)
+//! SELECT pg_catalog.setval('"s"."seq"', v, called);  every sequence, as the database target
+//! ANALYZE;
+//! COMMIT;                                            the last statement of the script
+//! ```
+//!
+//! The rows, post-data, sequence values and ANALYZE run in ONE transaction that commits at the
+//! very end of the script: a truncated script (a failed run to stdout, a cut copy) restores the
+//! empty schema at most, never a database with some rows or without its indexes and
+//! constraints that looks complete.
+//!
+//! Sequences are set as the database target sets them: the source's value under the snapshot,
+//! or the maximum written into the integer column owning it when that is higher (the column
+//! was pseudonymised). The maximum is computed from the rows as they are written.
+//!
+//! Both pg_dump calls get the same `--restrict-key`, a keyed hash of the rules' blake3
+//! ([`restrict_key`]; pg_dump 15.14+ otherwise writes a random `\restrict` key), so the same
+//! input, rules and key give a byte-identical script. pg_dump's plain output has no timestamp.
+//!
+//! A file is written as `.<name>.doppel-partial-<pid>` beside the target, fsynced and renamed
+//! into place at [`Sink::commit`]; an existing file is refused unless `--replace`; a sink
+//! dropped without commit removes its partial file; partial files of dead processes are
+//! removed when the next run starts. `-` streams to stdout as it goes (not atomic).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int16Type, Int32Type, Int64Type};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, Schema, SchemaRef};
+
+use crate::error::{Error, Result};
+use crate::secret::Key;
+use crate::sink::{Sink, TableSink};
+use crate::source::postgres::PG_GENERATED;
+use crate::source::postgres::catalog::{quote_ident, quote_literal};
+use crate::source::postgres::connect::ConnectParams;
+
+use super::copy_text;
+use super::database::{child_command, describe, tail};
+
+/// Where the script goes.
+enum Output {
+    /// A partial file beside the target, renamed into place at commit.
+    File {
+        writer: BufWriter<File>,
+        staging: PathBuf,
+        target: PathBuf,
+        replace: bool,
+    },
+    Stdout(BufWriter<std::io::Stdout>),
+}
+
+impl Output {
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Output::File { writer, .. } => writer,
+            Output::Stdout(w) => w,
+        }
+    }
+}
+
+/// One sequence of the source and what the script sets it to.
+struct SequenceValue {
+    /// `"schema"."name"`.
+    qualified: String,
+    last_value: i64,
+    is_called: bool,
+    /// The table (`schema.table`, as the plan names it) and column owning it, when it is an
+    /// ascending sequence owned by an integer column.
+    owner: Option<(String, String)>,
+}
+
+struct Shared {
+    out: Output,
+    location: String,
+    /// The largest value written per sequence's owning column (index into `sequences`).
+    maxima: Vec<Option<i64>>,
+}
+
+impl Shared {
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        let loc = &self.location;
+        self.out.writer().write_all(bytes).map_err(|e| Error::target(loc, format!("writing the SQL dump: {e}")))
+    }
+}
+
+/// A plain SQL script being written as a [`Sink`].
+pub struct DumpSink {
+    shared: Arc<Mutex<Shared>>,
+    location: String,
+    /// `schema.table` → (schema, table), the source's tables.
+    tables: HashMap<String, (String, String)>,
+    sequences: Arc<Vec<SequenceValue>>,
+    post_data: Vec<u8>,
+    committed: bool,
+}
+
+impl std::fmt::Debug for DumpSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DumpSink").field("target", &self.location).finish_non_exhaustive()
+    }
+}
+
+/// The `--restrict-key` for a run: `doppel` and 32 hex digits of a keyed hash of the rules'
+/// blake3. Fixed for the same rules and key (byte-identical dumps), yet not guessable without
+/// the key by whoever controls the source's schema text; pg_dump accepts letters and digits only.
+pub fn restrict_key(key: &Key, rules_fingerprint: &str) -> String {
+    let hash = key.domain("doppel sql dump").hash(b"psql restrict key", rules_fingerprint.as_bytes());
+    format!("doppel{}", &hash.to_hex()[..32])
+}
+
+fn partial_path(target: &Path, pid: u32) -> PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dump.sql".into());
+    target.with_file_name(format!(".{name}.doppel-partial-{pid}"))
+}
+
+/// Removes partial files beside `target` left by runs whose process is gone.
+fn clean_leftovers(target: &Path) {
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let Some(name) = target.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    let prefix = format!(".{name}.doppel-partial-");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = file_name.strip_prefix(&prefix) {
+            let alive = pid.parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            if !alive {
+                tracing::info!("removing {} left by an earlier run that did not finish", entry.path().display());
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+impl DumpSink {
+    /// Prepares a dump of the source `source_url` (under the exported `snapshot`) into `target`
+    /// (`-` for stdout). Refuses an existing file unless `replace`. `rules_fingerprint` names
+    /// the rules in the header; `restrict_key` (see [`restrict_key`]) is given to pg_dump.
+    pub fn create(
+        target: &Path,
+        replace: bool,
+        source_url: &str,
+        snapshot: &str,
+        rules_fingerprint: &str,
+        restrict_key: &str,
+    ) -> Result<DumpSink> {
+        let source = ConnectParams::from_url(source_url)?;
+        let location = target.display().to_string();
+        let stdout = target.as_os_str() == "-";
+        if !stdout {
+            clean_leftovers(target);
+            if target.is_dir() {
+                return Err(Error::target(&location, "is a directory; --to takes a file name ending in .sql here"));
+            }
+            if target.exists() && !replace {
+                return Err(Error::target(
+                    &location,
+                    "exists; pass --replace to replace it (it is replaced only when the run succeeds)",
+                ));
+            }
+        }
+        let (tables, sequences) = read_source(&source, snapshot)?;
+        if restrict_key.is_empty() || !restrict_key.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(Error::Usage("the psql restrict key must be letters and digits only".to_string()));
+        }
+        let pre_data = pg_dump(&source, snapshot, "--section=pre-data", restrict_key, &location)?;
+        let post_data = pg_dump(&source, snapshot, "--section=post-data", restrict_key, &location)?;
+        let out = if stdout {
+            Output::Stdout(BufWriter::with_capacity(1 << 20, std::io::stdout()))
+        } else {
+            let staging = partial_path(target, std::process::id());
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&staging)
+                .map_err(|e| Error::target(staging.display(), e))?;
+            Output::File {
+                writer: BufWriter::with_capacity(1 << 20, file),
+                staging,
+                target: target.to_path_buf(),
+                replace,
+            }
+        };
+        let maxima = vec![None; sequences.len()];
+        let sink = DumpSink {
+            shared: Arc::new(Mutex::new(Shared { out, location: location.clone(), maxima })),
+            location,
+            tables,
+            sequences: Arc::new(sequences),
+            post_data,
+            committed: false,
+        };
+        let header = format!(
+            "--\n-- doppel {} SQL dump (rules blake3 {rules_fingerprint})\n-- Restore into an empty database with: \
+             psql -X -v ON_ERROR_STOP=1 -d DBNAME -f FILE\n-- Rows, post-data and sequence values load in one \
+             transaction that commits at the end of this file.\n--\n\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        {
+            let mut shared = sink.lock()?;
+            shared.write(header.as_bytes())?;
+            shared.write(&pre_data)?;
+            shared.write(b"\n--\n-- doppel: data\n--\n\nBEGIN;\n\nSET client_encoding = 'UTF8';\n\n")?;
+        }
+        Ok(sink)
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Shared>> {
+        self.shared.lock().map_err(|_| Error::target(&self.location, "a writer thread panicked"))
+    }
+}
+
+/// Reads the source's tables, NOT VALID constraints and sequences under the snapshot.
+#[allow(clippy::type_complexity)]
+fn read_source(
+    source: &ConnectParams,
+    snapshot: &str,
+) -> Result<(HashMap<String, (String, String)>, Vec<SequenceValue>)> {
+    let loc = &source.location;
+    let mut src = source.connect()?;
+    src.batch_execute(&format!(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
+        quote_literal(snapshot)
+    ))
+    .map_err(|e| Error::source(loc, format!("importing the snapshot: {}", describe(&e))))?;
+    let filter = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
+                  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'";
+    let tables = src
+        .query(
+            &format!(
+                "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND {filter}"
+            ),
+            &[],
+        )
+        .map_err(|e| Error::source(loc, format!("listing tables: {}", describe(&e))))?
+        .iter()
+        .map(|r| {
+            let (s, t): (String, String) = (r.get(0), r.get(1));
+            (format!("{s}.{t}"), (s, t))
+        })
+        .collect();
+    // The database target refuses these after its load; a dump refuses them before writing.
+    let invalid: Vec<String> = src
+        .query(
+            "SELECT n.nspname || '.' || coalesce(c.relname, t.typname, '?') || ': ' || k.conname \
+             FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_namespace n ON n.oid = k.connamespace \
+             LEFT JOIN pg_catalog.pg_class c ON c.oid = k.conrelid LEFT JOIN pg_catalog.pg_type t ON t.oid = k.contypid \
+             WHERE NOT k.convalidated ORDER BY 1",
+            &[],
+        )
+        .map_err(|e| Error::source(loc, format!("checking constraints: {}", describe(&e))))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if !invalid.is_empty() {
+        return Err(Error::source(
+            loc,
+            format!("constraints are NOT VALID in the source and would stay so in the dump: {}", invalid.join(", ")),
+        ));
+    }
+    let rows = src
+        .query(
+            &format!(
+                "SELECT n.nspname, c.relname, \
+                 (SELECT format('%s.%s', tn.nspname, tc.relname) || chr(1) || a.attname \
+                    FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class tc ON tc.oid = d.refobjid \
+                    JOIN pg_catalog.pg_namespace tn ON tn.oid = tc.relnamespace \
+                    JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
+                    JOIN pg_catalog.pg_sequence s ON s.seqrelid = d.objid \
+                    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid \
+                    AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i') \
+                    AND d.refobjsubid > 0 AND s.seqincrement > 0 \
+                    AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) LIMIT 1) \
+                 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relkind = 'S' AND {filter} ORDER BY 1, 2"
+            ),
+            &[],
+        )
+        .map_err(|e| Error::source(loc, format!("listing sequences: {}", describe(&e))))?;
+    let mut sequences = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let (schema, name, owner): (String, String, Option<String>) = (r.get(0), r.get(1), r.get(2));
+        let qualified = format!("{}.{}", quote_ident(&schema), quote_ident(&name));
+        let value = src
+            .query_one(&format!("SELECT last_value, is_called FROM {qualified}"), &[])
+            .map_err(|e| Error::source(loc, format!("reading sequence {schema}.{name}: {}", describe(&e))))?;
+        let owner = owner.and_then(|o| o.split_once('\u{1}').map(|(t, c)| (t.to_string(), c.to_string())));
+        sequences.push(SequenceValue { qualified, last_value: value.get(0), is_called: value.get(1), owner });
+    }
+    Ok((tables, sequences))
+}
+
+/// One section of the source's schema as plain SQL, with a fixed `\restrict` key.
+fn pg_dump(source: &ConnectParams, snapshot: &str, section: &str, key: &str, location: &str) -> Result<Vec<u8>> {
+    let out = child_command("pg_dump", source)
+        .args(["--schema-only", section, "--no-owner", "--no-privileges", "--format=plain"])
+        .arg(format!("--snapshot={snapshot}"))
+        .arg(format!("--restrict-key={key}"))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::target(location, format!("cannot run pg_dump ({e}); install the PostgreSQL client")))?;
+    if !out.status.success() {
+        // pg_dump's errors concern connections, permissions and the schema, not rows.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::target(
+            location,
+            format!("pg_dump {section} of {} failed ({}): {}", source.location, out.status, tail(&stderr, 2000)),
+        ));
+    }
+    Ok(out.stdout)
+}
+
+impl Sink for DumpSink {
+    fn open_table(&mut self, name: &str, schema: SchemaRef) -> Result<Box<dyn TableSink>> {
+        let loc = self.location.clone();
+        let Some((table_schema, table_name)) = self.tables.get(name).cloned() else {
+            return Err(Error::target(&loc, format!("table {name} is not in the source's schema")));
+        };
+        let columns: Vec<usize> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !f.metadata().contains_key(PG_GENERATED))
+            .map(|(i, _)| i)
+            .collect();
+        let projected = Arc::new(schema.project(&columns).map_err(|e| Error::target(&loc, e))?);
+        copy_text::check_types(&projected).map_err(|u| {
+            Error::target(
+                &loc,
+                format!("table {name}, column {}: type {} cannot be written with COPY", u.column, u.data_type),
+            )
+        })?;
+        // Sequences owned by a column of this table: (sequence index, column index in `projected`).
+        let owned: Vec<(usize, usize)> = self
+            .sequences
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match &s.owner {
+                Some((t, c)) if t == name => projected.index_of(c).ok().map(|col| (i, col)),
+                _ => None,
+            })
+            .collect();
+        let list: Vec<String> = projected.fields().iter().map(|f| quote_ident(f.name())).collect();
+        let header = format!(
+            "COPY {}.{} ({}) FROM stdin;\n",
+            quote_ident(&table_schema),
+            quote_ident(&table_name),
+            list.join(", ")
+        );
+        self.lock()?.write(header.as_bytes())?;
+        Ok(Box::new(DumpTableSink {
+            shared: self.shared.clone(),
+            location: loc,
+            table: name.to_string(),
+            columns,
+            schema: projected,
+            owned,
+            bytes: header.len() as u64,
+            buffer: Vec::new(),
+        }))
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        let mut tail_sql = Vec::new();
+        tail_sql.extend_from_slice(&self.post_data);
+        let shared = self.shared.clone();
+        let mut shared = shared.lock().map_err(|_| Error::target(&self.location, "a writer thread panicked"))?;
+        if !self.sequences.is_empty() {
+            tail_sql.extend_from_slice(b"\n--\n-- doppel: sequences\n--\n\n");
+        }
+        for (i, s) in self.sequences.iter().enumerate() {
+            let (mut last_value, mut is_called) = (s.last_value, s.is_called);
+            if let Some(max) = shared.maxima[i]
+                && (max > last_value || (max == last_value && !is_called))
+            {
+                (last_value, is_called) = (max, true);
+            }
+            tail_sql.extend_from_slice(
+                format!("SELECT pg_catalog.setval({}, {last_value}, {is_called});\n", quote_literal(&s.qualified))
+                    .as_bytes(),
+            );
+        }
+        tail_sql.extend_from_slice(b"\nANALYZE;\n\nCOMMIT;\n");
+        shared.write(&tail_sql)?;
+        let loc = self.location.clone();
+        match &mut shared.out {
+            Output::Stdout(w) => w.flush().map_err(|e| Error::target(&loc, format!("writing the SQL dump: {e}")))?,
+            Output::File { writer, staging, target, replace } => {
+                writer.flush().map_err(|e| Error::target(staging.display(), e))?;
+                writer.get_ref().sync_all().map_err(|e| Error::target(staging.display(), e))?;
+                if target.exists() && !*replace {
+                    return Err(Error::target(&loc, "appeared during the run; pass --replace to replace it"));
+                }
+                std::fs::rename(&*staging, &*target).map_err(|e| Error::target(&loc, e))?;
+                if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty())
+                    && let Ok(dir) = File::open(parent)
+                {
+                    let _ = dir.sync_all();
+                }
+            }
+        }
+        self.committed = true;
+        tracing::info!(target = %loc, sequences = self.sequences.len(), "SQL dump complete");
+        Ok(())
+    }
+}
+
+impl Drop for DumpSink {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        let mut shared = match self.shared.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        match &mut shared.out {
+            Output::File { staging, .. } => {
+                let _ = std::fs::remove_file(&*staging);
+            }
+            // What was streamed stays truncated: its transaction never reaches COMMIT.
+            Output::Stdout(w) => {
+                let _ = w.flush();
+            }
+        }
+    }
+}
+
+struct DumpTableSink {
+    shared: Arc<Mutex<Shared>>,
+    location: String,
+    table: String,
+    /// Indices of the columns written (generated columns are left out).
+    columns: Vec<usize>,
+    schema: Arc<Schema>,
+    owned: Vec<(usize, usize)>,
+    bytes: u64,
+    buffer: Vec<u8>,
+}
+
+/// The largest non-null value of an integer column.
+fn column_max(array: &dyn Array) -> Option<i64> {
+    match array.data_type() {
+        DataType::Int16 => array.as_primitive::<Int16Type>().iter().flatten().max().map(i64::from),
+        DataType::Int32 => array.as_primitive::<Int32Type>().iter().flatten().max().map(i64::from),
+        DataType::Int64 => array.as_primitive::<Int64Type>().iter().flatten().max(),
+        _ => None,
+    }
+}
+
+impl TableSink for DumpTableSink {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let batch = batch.project(&self.columns).map_err(|e| Error::target(&self.location, e))?;
+        let batch = RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())
+            .map_err(|e| Error::target(&self.location, format!("table {}: {e}", self.table)))?;
+        self.buffer.clear();
+        copy_text::encode_batch(&batch, &mut self.buffer);
+        self.bytes += self.buffer.len() as u64;
+        let mut shared = self.shared.lock().map_err(|_| Error::target(&self.location, "a writer thread panicked"))?;
+        for &(seq, col) in &self.owned {
+            if let Some(max) = column_max(batch.column(col).as_ref()) {
+                let m = &mut shared.maxima[seq];
+                *m = Some(m.map_or(max, |m| m.max(max)));
+            }
+        }
+        shared.write(&self.buffer)
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<u64> {
+        let end = b"\\.\n\n";
+        self.bytes += end.len() as u64;
+        let mut shared = self.shared.lock().map_err(|_| Error::target(&self.location, "a writer thread panicked"))?;
+        shared.write(end)?;
+        Ok(self.bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_restrict_key_is_fixed_keyed_and_alphanumeric() {
+        let a = Key::from_text("test-key-0123456789abcdef0123456789").unwrap();
+        let b = Key::from_text("other-key-0123456789abcdef012345678").unwrap();
+        let k = restrict_key(&a, "ab12");
+        assert_eq!(k, restrict_key(&a, "ab12"));
+        assert_ne!(k, restrict_key(&b, "ab12"));
+        assert_ne!(k, restrict_key(&a, "ab13"));
+        assert_eq!(k.len(), 38);
+        assert!(k.chars().all(|c| c.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn the_partial_file_sits_beside_the_target() {
+        assert_eq!(partial_path(Path::new("out/x.sql"), 42), PathBuf::from("out/.x.sql.doppel-partial-42"));
+    }
+
+    #[test]
+    fn maxima_of_integer_columns() {
+        let a = arrow_array::Int32Array::from(vec![Some(3), None, Some(9)]);
+        assert_eq!(column_max(&a), Some(9));
+        let e = arrow_array::Int64Array::from(Vec::<Option<i64>>::new());
+        assert_eq!(column_max(&e), None);
+    }
+
+    #[test]
+    fn the_sink_is_send() {
+        fn is_send<T: Send>() {}
+        is_send::<DumpSink>();
+        is_send::<DumpTableSink>();
+    }
+}
