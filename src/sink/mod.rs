@@ -10,6 +10,7 @@
 pub mod parquet;
 pub mod postgres;
 mod rechunk;
+pub mod staging;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;

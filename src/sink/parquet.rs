@@ -23,6 +23,7 @@ use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, Result};
 
+use super::staging::{clean_leftovers, sibling};
 use super::{Rechunker, Sink, TableSink};
 
 /// Rows per write call into the Parquet writer.
@@ -44,38 +45,11 @@ fn target_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::target(path.display(), e)
 }
 
-fn sibling(target: &Path, kind: &str, pid: u32) -> PathBuf {
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    target.with_file_name(format!(".{name}.doppel-{kind}-{pid}"))
-}
-
-/// Removes staging and old folders beside `target` left by runs whose process is gone.
-fn clean_leftovers(target: &Path) {
-    let Some(parent) = target.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p }) else {
-        return;
-    };
-    let Some(name) = target.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
-    let Ok(entries) = std::fs::read_dir(parent) else { return };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name().to_string_lossy().into_owned();
-        for kind in ["partial", "old"] {
-            let prefix = format!(".{name}.doppel-{kind}-");
-            if let Some(pid) = file_name.strip_prefix(&prefix) {
-                let alive = pid.parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-                if !alive {
-                    tracing::info!("removing {} left by an earlier run that did not finish", entry.path().display());
-                    let _ = std::fs::remove_dir_all(entry.path());
-                }
-            }
-        }
-    }
-}
-
 impl ParquetSink {
     /// Prepares a sink writing to `target`. `metadata` is added to every file's key-value
     /// metadata.
     pub fn create(target: &Path, replace: bool, metadata: Vec<(String, String)>) -> Result<ParquetSink> {
-        clean_leftovers(target);
+        clean_leftovers(target, &["partial", "old"]);
         if target.exists() {
             if !target.is_dir() {
                 return Err(target_err(

@@ -14,13 +14,33 @@ use std::fmt::Write as _;
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, RecordBatch};
-use arrow_schema::{DataType, TimeUnit};
+use arrow_schema::{DataType, SchemaRef, TimeUnit};
+use std::sync::Arc;
+
+use crate::source::postgres::PG_GENERATED;
 
 /// Why a column cannot be written as COPY text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnsupportedType {
     pub column: String,
     pub data_type: DataType,
+}
+
+/// The columns a COPY into PostgreSQL sends, as indexes into `schema` and the projected
+/// schema: every column except generated ones (field metadata `pg.generated`; the target
+/// computes those), each checked with [`check_types`]. `table` names the table in errors.
+pub fn copied_columns(schema: &arrow_schema::Schema, table: &str) -> Result<(Vec<usize>, SchemaRef), String> {
+    let columns: Vec<usize> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.metadata().contains_key(PG_GENERATED))
+        .map(|(i, _)| i)
+        .collect();
+    let projected = Arc::new(schema.project(&columns).map_err(|e| format!("table {table}: {e}"))?);
+    check_types(&projected)
+        .map_err(|u| format!("table {table}, column {}: type {} cannot be written with COPY", u.column, u.data_type))?;
+    Ok((columns, projected))
 }
 
 /// Checks once, before any row is written, that every column's type can be encoded.

@@ -38,7 +38,6 @@ use postgres::config::Host;
 
 use crate::error::{Error, Result};
 use crate::sink::{Sink, TableSink};
-use crate::source::postgres::PG_GENERATED;
 use crate::source::postgres::catalog::{quote_ident, quote_literal};
 use crate::source::postgres::connect::ConnectParams;
 
@@ -594,20 +593,7 @@ impl Sink for PostgresSink {
             [] => return Err(Error::target(&loc, format!("table {name} is not in the restored schema"))),
             _ => return Err(Error::target(&loc, format!("table {name}: the name is ambiguous in the target"))),
         };
-        let columns: Vec<usize> = schema
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| !f.metadata().contains_key(PG_GENERATED))
-            .map(|(i, _)| i)
-            .collect();
-        let projected = Arc::new(schema.project(&columns).map_err(|e| Error::target(&loc, e))?);
-        copy_text::check_types(&projected).map_err(|u| {
-            Error::target(
-                &loc,
-                format!("table {name}, column {}: type {} cannot be written with COPY", u.column, u.data_type),
-            )
-        })?;
+        let (columns, projected) = copy_text::copied_columns(&schema, name).map_err(|m| Error::target(&loc, m))?;
         let list: Vec<String> = projected.fields().iter().map(|f| quote_ident(f.name())).collect();
         let statement = format!(
             "COPY {}.{} ({}) FROM STDIN",

@@ -49,7 +49,6 @@ use arrow_schema::{DataType, Schema, SchemaRef};
 use crate::error::{Error, Result};
 use crate::secret::Key;
 use crate::sink::{Sink, TableSink};
-use crate::source::postgres::PG_GENERATED;
 use crate::source::postgres::catalog::{quote_ident, quote_literal};
 use crate::source::postgres::connect::ConnectParams;
 
@@ -128,29 +127,7 @@ pub fn restrict_key(key: &Key, rules_fingerprint: &str) -> String {
 }
 
 fn partial_path(target: &Path, pid: u32) -> PathBuf {
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dump.sql".into());
-    target.with_file_name(format!(".{name}.doppel-partial-{pid}"))
-}
-
-/// Removes partial files beside `target` left by runs whose process is gone.
-fn clean_leftovers(target: &Path) {
-    let parent = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let Some(name) = target.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
-    let Ok(entries) = std::fs::read_dir(parent) else { return };
-    let prefix = format!(".{name}.doppel-partial-");
-    for entry in entries.flatten() {
-        let file_name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(pid) = file_name.strip_prefix(&prefix) {
-            let alive = pid.parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-            if !alive {
-                tracing::info!("removing {} left by an earlier run that did not finish", entry.path().display());
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-    }
+    crate::sink::staging::sibling(target, "partial", pid)
 }
 
 impl DumpSink {
@@ -169,7 +146,7 @@ impl DumpSink {
         let location = target.display().to_string();
         let stdout = target.as_os_str() == "-";
         if !stdout {
-            clean_leftovers(target);
+            crate::sink::staging::clean_leftovers(target, &["partial"]);
             if target.is_dir() {
                 return Err(Error::target(&location, "is a directory; --to takes a file name ending in .sql here"));
             }
@@ -338,20 +315,7 @@ impl Sink for DumpSink {
         let Some((table_schema, table_name)) = self.tables.get(name).cloned() else {
             return Err(Error::target(&loc, format!("table {name} is not in the source's schema")));
         };
-        let columns: Vec<usize> = schema
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| !f.metadata().contains_key(PG_GENERATED))
-            .map(|(i, _)| i)
-            .collect();
-        let projected = Arc::new(schema.project(&columns).map_err(|e| Error::target(&loc, e))?);
-        copy_text::check_types(&projected).map_err(|u| {
-            Error::target(
-                &loc,
-                format!("table {name}, column {}: type {} cannot be written with COPY", u.column, u.data_type),
-            )
-        })?;
+        let (columns, projected) = copy_text::copied_columns(&schema, name).map_err(|m| Error::target(&loc, m))?;
         // Sequences owned by a column of this table: (sequence index, column index in `projected`).
         let owned: Vec<(usize, usize)> = self
             .sequences
