@@ -220,29 +220,6 @@ fn a_failed_run_leaves_no_file_and_leftovers_of_dead_runs_are_removed() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
-const FIXTURE: &str = r#"
-CREATE SCHEMA "Odd Schema";
-CREATE SEQUENCE public.counter START 100 INCREMENT 5;
-SELECT nextval('public.counter'), nextval('public.counter'), nextval('public.counter');
-CREATE SEQUENCE public.unused START 7;
-CREATE TABLE public.items (
-    id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    name text NOT NULL,
-    qty int NOT NULL CHECK (qty > 0),
-    total int GENERATED ALWAYS AS (qty * 2) STORED,
-    ref bigint NOT NULL DEFAULT nextval('public.counter')
-);
-INSERT INTO public.items (name, qty) SELECT 'name ' || i, i FROM generate_series(1, 250) i;
-DELETE FROM public.items WHERE id % 7 = 0;
-CREATE TABLE "Odd Schema"."Mixed Case" (
-    k serial PRIMARY KEY,
-    item int REFERENCES public.items (id) DEFERRABLE INITIALLY DEFERRED,
-    "Note" text
-);
-INSERT INTO "Odd Schema"."Mixed Case" (item, "Note") SELECT id, E'tab\there\nnewline \\ back' FROM public.items WHERE id < 50;
-INSERT INTO "Odd Schema"."Mixed Case" (item, "Note") VALUES (NULL, NULL), (1, ''), (2, E'\\.');
-"#;
-
 const RULES: &str = r#"
 version = 1
 
@@ -262,7 +239,7 @@ columns = { item = { action = "hash", domain = "item" } }
 fn identity_generated_columns_and_pseudonymised_sequences_match_the_database_target() {
     let c = cluster();
     let source = c.create_database("dump_fixture");
-    c.psql(&source, FIXTURE);
+    c.psql(&source, common::pg::SEQUENCES_FIXTURE);
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules.toml");
     std::fs::write(&rules, RULES).unwrap();

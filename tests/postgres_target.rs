@@ -121,29 +121,6 @@ fn northwind_and_clubdata_arrive_with_rows_schema_and_kept_values() {
     }
 }
 
-const FIXTURE: &str = r#"
-CREATE SCHEMA "Odd Schema";
-CREATE SEQUENCE public.counter START 100 INCREMENT 5;
-SELECT nextval('public.counter'), nextval('public.counter'), nextval('public.counter');
-CREATE SEQUENCE public.unused START 7;
-CREATE TABLE public.items (
-    id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    name text NOT NULL,
-    qty int NOT NULL CHECK (qty > 0),
-    total int GENERATED ALWAYS AS (qty * 2) STORED,
-    ref bigint NOT NULL DEFAULT nextval('public.counter')
-);
-INSERT INTO public.items (name, qty) SELECT 'name ' || i, i FROM generate_series(1, 250) i;
-DELETE FROM public.items WHERE id % 7 = 0;
-CREATE TABLE "Odd Schema"."Mixed Case" (
-    k serial PRIMARY KEY,
-    item int REFERENCES public.items (id) DEFERRABLE INITIALLY DEFERRED,
-    "Note" text
-);
-INSERT INTO "Odd Schema"."Mixed Case" (item, "Note") SELECT id, E'tab\there\nnewline \\ back' FROM public.items WHERE id < 50;
-INSERT INTO "Odd Schema"."Mixed Case" (item, "Note") VALUES (NULL, NULL), (1, '');
-"#;
-
 const FIXTURE_RULES: &str = r#"
 version = 1
 
@@ -160,7 +137,7 @@ keep = ["k", "item", "Note"]
 fn fixture(rules_text: &str) -> (String, tempfile::TempDir) {
     let c = cluster();
     let db = c.create_database("pg_target_fixture");
-    c.psql(&db, FIXTURE);
+    c.psql(&db, common::pg::SEQUENCES_FIXTURE);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("rules.toml"), rules_text).unwrap();
     (db, dir)

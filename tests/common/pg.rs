@@ -495,3 +495,30 @@ fn excerpt(sql: &str) -> String {
         None => sql.to_string(),
     }
 }
+
+/// Structures the sample databases lack, for the PostgreSQL target and dump tests: sequences
+/// (called and never called), an identity ALWAYS column, a stored generated column, a serial, a
+/// deferrable foreign key, a quoted schema and table, and text with tabs, newlines, backslashes
+/// and a lone `\.` line.
+pub const SEQUENCES_FIXTURE: &str = r#"
+CREATE SCHEMA "Odd Schema";
+CREATE SEQUENCE public.counter START 100 INCREMENT 5;
+SELECT nextval('public.counter'), nextval('public.counter'), nextval('public.counter');
+CREATE SEQUENCE public.unused START 7;
+CREATE TABLE public.items (
+    id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL,
+    qty int NOT NULL CHECK (qty > 0),
+    total int GENERATED ALWAYS AS (qty * 2) STORED,
+    ref bigint NOT NULL DEFAULT nextval('public.counter')
+);
+INSERT INTO public.items (name, qty) SELECT 'name ' || i, i FROM generate_series(1, 250) i;
+DELETE FROM public.items WHERE id % 7 = 0;
+CREATE TABLE "Odd Schema"."Mixed Case" (
+    k serial PRIMARY KEY,
+    item int REFERENCES public.items (id) DEFERRABLE INITIALLY DEFERRED,
+    "Note" text
+);
+INSERT INTO "Odd Schema"."Mixed Case" (item, "Note") SELECT id, E'tab\there\nnewline \\ back' FROM public.items WHERE id < 50;
+INSERT INTO "Odd Schema"."Mixed Case" (item, "Note") VALUES (NULL, NULL), (1, ''), (2, E'\\.');
+"#;

@@ -18,6 +18,7 @@ use arrow_schema::{DataType, SchemaRef, TimeUnit};
 use std::sync::Arc;
 
 use crate::source::postgres::PG_GENERATED;
+use crate::source::postgres::catalog::quote_ident;
 
 /// Why a column cannot be written as COPY text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +42,12 @@ pub fn copied_columns(schema: &arrow_schema::Schema, table: &str) -> Result<(Vec
     check_types(&projected)
         .map_err(|u| format!("table {table}, column {}: type {} cannot be written with COPY", u.column, u.data_type))?;
     Ok((columns, projected))
+}
+
+/// `COPY "schema"."table" ("col", …) FROM stdin` for the columns of `projected`.
+pub fn copy_statement(schema: &str, table: &str, projected: &arrow_schema::Schema) -> String {
+    let list: Vec<String> = projected.fields().iter().map(|f| quote_ident(f.name())).collect();
+    format!("COPY {}.{} ({}) FROM stdin", quote_ident(schema), quote_ident(table), list.join(", "))
 }
 
 /// Checks once, before any row is written, that every column's type can be encoded.

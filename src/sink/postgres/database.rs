@@ -594,13 +594,7 @@ impl Sink for PostgresSink {
             _ => return Err(Error::target(&loc, format!("table {name}: the name is ambiguous in the target"))),
         };
         let (columns, projected) = copy_text::copied_columns(&schema, name).map_err(|m| Error::target(&loc, m))?;
-        let list: Vec<String> = projected.fields().iter().map(|f| quote_ident(f.name())).collect();
-        let statement = format!(
-            "COPY {}.{} ({}) FROM STDIN",
-            quote_ident(&table_schema),
-            quote_ident(&table_name),
-            list.join(", ")
-        );
+        let statement = copy_text::copy_statement(&table_schema, &table_name, &projected);
         let client = self.target.connect().map_err(as_target)?;
         let (sender, receiver) = bounded::<Chunk>(2);
         let writer = std::thread::Builder::new()

@@ -326,13 +326,7 @@ impl Sink for DumpSink {
                 _ => None,
             })
             .collect();
-        let list: Vec<String> = projected.fields().iter().map(|f| quote_ident(f.name())).collect();
-        let header = format!(
-            "COPY {}.{} ({}) FROM stdin;\n",
-            quote_ident(&table_schema),
-            quote_ident(&table_name),
-            list.join(", ")
-        );
+        let header = format!("{};\n", copy_text::copy_statement(&table_schema, &table_name, &projected));
         self.lock()?.write(header.as_bytes())?;
         Ok(Box::new(DumpTableSink {
             shared: self.shared.clone(),
