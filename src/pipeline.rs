@@ -1,24 +1,34 @@
-//! The pipeline: source → transform → sink, table by table, with bounded channels.
+//! The pipeline: source → transform → sink, with bounded channels, several tables at once.
 //!
 //! ```text
-//! reader thread ──(2 batches)──▶ transform (rayon pool, --threads) ──(2 batches)──▶ writer thread
+//!            ┌ lane 1: table a, then table c ┐
+//! --jobs N ──┤ lane 2: table b               ├── each table: reader thread ──(2 batches)──▶
+//!            └ …                             ┘   transform (shared rayon pool, --threads)
+//!                                                ──(2 batches)──▶ writer thread
 //! ```
 //!
-//! At most a few batches per table are in memory whatever the table size. Tables run one
-//! after another in name order, which keeps `unique` decisions (made in row order) the same
-//! on every run. A cancel flag (set on Ctrl-C) is checked between batches; on any error or
-//! cancel the sink is dropped without commit, so nothing is published.
+//! At most a few batches per table are in memory whatever the table size, so memory grows
+//! with `--jobs`, not with the data. Tables are grouped into lanes: tables whose columns share
+//! a domain with a `unique` column are one lane, run one after another in name order, so
+//! `unique` decisions (made in row order, first table first) are the same on every run and
+//! for every `--jobs`; every other table is a lane of its own. `jobs` workers take lanes in
+//! name order. A sink that can only take one table at a time (a SQL dump) gets one worker.
+//!
+//! A cancel flag (set on Ctrl-C) and the first failure of any table stop every table between
+//! batches; the sink is then dropped without commit, so nothing is published.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::io::IsTerminal;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crossbeam_channel::bounded;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::plan::Plan;
+use crate::plan::{Plan, Strategy, TablePlan};
 use crate::rules::TableAction;
 use crate::sink::Sink;
 use crate::source::Source;
@@ -28,6 +38,9 @@ use crate::transform::Transformer;
 pub struct RunOptions {
     /// Worker threads for the transform (1 = sequential).
     pub threads: usize,
+    /// Tables read, transformed and written at the same time (each with its own source and
+    /// target connection). Output is identical for any value.
+    pub jobs: usize,
     /// Rows per batch read from the source.
     pub batch_rows: usize,
     /// Show progress bars (only when stderr is a terminal).
@@ -54,12 +67,31 @@ pub struct RunReport {
     pub seconds: f64,
 }
 
+/// Everything a worker needs to run tables; shared by reference between workers.
+struct Shared<'a> {
+    transformer: &'a Transformer,
+    source: &'a dyn Source,
+    sink: Mutex<Box<dyn Sink>>,
+    options: &'a RunOptions,
+    pool: rayon::ThreadPool,
+    cancel: &'a AtomicBool,
+    /// Set by the first table that fails, so the others stop between batches.
+    failed: AtomicBool,
+    progress: Option<MultiProgress>,
+}
+
+impl Shared<'_> {
+    fn stopping(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed) || self.failed.load(Ordering::Relaxed)
+    }
+}
+
 /// Runs the whole plan. Publishes (commits the sink) only if every table succeeded.
 pub fn run(
     plan: &Plan,
     transformer: &Transformer,
     source: &dyn Source,
-    mut sink: Box<dyn Sink>,
+    sink: Box<dyn Sink>,
     options: &RunOptions,
     cancel: &AtomicBool,
     key_fingerprint: String,
@@ -69,134 +101,282 @@ pub fn run(
         .num_threads(options.threads.max(1))
         .build()
         .map_err(|e| Error::Usage(format!("cannot start {} worker threads: {e}", options.threads)))?;
+    let jobs = if sink.tables_in_parallel() { options.jobs.max(1) } else { 1 };
     let show_progress = options.progress && std::io::stderr().is_terminal();
-    let mut tables = Vec::new();
-    for table in &plan.tables {
-        if table.action == TableAction::Skip {
-            tracing::info!(table = %table.name, "skipped by the rules");
-            tables.push(TableReport {
-                table: table.name.clone(),
-                action: "skip",
-                rows: 0,
-                bytes_written: 0,
-                seconds: 0.0,
+    let shared = Shared {
+        transformer,
+        source,
+        sink: Mutex::new(sink),
+        options,
+        pool,
+        cancel,
+        failed: AtomicBool::new(false),
+        progress: show_progress.then(MultiProgress::new),
+    };
+
+    let mut reports: Vec<TableReport> = plan
+        .tables
+        .iter()
+        .filter(|t| t.action == TableAction::Skip)
+        .map(|t| {
+            tracing::info!(table = %t.name, "skipped by the rules");
+            TableReport { table: t.name.clone(), action: "skip", rows: 0, bytes_written: 0, seconds: 0.0 }
+        })
+        .collect();
+    let queue = Mutex::new(lanes(plan).into_iter().collect::<VecDeque<_>>());
+    let done: Mutex<Vec<TableReport>> = Mutex::new(Vec::new());
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                while let Some(lane) = next_lane(&queue, &shared) {
+                    for table in lane {
+                        if shared.stopping() {
+                            return;
+                        }
+                        match run_table(table, &shared) {
+                            Ok(report) => lock(&done).push(report),
+                            Err(e) => {
+                                shared.failed.store(true, Ordering::Relaxed);
+                                record_failure(&first_error, e);
+                                return;
+                            }
+                        }
+                    }
+                }
             });
-            continue;
         }
-        let table_started = Instant::now();
-        let transform = transformer
-            .table(&table.name)
-            .ok_or_else(|| Error::Usage(format!("{}: no transform was built for this table", table.name)))?;
-        let mut table_sink = sink.open_table(&table.name, table.schema.clone())?;
-        let stream = source.read(&table.name, options.batch_rows.max(1))?;
-        let bar = show_progress.then(|| {
-            let bar = ProgressBar::new_spinner();
-            let style =
-                ProgressStyle::with_template("{spinner} {prefix:30} {human_pos:>12} rows  {rate:>14}  {elapsed}")
-                    .map(|s| {
-                        s.with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                            let _ = write!(w, "{:.0} rows/s", state.per_sec());
-                        })
-                    })
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner());
-            bar.set_style(style);
-            bar.set_prefix(table.name.clone());
-            bar
-        });
-        let (to_transform, from_reader) = bounded(2);
-        let (to_writer, from_transform) = bounded::<arrow_array::RecordBatch>(2);
-        let rows = std::thread::scope(|scope| -> Result<u64> {
-            let reader = scope.spawn(move || {
-                for batch in stream {
-                    if cancel.load(Ordering::Relaxed) || to_transform.send(batch).is_err() {
-                        break;
-                    }
-                }
-            });
-            let writer = scope.spawn(move || -> Result<u64> {
-                for batch in from_transform {
-                    table_sink.write(&batch)?;
-                }
-                table_sink.finish()
-            });
-            let mut rows: u64 = 0;
-            let mut failure: Option<Error> = None;
-            for batch in from_reader.iter() {
-                if cancel.load(Ordering::Relaxed) {
-                    failure = Some(Error::Interrupted);
-                    break;
-                }
-                let batch = match batch {
-                    Ok(b) => b,
-                    Err(e) => {
-                        failure = Some(e);
-                        break;
-                    }
-                };
-                let out = match pool.install(|| transform.apply(&batch, rows)) {
-                    Ok(out) => out,
-                    Err(e) => {
-                        failure = Some(e.into());
-                        break;
-                    }
-                };
-                rows += out.num_rows() as u64;
-                if let Some(bar) = &bar {
-                    bar.set_position(rows);
-                }
-                if to_writer.send(out).is_err() {
-                    break; // the writer failed; its error is collected below
-                }
-            }
-            drop(from_reader);
-            drop(to_writer);
-            let _ = reader.join();
-            let written = writer.join().map_err(|_| Error::target(&table.name, "the writer thread panicked"))?;
-            if cancel.load(Ordering::Relaxed) {
-                return Err(Error::Interrupted);
-            }
-            match failure {
-                Some(e) => Err(e),
-                None => written.map(|bytes| {
-                    tables.push(TableReport {
-                        table: table.name.clone(),
-                        action: "copy",
-                        rows,
-                        bytes_written: bytes,
-                        seconds: table_started.elapsed().as_secs_f64(),
-                    });
-                    rows
-                }),
-            }
-        })?;
-        let seconds = table_started.elapsed().as_secs_f64();
-        match bar {
-            Some(bar) => {
-                bar.finish_and_clear();
-                eprintln!(
-                    "  {:<30} {:>12} rows  {:>9.0} rows/s  {:.2}s",
-                    table.name,
-                    rows,
-                    rows as f64 / seconds.max(1e-9),
-                    seconds
-                );
-            }
-            None => {
-                tracing::info!(table = %table.name, rows, rows_per_sec = (rows as f64 / seconds.max(1e-9)) as u64, "done")
-            }
-        }
+    });
+    if let Some(e) = lock(&first_error).take() {
+        return Err(e);
     }
     if cancel.load(Ordering::Relaxed) {
         return Err(Error::Interrupted);
     }
+    let sink = shared.sink.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
     sink.commit()?;
-    let total_rows = tables.iter().map(|t| t.rows).sum();
+    reports.append(&mut lock(&done));
+    reports.sort_by(|a, b| a.table.cmp(&b.table));
+    let total_rows = reports.iter().map(|t| t.rows).sum();
     Ok(RunReport {
         doppel_version: env!("CARGO_PKG_VERSION"),
         rules_blake3: plan.rules_fingerprint.clone(),
         key_fingerprint,
-        tables,
+        tables: reports,
         total_rows,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn next_lane<'p>(queue: &Mutex<VecDeque<Vec<&'p TablePlan>>>, shared: &Shared<'_>) -> Option<Vec<&'p TablePlan>> {
+    if shared.stopping() { None } else { lock(queue).pop_front() }
+}
+
+/// Keeps the error that explains the failure: a table's own error wins over the
+/// "interrupted" that other tables report when they are stopped because of it.
+fn record_failure(slot: &Mutex<Option<Error>>, e: Error) {
+    let mut slot = lock(slot);
+    match &*slot {
+        None => *slot = Some(e),
+        Some(Error::Interrupted) if !matches!(e, Error::Interrupted) => *slot = Some(e),
+        Some(_) => {}
+    }
+}
+
+/// The copied tables grouped into lanes (see the module docs), each lane in name order,
+/// lanes in the order of their first table.
+fn lanes(plan: &Plan) -> Vec<Vec<&TablePlan>> {
+    let copied: Vec<&TablePlan> = plan.tables.iter().filter(|t| t.action == TableAction::Copy).collect();
+    let unique_domains: Vec<&str> =
+        copied.iter().flat_map(|t| t.columns.iter().filter(|c| c.unique).map(|c| c.domain.as_str())).collect();
+    // Union-find over tables: two tables sharing a transformed column's unique domain join.
+    let mut parent: Vec<usize> = (0..copied.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut owner_of_domain: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, table) in copied.iter().enumerate() {
+        for c in table.columns.iter().filter(|c| !matches!(c.strategy, Strategy::Keep)) {
+            if !unique_domains.contains(&c.domain.as_str()) {
+                continue;
+            }
+            let first = *owner_of_domain.entry(c.domain.as_str()).or_insert(i);
+            let (a, b) = (root(&mut parent, first), root(&mut parent, i));
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let mut grouped: BTreeMap<usize, Vec<&TablePlan>> = BTreeMap::new();
+    for (i, table) in copied.iter().enumerate() {
+        let r = root(&mut parent, i);
+        grouped.entry(r).or_default().push(table);
+    }
+    let mut lanes: Vec<Vec<&TablePlan>> = grouped.into_values().collect();
+    for lane in &mut lanes {
+        lane.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    lanes.sort_by(|a, b| a[0].name.cmp(&b[0].name));
+    lanes
+}
+
+fn progress_bar(progress: &MultiProgress, table: &str) -> ProgressBar {
+    let bar = progress.add(ProgressBar::new_spinner());
+    let style = ProgressStyle::with_template("{spinner} {prefix:30} {human_pos:>12} rows  {rate:>14}  {elapsed}")
+        .map(|s| {
+            s.with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} rows/s", state.per_sec());
+            })
+        })
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.set_prefix(table.to_string());
+    bar
+}
+
+/// Reads, transforms and writes one table: reader thread → transform on this thread (in the
+/// shared pool) → writer thread.
+fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
+    let table_started = Instant::now();
+    let transform = shared
+        .transformer
+        .table(&table.name)
+        .ok_or_else(|| Error::Usage(format!("{}: no transform was built for this table", table.name)))?;
+    let mut table_sink = lock(&shared.sink).open_table(&table.name, table.schema.clone())?;
+    let stream = shared.source.read(&table.name, shared.options.batch_rows.max(1))?;
+    let bar = shared.progress.as_ref().map(|p| progress_bar(p, &table.name));
+    let (to_transform, from_reader) = bounded(2);
+    let (to_writer, from_transform) = bounded::<arrow_array::RecordBatch>(2);
+    let (rows, bytes) = std::thread::scope(|scope| -> Result<(u64, u64)> {
+        let reader = scope.spawn(move || {
+            for batch in stream {
+                if shared.stopping() || to_transform.send(batch).is_err() {
+                    break;
+                }
+            }
+        });
+        let writer = scope.spawn(move || -> Result<u64> {
+            for batch in from_transform {
+                table_sink.write(&batch)?;
+            }
+            table_sink.finish()
+        });
+        let mut rows: u64 = 0;
+        let mut failure: Option<Error> = None;
+        for batch in from_reader.iter() {
+            if shared.stopping() {
+                failure = Some(Error::Interrupted);
+                break;
+            }
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            let out = match shared.pool.install(|| transform.apply(&batch, rows)) {
+                Ok(out) => out,
+                Err(e) => {
+                    failure = Some(e.into());
+                    break;
+                }
+            };
+            rows += out.num_rows() as u64;
+            if let Some(bar) = &bar {
+                bar.set_position(rows);
+            }
+            if to_writer.send(out).is_err() {
+                break; // the writer failed; its error is collected below
+            }
+        }
+        drop(from_reader);
+        drop(to_writer);
+        let _ = reader.join();
+        let written = writer.join().map_err(|_| Error::target(&table.name, "the writer thread panicked"))?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if shared.stopping() {
+            return Err(Error::Interrupted);
+        }
+        written.map(|bytes| (rows, bytes))
+    })?;
+    let seconds = table_started.elapsed().as_secs_f64();
+    let rate = rows as f64 / seconds.max(1e-9);
+    match (&shared.progress, bar) {
+        (Some(progress), Some(bar)) => {
+            bar.finish_and_clear();
+            progress.remove(&bar);
+            let _ = progress
+                .println(format!("  {:<30} {:>12} rows  {:>9.0} rows/s  {:.2}s", table.name, rows, rate, seconds));
+        }
+        _ => tracing::info!(table = %table.name, rows, rows_per_sec = rate as u64, "done"),
+    }
+    Ok(TableReport { table: table.name.clone(), action: "copy", rows, bytes_written: bytes, seconds })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{Int64Array, RecordBatch, StringArray};
+
+    use super::lanes;
+    use crate::transform::tests::plan_for;
+
+    fn batch() -> RecordBatch {
+        RecordBatch::try_from_iter([
+            ("id", Arc::new(Int64Array::from(vec![1])) as _),
+            ("email", Arc::new(StringArray::from(vec!["x"])) as _),
+        ])
+        .unwrap()
+    }
+
+    fn lane_names(rules: &str, tables: &[&str]) -> Vec<Vec<String>> {
+        let b = batch();
+        let with_batches: Vec<(&str, &RecordBatch)> = tables.iter().map(|t| (*t, &b)).collect();
+        let plan = plan_for(rules, &with_batches);
+        lanes(&plan).into_iter().map(|lane| lane.into_iter().map(|t| t.name.clone()).collect()).collect()
+    }
+
+    #[test]
+    fn tables_sharing_a_unique_domain_share_a_lane_in_name_order_and_the_rest_run_alone() {
+        let rules = r#"
+[tables."public.d"]
+keep = ["id"]
+columns.email = { action = "hash", length = 12, unique = true, domain = "email" }
+[tables."public.a"]
+keep = ["id"]
+columns.email = { action = "hash", length = 12, domain = "email" }
+[tables."public.b"]
+keep = ["id", "email"]
+[tables."public.c"]
+keep = ["id"]
+columns.email = { action = "hash", length = 12 }
+[tables."public.e"]
+action = "skip"
+"#;
+        let names = lane_names(rules, &["public.a", "public.b", "public.c", "public.d", "public.e"]);
+        assert_eq!(names, vec![vec!["public.a", "public.d"], vec!["public.b"], vec!["public.c"]]);
+    }
+
+    #[test]
+    fn without_unique_columns_every_table_is_its_own_lane() {
+        let rules = r#"
+[tables."public.x"]
+keep = ["id"]
+columns.email = { action = "hash", length = 12, domain = "email" }
+[tables."public.y"]
+keep = ["id"]
+columns.email = { action = "hash", length = 12, domain = "email" }
+"#;
+        assert_eq!(lane_names(rules, &["public.y", "public.x"]), vec![vec!["public.x"], vec!["public.y"]]);
+    }
 }

@@ -58,14 +58,14 @@ fn check_names_every_column_whose_rule_was_removed() {
 }
 
 #[test]
-fn output_is_identical_for_any_thread_count_and_batch_size() {
+fn output_is_identical_for_any_thread_count_job_count_and_batch_size() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a");
     let b = dir.path().join("b");
     let c = dir.path().join("c");
-    assert!(run_shop(&a, TEST_KEY, &["--threads", "1", "--batch-rows", "8192"]).status.success());
-    assert!(run_shop(&b, TEST_KEY, &["--threads", "2", "--batch-rows", "97"]).status.success());
-    let out = run_shop(&c, TEST_KEY, &["--threads", "4", "--batch-rows", "1000"]);
+    assert!(run_shop(&a, TEST_KEY, &["--threads", "1", "--jobs", "1", "--batch-rows", "8192"]).status.success());
+    assert!(run_shop(&b, TEST_KEY, &["--threads", "2", "--jobs", "4", "--batch-rows", "97"]).status.success());
+    let out = run_shop(&c, TEST_KEY, &["--threads", "4", "--jobs", "2", "--batch-rows", "1000"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let fa = files_bytes(&a);
     assert_eq!(fa.len(), 4);

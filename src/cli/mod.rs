@@ -107,6 +107,11 @@ pub struct RunArgs {
     /// Transform threads (default: all cores). Output is identical for any value.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
+    /// Tables processed at the same time, each with its own source and target connection
+    /// (default: the number of cores, at most 4). Output is identical for any value; a SQL
+    /// dump target takes one table at a time.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
     /// Rows per batch read from the source. Output is identical for any value.
     #[arg(long, value_name = "N", default_value_t = 8192, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_rows: u32,

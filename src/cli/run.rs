@@ -90,11 +90,10 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         },
     };
     let transformer = Transformer::new(&plan, &key);
-    let threads = args
-        .threads
-        .map(usize::from)
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let options = RunOptions { threads, batch_rows: args.batch_rows as usize, progress: !args.quiet };
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = args.threads.map(usize::from).unwrap_or(cores);
+    let jobs = args.jobs.map(usize::from).unwrap_or(cores.min(4));
+    let options = RunOptions { threads, jobs, batch_rows: args.batch_rows as usize, progress: !args.quiet };
     let report = pipeline::run(&plan, &transformer, source.as_ref(), sink, &options, cancel, key.fingerprint())?;
     eprintln!(
         "done: {} rows in {:.2}s ({:.0} rows/s) → {}",

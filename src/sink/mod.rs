@@ -24,6 +24,11 @@ pub trait Sink: Send {
     fn open_table(&mut self, name: &str, schema: SchemaRef) -> Result<Box<dyn TableSink>>;
     /// Publishes everything written, atomically where the target allows it.
     fn commit(self: Box<Self>) -> Result<()>;
+    /// Whether several tables may be open at once (`--jobs`). A sink that writes one stream
+    /// (a SQL dump) says no, and the pipeline then runs one table at a time.
+    fn tables_in_parallel(&self) -> bool {
+        true
+    }
 }
 
 pub trait TableSink: Send {

@@ -195,4 +195,4 @@ impl TableTransform {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

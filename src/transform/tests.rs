@@ -21,7 +21,8 @@ fn key() -> Key {
     Key::from_text("unit-test-key-0123456789abcdef0123456789").unwrap()
 }
 
-fn plan_for(rules: &str, tables: &[(&str, &RecordBatch)]) -> crate::plan::Plan {
+/// Binds `rules` (without the `version` line) to tables shaped like the given batches.
+pub(crate) fn plan_for(rules: &str, tables: &[(&str, &RecordBatch)]) -> crate::plan::Plan {
     let set = parse_rules(&[(PathBuf::from("t.toml"), format!("version = 1\n{rules}"))]).unwrap();
     let sources: Vec<SourceTable> =
         tables.iter().map(|(n, b)| SourceTable { name: n.to_string(), schema: b.schema() }).collect();

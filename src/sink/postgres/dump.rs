@@ -310,6 +310,11 @@ fn pg_dump(source: &ConnectParams, snapshot: &str, section: &str, key: &str, loc
 }
 
 impl Sink for DumpSink {
+    /// COPY blocks follow each other in one script, in table name order.
+    fn tables_in_parallel(&self) -> bool {
+        false
+    }
+
     fn open_table(&mut self, name: &str, schema: SchemaRef) -> Result<Box<dyn TableSink>> {
         let loc = self.location.clone();
         let Some((table_schema, table_name)) = self.tables.get(name).cloned() else {
