@@ -101,6 +101,12 @@ pub struct RunArgs {
     /// before giving up (the old database then stays as it was).
     #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "replace")]
     pub swap_timeout: u64,
+    /// PostgreSQL or SQL dump target: restore owners and privileges of the source role FROM as
+    /// the target role TO (repeat for more roles). Without it every object belongs to the
+    /// role doppel connects as and no GRANT is restored; with it, statements naming roles
+    /// that are not mapped are left out.
+    #[arg(long, value_name = "FROM=TO")]
+    pub role_map: Vec<String>,
     /// Read the key from this file (mode 600; a trailing newline is ignored) instead of DOPPEL_KEY.
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,

@@ -13,6 +13,7 @@ use crate::sink::parquet::ParquetSink;
 use crate::sink::postgres::database::PostgresSink;
 use crate::sink::postgres::dump::{self, DumpSink};
 use crate::sink::postgres::replace::TargetOptions;
+use crate::sink::postgres::roles::RoleMap;
 use crate::source::postgres::PostgresSource;
 use crate::source::{self, Location, Source};
 use crate::transform::Transformer;
@@ -38,6 +39,10 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         ("doppel.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         ("doppel.rules_blake3".to_string(), plan.rules_fingerprint.clone()),
     ];
+    let role_map = RoleMap::parse(&args.role_map)?;
+    if !role_map.is_empty() && matches!(to, Location::Parquet(_)) {
+        return Err(Error::Usage(format!("{}: --role-map applies to a PostgreSQL or SQL dump target", to.display())));
+    }
     let sink: Box<dyn Sink> = match &to {
         Location::Parquet(_) if args.force || args.terminate_connections => {
             return Err(Error::Usage(format!(
@@ -53,6 +58,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
                     force: args.force,
                     terminate_connections: args.terminate_connections,
                     swap_timeout: Duration::from_secs(args.swap_timeout),
+                    role_map: role_map.clone(),
                 };
                 Box::new(PostgresSink::create_with(url, source_url, snapshot, &options)?)
             }
@@ -79,6 +85,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
                     snapshot,
                     &plan.rules_fingerprint,
                     &restrict,
+                    &role_map,
                 )?)
             }
             None => {

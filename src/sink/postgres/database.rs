@@ -25,14 +25,14 @@
 //! quote a cell value (COPY and post-data failures) are reduced to SQLSTATE, constraint,
 //! column and line number.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{Schema, SchemaRef};
-use crossbeam_channel::{Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded};
 use postgres::Client;
 use postgres::config::Host;
 
@@ -41,8 +41,8 @@ use crate::sink::{Sink, TableSink};
 use crate::source::postgres::catalog::{quote_ident, quote_literal};
 use crate::source::postgres::connect::ConnectParams;
 
-use super::copy_text;
 use super::replace::{self, TargetOptions};
+use super::{copy_text, dump};
 
 /// Prefix of the comment doppel puts on the databases it creates.
 pub const COMMENT_PREFIX: &str = "doppel";
@@ -77,7 +77,7 @@ impl std::fmt::Debug for PostgresSink {
 }
 
 /// The connection errors of [`ConnectParams`] are worded for a source; here they are the target's.
-fn as_target(e: Error) -> Error {
+pub(super) fn as_target(e: Error) -> Error {
     match e {
         Error::Source { location, message } => Error::Target { location, message },
         other => other,
@@ -91,7 +91,7 @@ fn with_dbname(p: &ConnectParams, dbname: &str) -> ConnectParams {
         Some(i) => format!("{}/{}{}", &p.location[..i], dbname, &p.location[i + 1 + p.dbname.len()..]),
         None => p.location.clone(),
     };
-    ConnectParams { config, location, user: p.user.clone(), dbname: dbname.to_string() }
+    ConnectParams { config, location, dbname: dbname.to_string(), ..p.clone() }
 }
 
 /// Hosts as comparable strings: every loopback address and every Unix socket is "local".
@@ -167,6 +167,50 @@ fn describe_admin(e: &postgres::Error) -> String {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
         None => describe(e),
     }
+}
+
+/// Sets sequence `qualified` (quoted; `shown` unquoted, for messages) to `last_value` and
+/// `is_called`, or just above the largest value loaded into the integer column owning it when
+/// that is higher: an ascending sequence owned by a column (serial, identity) must stay above
+/// the values loaded into it.
+pub(super) fn set_sequence(
+    control: &mut Client,
+    loc: &str,
+    qualified: &str,
+    shown: &str,
+    mut last_value: i64,
+    mut is_called: bool,
+) -> Result<()> {
+    let owner = control
+        .query_opt(
+            "SELECT format('%I.%I', n.nspname, c.relname), quote_ident(a.attname) \
+             FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class c ON c.oid = d.refobjid \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
+             JOIN pg_catalog.pg_sequence s ON s.seqrelid = d.objid \
+             WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = $1::text::regclass \
+             AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i') \
+             AND d.refobjsubid > 0 AND s.seqincrement > 0 \
+             AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)",
+            &[&qualified],
+        )
+        .map_err(|e| Error::target(loc, format!("sequence {shown}: finding its column: {}", describe(&e))))?;
+    if let Some(owner) = owner {
+        let (table, column): (String, String) = (owner.get(0), owner.get(1));
+        let max: Option<i64> = control
+            .query_one(&format!("SELECT max({column})::int8 FROM {table}"), &[])
+            .map_err(|e| Error::target(loc, format!("sequence {shown}: reading its column: {}", describe(&e))))?
+            .get(0);
+        if let Some(max) = max
+            && (max > last_value || (max == last_value && !is_called))
+        {
+            (last_value, is_called) = (max, true);
+        }
+    }
+    control
+        .execute("SELECT pg_catalog.setval($1::text::regclass, $2, $3)", &[&qualified, &last_value, &is_called])
+        .map_err(|e| Error::target(loc, format!("setting sequence {shown}: {}", describe(&e))))?;
+    Ok(())
 }
 
 fn copy_line(context: &str) -> Option<u64> {
@@ -292,6 +336,17 @@ impl PostgresSink {
         drop(src);
 
         let mut maintenance = Self::maintenance(&target)?;
+        for role in options.role_map.target_roles() {
+            let found = maintenance
+                .query_opt("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", &[&role])
+                .map_err(|e| Error::target(&loc, format!("looking up role {role}: {}", describe(&e))))?;
+            if found.is_none() {
+                return Err(Error::target(
+                    &loc,
+                    format!("role {role}, named by --role-map, does not exist on the target server; create it or fix the map"),
+                ));
+            }
+        }
         // Two replacing runs never overlap: the lock is held by a connection kept until the end.
         let lock = if options.replace {
             let mut lock = Self::maintenance(&target)?;
@@ -411,30 +466,19 @@ impl PostgresSink {
         self.control.as_mut().ok_or_else(|| Error::target(loc, "the connection to the target is gone"))
     }
 
-    /// `pg_dump --schema-only --section=… --snapshot=…` of the source piped into psql on the target.
+    /// `pg_dump --schema-only --section=… --snapshot=…` of the source (owners and privileges
+    /// as `--role-map` says) restored with psql on the target.
     fn restore(&self, section: Section) -> Result<()> {
         let loc = &self.target.location;
         let (flag, what) = match section {
             Section::PreData => ("--section=pre-data", "restoring the schema (pre-data)"),
             Section::PostData => ("--section=post-data", "restoring indexes, constraints and triggers (post-data)"),
         };
-        let mut dump = child_command("pg_dump", &self.source)
-            .args(["--schema-only", flag, "--no-owner", "--no-privileges"])
-            .arg(format!("--snapshot={}", self.snapshot))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                Error::target(loc, format!("{what}: cannot run pg_dump ({e}); install the PostgreSQL client"))
+        let sql = dump::schema_section(&self.source, &self.snapshot, flag, None, &self.options.role_map, loc)
+            .map_err(|e| match e {
+                Error::Target { location, message } => Error::Target { location, message: format!("{what}: {message}") },
+                other => other,
             })?;
-        let dump_out = dump.stdout.take().expect("piped stdout");
-        let mut dump_err = dump.stderr.take().expect("piped stderr");
-        let dump_err_reader = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = dump_err.read_to_string(&mut s);
-            s
-        });
         let mut psql = child_command("psql", &self.target);
         psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1"]);
         if section == Section::PostData {
@@ -442,22 +486,23 @@ impl PostgresSink {
             // the SQLSTATE, and echo the statements (schema text) to name the one that failed.
             psql.args(["-v", "VERBOSITY=sqlstate", "-e"]);
         }
-        let restored = psql.stdin(Stdio::from(dump_out)).stdout(Stdio::piped()).stderr(Stdio::piped()).output();
-        let dump_status = dump.wait();
-        let dump_stderr = dump_err_reader.join().unwrap_or_default();
+        let restored = psql
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                let mut stdin = child.stdin.take().expect("piped stdin");
+                // psql may stop reading early (ON_ERROR_STOP): its exit status tells why.
+                let feeder = std::thread::spawn(move || {
+                    let _ = stdin.write_all(&sql);
+                });
+                let output = child.wait_with_output();
+                let _ = feeder.join();
+                output
+            });
         let restored = restored
             .map_err(|e| Error::target(loc, format!("{what}: cannot run psql ({e}); install the PostgreSQL client")))?;
-        match dump_status {
-            Ok(s) if s.success() => {}
-            Ok(s) => {
-                // pg_dump's errors concern connections, permissions and the schema, not rows.
-                return Err(Error::target(
-                    loc,
-                    format!("{what}: pg_dump of {} failed ({s}): {}", self.source.location, tail(&dump_stderr, 2000)),
-                ));
-            }
-            Err(e) => return Err(Error::target(loc, format!("{what}: waiting for pg_dump: {e}"))),
-        }
         if !restored.status.success() {
             let stderr = String::from_utf8_lossy(&restored.stderr);
             let detail = match section {
@@ -508,41 +553,9 @@ impl PostgresSink {
         let loc = self.target.location.clone();
         let control = self.control()?;
         for (qualified, shown, last_value, is_called) in &values {
-            let (mut last_value, mut is_called) = (*last_value, *is_called);
-            // An ascending sequence owned by an integer column (serial, identity) must stay
-            // above the values loaded into it, which differ from the source's when the
-            // column's rule transformed it.
-            let owner = control
-                .query_opt(
-                    "SELECT format('%I.%I', n.nspname, c.relname), quote_ident(a.attname) \
-                     FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class c ON c.oid = d.refobjid \
-                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                     JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
-                     JOIN pg_catalog.pg_sequence s ON s.seqrelid = d.objid \
-                     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = $1::text::regclass \
-                     AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i') \
-                     AND d.refobjsubid > 0 AND s.seqincrement > 0 \
-                     AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)",
-                    &[qualified],
-                )
-                .map_err(|e| Error::target(&loc, format!("sequence {shown}: finding its column: {}", describe(&e))))?;
-            if let Some(owner) = owner {
-                let (table, column): (String, String) = (owner.get(0), owner.get(1));
-                let max: Option<i64> = control
-                    .query_one(&format!("SELECT max({column})::int8 FROM {table}"), &[])
-                    .map_err(|e| {
-                        Error::target(&loc, format!("sequence {shown}: reading its column: {}", describe(&e)))
-                    })?
-                    .get(0);
-                if let Some(max) = max
-                    && (max > last_value || (max == last_value && !is_called))
-                {
-                    (last_value, is_called) = (max, true);
-                }
-            }
-            control
-                .execute("SELECT pg_catalog.setval($1::text::regclass, $2, $3)", &[qualified, &last_value, &is_called])
-                .map_err(|e| Error::target(&loc, format!("setting sequence {shown}: {}", describe(&e))))?;
+            // The loaded values differ from the source's when the owning column's rule
+            // transformed them.
+            set_sequence(control, &loc, qualified, shown, *last_value, *is_called)?;
         }
         Ok(values.len())
     }
@@ -595,22 +608,8 @@ impl Sink for PostgresSink {
         };
         let (columns, projected) = copy_text::copied_columns(&schema, name).map_err(|m| Error::target(&loc, m))?;
         let statement = copy_text::copy_statement(&table_schema, &table_name, &projected);
-        let client = self.target.connect().map_err(as_target)?;
-        let (sender, receiver) = bounded::<Chunk>(2);
-        let writer = std::thread::Builder::new()
-            .name(format!("copy-in {name}"))
-            .spawn(move || copy_thread(client, statement, receiver))
-            .map_err(|e| Error::target(&loc, format!("table {name}: cannot start a writer thread: {e}")))?;
-        Ok(Box::new(PostgresTableSink {
-            location: loc,
-            table: name.to_string(),
-            columns,
-            schema: projected,
-            sender: Some(sender),
-            writer: Some(writer),
-            bytes: 0,
-            buffer: Vec::new(),
-        }))
+        let mut client = self.target.connect().map_err(as_target)?;
+        start_copy(&loc, name, columns, projected, move |chunks| copy_thread(&mut client, &statement, chunks))
     }
 
     fn commit(mut self: Box<Self>) -> Result<()> {
@@ -667,19 +666,47 @@ impl Drop for PostgresSink {
     }
 }
 
-enum Chunk {
+/// What a [`TableSink`] of [`start_copy`] sends its writer thread.
+pub(super) enum Chunk {
     Data(Vec<u8>),
     Finish,
 }
 
+/// Starts the [`TableSink`] of table `name`: batches are projected on `columns`, given the
+/// `projected` schema, encoded as COPY text and passed to `copy`, which runs on a writer thread
+/// of its own (usually [`copy_thread`] on some connection).
+pub(super) fn start_copy(
+    location: &str,
+    name: &str,
+    columns: Vec<usize>,
+    projected: SchemaRef,
+    copy: impl FnOnce(Receiver<Chunk>) -> std::result::Result<u64, String> + Send + 'static,
+) -> Result<Box<dyn TableSink>> {
+    let (sender, receiver) = bounded::<Chunk>(2);
+    let writer = std::thread::Builder::new()
+        .name(format!("copy-in {name}"))
+        .spawn(move || copy(receiver))
+        .map_err(|e| Error::target(location, format!("table {name}: cannot start a writer thread: {e}")))?;
+    Ok(Box::new(PostgresTableSink {
+        location: location.to_string(),
+        table: name.to_string(),
+        columns,
+        schema: projected,
+        sender: Some(sender),
+        writer: Some(writer),
+        bytes: 0,
+        buffer: Vec::new(),
+    }))
+}
+
 /// Runs one COPY: writes the chunks it receives; finishes the COPY only on [`Chunk::Finish`]
 /// (a closed channel without it aborts the COPY, so a failed run loads nothing more).
-fn copy_thread(
-    mut client: Client,
-    statement: String,
-    chunks: crossbeam_channel::Receiver<Chunk>,
+pub(super) fn copy_thread(
+    client: &mut Client,
+    statement: &str,
+    chunks: Receiver<Chunk>,
 ) -> std::result::Result<u64, String> {
-    let mut writer = client.copy_in(&statement).map_err(|e| format!("starting COPY: {}", describe(&e)))?;
+    let mut writer = client.copy_in(statement).map_err(|e| format!("starting COPY: {}", describe(&e)))?;
     for chunk in chunks {
         match chunk {
             Chunk::Data(bytes) => {

@@ -54,6 +54,7 @@ use crate::source::postgres::connect::ConnectParams;
 
 use super::copy_text;
 use super::database::{child_command, describe, tail};
+use super::roles::RoleMap;
 
 /// Where the script goes.
 enum Output {
@@ -133,7 +134,8 @@ fn partial_path(target: &Path, pid: u32) -> PathBuf {
 impl DumpSink {
     /// Prepares a dump of the source `source_url` (under the exported `snapshot`) into `target`
     /// (`-` for stdout). Refuses an existing file unless `replace`. `rules_fingerprint` names
-    /// the rules in the header; `restrict_key` (see [`restrict_key`]) is given to pg_dump.
+    /// the rules in the header; `restrict_key` (see [`restrict_key`]) is given to pg_dump;
+    /// `roles` decides owners and privileges ([`super::roles`]).
     pub fn create(
         target: &Path,
         replace: bool,
@@ -141,6 +143,7 @@ impl DumpSink {
         snapshot: &str,
         rules_fingerprint: &str,
         restrict_key: &str,
+        roles: &RoleMap,
     ) -> Result<DumpSink> {
         let source = ConnectParams::from_url(source_url)?;
         let location = target.display().to_string();
@@ -161,8 +164,9 @@ impl DumpSink {
         if restrict_key.is_empty() || !restrict_key.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(Error::Usage("the psql restrict key must be letters and digits only".to_string()));
         }
-        let pre_data = pg_dump(&source, snapshot, "--section=pre-data", restrict_key, &location)?;
-        let post_data = pg_dump(&source, snapshot, "--section=post-data", restrict_key, &location)?;
+        let section = |name| schema_section(&source, snapshot, name, Some(restrict_key), roles, &location);
+        let pre_data = section("--section=pre-data")?;
+        let post_data = section("--section=post-data")?;
         let out = if stdout {
             Output::Stdout(BufWriter::with_capacity(1 << 20, std::io::stdout()))
         } else {
@@ -289,12 +293,25 @@ fn read_source(
     Ok((tables, sequences))
 }
 
-/// One section of the source's schema as plain SQL, with a fixed `\restrict` key.
-fn pg_dump(source: &ConnectParams, snapshot: &str, section: &str, key: &str, location: &str) -> Result<Vec<u8>> {
-    let out = child_command("pg_dump", source)
-        .args(["--schema-only", section, "--no-owner", "--no-privileges", "--format=plain"])
-        .arg(format!("--snapshot={snapshot}"))
-        .arg(format!("--restrict-key={key}"))
+/// One section of the source's schema (`--section=pre-data` or `post-data`) as plain SQL under
+/// the snapshot, owners and privileges as `roles` says (see [`super::roles`]). With
+/// `restrict_key`, pg_dump's `\restrict` key is fixed (byte-identical scripts).
+pub(super) fn schema_section(
+    source: &ConnectParams,
+    snapshot: &str,
+    section: &str,
+    restrict_key: Option<&str>,
+    roles: &RoleMap,
+    location: &str,
+) -> Result<Vec<u8>> {
+    let mut cmd = child_command("pg_dump", source);
+    cmd.args(["--schema-only", section, "--format=plain"])
+        .args(roles.pg_dump_args())
+        .arg(format!("--snapshot={snapshot}"));
+    if let Some(key) = restrict_key {
+        cmd.arg(format!("--restrict-key={key}"));
+    }
+    let out = cmd
         .stdin(Stdio::null())
         .output()
         .map_err(|e| Error::target(location, format!("cannot run pg_dump ({e}); install the PostgreSQL client")))?;
@@ -306,7 +323,21 @@ fn pg_dump(source: &ConnectParams, snapshot: &str, section: &str, key: &str, loc
             format!("pg_dump {section} of {} failed ({}): {}", source.location, out.status, tail(&stderr, 2000)),
         ));
     }
-    Ok(out.stdout)
+    if roles.is_empty() {
+        return Ok(out.stdout);
+    }
+    let sql = String::from_utf8(out.stdout).map_err(|_| {
+        Error::target(location, format!("pg_dump {section} of {} wrote text that is not UTF-8", source.location))
+    })?;
+    let (sql, dropped) = roles.rewrite(&sql);
+    if !dropped.is_empty() {
+        tracing::warn!(
+            section,
+            roles = %dropped.join(", "),
+            "owners and privileges of roles not named by --role-map are not restored"
+        );
+    }
+    Ok(sql.into_bytes())
 }
 
 impl Sink for DumpSink {

@@ -9,9 +9,11 @@
 //!   restores into an empty database: pre-data, COPY blocks, post-data and sequence values, the
 //!   data in one transaction that commits at the end of the script.
 //! - [`copy_text`]: Arrow batches encoded as `COPY … FROM STDIN` text.
+//! - [`roles`]: `--role-map`: owners and privileges carried over to the target's roles.
 
 pub mod copy_text;
 pub mod database;
 pub mod dump;
 pub mod protect;
 pub mod replace;
+pub mod roles;

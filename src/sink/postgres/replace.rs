@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::source::postgres::catalog::{quote_ident, quote_literal};
 
 use super::database::COMMENT_PREFIX;
+use super::roles::RoleMap;
 
 /// How long the swap waits, by default, for other sessions to leave the target.
 pub const DEFAULT_SWAP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -48,11 +49,19 @@ pub struct TargetOptions {
     pub terminate_connections: bool,
     /// How long the swap waits for other sessions to leave the target.
     pub swap_timeout: Duration,
+    /// Owners and privileges to restore (`--role-map`); empty: none (`--no-owner`).
+    pub role_map: RoleMap,
 }
 
 impl Default for TargetOptions {
     fn default() -> Self {
-        TargetOptions { replace: false, force: false, terminate_connections: false, swap_timeout: DEFAULT_SWAP_TIMEOUT }
+        TargetOptions {
+            replace: false,
+            force: false,
+            terminate_connections: false,
+            swap_timeout: DEFAULT_SWAP_TIMEOUT,
+            role_map: RoleMap::default(),
+        }
     }
 }
 
