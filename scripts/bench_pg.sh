@@ -15,31 +15,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rows=${1:-1000000}
 reps=${2:-3}
-bin=$(pg_config --bindir)
-work=$(mktemp -d /tmp/doppel-bench-pg.XXXXXX)
-port=$((20000 + RANDOM % 20000))
-as_pg=()
-if [ "$(id -u)" = 0 ]; then chown postgres "$work"; as_pg=(runuser -u postgres --); fi
-cleanup() { "${as_pg[@]}" "$bin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"; }
-trap cleanup EXIT
-"${as_pg[@]}" "$bin/initdb" -D "$work/data" --auth=trust -U postgres >/dev/null
-"${as_pg[@]}" "$bin/pg_ctl" -D "$work/data" -o "-p $port -k $work -c fsync=off -c synchronous_commit=off" \
-  -l "$work/log" -w start >/dev/null
-export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
-url=postgres://postgres@127.0.0.1:$port
+source scripts/lib_pg.sh
+pg_start doppel-bench-pg
 psql -qXc "CREATE DATABASE bench"
-psql -qX -d bench <<SQL
-CREATE TABLE customers AS SELECT g::bigint AS id, 'First'||(g%997) AS first_name, 'Last'||(g%1999) AS last_name,
-  'user'||g||'@mail.example.com' AS email, '+44 20 '||lpad((g%100000000)::text,8,'0') AS phone,
-  date '1950-01-01' + (g%20000) AS date_of_birth, (g%300)||' Main Street' AS street, 'City'||(g%500) AS city,
-  lpad((g%99999)::text,5,'0') AS postcode, 'DE'::text AS country,
-  timestamptz '2025-01-01' - (g||' minutes')::interval AS created_at,
-  md5(g::text)||md5((g+1)::text)||' notes, call +44 20 7946 '||lpad((g%10000)::text,4,'0') AS notes,
-  (g%10000)::int AS loyalty_points, ((g%100000)/100.0)::numeric(12,2) AS balance
-FROM generate_series(1, $rows) g;
-ALTER TABLE customers ADD PRIMARY KEY (id);
-VACUUM ANALYZE customers;
-SQL
+make_customers bench "$rows"
 keep="$work/keep.toml"; anon="$work/anon.toml"
 cat > "$keep" <<'TOML'
 version = 1
@@ -65,7 +44,6 @@ TOML
 key="$work/key"; printf 'bench-key-not-secret-0123456789abcdef\n' > "$key"; chmod 600 "$key"
 cargo build --release --quiet
 doppel=target/release/doppel
-secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; }
 raw() {
   psql -qXc "DROP DATABASE IF EXISTS raw_t" -c "CREATE DATABASE raw_t"
   pg_dump --schema-only --section=pre-data bench | psql -qX -d raw_t

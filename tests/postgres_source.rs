@@ -577,9 +577,7 @@ fn values_arrow_cannot_hold_are_errors_with_row_numbers() {
     let db = c.create_database("pg_source_unrepresentable");
     c.psql(
         &db,
-        "CREATE TABLE d (id int, \"when\" date); INSERT INTO d VALUES (1, '2024-01-01'), (2, NULL), (3, '-infinity');
-         CREATE TABLE ts (id int, at timestamptz); INSERT INTO ts VALUES (1, 'infinity');
-         CREATE TABLE far (id int, at timestamp); INSERT INTO far VALUES (1, '2024-01-01'), (2, '294276-12-31 23:59:59');
+        "CREATE TABLE far (id int, at timestamp); INSERT INTO far VALUES (1, '2024-01-01'), (2, '294276-12-31 23:59:59');
          CREATE TABLE n (id int, amount numeric(12,2)); INSERT INTO n VALUES (1, 1), (2, 2), (3, 3), (4, 'NaN');",
     );
     let src = PostgresSource::open(&c.url(&db)).unwrap();
@@ -587,13 +585,10 @@ fn values_arrow_cannot_hold_are_errors_with_row_numbers() {
         let result: Result<Vec<_>, _> = src.read(table, batch_rows).unwrap().collect();
         result.unwrap_err().to_string()
     };
-    let e = err("public.d", 1);
-    assert!(e.contains("public.d") && e.contains("column when") && e.contains("row 3"), "{e}");
-    assert!(e.contains("Date32 cannot hold") && !e.contains("-infinity'"), "{e}");
-    let e = err("public.ts", 10);
-    assert!(e.contains("column at, row 1") && e.contains("Timestamp(Microsecond, UTC) cannot hold"), "{e}");
+    // (±infinity dates and timestamps are read as the Arrow type's extremes: see
+    // tests/postgres_type_fidelity.rs.)
     let e = err("public.far", 10);
-    assert!(e.contains("column at, row 2") && e.contains("outside the range"), "{e}");
+    assert!(e.contains("public.far") && e.contains("column at, row 2") && e.contains("outside the range"), "{e}");
     assert!(!e.contains("294276"), "{e}");
     let e = err("public.n", 2);
     assert!(e.contains("column amount, row 4") && e.contains("Decimal128(12, 2) cannot hold"), "{e}");

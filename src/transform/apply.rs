@@ -11,6 +11,7 @@ use arrow_array::{
     Array, ArrayRef, FixedSizeBinaryArray, GenericStringArray, OffsetSizeTrait, PrimitiveArray, UInt32Array,
 };
 use arrow_schema::{DataType, TimeUnit};
+use fake::rand::rngs::ChaCha8Rng;
 
 use crate::plan::{Strategy, template::Part};
 use crate::secret::DomainKey;
@@ -323,22 +324,26 @@ fn noise(input: &ArrayRef, strategy: &Strategy, key: &DomainKey) -> Result<Array
         }
         (Strategy::NoiseShift { max_shift }, dt) => {
             let m = *max_shift;
+            // The extremes stand for ±infinity (the PostgreSQL source reads them so): they stay.
+            let shift = |v: i64, rng: &mut ChaCha8Rng| {
+                if v == i64::MIN || v == i64::MAX { v } else { noise_shift(v, m, i64::MIN / 2, i64::MAX / 2, rng) }
+            };
             match dt {
-                DataType::Date32 => {
-                    each!(Date32Type, |v, rng| noise_shift(v as i64, m, -719_162, 2_932_896, &mut rng) as i32)
-                }
-                DataType::Date64 => each!(Date64Type, |v, rng| noise_shift(v, m, i64::MIN / 2, i64::MAX / 2, &mut rng)),
-                DataType::Timestamp(TimeUnit::Second, _) => {
-                    each!(TimestampSecondType, |v, rng| noise_shift(v, m, i64::MIN / 2, i64::MAX / 2, &mut rng))
-                }
+                DataType::Date32 => each!(Date32Type, |v, rng| if v == i32::MIN || v == i32::MAX {
+                    v
+                } else {
+                    noise_shift(v as i64, m, -719_162, 2_932_896, &mut rng) as i32
+                }),
+                DataType::Date64 => each!(Date64Type, |v, rng| shift(v, &mut rng)),
+                DataType::Timestamp(TimeUnit::Second, _) => each!(TimestampSecondType, |v, rng| shift(v, &mut rng)),
                 DataType::Timestamp(TimeUnit::Millisecond, _) => {
-                    each!(TimestampMillisecondType, |v, rng| noise_shift(v, m, i64::MIN / 2, i64::MAX / 2, &mut rng))
+                    each!(TimestampMillisecondType, |v, rng| shift(v, &mut rng))
                 }
                 DataType::Timestamp(TimeUnit::Microsecond, _) => {
-                    each!(TimestampMicrosecondType, |v, rng| noise_shift(v, m, i64::MIN / 2, i64::MAX / 2, &mut rng))
+                    each!(TimestampMicrosecondType, |v, rng| shift(v, &mut rng))
                 }
                 DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-                    each!(TimestampNanosecondType, |v, rng| noise_shift(v, m, i64::MIN / 2, i64::MAX / 2, &mut rng))
+                    each!(TimestampNanosecondType, |v, rng| shift(v, &mut rng))
                 }
                 other => Err((0, format!("noise with a duration does not apply to {other}"))),
             }

@@ -25,7 +25,7 @@ fn key() -> Key {
 pub(crate) fn plan_for(rules: &str, tables: &[(&str, &RecordBatch)]) -> crate::plan::Plan {
     let set = parse_rules(&[(PathBuf::from("t.toml"), format!("version = 1\n{rules}"))]).unwrap();
     let sources: Vec<SourceTable> =
-        tables.iter().map(|(n, b)| SourceTable { name: n.to_string(), schema: b.schema() }).collect();
+        tables.iter().map(|(n, b)| SourceTable::new(*n, b.schema())).collect();
     bind(&set, &sources).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -193,6 +193,27 @@ small = { action = "fake", generator = "integer", min = -5, max = 5 }
     let small = out.column(8).as_primitive::<Int16Type>();
     assert!(small.values().iter().all(|&v| (-5..=5).contains(&v)));
     assert_eq!(out.schema().field(5).data_type(), &DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())));
+}
+
+#[test]
+fn noise_leaves_infinite_dates_and_timestamps_alone() {
+    // Regression: the PostgreSQL source reads ±infinity as the type's extremes; a shift used
+    // to clamp them into finite values (and -infinity timestamps out of PostgreSQL's range).
+    let b = batch(vec![
+        ("day", Arc::new(Date32Array::from(vec![i32::MAX, i32::MIN, 0])), false),
+        ("ts", Arc::new(TimestampMicrosecondArray::from(vec![i64::MAX, i64::MIN, 0]).with_timezone("UTC")), false),
+    ]);
+    let rules = r#"[tables."public.t".columns]
+day = { action = "noise", duration = "10d" }
+ts = { action = "noise", duration = "2s" }
+"#;
+    let out = run(rules, &b, 1, 64);
+    let days = out.column(0).as_primitive::<Date32Type>();
+    assert_eq!((days.value(0), days.value(1)), (i32::MAX, i32::MIN));
+    assert_ne!(days.value(2), 0);
+    let ts = out.column(1).as_primitive::<TimestampMicrosecondType>();
+    assert_eq!((ts.value(0), ts.value(1)), (i64::MAX, i64::MIN));
+    assert_ne!(ts.value(2), 0);
 }
 
 #[test]
@@ -365,8 +386,8 @@ fn a_domain_shared_by_integer_columns_of_different_widths_is_a_plan_error() {
     )])
     .unwrap();
     let sources = [
-        SourceTable { name: "public.p".into(), schema: parent.schema() },
-        SourceTable { name: "public.c".into(), schema: child.schema() },
+        SourceTable::new("public.p", parent.schema()),
+        SourceTable::new("public.c", child.schema()),
     ];
     let err = bind(&set, &sources).unwrap_err().to_string();
     assert!(err.contains("domain `k` hashes 32-bit integers here and 64-bit integers in public.p.id"), "{err}");

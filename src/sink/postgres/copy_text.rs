@@ -5,7 +5,8 @@
 //! back into the same value: integers and decimals exactly, floats in their shortest
 //! round-trip form (`NaN`, `Infinity`, `-Infinity` spelled as PostgreSQL spells them), dates
 //! as `YYYY-MM-DD`, timestamps with microseconds (`+00` for timestamps with a time zone, which
-//! the PostgreSQL source reads in UTC), binary as `\x` hex (bytea), 16-byte binary as uuid
+//! the PostgreSQL source reads in UTC; the extreme values the source reads `±infinity` into
+//! as `infinity` / `-infinity`), binary as `\x` hex (bytea), 16-byte binary as uuid
 //! text, and text as is (columns the source carried as PostgreSQL text, such as intervals,
 //! arrays or enums, go back unchanged).
 
@@ -19,6 +20,9 @@ use std::sync::Arc;
 
 use crate::source::postgres::PG_GENERATED;
 use crate::source::postgres::catalog::quote_ident;
+use crate::source::postgres::text_forms::{
+    DATE_INFINITY, DATE_NEG_INFINITY, TIMESTAMP_INFINITY, TIMESTAMP_NEG_INFINITY, civil_from_days,
+};
 
 /// Why a column cannot be written as COPY text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,27 +159,40 @@ fn decimal_text(v: i128, scale: i8, out: &mut String) {
     }
 }
 
-fn timestamp_text(micros: i128, with_zone: bool, out: &mut String) -> bool {
-    let secs = micros.div_euclid(1_000_000) as i64;
-    let frac = micros.rem_euclid(1_000_000) as u32;
-    let Some(dt) = chrono::DateTime::from_timestamp(secs, frac * 1000) else { return false };
-    let naive = dt.naive_utc();
-    let year = chrono::Datelike::year(&naive);
-    let _ = if year <= 0 {
-        write!(out, "{:04}{} BC", 1 - year, naive.format("-%m-%d %H:%M:%S%.6f"))
-    } else {
-        write!(out, "{}", naive.format("%Y-%m-%d %H:%M:%S%.6f"))
-    };
-    // BC must come last; the zone goes before it.
+/// `YYYY-MM-DD` (four digits at least) for `days` since 1970-01-01, the year counted back before
+/// year 1 (without the suffix, which goes last), for any day count (PostgreSQL's dates reach
+/// 5874897 AD, beyond chrono's range). Returns the astronomical year (0 is 1 BC).
+fn date_text(days: i64, out: &mut String) -> i64 {
+    let (year, month, day) = civil_from_days(days);
+    let shown = if year <= 0 { 1 - year } else { year };
+    let _ = write!(out, "{shown:04}-{month:02}-{day:02}");
+    year
+}
+
+/// `YYYY-MM-DD HH:MM:SS.ffffff` (`+00` with a zone, ` BC` last) for microseconds since 1970.
+fn timestamp_text(micros: i128, with_zone: bool, out: &mut String) {
+    let days = micros.div_euclid(86_400_000_000) as i64;
+    let in_day = micros.rem_euclid(86_400_000_000) as i64;
+    let year = date_text(days, out);
+    let (secs, frac) = (in_day / 1_000_000, in_day % 1_000_000);
+    let _ = write!(out, " {:02}:{:02}:{:02}.{frac:06}", secs / 3600, secs / 60 % 60, secs % 60);
     if with_zone {
-        if let Some(bc) = out.strip_suffix(" BC").map(str::len) {
-            out.truncate(bc);
-            out.push_str("+00 BC");
-        } else {
-            out.push_str("+00");
-        }
+        out.push_str("+00");
     }
-    true
+    if year <= 0 {
+        out.push_str(" BC");
+    }
+}
+
+/// PostgreSQL's spelling of an infinite date or timestamp, if the value is one.
+fn infinity_text(positive: bool, negative: bool) -> Option<&'static str> {
+    if positive {
+        Some("infinity")
+    } else if negative {
+        Some("-infinity")
+    } else {
+        None
+    }
 }
 
 fn hex_into(bytes: &[u8], out: &mut String) {
@@ -223,22 +240,27 @@ fn encode_value(array: &dyn Array, row: usize, out: &mut String) -> bool {
         DataType::FixedSizeBinary(_) => hex_into(array.as_fixed_size_binary().value(row), out),
         DataType::Date32 => {
             let days = array.as_primitive::<Date32Type>().value(row);
-            let Some(d) = chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163) else { return false };
-            let year = chrono::Datelike::year(&d);
-            let _ = if year <= 0 {
-                write!(out, "{:04}{} BC", 1 - year, d.format("-%m-%d"))
-            } else {
-                write!(out, "{}", d.format("%Y-%m-%d"))
-            };
+            if let Some(infinity) = infinity_text(days == DATE_INFINITY, days == DATE_NEG_INFINITY) {
+                out.push_str(infinity);
+                return true;
+            }
+            if date_text(i64::from(days), out) <= 0 {
+                out.push_str(" BC");
+            }
         }
         DataType::Timestamp(unit, zone) => {
-            let micros: i128 = match unit {
-                TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(row) as i128 * 1_000_000,
-                TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(row) as i128 * 1_000,
-                TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(row) as i128,
-                TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row) as i128 / 1_000,
+            let (value, per_second) = match unit {
+                TimeUnit::Second => (array.as_primitive::<TimestampSecondType>().value(row), 1),
+                TimeUnit::Millisecond => (array.as_primitive::<TimestampMillisecondType>().value(row), 1_000),
+                TimeUnit::Microsecond => (array.as_primitive::<TimestampMicrosecondType>().value(row), 1_000_000),
+                TimeUnit::Nanosecond => (array.as_primitive::<TimestampNanosecondType>().value(row), 1_000_000_000),
             };
-            return timestamp_text(micros, zone.is_some(), out);
+            // The extremes mean ±infinity whatever the unit (none is a real PostgreSQL timestamp).
+            if let Some(infinity) = infinity_text(value == TIMESTAMP_INFINITY, value == TIMESTAMP_NEG_INFINITY) {
+                out.push_str(infinity);
+                return true;
+            }
+            timestamp_text(i128::from(value) * 1_000_000 / per_second, zone.is_some(), out);
         }
         _ => return false,
     }
@@ -285,10 +307,46 @@ mod tests {
         assert_eq!(encode(vec![("t", t)]), "2017-07-14 02:40:00.123456+00\n");
         let t: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![-1]));
         assert_eq!(encode(vec![("t", t)]), "1969-12-31 23:59:59.999999\n");
+        let t: ArrayRef =
+            Arc::new(TimestampMicrosecondArray::from(vec![-1_500_000, 1_001, -1_001]).with_timezone("UTC"));
+        assert_eq!(
+            encode(vec![("t", t)]),
+            "1969-12-31 23:59:58.500000+00\n1970-01-01 00:00:00.001001+00\n1969-12-31 23:59:59.998999+00\n"
+        );
         let b: ArrayRef = Arc::new(BinaryArray::from(vec![&b"\x00\xff"[..]]));
         assert_eq!(encode(vec![("b", b)]), "\\\\x00ff\n");
         let u: ArrayRef = Arc::new(FixedSizeBinaryArray::try_from_iter(vec![[0x12u8; 16]].into_iter()).unwrap());
         assert_eq!(encode(vec![("u", u)]), "12121212-1212-1212-1212-121212121212\n");
+    }
+
+    #[test]
+    fn infinite_dates_and_timestamps_are_written_as_infinity() {
+        // Regression: the source reads `±infinity` into the extreme values; they must go back
+        // as PostgreSQL's words, not as dates in the year 5881580 or 294247.
+        let d: ArrayRef = Arc::new(Date32Array::from(vec![i32::MAX, i32::MIN, i32::MAX - 1]));
+        assert_eq!(encode(vec![("d", d)]), "infinity\n-infinity\n5881580-07-10\n");
+        let t: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![i64::MAX, i64::MIN]).with_timezone("UTC"));
+        assert_eq!(encode(vec![("t", t)]), "infinity\n-infinity\n");
+        let t: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![i64::MAX, i64::MIN]));
+        assert_eq!(encode(vec![("t", t)]), "infinity\n-infinity\n");
+        let t: ArrayRef = Arc::new(TimestampNanosecondArray::from(vec![i64::MAX, i64::MIN, 1_500]));
+        assert_eq!(encode(vec![("t", t)]), "infinity\n-infinity\n1970-01-01 00:00:00.000001\n");
+        let t: ArrayRef = Arc::new(TimestampSecondArray::from(vec![i64::MIN]));
+        assert_eq!(encode(vec![("t", t)]), "-infinity\n");
+    }
+
+    #[test]
+    fn dates_and_timestamps_beyond_chronos_range_are_written_not_nulled() {
+        // Regression: dates after 262143 AD (PostgreSQL's reach 5874897 AD) were written as NULL.
+        let d: ArrayRef = Arc::new(Date32Array::from(vec![2_145_042_905, -2_440_588]));
+        assert_eq!(encode(vec![("d", d)]), "5874897-12-31\n4714-11-24 BC\n");
+        let far = 280_000 * 365 * 86_400_000_000i64; // about 281800 AD, past chrono's 262143
+        let t: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![i64::MAX - 1, far]).with_timezone("UTC"));
+        let text = encode(vec![("t", t)]);
+        assert!(text.starts_with("294247-01-10 04:00:54.775806+00\n"), "{text}");
+        assert!(!text.contains("\\N"), "{text}");
+        let t: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![-62_135_596_800_000_001]).with_timezone("UTC"));
+        assert_eq!(encode(vec![("t", t)]), "0001-12-31 23:59:59.999999+00 BC\n");
     }
 
     #[test]

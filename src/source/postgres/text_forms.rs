@@ -2,13 +2,27 @@
 //! under the session settings of [`super::connect::SESSION_SETTINGS`] (ISO dates with a
 //! ` BC` suffix, UTC offsets, hex bytea, shortest-exact floats, `NaN`/`Infinity`).
 //!
-//! A value the Arrow type cannot hold (an infinite date or timestamp, a numeric NaN or
-//! infinity in a Decimal128 column, a timestamp outside Arrow's range) is a [`ValueError`],
-//! never changed silently. Errors never carry the value itself.
+//! `infinity` and `-infinity` dates and timestamps become the extreme values of the Arrow
+//! type ([`DATE_INFINITY`], [`TIMESTAMP_INFINITY`] and their negatives, as PostgreSQL stores
+//! them itself), which the PostgreSQL target writes back as `infinity` / `-infinity`. A value
+//! the Arrow type cannot hold (a numeric NaN or infinity in a Decimal128 column, a timestamp
+//! outside Arrow's range or equal to a reserved extreme) is a [`ValueError`], never changed
+//! silently. Errors never carry the value itself.
 
 use std::fmt;
 
 use super::copy_text::EscapeError;
+
+/// Date32 value standing for `infinity` (`i32::MIN` stands for `-infinity`): both lie outside
+/// PostgreSQL's date range (4714 BC to 5874897 AD), so no real date maps to them.
+pub const DATE_INFINITY: i32 = i32::MAX;
+pub const DATE_NEG_INFINITY: i32 = i32::MIN;
+/// Timestamp (microseconds since 1970) value standing for `infinity`, `i64::MIN` for
+/// `-infinity`, as PostgreSQL itself stores them. `i64::MIN` lies before PostgreSQL's range;
+/// `i64::MAX` is 294247-01-10 04:00:54.775807, a valid PostgreSQL timestamp, which is refused
+/// as out of range rather than read as infinity.
+pub const TIMESTAMP_INFINITY: i64 = i64::MAX;
+pub const TIMESTAMP_NEG_INFINITY: i64 = i64::MIN;
 /// Why one value could not be decoded. Display never includes the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueError {
@@ -17,8 +31,6 @@ pub enum ValueError {
     Syntax(&'static str),
     /// Not valid UTF-8 (a text column in a database whose encoding is not UTF-8-clean).
     InvalidUtf8,
-    /// `infinity` / `-infinity` in a date or timestamp column.
-    Infinite(&'static str),
     /// `NaN`, `Infinity` or `-Infinity` in a numeric column read as Decimal128.
     NonFiniteNumeric(u8, i8),
     /// More digits than Decimal128(p, s) holds.
@@ -44,9 +56,6 @@ impl fmt::Display for ValueError {
                 f,
                 "the value is not valid UTF-8 (is the database encoding SQL_ASCII?); fix the data or the encoding"
             ),
-            ValueError::Infinite(arrow) => {
-                write!(f, "the value is an infinite date or timestamp, which Arrow {arrow} cannot hold; {WHAT_TO_DO}")
-            }
             ValueError::NonFiniteNumeric(p, s) => {
                 write!(f, "the value is NaN or infinite, which Arrow Decimal128({p}, {s}) cannot hold; {WHAT_TO_DO}")
             }
@@ -191,6 +200,21 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The proleptic Gregorian date (astronomical year, month, day) `days` after 1970-01-01: the
+/// inverse of [`days_from_civil`], for any `i32` day count (chrono stops at year 262143).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 /// A tiny cursor over ASCII text.
 struct Cursor<'a> {
     s: &'a [u8],
@@ -257,10 +281,13 @@ fn parse_ymd(c: &mut Cursor<'_>, bc: bool, what: &'static str) -> Result<i64, Va
     Ok(days_from_civil(year, month as u32, day as u32))
 }
 
-/// date → days since 1970-01-01 (Date32).
+/// date → days since 1970-01-01 (Date32); `±infinity` → [`DATE_INFINITY`] /
+/// [`DATE_NEG_INFINITY`].
 pub fn parse_date(s: &[u8]) -> Result<i32, ValueError> {
-    if matches!(s, b"infinity" | b"-infinity") {
-        return Err(ValueError::Infinite("Date32"));
+    match s {
+        b"infinity" => return Ok(DATE_INFINITY),
+        b"-infinity" => return Ok(DATE_NEG_INFINITY),
+        _ => {}
     }
     let (body, bc) = split_era(s);
     let mut c = Cursor { s: body, pos: 0 };
@@ -268,19 +295,25 @@ pub fn parse_date(s: &[u8]) -> Result<i32, ValueError> {
     if !c.rest().is_empty() {
         return Err(ValueError::Syntax("date"));
     }
-    i32::try_from(days).map_err(|_| ValueError::OutOfRange("Date32"))
+    i32::try_from(days)
+        .ok()
+        .filter(|d| !matches!(*d, DATE_INFINITY | DATE_NEG_INFINITY))
+        .ok_or(ValueError::OutOfRange("Date32"))
 }
 
 /// timestamp / timestamptz → microseconds since 1970-01-01 00:00 UTC. `with_offset`: the
 /// text carries a UTC offset (`+00`, `+05:30`, `-03:00:00`), as timestamptz does.
+/// `±infinity` → [`TIMESTAMP_INFINITY`] / [`TIMESTAMP_NEG_INFINITY`].
 pub fn parse_timestamp(s: &[u8], with_offset: bool) -> Result<i64, ValueError> {
     let (what, arrow) = if with_offset {
         ("timestamp with time zone", "Timestamp(Microsecond, UTC)")
     } else {
         ("timestamp", "Timestamp(Microsecond)")
     };
-    if matches!(s, b"infinity" | b"-infinity") {
-        return Err(ValueError::Infinite(arrow));
+    match s {
+        b"infinity" => return Ok(TIMESTAMP_INFINITY),
+        b"-infinity" => return Ok(TIMESTAMP_NEG_INFINITY),
+        _ => {}
     }
     let syntax = ValueError::Syntax(what);
     let (body, bc) = split_era(s);
@@ -321,7 +354,10 @@ pub fn parse_timestamp(s: &[u8], with_offset: bool) -> Result<i64, ValueError> {
         return Err(syntax);
     }
     let secs = days * 86_400 + h * 3600 + m * 60 + sec - offset_secs;
-    secs.checked_mul(1_000_000).and_then(|v| v.checked_add(micros)).ok_or(ValueError::OutOfRange(arrow))
+    secs.checked_mul(1_000_000)
+        .and_then(|v| v.checked_add(micros))
+        .filter(|v| !matches!(*v, TIMESTAMP_INFINITY | TIMESTAMP_NEG_INFINITY))
+        .ok_or(ValueError::OutOfRange(arrow))
 }
 
 /// bytea in hex output form: `\x0123ab` (after COPY unescaping).
@@ -439,11 +475,27 @@ mod tests {
         assert_eq!(parse_date(b"0001-12-31 BC").unwrap() + 1, parse_date(b"0001-01-01").unwrap());
         assert_eq!(parse_date(b"4714-11-24 BC"), Ok(-2_440_588));
         assert_eq!(parse_date(b"5874897-12-31"), Ok(2_145_042_905));
-        assert_eq!(parse_date(b"infinity"), Err(ValueError::Infinite("Date32")));
-        assert_eq!(parse_date(b"-infinity"), Err(ValueError::Infinite("Date32")));
+        assert_eq!(parse_date(b"infinity"), Ok(DATE_INFINITY));
+        assert_eq!(parse_date(b"-infinity"), Ok(DATE_NEG_INFINITY));
+        // Beyond PostgreSQL's range: the day equal to the infinity value is refused, not read
+        // as infinity; the day before it is read.
+        assert_eq!(parse_date(b"5881580-07-11"), Err(ValueError::OutOfRange("Date32")));
+        assert_eq!(parse_date(b"5881580-07-10"), Ok(i32::MAX - 1));
         for bad in [&b"2024-1-01"[..], b"2024-13-01", b"0000-01-01", b"2024-01-01 AD", b"24-01-01"] {
             assert!(matches!(parse_date(bad), Err(ValueError::Syntax(_))), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn civil_dates_invert_day_counts_over_the_whole_date32_range() {
+        for days in [i64::from(i32::MIN), -2_440_588, -719_528, -1, 0, 11_017, 2_145_042_905, i64::from(i32::MAX)] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days, "{days}");
+        }
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-719_528), (0, 1, 1)); // 0001-01-01 BC
+        assert_eq!(civil_from_days(2_145_042_905), (5_874_897, 12, 31));
+        assert_eq!(civil_from_days(i64::from(i32::MAX)), (5_881_580, 7, 11));
     }
 
     #[test]
@@ -470,8 +522,14 @@ mod tests {
             parse_timestamp(b"294276-12-31 23:59:59.999999", false),
             Err(ValueError::OutOfRange("Timestamp(Microsecond)"))
         );
-        assert_eq!(parse_timestamp(b"infinity", false), Err(ValueError::Infinite("Timestamp(Microsecond)")));
-        assert_eq!(parse_timestamp(b"-infinity", true), Err(ValueError::Infinite("Timestamp(Microsecond, UTC)")));
+        assert_eq!(parse_timestamp(b"infinity", false), Ok(TIMESTAMP_INFINITY));
+        assert_eq!(parse_timestamp(b"-infinity", true), Ok(TIMESTAMP_NEG_INFINITY));
+        // The one real timestamp equal to the infinity value is refused, its neighbour read.
+        assert_eq!(
+            parse_timestamp(b"294247-01-10 04:00:54.775807", false),
+            Err(ValueError::OutOfRange("Timestamp(Microsecond)"))
+        );
+        assert_eq!(parse_timestamp(b"294247-01-10 04:00:54.775806", false), Ok(i64::MAX - 1));
         for bad in [
             &b"2024-01-01"[..],
             b"2024-01-01 12:00",
@@ -506,7 +564,6 @@ mod tests {
         for e in [
             ValueError::Syntax("date"),
             ValueError::InvalidUtf8,
-            ValueError::Infinite("Date32"),
             ValueError::NonFiniteNumeric(12, 2),
             ValueError::DecimalOverflow(12, 2),
             ValueError::OutOfRange("Timestamp(Microsecond)"),
@@ -514,6 +571,6 @@ mod tests {
             let msg = e.to_string();
             assert!(!msg.contains("1234") && !msg.contains("2024"), "{msg}");
         }
-        assert!(ValueError::Infinite("Date32").to_string().contains("Date32 cannot hold"));
+        assert!(ValueError::OutOfRange("Date32").to_string().contains("Arrow Date32 can hold"));
     }
 }
