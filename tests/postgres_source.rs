@@ -624,9 +624,10 @@ fn connection_errors_say_what_is_wrong_and_never_the_password() {
     assert!(e.contains("asks for a password") && e.contains("PGPASSWORD"), "{e}");
     PostgresSource::open(&format!("postgres://doppel_pw:right-pw@{base}")).unwrap();
 
-    // TLS is refused before connecting.
-    let e = msg(&format!("{}?sslmode=verify-full", c.url("postgres")));
-    assert!(e.contains("TLS"), "{e}");
+    // verify-full without a root certificate file is refused before connecting (TLS itself
+    // is covered by tests/postgres_tls.rs).
+    let e = msg(&format!("{}?sslmode=verify-full&sslrootcert=/no/such/ca.crt", c.url("postgres")));
+    assert!(e.contains("root certificate file /no/such/ca.crt") && e.contains("set sslrootcert"), "{e}");
 }
 
 #[test]

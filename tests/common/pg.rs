@@ -12,6 +12,12 @@
 //! runs `pg_ctl stop -m immediate` and removes the cluster's directory. A cluster made with
 //! [`Cluster::start`] and dropped is stopped the same way.
 //!
+//! TLS: the server runs with `ssl = on` and a certificate for `localhost` and `127.0.0.1`
+//! signed by a test CA that the `openssl` program makes at start, in the cluster's `tls/`
+//! directory ([`Cluster::ca_cert`]). pg_hba's `host` lines take TLS and plain connections alike.
+//! The server also trusts that CA for client certificates (`ssl_ca_file`): a client may present
+//! one signed with [`Cluster::ca_key`] (it shows in `pg_stat_ssl.client_dn`), none is required.
+//!
 //! Root: initdb and postgres refuse to run as root, so when the tests run as uid 0 (as CI
 //! does), the directory is chowned to the `postgres` user (or `$DOPPEL_PG_USER`) and the
 //! server programs and the watchdog run under that user's uid/gid (`CommandExt::uid/gid`, no
@@ -58,6 +64,8 @@ pub struct Cluster {
     pub bin_dir: PathBuf,
     /// How long initdb + start took.
     pub startup: Duration,
+    /// The test CA's and the server's keys and certificates (`ca.crt`, `server.crt`, …).
+    tls_dir: PathBuf,
     /// The user the server runs as when the tests run as root.
     run_as: Option<PgUser>,
     counter: AtomicUsize,
@@ -108,6 +116,7 @@ impl Cluster {
         }
         let data_dir = dir.join("data");
         let log_file = dir.join("postgres.log");
+        let tls_dir = dir.join("tls");
         let keep = std::env::var_os("DOPPEL_PG_KEEP").is_some_and(|v| !v.is_empty() && v != "0");
 
         let mut cluster = Cluster {
@@ -118,6 +127,7 @@ impl Cluster {
             log_file,
             bin_dir,
             startup: Duration::ZERO,
+            tls_dir,
             run_as,
             counter: AtomicUsize::new(0),
             templates: Mutex::new(HashMap::new()),
@@ -139,6 +149,8 @@ impl Cluster {
             return Err(format!("initdb failed ({}):\n{}", out.status, output_text(&out)));
         }
 
+        cluster.make_certificates()?;
+
         let mut last_error = String::new();
         for _attempt in 0..10 {
             let port = free_port()?;
@@ -146,8 +158,12 @@ impl Cluster {
             let _ = std::fs::remove_file(&cluster.log_file);
             let options = format!(
                 "-p {port} -k '{}' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-                 -c full_page_writes=off -c max_connections=200",
-                cluster.dir.display()
+                 -c full_page_writes=off -c max_connections=200 -c ssl=on -c ssl_cert_file='{}' \
+                 -c ssl_key_file='{}' -c ssl_ca_file='{}'",
+                cluster.dir.display(),
+                cluster.tls_dir.join("server.crt").display(),
+                cluster.tls_dir.join("server.key").display(),
+                cluster.ca_cert().display()
             );
             let out = cluster
                 .server_command("pg_ctl")
@@ -188,6 +204,64 @@ impl Cluster {
             }
         }
         Err(last_error)
+    }
+
+    /// The test CA's certificate (PEM), which signed the server's certificate for `localhost`
+    /// and `127.0.0.1`: the `sslrootcert` for `verify-ca` and `verify-full`.
+    pub fn ca_cert(&self) -> PathBuf {
+        self.tls_dir.join("ca.crt")
+    }
+
+    /// The test CA's private key, to sign client certificates with.
+    pub fn ca_key(&self) -> PathBuf {
+        self.tls_dir.join("ca.key")
+    }
+
+    /// Makes the test CA and the server's key and certificate in `tls/` with `openssl`; the
+    /// server's key is private to the server's user, as PostgreSQL demands.
+    fn make_certificates(&self) -> Result<(), String> {
+        std::fs::create_dir(&self.tls_dir).map_err(|e| format!("cannot create {}: {e}", self.tls_dir.display()))?;
+        std::fs::write(
+            self.tls_dir.join("server.ext"),
+            "subjectAltName = DNS:localhost, IP:127.0.0.1\nbasicConstraints = critical, CA:FALSE\n\
+             keyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\n",
+        )
+        .map_err(|e| format!("cannot write the server certificate's extensions: {e}"))?;
+        let new_key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+        let steps = [
+            format!(
+                "req -x509 {new_key} -keyout ca.key -out ca.crt -days 30 -subj /CN=doppel-test-CA \
+                 -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign"
+            ),
+            format!("req {new_key} -keyout server.key -out server.csr -subj /CN=localhost"),
+            "x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 30 \
+             -extfile server.ext"
+                .to_string(),
+        ];
+        for step in &steps {
+            let args: Vec<&str> = step.split_whitespace().collect();
+            let out = Command::new("openssl")
+                .args(&args)
+                .current_dir(&self.tls_dir)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("cannot run openssl to make the test cluster's TLS certificates: {e}; install it (Debian/Ubuntu: apt-get install openssl)"))?;
+            if !out.status.success() {
+                return Err(format!("openssl {} failed ({}):\n{}", args.join(" "), out.status, output_text(&out)));
+            }
+        }
+        let key = self.tls_dir.join("server.key");
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(|e| format!("cannot chmod {}: {e}", key.display()))?;
+        if let Some(user) = &self.run_as {
+            // The directory too: the watchdog removes it as that user.
+            let entries = std::fs::read_dir(&self.tls_dir).map_err(|e| e.to_string())?.flatten().map(|e| e.path());
+            for path in entries.chain([self.tls_dir.clone()]) {
+                std::os::unix::fs::chown(&path, Some(user.uid), Some(user.gid))
+                    .map_err(|e| format!("cannot chown {} to {}: {e}", path.display(), user.name))?;
+            }
+        }
+        Ok(())
     }
 
     /// `postgres://postgres@127.0.0.1:PORT/DB` (trust authentication, superuser `postgres`).

@@ -244,8 +244,9 @@ pub(super) fn child_command(program: &str, p: &ConnectParams) -> Command {
         .env("PGPORT", ports.join(","))
         .env("PGUSER", &p.user)
         .env("PGDATABASE", &p.dbname)
-        .env("PGSSLMODE", "disable")
         .env("PGAPPNAME", "doppel");
+    // The same TLS settings: PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY (files, no secrets).
+    cmd.envs(p.tls.child_env());
     if let Some(pw) = p.config.get_password() {
         cmd.env("PGPASSWORD", String::from_utf8_lossy(pw).into_owned());
     }

@@ -1,22 +1,28 @@
 //! Connecting: the `postgres://` URL and the libpq environment variables resolved into one
 //! connection configuration, the printable location used in every message (host, port,
-//! database and user, never the password), opening a session with settings that make the
-//! COPY text forms unambiguous, and turning driver errors into messages that say what to do
-//! without quoting any cell value.
+//! database and user, never the password), opening a session (over TLS as `sslmode` says, see
+//! [`super::tls`]) with settings that make the COPY text forms unambiguous, and turning driver
+//! errors into messages that say what to do without quoting any cell value.
 //!
 //! ```text
 //! URL parts ──┐
-//!             ├─▶ ConnectParams { config, location } ──▶ connect() ──▶ postgres::Client
-//! PG* vars ───┘        (URL wins; TLS modes refused)        (session settings applied)
+//!             ├─▶ ConnectParams { config, location, tls } ──▶ connect() ──▶ postgres::Client
+//! PG* vars ───┘        (URL wins)                              (TLS per sslmode; session settings)
 //! ```
+//!
+//! Every connection doppel makes goes through [`ConnectParams::connect`]: the source's
+//! coordinator and readers, the database target and its maintenance connections, and
+//! `doppel protect`; cancel requests use [`TlsSettings::connector`], and `pg_dump`/`psql`
+//! children get the same settings from [`TlsSettings::child_env`].
 
 use std::io;
 use std::time::Duration;
 
-use postgres::config::{SslMode, TargetSessionAttrs};
+use postgres::config::{Host, SslMode, TargetSessionAttrs};
 use postgres::error::SqlState;
-use postgres::{Client, Config, NoTls};
+use postgres::{Client, Config};
 
+use super::tls::{self, TlsParams, TlsSettings};
 use crate::error::{Error, Result};
 
 /// Session settings applied on every connection (coordinator and readers) so that the text
@@ -41,6 +47,8 @@ pub struct ConnectParams {
     pub location: String,
     pub user: String,
     pub dbname: String,
+    /// sslmode and certificates, resolved; the connector for connections and cancel requests.
+    pub tls: TlsSettings,
 }
 
 impl std::fmt::Debug for ConnectParams {
@@ -68,6 +76,10 @@ const SUPPORTED_PARAMS: &[&str] = &[
     "password",
     "dbname",
     "sslmode",
+    "requiressl",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
     "connect_timeout",
     "application_name",
     "fallback_application_name",
@@ -219,30 +231,6 @@ fn parse_url(url: &str, shown: &str) -> Result<UrlParts> {
     Ok(parts)
 }
 
-/// The sslmode values and what this version does with them.
-fn check_sslmode(mode: &str, from: &str, shown: &str) -> Result<SslMode> {
-    match mode {
-        "disable" | "allow" => Ok(SslMode::Disable),
-        // `prefer` falls back to an unencrypted connection, which is what happens here.
-        "prefer" => Ok(SslMode::Disable),
-        "require" | "verify-ca" | "verify-full" => Err(Error::source(
-            shown,
-            format!(
-                "{from} asks for sslmode={mode}, but this version of doppel cannot use TLS yet and will not \
-                 connect without it; connect through a trusted network or a local TLS-terminating proxy \
-                 (e.g. an SSH tunnel or pgbouncer) and use sslmode=disable"
-            ),
-        )),
-        other => Err(Error::source(
-            shown,
-            format!(
-                "{from} has an unknown sslmode '{other}'; valid values: disable, allow, prefer, require, \
-                 verify-ca, verify-full"
-            ),
-        )),
-    }
-}
-
 fn parse_secs(value: &str, name: &str, shown: &str) -> Result<Option<Duration>> {
     let secs: i64 = value
         .trim()
@@ -266,7 +254,9 @@ impl ConnectParams {
     }
 
     /// Resolves `url`, taking unset parts from `env` (PGHOST, PGPORT, PGUSER, PGPASSWORD,
-    /// PGDATABASE, PGSSLMODE, PGCONNECT_TIMEOUT, PGAPPNAME, PGOPTIONS); the URL wins.
+    /// PGDATABASE, PGPASSFILE, PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY, PGCONNECT_TIMEOUT,
+    /// PGAPPNAME, PGOPTIONS, and HOME for libpq's default files); the URL wins. Reads the
+    /// certificate files the TLS settings name.
     pub fn resolve(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectParams> {
         let shown = super::super::redact_url_password(url);
         let env = |name: &str| env(name).filter(|v| !v.is_empty());
@@ -277,7 +267,7 @@ impl ConnectParams {
         let mut user = parts.user.clone().filter(|u| !u.is_empty());
         let mut password = parts.password.clone();
         let mut dbname = parts.dbname.clone();
-        let mut sslmode: Option<(String, &str)> = None;
+        let mut tls_params = TlsParams::default();
         let mut connect_timeout = None;
         let mut application_name = None;
         let mut fallback_application_name = None;
@@ -290,9 +280,16 @@ impl ConnectParams {
                 "user" => user = Some(value.clone()).filter(|u| !u.is_empty()),
                 "password" => password = Some(value.clone()),
                 "dbname" => dbname = Some(value.clone()).filter(|d| !d.is_empty()),
-                "sslmode" => sslmode = Some((value.clone(), "the URL")),
-                "requiressl" if value == "1" => sslmode = Some(("require".into(), "the URL (requiressl=1)")),
+                "sslmode" => tls_params.sslmode = Some((value.clone(), "the URL")),
+                // libpq: requiressl=1 means require, 0 means prefer; sslmode wins when both are given.
+                "requiressl" if !parts.params.iter().any(|(k, _)| k == "sslmode") => {
+                    let mode = if value.trim() == "1" { "require" } else { "prefer" };
+                    tls_params.sslmode = Some((mode.to_string(), "the URL (requiressl)"));
+                }
                 "requiressl" => {}
+                "sslrootcert" => tls_params.sslrootcert = Some(value.clone()),
+                "sslcert" => tls_params.sslcert = Some(value.clone()),
+                "sslkey" => tls_params.sslkey = Some(value.clone()),
                 "connect_timeout" => connect_timeout = parse_secs(value, key, &shown)?,
                 "application_name" => application_name = Some(value.clone()),
                 "fallback_application_name" => fallback_application_name = Some(value.clone()),
@@ -339,7 +336,8 @@ impl ConnectParams {
                     };
                     config.target_session_attrs(attrs);
                 }
-                // Certificate settings only matter with TLS, which is refused above.
+                // Other TLS settings (sslcrl, sslpassword, sslsni, ssl_min_protocol_version, …)
+                // and GSSAPI encryption are not used.
                 k if k.starts_with("ssl") || k == "gssencmode" => {}
                 other => {
                     return Err(Error::source(
@@ -353,14 +351,8 @@ impl ConnectParams {
             }
         }
 
-        // TLS first: a refused mode is the most important thing to report.
-        let sslmode = match sslmode {
-            Some((mode, from)) => check_sslmode(&mode, from, &shown)?,
-            None => match env("PGSSLMODE") {
-                Some(mode) => check_sslmode(&mode, "PGSSLMODE", &shown)?,
-                None => SslMode::Disable,
-            },
-        };
+        // TLS first: a bad mode or a missing certificate is the most important thing to report.
+        let tls = TlsSettings::resolve(&tls_params, &env, &shown)?;
         if hosts.iter().all(|h| h.is_empty()) {
             hosts = env("PGHOST").map(|h| h.split(',').map(str::to_string).collect()).unwrap_or_default();
         }
@@ -427,7 +419,9 @@ impl ConnectParams {
             config.password(pw);
         }
         config.dbname(&dbname);
-        config.ssl_mode(sslmode);
+        // The server never offers TLS on a Unix socket, and libpq does not ask there.
+        let over_tcp = hosts.iter().any(|h| !h.starts_with('/'));
+        config.ssl_mode(if over_tcp { tls.driver_mode() } else { SslMode::Disable });
         if let Some(t) = connect_timeout {
             config.connect_timeout(t);
         }
@@ -444,14 +438,44 @@ impl ConnectParams {
         });
 
         let location = location_string(&user, &hosts, &port_numbers, &dbname);
-        Ok(ConnectParams { config, location, user, dbname })
+        Ok(ConnectParams { config, location, user, dbname, tls })
     }
 
-    /// Opens a session and applies [`SESSION_SETTINGS`].
+    /// Opens a session (TLS as the settings say) and applies [`SESSION_SETTINGS`].
     pub fn connect(&self) -> Result<Client> {
-        let mut client = self.config.connect(NoTls).map_err(|e| connect_error(&e, self))?;
+        let mut client = self.open_session().map_err(|e| connect_error(&e, self))?;
         client.batch_execute(SESSION_SETTINGS).map_err(|e| query_error(&e, self, "applying session settings"))?;
         Ok(client)
+    }
+}
+
+impl ConnectParams {
+    /// The driver's connection, with libpq's second tries: `allow` starts without TLS and tries
+    /// again with TLS when the server refuses; `prefer` starts with TLS when the server offers
+    /// it and tries again without when the handshake fails.
+    fn open_session(&self) -> std::result::Result<Client, postgres::Error> {
+        let with_mode = |mode: SslMode| {
+            let mut config = self.config.clone();
+            config.ssl_mode(mode);
+            config
+        };
+        let over_tcp = self.config.get_hosts().iter().any(|h| matches!(h, Host::Tcp(_)));
+        let first = self.config.connect(self.tls.connector());
+        match first {
+            Err(e) if over_tcp && self.tls.mode == tls::SslMode::Allow && e.as_db_error().is_some() => {
+                tracing::debug!(location = %self.location, "refused without TLS; trying again with TLS (sslmode=allow)");
+                with_mode(SslMode::Require).connect(self.tls.connector())
+            }
+            Err(e) if over_tcp && self.tls.mode == tls::SslMode::Prefer && tls::is_handshake_failure(&e) => {
+                tracing::warn!(
+                    location = %self.location,
+                    error = %e,
+                    "TLS handshake failed; connecting without TLS (sslmode=prefer)"
+                );
+                with_mode(SslMode::Disable).connect(self.tls.connector())
+            }
+            other => other,
+        }
     }
 }
 
@@ -483,7 +507,7 @@ fn io_cause(e: &postgres::Error) -> Option<&io::Error> {
 }
 
 /// True when `e` or one of its causes says `text` (driver-side errors only).
-fn chain_mentions(e: &postgres::Error, text: &str) -> bool {
+pub(super) fn chain_mentions(e: &postgres::Error, text: &str) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(c) = cause {
         if c.to_string().contains(text) {
@@ -506,9 +530,14 @@ pub(super) fn connect_error(e: &postgres::Error, p: &ConnectParams) -> Error {
                  (prefer PGPASSWORD over a password in the URL)"
             )
         } else if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+            let tls_hint = if p.tls.mode == tls::SslMode::Disable {
+                " (sslmode=disable: if the server accepts only TLS connections, use sslmode=require)"
+            } else {
+                ""
+            };
             format!(
                 "the server refused the connection ({}); check pg_hba.conf on the server, the user name and the \
-                 database",
+                 database{tls_hint}",
                 db_err.message()
             )
         } else if *code == SqlState::INVALID_CATALOG_NAME {
@@ -524,6 +553,8 @@ pub(super) fn connect_error(e: &postgres::Error, p: &ConnectParams) -> Error {
         } else {
             format!("cannot connect (SQLSTATE {}: {}); check the URL and the server log", code.code(), db_err.message())
         }
+    } else if let Some(message) = p.tls.describe_failure(e) {
+        message
     } else if let Some(io) = io_cause(e) {
         match io.kind() {
             io::ErrorKind::ConnectionRefused => "connection refused; is PostgreSQL running there and listening on \
@@ -667,22 +698,116 @@ mod tests {
         assert!(e.to_string().contains("bogus"), "{e}");
     }
 
+    fn mode_of(url: &str, env: &dyn Fn(&str) -> Option<String>) -> (tls::SslMode, SslMode) {
+        let p = ConnectParams::resolve(url, env).unwrap();
+        (p.tls.mode, p.config.get_ssl_mode())
+    }
+
     #[test]
-    fn tls_modes_are_refused_not_downgraded() {
-        for mode in ["require", "verify-ca", "verify-full"] {
-            let e = ConnectParams::resolve(&format!("postgres://u@db/x?sslmode={mode}"), &env_of(&[])).unwrap_err();
-            let msg = e.to_string();
-            assert!(msg.contains("TLS") && msg.contains(mode), "{msg}");
-        }
-        let e = ConnectParams::resolve("postgres://db/x", &env_of(&[("PGSSLMODE", "verify-full")])).unwrap_err();
+    fn sslmode_comes_from_the_url_then_pgsslmode_then_prefer() {
+        use tls::SslMode as Mode;
+        let none = env_of(&[]);
+        assert_eq!(mode_of("postgres://u@db/x", &none), (Mode::Prefer, SslMode::Prefer), "libpq's default");
+        assert_eq!(mode_of("postgres://u@db/x?sslmode=disable", &none), (Mode::Disable, SslMode::Disable));
+        // allow starts without TLS; connect() tries again with TLS if the server refuses.
+        assert_eq!(mode_of("postgres://u@db/x?sslmode=allow", &none), (Mode::Allow, SslMode::Disable));
+        assert_eq!(mode_of("postgres://u@db/x?sslmode=require", &none), (Mode::Require, SslMode::Require));
+        assert_eq!(mode_of("postgres://u@db/x?requiressl=1", &none), (Mode::Require, SslMode::Require));
+        assert_eq!(mode_of("postgres://u@db/x?requiressl=0", &none), (Mode::Prefer, SslMode::Prefer));
+        assert_eq!(mode_of("postgres://u@db/x?sslmode=disable&requiressl=1", &none).0, Mode::Disable);
+        let env = env_of(&[("PGSSLMODE", "require")]);
+        assert_eq!(mode_of("postgres://u@db/x", &env).0, Mode::Require);
+        assert_eq!(mode_of("postgres://u@db/x?sslmode=disable", &env).0, Mode::Disable, "the URL wins");
+        // The server never offers TLS on a Unix socket: the driver does not ask there.
+        assert_eq!(mode_of("postgres://u@/x?host=/tmp&sslmode=require", &env).1, SslMode::Disable);
+
+        let e = ConnectParams::resolve("postgres://u@db/x?sslmode=maybe", &none).unwrap_err().to_string();
+        assert!(e.contains("unknown sslmode 'maybe'") && e.contains("verify-full"), "{e}");
+        let e = ConnectParams::resolve("postgres://db/x", &env_of(&[("PGSSLMODE", "on")])).unwrap_err();
         assert!(e.to_string().contains("PGSSLMODE"), "{e}");
-        // The URL wins over the environment.
-        ConnectParams::resolve("postgres://u@db/x?sslmode=disable", &env_of(&[("PGSSLMODE", "require")])).unwrap();
-        for mode in ["disable", "allow", "prefer"] {
-            let p = ConnectParams::resolve(&format!("postgres://u@db/x?sslmode={mode}"), &env_of(&[])).unwrap();
-            assert!(matches!(p.config.get_ssl_mode(), SslMode::Disable));
+    }
+
+    #[test]
+    fn verify_modes_need_a_root_certificate_and_system_needs_verify_full() {
+        let none = env_of(&[]);
+        for mode in ["verify-ca", "verify-full"] {
+            let url = format!("postgres://u:hunter2@db/x?sslmode={mode}&sslrootcert=/no/such/ca.crt");
+            let e = ConnectParams::resolve(&url, &none).unwrap_err().to_string();
+            assert!(e.contains("/no/such/ca.crt") && e.contains("does not exist") && e.contains(mode), "{e}");
+            assert!(!e.contains("hunter2"), "{e}");
+            let e = ConnectParams::resolve(&format!("postgres://u@db/x?sslmode={mode}"), &none).unwrap_err();
+            assert!(e.to_string().contains("HOME is not set"), "{e}");
         }
-        assert!(ConnectParams::resolve("postgres://u@db/x?sslmode=maybe", &env_of(&[])).is_err());
+        // require and prefer go on without a missing root certificate file, unchecked.
+        let p = ConnectParams::resolve("postgres://u@db/x?sslmode=require&sslrootcert=/no/such/ca.crt", &none).unwrap();
+        assert!(!p.tls.verify_chain);
+        let e = ConnectParams::resolve("postgres://u@db/x?sslrootcert=system&sslmode=require", &none).unwrap_err();
+        assert!(e.to_string().contains("needs sslmode=verify-full"), "{e}");
+        let e = ConnectParams::resolve("postgres://u@db/x?sslmode=disable", &env_of(&[("PGSSLROOTCERT", "system")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("PGSSLROOTCERT"), "{e}");
+    }
+
+    #[test]
+    fn certificate_files_are_checked_when_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("garbage.crt");
+        std::fs::write(&garbage, "not a certificate\n").unwrap();
+        let url = format!("postgres://u@db/x?sslmode=verify-ca&sslrootcert={}", garbage.display());
+        let e = ConnectParams::resolve(&url, &env_of(&[])).unwrap_err().to_string();
+        assert!(e.contains("holds no PEM certificate") && e.contains("garbage.crt"), "{e}");
+
+        // A client certificate whose key others may read, or that is encrypted, is refused
+        // (the PEM framing is all that is read before the key).
+        let cert = dir.path().join("client.crt");
+        std::fs::write(&cert, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
+        let key = dir.path().join("client.key");
+        std::fs::write(&key, "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n")
+            .unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let url = format!("postgres://u@db/x?sslmode=require&sslcert={}&sslkey={}", cert.display(), key.display());
+        let e = ConnectParams::resolve(&url, &env_of(&[])).unwrap_err().to_string();
+        assert!(e.contains("group or world access") && e.contains("chmod 600"), "{e}");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let e = ConnectParams::resolve(&url, &env_of(&[])).unwrap_err().to_string();
+        assert!(e.contains("is encrypted"), "{e}");
+        let e = ConnectParams::resolve(
+            &format!("postgres://u@db/x?sslmode=require&sslcert={}&sslkey=/no/such.key", cert.display()),
+            &env_of(&[]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("/no/such.key") && e.contains("set sslkey"), "{e}");
+        // With sslmode=disable no file is read at all.
+        ConnectParams::resolve(
+            &format!("postgres://u@db/x?sslmode=disable&sslrootcert={}", garbage.display()),
+            &env_of(&[]),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn child_programs_get_the_resolved_tls_settings() {
+        let home = |name: &str| (name == "HOME").then(|| "/home/app".to_string());
+        let p = ConnectParams::resolve("postgres://u@db/x?sslmode=require", &home).unwrap();
+        assert_eq!(
+            p.tls.child_env(),
+            vec![
+                ("PGSSLMODE", "require".to_string()),
+                ("PGSSLROOTCERT", "/home/app/.postgresql/root.crt".to_string()),
+                ("PGSSLCERT", "/home/app/.postgresql/postgresql.crt".to_string()),
+                ("PGSSLKEY", "/home/app/.postgresql/postgresql.key".to_string()),
+            ]
+        );
+        let p =
+            ConnectParams::resolve("postgres://u@db/x?sslmode=prefer&sslrootcert=/ca.pem&sslcert=/c&sslkey=/k", &home)
+                .unwrap();
+        let vars = p.tls.child_env();
+        assert!(vars.contains(&("PGSSLROOTCERT", "/ca.pem".to_string())), "{vars:?}");
+        assert!(vars.contains(&("PGSSLCERT", "/c".to_string())) && vars.contains(&("PGSSLKEY", "/k".to_string())));
+        let p = ConnectParams::resolve("postgres://u@db/x?sslmode=disable", &home).unwrap();
+        assert_eq!(p.tls.child_env(), vec![("PGSSLMODE", "disable".to_string())]);
     }
 
     #[test]

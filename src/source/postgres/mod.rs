@@ -16,6 +16,7 @@
 //! | module        | what it does                                                     |
 //! |---------------|------------------------------------------------------------------|
 //! | [`connect`]   | URL + PG* environment → connection; session settings; error wording |
+//! | [`tls`]       | sslmode and certificates → rustls connector; PGSSL* for child programs |
 //! | [`version`]   | server version checks (≥ 10, not newer than the local pg_dump)   |
 //! | [`catalog`]   | tables and columns in the snapshot; identifier quoting; COPY query |
 //! | [`types`]     | PostgreSQL type → Arrow type and field metadata                  |
@@ -34,6 +35,7 @@ pub mod copy_text;
 pub mod decode;
 mod reader;
 pub mod text_forms;
+pub mod tls;
 pub mod types;
 pub mod version;
 
@@ -72,9 +74,14 @@ impl std::fmt::Debug for PostgresSource {
 
 impl PostgresSource {
     /// `url` is postgres://… or postgresql://…; unset parts come from the libpq environment
-    /// variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (URL wins). TLS: if the URL
-    /// or PGSSLMODE asks for require/verify-ca/verify-full, this returns an error (TLS is not
-    /// supported by this version yet); disable/allow/prefer connect without TLS.
+    /// variables PGHOST, PGPORT, PGUSER, PGPASSWORD (or PGPASSFILE), PGDATABASE (URL wins).
+    /// TLS follows libpq (see [`tls`]): `sslmode` (URL or PGSSLMODE; default `prefer`),
+    /// `sslrootcert` (PGSSLROOTCERT; default `~/.postgresql/root.crt`, or `system`), and a
+    /// client certificate from `sslcert`/`sslkey` (PGSSLCERT/PGSSLKEY; default
+    /// `~/.postgresql/postgresql.crt`/`.key`). `require` encrypts without checking the server's
+    /// certificate unless a root certificate file exists, `verify-ca` checks the chain,
+    /// `verify-full` the chain and the host name; a failed check is an error naming the host,
+    /// port and database.
     pub fn open(url: &str) -> Result<PostgresSource> {
         let params = ConnectParams::from_url(url)?;
         let mut client = params.connect()?;
@@ -168,6 +175,7 @@ impl Source for PostgresSource {
             user: self.params.user.clone(),
             table: table.to_string(),
             columns: pg_table.columns.iter().map(|c| c.name.clone()).collect(),
+            tls: self.params.tls.connector(),
         };
         reader::spawn(client, pg_table, names, batch_rows)
     }

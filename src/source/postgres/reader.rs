@@ -14,12 +14,13 @@ use std::thread;
 
 use arrow_array::RecordBatch;
 use crossbeam_channel::{Receiver, Sender};
-use postgres::{Client, NoTls};
+use postgres::Client;
 
 use super::catalog::PgTable;
 use super::connect::describe_query_error;
 use super::copy_text::{ReadError, RowReader};
 use super::decode::{RowDecoder, RowFailure};
+use super::tls::MakeTls;
 use crate::error::{Error, Result};
 use crate::source::BatchStream;
 
@@ -45,6 +46,8 @@ pub(super) struct Names {
     pub user: String,
     pub table: String,
     pub columns: Vec<String>,
+    /// The connection's TLS connector: a cancel request goes the same way as the connection.
+    pub tls: MakeTls,
 }
 
 impl Names {
@@ -111,7 +114,7 @@ fn copy_table(
     match result {
         Ok(()) => {}
         Err(ReadError::Callback(stop)) => {
-            if let Err(e) = cancel.cancel_query(NoTls) {
+            if let Err(e) = cancel.cancel_query(names.tls.clone()) {
                 tracing::debug!(table = %names.table, error = %e, "cannot cancel the COPY; the connection is dropped");
             }
             return Err(stop);
