@@ -25,8 +25,11 @@ programs, cargo):
      b            baseline B: the same pipes alone, into empty tables without indexes (the
                   database and pre-data are made before the clock starts)
      anon-pg      doppel PostgreSQL → new PostgreSQL database with rules/bench.toml, once per
-                  --threads value; compared with A, and its data phase (the per-table times
-                  of its --report) with B
+                  --threads value (tables side by side up to doppel's default --jobs);
+                  compared with A, and its data phase (from its --report and log) with B
+     anon-pg-jobs1
+                  the same with --jobs 1: tables one after another, so that doppel's own
+                  CPU time can be told per table
      keep-pg      the same with every column kept (rules/bench_keep.toml)
      anon-parquet doppel PostgreSQL → Parquet with rules/bench.toml (compared with A)
      parquet      doppel Parquet → Parquet with rules/bench.toml
@@ -34,8 +37,9 @@ programs, cargo):
    to its baseline (baseline time / doppel time, paired per repetition: median, min, max),
    CPU time (user + sys of the measured process and the children it waited for: doppel and
    the pg_dump/psql it runs, or the baseline's pg_dump/psql; the servers' CPU is not
-   counted), peak RSS, and per table doppel's own CPU time per row (sampled from
-   /proc/PID/stat within the table's time window), then writes the same as markdown into the
+   counted), peak RSS, and doppel's own CPU time per row (sampled from /proc/PID/stat within
+   the data phase, and per table where no other table ran beside it), then writes the same as
+   markdown into the
    --output file (default BENCHMARKS.md), replacing the section of the same fixture size.
 """
 
@@ -60,6 +64,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "scripts" / "bench" / "fixture.sql"
@@ -68,8 +73,10 @@ RULES_KEEP = REPO / "rules" / "bench_keep.toml"
 TABLES = ["public.customers", "public.orders"]
 SOURCE_DB = "bench"
 KEY = "bench-key-not-secret-0123456789abcdef"
-# Targets of issue 5: throughput ratio to baseline A, Parquet → Parquet customers rows/s, RSS.
-TARGET_RATIO = {"anon-pg": 0.8, "keep-pg": 0.9}
+# Targets of issue 5: throughput ratio to baseline A (anonymising at all cores, keep-all),
+# Parquet → Parquet customers rows/s, peak RSS.
+TARGET_RATIO_ANON = 0.8
+TARGET_RATIO_KEEP = 0.9
 TARGET_PARQUET_CUSTOMERS_ROWS_PER_S = 700_000
 TARGET_RSS_MIB = 300
 
@@ -175,8 +182,10 @@ class Measured:
     rss_mib: float  # peak RSS of the process or of one of its children
     # per table: seconds of its data phase and (doppel only) the process's own CPU seconds in it
     tables: dict[str, dict[str, float]] = field(default_factory=dict)
-    # the data phase: the span of the parallel COPY pipes, or the sum of doppel's table times
+    # the data phase: from the first table's start to the last one's end
     data: float = 0.0
+    # doppel only: the process's own CPU seconds within the data phase
+    data_cpu: float | None = None
 
 
 class CpuSampler(threading.Thread):
@@ -325,13 +334,15 @@ class Bench:
         return m
 
     def doppel_run(self, name: str, rep: int, rules: Path, source: str, target: str,
-                   threads: int | None = None) -> Measured:
+                   threads: int | None = None, jobs: int | None = None) -> Measured:
         report = self.work / f"{name}-{rep}.json"
         report.unlink(missing_ok=True)
         cmd = [str(self.doppel), "run", "--rules", str(rules), "--from", source, "--to", target,
                "--key-file", str(self.key_file), "--report", str(report), "--quiet"]
         if threads is not None:
             cmd += ["--threads", str(threads)]
+        if jobs is not None:
+            cmd += ["--jobs", str(jobs)]
         log = self.work / f"{name}-{rep}.log"
         self.quiesce()
         m, sampler = measure(cmd, self.env, log, sample_cpu=True)
@@ -341,30 +352,32 @@ class Bench:
             hit = re.match(r"(\S+)\s+INFO\s+done\s+table=(\S+)", line)
             if hit:
                 done[hit.group(2)] = dt.datetime.fromisoformat(hit.group(1).replace("Z", "+00:00")).timestamp()
+        windows = {}
         for table in json.loads(report.read_text())["tables"]:
-            name_, seconds, rows = table["table"], table["seconds"], table["rows"]
+            name_, seconds = table["table"], table["seconds"]
+            rows = table.get("rows_written", table.get("rows"))
             if rows != self.rows[name_]:
                 raise BenchError(f"{name}: doppel reports {rows} rows for {name_}, the source has {self.rows[name_]}")
-            entry = {"seconds": seconds}
-            if sampler is not None and name_ in done:
-                end = done[name_]
-                entry["cpu"] = sampler.cpu_at(end) - sampler.cpu_at(end - seconds)
-            m.tables[name_] = entry
-        m.data = sum(t["seconds"] for t in m.tables.values())
+            m.tables[name_] = {"seconds": seconds}
+            if name_ in done:
+                windows[name_] = (done[name_] - seconds, done[name_])
+        if len(windows) == len(m.tables):
+            start, end = min(s for s, _ in windows.values()), max(e for _, e in windows.values())
+            m.data = end - start
+            m.data_cpu = sampler.cpu_at(end) - sampler.cpu_at(start)
+            # A table's own CPU only where no other table ran at the same time (--jobs 1).
+            for name_, (s0, e0) in windows.items():
+                if all(e1 <= s0 + 0.005 or s1 >= e0 - 0.005 for other, (s1, e1) in windows.items() if other != name_):
+                    m.tables[name_]["cpu"] = sampler.cpu_at(e0) - sampler.cpu_at(s0)
+        else:
+            m.data = sum(t["seconds"] for t in m.tables.values())
         return m
 
-    def anon_pg(self, rep: int, threads: int) -> Measured:
+    def to_database(self, name: str, rep: int, rules: Path, threads: int | None = None,
+                    jobs: int | None = None) -> Measured:
         db = "bench_doppel"
         self.drop(db)
-        m = self.doppel_run(f"anon-pg-t{threads}", rep, RULES, self.server.url(SOURCE_DB), self.server.url(db), threads)
-        self.verify_counts(db)
-        self.drop(db)
-        return m
-
-    def keep_pg(self, rep: int) -> Measured:
-        db = "bench_doppel"
-        self.drop(db)
-        m = self.doppel_run("keep-pg", rep, RULES_KEEP, self.server.url(SOURCE_DB), self.server.url(db))
+        m = self.doppel_run(name, rep, rules, self.server.url(SOURCE_DB), self.server.url(db), threads, jobs)
         self.verify_counts(db)
         self.drop(db)
         return m
@@ -385,10 +398,10 @@ class Bench:
 class Variant:
     id: str
     label: str
-    run: object  # callable(rep) -> Measured
+    run: Callable[[int], Measured]  # repetition → measurement
     baseline: str | None = None  # id of the variant it is compared with
     data_baseline: str | None = None  # id of the variant its data phase is compared with
-    target: str = ""  # the issue's target, for the table
+    ratio_target: float | None = None  # the issue's target for the ratio to the baseline
     doppel: bool = True
     results: list[Measured] = field(default_factory=list)
 
@@ -413,11 +426,10 @@ def ratios(variant: Variant, baseline: Variant | None, data: bool = False) -> li
 
 
 def target_verdict(variant: Variant, rs: list[float]) -> str:
-    kind = variant.id.split("-t")[0]
     parts = []
-    if kind in TARGET_RATIO and variant.target and rs:
-        ok = statistics.median(rs) >= TARGET_RATIO[kind]
-        parts.append(f"≥ {TARGET_RATIO[kind]:.2f} of A: {'met' if ok else 'missed'}")
+    if variant.ratio_target is not None and rs:
+        ok = statistics.median(rs) >= variant.ratio_target
+        parts.append(f"≥ {variant.ratio_target:.2f} of {variant.baseline.upper()}: {'met' if ok else 'missed'}")
     if variant.doppel and variant.results:
         ok = max(m.rss_mib for m in variant.results) < TARGET_RSS_MIB
         parts.append(f"RSS < {TARGET_RSS_MIB} MiB: {'met' if ok else 'missed'}")
@@ -434,7 +446,9 @@ def render(bench: Bench, variants: list[Variant], meta: dict[str, str]) -> str:
         f"- Machine: {meta['cores']} cores ({meta['cpu']}), {meta['memory']}, Linux {meta['kernel']}; "
         f"PostgreSQL {meta['postgres']} (fsync, full_page_writes and autovacuum off, same server for every run)",
         f"- doppel {meta['commit']}; {meta['date']}; {meta['repetitions']} repetitions, variants alternating; "
-        f"fixture (seed `{meta['seed']}`) built in {meta['fixture_seconds']} s",
+        f"fixture (seed `{meta['seed']}`) built in {meta['fixture_seconds']} s; load average "
+        f"{meta['load_before']} before the timed runs, {meta['load_after']} after",
+        *([f"- Note: {meta['note']}"] if meta["note"] else []),
         "",
         "Whole run. Wall time in seconds: median (min–max). Ratio: throughput relative to the baseline "
         "(baseline time / this time, paired per repetition; above 1 is faster). CPU: user + sys of the measured "
@@ -459,11 +473,13 @@ def render(bench: Bench, variants: list[Variant], meta: dict[str, str]) -> str:
     lines += [
         "",
         "Data phase: the tables alone. For the baselines, each table's COPY pipe (the pipes run in parallel; "
-        "the row for all tables is from the first pipe's start to the last one's end); for doppel, the per-table times of its `--report` "
-        "(tables one after the other, each read, transformed and written in a pipeline; their sum is the run's "
-        "data phase, compared with B). doppel CPU µs/row: CPU time of the doppel process alone (all its threads, "
-        "sampled from /proc) within the table's time window, per row. Per table, doppel's time is compared with "
-        "B's pipe for the same table (which ran beside the other table's pipe).",
+        "the row for all tables is from the first pipe's start to the last one's end); for doppel, the per-table "
+        "times of its `--report` (each table read, transformed and written in a pipeline; tables run side by side "
+        "up to `--jobs`, whose default is the core count, at most 4), the row for all tables again from the first "
+        "table's start to the last one's end, compared with B. Per table, doppel's time is compared with B's pipe "
+        "for the same table (which ran beside the other table's pipe). doppel CPU µs/row: CPU time of the doppel "
+        "process alone (all its threads, sampled from /proc/PID/stat) within the time window, per row; per table "
+        "only where no other table ran at the same time, as in the `--jobs 1` run.",
         "",
         "| run | table | rows | data s | rows/s | vs | ratio | doppel CPU µs/row | target |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -472,13 +488,13 @@ def render(bench: Bench, variants: list[Variant], meta: dict[str, str]) -> str:
         if not v.results:
             continue
         base = by_id.get(v.data_baseline) if v.data_baseline else None
-        if v.data_baseline or not v.doppel:
+        if v.data_baseline or not v.doppel or any(m.data_cpu is not None for m in v.results):
             secs = [m.data for m in v.results]
-            label = "all (sum)" if v.doppel else "all (parallel)"
             rs = ratios(v, base, data=True) if v.doppel else []
-            lines.append(f"| {v.label} | {label} | {total:,} | {spread(secs, '.2f')} | "
+            cpus = [m.data_cpu / total * 1e6 for m in v.results if m.data_cpu is not None]
+            lines.append(f"| {v.label} | all | {total:,} | {spread(secs, '.2f')} | "
                          f"{total / statistics.median(secs):,.0f} | {v.data_baseline.upper() if base else '—'} | "
-                         f"{spread(rs, '.2f')} | | |")
+                         f"{spread(rs, '.2f')} | {spread(cpus, '.2f') if cpus else ''} | |")
         for table in TABLES:
             secs = [m.tables[table]["seconds"] for m in v.results if table in m.tables]
             if not secs:
@@ -526,7 +542,7 @@ def write_markdown(path: Path, section: str, marker: str) -> None:
     path.write_text(text)
 
 
-def machine(bench: Bench, args: argparse.Namespace, fixture_seconds: float) -> dict[str, str]:
+def machine(bench: Bench, args: argparse.Namespace, fixture_seconds: float, load_before: str) -> dict[str, str]:
     cpu = "unknown CPU"
     mem = ""
     try:
@@ -545,8 +561,15 @@ def machine(bench: Bench, args: argparse.Namespace, fixture_seconds: float) -> d
                            capture_output=True, text=True).stdout.strip()
     if dirty:
         commit += " (with uncommitted changes under src/ or Cargo.*)"
+    # The command as given, but for --note (printed on its own line).
+    argv, rest = [], iter(sys.argv[1:])
+    for arg in rest:
+        if arg == "--note":
+            next(rest, None)
+        elif not arg.startswith("--note="):
+            argv.append(arg)
     return {
-        "command": "python3 scripts/bench/run.py" + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""),
+        "command": "python3 scripts/bench/run.py" + (" " + shlex.join(argv) if argv else ""),
         "cores": str(len(os.sched_getaffinity(0))),
         "cpu": cpu,
         "memory": mem,
@@ -557,13 +580,21 @@ def machine(bench: Bench, args: argparse.Namespace, fixture_seconds: float) -> d
         "repetitions": str(args.repetitions),
         "seed": args.seed,
         "fixture_seconds": f"{fixture_seconds:.1f}",
+        "load_before": load_before,
+        "load_after": load_average(),
+        "note": args.note,
     }
+
+
+def load_average() -> str:
+    """The 1-minute load average: more than the core count means other work shared the machine."""
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 # --------------------------------------------------------------------------------------------
 
 
-ALL_VARIANTS = ["a", "b", "anon-pg", "keep-pg", "anon-parquet", "parquet"]
+ALL_VARIANTS = ["a", "b", "anon-pg", "anon-pg-jobs1", "keep-pg", "anon-parquet", "parquet"]
 
 
 def parse_args() -> argparse.Namespace:
@@ -584,6 +615,7 @@ def parse_args() -> argparse.Namespace:
                    help="markdown file to update (default BENCHMARKS.md)")
     p.add_argument("--no-write", action="store_true", help="print only; leave the markdown file alone")
     p.add_argument("--doppel", type=Path, help="use this doppel binary instead of building one")
+    p.add_argument("--note", default="", help="a sentence to print with the results (e.g. about the machine)")
     p.add_argument("--keep-work", action="store_true",
                    help="keep the work directory (logs, reports) under target/bench/ after the run")
     args = p.parse_args()
@@ -637,7 +669,7 @@ def main() -> int:
         server.start()
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k != "DOPPEL_KEY"}
         env.update(PGHOST="127.0.0.1", PGPORT=str(server.port), PGUSER="postgres", PGDATABASE="postgres",
-                   DOPPEL_LOG="info", PATH=f"{server.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+                   DOPPEL_LOG="info", NO_COLOR="1", PATH=f"{server.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
         key_file = work / "key"
         key_file.write_text(KEY + "\n")
         key_file.chmod(0o600)
@@ -676,11 +708,17 @@ def main() -> int:
             cores = len(os.sched_getaffinity(0))
             for t in args.threads:
                 variants.append(Variant(f"anon-pg-t{t}", f"doppel PG → PG, rules, --threads {t}",
-                                        (lambda t: lambda rep: bench.anon_pg(rep, t))(t), baseline="a",
-                                        data_baseline="b", target="yes" if t == cores else ""))
+                                        (lambda t: lambda rep: bench.to_database(f"anon-pg-t{t}", rep, RULES, t))(t),
+                                        baseline="a", data_baseline="b",
+                                        ratio_target=TARGET_RATIO_ANON if t == cores else None))
+        if "anon-pg-jobs1" in args.variants:
+            variants.append(Variant("anon-pg-jobs1", "doppel PG → PG, rules, --jobs 1",
+                                    lambda rep: bench.to_database("anon-pg-jobs1", rep, RULES, jobs=1),
+                                    baseline="a", data_baseline="b"))
         if "keep-pg" in args.variants:
-            variants.append(Variant("keep-pg", "doppel PG → PG, all kept", bench.keep_pg, baseline="a",
-                                    data_baseline="b", target="yes"))
+            variants.append(Variant("keep-pg", "doppel PG → PG, all kept",
+                                    lambda rep: bench.to_database("keep-pg", rep, RULES_KEEP), baseline="a",
+                                    data_baseline="b", ratio_target=TARGET_RATIO_KEEP))
         if "anon-parquet" in args.variants:
             variants.append(Variant("anon-parquet", "doppel PG → Parquet, rules",
                                     lambda rep: bench.to_parquet("anon-parquet", rep, RULES, server.url(SOURCE_DB)),
@@ -689,6 +727,7 @@ def main() -> int:
             variants.append(Variant("parquet", "doppel Parquet → Parquet, rules",
                                     lambda rep: bench.to_parquet("parquet", rep, RULES, str(parquet_input))))
 
+        load_before = load_average()
         for rep in range(args.repetitions):
             shift = rep % len(variants)
             for v in variants[shift:] + variants[:shift]:
@@ -697,7 +736,7 @@ def main() -> int:
                 log(f"repetition {rep + 1}/{args.repetitions}: {v.label}: {m.wall:.2f} s, cpu {m.cpu:.2f} s, "
                     f"peak RSS {m.rss_mib:.0f} MiB")
 
-        meta = machine(bench, args, fixture_seconds)
+        meta = machine(bench, args, fixture_seconds, load_before)
         section = render(bench, variants, meta)
         print(section)
         if not args.no_write:
