@@ -8,8 +8,8 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::TEST_KEY;
 use common::pg::cluster;
+use common::{TEST_KEY, schema_dump};
 use doppel::sink::Sink;
 use doppel::sink::postgres::dump::DumpSink;
 use doppel::source::Source;
@@ -36,24 +36,6 @@ fn restore(db: &str, file: &Path) -> Output {
         .arg(file)
         .output()
         .expect("run psql")
-}
-
-/// `pg_dump --schema-only` without ownership, privileges and the `\restrict` lines.
-fn schema_dump(db: &str) -> String {
-    let c = cluster();
-    let out = c
-        .client("pg_dump")
-        .args(["--schema-only", "--no-owner", "--no-privileges", "-d"])
-        .arg(c.url(db))
-        .output()
-        .expect("run pg_dump");
-    assert!(out.status.success(), "pg_dump {db}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Every user table as `schema.table` with its column count.
@@ -201,7 +183,9 @@ fn a_failed_run_leaves_no_file_and_leftovers_of_dead_runs_are_removed() {
     let dead = dir.path().join(".club.sql.doppel-partial-4000000");
     std::fs::write(&dead, "half").unwrap();
     let source = PostgresSource::open(&c.url(&source_db)).unwrap();
-    let mut sink = DumpSink::create(&file, false, &c.url(&source_db), source.snapshot(), "abc", "doppeltest", &Default::default()).unwrap();
+    let mut sink =
+        DumpSink::create(&file, false, &c.url(&source_db), source.snapshot(), "abc", "doppeltest", &Default::default())
+            .unwrap();
     assert!(!dead.exists(), "the dead run's partial file was removed");
     let table = &source.tables()[0];
     let mut t = sink.open_table(&table.name, table.schema.clone()).unwrap();

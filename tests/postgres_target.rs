@@ -8,12 +8,12 @@ mod common;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use common::TEST_KEY;
 use common::pg::cluster;
+use common::{TEST_KEY, schema_dump};
 use doppel::error::{Error, Result};
 use doppel::pipeline::{self, RunOptions, RunReport};
-use doppel::plan::{self, Plan, Strategy};
-use doppel::rules::{TableAction, load_rules};
+use doppel::plan::{self, Plan};
+use doppel::rules::load_rules;
 use doppel::secret::Key;
 use doppel::sink::Sink;
 use doppel::sink::postgres::database::PostgresSink;
@@ -52,56 +52,12 @@ fn database_exists(db: &str) -> bool {
     cluster().scalar("postgres", &format!("SELECT count(*) FROM pg_database WHERE datname = '{db}'")) == "1"
 }
 
-fn quoted(table: &str) -> String {
-    let (s, t) = table.split_once('.').unwrap();
-    format!("\"{s}\".\"{t}\"")
-}
-
-/// `pg_dump --schema-only` without ownership, privileges and the random `\restrict` key.
-fn schema_dump(db: &str) -> String {
-    let c = cluster();
-    let out = c
-        .client("pg_dump")
-        .args(["--schema-only", "--no-owner", "--no-privileges", "-d"])
-        .arg(c.url(db))
-        .output()
-        .expect("run pg_dump");
-    assert!(out.status.success(), "pg_dump {db}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// Asserts everything the "done when" asks of a PostgreSQL target.
 fn assert_faithful(plan: &Plan, source_db: &str, target_db: &str) {
     let c = cluster();
     assert_eq!(schema_dump(source_db), schema_dump(target_db), "schemas differ");
     assert_eq!(c.scalar(target_db, "SELECT count(*) FROM pg_constraint WHERE NOT convalidated"), "0");
-    for table in &plan.tables {
-        let q = quoted(&table.name);
-        let count = format!("SELECT count(*) FROM {q}");
-        if table.action == TableAction::Skip {
-            assert_eq!(c.scalar(target_db, &count), "0", "{}", table.name);
-            continue;
-        }
-        assert_eq!(c.scalar(source_db, &count), c.scalar(target_db, &count), "row count of {}", table.name);
-        let kept: Vec<String> = table
-            .columns
-            .iter()
-            .filter(|col| matches!(col.strategy, Strategy::Keep))
-            .map(|col| format!("\"{}\"", col.name))
-            .collect();
-        if kept.is_empty() {
-            continue;
-        }
-        let order: Vec<String> = (1..=kept.len()).map(|i| i.to_string()).collect();
-        let copy = format!("COPY (SELECT {} FROM {q} ORDER BY {}) TO STDOUT", kept.join(", "), order.join(", "));
-        let (src, dst) = (c.psql(source_db, &copy), c.psql(target_db, &copy));
-        assert!(src == dst, "kept columns of {} differ", table.name);
-    }
+    common::assert_rows_and_kept_values(plan, source_db, target_db);
 }
 
 #[test]

@@ -17,7 +17,9 @@ Locations (--from / --to):
   postgres://… or postgresql://…   a PostgreSQL database: a source read under one snapshot, or a
                                     new target database built from a PostgreSQL source
                                     (PG* environment variables fill the gaps); with --replace
-                                    an existing one is rebuilt beside it and swapped in
+                                    an existing one is rebuilt beside it and swapped in.
+                                    From Parquet: the target's existing, empty tables (schema
+                                    made beforehand) are loaded in one transaction
   a path ending in .sql, or -       a SQL dump target (- is stdout) from a PostgreSQL source:
                                     a plain script for psql -v ON_ERROR_STOP=1 -f
   any other path                    a directory of Parquet files, one <schema>.<table>.parquet

@@ -3,15 +3,18 @@
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use arrow_schema::SchemaRef;
+
 use crate::error::{Error, Result};
 use crate::pipeline::{self, RunOptions};
 use crate::plan;
-use crate::rules::load_rules;
+use crate::rules::{TableAction, load_rules};
 use crate::secret::{KEY_ENV, Key};
 use crate::sink::Sink;
 use crate::sink::parquet::ParquetSink;
 use crate::sink::postgres::database::PostgresSink;
 use crate::sink::postgres::dump::{self, DumpSink};
+use crate::sink::postgres::existing::ExistingTablesSink;
 use crate::sink::postgres::replace::TargetOptions;
 use crate::sink::postgres::roles::RoleMap;
 use crate::source::postgres::PostgresSource;
@@ -62,11 +65,24 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
                 };
                 Box::new(PostgresSink::create_with(url, source_url, snapshot, &options)?)
             }
-            None => {
+            // Without a schema to restore, the target's existing, empty tables are loaded.
+            None if args.replace || !role_map.is_empty() => {
                 return Err(Error::Usage(format!(
-                    "{}: a PostgreSQL target needs a PostgreSQL source in this version of doppel",
-                    to.display()
+                    "{}: --replace and --role-map rebuild a database from a PostgreSQL source's schema; from {} \
+                     doppel loads the target's existing, empty tables in one transaction: empty them (TRUNCATE) or \
+                     restore the schema into a new database, then run again without these flags",
+                    to.display(),
+                    from.display()
                 )));
+            }
+            None => {
+                let tables: Vec<(String, SchemaRef)> = plan
+                    .tables
+                    .iter()
+                    .filter(|t| t.action == TableAction::Copy)
+                    .map(|t| (t.name.clone(), t.schema.clone()))
+                    .collect();
+                Box::new(ExistingTablesSink::open(url, &tables)?)
             }
         },
         Location::Dump(_) if args.force || args.terminate_connections => {

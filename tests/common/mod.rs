@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use arrow_array::RecordBatch;
+use doppel::plan::{Plan, Strategy};
+use doppel::rules::TableAction;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 pub const TEST_KEY: &str = "test-key-0123456789abcdef0123456789";
@@ -72,4 +74,57 @@ pub fn concat(batches: &[RecordBatch]) -> RecordBatch {
 /// The Python interpreter with pyarrow (set by scripts/test.sh), if any.
 pub fn python() -> Option<String> {
     std::env::var("DOPPEL_PYTHON").ok().filter(|p| Path::new(p).exists())
+}
+
+/// `"schema"."table"` for `schema.table`.
+pub fn quoted(table: &str) -> String {
+    let (s, t) = table.split_once('.').unwrap();
+    format!("\"{s}\".\"{t}\"")
+}
+
+/// `pg_dump --schema-only` of test database `db` without ownership, privileges and the random
+/// `\restrict` key.
+pub fn schema_dump(db: &str) -> String {
+    let c = pg::cluster();
+    let out = c
+        .client("pg_dump")
+        .args(["--schema-only", "--no-owner", "--no-privileges", "-d"])
+        .arg(c.url(db))
+        .output()
+        .expect("run pg_dump");
+    assert!(out.status.success(), "pg_dump {db}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Asserts that every table of `plan` has as many rows in `target_db` as in `source_db` (none
+/// when the rules skip it) and the same values in the columns the rules keep.
+pub fn assert_rows_and_kept_values(plan: &Plan, source_db: &str, target_db: &str) {
+    let c = pg::cluster();
+    for table in &plan.tables {
+        let q = quoted(&table.name);
+        let count = format!("SELECT count(*) FROM {q}");
+        if table.action == TableAction::Skip {
+            assert_eq!(c.scalar(target_db, &count), "0", "{}", table.name);
+            continue;
+        }
+        assert_eq!(c.scalar(source_db, &count), c.scalar(target_db, &count), "row count of {}", table.name);
+        let kept: Vec<String> = table
+            .columns
+            .iter()
+            .filter(|col| matches!(col.strategy, Strategy::Keep))
+            .map(|col| format!("\"{}\"", col.name))
+            .collect();
+        if kept.is_empty() {
+            continue;
+        }
+        let order: Vec<String> = (1..=kept.len()).map(|i| i.to_string()).collect();
+        let copy = format!("COPY (SELECT {} FROM {q} ORDER BY {}) TO STDOUT", kept.join(", "), order.join(", "));
+        let (src, dst) = (c.psql(source_db, &copy), c.psql(target_db, &copy));
+        assert!(src == dst, "kept columns of {} differ", table.name);
+    }
 }

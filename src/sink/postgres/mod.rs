@@ -8,12 +8,15 @@
 //! - [`dump`]: [`dump::DumpSink`], a plain SQL script (`--to file.sql` or `--to -`) that psql
 //!   restores into an empty database: pre-data, COPY blocks, post-data and sequence values, the
 //!   data in one transaction that commits at the end of the script.
+//! - [`existing`]: [`existing::ExistingTablesSink`], existing empty tables of a database whose
+//!   schema the user made (the target of a Parquet source), loaded in one transaction.
 //! - [`copy_text`]: Arrow batches encoded as `COPY … FROM STDIN` text.
 //! - [`roles`]: `--role-map`: owners and privileges carried over to the target's roles.
 
 pub mod copy_text;
 pub mod database;
 pub mod dump;
+pub mod existing;
 pub mod protect;
 pub mod replace;
 pub mod roles;

@@ -80,6 +80,16 @@ pub fn quote_literal(s: &str) -> String {
 const SCHEMA_FILTER: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
      AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'";
 
+/// Every domain of the database: its oid → (base type oid, typmod), for
+/// [`super::types::resolve_domain`].
+pub fn read_domains(client: &mut Client) -> Result<HashMap<u32, (u32, i32)>, postgres::Error> {
+    Ok(client
+        .query("SELECT oid, typbasetype, typtypmod FROM pg_catalog.pg_type WHERE typtype = 'd'", &[])?
+        .into_iter()
+        .map(|r| (r.get::<_, u32>(0), (r.get::<_, u32>(1), r.get::<_, i32>(2))))
+        .collect())
+}
+
 /// Reads the tables and their columns. `server_version_num` selects the catalog columns
 /// that exist (attgenerated since 12). Returns tables sorted by `schema.table`.
 pub fn read_tables(client: &mut Client, server_version_num: i32) -> Result<Vec<PgTable>, postgres::Error> {
@@ -97,11 +107,7 @@ pub fn read_tables(client: &mut Client, server_version_num: i32) -> Result<Vec<P
         tracing::warn!(table = %format!("{schema}.{table}"), "foreign table {schema}.{table} is not copied: doppel reads only ordinary and partitioned tables");
     }
 
-    let domains: HashMap<u32, (u32, i32)> = client
-        .query("SELECT oid, typbasetype, typtypmod FROM pg_catalog.pg_type WHERE typtype = 'd'", &[])?
-        .into_iter()
-        .map(|r| (r.get::<_, u32>(0), (r.get::<_, u32>(1), r.get::<_, i32>(2))))
-        .collect();
+    let domains = read_domains(client)?;
 
     let generated = if server_version_num >= 120000 { "a.attgenerated::text" } else { "''::text" };
     let rows = client.query(
