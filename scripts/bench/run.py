@@ -445,7 +445,7 @@ def render(bench: Bench, variants: list[Variant], meta: dict[str, str]) -> str:
         f"- Command: `{meta['command']}`",
         f"- Machine: {meta['cores']} cores ({meta['cpu']}), {meta['memory']}, Linux {meta['kernel']}; "
         f"PostgreSQL {meta['postgres']} (fsync, full_page_writes and autovacuum off, same server for every run)",
-        f"- doppel {meta['commit']}; {meta['date']}; {meta['repetitions']} repetitions, variants alternating; "
+        f"- doppel {meta['commit']}; {meta['date']}; {meta['repetitions']}, variants alternating; "
         f"fixture (seed `{meta['seed']}`) built in {meta['fixture_seconds']} s; load average "
         f"{meta['load_before']} before the timed runs, {meta['load_after']} after",
         *([f"- Note: {meta['note']}"] if meta["note"] else []),
@@ -525,7 +525,8 @@ Runs: **A** is PostgreSQL's own copy of the whole database (createdb, `pg_dump
 FROM STDIN (FORMAT binary)"` pipe per table in parallel, `pg_dump --section=post-data | psql`);
 **B** is the same pipes alone into empty tables without indexes. doppel builds a new database
 as in production use (pre-data, COPY, post-data, sequences, ANALYZE), so its whole-run figure
-is compared with A and its data phase with B.
+is compared with A and its data phase with B. Every doppel run writes its `--report` (the
+per-table times come from it), as a nightly job would, so the report's own cost is included.
 """
 
 
@@ -577,7 +578,7 @@ def machine(bench: Bench, args: argparse.Namespace, fixture_seconds: float, load
         "postgres": bench.psql("postgres", "SHOW server_version"),
         "commit": commit,
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "repetitions": str(args.repetitions),
+        "repetitions": f"{args.repetitions} repetition{'s' if args.repetitions != 1 else ''}",
         "seed": args.seed,
         "fixture_seconds": f"{fixture_seconds:.1f}",
         "load_before": load_before,
