@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
+    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Time64MicrosecondType,
+    TimestampMicrosecondType,
 };
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
@@ -187,7 +188,9 @@ fn oracle(column: &str, data_type: &DataType) -> String {
         DataType::Float32 => format!("encode(float4send({c}), 'hex')"),
         DataType::Float64 => format!("encode(float8send({c}), 'hex')"),
         DataType::Date32 => format!("({c} - DATE '1970-01-01')::text"),
-        DataType::Timestamp(..) => format!("(extract(epoch from {c}) * 1000000)::numeric(30,0)::text"),
+        DataType::Timestamp(..) | DataType::Time64(_) => {
+            format!("(extract(epoch from {c}) * 1000000)::numeric(30,0)::text")
+        }
         DataType::Decimal128(_, s) => format!("({c} * power(10::numeric, {s}))::numeric(60,0)::text"),
         DataType::Binary => format!("encode({c}, 'hex')"),
         DataType::FixedSizeBinary(16) => format!("replace({c}::text, '-', '')"),
@@ -208,6 +211,7 @@ fn render(array: &ArrayRef, row: usize) -> String {
         DataType::Boolean => if array.as_boolean().value(row) { "true" } else { "false" }.into(),
         DataType::Date32 => array.as_primitive::<Date32Type>().value(row).to_string(),
         DataType::Timestamp(..) => array.as_primitive::<TimestampMicrosecondType>().value(row).to_string(),
+        DataType::Time64(_) => array.as_primitive::<Time64MicrosecondType>().value(row).to_string(),
         DataType::Decimal128(..) => array.as_primitive::<Decimal128Type>().value(row).to_string(),
         DataType::Binary => hex(array.as_binary::<i32>().value(row)),
         DataType::FixedSizeBinary(_) => hex(array.as_fixed_size_binary().value(row)),
@@ -351,7 +355,7 @@ fn catalog_lists_tables_only_with_their_types() {
         ("public.misc", "arr", DataType::Utf8, "integer[]", true),
         ("public.misc", "tarr", DataType::Utf8, "text[]", true),
         ("public.misc", "r", DataType::Utf8, "int4range", true),
-        ("public.misc", "tm", DataType::Utf8, "time without time zone", true),
+        ("public.misc", "tm", DataType::Time64(TimeUnit::Microsecond), "time without time zone", true),
         ("public.misc", "tz", DataType::Utf8, "time with time zone", true),
         ("public.misc", "mon", DataType::Utf8, "money", true),
         ("public.misc", "tsv", DataType::Utf8, "tsvector", true),

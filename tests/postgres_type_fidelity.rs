@@ -23,7 +23,7 @@ use std::path::Path;
 
 use arrow_array::Array;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Float32Type, Float64Type, TimestampMicrosecondType};
+use arrow_array::types::{Date32Type, Float32Type, Float64Type, Time64MicrosecondType, TimestampMicrosecondType};
 use arrow_schema::{DataType, TimeUnit};
 use common::pg::cluster;
 use common::*;
@@ -224,7 +224,7 @@ fn expected_types() -> Vec<(&'static str, DataType, &'static str)> {
         ("ci", DataType::Utf8, "citext"),
         ("b", DataType::Boolean, "boolean"),
         ("d", DataType::Date32, "date"),
-        ("tm", DataType::Utf8, "time without time zone"),
+        ("tm", DataType::Time64(TimeUnit::Microsecond), "time without time zone"),
         ("ttz", DataType::Utf8, "time with time zone"),
         ("ts", DataType::Timestamp(TimeUnit::Microsecond, None), "timestamp without time zone"),
         ("tstz", utc, "timestamp with time zone"),
@@ -306,6 +306,9 @@ fn every_type_kept_reaches_parquet_as_its_arrow_type_with_its_postgres_type() {
     assert_eq!((d.value(1), d.value(4)), (-2_440_588, i32::MAX));
     let ts = batch.column(17).as_primitive::<TimestampMicrosecondType>();
     assert_eq!((ts.value(1), ts.value(4)), (i64::MIN, i64::MAX));
+    // time: microseconds since midnight, 24:00:00 as a whole day (as PostgreSQL stores it).
+    let tm = batch.column(15).as_primitive::<Time64MicrosecondType>();
+    assert_eq!((tm.value(0), tm.value(1), tm.value(4)), (45_296_789_012, 86_400_000_000, 1));
     // An independent reader agrees on the types.
     if let Some(python) = python() {
         let script = "import sys, pyarrow.parquet as pq\n\
@@ -333,6 +336,7 @@ fn every_type_kept_reaches_parquet_as_its_arrow_type_with_its_postgres_type() {
             DataType::Timestamp(_, Some(_)) => "timestamp[us, tz=UTC]".to_string(),
             DataType::FixedSizeBinary(16) => "extension<arrow.uuid>".to_string(),
             DataType::Binary => "binary".to_string(),
+            DataType::Time64(_) => "time64[us]".to_string(),
             other => panic!("no pyarrow name for {other}"),
         };
         for (line, (name, data_type, pg_type)) in lines.iter().zip(&expected) {
@@ -359,6 +363,7 @@ const TRANSFORMS: &[(&str, &str, &[i32])] = &[
     ("ch", r#"{ action = "mask", keep_first = 1 }"#, &[]),
     ("ci", r#"{ action = "fake", generator = "word" }"#, &[]),
     ("d", r#"{ action = "noise", duration = "30d" }"#, &[5]),
+    ("tm", r#"{ action = "constant", value = "08:30:00" }"#, &[]),
     ("tstz", r#"{ action = "noise", duration = "12h" }"#, &[2, 5]),
     ("u", r#"{ action = "hash" }"#, &[]),
     ("js", r#"{ action = "json", paths = { "u" = { action = "mask" } } }"#, &[4, 5, 6]),
@@ -389,7 +394,8 @@ fn every_type_transformed_loads_with_changed_and_kept_columns() {
             continue;
         }
         if rule.contains("constant") {
-            assert!(dst.lines().all(|l| l == "NO-1"), "{column} is not the constant everywhere");
+            let value = rule.split('"').nth(3).unwrap();
+            assert!(dst.lines().all(|l| l == value), "{column} is not the constant everywhere");
             continue;
         }
         for ((id, s), d) in ids.lines().zip(src.lines()).zip(dst.lines()) {

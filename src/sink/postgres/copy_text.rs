@@ -4,7 +4,7 @@
 //! and carriage return escaped. Each Arrow type is written in the text form PostgreSQL reads
 //! back into the same value: integers and decimals exactly, floats in their shortest
 //! round-trip form (`NaN`, `Infinity`, `-Infinity` spelled as PostgreSQL spells them), dates
-//! as `YYYY-MM-DD`, timestamps with microseconds (`+00` for timestamps with a time zone, which
+//! as `YYYY-MM-DD`, times of day as `HH:MM:SS.ffffff` (`24:00:00` kept), timestamps with microseconds (`+00` for timestamps with a time zone, which
 //! the PostgreSQL source reads in UTC; the extreme values the source reads `±infinity` into
 //! as `infinity` / `-infinity`), binary as `\x` hex (bytea), 16-byte binary as uuid
 //! text, and text as is (columns the source carried as PostgreSQL text, such as intervals,
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use crate::source::postgres::PG_GENERATED;
 use crate::source::postgres::catalog::quote_ident;
 use crate::source::postgres::text_forms::{
-    DATE_INFINITY, DATE_NEG_INFINITY, TIMESTAMP_INFINITY, TIMESTAMP_NEG_INFINITY, civil_from_days,
+    DATE_INFINITY, DATE_NEG_INFINITY, MICROS_PER_DAY, TIMESTAMP_INFINITY, TIMESTAMP_NEG_INFINITY, civil_from_days,
 };
 
 /// Why a column cannot be written as COPY text.
@@ -77,6 +77,8 @@ pub fn check_types(schema: &arrow_schema::Schema) -> Result<(), UnsupportedType>
                 | DataType::LargeBinary
                 | DataType::FixedSizeBinary(_)
                 | DataType::Date32
+                | DataType::Time32(TimeUnit::Second | TimeUnit::Millisecond)
+                | DataType::Time64(TimeUnit::Microsecond | TimeUnit::Nanosecond)
                 | DataType::Timestamp(..)
         );
         if !ok {
@@ -184,6 +186,17 @@ fn timestamp_text(micros: i128, with_zone: bool, out: &mut String) {
     }
 }
 
+/// `HH:MM:SS.ffffff` for microseconds since midnight; `24:00:00` (PostgreSQL's time allows it)
+/// for a whole day. False outside 00:00 to 24:00, which no PostgreSQL time holds.
+fn time_text(micros: i64, out: &mut String) -> bool {
+    if !(0..=MICROS_PER_DAY).contains(&micros) {
+        return false;
+    }
+    let (secs, frac) = (micros / 1_000_000, micros % 1_000_000);
+    let _ = write!(out, "{:02}:{:02}:{:02}.{frac:06}", secs / 3600, secs / 60 % 60, secs % 60);
+    true
+}
+
 /// PostgreSQL's spelling of an infinite date or timestamp, if the value is one.
 fn infinity_text(positive: bool, negative: bool) -> Option<&'static str> {
     if positive {
@@ -247,6 +260,23 @@ fn encode_value(array: &dyn Array, row: usize, out: &mut String) -> bool {
             if date_text(i64::from(days), out) <= 0 {
                 out.push_str(" BC");
             }
+        }
+        DataType::Time32(TimeUnit::Second) => {
+            return time_text(i64::from(array.as_primitive::<Time32SecondType>().value(row)) * 1_000_000, out);
+        }
+        DataType::Time32(TimeUnit::Millisecond) => {
+            return time_text(i64::from(array.as_primitive::<Time32MillisecondType>().value(row)) * 1_000, out);
+        }
+        DataType::Time64(TimeUnit::Microsecond) => {
+            return time_text(array.as_primitive::<Time64MicrosecondType>().value(row), out);
+        }
+        DataType::Time64(TimeUnit::Nanosecond) => {
+            // PostgreSQL keeps microseconds; it rounds the nanoseconds itself.
+            let ns = array.as_primitive::<Time64NanosecondType>().value(row);
+            if !time_text(ns / 1_000, out) {
+                return false;
+            }
+            let _ = write!(out, "{:03}", ns % 1_000);
         }
         DataType::Timestamp(unit, zone) => {
             let (value, per_second) = match unit {
@@ -347,6 +377,16 @@ mod tests {
         assert!(!text.contains("\\N"), "{text}");
         let t: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![-62_135_596_800_000_001]).with_timezone("UTC"));
         assert_eq!(encode(vec![("t", t)]), "0001-12-31 23:59:59.999999+00 BC\n");
+    }
+
+    #[test]
+    fn times_of_day_keep_microseconds_and_24_00() {
+        let t: ArrayRef = Arc::new(Time64MicrosecondArray::from(vec![0, 45_296_789_012, 86_400_000_000]));
+        assert_eq!(encode(vec![("t", t)]), "00:00:00.000000\n12:34:56.789012\n24:00:00.000000\n");
+        let t: ArrayRef = Arc::new(Time32SecondArray::from(vec![3_661]));
+        assert_eq!(encode(vec![("t", t)]), "01:01:01.000000\n");
+        let t: ArrayRef = Arc::new(Time64NanosecondArray::from(vec![1_234]));
+        assert_eq!(encode(vec![("t", t)]), "00:00:00.000001234\n");
     }
 
     #[test]

@@ -345,6 +345,8 @@ fn fits(arrow: &DataType, kind: ColumnKind, base_oid: u32) -> bool {
         ColumnKind::Float32 | ColumnKind::Float64 => integer || float,
         ColumnKind::Bool => matches!(arrow, A::Boolean),
         ColumnKind::Date => matches!(arrow, A::Date32),
+        // Text too: doppel's PostgreSQL source wrote time as text before it read it as Time64.
+        ColumnKind::Time => text || matches!(arrow, A::Time32(_) | A::Time64(_)),
         ColumnKind::Timestamp => matches!(arrow, A::Timestamp(_, None) | A::Date32),
         ColumnKind::TimestampTz => matches!(arrow, A::Timestamp(_, Some(_))),
         ColumnKind::Bytea => {

@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 use arrow_array::builder::{
     BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, FixedSizeBinaryBuilder, Float32Builder,
-    Float64Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    Float64Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder, Time64MicrosecondBuilder,
+    TimestampMicrosecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{ArrowError, SchemaRef};
@@ -33,6 +34,7 @@ pub enum ColumnBuilder {
     Bool(BooleanBuilder),
     Text(StringBuilder),
     Date(Date32Builder),
+    Time(Time64MicrosecondBuilder),
     Timestamp(TimestampMicrosecondBuilder, bool),
     Decimal(Decimal128Builder, u8, i8),
     Bytea(BinaryBuilder, Vec<u8>),
@@ -50,6 +52,7 @@ impl ColumnBuilder {
             ColumnKind::Bool => ColumnBuilder::Bool(BooleanBuilder::with_capacity(capacity)),
             ColumnKind::Text => ColumnBuilder::Text(StringBuilder::with_capacity(capacity, capacity * 16)),
             ColumnKind::Date => ColumnBuilder::Date(Date32Builder::with_capacity(capacity)),
+            ColumnKind::Time => ColumnBuilder::Time(Time64MicrosecondBuilder::with_capacity(capacity)),
             ColumnKind::Timestamp => {
                 ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::with_capacity(capacity), false)
             }
@@ -81,6 +84,7 @@ impl ColumnBuilder {
             ColumnBuilder::Bool(b) => b.append_null(),
             ColumnBuilder::Text(b) => b.append_null(),
             ColumnBuilder::Date(b) => b.append_null(),
+            ColumnBuilder::Time(b) => b.append_null(),
             ColumnBuilder::Timestamp(b, _) => b.append_null(),
             ColumnBuilder::Decimal(b, ..) => b.append_null(),
             ColumnBuilder::Bytea(b, _) => b.append_null(),
@@ -99,6 +103,7 @@ impl ColumnBuilder {
             ColumnBuilder::Bool(b) => b.append_value(parse_bool(v)?),
             ColumnBuilder::Text(b) => b.append_value(std::str::from_utf8(v).map_err(|_| ValueError::InvalidUtf8)?),
             ColumnBuilder::Date(b) => b.append_value(parse_date(v)?),
+            ColumnBuilder::Time(b) => b.append_value(parse_time(v)?),
             ColumnBuilder::Timestamp(b, tz) => b.append_value(parse_timestamp(v, *tz)?),
             ColumnBuilder::Decimal(b, p, s) => b.append_value(parse_decimal(v, *p, *s)?),
             ColumnBuilder::Bytea(b, buf) => {
@@ -122,6 +127,7 @@ impl ColumnBuilder {
             ColumnBuilder::Bool(b) => Arc::new(b.finish()),
             ColumnBuilder::Text(b) => Arc::new(b.finish()),
             ColumnBuilder::Date(b) => Arc::new(b.finish()),
+            ColumnBuilder::Time(b) => Arc::new(b.finish()),
             ColumnBuilder::Timestamp(b, _) => Arc::new(b.finish()),
             ColumnBuilder::Decimal(b, ..) => Arc::new(b.finish()),
             ColumnBuilder::Bytea(b, _) => Arc::new(b.finish()),
@@ -247,7 +253,8 @@ mod tests {
     use super::*;
     use arrow_array::cast::AsArray;
     use arrow_array::types::{
-        Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
+        Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Time64MicrosecondType,
+        TimestampMicrosecondType,
     };
     use arrow_array::{Array, RecordBatch};
     use arrow_schema::{DataType, Field, Schema};
@@ -288,10 +295,11 @@ mod tests {
             ColumnKind::Decimal { precision: 12, scale: 2 },
             ColumnKind::Bytea,
             ColumnKind::Uuid,
+            ColumnKind::Time,
         ];
-        let data = "1\t2\t3\t0.5\tNaN\tt\ttab\\there\\nnl \\\\ é€\t2024-01-31\t2024-01-31 10:00:00\t2024-01-31 10:00:00+00\t12.34\t\\\\x00ff\ta0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\n\
-                    \\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n\
-                    -1\t-2\t-3\t-Infinity\tInfinity\tf\t\t0001-01-01 BC\t2000-01-01 00:00:00\t2000-01-01 00:00:00+00\t-0.01\t\\\\x\t00000000-0000-0000-0000-000000000000\n";
+        let data = "1\t2\t3\t0.5\tNaN\tt\ttab\\there\\nnl \\\\ é€\t2024-01-31\t2024-01-31 10:00:00\t2024-01-31 10:00:00+00\t12.34\t\\\\x00ff\ta0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\t12:00:00.5\n\
+                    \\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n\
+                    -1\t-2\t-3\t-Infinity\tInfinity\tf\t\t0001-01-01 BC\t2000-01-01 00:00:00\t2000-01-01 00:00:00+00\t-0.01\t\\\\x\t00000000-0000-0000-0000-000000000000\t24:00:00\n";
         let mut d = decoder(&kinds, 2);
         let batches = decode_all(&mut d, data.as_bytes()).unwrap();
         assert_eq!(batches.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(), vec![2, 1]);
@@ -313,6 +321,7 @@ mod tests {
         assert_eq!(b0.column(10).data_type(), &DataType::Decimal128(12, 2));
         assert_eq!(b0.column(11).as_binary::<i32>().value(0), &[0, 255]);
         assert_eq!(b0.column(12).as_fixed_size_binary().value(0)[0], 0xa0);
+        assert_eq!(b0.column(13).as_primitive::<Time64MicrosecondType>().value(0), 43_200_500_000);
         // Row 2: all NULL.
         for c in b0.columns() {
             assert!(c.is_null(1), "{:?}", c.data_type());
@@ -323,6 +332,7 @@ mod tests {
         assert_eq!(b1.column(11).as_binary::<i32>().value(0), b"");
         assert_eq!(b1.column(10).as_primitive::<Decimal128Type>().value(0), -1);
         assert_eq!(b1.column(3).as_primitive::<Float32Type>().value(0), f32::NEG_INFINITY);
+        assert_eq!(b1.column(13).as_primitive::<Time64MicrosecondType>().value(0), 86_400_000_000);
         assert_eq!(d.rows(), 3);
     }
 

@@ -360,6 +360,33 @@ pub fn parse_timestamp(s: &[u8], with_offset: bool) -> Result<i64, ValueError> {
         .ok_or(ValueError::OutOfRange(arrow))
 }
 
+/// Microseconds in a day: `24:00:00`, which PostgreSQL's time type allows (and stores so).
+pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// time → microseconds since midnight (Time64(Microsecond)): `HH:MM:SS` with up to six
+/// fraction digits, `00:00:00` to `24:00:00` inclusive.
+pub fn parse_time(s: &[u8]) -> Result<i64, ValueError> {
+    let syntax = ValueError::Syntax("time");
+    let mut c = Cursor { s, pos: 0 };
+    let h = c.digits(2, 2).ok_or(syntax)?;
+    let m = if c.eat(b':') { c.digits(2, 2).ok_or(syntax)? } else { return Err(syntax) };
+    let sec = if c.eat(b':') { c.digits(2, 2).ok_or(syntax)? } else { return Err(syntax) };
+    let mut micros = 0i64;
+    if c.eat(b'.') {
+        let start = c.pos;
+        let frac = c.digits(1, 6).ok_or(syntax)?;
+        micros = frac * 10i64.pow(6 - (c.pos - start) as u32);
+    }
+    if !c.rest().is_empty() || m > 59 || sec > 59 {
+        return Err(syntax);
+    }
+    let total = (h * 3600 + m * 60 + sec) * 1_000_000 + micros;
+    if total > MICROS_PER_DAY {
+        return Err(syntax);
+    }
+    Ok(total)
+}
+
 /// bytea in hex output form: `\x0123ab` (after COPY unescaping).
 pub fn parse_bytea_hex(s: &[u8], out: &mut Vec<u8>) -> Result<(), ValueError> {
     let syntax = ValueError::Syntax("bytea in hex format");
@@ -540,6 +567,18 @@ mod tests {
             assert!(matches!(parse_timestamp(bad, false), Err(ValueError::Syntax(_))), "{bad:?}");
         }
         assert!(matches!(parse_timestamp(b"2024-01-01 12:00:00", true), Err(ValueError::Syntax(_))));
+    }
+
+    #[test]
+    fn times_of_day_in_microseconds() {
+        assert_eq!(parse_time(b"00:00:00"), Ok(0));
+        assert_eq!(parse_time(b"00:00:00.000001"), Ok(1));
+        assert_eq!(parse_time(b"12:34:56.789"), Ok(45_296_789_000));
+        assert_eq!(parse_time(b"23:59:59.999999"), Ok(MICROS_PER_DAY - 1));
+        assert_eq!(parse_time(b"24:00:00"), Ok(MICROS_PER_DAY));
+        for bad in [&b"24:00:00.000001"[..], b"25:00:00", b"12:60:00", b"12:00", b"12:00:00+00", b"1:00:00", b""] {
+            assert!(matches!(parse_time(bad), Err(ValueError::Syntax(_))), "{bad:?}");
+        }
     }
 
     #[test]

@@ -6,14 +6,20 @@
 //! | float4 / float8 (NaN, ±Infinity kept)    | Float32 / Float64                       |
 //! | bool                                     | Boolean                                 |
 //! | text, varchar, bpchar (padding kept), name, citext | Utf8                          |
-//! | date                                     | Date32                                  |
-//! | timestamp                                | Timestamp(Microsecond, None)            |
-//! | timestamptz                              | Timestamp(Microsecond, "UTC")           |
+//! | date (±infinity: `i32::MAX` / `i32::MIN`) | Date32                                  |
+//! | time, time(p) (24:00:00 as 86400000000)  | Time64(Microsecond)                     |
+//! | timestamp (±infinity: `i64::MAX` / `MIN`) | Timestamp(Microsecond, None)           |
+//! | timestamptz (likewise)                   | Timestamp(Microsecond, "UTC")           |
 //! | numeric(p,s), 1 ≤ p ≤ 38, 0 ≤ s ≤ p      | Decimal128(p, s)                        |
 //! | numeric without typmod, p > 38, s < 0 or s > p | Utf8 (PostgreSQL's text form)     |
 //! | bytea                                    | Binary                                  |
 //! | uuid                                     | FixedSizeBinary(16), `arrow.uuid`       |
-//! | anything else (json, jsonb, xml, interval, time, timetz, money, inet, cidr, macaddr, enums, arrays, ranges, composites, tsvector, …) | Utf8 holding PostgreSQL's text form exactly |
+//! | anything else (json, jsonb, xml, interval, timetz, money, inet, cidr, macaddr, enums, arrays, ranges, composites, tsvector, …) | Utf8 holding PostgreSQL's text form exactly |
+//!
+//! Intervals stay text: Arrow's Interval(MonthDayNano) would hold them, but Parquet cannot
+//! (its INTERVAL is unsigned months/days/milliseconds, and the parquet crate refuses
+//! MonthDayNano), and nanoseconds overflow before PostgreSQL's microseconds do. timetz has no
+//! Arrow type (a time of day with its own offset).
 //!
 //! Every field carries `pg.type` = `format_type(atttypid, atttypmod)` (naming the domain
 //! for a domain column), generated columns carry `pg.generated` = `stored`.
@@ -43,6 +49,7 @@ pub mod oid {
     pub const BPCHAR: u32 = 1042;
     pub const VARCHAR: u32 = 1043;
     pub const DATE: u32 = 1082;
+    pub const TIME: u32 = 1083;
     pub const TIMESTAMP: u32 = 1114;
     pub const TIMESTAMPTZ: u32 = 1184;
     pub const NUMERIC: u32 = 1700;
@@ -61,6 +68,8 @@ pub enum ColumnKind {
     /// PostgreSQL's text form, unchanged.
     Text,
     Date,
+    /// time without time zone: microseconds since midnight.
+    Time,
     Timestamp,
     TimestampTz,
     Decimal {
@@ -83,6 +92,7 @@ impl ColumnKind {
             oid::BOOL => ColumnKind::Bool,
             oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME => ColumnKind::Text,
             oid::DATE => ColumnKind::Date,
+            oid::TIME => ColumnKind::Time,
             oid::TIMESTAMP => ColumnKind::Timestamp,
             oid::TIMESTAMPTZ => ColumnKind::TimestampTz,
             oid::NUMERIC => match numeric_typmod(typmod) {
@@ -108,6 +118,7 @@ impl ColumnKind {
             ColumnKind::Bool => DataType::Boolean,
             ColumnKind::Text => DataType::Utf8,
             ColumnKind::Date => DataType::Date32,
+            ColumnKind::Time => DataType::Time64(TimeUnit::Microsecond),
             ColumnKind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
             ColumnKind::TimestampTz => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             ColumnKind::Decimal { precision, scale } => DataType::Decimal128(precision, scale),
@@ -189,6 +200,9 @@ mod tests {
             DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
         );
         assert_eq!(ColumnKind::of(3802, -1), ColumnKind::Text); // jsonb
+        assert_eq!(ColumnKind::of(1186, -1), ColumnKind::Text); // interval
+        assert_eq!(ColumnKind::of(1266, -1), ColumnKind::Text); // timetz
+        assert_eq!(ColumnKind::of(oid::TIME, 3).data_type(), DataType::Time64(TimeUnit::Microsecond));
         let f = ColumnKind::Uuid.field("id", "uuid", false, false);
         assert_eq!(f.metadata().get(EXTENSION_NAME).map(String::as_str), Some("arrow.uuid"));
         assert_eq!(f.data_type(), &DataType::FixedSizeBinary(16));
