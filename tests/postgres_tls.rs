@@ -137,6 +137,12 @@ fn a_certificate_from_another_ca_is_refused() {
         assert!(e.contains("set sslrootcert"), "{e}");
     }
 
+    // The server's own certificate is no root: it is not self-signed, and OpenSSL (libpq) would
+    // not trust it alone either.
+    let leaf = c.ca_cert().with_file_name("server.crt").display().to_string();
+    let e = refused(&with_params(&c.url(&db), &format!("sslmode=verify-ca&sslrootcert={leaf}")), &[]);
+    assert!(e.contains("not signed by a CA in") && e.contains(&leaf), "{e}");
+
     // libpq's rule: with ~/.postgresql/root.crt present, require checks the chain too.
     let home = tempfile::tempdir().unwrap();
     std::fs::create_dir(home.path().join(".postgresql")).unwrap();

@@ -22,21 +22,26 @@
 //! | `verify-ca`   | always                                | chain against the root certificates   |
 //! | `verify-full` | always                                | chain, and the host name in the URL   |
 //!
-//! Host names are matched against the certificate's subjectAltName entries (DNS names and IP
-//! addresses); unlike libpq, the subject's common name is not used. `sslrootcert=system` trusts
+//! A self-signed server certificate listed in the root certificate file is trusted as it is
+//! (within its validity period), as OpenSSL does; any other server certificate must be an X.509
+//! v3 certificate that is not itself a CA. Host names are matched against the certificate's
+//! subjectAltName entries (DNS names and IP addresses); unlike libpq, the subject's common name
+//! is not used. `sslrootcert=system` trusts
 //! the system's certificate store and requires `verify-full`, as in libpq 16. Unix-socket
 //! connections never use TLS (the server does not offer it there), whatever the mode.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{WebPkiServerVerifier, verify_server_name};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
+use x509_cert::der::Decode;
 
 use crate::error::{Error, Result};
 
@@ -214,7 +219,7 @@ impl TlsSettings {
         }
 
         let roots = match &settings.root_certs {
-            Some(RootCerts::System) => Some(system_roots(shown)?),
+            Some(RootCerts::System) => Some((system_roots(shown)?, Vec::new())),
             Some(RootCerts::File(path)) if path.exists() => Some(file_roots(path, shown)?),
             Some(RootCerts::File(path)) => {
                 if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) {
@@ -269,11 +274,9 @@ impl TlsSettings {
         };
 
         let verifier = match roots {
-            Some(roots) => {
-                let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                    .build()
-                    .map_err(|e| fail(format!("cannot use the root certificates ({e})")))?;
-                Verifier { chain: Some(webpki), check_name: mode == SslMode::VerifyFull, provider: provider.clone() }
+            Some((roots, self_signed)) => {
+                Verifier::checking(roots, self_signed, mode == SslMode::VerifyFull, provider.clone())
+                    .map_err(|e| fail(format!("cannot use the root certificates ({e})")))?
             }
             None => Verifier::any(provider.clone()),
         };
@@ -379,7 +382,8 @@ impl TlsSettings {
                 CertificateError::Revoked => "the server's TLS certificate has been revoked".to_string(),
                 other => format!(
                     "the server's TLS certificate does not verify ({other:?}, {why_checked}); a server certificate \
-                     must be signed by a CA in {} and not be a CA certificate itself",
+                     must be signed by a CA in {} and not be a CA certificate itself, or be a self-signed certificate \
+                     listed there",
                     self.roots_shown()
                 ),
             },
@@ -473,8 +477,10 @@ fn system_roots(shown: &str) -> Result<RootCertStore> {
     Ok(roots)
 }
 
-fn file_roots(path: &Path, shown: &str) -> Result<RootCertStore> {
+/// The certificates of a root certificate file, and those of them that are self-signed.
+fn file_roots(path: &Path, shown: &str) -> Result<(RootCertStore, Vec<CertificateDer<'static>>)> {
     let certs = read_certificates(path, "root certificate", shown)?;
+    let self_signed = certs.iter().filter(|c| is_self_signed(c)).cloned().collect();
     let mut roots = RootCertStore::empty();
     for cert in certs {
         roots.add(cert).map_err(|e| {
@@ -484,7 +490,12 @@ fn file_roots(path: &Path, shown: &str) -> Result<RootCertStore> {
             )
         })?;
     }
-    Ok(roots)
+    Ok((roots, self_signed))
+}
+
+/// True when the certificate's issuer is its subject.
+fn is_self_signed(cert: &CertificateDer<'_>) -> bool {
+    x509_cert::Certificate::from_der(cert.as_ref()).is_ok_and(|c| c.tbs_certificate.issuer == c.tbs_certificate.subject)
 }
 
 /// The PEM certificates of `path`; an error when it holds none.
@@ -551,13 +562,50 @@ fn client_identity(
 #[derive(Debug)]
 struct Verifier {
     chain: Option<Arc<WebPkiServerVerifier>>,
+    /// Self-signed certificates of the root certificate file: a server presenting one of them
+    /// is trusted without a chain (webpki refuses a CA certificate as the server's own).
+    self_signed: Vec<CertificateDer<'static>>,
     check_name: bool,
     provider: Arc<CryptoProvider>,
 }
 
 impl Verifier {
     fn any(provider: Arc<CryptoProvider>) -> Verifier {
-        Verifier { chain: None, check_name: false, provider }
+        Verifier { chain: None, self_signed: Vec::new(), check_name: false, provider }
+    }
+
+    fn checking(
+        roots: RootCertStore,
+        self_signed: Vec<CertificateDer<'static>>,
+        check_name: bool,
+        provider: Arc<CryptoProvider>,
+    ) -> std::result::Result<Verifier, rustls::client::VerifierBuilderError> {
+        let chain = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build()?;
+        Ok(Verifier { chain: Some(chain), self_signed, check_name, provider })
+    }
+
+    /// A self-signed certificate from the root file, presented as it is: within its validity
+    /// period and, for verify-full, valid for the host name.
+    fn verify_pinned(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        let cert = x509_cert::Certificate::from_der(end_entity.as_ref())
+            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+        let validity = &cert.tbs_certificate.validity;
+        let now = now.as_secs();
+        if now < validity.not_before.to_unix_duration().as_secs() {
+            return Err(rustls::Error::InvalidCertificate(CertificateError::NotValidYet));
+        }
+        if now > validity.not_after.to_unix_duration().as_secs() {
+            return Err(rustls::Error::InvalidCertificate(CertificateError::Expired));
+        }
+        if self.check_name {
+            verify_server_name(&ParsedCertificate::try_from(end_entity)?, server_name)?;
+        }
+        Ok(ServerCertVerified::assertion())
     }
 }
 
@@ -579,6 +627,9 @@ impl ServerCertVerifier for Verifier {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) if !self.check_name => Ok(ServerCertVerified::assertion()),
+            Err(_) if self.self_signed.iter().any(|c| c.as_ref() == end_entity.as_ref()) => {
+                self.verify_pinned(end_entity, server_name, now)
+            }
             other => other,
         }
     }
@@ -603,5 +654,64 @@ impl ServerCertVerifier for Verifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A self-signed certificate for `localhost` made by the openssl program (a CA certificate,
+    /// as `openssl req -x509` and PostgreSQL's documentation make them).
+    fn self_signed(dir: &Path, name: &str) -> CertificateDer<'static> {
+        let out = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
+            .args(["-keyout", &format!("{name}.key"), "-out", &format!("{name}.crt"), "-days", "2"])
+            .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"])
+            .current_dir(dir)
+            .output()
+            .expect("run openssl");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        CertificateDer::from_pem_file(dir.join(format!("{name}.crt"))).unwrap()
+    }
+
+    fn verifier(trusted: &CertificateDer<'static>, check_name: bool) -> Verifier {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = RootCertStore::empty();
+        roots.add(trusted.clone()).unwrap();
+        Verifier::checking(roots, vec![trusted.clone()], check_name, provider).unwrap()
+    }
+
+    fn check(v: &Verifier, cert: &CertificateDer<'_>, host: &str, now: UnixTime) -> std::result::Result<(), String> {
+        let name = ServerName::try_from(host.to_string()).unwrap();
+        v.verify_server_cert(cert, &[], &name, &[], now).map(|_| ()).map_err(|e| format!("{e:?}"))
+    }
+
+    #[test]
+    fn a_self_signed_server_certificate_in_the_root_file_is_trusted_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let pinned = self_signed(dir.path(), "pinned");
+        let stranger = self_signed(dir.path(), "stranger");
+        assert!(is_self_signed(&pinned));
+        let now = UnixTime::now();
+        let full = verifier(&pinned, true);
+        check(&full, &pinned, "localhost", now).unwrap();
+        let e = check(&full, &pinned, "db.example", now).unwrap_err();
+        assert!(e.contains("NotValidForName"), "{e}");
+        check(&verifier(&pinned, false), &pinned, "db.example", now).unwrap();
+        // Another self-signed (CA) certificate is refused: webpki names the CA flag first.
+        let e = check(&full, &stranger, "localhost", now).unwrap_err();
+        assert!(e.contains("CaUsedAsEndEntity") || e.contains("UnknownIssuer"), "{e}");
+        let later = UnixTime::since_unix_epoch(Duration::from_secs(now.as_secs() + 10 * 86_400));
+        let e = check(&full, &pinned, "localhost", later).unwrap_err();
+        assert!(e.contains("Expired"), "{e}");
+    }
+
+    #[test]
+    fn rustls_names_are_shown_plainly() {
+        assert_eq!(plain_name("DnsName(\"db.example\")"), "db.example");
+        assert_eq!(plain_name("IpAddress(10.0.0.1)"), "10.0.0.1");
+        assert_eq!(plain_name("other"), "other");
     }
 }
