@@ -124,6 +124,9 @@ pub struct ExistingTablesSink {
     location: String,
     /// The one connection, inside the load's transaction; each COPY takes it in turn.
     client: Arc<Mutex<Client>>,
+    /// The first table whose COPY failed, and why: the transaction is then aborted, and the
+    /// tables after it say so instead of the server's "transaction is aborted".
+    failed: Arc<Mutex<Option<String>>>,
     tables: HashMap<String, TargetTable>,
     foreign_keys: Vec<ForeignKey>,
     committed: bool,
@@ -221,6 +224,7 @@ impl ExistingTablesSink {
         Ok(ExistingTablesSink {
             location: loc,
             client: Arc::new(Mutex::new(client)),
+            failed: Arc::new(Mutex::new(None)),
             tables: by_name,
             foreign_keys,
             committed: false,
@@ -496,9 +500,16 @@ impl Sink for ExistingTablesSink {
             )
         })?;
         let statement = copy_text::copy_statement(&target.schema_name, &target.table_name, &projected);
-        let client = Arc::clone(&self.client);
-        // Tables opened at the same time (--jobs) wait here for the connection, one COPY at a time.
-        start_copy(&loc, name, columns, projected, move |chunks| copy_thread(&mut lock(&client), &statement, chunks))
+        let (client, failed, table) = (Arc::clone(&self.client), Arc::clone(&self.failed), name.to_string());
+        start_copy(&loc, name, columns, projected, move |chunks| {
+            // Tables opened at the same time (--jobs) wait here for the connection, one COPY at a time.
+            let mut client = lock(&client);
+            let mut failed = failed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(first) = failed.as_ref() {
+                return Err(format!("not loaded: table {first}"));
+            }
+            copy_thread(&mut client, &statement, chunks).inspect_err(|m| *failed = Some(format!("{table} failed: {m}")))
+        })
     }
 
     fn commit(mut self: Box<Self>) -> Result<()> {
