@@ -14,11 +14,13 @@
 //! - [`source`]: where rows come from (PostgreSQL under one snapshot, Parquet directories).
 //! - [`sink`]: where rows go (Parquet directories atomically; PostgreSQL databases, new or
 //!   replaced by an atomic swap).
-//! - [`pipeline`]: reader → transform → writer with bounded channels.
+//! - [`pipeline`]: reader → transform → writer with bounded channels, several tables at once.
+//! - [`audit`]: the run's audit report (`--report`) and its summary on stderr.
 //! - [`secret`]: the key and per-domain subkeys.
 //! - [`error`]: typed errors and exit codes; names, never values.
 //! - [`cli`]: argument definitions and subcommands.
 
+pub mod audit;
 pub mod cli;
 pub mod error;
 pub mod pipeline;

@@ -52,6 +52,9 @@ pub struct RunOptions {
 pub struct TableReport {
     pub table: String,
     pub action: &'static str,
+    /// Rows read from the source.
+    pub rows_read: u64,
+    /// Rows written to the sink (equal to `rows_read` for a finished table).
     pub rows: u64,
     pub bytes_written: u64,
     pub seconds: f64,
@@ -120,7 +123,7 @@ pub fn run(
         .filter(|t| t.action == TableAction::Skip)
         .map(|t| {
             tracing::info!(table = %t.name, "skipped by the rules");
-            TableReport { table: t.name.clone(), action: "skip", rows: 0, bytes_written: 0, seconds: 0.0 }
+            TableReport { table: t.name.clone(), action: "skip", rows_read: 0, rows: 0, bytes_written: 0, seconds: 0.0 }
         })
         .collect();
     let queue = Mutex::new(lanes(plan).into_iter().collect::<VecDeque<_>>());
@@ -253,7 +256,7 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
     let bar = shared.progress.as_ref().map(|p| progress_bar(p, &table.name));
     let (to_transform, from_reader) = bounded(2);
     let (to_writer, from_transform) = bounded::<arrow_array::RecordBatch>(2);
-    let (rows, bytes) = std::thread::scope(|scope| -> Result<(u64, u64)> {
+    let (rows_read, rows, bytes) = std::thread::scope(|scope| -> Result<(u64, u64, u64)> {
         let reader = scope.spawn(move || {
             for batch in stream {
                 if shared.stopping() || to_transform.send(batch).is_err() {
@@ -268,6 +271,7 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
             table_sink.finish()
         });
         let mut rows: u64 = 0;
+        let mut rows_read: u64 = 0;
         let mut failure: Option<Error> = None;
         for batch in from_reader.iter() {
             if shared.stopping() {
@@ -281,6 +285,7 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
                     break;
                 }
             };
+            rows_read += batch.num_rows() as u64;
             let out = match shared.pool.install(|| transform.apply(&batch, rows)) {
                 Ok(out) => out,
                 Err(e) => {
@@ -306,7 +311,7 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
         if shared.stopping() {
             return Err(Error::Interrupted);
         }
-        written.map(|bytes| (rows, bytes))
+        written.map(|bytes| (rows_read, rows, bytes))
     })?;
     let seconds = table_started.elapsed().as_secs_f64();
     let rate = rows as f64 / seconds.max(1e-9);
@@ -319,7 +324,7 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
         }
         _ => tracing::info!(table = %table.name, rows, rows_per_sec = rate as u64, "done"),
     }
-    Ok(TableReport { table: table.name.clone(), action: "copy", rows, bytes_written: bytes, seconds })
+    Ok(TableReport { table: table.name.clone(), action: "copy", rows_read, rows, bytes_written: bytes, seconds })
 }
 
 #[cfg(test)]

@@ -417,19 +417,55 @@ fn interrupted_run_publishes_nothing(signal: &str) {
 #[test]
 fn report_names_counts_rules_and_key_fingerprint_but_never_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let out_dir = dir.path().join("out");
-    let report = dir.path().join("report.json");
-    let out = run_shop(&out_dir, TEST_KEY, &["--report", report.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = std::fs::read_to_string(&report).unwrap();
+    let report_of = |name: &str| {
+        let out_dir = dir.path().join(name);
+        let report = dir.path().join(format!("{name}.json"));
+        let out = run_shop(&out_dir, TEST_KEY, &["--report", report.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        // The summary on stderr: rules, key fingerprint, tables and columns.
+        assert!(stderr(&out).contains("key fingerprint"), "{}", stderr(&out));
+        assert!(stderr(&out).contains("columns transformed"), "{}", stderr(&out));
+        std::fs::read_to_string(&report).unwrap()
+    };
+    let text = report_of("a");
     assert!(!text.contains(TEST_KEY));
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(json["doppel_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(json["rules_blake3"].as_str().map(str::len), Some(64));
     assert_eq!(json["key_fingerprint"].as_str().map(str::len), Some(16));
+    assert_eq!(json["rules"]["files"][0]["name"], "shop.toml");
+    assert_eq!(
+        json["rules"]["git"]["commit"].as_str().map(str::len),
+        Some(40),
+        "the repository's own rules are committed"
+    );
     let customers = json["tables"].as_array().unwrap().iter().find(|t| t["table"] == "public.customers").unwrap();
-    assert_eq!(customers["rows"], 2000);
+    assert_eq!(customers["rows_read"], 2000);
+    assert_eq!(customers["rows_written"], 2000);
+    let column =
+        |name: &str| customers["columns"].as_array().unwrap().iter().find(|c| c["column"] == name).unwrap().clone();
+    assert_eq!(column("country")["action"], "keep");
+    assert!(column("email")["action"].as_str().unwrap().starts_with("template"));
+    assert_eq!(column("email")["unique"], true);
     assert_eq!(json["total_rows"], 20538);
+    assert_eq!(json["source"]["kind"], "parquet");
+    assert_eq!(json["source"]["files"].as_array().unwrap().len(), 4);
+    assert_eq!(json["target"]["files"].as_array().unwrap().len(), 4);
+    assert_eq!(json["target"]["files"][0]["blake3"].as_str().map(str::len), Some(64));
+
+    // A second run differs only in its times.
+    let strip_times = |text: &str| {
+        let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+        for key in ["started_at", "seconds"] {
+            v[key] = serde_json::Value::Null;
+        }
+        for t in v["tables"].as_array_mut().unwrap() {
+            t["seconds"] = serde_json::Value::Null;
+        }
+        v["target"]["path"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(strip_times(&text), strip_times(&report_of("b")));
 }
 
 #[test]

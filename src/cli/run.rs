@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use arrow_schema::SchemaRef;
 
+use crate::audit::{self, AuditReport, Identity, RunContext, identity};
 use crate::error::{Error, Result};
 use crate::pipeline::{self, RunOptions};
 use crate::plan;
@@ -29,14 +30,29 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     let from = Location::parse(&args.from);
     let to = Location::parse(&args.to);
     // A PostgreSQL target restores the source's schema under the source's own snapshot.
-    let (source, pg_snapshot): (Box<dyn Source>, Option<(String, String)>) = match &from {
-        Location::Postgres(url) => {
-            let s = PostgresSource::open(url)?;
-            let snapshot = s.snapshot().to_string();
-            (Box::new(s), Some((url.clone(), snapshot)))
-        }
-        other => (source::open(other)?, None),
-    };
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let (source, pg_snapshot, source_identity): (Box<dyn Source>, Option<(String, String)>, Option<Identity>) =
+        match &from {
+            Location::Postgres(url) => {
+                let s = PostgresSource::open(url)?;
+                let snapshot = s.snapshot().to_string();
+                let identity = Identity::Postgres {
+                    location: s.location().to_string(),
+                    database: s.database().to_string(),
+                    server_version: Some(version_text(s.server_version_num())),
+                    snapshot: Some(snapshot.clone()),
+                    snapshot_taken_at: Some(s.snapshot_taken_at().to_string()),
+                };
+                (Box::new(s), Some((url.clone(), snapshot)), Some(identity))
+            }
+            // Input files are hashed for the report before they are read.
+            Location::Parquet(dir) if args.report.is_some() => {
+                let files = identity::parquet_files(dir).map_err(|e| as_source(e, &from))?;
+                let identity = Identity::Parquet { path: from.display(), files };
+                (source::open(&from)?, None, Some(identity))
+            }
+            other => (source::open(other)?, None, None),
+        };
     let plan = plan::bind(&rules, source.tables())?;
     let metadata = vec![
         ("doppel.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
@@ -119,15 +135,64 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     let options = RunOptions { threads, jobs, batch_rows: args.batch_rows as usize, progress: !args.quiet };
     let report = pipeline::run(&plan, &transformer, source.as_ref(), sink, &options, cancel, key.fingerprint())?;
     eprintln!(
-        "done: {} rows in {:.2}s ({:.0} rows/s) → {}",
+        "done: {} rows in {:.2}s ({:.0} rows/s) → {}\n{}",
         report.total_rows,
         report.seconds,
         report.total_rows as f64 / report.seconds.max(1e-9),
-        to.display()
+        to.display(),
+        audit::summary(&plan, &report, &args.rules, &key.fingerprint())
     );
     if let Some(path) = &args.report {
-        let json = serde_json::to_string_pretty(&report).map_err(|e| Error::target(path.display(), e))?;
+        let context = RunContext {
+            rules_path: &args.rules,
+            rules: &rules,
+            key_fingerprint: key.fingerprint(),
+            started_at,
+            source: source_identity.unwrap_or(Identity::Parquet { path: from.display(), files: Vec::new() }),
+            target: target_identity(&to)?,
+        };
+        let audit = AuditReport::new(&plan, &report, context)?;
+        let json = serde_json::to_string_pretty(&audit).map_err(|e| Error::target(path.display(), e))?;
         std::fs::write(path, json + "\n").map_err(|e| Error::target(path.display(), e))?;
     }
     Ok(())
+}
+
+/// `150018` → `15.18`; `90624` → `9.6.24`.
+fn version_text(num: i32) -> String {
+    if num >= 100_000 {
+        format!("{}.{}", num / 10_000, num % 10_000)
+    } else {
+        format!("{}.{}.{}", num / 10_000, num / 100 % 100, num % 100)
+    }
+}
+
+/// A failure to hash the input is the source's.
+fn as_source(e: Error, from: &Location) -> Error {
+    match e {
+        Error::Target { message, .. } => Error::source(from.display(), message),
+        other => other,
+    }
+}
+
+/// What the run published, for the report: the database, or the files with their hashes.
+fn target_identity(to: &Location) -> Result<Identity> {
+    Ok(match to {
+        Location::Postgres(url) => {
+            let params = crate::source::postgres::connect::ConnectParams::from_url(url)?;
+            Identity::Postgres {
+                location: params.location.clone(),
+                database: params.dbname.clone(),
+                server_version: None,
+                snapshot: None,
+                snapshot_taken_at: None,
+            }
+        }
+        Location::Parquet(dir) => Identity::Parquet { path: to.display(), files: identity::parquet_files(dir)? },
+        Location::Dump(path) if path.as_os_str() == "-" => Identity::SqlDump { path: "-".into(), file: None },
+        Location::Dump(path) => {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            Identity::SqlDump { path: to.display(), file: Some(identity::hash_file(path, name)?) }
+        }
+    })
 }

@@ -55,6 +55,8 @@ pub use self::types::{EXTENSION_NAME, PG_GENERATED, PG_TYPE};
 pub struct PostgresSource {
     params: ConnectParams,
     snapshot: String,
+    /// When the snapshot was taken (the exporting transaction's start), UTC, ISO 8601.
+    snapshot_taken_at: String,
     server_version_num: i32,
     /// Holds the exporting transaction open; the snapshot lives as long as it does.
     coordinator: Mutex<Client>,
@@ -104,6 +106,10 @@ impl PostgresSource {
             .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])
             .map_err(|e| query_error(&e, &params, "exporting the snapshot (is this a standby older than 10?)"))?
             .get(0);
+        let snapshot_taken_at: String = client
+            .query_one(r#"SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"#, &[])
+            .map_err(|e| query_error(&e, &params, "reading the snapshot's time"))?
+            .get(0);
         let pg_tables = catalog::read_tables(&mut client, server_version_num)
             .map_err(|e| query_error(&e, &params, "reading the catalog"))?;
         let tables = pg_tables.iter().map(|t| SourceTable { name: t.name(), schema: t.arrow_schema() }).collect();
@@ -113,12 +119,30 @@ impl PostgresSource {
             tables = pg_tables.len(),
             "PostgreSQL source opened"
         );
-        Ok(PostgresSource { params, snapshot, server_version_num, coordinator: Mutex::new(client), tables, pg_tables })
+        Ok(PostgresSource {
+            params,
+            snapshot,
+            snapshot_taken_at,
+            server_version_num,
+            coordinator: Mutex::new(client),
+            tables,
+            pg_tables,
+        })
     }
 
     /// The exported snapshot id (e.g. for `pg_dump --snapshot`); valid while the source lives.
     pub fn snapshot(&self) -> &str {
         &self.snapshot
+    }
+
+    /// When the snapshot was taken, UTC, ISO 8601 (for the audit report).
+    pub fn snapshot_taken_at(&self) -> &str {
+        &self.snapshot_taken_at
+    }
+
+    /// The database name.
+    pub fn database(&self) -> &str {
+        &self.params.dbname
     }
 
     /// The printable location: host, port, database and user, never the password.

@@ -1,0 +1,189 @@
+//! The audit report of a run (`--report FILE`, JSON) and the short summary every run prints
+//! on stderr: what was read, what was done to every column under which reviewed rules and
+//! key, and what was written — names, counts and hashes, never a value or the key.
+//!
+//! ```text
+//! Plan + RunReport (pipeline) + identities (source, target) + rules (files, git) ──▶ AuditReport
+//! ```
+//!
+//! Two runs with the same inputs, rules and key give reports that differ only in their times
+//! (`started_at`, `seconds`, `snapshot_taken_at`, per-table `seconds`).
+//!
+//! - [`git`]: the rules' last commit, author, date and whether they changed since.
+//! - [`identity`]: databases and files identified by place, version, snapshot, size and blake3.
+
+pub mod git;
+pub mod identity;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::pipeline::RunReport;
+use crate::plan::Plan;
+use crate::rules::{RuleSet, TableAction};
+use crate::source::postgres::PG_TYPE;
+
+pub use git::RulesCommit;
+pub use identity::{FileHash, Identity};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    pub doppel_version: &'static str,
+    /// UTC, ISO 8601.
+    pub started_at: String,
+    pub seconds: f64,
+    pub rules: RulesIdentity,
+    /// blake3 over every rules file's name and content (as in the output's metadata).
+    pub rules_blake3: String,
+    /// A keyed hash of a fixed string: tells keys apart, reveals nothing of the key.
+    pub key_fingerprint: String,
+    pub source: Identity,
+    pub target: Identity,
+    pub tables: Vec<TableAudit>,
+    pub total_rows: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RulesIdentity {
+    /// The `--rules` argument.
+    pub path: String,
+    pub files: Vec<FileHash>,
+    /// `None` when the rules are not in a git repository (or git is not installed).
+    pub git: Option<RulesCommit>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TableAudit {
+    pub table: String,
+    pub action: &'static str,
+    pub rows_read: u64,
+    pub rows_written: u64,
+    pub bytes_written: u64,
+    pub seconds: f64,
+    pub columns: Vec<ColumnAudit>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnAudit {
+    pub column: String,
+    /// The PostgreSQL type where the source is PostgreSQL, else the Arrow type.
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// The rule applied, as `check --explain` prints it.
+    pub action: String,
+    /// The pseudonym domain, for transformed columns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unique: bool,
+}
+
+/// What the report needs besides the plan and the pipeline's counts.
+pub struct RunContext<'a> {
+    pub rules_path: &'a Path,
+    pub rules: &'a RuleSet,
+    pub key_fingerprint: String,
+    pub started_at: String,
+    pub source: Identity,
+    pub target: Identity,
+}
+
+impl AuditReport {
+    pub fn new(plan: &Plan, run: &RunReport, context: RunContext<'_>) -> Result<AuditReport> {
+        let mut files = Vec::with_capacity(context.rules.files.len());
+        for file in &context.rules.files {
+            let name = file
+                .strip_prefix(context.rules_path)
+                .ok()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or_else(|| Path::new(file.file_name().unwrap_or(file.as_os_str())))
+                .to_string_lossy()
+                .into_owned();
+            files.push(identity::hash_file(file, name)?);
+        }
+        let tables = plan
+            .tables
+            .iter()
+            .map(|table| {
+                let counts = run.tables.iter().find(|t| t.table == table.name);
+                TableAudit {
+                    table: table.name.clone(),
+                    action: match table.action {
+                        TableAction::Copy => "copy",
+                        TableAction::Skip => "skip",
+                    },
+                    rows_read: counts.map_or(0, |c| c.rows_read),
+                    rows_written: counts.map_or(0, |c| c.rows),
+                    bytes_written: counts.map_or(0, |c| c.bytes_written),
+                    seconds: counts.map_or(0.0, |c| c.seconds),
+                    columns: table
+                        .columns
+                        .iter()
+                        .map(|c| {
+                            let field = table.schema.field(c.index);
+                            ColumnAudit {
+                                column: c.name.clone(),
+                                data_type: field
+                                    .metadata()
+                                    .get(PG_TYPE)
+                                    .cloned()
+                                    .unwrap_or_else(|| field.data_type().to_string()),
+                                action: c.strategy.describe(),
+                                domain: c.is_personal().then(|| c.domain.clone()),
+                                unique: c.unique,
+                            }
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        Ok(AuditReport {
+            doppel_version: env!("CARGO_PKG_VERSION"),
+            started_at: context.started_at,
+            seconds: run.seconds,
+            rules: RulesIdentity {
+                path: context.rules_path.display().to_string(),
+                files,
+                git: git::rules_commit(context.rules_path),
+            },
+            rules_blake3: plan.rules_fingerprint.clone(),
+            key_fingerprint: context.key_fingerprint,
+            source: context.source,
+            target: context.target,
+            tables,
+            total_rows: run.total_rows,
+        })
+    }
+}
+
+/// The one-paragraph summary printed after every run: rules (and their commit), key
+/// fingerprint, tables copied and skipped, columns transformed and kept.
+pub fn summary(plan: &Plan, run: &RunReport, rules_path: &Path, key_fingerprint: &str) -> String {
+    let copied = plan.tables.iter().filter(|t| t.action == TableAction::Copy);
+    let (mut transformed, mut kept) = (0, 0);
+    for c in copied.clone().flat_map(|t| &t.columns) {
+        if c.is_personal() { transformed += 1 } else { kept += 1 }
+    }
+    let skipped = plan.tables.len() - copied.count();
+    let git = match git::rules_commit(rules_path) {
+        Some(c) => format!(
+            " (git {} by {}, {}{})",
+            &c.commit[..c.commit.len().min(12)],
+            c.author,
+            c.date,
+            if c.modified { "; modified since" } else { "" }
+        ),
+        None => " (not in git)".to_string(),
+    };
+    format!(
+        "rules {}{git}\nkey fingerprint {} · {} tables copied, {skipped} skipped · {transformed} columns transformed, \
+         {kept} kept · {} rows in {:.2}s",
+        &plan.rules_fingerprint[..12],
+        key_fingerprint,
+        plan.tables.len() - skipped,
+        run.total_rows,
+        run.seconds
+    )
+}
