@@ -227,3 +227,31 @@ fn protected_targets_and_replace_are_refused() {
     assert!(stderr(&out).contains("is protected"), "{}", stderr(&out));
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.b_parent"), "0");
 }
+
+#[test]
+fn a_load_dropped_without_commit_like_ctrl_c_leaves_the_tables_empty_and_their_keys_in_place() {
+    use std::sync::Arc;
+
+    use arrow_array::{Int32Array, RecordBatch, StringArray};
+    use doppel::sink::Sink;
+    use doppel::sink::postgres::existing::ExistingTablesSink;
+
+    let c = cluster();
+    let target = family_target();
+    let batch = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int32Array::from(vec![1, 2])) as _),
+        ("name", Arc::new(StringArray::from(vec!["a", "b"])) as _),
+        ("boss", Arc::new(Int32Array::from(vec![None, Some(1)])) as _),
+    ])
+    .unwrap();
+    let tables = vec![("public.b_parent".to_string(), batch.schema())];
+    let mut sink = ExistingTablesSink::open(&c.url(&target), &tables).unwrap();
+    let mut table = sink.open_table("public.b_parent", batch.schema()).unwrap();
+    table.write(&batch).unwrap();
+    table.finish().unwrap();
+    // The self-referencing key is set aside while the load runs, invisibly to other sessions.
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"), "2");
+    drop(sink);
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.b_parent"), "0");
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"), "2");
+}
