@@ -61,7 +61,7 @@ fn batch_bench(c: &mut Criterion, name: &str, column: &str, rule: &str) {
     rules.push_str(&keep.join(", "));
     rules.push_str(&format!("]\n[tables.\"public.t\".columns]\n{column} = {rule}\n"));
     let set = parse_rules(&[(PathBuf::from("bench.toml"), rules)]).expect("rules");
-    let plan = bind(&set, &[SourceTable { name: "public.t".into(), schema: batch.schema() }]).expect("plan");
+    let plan = bind(&set, &[SourceTable::new("public.t", batch.schema())]).expect("plan");
     let transformer = Transformer::new(&plan, &key());
     let table = transformer.table("public.t").expect("table");
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");

@@ -14,7 +14,7 @@ use crate::transform::noise::{Amount, parse_duration_micros};
 use crate::transform::redact::{Detector, Redactor, Replacement};
 
 use super::template::Template;
-use super::{ColumnPlan, JsonPathRule, JsonStep, Origin, SourceTable, Strategy, TablePlan};
+use super::{ColumnPlan, JsonPathRule, JsonStep, Origin, SourceTable, Strategy, TablePlan, fit};
 
 pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut Vec<Problem>) -> Option<TablePlan> {
     let before = problems.len();
@@ -61,8 +61,11 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
         let Some(rule) = &entry.rule else { continue }; // undecodable: already reported
         let default_domain = format!("{}.{}", table.name, field.name());
         let ctx = RuleContext { field, default_domain: &default_domain, table };
-        match bind_rule(&ctx, rule) {
-            Ok(bound) => columns.push(ColumnPlan {
+        match bind_rule(&ctx, rule).and_then(|bound| match fit::check(field, &bound.strategy) {
+            Ok(limit) => Ok((bound, limit)),
+            Err(message) => Err(vec![message]),
+        }) {
+            Ok((bound, length_limit)) => columns.push(ColumnPlan {
                 name: field.name().clone(),
                 index,
                 data_type: field.data_type().clone(),
@@ -70,6 +73,7 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
                 strategy: bound.strategy,
                 domain: bound.domain,
                 unique: bound.unique,
+                length_limit,
                 origin: Origin { file: rules.file.clone(), line: entry.line },
             }),
             Err(messages) => {
@@ -180,7 +184,9 @@ fn bind_rule(ctx: &RuleContext, rule: &ColumnRule) -> Result<Bound, Vec<String>>
             }
             plain(Strategy::Null)
         }
-        ColumnRule::Constant { value } => plain(Strategy::Constant(constant_array(value, dt).map_err(|e| vec![e])?)),
+        ColumnRule::Constant { value } => {
+            plain(Strategy::Constant(constant_array(value, ctx.field).map_err(|e| vec![e])?))
+        }
         ColumnRule::Mask { keep_first, keep_last, mask_char, format_preserving, domain, unique } => {
             text_only("mask")?;
             if *unique && !format_preserving {
@@ -334,8 +340,7 @@ fn bind_json_path(path: &str, rule: &ColumnRule, base_domain: &str) -> Result<Js
             (Strategy::Fake(spec), domain_of(domain))
         }
         other => {
-            let table =
-                SourceTable { name: String::new(), schema: Arc::new(arrow_schema::Schema::new(vec![text.clone()])) };
+            let table = SourceTable::new(String::new(), Arc::new(arrow_schema::Schema::new(vec![text.clone()])));
             let ctx = RuleContext { field: &text, default_domain: &default_domain, table: &table };
             let bound = bind_rule(&ctx, other).map_err(|e| e.join("; "))?;
             if bound.unique {
@@ -347,8 +352,10 @@ fn bind_json_path(path: &str, rule: &ColumnRule, base_domain: &str) -> Result<Js
     Ok(JsonPathRule { path: path.to_string(), steps, strategy, domain })
 }
 
-/// Builds the one-element array of a constant, parsed as the column's type.
-fn constant_array(value: &toml::Value, dt: &DataType) -> Result<ArrayRef, String> {
+/// Builds the one-element array of a constant, parsed as the column's type; it must fit the
+/// declared type (see [`fit::constant`]).
+fn constant_array(value: &toml::Value, field: &Field) -> Result<ArrayRef, String> {
+    let dt = field.data_type();
     let text = match value {
         toml::Value::String(s) => s.clone(),
         toml::Value::Integer(i) => i.to_string(),
@@ -359,6 +366,7 @@ fn constant_array(value: &toml::Value, dt: &DataType) -> Result<ArrayRef, String
             return Err("a constant must be a string, number, boolean or date; arrays and tables are not values".into());
         }
     };
+    fit::constant(&text, field)?;
     let input: ArrayRef = Arc::new(StringArray::from(vec![text]));
     if !arrow_cast::can_cast_types(&DataType::Utf8, dt) {
         return Err(format!("`constant` cannot produce values of type {dt}; use null, keep or another action"));

@@ -9,9 +9,18 @@
 //! columns, options that do not fit the column's type, unknown generators or locales are
 //! all errors, collected and reported together, each with its file, line and the valid
 //! choices. Any column whose rule is not `keep` is personal data for every later feature.
+//!
+//! | module        | what it checks                                                        |
+//! |---------------|-----------------------------------------------------------------------|
+//! | `bind`        | one table's rules against its columns and their Arrow types          |
+//! | [`fit`]       | generated values against the declared `varchar(n)`, `char(n)`, `numeric(p,s)` |
+//! | `relations`   | across tables: foreign keys into skipped tables, row-level security   |
+//! | [`template`]  | template parsing and filters                                          |
 
 mod bind;
 mod explain;
+pub mod fit;
+mod relations;
 pub mod template;
 
 use std::fmt;
@@ -75,6 +84,10 @@ pub struct ColumnPlan {
     /// Equal inputs in one domain map to equal outputs (default: `schema.table.column`).
     pub domain: String,
     pub unique: bool,
+    /// The declared `varchar(n)` / `char(n)` length every output value is checked against at
+    /// run time (see [`fit`]); `None` when the column has none or the plan proved the rule's
+    /// values fit.
+    pub length_limit: Option<usize>,
     pub origin: Origin,
 }
 
@@ -199,6 +212,7 @@ pub fn bind(rules: &RuleSet, tables: &[SourceTable]) -> Result<Plan> {
         }
     }
     check_domains(&plans, &mut problems);
+    relations::check(rules, tables, &mut problems);
     if !problems.is_empty() {
         return Err(Error::problems(problems));
     }

@@ -98,7 +98,7 @@ impl ParquetSource {
                     ));
                 }
             }
-            tables.push(SourceTable { name, schema });
+            tables.push(SourceTable::new(name, schema));
             files.push(parts);
         }
         Ok(ParquetSource { tables, files })

@@ -535,6 +535,59 @@ pub fn generate(spec: &FakeSpec, rng: &mut ChaCha8Rng, attempt: u32) -> FakeValu
     FakeValue::Text(out)
 }
 
+/// The most characters a value of this generator can have as text, when its data or
+/// format fixes that: names, countries, states, time zones and words picked from the
+/// locale's lists, phone numbers and postcodes from its formats, codes, `iban` (by the
+/// locale's country, else the longest of the countries), `credit_card`, `ipv4` (15),
+/// `ipv6` (39), `mac_address` (17), `uuid` (36), `boolean` (5). `None` when the length has
+/// no fixed bound (emails, full names, addresses, companies, sentences, numbers, dates).
+/// The plan compares it with a column's declared `varchar(n)` / `char(n)`.
+pub fn max_chars(spec: &FakeSpec) -> Option<usize> {
+    let d = locale_data(spec.locale);
+    let longest = |list: &[&str]| list.iter().map(|s| s.chars().count()).max();
+    match spec.generator {
+        Generator::FirstName => longest(d.first_names),
+        Generator::LastName => longest(d.last_names),
+        Generator::Phone => longest(d.phone_formats),
+        Generator::CellPhone => longest(d.cell_formats),
+        Generator::Postcode => longest(d.postcode_formats),
+        Generator::Country => longest(d.countries),
+        Generator::State => longest(d.states),
+        Generator::TimeZone => longest(d.time_zones),
+        Generator::Word => longest(d.lorem),
+        Generator::CountryCode => longest(EN::ADDRESS_COUNTRY_CODE),
+        Generator::CurrencyCode => longest(EN::CURRENCY_CODE),
+        Generator::Iban => match iban_country(spec.locale) {
+            Some(country) => Some(country.length()),
+            None => IBAN_COUNTRIES.iter().map(|c| c.length()).max(),
+        },
+        Generator::CreditCard => CARD_PREFIXES.iter().map(|&(_, len)| len).max(),
+        Generator::Ipv4 => Some("255.255.255.255".len()),
+        Generator::Ipv6 => Some("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff".len()),
+        Generator::MacAddress => Some("ff:ff:ff:ff:ff:ff".len()),
+        Generator::Uuid => Some(36),
+        Generator::Boolean => Some("false".len()),
+        Generator::FullName
+        | Generator::Email
+        | Generator::Username
+        | Generator::Street
+        | Generator::StreetAddress
+        | Generator::City
+        | Generator::Company
+        | Generator::JobTitle
+        | Generator::Url
+        | Generator::Words
+        | Generator::Sentence
+        | Generator::Paragraph
+        | Generator::Date
+        | Generator::DateTime
+        | Generator::Integer
+        | Generator::Decimal
+        | Generator::Latitude
+        | Generator::Longitude => None,
+    }
+}
+
 /// Validates a spec built from user options. Returns every problem found, joined by `; `,
 /// each naming the option and the valid choices.
 pub fn validate(spec: &FakeSpec) -> Result<(), String> {
@@ -1541,17 +1594,34 @@ impl IbanCountry {
             IbanCountry::At => "AT",
         }
     }
+
+    /// Characters of the whole IBAN (country code, check digits, BBAN).
+    fn length(self) -> usize {
+        match self {
+            IbanCountry::De | IbanCountry::Gb => 22,
+            IbanCountry::Fr | IbanCountry::It => 27,
+            IbanCountry::Nl => 18,
+            IbanCountry::Es => 24,
+            IbanCountry::Be => 16,
+            IbanCountry::At => 20,
+        }
+    }
+}
+
+/// The IBAN country of a locale, when it has one of [`IBAN_COUNTRIES`].
+fn iban_country(locale: Locale) -> Option<IbanCountry> {
+    match locale {
+        Locale::DeDe => Some(IbanCountry::De),
+        Locale::FrFr => Some(IbanCountry::Fr),
+        Locale::NlNl => Some(IbanCountry::Nl),
+        Locale::ItIt => Some(IbanCountry::It),
+        Locale::CyGb => Some(IbanCountry::Gb),
+        _ => None,
+    }
 }
 
 fn iban(locale: Locale, rng: &mut ChaCha8Rng, out: &mut String) {
-    let country = match locale {
-        Locale::DeDe => IbanCountry::De,
-        Locale::FrFr => IbanCountry::Fr,
-        Locale::NlNl => IbanCountry::Nl,
-        Locale::ItIt => IbanCountry::It,
-        Locale::CyGb => IbanCountry::Gb,
-        _ => IBAN_COUNTRIES[rng.random_range(0..IBAN_COUNTRIES.len())],
-    };
+    let country = iban_country(locale).unwrap_or_else(|| IBAN_COUNTRIES[rng.random_range(0..IBAN_COUNTRIES.len())]);
     let bban = bban(country, rng);
     let check = iban_check_digits(country.code(), bban.bytes());
     out.push_str(country.code());
@@ -1758,6 +1828,27 @@ fn uuid_v4(rng: &mut ChaCha8Rng) -> [u8; 16] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_chars_bounds_every_generated_value_and_is_reached() {
+        for &generator in Generator::ALL {
+            for &locale in Locale::ALL {
+                let spec = FakeSpec { locale, ..FakeSpec::new(generator) };
+                let Some(max) = max_chars(&spec) else { continue };
+                let mut longest = 0;
+                for seed in 0..3000u64 {
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                    let mut out = String::new();
+                    crate::transform::values::fake_text(&generate(&spec, &mut rng, (seed % 3) as u32), &mut out);
+                    longest = longest.max(out.chars().count());
+                }
+                assert!(longest <= max, "{generator} {locale}: {longest} > {max}");
+                if matches!(generator, Generator::Iban | Generator::Uuid | Generator::MacAddress) {
+                    assert_eq!(longest, max, "{generator} {locale}");
+                }
+            }
+        }
+    }
     use chrono::{NaiveDate, TimeZone as _, Utc};
     use fake::rand::SeedableRng;
     use std::collections::HashSet;

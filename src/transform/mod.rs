@@ -33,7 +33,7 @@ use arrow_select::concat::concat;
 use rayon::prelude::*;
 
 use crate::error::RowError;
-use crate::plan::{Plan, Strategy, TablePlan};
+use crate::plan::{Plan, Strategy, TablePlan, fit};
 use crate::rules::TableAction;
 use crate::secret::{DomainKey, Key};
 
@@ -78,6 +78,8 @@ struct ColumnRuntime {
     json_keys: Vec<DomainKey>,
     unique: bool,
     state: Option<Arc<Mutex<DomainState>>>,
+    /// Declared `varchar(n)` / `char(n)` length the output must fit (see [`crate::plan::fit`]).
+    length_limit: Option<usize>,
 }
 
 impl ColumnRuntime {
@@ -128,6 +130,7 @@ impl TableTransform {
                 },
                 unique: c.unique,
                 state: states.get(&c.domain).cloned(),
+                length_limit: c.length_limit,
             })
             .collect();
         TableTransform { table: plan.name.clone(), columns }
@@ -182,6 +185,12 @@ impl TableTransform {
                 output = state
                     .resolve(input, output, c.unique, regenerate)
                     .map_err(|(row, reason)| row_error(row, reason))?;
+            }
+            // Generated text is never cut: a value longer than the column allows stops the run.
+            if let Some(limit) = c.length_limit
+                && let Some((row, length)) = fit::first_too_long(&output, limit)
+            {
+                return Err(row_error(row, fit::too_long_at_run_time(length, limit)));
             }
             columns[c.index] = output;
         }

@@ -1,15 +1,27 @@
 //! Reading the catalog, inside the exported snapshot: which relations are tables, their
 //! columns in attnum order, their PostgreSQL types (domains resolved) and the Arrow schema,
-//! and the COPY query that reads each one.
+//! their primary and foreign keys, whether row-level security hides rows from the reading
+//! role, and the COPY query that reads each one.
 //!
 //! Tables are ordinary (relkind `r`) and partitioned (`p`) relations of every schema but
 //! `pg_catalog`, `information_schema`, `pg_toast*` and `pg_temp*`. Partitions are read
 //! through their partitioned parent, never on their own; an inheritance parent is read with
-//! `FROM ONLY` so its children's rows are read once, as their own tables. Foreign tables are
-//! reported (not copied); views, materialized views and sequences are not tables.
+//! `FROM ONLY` so its children's rows are read once, as their own tables. Views,
+//! materialized views and sequences are not tables.
+//!
+//! Keys: a table's primary key and the foreign keys declared on it (`pg_constraint` types
+//! `p` and `f`), columns in the constraint's order. Foreign keys of a partitioned table are
+//! declared on it (its partitions' clones are not listed), and a reference to a partition
+//! names the partitioned table it is read through. Inheritance children declare their own.
+//!
+//! What is not copied is logged as a warning naming it: foreign tables, and large objects
+//! (`pg_largeobject_metadata`; a column of type `oid` or `lo` is copied as the number it
+//! holds, which names nothing on the target).
 
 use std::collections::HashMap;
 use std::sync::Arc;
+
+use crate::source::ForeignKey;
 
 use arrow_schema::{Field, Schema, SchemaRef};
 use postgres::Client;
@@ -35,6 +47,14 @@ pub struct PgTable {
     pub table_name: String,
     pub partitioned: bool,
     pub columns: Vec<PgColumn>,
+    /// Primary key columns in key order.
+    pub primary_key: Option<Vec<String>>,
+    /// Foreign keys declared on the table, in constraint name order.
+    pub foreign_keys: Vec<ForeignKey>,
+    /// Row-level security policies apply to the reading role (`row_security_active`): the
+    /// table has RLS enabled, and the role is neither a superuser, nor BYPASSRLS, nor the
+    /// owner of a table that does not FORCE row security.
+    pub row_security: bool,
 }
 
 impl PgTable {
@@ -90,22 +110,11 @@ pub fn read_domains(client: &mut Client) -> Result<HashMap<u32, (u32, i32)>, pos
         .collect())
 }
 
-/// Reads the tables and their columns. `server_version_num` selects the catalog columns
-/// that exist (attgenerated since 12). Returns tables sorted by `schema.table`.
+/// Reads the tables, their columns and keys, and logs what is not copied (see the module
+/// docs). `server_version_num` selects the catalog columns that exist (attgenerated since
+/// 12, conparentid since 11). Returns tables sorted by `schema.table`.
 pub fn read_tables(client: &mut Client, server_version_num: i32) -> Result<Vec<PgTable>, postgres::Error> {
-    // Foreign tables are not copied: say so.
-    let foreign = client.query(
-        &format!(
-            "SELECT n.nspname::text, c.relname::text FROM pg_catalog.pg_class c \
-             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relkind = 'f' AND NOT c.relispartition AND {SCHEMA_FILTER}"
-        ),
-        &[],
-    )?;
-    for row in foreign {
-        let (schema, table): (String, String) = (row.get(0), row.get(1));
-        tracing::warn!(table = %format!("{schema}.{table}"), "foreign table {schema}.{table} is not copied: doppel reads only ordinary and partitioned tables");
-    }
+    warn_not_copied(client)?;
 
     let domains = read_domains(client)?;
 
@@ -126,16 +135,19 @@ pub fn read_tables(client: &mut Client, server_version_num: i32) -> Result<Vec<P
     )?;
 
     let mut tables: Vec<PgTable> = Vec::new();
-    let mut last_oid = None;
+    let mut oids: Vec<u32> = Vec::new();
     for row in rows {
         let oid: u32 = row.get(0);
-        if last_oid != Some(oid) {
-            last_oid = Some(oid);
+        if oids.last() != Some(&oid) {
+            oids.push(oid);
             tables.push(PgTable {
                 schema_name: row.get(1),
                 table_name: row.get(2),
                 partitioned: row.get(3),
                 columns: Vec::new(),
+                primary_key: None,
+                foreign_keys: Vec::new(),
+                row_security: false,
             });
         }
         // A table without columns comes back as one row of NULL attributes.
@@ -151,8 +163,124 @@ pub fn read_tables(client: &mut Client, server_version_num: i32) -> Result<Vec<P
             generated: row.get::<_, String>(9) == "s",
         });
     }
+    read_keys(client, server_version_num, &oids, &mut tables)?;
+    let protected: Vec<u32> = client
+        .query(
+            "SELECT c.oid FROM pg_catalog.pg_class c WHERE c.oid = ANY($1) AND pg_catalog.row_security_active(c.oid)",
+            &[&oids],
+        )?
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
+    for (oid, table) in oids.iter().zip(tables.iter_mut()) {
+        table.row_security = protected.contains(oid);
+    }
     tables.sort_by_key(PgTable::name);
     Ok(tables)
+}
+
+/// Logs a warning for what exists in the database but is not copied: foreign tables (by
+/// name) and large objects (how many).
+fn warn_not_copied(client: &mut Client) -> Result<(), postgres::Error> {
+    let foreign = client.query(
+        &format!(
+            "SELECT n.nspname::text, c.relname::text FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind = 'f' AND NOT c.relispartition AND {SCHEMA_FILTER} \
+             ORDER BY 1, 2"
+        ),
+        &[],
+    )?;
+    for row in foreign {
+        let (schema, table): (String, String) = (row.get(0), row.get(1));
+        tracing::warn!(table = %format!("{schema}.{table}"), "foreign table {schema}.{table} is not copied: doppel reads only ordinary and partitioned tables");
+    }
+    let large_objects: i64 = client.query_one("SELECT count(*) FROM pg_catalog.pg_largeobject_metadata", &[])?.get(0);
+    if large_objects > 0 {
+        tracing::warn!(
+            large_objects,
+            "the database holds {large_objects} large object(s) (pg_largeobject); they are not copied, and a column \
+             of type oid or lo referring to one is copied as the number it holds, which names no large object on \
+             the target"
+        );
+    }
+    Ok(())
+}
+
+/// Fills in the primary and foreign keys of `tables` (whose relation oids are `oids`, in
+/// the same order).
+fn read_keys(
+    client: &mut Client,
+    server_version_num: i32,
+    oids: &[u32],
+    tables: &mut [PgTable],
+) -> Result<(), postgres::Error> {
+    // Partition → parent, to name a referenced partition by the table doppel reads.
+    let parents: HashMap<u32, u32> = client
+        .query(
+            "SELECT i.inhrelid, i.inhparent FROM pg_catalog.pg_inherits i \
+             JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid WHERE c.relispartition",
+            &[],
+        )?
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let names: HashMap<u32, String> = oids.iter().copied().zip(tables.iter().map(PgTable::name)).collect();
+    let read_through = |mut oid: u32| {
+        // Partitions nest; the catalog has no cycles, but do not trust it blindly.
+        for _ in 0..64 {
+            if names.contains_key(&oid) {
+                break;
+            }
+            match parents.get(&oid) {
+                Some(&parent) => oid = parent,
+                None => break,
+            }
+        }
+        names.get(&oid).cloned()
+    };
+    // Clones of a partitioned table's constraints on its partitions, and the per-partition
+    // constraints PostgreSQL adds for a reference to a partitioned table, have a parent.
+    let own = if server_version_num >= 110000 { "AND con.conparentid = 0" } else { "" };
+    let column_names = |keys: &str, rel: &str| {
+        format!(
+            "ARRAY(SELECT a.attname::text FROM unnest(con.{keys}) WITH ORDINALITY k(attnum, i) \
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = con.{rel} AND a.attnum = k.attnum ORDER BY k.i)"
+        )
+    };
+    let rows = client.query(
+        &format!(
+            "SELECT con.conrelid, con.contype = 'p', con.conname::text, con.condeferrable, {}, con.confrelid, \
+                    {}, rn.nspname::text || '.' || rc.relname::text \
+             FROM pg_catalog.pg_constraint con \
+             LEFT JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid \
+             LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace \
+             WHERE con.contype IN ('p', 'f') AND con.conrelid = ANY($1) {own} \
+             ORDER BY con.conrelid, con.conname",
+            column_names("conkey", "conrelid"),
+            column_names("confkey", "confrelid"),
+        ),
+        &[&oids],
+    )?;
+    let index: HashMap<u32, usize> = oids.iter().enumerate().map(|(i, &oid)| (oid, i)).collect();
+    for row in rows {
+        let Some(&i) = index.get(&row.get::<_, u32>(0)) else { continue };
+        let columns: Vec<String> = row.get(4);
+        if row.get(1) {
+            tables[i].primary_key = Some(columns);
+            continue;
+        }
+        let referenced: u32 = row.get(5);
+        let references_table = read_through(referenced).or_else(|| row.get(7)).unwrap_or_default();
+        tables[i].foreign_keys.push(ForeignKey {
+            name: row.get(2),
+            columns,
+            references_table,
+            references_columns: row.get(6),
+            deferrable: row.get(3),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -174,6 +302,9 @@ mod tests {
                     generated: false,
                 })
                 .collect(),
+            primary_key: None,
+            foreign_keys: Vec::new(),
+            row_security: false,
         }
     }
 

@@ -112,7 +112,16 @@ impl PostgresSource {
             .get(0);
         let pg_tables = catalog::read_tables(&mut client, server_version_num)
             .map_err(|e| query_error(&e, &params, "reading the catalog"))?;
-        let tables = pg_tables.iter().map(|t| SourceTable { name: t.name(), schema: t.arrow_schema() }).collect();
+        let tables = pg_tables
+            .iter()
+            .map(|t| SourceTable {
+                name: t.name(),
+                schema: t.arrow_schema(),
+                primary_key: t.primary_key.clone(),
+                foreign_keys: t.foreign_keys.clone(),
+                row_security: t.row_security,
+            })
+            .collect();
         tracing::info!(
             location = %params.location,
             snapshot = %snapshot,
@@ -155,7 +164,9 @@ impl PostgresSource {
         self.server_version_num
     }
 
-    /// Opens a connection inside the snapshot.
+    /// Opens a connection inside the snapshot, with `row_security = off`: should row-level
+    /// security policies apply to the role after all, PostgreSQL then refuses the read
+    /// instead of silently returning only the rows they allow.
     fn snapshot_connection(&self, table: &str) -> Result<Client> {
         {
             let coordinator = self.coordinator.lock().unwrap_or_else(|p| p.into_inner());
@@ -172,7 +183,7 @@ impl PostgresSource {
         let mut client = self.params.connect()?;
         client
             .batch_execute(&format!(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}; SET row_security = off",
                 quote_literal(&self.snapshot)
             ))
             .map_err(|e| query_error(&e, &self.params, &format!("table {table}: importing the snapshot")))?;
@@ -193,6 +204,9 @@ impl Source for PostgresSource {
             )
         })?;
         let pg_table = &self.pg_tables[index];
+        if pg_table.row_security {
+            return Err(Error::source(&self.params.location, row_security_refusal(table, &self.params.user)));
+        }
         let client = self.snapshot_connection(table)?;
         let names = reader::Names {
             location: self.params.location.clone(),
@@ -203,6 +217,15 @@ impl Source for PostgresSource {
         };
         reader::spawn(client, pg_table, names, batch_rows)
     }
+}
+
+/// Why a table under row-level security is not read, and what to do.
+fn row_security_refusal(table: &str, role: &str) -> String {
+    format!(
+        "table {table} has row-level security enabled and its policies apply to role {role}: reading it would \
+         silently return only the rows they allow. Read as the table's owner (without FORCE ROW LEVEL SECURITY), a \
+         superuser or a role with BYPASSRLS (ALTER ROLE {role} BYPASSRLS), or skip the table"
+    )
 }
 
 #[cfg(test)]
