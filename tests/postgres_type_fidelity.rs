@@ -10,6 +10,9 @@
 //!   and the binary COPY of the columns whose binary form carries no type OID too (float
 //!   bits, numeric digits, timestamps, …); money renders under `lc_monetary`, which both
 //!   databases share since they live in the one test cluster (initdb `--locale=C`);
+//! - kept, PostgreSQL → SQL dump restored with psql: the same;
+//! - kept, PostgreSQL → Parquet → PostgreSQL (existing tables from a schema-only dump): the
+//!   same;
 //! - kept, PostgreSQL → Parquet: each column arrives as the Arrow type
 //!   `src/source/postgres/types.rs` chooses, with the PostgreSQL type in `pg.type`, and the
 //!   values read back by the crate's Parquet reader equal PostgreSQL's own renderings;
@@ -25,7 +28,7 @@ use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Float32Type, Float64Type, Time64MicrosecondType, TimestampMicrosecondType};
 use arrow_schema::{DataType, TimeUnit};
-use common::pg::cluster;
+use common::pg::{Cluster, cluster};
 use common::*;
 
 /// The fixture: one table, five rows (ordinary values, edge values, all NULL, empty values,
@@ -118,12 +121,12 @@ const BINARY_COMPARABLE: &[&str] = &[
     "tstz", "iv", "u", "js", "jsb", "x", "by", "ip", "net", "mac", "m", "cd", "r4", "rts", "rn", "tv",
 ];
 
-/// A new database holding the fixture; returns its name.
-fn fixture_db() -> String {
+/// The cluster, a new database holding the fixture, and a scratch directory.
+fn fixture() -> (&'static Cluster, String, tempfile::TempDir) {
     let c = cluster();
     let db = c.create_database("fidelity");
     c.psql(&db, FIXTURE);
-    db
+    (c, db, tempfile::tempdir().unwrap())
 }
 
 /// Rules file keeping every column, plus `columns` (TOML lines of column rules) in place of
@@ -143,12 +146,10 @@ fn rules(dir: &Path, columns: &[(&str, &str)]) -> std::path::PathBuf {
     path
 }
 
-/// `doppel run` from `source_db` to `to`; panics with stderr on failure.
-fn run(rules: &Path, source_db: &str, to: &str) {
-    let out = doppel(
-        &["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", &cluster().url(source_db), "--to", to],
-        Some(TEST_KEY),
-    );
+/// `doppel run` from `from` to `to`; panics with stderr on failure.
+fn run(rules: &Path, from: &str, to: &str) {
+    let out =
+        doppel(&["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", from, "--to", to], Some(TEST_KEY));
     assert!(out.status.success(), "doppel run failed ({}):\n{}", out.status, stderr(&out));
 }
 
@@ -186,11 +187,9 @@ fn assert_same(source_db: &str, target_db: &str, columns: &[&str]) {
 
 #[test]
 fn every_type_kept_arrives_byte_for_byte_in_a_new_database() {
-    let c = cluster();
-    let source_db = fixture_db();
-    let dir = tempfile::tempdir().unwrap();
+    let (c, source_db, dir) = fixture();
     let target_db = format!("{source_db}_kept");
-    run(&rules(dir.path(), &[]), &source_db, &c.url(&target_db));
+    run(&rules(dir.path(), &[]), &c.url(&source_db), &c.url(&target_db));
     // The whole table at once, then column by column (to name a difference).
     let all = copy_out(&source_db, &["*"], "");
     assert_eq!(String::from_utf8_lossy(&all).lines().count(), 6);
@@ -203,6 +202,32 @@ fn every_type_kept_arrives_byte_for_byte_in_a_new_database() {
     // text comparison already tells floats apart; the binary one checks the bits, -0 included.
     assert_eq!(c.scalar(&source_db, "SHOW extra_float_digits"), "1");
     assert_eq!(c.scalar(&target_db, "SELECT f8::text FROM every_type WHERE id = 2"), "-0");
+}
+
+#[test]
+fn every_type_kept_restores_byte_for_byte_from_a_sql_dump() {
+    let (c, source_db, dir) = fixture();
+    let dump = dir.path().join("every_type.sql");
+    run(&rules(dir.path(), &[]), &c.url(&source_db), dump.to_str().unwrap());
+    let restored = c.create_database("fidelity_restored");
+    c.load_file(&restored, &dump);
+    assert_eq!(copy_out(&source_db, &["*"], ""), copy_out(&restored, &["*"], ""), "restored rows differ");
+    assert_same(&source_db, &restored, BINARY_COMPARABLE);
+}
+
+#[test]
+fn every_type_kept_comes_back_from_parquet_into_existing_tables() {
+    let (c, source_db, dir) = fixture();
+    let out_dir = dir.path().join("out");
+    let rules = rules(dir.path(), &[]);
+    run(&rules, &c.url(&source_db), out_dir.to_str().unwrap());
+    let schema = dir.path().join("schema.sql");
+    let out = c.client("pg_dump").args(["--schema-only", "-f"]).arg(&schema).arg(c.url(&source_db)).output().unwrap();
+    assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+    let target_db = c.create_database("fidelity_from_parquet");
+    c.load_file(&target_db, &schema);
+    run(&rules, out_dir.to_str().unwrap(), &c.url(&target_db));
+    assert_same(&source_db, &target_db, COLUMNS);
 }
 
 /// The Arrow type `src/source/postgres/types.rs` gives each fixture column, and its `pg.type`.
@@ -255,11 +280,9 @@ fn expected_types() -> Vec<(&'static str, DataType, &'static str)> {
 
 #[test]
 fn every_type_kept_reaches_parquet_as_its_arrow_type_with_its_postgres_type() {
-    let c = cluster();
-    let source_db = fixture_db();
-    let dir = tempfile::tempdir().unwrap();
+    let (c, source_db, dir) = fixture();
     let out_dir = dir.path().join("out");
-    run(&rules(dir.path(), &[]), &source_db, out_dir.to_str().unwrap());
+    run(&rules(dir.path(), &[]), &c.url(&source_db), out_dir.to_str().unwrap());
     let batch = concat(&read_table(&out_dir, "public.every_type"));
     assert_eq!(batch.num_rows(), 6);
     let schema = batch.schema();
@@ -377,12 +400,10 @@ const TRANSFORMS: &[(&str, &str, &[i32])] = &[
 
 #[test]
 fn every_type_transformed_loads_with_changed_and_kept_columns() {
-    let c = cluster();
-    let source_db = fixture_db();
-    let dir = tempfile::tempdir().unwrap();
+    let (c, source_db, dir) = fixture();
     let target_db = format!("{source_db}_anon");
     let rule_lines: Vec<(&str, &str)> = TRANSFORMS.iter().map(|(column, rule, _)| (*column, *rule)).collect();
-    run(&rules(dir.path(), &rule_lines), &source_db, &c.url(&target_db));
+    run(&rules(dir.path(), &rule_lines), &c.url(&source_db), &c.url(&target_db));
     let kept: Vec<&str> = COLUMNS.iter().copied().filter(|c| !rule_lines.iter().any(|(n, _)| n == c)).collect();
     assert_same(&source_db, &target_db, &kept);
     let ids = String::from_utf8(copy_out(&source_db, &["id"], "")).unwrap();
