@@ -111,6 +111,9 @@ pub enum Error {
     Transform(#[from] RowError),
     #[error("interrupted; nothing was published")]
     Interrupted,
+    /// `verify` found personal data of the source in the output (the counts were printed).
+    #[error("verify: {count} finding(s) of personal data from the source in {location}; see the counts above")]
+    Findings { location: String, count: usize },
 }
 
 impl Error {
@@ -133,6 +136,7 @@ impl Error {
             Error::Transform(_) => exit::RULES,
             Error::Target { .. } => exit::TARGET,
             Error::Interrupted => exit::INTERRUPTED,
+            Error::Findings { .. } => exit::VERIFY,
         }
     }
 }

@@ -16,6 +16,7 @@
 //!   replaced by an atomic swap).
 //! - [`pipeline`]: reader → transform → writer with bounded channels, several tables at once.
 //! - [`audit`]: the run's audit report (`--report`) and its summary on stderr.
+//! - [`verify`]: `doppel verify`, checking an output against its source for personal data.
 //! - [`secret`]: the key and per-domain subkeys.
 //! - [`error`]: typed errors and exit codes; names, never values.
 //! - [`cli`]: argument definitions and subcommands.
@@ -30,3 +31,4 @@ pub mod secret;
 pub mod sink;
 pub mod source;
 pub mod transform;
+pub mod verify;

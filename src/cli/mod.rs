@@ -4,6 +4,7 @@
 mod check;
 mod protect;
 mod run;
+mod verify;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -60,6 +61,33 @@ pub enum Command {
     /// Mark a PostgreSQL database (production, say) so that doppel never writes into, replaces
     /// or drops it, whatever the flags.
     Protect(ProtectArgs),
+    /// Check a finished output (database or Parquet directory) against its source: no row keeps
+    /// its own personal value, no personal value or unkeyed hash of one appears anywhere. Prints
+    /// counts, never values; exits 6 on any finding. No key needed.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Rules the output was made with: a .toml file or a directory of them.
+    #[arg(long, value_name = "PATH")]
+    pub rules: PathBuf,
+    /// Source location the output was made from.
+    #[arg(long, value_name = "SRC")]
+    pub from: String,
+    /// The output to check: a PostgreSQL database or a Parquet directory.
+    #[arg(long, value_name = "DST")]
+    pub to: String,
+    /// Highest share of rows (0 to 1) that may keep their own value of a small value space
+    /// (country, first name, date) by chance.
+    #[arg(long, value_name = "RATE", default_value_t = 0.02)]
+    pub max_same_rate: f64,
+    /// Rows per batch read from either side.
+    #[arg(long, value_name = "N", default_value_t = 8192, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_rows: u32,
+    /// Also write the counts as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -150,5 +178,6 @@ pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<()> {
         Command::Run(args) => run::run(args, cancel),
         Command::Check(args) => check::check(args),
         Command::Protect(args) => protect::protect(args),
+        Command::Verify(args) => verify::verify(args),
     }
 }

@@ -21,8 +21,9 @@ use std::sync::OnceLock;
 
 use fake::locales::{CY_GB, DE_DE, Data, EN, FR_FR, IT_IT, NL_NL, PT_BR, PT_PT, TR_TR};
 
-/// Lowercase, accent-folded form used for dictionary lookups.
-fn fold(word: &str) -> String {
+/// Lowercase, accent-folded form used for dictionary lookups (also by `doppel scan` for
+/// column names).
+pub(crate) fn fold(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
     for lc in word.chars().flat_map(char::to_lowercase) {
         match super::fake::fold_accent(lc) {
@@ -33,7 +34,8 @@ fn fold(word: &str) -> String {
     out
 }
 
-fn first_names() -> &'static HashSet<String> {
+/// Known first names, folded (see [`fold`]); also used by `doppel scan` on sampled values.
+pub(crate) fn first_names() -> &'static HashSet<String> {
     static SET: OnceLock<HashSet<String>> = OnceLock::new();
     SET.get_or_init(|| {
         let lists: [&[&str]; 10] = [

@@ -88,7 +88,8 @@ impl Detector {
         names.join(", ")
     }
 
-    fn tag(self) -> &'static str {
+    /// What a finding is replaced by with `replacement = "tag"` (`[EMAIL]`, …).
+    pub fn tag(self) -> &'static str {
         match self {
             Detector::Email => "[EMAIL]",
             Detector::Phone => "[PHONE]",
@@ -308,6 +309,22 @@ impl Redactor {
         }
         out.push_str(&text[pos..]);
         count
+    }
+
+    /// The byte ranges `redact` would replace in `text`, in text order, overlaps merged
+    /// (used by `doppel verify` to learn which parts of a free text are personal).
+    pub fn spans(&self, text: &str) -> Vec<(usize, usize)> {
+        let mut hits = Vec::new();
+        self.find(text, &mut hits);
+        hits.sort_unstable_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(hits.len());
+        for h in hits {
+            match spans.last_mut() {
+                Some(last) if h.start < last.1 => last.1 = last.1.max(h.end),
+                _ => spans.push((h.start, h.end)),
+            }
+        }
+        spans
     }
 
     fn find(&self, text: &str, hits: &mut Vec<Hit>) {

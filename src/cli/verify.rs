@@ -1,0 +1,41 @@
+//! `doppel verify`: check a finished output against its source (see [`crate::verify`]).
+
+use crate::error::{Error, Result};
+use crate::plan;
+use crate::rules::load_rules;
+use crate::source::{self, Location};
+use crate::verify::{self, VerifyOptions};
+
+use super::VerifyArgs;
+
+pub fn verify(args: VerifyArgs) -> Result<()> {
+    if !(0.0..=1.0).contains(&args.max_same_rate) {
+        return Err(Error::Usage(format!(
+            "--max-same-rate {}: give a share between 0 and 1 (0.02 is 2%)",
+            args.max_same_rate
+        )));
+    }
+    let rules = load_rules(&args.rules)?;
+    let from = Location::parse(&args.from);
+    let to = Location::parse(&args.to);
+    if matches!(to, Location::Dump(_)) {
+        return Err(Error::Usage(format!(
+            "{}: verify reads a PostgreSQL database or a Parquet directory; restore a SQL dump into a database first",
+            to.display()
+        )));
+    }
+    let source = source::open(&from)?;
+    let plan = plan::bind(&rules, source.tables())?;
+    let output = source::open(&to)?;
+    let options = VerifyOptions { max_same_rate: args.max_same_rate, batch_rows: args.batch_rows as usize };
+    let report = verify::verify(&plan, source.as_ref(), output.as_ref(), &options)?;
+    println!("{report}");
+    if let Some(path) = &args.report {
+        let json = serde_json::to_string_pretty(&report).map_err(|e| Error::target(path.display(), e))?;
+        std::fs::write(path, json + "\n").map_err(|e| Error::target(path.display(), e))?;
+    }
+    match report.findings.len() {
+        0 => Ok(()),
+        count => Err(Error::Findings { location: to.display(), count }),
+    }
+}

@@ -1,0 +1,221 @@
+//! The search side of `verify`: one Aho-Corasick automaton over the source's distinctive
+//! personal values, and sorted sets of the unkeyed digests of every personal value.
+//!
+//! ```text
+//! normalised output text ──automaton (first ≤16 bytes of each value)──▶ candidate starts
+//!                          └─ full value compared at the start, word boundaries checked ─▶ hit
+//!                        ──hex runs of 32/40/64 digits──▶ first 8 bytes ∈ md5/sha1/sha256/blake3 set ─▶ hit
+//! ```
+//!
+//! Memory: the automaton holds only each value's first [`PREFIX_BYTES`] bytes (values that
+//! share them share states), the full values are kept once in a list, and a digest is kept
+//! as its first 8 bytes (a chance match needs 64 equal bits). Digests are not put into the
+//! automaton: four 32-64 character strings per value would make it many times larger, while
+//! hex runs are cheap to find directly.
+
+use std::collections::HashSet;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::error::{Error, Result};
+
+use super::text::{at_word_boundaries, hex_runs};
+
+/// Bytes of each value the automaton holds.
+pub const PREFIX_BYTES: usize = 16;
+
+/// Which digest a hex run matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Algorithm {
+    Md5,
+    Sha1,
+    Sha256,
+    Blake3,
+}
+
+impl Algorithm {
+    pub const ALL: [Algorithm; 4] = [Algorithm::Md5, Algorithm::Sha1, Algorithm::Sha256, Algorithm::Blake3];
+
+    fn hex_len(self) -> usize {
+        match self {
+            Algorithm::Md5 => 32,
+            Algorithm::Sha1 => 40,
+            Algorithm::Sha256 | Algorithm::Blake3 => 64,
+        }
+    }
+
+    /// The unkeyed digest of `bytes`, as its first 8 bytes.
+    pub fn prefix(self, bytes: &[u8]) -> u64 {
+        use sha2::Digest;
+        let prefix = super::text::digest_prefix;
+        match self {
+            Algorithm::Md5 => prefix(&md5::Md5::digest(bytes)),
+            Algorithm::Sha1 => prefix(&sha1::Sha1::digest(bytes)),
+            Algorithm::Sha256 => prefix(&sha2::Sha256::digest(bytes)),
+            Algorithm::Blake3 => prefix(blake3::hash(bytes).as_bytes()),
+        }
+    }
+}
+
+/// What one search found in one text: a value (with the index of the source column it came
+/// from) or a digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Hit {
+    Value(u32),
+    Digest(Algorithm),
+}
+
+/// The compiled search.
+pub struct Matcher {
+    automaton: Option<AhoCorasick>,
+    /// Full values (normal form), sorted, so the values of one automaton pattern (one prefix)
+    /// are a contiguous range.
+    values: Vec<Box<str>>,
+    /// The source column each value was first seen in (index into the report's list).
+    value_column: Vec<u32>,
+    /// `ranges[p]`: the values whose prefix is automaton pattern `p`.
+    ranges: Vec<(u32, u32)>,
+    /// Sorted digest prefixes, one list per [`Algorithm::ALL`] entry.
+    digests: [Vec<u64>; 4],
+}
+
+fn prefix_of(s: &str) -> &str {
+    let mut end = s.len().min(PREFIX_BYTES);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+impl Matcher {
+    /// `values`: (normal form, source column). `digests` as collected, in any order.
+    pub fn build(mut values: Vec<(Box<str>, u32)>, mut digests: [Vec<u64>; 4]) -> Result<Matcher> {
+        values.sort_unstable();
+        values.dedup_by(|a, b| a.0 == b.0);
+        let mut prefixes: Vec<&str> = Vec::new();
+        let mut ranges: Vec<(u32, u32)> = Vec::new();
+        for (i, (v, _)) in values.iter().enumerate() {
+            let p = prefix_of(v);
+            if prefixes.last() == Some(&p)
+                && let Some(r) = ranges.last_mut()
+            {
+                r.1 = i as u32 + 1;
+            } else {
+                prefixes.push(p);
+                ranges.push((i as u32, i as u32 + 1));
+            }
+        }
+        let automaton =
+            if prefixes.is_empty() {
+                None
+            } else {
+                Some(AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(&prefixes).map_err(|e| {
+                    Error::Usage(format!("verify: cannot build the search over the source's values: {e}"))
+                })?)
+            };
+        for d in &mut digests {
+            d.sort_unstable();
+            d.dedup();
+        }
+        let (values, value_column) = values.into_iter().unzip();
+        Ok(Matcher { automaton, values, value_column, ranges, digests })
+    }
+
+    /// How many values the automaton searches for.
+    pub fn value_count(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether `normalised` is one of the searched values (a distinctive value).
+    pub fn is_value(&self, normalised: &str) -> bool {
+        self.values.binary_search_by(|v| v.as_ref().cmp(normalised)).is_ok()
+    }
+
+    /// Every hit in `text` (normal form), each (kind, column) at most once.
+    pub fn scan(&self, text: &str, hits: &mut HashSet<Hit>) {
+        if let Some(ac) = &self.automaton {
+            for m in ac.find_overlapping_iter(text) {
+                let (from, to) = self.ranges[m.pattern().as_usize()];
+                let rest = &text[m.start()..];
+                for i in from..to {
+                    let v = &self.values[i as usize];
+                    if rest.starts_with(v.as_ref()) && at_word_boundaries(text, m.start(), m.start() + v.len()) {
+                        hits.insert(Hit::Value(self.value_column[i as usize]));
+                    }
+                }
+            }
+        }
+        hex_runs(text, |prefix, len| {
+            for (a, set) in Algorithm::ALL.iter().zip(&self.digests) {
+                if a.hex_len() == len && set.binary_search(&prefix).is_ok() {
+                    hits.insert(Hit::Digest(*a));
+                }
+            }
+        });
+    }
+
+    /// Bytes held, roughly: the automaton, the values and the digests.
+    pub fn memory_bytes(&self) -> usize {
+        self.automaton.as_ref().map_or(0, |a| a.memory_usage())
+            + self.values.iter().map(|v| v.len() + 16).sum::<usize>()
+            + self.digests.iter().map(|d| d.len() * 8).sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::text::normalise;
+
+    fn matcher(values: &[&str], hashed: &[&str]) -> Matcher {
+        let values = values.iter().enumerate().map(|(i, v)| (normalise(v).into_boxed_str(), i as u32)).collect();
+        let mut digests: [Vec<u64>; 4] = Default::default();
+        for h in hashed {
+            for (a, d) in Algorithm::ALL.iter().zip(&mut digests) {
+                d.push(a.prefix(h.as_bytes()));
+            }
+        }
+        Matcher::build(values, digests).unwrap()
+    }
+
+    fn scan(m: &Matcher, text: &str) -> Vec<Hit> {
+        let mut hits = HashSet::new();
+        m.scan(&normalise(text), &mut hits);
+        let mut v: Vec<Hit> = hits.into_iter().collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn values_are_found_case_and_whitespace_insensitively_on_word_boundaries() {
+        let m = matcher(&["maria.anders@example.com", "Maria  Anders", "maria.anderson@example.com"], &[]);
+        assert_eq!(scan(&m, "Write to MARIA.ANDERS@example.com today"), [Hit::Value(0)]);
+        assert_eq!(scan(&m, "ask maria\n anders"), [Hit::Value(1)]);
+        assert_eq!(scan(&m, "ask mariaanders"), []);
+        assert_eq!(scan(&m, "jmaria.anders@example.com"), [], "glued to a longer address");
+        // A dot is a word boundary, as in a regular expression's \b.
+        assert_eq!(scan(&m, "joe.maria.anders@example.com"), [Hit::Value(0)]);
+        // Values sharing their first 16 bytes are told apart by the full comparison.
+        assert_eq!(scan(&m, "maria.anderson@example.com"), [Hit::Value(2)]);
+        assert_eq!(scan(&m, "{\"contact\":{\"email\":\"maria.anders@example.com\"}}"), [Hit::Value(0)]);
+        assert!(m.is_value("maria anders"));
+        assert!(!m.is_value("maria"));
+    }
+
+    #[test]
+    fn unkeyed_digests_are_found_in_hex() {
+        let m = matcher(&[], &["maria.anders@example.com"]);
+        let v = b"maria.anders@example.com";
+        let md5 = hex(&<md5::Md5 as sha2::Digest>::digest(v));
+        assert_eq!(scan(&m, &format!("x {md5} y")), [Hit::Digest(Algorithm::Md5)]);
+        assert_eq!(scan(&m, &md5.to_uppercase()), [Hit::Digest(Algorithm::Md5)]);
+        let b3 = blake3::hash(v).to_hex().to_string();
+        assert_eq!(scan(&m, &format!("id={b3}")), [Hit::Digest(Algorithm::Blake3)]);
+        assert_eq!(scan(&m, &format!("id=a{md5}")), [], "part of a longer hex run");
+        assert_eq!(scan(&m, "5d41402abc4b2a76b9719d911017c592"), [], "md5 of another value");
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}

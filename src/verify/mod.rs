@@ -1,0 +1,422 @@
+//! `doppel verify`: proves that a finished output holds no personal data of its source.
+//!
+//! ```text
+//! source ──pass 1 (collect)──▶ row fingerprints · distinctive values · unkeyed digests
+//!                                      │                    └──────────┬──────────┘
+//!                                      ▼                            Matcher
+//! output ──pass 2──▶ own-row comparison (by kept primary key, else by position)
+//!                 └▶ every text cell of every table, normalised ──▶ Matcher ──▶ counts
+//! ```
+//!
+//! Personal data is every column whose rule is not `keep` (the plan bound to the source).
+//! Three checks, each counted per output table and column, never showing a value:
+//!
+//! 1. **own value** ([`Kind::OwnValue`], [`Kind::SameRate`]): a row of the output keeps its
+//!    source row's value in a personal column. Rows are matched by the primary key when
+//!    the source table has one and the rules keep all its columns, otherwise by position
+//!    (doppel writes rows in the order it reads them; a PostgreSQL output read back right
+//!    after the run returns them in that order, a table updated since may not). A kept
+//!    distinctive value (see [`text`]) is always a finding; equal values from a small
+//!    space (countries, first names, dates, booleans) are reported as a rate and are a
+//!    finding only above `--max-same-rate`. NULL staying NULL is not counted. Columns whose
+//!    rule keeps part of the value by design (`redact`, `json`) are left to check 2.
+//! 2. **value** ([`Kind::Value`]): a distinctive personal value of the source (an email, a
+//!    phone, an IBAN, a name, any token of 8+ characters) appears anywhere in the output's
+//!    text: every text column of every table, kept columns and JSON included, at word
+//!    boundaries, exactly or up to case and whitespace.
+//! 3. **digest** ([`Kind::Md5`] …): the lowercase hex md5, sha1, sha256 or plain blake3 of a
+//!    personal value (as it is, or lowercased and trimmed) appears in the output's text.
+//!
+//! Any finding makes `doppel verify` exit with code 6 ([`crate::error::exit::VERIFY`]).
+//!
+//! | module        | what it does                                                  |
+//! |---------------|---------------------------------------------------------------|
+//! | [`text`]      | normal form, word boundaries, tokens, distinctive values, hex runs |
+//! | [`collect`]   | pass 1 over the source                                        |
+//! | [`matcher`]   | the automaton over values and the digest sets                 |
+
+pub mod collect;
+pub mod matcher;
+pub mod text;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+
+use arrow_schema::DataType;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+use crate::rules::TableAction;
+use crate::source::Source;
+
+use self::collect::{CellText, Collected, NULL_FP, cell_fingerprint, key_fingerprint};
+use self::matcher::{Algorithm, Hit, Matcher};
+use self::text::normalise_into;
+
+/// Options of one verification.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Highest share of rows (0..1) that may keep their own low-entropy value by chance.
+    pub max_same_rate: f64,
+    pub batch_rows: usize,
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Rows that keep their own distinctive value in a personal column.
+    OwnValue,
+    /// Rows that keep their own small-space value, more often than the threshold allows.
+    SameRate,
+    /// Cells that contain a distinctive personal value of the source.
+    Value,
+    Md5,
+    Sha1,
+    Sha256,
+    Blake3,
+    /// The output table has another number of rows than the source, so rows cannot be
+    /// matched by position.
+    RowCount,
+}
+
+impl Kind {
+    fn of_digest(a: Algorithm) -> Kind {
+        match a {
+            Algorithm::Md5 => Kind::Md5,
+            Algorithm::Sha1 => Kind::Sha1,
+            Algorithm::Sha256 => Kind::Sha256,
+            Algorithm::Blake3 => Kind::Blake3,
+        }
+    }
+}
+
+/// One count of findings: never a value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Output table and column (`column` is empty for a table-level finding).
+    pub table: String,
+    pub column: String,
+    pub kind: Kind,
+    /// Rows or cells concerned.
+    pub count: u64,
+    /// For `value`: the source column (`schema.table.column`) the values came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+/// The own-row comparison of one personal column, findings or not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SameStat {
+    pub table: String,
+    pub column: String,
+    /// Rows compared (source value not NULL).
+    pub compared: u64,
+    /// Rows whose output value equals their source value.
+    pub same: u64,
+    /// Of those, rows with a distinctive value (each a finding).
+    pub distinctive: u64,
+    /// `(same - distinctive) / compared`.
+    pub rate: f64,
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub tables_checked: usize,
+    pub personal_columns: usize,
+    /// Distinctive values searched for.
+    pub values_searched: usize,
+    pub max_same_rate: f64,
+    /// How each table's rows were matched: `primary key (cols)`, `position`, or why not.
+    pub matching: BTreeMap<String, String>,
+    pub same: Vec<SameStat>,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// Total findings (rows and cells).
+    pub fn finding_count(&self) -> u64 {
+        self.findings.iter().map(|f| f.count).sum()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for s in &self.same {
+            if s.same > 0 {
+                writeln!(
+                    f,
+                    "{}.{}: {} of {} rows keep their own value ({} distinctive; small-space rate {:.2}%, limit {:.2}%)",
+                    s.table,
+                    s.column,
+                    s.same,
+                    s.compared,
+                    s.distinctive,
+                    s.rate * 100.0,
+                    self.max_same_rate * 100.0
+                )?;
+            }
+        }
+        for x in &self.findings {
+            let place = if x.column.is_empty() { x.table.clone() } else { format!("{}.{}", x.table, x.column) };
+            let what = match x.kind {
+                Kind::OwnValue => format!("{} row(s) keep their own distinctive value", x.count),
+                Kind::SameRate => format!("{} row(s) keep their own value, above the --max-same-rate limit", x.count),
+                Kind::Value => format!(
+                    "{} cell(s) contain a value of {}",
+                    x.count,
+                    x.from.as_deref().unwrap_or("a personal column")
+                ),
+                Kind::RowCount => "the output has another number of rows than the source; rows cannot be matched \
+                                   by position"
+                    .to_string(),
+                k => format!("{} cell(s) contain an unkeyed {} of a personal value", x.count, kind_name(k)),
+            };
+            writeln!(f, "FINDING [{}] {place}: {what}", kind_name(x.kind))?;
+        }
+        write!(
+            f,
+            "verify: {} table(s), {} personal column(s), {} distinctive value(s) searched: ",
+            self.tables_checked, self.personal_columns, self.values_searched
+        )?;
+        match self.findings.len() {
+            0 => write!(f, "no findings"),
+            n => write!(f, "{n} finding(s)"),
+        }
+    }
+}
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::OwnValue => "own-value",
+        Kind::SameRate => "same-rate",
+        Kind::Value => "value",
+        Kind::Md5 => "md5",
+        Kind::Sha1 => "sha1",
+        Kind::Sha256 => "sha256",
+        Kind::Blake3 => "blake3",
+        Kind::RowCount => "row-count",
+    }
+}
+
+/// A type whose values are or contain text, so they are searched.
+pub fn is_text_type(t: &DataType) -> bool {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, v) => is_text_type(v),
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::ListView(f) => {
+            is_text_type(f.data_type())
+        }
+        DataType::Struct(fields) => fields.iter().any(|f| is_text_type(f.data_type())),
+        DataType::Map(f, _) => is_text_type(f.data_type()),
+        _ => false,
+    }
+}
+
+/// Checks `output` against `source` with `plan` (the rules bound to the source).
+pub fn verify(plan: &Plan, source: &dyn Source, output: &dyn Source, options: &VerifyOptions) -> Result<Report> {
+    let copied: Vec<_> = plan.tables.iter().filter(|t| t.action == TableAction::Copy).cloned().collect();
+    let output_names: HashSet<&str> = output.tables().iter().map(|t| t.name.as_str()).collect();
+    let missing: Vec<&str> = copied.iter().map(|t| t.name.as_str()).filter(|n| !output_names.contains(n)).collect();
+    if !missing.is_empty() {
+        return Err(Error::Usage(format!(
+            "verify: the output has no table {}; is it the output of these rules for this source?",
+            missing.join(", ")
+        )));
+    }
+    let Collected { columns, tables, matcher } = collect::collect(&copied, source, options.batch_rows)?;
+    tracing::debug!("verify: search structures take about {} MiB", matcher.memory_bytes() >> 20);
+    let mut report = Report {
+        tables_checked: output.tables().len(),
+        personal_columns: columns.len(),
+        values_searched: matcher.value_count(),
+        max_same_rate: options.max_same_rate,
+        matching: BTreeMap::new(),
+        same: Vec::new(),
+        findings: Vec::new(),
+    };
+    for table in output.tables() {
+        check_table(&table.name, output, tables.get(&table.name), &matcher, &columns, options, &mut report)?;
+    }
+    Ok(report)
+}
+
+/// Cells with findings per (output column, kind, source column).
+type Counts = HashMap<(usize, Kind, Option<u32>), u64>;
+
+/// Own-row state of one output column.
+struct Compare {
+    output_index: usize,
+    source: usize,
+    compared: u64,
+    same: u64,
+    distinctive: u64,
+}
+
+fn check_table(
+    name: &str,
+    output: &dyn Source,
+    rows: Option<&collect::TableRows>,
+    matcher: &Matcher,
+    columns: &[String],
+    options: &VerifyOptions,
+    report: &mut Report,
+) -> Result<()> {
+    let schema = &output.tables().iter().find(|t| t.name == name).expect("listed table").schema;
+    let find = |col: &str| {
+        schema.index_of(col).map_err(|_| {
+            Error::Usage(format!(
+                "verify: output table {name} has no column {col}; is it the output of these rules for this source?"
+            ))
+        })
+    };
+    let mut compares = Vec::new();
+    let mut key_columns = Vec::new();
+    if let Some(rows) = rows {
+        for (i, (col, _)) in rows.columns.iter().enumerate() {
+            compares.push(Compare { output_index: find(col)?, source: i, compared: 0, same: 0, distinctive: 0 });
+        }
+        match &rows.key {
+            Some((names, _)) => {
+                key_columns = names.iter().map(|n| find(n)).collect::<Result<_>>()?;
+                report.matching.insert(name.to_string(), format!("primary key ({})", names.join(", ")));
+            }
+            None => {
+                report.matching.insert(name.to_string(), "position".to_string());
+            }
+        }
+    }
+    let text_columns: Vec<usize> =
+        schema.fields().iter().enumerate().filter(|(_, f)| is_text_type(f.data_type())).map(|(i, _)| i).collect();
+    let mut hits: Counts = HashMap::new();
+    let mut position: u64 = 0;
+    let mut unmatched: u64 = 0;
+    let (mut buf, mut text, mut norm) = (Vec::new(), String::new(), String::new());
+    for batch in output.read(name, options.batch_rows)? {
+        let batch = batch?;
+        let n = batch.num_rows();
+        if let Some(rows) = rows {
+            let source_rows: Vec<Option<usize>> = (0..n)
+                .map(|row| match &rows.key {
+                    Some((_, map)) => {
+                        map.get(&key_fingerprint(&batch, &key_columns, row, &mut buf)).map(|&r| r as usize)
+                    }
+                    None => {
+                        let r = position + row as u64;
+                        (r < rows.rows).then_some(r as usize)
+                    }
+                })
+                .collect();
+            unmatched += source_rows.iter().filter(|r| r.is_none()).count() as u64;
+            for cmp in &mut compares {
+                let array = batch.column(cmp.output_index).as_ref();
+                let fps = &rows.columns[cmp.source].1;
+                let cells = CellText::new(array);
+                for (row, source_row) in source_rows.iter().enumerate() {
+                    let Some(r) = source_row else { continue };
+                    let before = fps[*r];
+                    if before == NULL_FP {
+                        continue;
+                    }
+                    cmp.compared += 1;
+                    if cell_fingerprint(array, row, &mut buf) == before {
+                        cmp.same += 1;
+                        if cells.get(row, &mut text) {
+                            normalise_into(&text, &mut norm);
+                            cmp.distinctive += u64::from(matcher.is_value(&norm));
+                        }
+                    }
+                }
+            }
+        }
+        let per_column: Vec<Counts> = text_columns
+            .par_iter()
+            .map(|&i| {
+                let mut counts = HashMap::new();
+                let cells = CellText::new(batch.column(i).as_ref());
+                let (mut text, mut norm, mut found) = (String::new(), String::new(), HashSet::new());
+                for row in 0..n {
+                    if !cells.get(row, &mut text) {
+                        continue;
+                    }
+                    normalise_into(&text, &mut norm);
+                    found.clear();
+                    matcher.scan(&norm, &mut found);
+                    for hit in &found {
+                        let key = match *hit {
+                            Hit::Value(col) => (i, Kind::Value, Some(col)),
+                            Hit::Digest(a) => (i, Kind::of_digest(a), None),
+                        };
+                        *counts.entry(key).or_insert(0) += 1;
+                    }
+                }
+                counts
+            })
+            .collect();
+        for counts in per_column {
+            for (k, v) in counts {
+                *hits.entry(k).or_insert(0) += v;
+            }
+        }
+        position += n as u64;
+    }
+    if let Some(rows) = rows {
+        if rows.key.is_none() && position != rows.rows {
+            report.findings.push(Finding {
+                table: name.to_string(),
+                column: String::new(),
+                kind: Kind::RowCount,
+                count: 1,
+                from: None,
+            });
+        } else if unmatched > 0 {
+            tracing::warn!("verify: {name}: {unmatched} output row(s) have no source row with the same primary key");
+        }
+        for cmp in &compares {
+            let column = schema.field(cmp.output_index).name().clone();
+            let small = cmp.same - cmp.distinctive;
+            let rate = if cmp.compared == 0 { 0.0 } else { small as f64 / cmp.compared as f64 };
+            if cmp.distinctive > 0 {
+                report.findings.push(Finding {
+                    table: name.to_string(),
+                    column: column.clone(),
+                    kind: Kind::OwnValue,
+                    count: cmp.distinctive,
+                    from: None,
+                });
+            }
+            if rate > options.max_same_rate {
+                report.findings.push(Finding {
+                    table: name.to_string(),
+                    column: column.clone(),
+                    kind: Kind::SameRate,
+                    count: small,
+                    from: None,
+                });
+            }
+            report.same.push(SameStat {
+                table: name.to_string(),
+                column,
+                compared: cmp.compared,
+                same: cmp.same,
+                distinctive: cmp.distinctive,
+                rate,
+            });
+        }
+    }
+    let mut hits: Vec<_> = hits.into_iter().collect();
+    hits.sort();
+    for ((i, kind, from), count) in hits {
+        report.findings.push(Finding {
+            table: name.to_string(),
+            column: schema.field(i).name().clone(),
+            kind,
+            count,
+            from: from.map(|c| columns[c as usize].clone()),
+        });
+    }
+    Ok(())
+}
