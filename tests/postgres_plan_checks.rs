@@ -190,8 +190,9 @@ fn values_longer_than_the_declared_varchar_are_refused_at_plan_time_or_stop_the_
     c.psql(
         &db,
         "CREATE TABLE people (id integer PRIMARY KEY, email varchar(12), code char(2), token varchar(12), \
-                              price numeric(5,2));
-         INSERT INTO people SELECT i, 'p' || i || '@x.io', 'DE', 'tok' || i, i FROM generate_series(1, 50) i;",
+                              price numeric(5,2), qty smallint);
+         INSERT INTO people SELECT i, 'p' || i || '@x.io', 'DE', 'tok' || i, i, i FROM generate_series(1, 49) i;
+         INSERT INTO people VALUES (50, 'p50@x.io', 'DE', 'tok50', 999.99, 32767);",
     );
     let dir = tempfile::tempdir().unwrap();
     // Rules for the four columns, one line each (lines 5 to 8 of the file).
@@ -200,7 +201,8 @@ fn values_longer_than_the_declared_varchar_are_refused_at_plan_time_or_stop_the_
             dir.path(),
             &format!(
                 "version = 1\n[tables.\"public.people\"]\nkeep = [\"id\"]\n[tables.\"public.people\".columns]\n\
-                 email = {{ {email} }}\ncode = {{ {code} }}\ntoken = {{ {token} }}\nprice = {{ {price} }}\n"
+                 email = {{ {email} }}\ncode = {{ {code} }}\ntoken = {{ {token} }}\nprice = {{ {price} }}\n\
+                 qty = {{ action = \"noise\", absolute = 1000 }}\n"
             ),
         )
     };
@@ -228,7 +230,7 @@ fn values_longer_than_the_declared_varchar_are_refused_at_plan_time_or_stop_the_
     // Not knowable (fake emails are unbounded): the run stops at the first value too long,
     // naming table, column and row, never the value; nothing is left behind.
     let code = "action = \"fake\", generator = \"country_code\"";
-    let price = "action = \"noise\", relative = 0.5";
+    let price = "action = \"noise\", absolute = 50";
     let rules_file = rules("action = \"fake\", generator = \"email\"", code, "action = \"hash\", length = 12", price);
     let out = check(&rules_file, &c.url(&db));
     assert!(out.status.success(), "{}", stderr(&out));
@@ -253,6 +255,8 @@ fn values_longer_than_the_declared_varchar_are_refused_at_plan_time_or_stop_the_
     let out = run(&rules_file, &c.url(&db), &c.url(&target));
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM people WHERE length(email) = 12 AND length(code) = 2"), "50");
+    // Noise stays within smallint and numeric(5,2) at their limits (the target accepted them).
+    assert_eq!(c.scalar(&target, "SELECT price <> 999.99 AND qty <> 32767 FROM people WHERE id = 50"), "t");
 }
 
 #[test]
