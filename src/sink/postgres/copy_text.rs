@@ -90,30 +90,76 @@ pub fn check_types(schema: &arrow_schema::Schema) -> Result<(), UnsupportedType>
 
 /// Appends the rows of `batch` to `out`. Call [`check_types`] on the schema first; columns of
 /// other types are written as NULL.
+///
+/// Each column's array is resolved to its concrete type once per batch ([`ColumnWriter`]);
+/// text and integers, the bulk of most tables, are then written straight from the array.
 pub fn encode_batch(batch: &RecordBatch, out: &mut Vec<u8>) {
+    let writers: Vec<ColumnWriter> = batch.columns().iter().map(|c| ColumnWriter::new(c.as_ref())).collect();
     let mut field = String::new();
+    let mut digits = itoa::Buffer::new();
     for row in 0..batch.num_rows() {
-        for (i, column) in batch.columns().iter().enumerate() {
+        for (i, writer) in writers.iter().enumerate() {
             if i > 0 {
                 out.push(b'\t');
             }
-            if column.is_null(row) {
-                out.extend_from_slice(b"\\N");
-                continue;
-            }
-            field.clear();
-            if !encode_value(column.as_ref(), row, &mut field) {
-                out.extend_from_slice(b"\\N");
-                continue;
-            }
-            escape_into(&field, out);
+            writer.write(row, out, &mut field, &mut digits);
         }
         out.push(b'\n');
     }
 }
 
+/// One column of a batch, resolved to its concrete array type.
+enum ColumnWriter<'a> {
+    Utf8(&'a arrow_array::StringArray),
+    LargeUtf8(&'a arrow_array::LargeStringArray),
+    Int16(&'a arrow_array::Int16Array),
+    Int32(&'a arrow_array::Int32Array),
+    Int64(&'a arrow_array::Int64Array),
+    /// Every other type, through [`encode_value`].
+    Other(&'a dyn Array),
+}
+
+impl<'a> ColumnWriter<'a> {
+    fn new(array: &'a dyn Array) -> ColumnWriter<'a> {
+        match array.data_type() {
+            DataType::Utf8 => ColumnWriter::Utf8(array.as_string::<i32>()),
+            DataType::LargeUtf8 => ColumnWriter::LargeUtf8(array.as_string::<i64>()),
+            DataType::Int16 => ColumnWriter::Int16(array.as_primitive::<Int16Type>()),
+            DataType::Int32 => ColumnWriter::Int32(array.as_primitive::<Int32Type>()),
+            DataType::Int64 => ColumnWriter::Int64(array.as_primitive::<Int64Type>()),
+            _ => ColumnWriter::Other(array),
+        }
+    }
+
+    /// Appends the field of `row` (`\N` for NULL); `field` and `digits` are scratch space.
+    fn write(&self, row: usize, out: &mut Vec<u8>, field: &mut String, digits: &mut itoa::Buffer) {
+        match self {
+            ColumnWriter::Utf8(a) if a.is_valid(row) => escape_into(a.value(row), out),
+            ColumnWriter::LargeUtf8(a) if a.is_valid(row) => escape_into(a.value(row), out),
+            ColumnWriter::Int16(a) if a.is_valid(row) => out.extend_from_slice(digits.format(a.value(row)).as_bytes()),
+            ColumnWriter::Int32(a) if a.is_valid(row) => out.extend_from_slice(digits.format(a.value(row)).as_bytes()),
+            ColumnWriter::Int64(a) if a.is_valid(row) => out.extend_from_slice(digits.format(a.value(row)).as_bytes()),
+            ColumnWriter::Other(a) if a.is_valid(row) => {
+                field.clear();
+                if encode_value(*a, row, field) {
+                    escape_into(field, out);
+                } else {
+                    out.extend_from_slice(b"\\N");
+                }
+            }
+            _ => out.extend_from_slice(b"\\N"),
+        }
+    }
+}
+
+/// Appends `s` with COPY's escapes; most values need none and are copied in one piece.
 fn escape_into(s: &str, out: &mut Vec<u8>) {
-    for &b in s.as_bytes() {
+    let bytes = s.as_bytes();
+    if !bytes.iter().any(|&b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    for &b in bytes {
         match b {
             b'\\' => out.extend_from_slice(b"\\\\"),
             b'\t' => out.extend_from_slice(b"\\t"),
@@ -143,7 +189,8 @@ fn decimal_text(v: i128, scale: i8, out: &mut String) {
         return;
     }
     let scale = scale as usize;
-    let digits = v.unsigned_abs().to_string();
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(v.unsigned_abs());
     if v < 0 {
         out.push('-');
     }
@@ -152,7 +199,7 @@ fn decimal_text(v: i128, scale: i8, out: &mut String) {
         for _ in digits.len()..scale {
             out.push('0');
         }
-        out.push_str(&digits);
+        out.push_str(digits);
     } else {
         let (int, frac) = digits.split_at(digits.len() - scale);
         out.push_str(int);
@@ -167,8 +214,35 @@ fn decimal_text(v: i128, scale: i8, out: &mut String) {
 fn date_text(days: i64, out: &mut String) -> i64 {
     let (year, month, day) = civil_from_days(days);
     let shown = if year <= 0 { 1 - year } else { year };
-    let _ = write!(out, "{shown:04}-{month:02}-{day:02}");
+    push_padded(out, shown.unsigned_abs(), 4);
+    out.push('-');
+    push_padded(out, u64::from(month), 2);
+    out.push('-');
+    push_padded(out, u64::from(day), 2);
     year
+}
+
+/// `value` in decimal, zero-padded to at least `width` digits (no `fmt` machinery: this runs
+/// for every date and time written).
+fn push_padded(out: &mut String, value: u64, width: usize) {
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(value);
+    for _ in digits.len()..width {
+        out.push('0');
+    }
+    out.push_str(digits);
+}
+
+/// `HH:MM:SS.ffffff` for microseconds within a day (24:00:00 included).
+fn push_time_of_day(out: &mut String, micros: i64) {
+    let (secs, frac) = ((micros / 1_000_000) as u64, (micros % 1_000_000) as u64);
+    push_padded(out, secs / 3600, 2);
+    out.push(':');
+    push_padded(out, secs / 60 % 60, 2);
+    out.push(':');
+    push_padded(out, secs % 60, 2);
+    out.push('.');
+    push_padded(out, frac, 6);
 }
 
 /// `YYYY-MM-DD HH:MM:SS.ffffff` (`+00` with a zone, ` BC` last) for microseconds since 1970.
@@ -176,8 +250,8 @@ fn timestamp_text(micros: i128, with_zone: bool, out: &mut String) {
     let days = micros.div_euclid(86_400_000_000) as i64;
     let in_day = micros.rem_euclid(86_400_000_000) as i64;
     let year = date_text(days, out);
-    let (secs, frac) = (in_day / 1_000_000, in_day % 1_000_000);
-    let _ = write!(out, " {:02}:{:02}:{:02}.{frac:06}", secs / 3600, secs / 60 % 60, secs % 60);
+    out.push(' ');
+    push_time_of_day(out, in_day);
     if with_zone {
         out.push_str("+00");
     }
@@ -192,8 +266,7 @@ fn time_text(micros: i64, out: &mut String) -> bool {
     if !(0..=MICROS_PER_DAY).contains(&micros) {
         return false;
     }
-    let (secs, frac) = (micros / 1_000_000, micros % 1_000_000);
-    let _ = write!(out, "{:02}:{:02}:{:02}.{frac:06}", secs / 3600, secs / 60 % 60, secs % 60);
+    push_time_of_day(out, micros);
     true
 }
 

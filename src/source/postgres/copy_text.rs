@@ -23,7 +23,7 @@ pub enum EscapeError {
 /// Undoes the escapes of one (non-NULL) field. Returns `raw` itself when it holds no
 /// backslash, else the decoded bytes in `scratch`.
 pub fn unescape<'a>(raw: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<&'a [u8], EscapeError> {
-    let Some(first) = raw.iter().position(|&b| b == b'\\') else { return Ok(raw) };
+    let Some(first) = memchr::memchr(b'\\', raw) else { return Ok(raw) };
     scratch.clear();
     scratch.extend_from_slice(&raw[..first]);
     let mut i = first;
@@ -110,7 +110,7 @@ impl<R: BufRead> RowReader<R> {
             if buf.is_empty() {
                 return if self.line.is_empty() { Ok(()) } else { Err(ReadError::Truncated) };
             }
-            match buf.iter().position(|&b| b == b'\n') {
+            match memchr::memchr(b'\n', buf) {
                 Some(end) => {
                     let result = if self.line.is_empty() {
                         row(&buf[..end])

@@ -208,14 +208,25 @@ impl RowDecoder {
                 return Err(RowFailure { row, column: None, problem: RowProblem::FieldCount { expected, found: 1 } });
             }
         } else {
-            let mut fields = line.split(|&b| b == b'\t');
+            // The unread rest of the line; `None` once its last field was taken.
+            let mut rest = Some(line);
             for (i, col) in self.columns.iter_mut().enumerate() {
-                let Some(raw) = fields.next() else {
+                let Some(unread) = rest else {
                     return Err(RowFailure {
                         row,
                         column: None,
                         problem: RowProblem::FieldCount { expected, found: i },
                     });
+                };
+                let raw = match memchr::memchr(b'\t', unread) {
+                    Some(tab) => {
+                        rest = Some(&unread[tab + 1..]);
+                        &unread[..tab]
+                    }
+                    None => {
+                        rest = None;
+                        unread
+                    }
                 };
                 if raw == copy_text::NULL {
                     col.append_null();
@@ -225,8 +236,8 @@ impl RowDecoder {
                 let value = copy_text::unescape(raw, &mut self.scratch).map_err(|e| fail(e.into()))?;
                 col.append(value).map_err(fail)?;
             }
-            let extra = fields.count();
-            if extra > 0 {
+            if let Some(unread) = rest {
+                let extra = 1 + memchr::memchr_iter(b'\t', unread).count();
                 return Err(RowFailure {
                     row,
                     column: None,
