@@ -99,6 +99,25 @@ pub fn run(
     cancel: &AtomicBool,
     key_fingerprint: String,
 ) -> Result<RunReport> {
+    run_checked(plan, transformer, source, sink, options, cancel, key_fingerprint, None)
+}
+
+/// A check of the finished, unpublished output (where [`Sink::staged_location`] says it is);
+/// an error from it stops the run before anything is published.
+pub type BeforePublish<'a> = &'a dyn Fn(&crate::source::Location) -> Result<()>;
+
+/// [`run`], with `before_publish` called after the last table and before the commit.
+#[allow(clippy::too_many_arguments)]
+pub fn run_checked(
+    plan: &Plan,
+    transformer: &Transformer,
+    source: &dyn Source,
+    sink: Box<dyn Sink>,
+    options: &RunOptions,
+    cancel: &AtomicBool,
+    key_fingerprint: String,
+    before_publish: Option<BeforePublish>,
+) -> Result<RunReport> {
     let started = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.max(1))
@@ -157,6 +176,12 @@ pub fn run(
         return Err(Error::Interrupted);
     }
     let sink = shared.sink.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(check) = before_publish {
+        let staged = sink.staged_location().ok_or_else(|| {
+            Error::Usage("this target cannot be checked before it is published; run doppel verify after the run".into())
+        })?;
+        check(&staged)?;
+    }
     sink.commit()?;
     reports.append(&mut lock(&done));
     reports.sort_by(|a, b| a.table.cmp(&b.table));

@@ -237,3 +237,32 @@ fn postgres_planted_email_md5_and_the_small_space_threshold() {
     let o = verify(&rules, &from, &to, &["--max-same-rate", "2"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[test]
+fn run_verify_publishes_a_clean_output_and_nothing_with_a_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = fixture_dir().to_str().unwrap().to_string();
+    let clean_rules = shop_rules_without_notes(dir.path());
+    let out = dir.path().join("clean");
+    let o = common::run_shop(&out, TEST_KEY, &["--verify"]);
+    // shop.toml's redact leaves contact names in customers.notes: the run stops, nothing is
+    // published and the staging folder is gone.
+    assert_findings(&o, &["FINDING [value] public.customers.notes:", "(not published)"], &[]);
+    assert!(!out.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(leftovers.iter().all(|n| !n.to_string_lossy().contains("doppel-partial")), "{leftovers:?}");
+    let to = out.to_str().unwrap();
+    let o = doppel(
+        &["run", "--quiet", "--verify", "--rules", clean_rules.to_str().unwrap(), "--from", &from, "--to", to],
+        Some(TEST_KEY),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("no findings"), "{}", text(&o));
+    assert!(out.join("public.customers.parquet").exists());
+    let o = doppel(
+        &["run", "--verify", "--rules", clean_rules.to_str().unwrap(), "--from", &from, "--to", "-"],
+        Some(TEST_KEY),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("stdout"), "{}", text(&o));
+}

@@ -80,7 +80,7 @@ pub struct VerifyArgs {
     pub to: String,
     /// Highest share of rows (0 to 1) that may keep their own value of a small value space
     /// (country, first name, date) by chance.
-    #[arg(long, value_name = "RATE", default_value_t = 0.02)]
+    #[arg(long, value_name = "RATE", default_value_t = crate::verify::DEFAULT_MAX_SAME_RATE)]
     pub max_same_rate: f64,
     /// Rows per batch read from either side.
     #[arg(long, value_name = "N", default_value_t = 8192, value_parser = clap::value_parser!(u32).range(1..))]
@@ -157,6 +157,10 @@ pub struct RunArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// Check the finished output like `doppel verify` (default --max-same-rate) before publishing
+    /// it; any finding stops the run with exit code 6 and nothing is published. Parquet targets.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(Debug, Args)]

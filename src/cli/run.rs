@@ -21,6 +21,7 @@ use crate::sink::postgres::roles::RoleMap;
 use crate::source::postgres::PostgresSource;
 use crate::source::{self, Location, Source};
 use crate::transform::Transformer;
+use crate::verify::{self, DEFAULT_MAX_SAME_RATE, VerifyOptions};
 
 use super::RunArgs;
 
@@ -29,6 +30,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     let key = Key::load(std::env::var(KEY_ENV).ok(), args.key_file.as_deref())?;
     let from = Location::parse(&args.from);
     let to = Location::parse(&args.to);
+    check_verify_target(args.verify, &to)?;
     // A PostgreSQL target restores the source's schema under the source's own snapshot.
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let (source, pg_snapshot, source_identity): (Box<dyn Source>, Option<(String, String)>, Option<Identity>) =
@@ -133,7 +135,27 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     let threads = args.threads.map(usize::from).unwrap_or(cores);
     let jobs = args.jobs.map(usize::from).unwrap_or(cores.min(4));
     let options = RunOptions { threads, jobs, batch_rows: args.batch_rows as usize, progress: !args.quiet };
-    let report = pipeline::run(&plan, &transformer, source.as_ref(), sink, &options, cancel, key.fingerprint())?;
+    let verify_staged = |staged: &Location| -> Result<()> {
+        let output = source::open(staged)?;
+        let options = VerifyOptions { max_same_rate: DEFAULT_MAX_SAME_RATE, batch_rows: args.batch_rows as usize };
+        let report = verify::verify(&plan, source.as_ref(), output.as_ref(), &options)?;
+        eprintln!("{report}");
+        match report.findings.len() {
+            0 => Ok(()),
+            count => Err(Error::Findings { location: format!("{} (not published)", to.display()), count }),
+        }
+    };
+    let before_publish: Option<pipeline::BeforePublish> = if args.verify { Some(&verify_staged) } else { None };
+    let report = pipeline::run_checked(
+        &plan,
+        &transformer,
+        source.as_ref(),
+        sink,
+        &options,
+        cancel,
+        key.fingerprint(),
+        before_publish,
+    )?;
     eprintln!(
         "done: {} rows in {:.2}s ({:.0} rows/s) → {}\n{}",
         report.total_rows,
@@ -156,6 +178,24 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         std::fs::write(path, json + "\n").map_err(|e| Error::target(path.display(), e))?;
     }
     Ok(())
+}
+
+/// `--verify` checks a staged output before publishing it: a Parquet directory.
+fn check_verify_target(verify: bool, to: &Location) -> Result<()> {
+    match to {
+        _ if !verify => Ok(()),
+        Location::Parquet(_) => Ok(()),
+        Location::Dump(p) if p.as_os_str() == "-" => Err(Error::Usage(
+            "--to -: --verify checks the output before it is published, and a stream to stdout is read as it is \
+             written; write to a Parquet directory, or restore the dump and run doppel verify on it"
+                .to_string(),
+        )),
+        _ => Err(Error::Usage(format!(
+            "{}: --verify before publishing is available for Parquet targets in this version; for a database or a \
+             SQL dump, run doppel verify on the output after the run",
+            to.display()
+        ))),
+    }
 }
 
 /// `150018` → `15.18`; `90624` → `9.6.24`.

@@ -29,6 +29,11 @@ pub trait Sink: Send {
     fn tables_in_parallel(&self) -> bool {
         true
     }
+    /// Where the finished but unpublished output can be read before [`Sink::commit`] (for
+    /// `doppel run --verify`), if this sink can tell.
+    fn staged_location(&self) -> Option<crate::source::Location> {
+        None
+    }
 }
 
 pub trait TableSink: Send {

@@ -89,6 +89,10 @@ impl Sink for ParquetSink {
         Ok(Box::new(ParquetTableSink { writer, chunks: Rechunker::new(schema, WRITE_CHUNK_ROWS), path }))
     }
 
+    fn staged_location(&self) -> Option<crate::source::Location> {
+        Some(crate::source::Location::Parquet(self.staging.clone()))
+    }
+
     fn commit(mut self: Box<Self>) -> Result<()> {
         let old = sibling(&self.target, "old", std::process::id());
         let had_old = self.target.exists();

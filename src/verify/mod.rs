@@ -55,6 +55,9 @@ use self::collect::{CellText, Collected, NULL_FP, cell_fingerprint, key_fingerpr
 use self::matcher::{Algorithm, Hit, Matcher};
 use self::text::normalise_into;
 
+/// The default `--max-same-rate`: 2% of a column's rows.
+pub const DEFAULT_MAX_SAME_RATE: f64 = 0.02;
+
 /// Options of one verification.
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
