@@ -17,6 +17,7 @@
 //! - [`pipeline`]: reader → transform → writer with bounded channels, several tables at once.
 //! - [`audit`]: the run's audit report (`--report`) and its summary on stderr.
 //! - [`verify`]: `doppel verify`, checking an output against its source for personal data.
+//! - [`scan`]: `doppel scan`, suggested rules from names and a bounded sample of values.
 //! - [`secret`]: the key and per-domain subkeys.
 //! - [`error`]: typed errors and exit codes; names, never values.
 //! - [`cli`]: argument definitions and subcommands.
@@ -27,6 +28,7 @@ pub mod error;
 pub mod pipeline;
 pub mod plan;
 pub mod rules;
+pub mod scan;
 pub mod secret;
 pub mod sink;
 pub mod source;

@@ -4,6 +4,7 @@
 mod check;
 mod protect;
 mod run;
+mod scan;
 mod verify;
 
 use std::path::PathBuf;
@@ -65,6 +66,22 @@ pub enum Command {
     /// its own personal value, no personal value or unkeyed hash of one appears anywhere. Prints
     /// counts, never values; exits 6 on any finding. No key needed.
     Verify(VerifyArgs),
+    /// Suggest a complete rules file for SRC from its names and a bounded sample of its values
+    /// (never printed), with a reason per column; `# review` marks the guesses.
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Source location (see "Locations" below).
+    #[arg(long, value_name = "SRC")]
+    pub from: String,
+    /// Rows read per table to judge the values by (0: names and types only).
+    #[arg(long, value_name = "N", default_value_t = crate::scan::DEFAULT_SAMPLE_ROWS)]
+    pub sample_rows: usize,
+    /// Write the rules to FILE (which must not exist yet) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -183,5 +200,6 @@ pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<()> {
         Command::Check(args) => check::check(args),
         Command::Protect(args) => protect::protect(args),
         Command::Verify(args) => verify::verify(args),
+        Command::Scan(args) => scan::scan(args),
     }
 }

@@ -1,0 +1,65 @@
+//! `doppel scan`: print (or write) the rules [`crate::scan`] suggests for a source.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::scan;
+use crate::source::{self, Location};
+
+use super::ScanArgs;
+
+pub fn scan(args: ScanArgs) -> Result<()> {
+    let location = Location::parse(&args.from);
+    if let Some(out) = &args.out
+        && out.exists()
+    {
+        return Err(Error::Usage(format!(
+            "{}: the file exists; scan never overwrites rules (they may hold reviewed changes): remove it or choose another --out",
+            out.display()
+        )));
+    }
+    let source = source::open(&location)?;
+    let result = scan::scan(source.as_ref(), &location.display(), args.sample_rows)?;
+    match &args.out {
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(result.text.as_bytes())
+                .and_then(|_| stdout.flush())
+                .map_err(|e| Error::Usage(format!("cannot write the rules to stdout ({e})")))?;
+        }
+        Some(out) => write_new(out, &result.text)?,
+    }
+    let t = &result.tally;
+    eprintln!(
+        "scanned {} tables, {} columns: {} kept, {} transformed, {} to review (marked `# review`)",
+        result.tables.len(),
+        t.kept + t.transformed,
+        t.kept,
+        t.transformed,
+        t.review
+    );
+    Ok(())
+}
+
+/// Writes `text` to a new file `path`: staged beside it and linked into place, so a
+/// failure leaves nothing and an existing file is never replaced.
+fn write_new(path: &Path, text: &str) -> Result<()> {
+    let fail = |e: std::io::Error| Error::Usage(format!("{}: cannot write the rules ({e})", path.display()));
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let staged = dir.join(format!(".{name}.doppel-partial-{}", std::process::id()));
+    let result = std::fs::write(&staged, text).and_then(|_| std::fs::hard_link(&staged, path));
+    let _ = std::fs::remove_file(&staged);
+    result.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::Usage(format!("{}: the file exists; scan never overwrites rules", path.display()))
+        } else {
+            fail(e)
+        }
+    })
+}

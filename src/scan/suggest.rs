@@ -1,0 +1,1138 @@
+//! From what a column's name and sampled values say to one suggested rule and the reason.
+//!
+//! The order of judgement, for every column:
+//!
+//! 1. **Type first.** Booleans, numbers, dates and binary data can only hold so much: a
+//!    number is kept unless its name says it is personal (a phone, a postcode, a salary) or
+//!    its values are card numbers; a date is kept unless its name says birth or its values
+//!    spread like birth dates; binary data (pictures, documents) is never kept.
+//! 2. **Validated values beat names.** Text whose sampled values are mostly emails, IBANs
+//!    or card numbers (checksums pass) is treated as such whatever its name; phones, IP
+//!    addresses, postcodes, person names and birth-like dates count when the name does not
+//!    already say what the column is.
+//! 3. **Names.** The dictionary ([`super::dictionary`]) says what a column holds. Some words
+//!    depend on the table: a `name` or `title` is a person's (or their job title) in a
+//!    table about people, a thing's elsewhere; a city is personal next to other personal
+//!    data (with a postcode and a birth date it narrows a person down), and is kept alone.
+//! 4. **Keep only what was judged.** Keys (primary and foreign, or `*_id` columns), product
+//!    and reference data, coarse geography (country, region), amounts, enumerations (few
+//!    distinct values, each repeated) are kept when no personal data was found in their
+//!    values. Anything else gets a transforming rule and the `# review` mark.
+//!
+//! A table is **about people** when its name says so (`customers`, `Mitarbeiter`) or when it
+//! holds a column that identifies a person (names, emails, phones, addresses, birth dates,
+//! national or bank numbers).
+
+use std::collections::BTreeMap;
+
+use arrow_schema::{DataType, Field};
+
+use super::dictionary::{Concept, Tokens};
+use super::evidence::{Evidence, JsonEvidence, Kind, TextEvidence};
+use crate::transform::fake::{self, FakeSpec, Generator, Locale};
+
+/// One rule as written in TOML: `{ action = "...", option = value, ... }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub action: &'static str,
+    pub options: Vec<(&'static str, toml::Value)>,
+    /// Only for `json`: the rules per path.
+    pub paths: Vec<(String, Rule)>,
+}
+
+impl Rule {
+    pub fn new(action: &'static str) -> Rule {
+        Rule { action, options: Vec::new(), paths: Vec::new() }
+    }
+
+    pub fn opt(mut self, key: &'static str, value: impl Into<toml::Value>) -> Rule {
+        self.options.push((key, value.into()));
+        self
+    }
+
+    fn fake(generator: &str) -> Rule {
+        Rule::new("fake").opt("generator", generator)
+    }
+
+    fn mask_fp() -> Rule {
+        Rule::new("mask").opt("format_preserving", true)
+    }
+
+    fn domain(self, domain: &str) -> Rule {
+        self.opt("domain", domain)
+    }
+
+    /// The inline TOML table.
+    pub fn render(&self) -> String {
+        let mut parts = vec![format!("action = {}", toml::Value::from(self.action))];
+        for (k, v) in &self.options {
+            parts.push(format!("{k} = {v}"));
+        }
+        if !self.paths.is_empty() {
+            let paths: Vec<String> =
+                self.paths.iter().map(|(p, r)| format!("{} = {}", toml::Value::from(p.as_str()), r.render())).collect();
+            parts.push(format!("paths = {{ {} }}", paths.join(", ")));
+        }
+        format!("{{ {} }}", parts.join(", "))
+    }
+}
+
+/// Keep, or a rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Keep,
+    Rule(Rule),
+}
+
+/// A suggestion for one column: the action, why, and whether scan is guessing.
+#[derive(Debug, Clone)]
+pub struct Suggestion {
+    pub action: Action,
+    pub why: String,
+    /// Scan could not judge the column: the rule is a safe default to look at first.
+    pub review: bool,
+    /// A rule to use if [`Suggestion::action`] does not bind (a generated value too long
+    /// for the column, say).
+    pub fallback: Option<Rule>,
+}
+
+impl Suggestion {
+    fn keep(why: impl Into<String>) -> Suggestion {
+        Suggestion { action: Action::Keep, why: why.into(), review: false, fallback: None }
+    }
+
+    fn rule(rule: Rule, why: impl Into<String>) -> Suggestion {
+        Suggestion { action: Action::Rule(rule), why: why.into(), review: false, fallback: None }
+    }
+
+    fn review(mut self) -> Suggestion {
+        self.review = true;
+        self
+    }
+
+    fn or(mut self, fallback: Rule) -> Suggestion {
+        self.fallback = Some(fallback);
+        self
+    }
+
+    pub fn is_keep(&self) -> bool {
+        self.action == Action::Keep
+    }
+}
+
+/// What the column is in its table's keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRole {
+    PrimaryKey,
+    /// References `table.column`; `declared` is false when inferred from the name.
+    ForeignKey {
+        table: String,
+        column: String,
+        declared: bool,
+    },
+}
+
+/// Everything known about one column.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub field: Field,
+    pub tokens: Tokens,
+    pub concepts: Vec<Concept>,
+    pub evidence: Evidence,
+    pub json: Option<JsonEvidence>,
+    pub key: Option<KeyRole>,
+    /// `n` of a declared `varchar(n)` / `char(n)`.
+    pub limit: Option<usize>,
+    /// PostgreSQL's name of the type, when the source knows it.
+    pub pg_type: Option<String>,
+}
+
+/// What the table's name and other columns say.
+#[derive(Debug, Clone, Default)]
+pub struct TableContext {
+    /// Why the table is about people; `None` when it is not.
+    pub about_people: Option<String>,
+    /// The table's name names reference data (products, categories, regions, states, ...).
+    pub reference: bool,
+    /// Columns that will get fake first and last names (for email templates).
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// The single-column primary key, if any.
+    pub single_pk: Option<String>,
+    pub sampled: usize,
+}
+
+/// Concepts that identify a person on their own; a table holding one is about people.
+const IDENTIFYING: &[Concept] = &[
+    Concept::NationalId,
+    Concept::Card,
+    Concept::Iban,
+    Concept::Email,
+    Concept::Phone,
+    Concept::BirthDate,
+    Concept::Username,
+    Concept::FirstName,
+    Concept::LastName,
+    Concept::FullName,
+    Concept::Address,
+];
+
+/// Concepts naming data that is not about a person by itself.
+const NEUTRAL: &[Concept] =
+    &[Concept::Country, Concept::Region, Concept::Product, Concept::Measure, Concept::Status, Concept::Id];
+
+impl Column {
+    /// What the column most likely is: a validated value kind first, then the name.
+    pub fn concept(&self) -> Option<Concept> {
+        let named = self.concepts.first().copied();
+        let Evidence::Text(t) = &self.evidence else { return named };
+        // Checksums and unmistakable shapes win over any name.
+        for (kind, concept) in [(Kind::Email, Concept::Email), (Kind::Iban, Concept::Iban), (Kind::Card, Concept::Card)]
+        {
+            if t.mostly(kind, 0.6) {
+                return Some(concept);
+            }
+        }
+        let weakly_named = named.is_none_or(|c| NEUTRAL.contains(&c) || matches!(c, Concept::Name | Concept::Title));
+        if (weakly_named && self.key.is_none()) || named.is_none() {
+            let by_value = [
+                (Kind::Ip, Concept::Ip, 0.6),
+                (Kind::Phone, Concept::Phone, 0.6),
+                (Kind::Postcode, Concept::Postcode, 0.6),
+                (Kind::BirthLikeDate, Concept::BirthDate, 0.8),
+            ];
+            for (kind, concept, share) in by_value {
+                if t.mostly(kind, share) {
+                    return Some(concept);
+                }
+            }
+            if named.is_none() && t.values() > 0 {
+                let names = t.whole(Kind::PersonName) + t.whole(Kind::FirstName);
+                if names as f64 >= 0.5 * t.values() as f64 {
+                    return Some(if t.whole(Kind::PersonName) >= t.whole(Kind::FirstName) {
+                        Concept::FullName
+                    } else {
+                        Concept::FirstName
+                    });
+                }
+            }
+        }
+        named
+    }
+
+    /// Whether this column identifies a person (makes its table about people).
+    pub fn identifies(&self) -> bool {
+        matches!(self.field.data_type(), DataType::Utf8 | DataType::LargeUtf8)
+            && self.concept().is_some_and(|c| IDENTIFYING.contains(&c))
+            || matches!(self.field.data_type(), DataType::Date32 | DataType::Date64 | DataType::Timestamp(..))
+                && self.concept() == Some(Concept::BirthDate)
+    }
+
+    fn non_null(&self) -> usize {
+        self.evidence.non_null()
+    }
+
+    fn key_why(&self) -> Option<String> {
+        match &self.key {
+            Some(KeyRole::PrimaryKey) => Some("primary key: identifies a row, not a person by itself".into()),
+            Some(KeyRole::ForeignKey { table, column, declared: true }) => {
+                Some(format!("foreign key to {table}.{column}: kept like the key it references"))
+            }
+            Some(KeyRole::ForeignKey { table, column, declared: false }) => {
+                Some(format!("references {table}.{column} (inferred from the name): kept like that key"))
+            }
+            None if self.concepts.contains(&Concept::Id) => Some("an identifier (by its name)".into()),
+            None => None,
+        }
+    }
+
+    /// `no personal data found in N sampled values`, or that none were sampled.
+    fn clean(&self) -> String {
+        match self.non_null() {
+            0 => "no values sampled".into(),
+            _ => format!("no personal data found in {}", self.sampled()),
+        }
+    }
+
+    fn sampled(&self) -> String {
+        match self.non_null() {
+            0 => "no values sampled".into(),
+            1 => "1 sampled value".into(),
+            n => format!("{n} sampled values"),
+        }
+    }
+
+    fn is_string_type(&self) -> bool {
+        let Some(t) = &self.pg_type else { return true };
+        ["text", "character", "varchar", "bpchar", "citext", "name"].iter().any(|p| t.starts_with(p))
+            && !t.ends_with("[]")
+    }
+}
+
+fn is_text(dt: &DataType) -> bool {
+    matches!(dt, DataType::Utf8 | DataType::LargeUtf8)
+}
+
+/// Suggests a rule for `col` in a table with context `ctx`.
+pub fn suggest(col: &Column, ctx: &TableContext) -> Suggestion {
+    let s = suggest_by_type(col, ctx);
+    fit_length(s, col.limit)
+}
+
+/// The longest text a rule can make, when known or measured: the generator's fixed bound
+/// ([`fake::max_chars`]), else the longest value measured over the `en` data of fake
+/// 5.1.0 with a margin (full names 24 → 30, street addresses 29, companies 31 and cities
+/// 36 → 40, job titles 49 → 50 characters); emails and URLs are given 64.
+fn longest_output(rule: &Rule) -> Option<usize> {
+    let generator = |r: &Rule| {
+        r.options.iter().find(|(k, _)| *k == "generator").and_then(|(_, v)| v.as_str()).and_then(Generator::parse)
+    };
+    match rule.action {
+        "template" => Some(64),
+        "fake" => {
+            let g = generator(rule)?;
+            fake::max_chars(&FakeSpec::new(g)).or(match g {
+                Generator::FullName => Some(30),
+                Generator::StreetAddress | Generator::Company | Generator::City => Some(40),
+                Generator::JobTitle => Some(50),
+                Generator::Date => Some(10),
+                Generator::Email | Generator::Url | Generator::Username => Some(64),
+                _ => None,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A generated value that may not fit a `varchar(n)` makes the run stop: use the fallback
+/// (a mask keeps the length) when the rule's values can be longer than the column allows.
+fn fit_length(mut s: Suggestion, limit: Option<usize>) -> Suggestion {
+    let (Some(limit), Action::Rule(rule)) = (limit, &s.action) else { return s };
+    let Some(longest) = longest_output(rule) else { return s };
+    if longest <= limit {
+        return s;
+    }
+    // Another Latin-script locale whose names are all short enough (`cy_gb` first names
+    // have at most 9 characters, `en` ones 11).
+    if let Some(g) =
+        rule.options.iter().find(|(k, _)| *k == "generator").and_then(|(_, v)| v.as_str()).and_then(Generator::parse)
+    {
+        let locales =
+            [Locale::FrFr, Locale::DeDe, Locale::NlNl, Locale::ItIt, Locale::PtPt, Locale::CyGb, Locale::TrTr];
+        let fits = locales.iter().find_map(|&locale| {
+            let n = fake::max_chars(&FakeSpec { locale, ..FakeSpec::new(g) })?;
+            (n <= limit).then_some((locale, n))
+        });
+        if let Some((locale, n)) = fits {
+            let rule = rule.clone().opt("locale", locale.name());
+            s.why = format!(
+                "{}; `{}` values in locale {} have at most {n} characters, as the column allows {limit}",
+                s.why,
+                g.name(),
+                locale.name()
+            );
+            s.action = Action::Rule(rule);
+            return s;
+        }
+    }
+    let Some(fallback) = s.fallback.take() else { return s };
+    s.why = format!(
+        "{}; `{}` can make values of {longest} characters and the column holds {limit}, so `{}`",
+        s.why, rule.action, fallback.action
+    );
+    s.action = Action::Rule(fallback);
+    s
+}
+
+fn suggest_by_type(col: &Column, ctx: &TableContext) -> Suggestion {
+    let dt = col.field.data_type().clone();
+    match dt {
+        DataType::Boolean => Suggestion::keep("a true/false flag"),
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => integer(col),
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => integer(col),
+        DataType::Float16
+        | DataType::Float32
+        | DataType::Float64
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => number(col),
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) => date(col),
+        DataType::FixedSizeBinary(16) => match col.concept() {
+            Some(c @ (Concept::Secret | Concept::NationalId)) => {
+                Suggestion::rule(Rule::new("hash"), format!("the name says {}: keyed hash", c.describe()))
+            }
+            _ => Suggestion::keep(
+                col.key_why().unwrap_or_else(|| "a uuid: a random identifier, not personal by itself".into()),
+            ),
+        },
+        DataType::Binary | DataType::LargeBinary | DataType::FixedSizeBinary(_) | DataType::BinaryView => binary(col),
+        DataType::Utf8 | DataType::LargeUtf8 => text(col, ctx),
+        _ => unjudged(col, format!("a {dt} column: scan cannot look into its values")),
+    }
+}
+
+/// A safe rule for a column scan cannot judge: NULL when allowed, else one that replaces
+/// every value and fits the type.
+pub fn safe_rule(field: &Field) -> Rule {
+    let dt = field.data_type();
+    if field.is_nullable() {
+        return Rule::new("null");
+    }
+    match dt {
+        DataType::Utf8 | DataType::LargeUtf8 => Rule::mask_fp(),
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::FixedSizeBinary(16) => {
+            Rule::new("hash")
+        }
+        DataType::Float32 | DataType::Float64 | DataType::Decimal128(..) => Rule::new("noise").opt("relative", 0.1),
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) => Rule::new("noise").opt("duration", "30d"),
+        DataType::Boolean => Rule::fake("boolean"),
+        DataType::Binary | DataType::LargeBinary => Rule::new("constant").opt("value", ""),
+        _ => Rule::new("null"),
+    }
+}
+
+fn unjudged(col: &Column, why: String) -> Suggestion {
+    Suggestion::rule(safe_rule(&col.field), why).review()
+}
+
+fn integer(col: &Column) -> Suggestion {
+    let Evidence::Int(e) = &col.evidence else { return unjudged(col, "no integer values could be read".into()) };
+    let says = |c: Concept| format!("the name says {}", c.describe());
+    match col.concept() {
+        Some(c @ (Concept::Secret | Concept::NationalId | Concept::Card | Concept::Iban | Concept::Phone)) => {
+            Suggestion::rule(Rule::new("hash").domain(domain_of(c)), format!("{}: keyed permutation", says(c)))
+        }
+        Some(c @ (Concept::Username | Concept::Ip | Concept::Mac)) => {
+            Suggestion::rule(Rule::new("hash"), format!("{}: keyed permutation", says(c)))
+        }
+        Some(Concept::Postcode) => {
+            let digits = e.max_digits.clamp(1, 9);
+            let max = 10_i64.pow(digits) - 1;
+            Suggestion::rule(
+                Rule::fake("integer").opt("min", 0).opt("max", max),
+                format!("{}: a keyed fake number of at most {digits} digits", says(Concept::Postcode)),
+            )
+        }
+        Some(Concept::BirthDate) if e.max_digits <= 4 => Suggestion::rule(
+            Rule::new("noise").opt("absolute", 2),
+            "the name says a birth year: moved by up to 2 years",
+        ),
+        Some(Concept::BirthDate) => Suggestion::rule(
+            Rule::new("hash"),
+            "the name says a birth date stored as a number: keyed permutation (noise would make invalid dates)",
+        )
+        .review(),
+        Some(Concept::Salary | Concept::Age | Concept::Geo) => number(col),
+        _ if e.non_null >= 5 && e.cards as f64 >= 0.8 * e.non_null as f64 => Suggestion::rule(
+            Rule::new("hash").domain("card"),
+            format!("{} of {} are card numbers (Luhn check passes): keyed permutation", e.cards, col.sampled()),
+        ),
+        _ => Suggestion::keep(col.key_why().unwrap_or_else(|| match col.concept() {
+            Some(Concept::Measure) => "an amount, count or quantity".to_string(),
+            _ => "a number; neither its name nor its values suggest personal data".to_string(),
+        })),
+    }
+}
+
+fn number(col: &Column) -> Suggestion {
+    let says = |c: Concept| format!("the name says {}", c.describe());
+    match col.concept() {
+        Some(c @ Concept::Salary) => {
+            Suggestion::rule(Rule::new("noise").opt("relative", 0.1), format!("{}: moved by up to 10%", says(c)))
+        }
+        Some(c @ Concept::Age) => {
+            Suggestion::rule(Rule::new("noise").opt("absolute", 2), format!("{}: moved by up to 2", says(c)))
+        }
+        Some(c @ Concept::Geo) => Suggestion::rule(
+            Rule::new("noise").opt("absolute", 0.05),
+            format!("{}: moved by up to 0.05 degrees (about 5 km)", says(c)),
+        ),
+        Some(c) if IDENTIFYING.contains(&c) || matches!(c, Concept::Secret | Concept::Postcode) => {
+            unjudged(col, format!("{} stored as a number", says(c)))
+        }
+        Some(Concept::Measure) => Suggestion::keep("an amount, price or quantity"),
+        _ => Suggestion::keep(
+            col.key_why().unwrap_or_else(|| "a number; neither its name nor its values suggest personal data".into()),
+        ),
+    }
+}
+
+fn date(col: &Column) -> Suggestion {
+    let Evidence::Date(e) = &col.evidence else { return unjudged(col, "no dates could be read".into()) };
+    if col.concept() == Some(Concept::BirthDate) {
+        return Suggestion::rule(
+            Rule::new("noise").opt("duration", "365d"),
+            "the name says a birth date: moved by up to a year either way",
+        );
+    }
+    if e.looks_like_birth_dates() {
+        return Suggestion::rule(
+            Rule::new("noise").opt("duration", "365d"),
+            format!(
+                "{} spread over {} years like birth dates (1900 to 14 years ago): moved by up to a year",
+                col.sampled(),
+                e.years.len()
+            ),
+        )
+        .review();
+    }
+    Suggestion::keep(match e.non_null {
+        0 => "a date or time; not a birth date by its name (no values sampled)".to_string(),
+        _ => "a date or time of an event; not a birth date by its name, nor by its spread".to_string(),
+    })
+}
+
+fn binary(col: &Column) -> Suggestion {
+    let why = match col.concept() {
+        Some(Concept::Photo) => {
+            "the name says a photo or picture: binary content can show or hold anything".to_string()
+        }
+        _ => "binary content: scan cannot look into it, and it can hold anything".to_string(),
+    };
+    let s = Suggestion::rule(safe_rule(&col.field), why);
+    if col.concept() == Some(Concept::Photo) { s } else { s.review() }
+}
+
+/// The domain shared by every column of a kind, so one real value gets one replacement in
+/// every table.
+fn domain_of(c: Concept) -> &'static str {
+    match c {
+        Concept::Secret => "secret",
+        Concept::NationalId => "national_id",
+        Concept::Card => "card",
+        Concept::Iban => "iban",
+        Concept::Email => "email",
+        Concept::Ip => "ip",
+        Concept::Mac => "mac",
+        Concept::Phone => "phone",
+        Concept::BirthDate => "birth_date",
+        Concept::Username => "username",
+        Concept::FirstName => "first_name",
+        Concept::LastName => "last_name",
+        Concept::FullName | Concept::Name => "full_name",
+        Concept::Address => "address",
+        Concept::Postcode => "postcode",
+        Concept::City => "city",
+        Concept::Company => "company",
+        Concept::JobTitle | Concept::Title => "job_title",
+        Concept::Url | Concept::Photo => "url",
+        _ => "other",
+    }
+}
+
+/// A rule for a column holding `c` (text), with its reason; `None` for concepts that are
+/// judged by their values (free text, labels).
+fn personal_text(col: &Column, ctx: &TableContext, c: Concept) -> Option<Suggestion> {
+    let says = format!("the name says {}", c.describe());
+    let ev = match &col.evidence {
+        Evidence::Text(t) => Some(t),
+        _ => None,
+    };
+    let confirmed = |k: Kind| -> String {
+        match ev {
+            Some(t) if t.whole(k) > 0 => format!("; {} of {} are {}", t.whole(k), col.sampled(), k.describe()),
+            _ => String::new(),
+        }
+    };
+    let why_named = |kind: Kind| -> String {
+        if col.concepts.first() == Some(&c) {
+            format!("{says}{}", confirmed(kind))
+        } else {
+            let t = ev.map(|t| t.whole(kind)).unwrap_or(0);
+            format!("{t} of {} are {}", col.sampled(), kind.describe())
+        }
+    };
+    let pk_unique = ctx.single_pk.as_deref() == Some(col.field.name().as_str());
+    let mask = |domain: &str| Rule::mask_fp().domain(domain);
+    let d = domain_of(c);
+    Some(match c {
+        Concept::Secret => {
+            let length = col.limit.unwrap_or(32).clamp(1, 32) as i64;
+            Suggestion::rule(Rule::new("hash").opt("length", length), format!("{says}: replaced by a keyed hash"))
+        }
+        Concept::NationalId => Suggestion::rule(mask(d), format!("{says}: random digits and letters, same format")),
+        Concept::Card => {
+            if ev.is_some_and(|t| t.mostly(Kind::Card, 0.6)) {
+                Suggestion::rule(Rule::fake("credit_card").domain(d), why_named(Kind::Card)).or(mask(d))
+            } else {
+                Suggestion::rule(mask(d), format!("{says} (or part of one): random digits, same format"))
+            }
+        }
+        Concept::Iban => {
+            if ev.is_some_and(|t| t.mostly(Kind::Iban, 0.6)) {
+                Suggestion::rule(Rule::fake("iban").domain(d), why_named(Kind::Iban)).or(mask(d))
+            } else {
+                Suggestion::rule(mask(d), format!("{says}: random digits and letters, same format"))
+            }
+        }
+        Concept::Email => {
+            let unique = if pk_unique { ", unique like the primary key" } else { "" };
+            let mut rule = match (&ctx.first_name, &ctx.last_name) {
+                (Some(f), Some(l)) => {
+                    Rule::new("template").opt("template", format!("{{{f}|slug}}.{{{l}|slug}}@example.com"))
+                }
+                _ => Rule::fake("email"),
+            };
+            let made = if rule.action == "template" {
+                "an address built from the row's fake first and last names"
+            } else {
+                "a fake address at example.com"
+            };
+            if pk_unique {
+                rule = rule.opt("unique", true);
+            }
+            let fallback = if col.field.is_nullable() { Rule::new("null") } else { Rule::fake("email").domain(d) };
+            Suggestion::rule(rule.domain(d), format!("{}: {made}{unique}", why_named(Kind::Email))).or(fallback)
+        }
+        Concept::Ip => {
+            let v6 = ev.is_some_and(|t| t.ipv6 * 2 > t.whole(Kind::Ip) && t.ipv6 > 0);
+            Suggestion::rule(Rule::fake(if v6 { "ipv6" } else { "ipv4" }).domain(d), why_named(Kind::Ip)).or(mask(d))
+        }
+        Concept::Mac => Suggestion::rule(Rule::fake("mac_address").domain(d), says).or(mask(d)),
+        Concept::Phone => {
+            Suggestion::rule(mask(d), format!("{}: random digits, same format and length", why_named(Kind::Phone)))
+        }
+        Concept::BirthDate => {
+            Suggestion::rule(Rule::fake("date"), format!("{}: a fake date", why_named(Kind::BirthLikeDate))).or(mask(d))
+        }
+        Concept::Username => {
+            let mut rule = Rule::fake("username").domain(d);
+            if pk_unique {
+                rule = rule.opt("unique", true);
+            }
+            Suggestion::rule(rule, format!("{says}: a fake user name")).or(mask(d))
+        }
+        Concept::FirstName => {
+            Suggestion::rule(Rule::fake("first_name").domain(d), why_named(Kind::FirstName)).or(mask(d))
+        }
+        Concept::LastName => Suggestion::rule(Rule::fake("last_name").domain(d), says).or(mask(d)),
+        Concept::FullName => {
+            Suggestion::rule(Rule::fake("full_name").domain(d), why_named(Kind::PersonName)).or(mask(d))
+        }
+        Concept::Address => Suggestion::rule(Rule::fake("street_address").domain(d), says).or(mask(d)),
+        Concept::Postcode => {
+            Suggestion::rule(mask(d), format!("{}: random digits and letters, same format", why_named(Kind::Postcode)))
+        }
+        Concept::City => match &ctx.about_people {
+            Some(about) => Suggestion::rule(
+                Rule::fake("city").domain(d),
+                format!(
+                    "{says} in a table about people ({about}): with a postcode or birth date it narrows a person down"
+                ),
+            )
+            .or(mask(d)),
+            None => return None,
+        },
+        Concept::Geo => Suggestion::rule(Rule::mask_fp(), format!("{says}: random digits, same format")),
+        Concept::Photo => Suggestion::rule(
+            Rule::fake("url").domain(d),
+            format!("{says} (a path or link): a picture's file name is often the person's name"),
+        )
+        .or(mask(d)),
+        Concept::Url => {
+            Suggestion::rule(Rule::fake("url").domain(d), format!("{says}: links often name a person or their company"))
+                .or(mask(d))
+        }
+        Concept::Salary | Concept::Age => Suggestion::rule(Rule::mask_fp(), format!("{says}: random digits")),
+        Concept::Company => Suggestion::rule(
+            Rule::fake("company").domain(d),
+            format!("{says}: a business name is often a person's name (sole traders, family firms)"),
+        )
+        .or(mask(d)),
+        Concept::JobTitle | Concept::Title | Concept::Name => match &ctx.about_people {
+            Some(about) if c != Concept::Name => Suggestion::rule(
+                Rule::fake("job_title").domain(domain_of(Concept::JobTitle)),
+                format!("the name says a title in a table about people ({about}): a rare job title identifies"),
+            )
+            .or(mask(domain_of(Concept::JobTitle))),
+            Some(about) => Suggestion::rule(
+                Rule::fake("full_name").domain(d),
+                format!("the name says a name in a table about people ({about})"),
+            )
+            .or(mask(d)),
+            None if c == Concept::JobTitle => Suggestion::rule(
+                Rule::fake("job_title").domain(domain_of(Concept::JobTitle)),
+                format!("{says}: a rare job title identifies"),
+            )
+            .or(mask(domain_of(Concept::JobTitle))),
+            None if col.tokens.names_people() => Suggestion::rule(
+                Rule::fake("full_name").domain(domain_of(Concept::FullName)),
+                "the name says a person's name".to_string(),
+            )
+            .or(mask(d)),
+            None => return None,
+        },
+        _ => return None,
+    })
+}
+
+fn text(col: &Column, ctx: &TableContext) -> Suggestion {
+    let pg = col.pg_type.as_deref().unwrap_or("");
+    if pg == "json" || pg == "jsonb" || col.json.is_some() {
+        return json(col, ctx);
+    }
+    if !col.is_string_type() {
+        return non_string_text(col, ctx, pg);
+    }
+    let concept = col.concept();
+    if let Some(c) = concept
+        && let Some(s) = personal_text(col, ctx, c)
+    {
+        return s;
+    }
+    let Evidence::Text(t) = &col.evidence else { return unjudged(col, "no text values could be read".into()) };
+    if concept == Some(Concept::Salutation) || concept == Some(Concept::Gender) {
+        let c = concept.unwrap_or(Concept::Gender);
+        if t.values() == 0 || t.enum_like() {
+            return Suggestion::keep(format!(
+                "the name says {}: few distinct values ({} in {}), not identifying alone",
+                c.describe(),
+                t.distinct(),
+                col.sampled()
+            ));
+        }
+        return Suggestion::rule(
+            Rule::mask_fp(),
+            format!("the name says {}, but its {} vary too much to keep", c.describe(), col.sampled()),
+        )
+        .review();
+    }
+    if concept == Some(Concept::FreeText) {
+        return free_text(col, ctx, t);
+    }
+    if let Some(s) = personal_findings(col, t) {
+        return s;
+    }
+    // No personal data in the values from here on.
+    let clean = col.clean();
+    if let Some(why) = col.key_why() {
+        return Suggestion::keep(format!("{why}; {clean}"));
+    }
+    match concept {
+        Some(c @ (Concept::Country | Concept::Region)) => {
+            return Suggestion::keep(format!("the name says {}: coarse geography; {clean}", c.describe()));
+        }
+        Some(c @ (Concept::Product | Concept::Measure | Concept::Status)) => {
+            return Suggestion::keep(format!("the name says {}; {clean}", c.describe()));
+        }
+        Some(Concept::City) => {
+            return Suggestion::keep(format!(
+                "the name says a city, in a table without other personal data: a city alone identifies no one; {clean}"
+            ));
+        }
+        _ => {}
+    }
+    if t.values() == 0 {
+        return Suggestion::rule(
+            Rule::mask_fp(),
+            "text, and no values sampled to judge it by: random characters, same format",
+        )
+        .review();
+    }
+    if t.enum_like() {
+        return Suggestion::keep(format!(
+            "an enumeration: {} distinct values, repeated, in {}; {clean}",
+            t.distinct(),
+            col.sampled()
+        ));
+    }
+    if ctx.about_people.is_none() && (ctx.reference || t.average_words() <= 4.0) {
+        let what = match (concept, ctx.reference) {
+            (Some(Concept::Name), _) => "a thing's name",
+            (Some(Concept::Title), _) => "a label or title",
+            (_, true) => "reference data",
+            _ => "short labels",
+        };
+        return Suggestion::keep(format!("{what} in a table without personal data; {clean}"));
+    }
+    if t.average_words() > 4.0 {
+        return Suggestion::rule(
+            Rule::new("redact"),
+            format!("free-form text; {clean}, but it may hold names or other details"),
+        )
+        .review();
+    }
+    let about = ctx.about_people.as_deref().unwrap_or("");
+    Suggestion::rule(
+        Rule::mask_fp(),
+        format!("text scan cannot judge, in a table about people ({about}): random characters, same format"),
+    )
+    .review()
+}
+
+/// What personal data the values contain, as counts (`email addresses (3 of 40 sampled
+/// values), ...`); `None` when nothing was found, or only a few person names.
+fn findings(col: &Column, t: &TextEvidence) -> Option<(String, bool)> {
+    let strong = [Kind::Email, Kind::Phone, Kind::Iban, Kind::Card, Kind::Ip];
+    let mut what: Vec<String> = strong
+        .iter()
+        .filter(|&&k| t.contains(k) > 0)
+        .map(|&k| format!("{} ({} of {})", k.describe(), t.contains(k), col.sampled()))
+        .collect();
+    let only_names = what.is_empty();
+    let names = t.contains(Kind::PersonName);
+    let many_names = t.values() > 0 && names as f64 >= 0.3 * t.values() as f64;
+    if only_names && !many_names {
+        return None;
+    }
+    if names > 0 {
+        what.push(format!("person names ({names} of {})", col.sampled()));
+    }
+    Some((what.join(", "), only_names))
+}
+
+/// Personal data found inside the values of a column whose name does not say what it is.
+fn personal_findings(col: &Column, t: &TextEvidence) -> Option<Suggestion> {
+    let (what, only_names) = findings(col, t)?;
+    let rule = if only_names && t.average_words() <= 3.0 {
+        Rule::fake("full_name").domain(domain_of(Concept::FullName))
+    } else {
+        Rule::new("redact")
+    };
+    Some(Suggestion::rule(rule, format!("personal data found inside the values: {what}")).or(Rule::mask_fp()).review())
+}
+
+fn free_text(col: &Column, ctx: &TableContext, t: &TextEvidence) -> Suggestion {
+    if let Some(about) = ctx
+        .about_people
+        .as_ref()
+        .cloned()
+        .or_else(|| col.tokens.names_people().then(|| "the column's name says so".to_string()))
+    {
+        let found = match findings(col, t) {
+            Some((what, _)) => format!("; found inside: {what}"),
+            None => String::new(),
+        };
+        if col.limit.is_none() {
+            return Suggestion::rule(
+                Rule::fake("paragraph"),
+                format!(
+                    "free text in a table about people ({about}){found}: replaced whole, since redacting leaves names that no cue introduces"
+                ),
+            )
+            .or(Rule::mask_fp());
+        }
+        return Suggestion::rule(
+            Rule::mask_fp(),
+            format!("free text in a table about people ({about}){found}: random letters, same length and spacing"),
+        );
+    }
+    if let Some(s) = personal_findings(col, t) {
+        return s;
+    }
+    let clean = col.clean();
+    if ctx.reference && t.values() > 0 {
+        return Suggestion::keep(format!("free text describing reference data (by the table's name); {clean}"));
+    }
+    Suggestion::rule(Rule::new("redact"), format!("free text; {clean}, but free text can mention anyone")).review()
+}
+
+/// Text columns of other PostgreSQL types (inet, numeric, interval, enums, arrays, ...).
+fn non_string_text(col: &Column, ctx: &TableContext, pg: &str) -> Suggestion {
+    let base = pg.split('(').next().unwrap_or(pg);
+    match base {
+        "inet" | "cidr" => {
+            return personal_text(col, ctx, Concept::Ip).unwrap_or_else(|| unjudged(col, "an IP address type".into()));
+        }
+        "macaddr" | "macaddr8" => {
+            return personal_text(col, ctx, Concept::Mac).unwrap_or_else(|| unjudged(col, "a MAC address type".into()));
+        }
+        _ => {}
+    }
+    let personal =
+        col.concept().filter(|c| IDENTIFYING.contains(c) || matches!(c, Concept::Secret | Concept::Postcode));
+    if let Some(c) = personal {
+        return unjudged(
+            col,
+            format!("the name says {}, in a column of type {pg}: check that the rule suits the type", c.describe()),
+        );
+    }
+    let numeric_like = ["numeric", "decimal", "money", "interval", "time", "real", "double precision", "oid", "xid"];
+    if numeric_like.iter().any(|n| base.starts_with(n)) {
+        return Suggestion::keep(format!(
+            "{}a value of type {pg}; its name does not suggest personal data",
+            col.key_why().map(|k| format!("{k}; ")).unwrap_or_default()
+        ));
+    }
+    if let Evidence::Text(t) = &col.evidence
+        && personal_findings(col, t).is_none()
+        && (t.enum_like() || col.key.is_some())
+    {
+        return Suggestion::keep(format!(
+            "a value of type {pg} with few distinct values ({} in {}); no personal data found",
+            t.distinct(),
+            col.sampled()
+        ));
+    }
+    unjudged(col, format!("a value of type {pg} scan cannot judge"))
+}
+
+/// JSON: a `json` rule for the paths holding personal data, when every other path was
+/// judged; the whole value replaced otherwise.
+fn json(col: &Column, ctx: &TableContext) -> Suggestion {
+    let Some(j) = &col.json else {
+        return unjudged(col, "JSON, and no values sampled to judge it by".into());
+    };
+    if j.invalid > 0 || j.has_unaddressable_keys() {
+        return unjudged(col, "JSON with values or keys a path rule cannot reach".into());
+    }
+    let mut paths: Vec<(String, Rule)> = Vec::new();
+    let mut reasons: Vec<String> = Vec::new();
+    let mut reviewed = false;
+    for (path, t) in &j.strings {
+        let last = path.rsplit('.').next().unwrap_or(path).trim_end_matches("[*]");
+        let tokens = Tokens::of(last);
+        let field = Field::new(last, DataType::Utf8, true);
+        let leaf = Column {
+            field,
+            concepts: tokens.concepts(),
+            tokens,
+            evidence: Evidence::Text(t.clone()),
+            json: None,
+            key: None,
+            limit: None,
+            pg_type: None,
+        };
+        let leaf_ctx = TableContext { first_name: None, last_name: None, single_pk: None, ..ctx.clone() };
+        let s = text(&leaf, &leaf_ctx);
+        let Action::Rule(mut rule) = s.action else { continue };
+        // Inside JSON: no templates, no `unique`, and values are strings.
+        rule.options.retain(|(k, _)| *k != "unique");
+        if rule.action == "template" || rule.action == "null" {
+            rule = Rule::fake("email").domain(domain_of(Concept::Email));
+        }
+        reviewed |= s.review;
+        reasons.push(format!("{path}: {}", s.why));
+        paths.push((path.clone(), rule));
+    }
+    for (path, n) in &j.scalars {
+        let last = path.rsplit('.').next().unwrap_or(path).trim_end_matches("[*]");
+        let c = Tokens::of(last).concepts().first().copied();
+        if let Some(c) = c.filter(|c| IDENTIFYING.contains(c) || matches!(c, Concept::Secret | Concept::Postcode)) {
+            return unjudged(
+                col,
+                format!("JSON whose numbers or booleans at `{path}` ({n} seen) the name says are {}", c.describe()),
+            );
+        }
+    }
+    if paths.is_empty() {
+        return Suggestion::keep(format!(
+            "JSON: {} paths of text checked by name and value, none personal, in {}",
+            j.strings.len(),
+            col.sampled()
+        ));
+    }
+    let mut rule = Rule::new("json");
+    rule.paths = paths;
+    let s = Suggestion::rule(rule, format!("JSON; paths: {}; other paths kept", reasons.join("; ")))
+        .or(safe_rule(&col.field));
+    if reviewed { s.review() } else { s }
+}
+
+/// The table context from its name and columns.
+pub fn context(table: &str, columns: &[Column], primary_key: Option<&[String]>, sampled: usize) -> TableContext {
+    let name_tokens = Tokens::of(table.split_once('.').map_or(table, |(_, t)| t));
+    let about_people = if name_tokens.names_people() {
+        Some("the table's name says so".to_string())
+    } else {
+        let identifying: Vec<&str> =
+            columns.iter().filter(|c| c.identifies()).map(|c| c.field.name().as_str()).collect();
+        (!identifying.is_empty()).then(|| format!("it has {}", identifying.join(", ")))
+    };
+    let reference = about_people.is_none()
+        && name_tokens.concepts().iter().any(|c| matches!(c, Concept::Product | Concept::Region | Concept::Country));
+    let named = |want: Concept| {
+        columns
+            .iter()
+            .find(|c| is_text(c.field.data_type()) && c.concept() == Some(want))
+            .map(|c| c.field.name().clone())
+            .filter(|n| n.chars().all(|ch| ch.is_alphanumeric() || ch == '_'))
+    };
+    TableContext {
+        about_people,
+        reference,
+        first_name: named(Concept::FirstName),
+        last_name: named(Concept::LastName),
+        single_pk: primary_key.filter(|k| k.len() == 1).map(|k| k[0].clone()),
+        sampled,
+    }
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub kept: usize,
+    pub transformed: usize,
+    pub review: usize,
+    pub by_action: BTreeMap<&'static str, usize>,
+}
+
+impl Tally {
+    pub fn add(&mut self, s: &Suggestion) {
+        match &s.action {
+            Action::Keep => self.kept += 1,
+            Action::Rule(r) => {
+                self.transformed += 1;
+                *self.by_action.entry(r.action).or_default() += 1;
+            }
+        }
+        if s.review {
+            self.review += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(name: &str, dt: DataType, values: &[&str]) -> Column {
+        let tokens = Tokens::of(name);
+        let mut evidence = Evidence::for_type(&dt);
+        if let Evidence::Text(t) = &mut evidence {
+            for v in values {
+                t.add(v);
+            }
+        }
+        Column {
+            field: Field::new(name, dt, true),
+            concepts: tokens.concepts(),
+            tokens,
+            evidence,
+            json: None,
+            key: None,
+            limit: None,
+            pg_type: None,
+        }
+    }
+
+    fn text_col(name: &str, values: &[&str]) -> Column {
+        column(name, DataType::Utf8, values)
+    }
+
+    fn ctx_for(table: &str, columns: &[Column]) -> TableContext {
+        context(table, columns, None, 10)
+    }
+
+    fn rule_of(s: &Suggestion) -> Option<(&'static str, String)> {
+        match &s.action {
+            Action::Keep => None,
+            Action::Rule(r) => Some((r.action, r.render())),
+        }
+    }
+
+    #[test]
+    fn multilingual_names_get_the_matching_generator() {
+        let cols = [
+            text_col("Vorname", &[]),
+            text_col("nom_de_famille", &[]),
+            text_col("correo_electronico", &[]),
+            text_col("telefoon", &[]),
+            text_col("Straße", &[]),
+            text_col("code_postal", &[]),
+        ];
+        let ctx = ctx_for("public.kunden", &cols);
+        assert!(ctx.about_people.is_some());
+        let rendered: Vec<String> = cols.iter().map(|c| rule_of(&suggest(c, &ctx)).unwrap().1).collect();
+        assert!(rendered[0].contains("first_name"), "{rendered:?}");
+        assert!(rendered[1].contains("last_name"), "{rendered:?}");
+        assert!(rendered[2].contains("template") && rendered[2].contains("{Vorname|slug}.{nom_de_famille|slug}"));
+        assert!(rendered[3].contains("mask") && rendered[3].contains("phone"), "{rendered:?}");
+        assert!(rendered[4].contains("street_address"), "{rendered:?}");
+        assert!(rendered[5].contains("mask") && rendered[5].contains("postcode"), "{rendered:?}");
+    }
+
+    #[test]
+    fn validated_values_beat_a_vague_name() {
+        let emails = ["ann@example.org", "bo@example.net", "cy@example.com"];
+        let c = text_col("contact", &emails);
+        let ctx = ctx_for("public.things", std::slice::from_ref(&c));
+        let s = suggest(&c, &ctx);
+        assert_eq!(rule_of(&s).unwrap().0, "fake");
+        assert!(s.why.contains("3 of 3 sampled values are email addresses"), "{}", s.why);
+        let ibans = ["GB82 WEST 1234 5698 7654 32", "DE89370400440532013000"];
+        let c = text_col("ref", &ibans);
+        assert!(rule_of(&suggest(&c, &ctx)).unwrap().1.contains("iban"));
+        // A failing checksum is not an IBAN: no evidence, so no iban rule.
+        let c = text_col("ref", &["GB83WEST12345698765432", "DE88370400440532013000"]);
+        assert!(!rule_of(&suggest(&c, &ctx)).map(|r| r.1).unwrap_or_default().contains("iban"));
+    }
+
+    #[test]
+    fn unjudged_columns_are_never_kept() {
+        let ctx = TableContext::default();
+        // No values at all.
+        let s = suggest(&text_col("misc", &[]), &ctx);
+        assert!(!s.is_keep() && s.review, "{s:?}");
+        // Free-form prose with no finding, in a table scan cannot place.
+        let prose =
+            ["the parcel was left by the back door again today", "customer asked us to call back after six please"];
+        let s = suggest(&text_col("misc", &prose), &ctx);
+        assert_eq!(rule_of(&s).unwrap().0, "redact");
+        assert!(s.review);
+        // Binary content.
+        let s = suggest(&column("blob", DataType::Binary, &[]), &ctx);
+        assert_eq!(rule_of(&s).unwrap().0, "null");
+        assert!(s.review);
+        // Free text named as such, in a table about people.
+        let cols = [text_col("surname", &[]), text_col("remarks", &prose)];
+        let ctx = ctx_for("public.x", &cols);
+        assert_eq!(rule_of(&suggest(&cols[1], &ctx)).unwrap().0, "fake");
+        // Text in a table about people that scan cannot judge.
+        let codes = ["A7X-22", "Q9Z-13", "B1C-88", "K4L-02"];
+        let s = suggest(&text_col("misc", &codes), &ctx);
+        assert!(!s.is_keep() && s.review, "{s:?}");
+    }
+
+    #[test]
+    fn judged_non_personal_columns_are_kept() {
+        let ctx = TableContext::default();
+        for dt in [DataType::Int32, DataType::Float64, DataType::Boolean, DataType::Decimal128(10, 2)] {
+            assert!(suggest(&column("quantity", dt, &[]), &ctx).is_keep());
+        }
+        let statuses: Vec<&str> = ["paid", "open", "shipped"].iter().cycle().take(30).copied().collect();
+        assert!(suggest(&text_col("state_of_play", &statuses), &ctx).is_keep());
+        assert!(suggest(&text_col("country", &["France", "Spain"]), &ctx).is_keep());
+        assert!(suggest(&column("order_date", DataType::Date32, &[]), &ctx).is_keep());
+        let mut id = column("customer_id", DataType::Int64, &[]);
+        id.key = Some(KeyRole::PrimaryKey);
+        assert!(suggest(&id, &ctx).is_keep());
+        // ... but an id that the name says is a national number is not.
+        assert!(!suggest(&column("ssn", DataType::Int64, &[]), &ctx).is_keep());
+    }
+
+    #[test]
+    fn birth_dates_by_name_or_by_spread() {
+        let ctx = TableContext::default();
+        for name in ["birth_date", "Geburtsdatum", "fecha_de_nacimiento", "date_de_naissance", "dob"] {
+            let s = suggest(&column(name, DataType::Date32, &[]), &ctx);
+            assert_eq!(rule_of(&s).unwrap().0, "noise", "{name}");
+        }
+        let mut c = column("d", DataType::Date32, &[]);
+        let mut e = super::super::evidence::DateEvidence { non_null: 40, birth_range: 40, ..Default::default() };
+        e.years.extend(1940..1980);
+        c.evidence = Evidence::Date(e);
+        let s = suggest(&c, &ctx);
+        assert_eq!(rule_of(&s).unwrap().0, "noise");
+        assert!(s.review);
+    }
+
+    #[test]
+    fn a_city_is_personal_only_next_to_personal_data() {
+        let alone = [text_col("city", &["Lyon", "Paris"]), text_col("warehouse_code", &["W1", "W2"])];
+        let ctx = ctx_for("public.warehouses", &alone);
+        assert!(suggest(&alone[0], &ctx).is_keep());
+        let with = [text_col("city", &["Lyon", "Paris"]), text_col("phone", &[])];
+        let ctx = ctx_for("public.sites", &with);
+        assert!(!suggest(&with[0], &ctx).is_keep());
+    }
+
+    #[test]
+    fn reasons_never_hold_values() {
+        let values = ["alice.secret@example.org", "+44 20 7946 0958", "Siobhan Lewis"];
+        let c = text_col("misc", &values);
+        let s = suggest(&c, &TableContext::default());
+        for v in values {
+            assert!(!s.why.contains(v), "{}", s.why);
+        }
+    }
+}
