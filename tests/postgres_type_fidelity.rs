@@ -432,3 +432,31 @@ fn every_type_transformed_loads_with_changed_and_kept_columns() {
     }
     assert_eq!(c.scalar(&target_db, "SELECT count(*) FROM every_type"), "6");
 }
+
+/// The columns whose every type has a binary COPY form in doppel's target
+/// (`src/sink/postgres/copy_binary.rs`).
+const BINARY_LOADED: &[&str] =
+    &["id", "i2", "i4", "i8", "f4", "f8", "n_p", "t", "vc", "ch", "b", "d", "tm", "ts", "tstz", "u", "js", "jsb", "by"];
+
+#[test]
+fn a_table_of_binary_capable_types_is_loaded_with_binary_copy_byte_for_byte() {
+    let (c, source_db, dir) = fixture();
+    let dropped: Vec<String> =
+        COLUMNS.iter().filter(|col| !BINARY_LOADED.contains(col)).map(|col| format!("DROP COLUMN {col}")).collect();
+    c.psql(&source_db, &format!("ALTER TABLE every_type {}", dropped.join(", ")));
+    let keep: Vec<String> = BINARY_LOADED.iter().map(|col| format!("\"{col}\"")).collect();
+    let rules = dir.path().join("binary.toml");
+    std::fs::write(&rules, format!("version = 1\n[tables.\"public.every_type\"]\nkeep = [{}]\n", keep.join(", ")))
+        .unwrap();
+    let target_db = format!("{source_db}_binary");
+    let (from, to) = (c.url(&source_db), c.url(&target_db));
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_doppel"));
+    cmd.args(["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", &from, "--to", &to])
+        .env("DOPPEL_KEY", TEST_KEY)
+        .env("DOPPEL_LOG", "debug");
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("binary=true"), "the table was not loaded in binary: {}", stderr(&out));
+    assert_eq!(copy_out(&source_db, &["*"], ""), copy_out(&target_db, &["*"], ""));
+    assert_same(&source_db, &target_db, BINARY_LOADED);
+}

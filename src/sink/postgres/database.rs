@@ -41,6 +41,7 @@ use crate::sink::{Sink, TableSink};
 use crate::source::postgres::catalog::{quote_ident, quote_literal};
 use crate::source::postgres::connect::ConnectParams;
 
+use super::copy_binary::{self, BinaryEncoder};
 use super::replace::{self, TargetOptions};
 use super::{copy_text, dump};
 
@@ -344,7 +345,9 @@ impl PostgresSink {
             if found.is_none() {
                 return Err(Error::target(
                     &loc,
-                    format!("role {role}, named by --role-map, does not exist on the target server; create it or fix the map"),
+                    format!(
+                        "role {role}, named by --role-map, does not exist on the target server; create it or fix the map"
+                    ),
                 ));
             }
         }
@@ -475,11 +478,14 @@ impl PostgresSink {
             Section::PreData => ("--section=pre-data", "restoring the schema (pre-data)"),
             Section::PostData => ("--section=post-data", "restoring indexes, constraints and triggers (post-data)"),
         };
-        let sql = dump::schema_section(&self.source, &self.snapshot, flag, None, &self.options.role_map, loc)
-            .map_err(|e| match e {
-                Error::Target { location, message } => Error::Target { location, message: format!("{what}: {message}") },
+        let sql = dump::schema_section(&self.source, &self.snapshot, flag, None, &self.options.role_map, loc).map_err(
+            |e| match e {
+                Error::Target { location, message } => {
+                    Error::Target { location, message: format!("{what}: {message}") }
+                }
                 other => other,
-            })?;
+            },
+        )?;
         let mut psql = child_command("psql", &self.target);
         psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1"]);
         if section == Section::PostData {
@@ -487,12 +493,8 @@ impl PostgresSink {
             // the SQLSTATE, and echo the statements (schema text) to name the one that failed.
             psql.args(["-v", "VERBOSITY=sqlstate", "-e"]);
         }
-        let restored = psql
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
+        let restored =
+            psql.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().and_then(|mut child| {
                 let mut stdin = child.stdin.take().expect("piped stdin");
                 // psql may stop reading early (ON_ERROR_STOP): its exit status tells why.
                 let feeder = std::thread::spawn(move || {
@@ -608,9 +610,15 @@ impl Sink for PostgresSink {
             _ => return Err(Error::target(&loc, format!("table {name}: the name is ambiguous in the target"))),
         };
         let (columns, projected) = copy_text::copied_columns(&schema, name).map_err(|m| Error::target(&loc, m))?;
-        let statement = copy_text::copy_statement(&table_schema, &table_name, &projected);
+        // Binary where every column has a binary form (faster for the server to parse).
+        let binary = BinaryEncoder::for_schema(&projected);
+        let mut statement = copy_text::copy_statement(&table_schema, &table_name, &projected);
+        if binary.is_some() {
+            statement.push_str(" (FORMAT binary)");
+        }
+        tracing::debug!(table = name, binary = binary.is_some(), "COPY format");
         let mut client = self.target.connect().map_err(as_target)?;
-        start_copy(&loc, name, columns, projected, move |chunks| copy_thread(&mut client, &statement, chunks))
+        start_copy(&loc, name, columns, projected, binary, move |chunks| copy_thread(&mut client, &statement, chunks))
     }
 
     fn commit(mut self: Box<Self>) -> Result<()> {
@@ -681,9 +689,14 @@ pub(super) fn start_copy(
     name: &str,
     columns: Vec<usize>,
     projected: SchemaRef,
+    binary: Option<BinaryEncoder>,
     copy: impl FnOnce(Receiver<Chunk>) -> std::result::Result<u64, String> + Send + 'static,
 ) -> Result<Box<dyn TableSink>> {
     let (sender, receiver) = bounded::<Chunk>(2);
+    if binary.is_some() {
+        // The channel is empty: this cannot block.
+        let _ = sender.send(Chunk::Data(copy_binary::HEADER.to_vec()));
+    }
     let writer = std::thread::Builder::new()
         .name(format!("copy-in {name}"))
         .spawn(move || copy(receiver))
@@ -695,6 +708,8 @@ pub(super) fn start_copy(
         schema: projected,
         sender: Some(sender),
         writer: Some(writer),
+        binary,
+        rows: 0,
         bytes: 0,
         buffer: Vec::new(),
     }))
@@ -734,6 +749,10 @@ struct PostgresTableSink {
     schema: Arc<Schema>,
     sender: Option<Sender<Chunk>>,
     writer: Option<JoinHandle<std::result::Result<u64, String>>>,
+    /// Binary COPY (header already sent); `None`: text.
+    binary: Option<BinaryEncoder>,
+    /// Rows sent so far, for row numbers in errors.
+    rows: u64,
     bytes: u64,
     buffer: Vec<u8>,
 }
@@ -757,7 +776,22 @@ impl TableSink for PostgresTableSink {
             .map_err(|e| Error::target(&self.location, format!("table {}: {e}", self.table)))?;
         let mut buffer = std::mem::take(&mut self.buffer);
         buffer.clear();
-        copy_text::encode_batch(&batch, &mut buffer);
+        match &self.binary {
+            Some(encoder) => encoder.encode(&batch, &mut buffer).map_err(|e| {
+                Error::target(
+                    &self.location,
+                    format!(
+                        "table {}, column {}, row {}: {}",
+                        self.table,
+                        e.column,
+                        self.rows + e.row as u64 + 1,
+                        e.reason
+                    ),
+                )
+            })?,
+            None => copy_text::encode_batch(&batch, &mut buffer),
+        }
+        self.rows += batch.num_rows() as u64;
         self.bytes += buffer.len() as u64;
         let sent = self.sender.as_ref().map(|s| s.send(Chunk::Data(buffer)).is_ok()).unwrap_or(false);
         if !sent {
@@ -767,7 +801,12 @@ impl TableSink for PostgresTableSink {
     }
 
     fn finish(mut self: Box<Self>) -> Result<u64> {
-        let sent = self.sender.take().map(|s| s.send(Chunk::Finish).is_ok()).unwrap_or(false);
+        let trailer = self.binary.is_some().then(|| Chunk::Data(copy_binary::TRAILER.to_vec()));
+        let sent = self
+            .sender
+            .take()
+            .map(|s| trailer.into_iter().chain([Chunk::Finish]).all(|chunk| s.send(chunk).is_ok()))
+            .unwrap_or(false);
         match self.writer.take().map(JoinHandle::join) {
             Some(Ok(Ok(rows))) if sent => {
                 tracing::debug!(table = %self.table, rows, "COPY finished");

@@ -501,7 +501,8 @@ impl Sink for ExistingTablesSink {
         })?;
         let statement = copy_text::copy_statement(&target.schema_name, &target.table_name, &projected);
         let (client, failed, table) = (Arc::clone(&self.client), Arc::clone(&self.failed), name.to_string());
-        start_copy(&loc, name, columns, projected, move |chunks| {
+        // Text COPY: the input's types may differ from the target's declared ones (Int64 into int4).
+        start_copy(&loc, name, columns, projected, None, move |chunks| {
             // Tables opened at the same time (--jobs) wait here for the connection, one COPY at a time.
             let mut client = lock(&client);
             let mut failed = failed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

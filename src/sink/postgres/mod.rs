@@ -11,8 +11,10 @@
 //! - [`existing`]: [`existing::ExistingTablesSink`], existing empty tables of a database whose
 //!   schema the user made (the target of a Parquet source), loaded in one transaction.
 //! - [`copy_text`]: Arrow batches encoded as `COPY … FROM STDIN` text.
+//! - [`copy_binary`]: the same in binary, for tables whose every column has a binary form.
 //! - [`roles`]: `--role-map`: owners and privileges carried over to the target's roles.
 
+pub mod copy_binary;
 pub mod copy_text;
 pub mod database;
 pub mod dump;
