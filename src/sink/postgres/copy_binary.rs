@@ -228,7 +228,7 @@ fn numeric(v: i128, scale: u16, out: &mut Vec<u8>, decimal: &mut String) {
         decimal.push('0');
     }
     decimal.push_str(text);
-    while decimal.len() % 4 != 0 {
+    while !decimal.len().is_multiple_of(4) {
         decimal.push('0');
     }
     let whole_groups = (lead + whole) / 4;
