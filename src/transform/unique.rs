@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use arrow_array::{Array, ArrayRef};
+use rayon::prelude::*;
 
 use super::values::value_key;
 
@@ -71,11 +72,24 @@ impl DomainState {
     ) -> Result<ArrayRef, (usize, String)> {
         let mut replacements: Vec<(usize, ArrayRef)> = Vec::new();
         let mut buf = Vec::with_capacity(64);
-        for row in 0..input.len() {
-            if input.is_null(row) || output.is_null(row) {
-                continue;
-            }
-            let input_fp = fingerprint(input.as_ref(), row, &mut buf);
+        // Fingerprints in parallel (the pool of the transform); decisions below in row order.
+        let fingerprints: Vec<Option<(u128, u128)>> = (0..input.len())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map_init(
+                || Vec::with_capacity(64),
+                |buf, row| {
+                    if input.is_null(row) || output.is_null(row) {
+                        return None;
+                    }
+                    let input_fp = fingerprint(input.as_ref(), row, buf);
+                    let output_fp = if unique { fingerprint(output.as_ref(), row, buf) } else { 0 };
+                    Some((input_fp, output_fp))
+                },
+            )
+            .collect();
+        for (row, fingerprints) in fingerprints.into_iter().enumerate() {
+            let Some((input_fp, output_fp)) = fingerprints else { continue };
             if let Some(&attempt) = self.attempt_of_input.get(&input_fp) {
                 replacements.push((row, regenerate(row, attempt).map_err(|e| (row, e))?));
                 continue;
@@ -83,7 +97,6 @@ impl DomainState {
             if !unique {
                 continue;
             }
-            let output_fp = fingerprint(output.as_ref(), row, &mut buf);
             match self.owner_of_output.get(&output_fp) {
                 None => {
                     self.owner_of_output.insert(output_fp, input_fp);
