@@ -6,7 +6,7 @@
 #   bash scripts/measure_copy_formats.sh [ROWS] [REPETITIONS]      (defaults: 1000000, 3)
 #
 # On a throwaway server (scripts/lib_pg.sh), with two tables of ROWS rows: `customers`, the
-# mostly-text 14-column table of scripts/bench_pg.sh, and `typed`, numbers and times whose text
+# mostly-text 14-column table of scripts/lib_pg.sh (make_customers), and `typed`, numbers and times whose text
 # forms cost the most to print and parse (bigint, double, numeric(12,2), timestamptz, date,
 # uuid, int[]). For each table, each repetition times:
 #   out text     COPY t TO STDOUT                    > /dev/null
