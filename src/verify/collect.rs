@@ -5,7 +5,7 @@
 //!   row's value (for the own-row comparison), with the row's primary key fingerprint when
 //!   the key is kept;
 //! - the distinctive personal values (see [`super::text`]), counted, in normal form: whole
-//!   values, their tokens of 8+ characters, and in free text (`redact`) and JSON (`json`)
+//!   values of text and integer columns, their tokens of 8+ characters, and in free text (`redact`) and JSON (`json`)
 //!   columns only the parts that are personal (what the redact detectors find; the values
 //!   at the rule's JSON paths), since the rest of such a text is kept by design;
 //! - the unkeyed digests of every distinct personal value, as it is and lowercased/trimmed;
@@ -15,7 +15,7 @@
 //!   unless it is strong (an email or a long number).
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
@@ -133,105 +133,170 @@ pub struct Collected {
     pub matcher: Matcher,
 }
 
-struct Collector {
-    columns: Vec<String>,
-    column_rows: Vec<u64>,
-    candidates: HashMap<Box<str>, Seen>,
-    public: HashSet<u64>,
-    hashed: HashSet<u64>,
-    digests: [Vec<u64>; 4],
-    detectors: Redactor,
-    norm: String,
+/// A fast, non-cryptographic hasher for the collector's sets (their keys come from the
+/// source, and a slow lookup is the worst a crafted value can cause).
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let mut last = [0u8; 8];
+        last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.write_u64(u64::from_le_bytes(last) ^ (bytes.len() as u64) << 56);
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
+
+type Fast = BuildHasherDefault<FastHasher>;
 
 fn str_fp(s: &str) -> u64 {
     fingerprint(s.as_bytes())
 }
 
-impl Collector {
+/// What one personal column of the current table gathers; columns run in parallel.
+struct ColumnState {
+    /// Index in the table's schema, and id in [`Collected::columns`].
+    index: usize,
+    id: u32,
+    parts: Parts,
+    /// Whether whole values are searched for (text and integers).
+    searched: bool,
+    rows: u64,
+    candidates: HashMap<Box<str>, u32, Fast>,
+    hashed: HashSet<u64, Fast>,
+    pending: Vec<String>,
+    digests: [Vec<u64>; 4],
+    /// Own-row fingerprints, for columns whose rule replaces the whole value.
+    fps: Option<Vec<u64>>,
+    norm: String,
+    text: String,
+    buf: Vec<u8>,
+}
+
+impl ColumnState {
+    fn absorb(&mut self, array: &dyn Array, detectors: &Redactor) {
+        let n = array.len();
+        self.rows += n as u64;
+        if let Some(fps) = &mut self.fps {
+            fps.extend((0..n).map(|row| cell_fingerprint(array, row, &mut self.buf)));
+        }
+        let cells = CellText::new(array);
+        let mut text = std::mem::take(&mut self.text);
+        for row in 0..n {
+            if !cells.get(row, &mut text) {
+                continue;
+            }
+            self.queue_digests(&text);
+            match &self.parts {
+                Parts::Whole if self.searched => self.personal(&text, true),
+                Parts::Whole => {}
+                Parts::FreeText => self.free_text(&text, detectors),
+                Parts::Json(paths) => {
+                    let Ok(doc) = serde_json::from_str::<Value>(&text) else { continue };
+                    let mut leaves = Vec::new();
+                    for (steps, free) in paths {
+                        json_leaves(&doc, steps, &mut |leaf| match leaf {
+                            Value::String(s) => leaves.push((s.clone(), *free)),
+                            Value::Null => {}
+                            other => leaves.push((other.to_string(), *free)),
+                        });
+                    }
+                    for (leaf, free) in leaves {
+                        if free {
+                            self.free_text(&leaf, detectors);
+                        } else {
+                            self.queue_digests(&leaf);
+                            self.personal(&leaf, true);
+                        }
+                    }
+                }
+            }
+        }
+        self.text = text;
+        self.digest();
+    }
+
+    /// The personal parts of a free text: what the detectors find, each also hashed.
+    fn free_text(&mut self, text: &str, detectors: &Redactor) {
+        for (start, end) in detectors.spans(text) {
+            self.queue_digests(&text[start..end]);
+            self.personal(&text[start..end], false);
+        }
+    }
+
     /// Counts a personal part (raw text) as a candidate value, with its tokens.
-    fn personal(&mut self, raw: &str, column: u32, with_tokens: bool) {
-        normalise_into(raw, &mut self.norm);
-        let norm = std::mem::take(&mut self.norm);
-        self.candidate(&norm, column);
+    fn personal(&mut self, raw: &str, with_tokens: bool) {
+        let mut norm = std::mem::take(&mut self.norm);
+        normalise_into(raw, &mut norm);
+        self.candidate(&norm);
         if with_tokens && norm.contains(' ') {
             for t in tokens(&norm) {
-                self.candidate(t, column);
+                self.candidate(t);
             }
         }
         self.norm = norm;
     }
 
-    fn candidate(&mut self, norm: &str, column: u32) {
+    fn candidate(&mut self, norm: &str) {
         if !is_distinctive(norm) {
             return;
         }
         match self.candidates.get_mut(norm) {
-            Some(seen) => seen.rows = seen.rows.saturating_add(1),
+            Some(rows) => *rows = rows.saturating_add(1),
             None => {
-                self.candidates.insert(norm.into(), Seen { rows: 1, column });
-            }
-        }
-    }
-
-    /// Records a value of a kept text column as public vocabulary.
-    fn public(&mut self, raw: &str) {
-        normalise_into(raw, &mut self.norm);
-        if is_distinctive(&self.norm) {
-            self.public.insert(str_fp(&self.norm));
-        }
-        if self.norm.contains(' ') {
-            for t in tokens(&self.norm) {
-                if is_distinctive(t) {
-                    self.public.insert(str_fp(t));
-                }
+                self.candidates.insert(norm.into(), 1);
             }
         }
     }
 
     /// Queues `raw` for digests when not seen before.
-    fn queue_digests(&mut self, raw: &str, pending: &mut Vec<String>) {
+    fn queue_digests(&mut self, raw: &str) {
         if self.hashed.insert(str_fp(raw)) {
-            pending.push(raw.to_string());
+            self.pending.push(raw.to_string());
         }
     }
 
-    fn digest(&mut self, pending: &mut Vec<String>) {
-        let prefixes: Vec<[u64; 8]> = pending
-            .par_iter()
-            .map(|raw| {
-                let variant = raw.trim().to_lowercase();
-                let mut out = [0u64; 8];
-                for (i, a) in Algorithm::ALL.iter().enumerate() {
-                    out[i] = a.prefix(raw.as_bytes());
-                    out[4 + i] = if variant == *raw { out[i] } else { a.prefix(variant.as_bytes()) };
-                }
-                out
-            })
-            .collect();
-        for p in prefixes {
-            for i in 0..4 {
-                self.digests[i].push(p[i]);
-                if p[4 + i] != p[i] {
-                    self.digests[i].push(p[4 + i]);
+    fn digest(&mut self) {
+        for raw in self.pending.drain(..) {
+            let variant = raw.trim().to_lowercase();
+            for (a, d) in Algorithm::ALL.iter().zip(&mut self.digests) {
+                d.push(a.prefix(raw.as_bytes()));
+                if variant != raw {
+                    d.push(a.prefix(variant.as_bytes()));
                 }
             }
         }
-        pending.clear();
     }
+}
 
-    fn finish(self) -> Result<(Vec<String>, Matcher)> {
-        let Collector { columns, column_rows, candidates, public, digests, .. } = self;
-        let values: Vec<(Box<str>, u32)> = candidates
-            .into_iter()
-            .filter(|(v, seen)| {
-                let rows = column_rows[seen.column as usize] as f64;
-                let common = seen.rows > 3 && f64::from(seen.rows) > rows * 0.01;
-                is_strong(v) || (!common && !public.contains(&str_fp(v)) && !is_common_word(v))
-            })
-            .map(|(v, seen)| (v, seen.column))
-            .collect();
-        Ok((columns, Matcher::build(values, digests)?))
+/// Whole values and words of a kept text column: the public vocabulary.
+fn public_words(array: &dyn Array, set: &mut HashSet<u64, Fast>) {
+    let cells = CellText::new(array);
+    let (mut text, mut norm) = (String::new(), String::new());
+    for row in 0..array.len() {
+        if !cells.get(row, &mut text) {
+            continue;
+        }
+        normalise_into(&text, &mut norm);
+        if is_distinctive(&norm) {
+            set.insert(str_fp(&norm));
+        }
+        if norm.contains(' ') {
+            for t in tokens(&norm) {
+                if is_distinctive(t) {
+                    set.insert(str_fp(t));
+                }
+            }
+        }
     }
 }
 
@@ -239,37 +304,45 @@ impl Collector {
 pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> Result<Collected> {
     let detectors = Redactor::new(Detector::ALL, &[], Replacement::Tag)
         .map_err(|e| crate::error::Error::Usage(format!("verify: {e}")))?;
-    let mut c = Collector {
-        columns: Vec::new(),
-        column_rows: Vec::new(),
-        candidates: HashMap::new(),
-        public: HashSet::new(),
-        hashed: HashSet::new(),
-        digests: Default::default(),
-        detectors,
-        norm: String::new(),
-    };
+    let mut columns: Vec<String> = Vec::new();
+    let mut column_rows: Vec<u64> = Vec::new();
+    let mut candidates: HashMap<Box<str>, Seen, Fast> = HashMap::default();
+    let mut digests: [Vec<u64>; 4] = Default::default();
+    let mut public: HashSet<u64, Fast> = HashSet::default();
     let mut rows_by_table = HashMap::new();
-    let mut pending = Vec::new();
     let mut buf = Vec::new();
-    let mut text = String::new();
     for table in tables.iter().filter(|t| !t.columns.is_empty()) {
         let source_table = source.tables().iter().find(|t| t.name == table.name);
-        let personal: Vec<(usize, u32, Parts)> = table
+        let mut states: Vec<ColumnState> = table
             .columns
             .iter()
             .filter(|col| col.is_personal())
             .map(|col| {
-                c.columns.push(format!("{}.{}", table.name, col.name));
-                c.column_rows.push(0);
-                (col.index, (c.columns.len() - 1) as u32, parts(&col.strategy))
+                columns.push(format!("{}.{}", table.name, col.name));
+                column_rows.push(0);
+                let parts = parts(&col.strategy);
+                ColumnState {
+                    index: col.index,
+                    id: (columns.len() - 1) as u32,
+                    searched: super::is_text_type(&col.data_type) || col.data_type.is_integer(),
+                    fps: matches!(parts, Parts::Whole).then(Vec::new),
+                    parts,
+                    rows: 0,
+                    candidates: HashMap::default(),
+                    hashed: HashSet::default(),
+                    pending: Vec::new(),
+                    digests: Default::default(),
+                    norm: String::new(),
+                    text: String::new(),
+                    buf: Vec::new(),
+                }
             })
             .collect();
-        let kept_text: Vec<usize> = table
+        let mut kept_text: Vec<(usize, HashSet<u64, Fast>)> = table
             .columns
             .iter()
             .filter(|col| !col.is_personal() && super::is_text_type(&col.data_type))
-            .map(|col| col.index)
+            .map(|col| (col.index, HashSet::default()))
             .collect();
         // Rows are matched by primary key when every key column is kept.
         let key_columns: Option<Vec<usize>> = source_table.and_then(|t| t.primary_key.as_ref()).and_then(|pk| {
@@ -279,91 +352,62 @@ pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> 
                 })
                 .collect()
         });
-        let mut rows = TableRows {
-            rows: 0,
-            key: key_columns
-                .as_ref()
-                .map(|k| (k.iter().map(|&i| table.columns[i].name.clone()).collect(), HashMap::new())),
-            columns: personal
-                .iter()
-                .filter(|(_, _, p)| matches!(p, Parts::Whole))
-                .map(|(i, _, _)| (table.columns[*i].name.clone(), Vec::new()))
-                .collect(),
-        };
+        let mut key = key_columns
+            .as_ref()
+            .map(|k| (k.iter().map(|&i| table.columns[i].name.clone()).collect::<Vec<_>>(), HashMap::new()));
+        let mut rows: u64 = 0;
         for batch in source.read(&table.name, batch_rows)? {
             let batch: RecordBatch = batch?;
             let n = batch.num_rows();
-            if let (Some(key_cols), Some((_, map))) = (&key_columns, &mut rows.key) {
+            if let (Some(key_cols), Some((_, map))) = (&key_columns, &mut key) {
                 for row in 0..n {
-                    map.insert(key_fingerprint(&batch, key_cols, row, &mut buf), (rows.rows + row as u64) as u32);
+                    map.insert(key_fingerprint(&batch, key_cols, row, &mut buf), (rows + row as u64) as u32);
                 }
             }
-            let mut whole = 0;
-            for (index, column, how) in &personal {
-                let array = batch.column(*index).as_ref();
-                c.column_rows[*column as usize] += n as u64;
-                if let Parts::Whole = how {
-                    let fps = &mut rows.columns[whole].1;
-                    whole += 1;
-                    fps.extend((0..n).map(|row| cell_fingerprint(array, row, &mut buf)));
-                }
-                let cells = CellText::new(array);
-                for row in 0..n {
-                    if !cells.get(row, &mut text) {
-                        continue;
-                    }
-                    c.queue_digests(&text, &mut pending);
-                    match how {
-                        Parts::Whole => c.personal(&text, *column, true),
-                        Parts::FreeText => free_text_parts(&mut c, &text, *column, &mut pending),
-                        Parts::Json(paths) => {
-                            let Ok(doc) = serde_json::from_str::<Value>(&text) else { continue };
-                            for (steps, free) in paths {
-                                json_leaves(&doc, steps, &mut |leaf| {
-                                    let leaf = match leaf {
-                                        Value::String(s) => s.clone(),
-                                        Value::Null => return,
-                                        other => other.to_string(),
-                                    };
-                                    if *free {
-                                        free_text_parts(&mut c, &leaf, *column, &mut pending);
-                                    } else {
-                                        c.queue_digests(&leaf, &mut pending);
-                                        c.personal(&leaf, *column, true);
-                                    }
-                                });
-                            }
-                        }
-                    }
-                }
+            rayon::join(
+                || states.par_iter_mut().for_each(|s| s.absorb(batch.column(s.index).as_ref(), &detectors)),
+                || kept_text.par_iter_mut().for_each(|(i, set)| public_words(batch.column(*i).as_ref(), set)),
+            );
+            rows += n as u64;
+        }
+        let mut fingerprints = Vec::new();
+        for s in states {
+            column_rows[s.id as usize] = s.rows;
+            if let Some(fps) = s.fps {
+                fingerprints.push((table.columns[s.index].name.clone(), fps));
             }
-            for &index in &kept_text {
-                let cells = CellText::new(batch.column(index).as_ref());
-                for row in 0..n {
-                    if cells.get(row, &mut text) {
-                        c.public(&text);
+            for (d, mut more) in digests.iter_mut().zip(s.digests) {
+                d.append(&mut more);
+            }
+            for (v, n) in s.candidates {
+                match candidates.get_mut(&v) {
+                    Some(seen) => seen.rows = seen.rows.saturating_add(n),
+                    None => {
+                        candidates.insert(v, Seen { rows: n, column: s.id });
                     }
                 }
-            }
-            rows.rows += n as u64;
-            if pending.len() >= 4096 {
-                c.digest(&mut pending);
             }
         }
-        rows_by_table.insert(table.name.clone(), rows);
+        for (_, set) in kept_text {
+            public.extend(set);
+        }
+        rows_by_table.insert(table.name.clone(), TableRows { rows, key, columns: fingerprints });
     }
-    c.digest(&mut pending);
-    let (columns, matcher) = c.finish()?;
+    let started = std::time::Instant::now();
+    let values: Vec<(Box<str>, u32)> = candidates
+        .into_iter()
+        .filter(|(v, seen)| {
+            let rows = column_rows[seen.column as usize] as f64;
+            let common = seen.rows > 3 && f64::from(seen.rows) > rows * 0.01;
+            is_strong(v) || (!common && !public.contains(&str_fp(v)) && !is_common_word(v))
+        })
+        .map(|(v, seen)| (v, seen.column))
+        .collect();
+    drop(public);
+    tracing::debug!("verify: {} values chosen in {:.2}s", values.len(), started.elapsed().as_secs_f64());
+    let matcher = Matcher::build(values, digests)?;
+    tracing::debug!("verify: search built in {:.2}s", started.elapsed().as_secs_f64());
     Ok(Collected { columns, tables: rows_by_table, matcher })
-}
-
-/// The personal parts of a free text: what the detectors find, each also hashed.
-fn free_text_parts(c: &mut Collector, text: &str, column: u32, pending: &mut Vec<String>) {
-    for (start, end) in c.detectors.spans(text) {
-        let part = &text[start..end];
-        c.queue_digests(part, pending);
-        c.personal(part, column, false);
-    }
 }
 
 /// The fingerprint of a row's key columns.

@@ -2,13 +2,15 @@
 //! personal values, and sorted sets of the unkeyed digests of every personal value.
 //!
 //! ```text
-//! normalised output text ──automaton (first ≤16 bytes of each value)──▶ candidate starts
-//!                          └─ full value compared at the start, word boundaries checked ─▶ hit
+//! normalised output text ──automaton (first ≤8 bytes of each value)──▶ candidate starts
+//!                          └─ text up to each word boundary looked up among the values
+//!                             sharing that prefix (sorted: binary search) ─▶ hit
 //!                        ──hex runs of 32/40/64 digits──▶ first 8 bytes ∈ md5/sha1/sha256/blake3 set ─▶ hit
 //! ```
 //!
-//! Memory: the automaton holds only each value's first [`PREFIX_BYTES`] bytes (values that
-//! share them share states), the full values are kept once in a list, and a digest is kept
+//! Memory and speed: the automaton holds only each value's first [`PREFIX_BYTES`] bytes (a
+//! million emails `user123456@…` need a few thousand states), the full values are kept once
+//! in a sorted list, and a digest is kept
 //! as its first 8 bytes (a chance match needs 64 equal bits). Digests are not put into the
 //! automaton: four 32-64 character strings per value would make it many times larger, while
 //! hex runs are cheap to find directly.
@@ -19,10 +21,10 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use crate::error::{Error, Result};
 
-use super::text::{at_word_boundaries, hex_runs};
+use super::text::{hex_runs, is_word_char};
 
-/// Bytes of each value the automaton holds.
-pub const PREFIX_BYTES: usize = 16;
+/// Bytes of each value the automaton holds (every searched value has at least 8 characters).
+pub const PREFIX_BYTES: usize = 8;
 
 /// Which digest a hex run matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -73,8 +75,9 @@ pub struct Matcher {
     values: Vec<Box<str>>,
     /// The source column each value was first seen in (index into the report's list).
     value_column: Vec<u32>,
-    /// `ranges[p]`: the values whose prefix is automaton pattern `p`.
-    ranges: Vec<(u32, u32)>,
+    /// `ranges[p]`: the values whose prefix is automaton pattern `p`, and the longest one's
+    /// length in bytes.
+    ranges: Vec<(u32, u32, u32)>,
     /// Sorted digest prefixes, one list per [`Algorithm::ALL`] entry.
     digests: [Vec<u64>; 4],
 }
@@ -93,16 +96,17 @@ impl Matcher {
         values.sort_unstable();
         values.dedup_by(|a, b| a.0 == b.0);
         let mut prefixes: Vec<&str> = Vec::new();
-        let mut ranges: Vec<(u32, u32)> = Vec::new();
+        let mut ranges: Vec<(u32, u32, u32)> = Vec::new();
         for (i, (v, _)) in values.iter().enumerate() {
             let p = prefix_of(v);
             if prefixes.last() == Some(&p)
                 && let Some(r) = ranges.last_mut()
             {
                 r.1 = i as u32 + 1;
+                r.2 = r.2.max(v.len() as u32);
             } else {
                 prefixes.push(p);
-                ranges.push((i as u32, i as u32 + 1));
+                ranges.push((i as u32, i as u32 + 1, v.len() as u32));
             }
         }
         let automaton =
@@ -135,12 +139,31 @@ impl Matcher {
     pub fn scan(&self, text: &str, hits: &mut HashSet<Hit>) {
         if let Some(ac) = &self.automaton {
             for m in ac.find_overlapping_iter(text) {
-                let (from, to) = self.ranges[m.pattern().as_usize()];
-                let rest = &text[m.start()..];
-                for i in from..to {
-                    let v = &self.values[i as usize];
-                    if rest.starts_with(v.as_ref()) && at_word_boundaries(text, m.start(), m.start() + v.len()) {
-                        hits.insert(Hit::Value(self.value_column[i as usize]));
+                let (from, to, longest) = self.ranges[m.pattern().as_usize()];
+                let (from, to) = (from as usize, to as usize);
+                let start = m.start();
+                let rest = &text[start..];
+                let first = rest.chars().next().unwrap_or(' ');
+                if is_word_char(first) && text[..start].chars().next_back().is_some_and(is_word_char) {
+                    continue;
+                }
+                // Every end at a word boundary, from the prefix to the longest value: the
+                // character before it or the one at it (none at the end) is not a word character.
+                let mut limit = rest.len().min(longest as usize);
+                while !rest.is_char_boundary(limit) {
+                    limit -= 1;
+                }
+                let min_end = m.end() - start;
+                let ends = rest[..limit].char_indices().map(|(e, c)| (e, Some(c)));
+                let mut before: Option<char> = None;
+                for (e, at) in ends.chain(std::iter::once((limit, rest[limit..].chars().next()))) {
+                    let boundary = at.is_none_or(|c| !is_word_char(c)) || before.is_some_and(|c| !is_word_char(c));
+                    before = at;
+                    if e < min_end || !boundary {
+                        continue;
+                    }
+                    if let Ok(i) = self.values[from..to].binary_search_by(|v| v.as_ref().cmp(&rest[..e])) {
+                        hits.insert(Hit::Value(self.value_column[from + i]));
                     }
                 }
             }
@@ -199,6 +222,13 @@ mod tests {
         assert_eq!(scan(&m, "maria.anderson@example.com"), [Hit::Value(2)]);
         assert_eq!(scan(&m, "{\"contact\":{\"email\":\"maria.anders@example.com\"}}"), [Hit::Value(0)]);
         assert!(m.is_value("maria anders"));
+        // Multi-byte characters around and inside values, and values longer than the text.
+        let m = matcher(&["Zoë Ångström-Lindqvist", "ÉÉÉÉÉÉÉÉÉÉ"], &[]);
+        assert_eq!(scan(&m, "from zoë ångström-lindqvist, ok"), [Hit::Value(0)]);
+        assert_eq!(scan(&m, "zoë ångström-lindqvistö"), []);
+        assert_eq!(scan(&m, "éééééééééé"), [Hit::Value(1)]);
+        assert_eq!(scan(&m, "ééééééééé"), []);
+        assert_eq!(scan(&m, "zoë ångström-lindq"), []);
         assert!(!m.is_value("maria"));
     }
 

@@ -230,8 +230,14 @@ pub fn verify(plan: &Plan, source: &dyn Source, output: &dyn Source, options: &V
             missing.join(", ")
         )));
     }
+    let started = std::time::Instant::now();
     let Collected { columns, tables, matcher } = collect::collect(&copied, source, options.batch_rows)?;
-    tracing::debug!("verify: search structures take about {} MiB", matcher.memory_bytes() >> 20);
+    tracing::debug!(
+        "verify: source read in {:.2}s; search structures take about {} MiB",
+        started.elapsed().as_secs_f64(),
+        matcher.memory_bytes() >> 20
+    );
+    let started = std::time::Instant::now();
     let mut report = Report {
         tables_checked: output.tables().len(),
         personal_columns: columns.len(),
@@ -244,6 +250,7 @@ pub fn verify(plan: &Plan, source: &dyn Source, output: &dyn Source, options: &V
     for table in output.tables() {
         check_table(&table.name, output, tables.get(&table.name), &matcher, &columns, options, &mut report)?;
     }
+    tracing::debug!("verify: output checked in {:.2}s", started.elapsed().as_secs_f64());
     Ok(report)
 }
 
