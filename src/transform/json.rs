@@ -2,10 +2,13 @@
 //!
 //! A path is a list of keys with `[*]` stepping into every element of an array
 //! (`contact.email`, `items[*].name`, `[*].phone`). A path that is absent in a value is
-//! skipped. Text strategies (`mask`, `hash`, `fake`, `redact`) apply to JSON strings, `noise`
-//! and number generators to JSON numbers, `null` and `constant` to anything. A value of the
-//! wrong JSON type at a listed path is a row error, never a silent pass-through. Parts of the
-//! document no path names are kept as they are (key order and number text preserved).
+//! skipped, and so is one cut short by a JSON `null`. Text strategies (`mask`, `hash`, `fake`,
+//! `redact`) apply to JSON strings, `noise` and number generators to JSON numbers, `null` and
+//! `constant` to anything. A value of the wrong JSON type at a listed path is a row error, never
+//! a silent pass-through; so is a value on the way that cannot hold the rest of the path (a
+//! string where `contact.email` needs `contact` to be an object, an object where `[*]` needs
+//! an array), since the personal data the path names may sit in it in another shape. Parts of
+//! the document no path names are kept as they are (key order and number text preserved).
 
 use serde_json::{Number, Value};
 
@@ -23,26 +26,47 @@ pub fn apply_json(paths: &[JsonPathRule], keys: &[DomainKey], s: &str, out: &mut
     let mut doc: Value = serde_json::from_str(s)
         .map_err(|e| format!("the value is not valid JSON (line {}, column {})", e.line(), e.column()))?;
     for (rule, path_key) in paths.iter().zip(keys) {
-        visit(&mut doc, &rule.steps, &mut |v| apply_scalar(rule, path_key, v))?;
+        visit(&mut doc, &rule.steps, 0, &rule.path, &mut |v| apply_scalar(rule, path_key, v))?;
     }
     out.push_str(&serde_json::to_string(&doc).map_err(|e| format!("cannot write JSON: {e}"))?);
     Ok(())
 }
 
-fn visit(v: &mut Value, steps: &[JsonStep], f: &mut dyn FnMut(&mut Value) -> Result<(), String>) -> Result<(), String> {
-    let Some((step, rest)) = steps.split_first() else { return f(v) };
+/// Walks `steps[depth..]` from `v` and calls `f` on every value the path reaches. A missing key
+/// or a `null` on the way ends the walk (the path is absent); any other value that cannot hold
+/// the next step is an error naming the path and the step, never the value.
+fn visit(
+    v: &mut Value,
+    steps: &[JsonStep],
+    depth: usize,
+    path: &str,
+    f: &mut dyn FnMut(&mut Value) -> Result<(), String>,
+) -> Result<(), String> {
+    let Some(step) = steps.get(depth) else { return f(v) };
     match (step, v) {
+        (_, Value::Null) => Ok(()),
         (JsonStep::Key(k), Value::Object(map)) => match map.get_mut(k) {
-            Some(child) => visit(child, rest, f),
+            Some(child) => visit(child, steps, depth + 1, path, f),
             None => Ok(()),
         },
         (JsonStep::EveryElement, Value::Array(items)) => {
             for item in items {
-                visit(item, rest, f)?;
+                visit(item, steps, depth + 1, path, f)?;
             }
             Ok(())
         }
-        _ => Ok(()),
+        (step, other) => {
+            let (expected, at) = match step {
+                JsonStep::Key(k) => ("an object", format!("key `{k}`")),
+                JsonStep::EveryElement => ("an array", "`[*]`".to_string()),
+            };
+            let place = if depth == 0 { "the document".to_string() } else { format!("the value before {at}") };
+            Err(format!(
+                "path `{path}`: {place} holds {}, and the path needs {expected} there; fix the \
+                 document or add a rule for the shorter path",
+                json_type(other)
+            ))
+        }
     }
 }
 

@@ -331,6 +331,37 @@ fn invalid_json_is_a_row_error_naming_the_row_not_the_value() {
     assert!(!err.to_string().contains("secret-token"));
 }
 
+#[test]
+fn a_json_path_meeting_a_scalar_on_the_way_is_a_row_error_not_a_pass_through() {
+    let docs: ArrayRef = Arc::new(StringArray::from(vec![
+        r#"{"contact":{"email":"a@b.org"},"list":[{"ip":"10.0.0.1"}]}"#,
+        r#"{"contact":null,"list":null}"#,
+        r#"{"other":1}"#,
+        r#"{"contact":"secret-token@example.com"}"#,
+        r#"{"list":{"ip":"10.9.9.9"}}"#,
+    ]));
+    let b = batch(vec![("doc", docs, false)]);
+    let rules = |paths: &str| format!("[tables.\"public.t\".columns.doc]\naction = \"json\"\npaths = {{ {paths} }}\n");
+    let cases = [
+        (r#""contact.email" = { action = "hash", length = 8 }"#, 4, "path `contact.email`: the value before key `email` holds a string"),
+        (r#""list[*].ip" = { action = "fake", generator = "ipv4" }"#, 5, "the value before `[*]` holds an object"),
+    ];
+    for (paths, row, reason) in cases {
+        let plan = plan_for(&rules(paths), &[("public.t", &b)]);
+        let err = Transformer::new(&plan, &key()).table("public.t").unwrap().apply(&b, 0).unwrap_err();
+        assert_eq!(err.row, row, "{err}");
+        assert!(err.reason.contains(reason), "{err}");
+        assert!(!err.to_string().contains("secret-token") && !err.to_string().contains("10.9.9.9"), "{err}");
+    }
+    // Rows 1 to 3 alone (an object on the way, a null on the way, the path absent) pass.
+    let head = b.slice(0, 3);
+    let plan = plan_for(&rules(cases[0].0), &[("public.t", &head)]);
+    let out = Transformer::new(&plan, &key()).table("public.t").unwrap().apply(&head, 0).unwrap();
+    let out = strings(out.column(0));
+    assert_eq!(out[1].as_deref(), Some(r#"{"contact":null,"list":null}"#));
+    assert_eq!(out[2].as_deref(), Some(r#"{"other":1}"#));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
