@@ -101,6 +101,10 @@ pub enum Error {
     Usage(String),
     #[error("{0}")]
     Rules(Problems),
+    /// The source schema differs from the schema lock the rules were reviewed with: the
+    /// report lists every change (see `plan::drift`).
+    #[error("{0}")]
+    Drift(String),
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error("source {location}: {message}")]
@@ -131,7 +135,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => exit::USAGE,
-            Error::Rules(_) | Error::Key(_) => exit::RULES,
+            Error::Rules(_) | Error::Drift(_) | Error::Key(_) => exit::RULES,
             Error::Source { .. } => exit::SOURCE,
             Error::Transform(_) => exit::RULES,
             Error::Target { .. } => exit::TARGET,

@@ -191,6 +191,11 @@ pub struct CheckArgs {
     /// Print the bound plan, table by table and column by column.
     #[arg(long)]
     pub explain: bool,
+    /// Record the source schema the rules now cover in the schema lock beside them
+    /// (`<rules>.schema.lock`, or `schema.lock` in a rules directory), after they bind.
+    /// Review and commit it with the rules: check and run stop when the source differs from it.
+    #[arg(long)]
+    pub lock: bool,
 }
 
 /// Runs the parsed command. `cancel` is set when the user interrupts.

@@ -8,16 +8,20 @@
 //! (a column rule, a `keep` list entry, or a skipped table); rules naming missing tables or
 //! columns, options that do not fit the column's type, unknown generators or locales are
 //! all errors, collected and reported together, each with its file, line and the valid
-//! choices. Any column whose rule is not `keep` is personal data for every later feature.
+//! choices. When the rules have a schema lock and the source differs from it, the drift
+//! report comes first (see [`drift`]). Any column whose rule is not `keep` is personal data
+//! for every later feature.
 //!
 //! | module        | what it checks                                                        |
 //! |---------------|-----------------------------------------------------------------------|
 //! | `bind`        | one table's rules against its columns and their Arrow types          |
 //! | [`fit`]       | generated values against the declared `varchar(n)`, `char(n)`, `numeric(p,s)` |
 //! | `relations`   | across tables: foreign keys into skipped tables, row-level security   |
+//! | [`drift`]     | the source against the schema lock the rules were reviewed with       |
 //! | [`template`]  | template parsing and filters                                          |
 
 mod bind;
+pub mod drift;
 mod explain;
 pub mod fit;
 mod relations;
@@ -213,6 +217,7 @@ pub fn bind(rules: &RuleSet, tables: &[SourceTable]) -> Result<Plan> {
     }
     check_domains(&plans, &mut problems);
     relations::check(rules, tables, &mut problems);
+    drift::check(rules, tables, &problems)?;
     if !problems.is_empty() {
         return Err(Error::problems(problems));
     }

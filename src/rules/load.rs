@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Problem, Result};
 
+use super::lock::{SchemaLock, lock_path, read_lock};
 use super::model::{ColumnRule, RULES_VERSION, RawRulesFile, TableAction};
 
 /// All rules, merged from every file, each entry remembering where it was written.
@@ -18,6 +19,10 @@ pub struct RuleSet {
     /// Problems in individual column rules. They are reported together with the problems
     /// found when binding to a schema, so a user sees everything at once.
     pub problems: Vec<Problem>,
+    /// Where the schema lock of these rules lives (beside them; `None` for rules not read
+    /// from files), and the lock itself when one exists (see [`super::lock`]).
+    pub lock_path: Option<PathBuf>,
+    pub lock: Option<SchemaLock>,
 }
 
 #[derive(Debug, Clone)]
@@ -37,7 +42,8 @@ pub struct ColumnEntry {
     pub rule: Option<ColumnRule>,
 }
 
-/// Loads `path`: a `.toml` file, or a directory whose `*.toml` files are read in name order.
+/// Loads `path`: a `.toml` file, or a directory whose `*.toml` files are read in name order,
+/// and the schema lock beside it when there is one.
 pub fn load_rules(path: &Path) -> Result<RuleSet> {
     let files = rule_files(path)?;
     let mut texts = Vec::with_capacity(files.len());
@@ -46,7 +52,11 @@ pub fn load_rules(path: &Path) -> Result<RuleSet> {
             .map_err(|e| Error::problems(vec![Problem::new(format!("cannot read rules file: {e}")).at(file, None)]))?;
         texts.push((file.clone(), text));
     }
-    parse_rules(&texts)
+    let mut rules = parse_rules(&texts)?;
+    let lock = lock_path(path);
+    rules.lock = read_lock(&lock)?;
+    rules.lock_path = Some(lock);
+    Ok(rules)
 }
 
 /// Parses rules from `(file name, text)` pairs, as [`load_rules`] does after reading them.
@@ -68,7 +78,14 @@ pub fn parse_rules(texts: &[(PathBuf, String)]) -> Result<RuleSet> {
         return Err(Error::problems(problems));
     }
     let files = texts.iter().map(|(f, _)| f.clone()).collect();
-    Ok(RuleSet { tables, fingerprint: hasher.finalize().to_hex().to_string(), files, problems: column_problems })
+    Ok(RuleSet {
+        tables,
+        fingerprint: hasher.finalize().to_hex().to_string(),
+        files,
+        problems: column_problems,
+        lock_path: None,
+        lock: None,
+    })
 }
 
 fn rule_files(path: &Path) -> Result<Vec<PathBuf>> {
@@ -91,7 +108,7 @@ fn rule_files(path: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// 1-based line number of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
+pub(super) fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
 }
 

@@ -1,8 +1,11 @@
 //! Rules: loading TOML files (one file or a directory of them) into a [`RuleSet`], with
-//! structural checks. Binding rules to a real schema happens in [`crate::plan`].
+//! structural checks, and the schema lock recorded beside them ([`lock`]). Binding rules to
+//! a real schema happens in [`crate::plan`].
 
 mod load;
+pub mod lock;
 pub mod model;
 
 pub use load::{ColumnEntry, RuleSet, TableRules, load_rules, parse_rules};
+pub use lock::{SchemaLock, lock_path};
 pub use model::{ColumnRule, HashFormat, RULES_VERSION, TableAction};
