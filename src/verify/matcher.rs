@@ -80,6 +80,17 @@ pub struct Matcher {
     ranges: Vec<(u32, u32, u32)>,
     /// Sorted digest prefixes, one list per [`Algorithm::ALL`] entry.
     digests: [Vec<u64>; 4],
+    /// One bit per value of a digest's top [`FILTER_BITS`] bits, set for every digest: most hex
+    /// runs that are no digest of a personal value stop here, without a binary search.
+    filter: Vec<u64>,
+}
+
+/// Bits of the digest filter's index (2^27 bits: 16 MiB).
+const FILTER_BITS: u32 = 27;
+
+fn filter_slot(prefix: u64) -> (usize, u64) {
+    let i = prefix >> (64 - FILTER_BITS);
+    ((i / 64) as usize, 1u64 << (i % 64))
 }
 
 fn prefix_of(s: &str) -> &str {
@@ -117,12 +128,17 @@ impl Matcher {
                     Error::Usage(format!("verify: cannot build the search over the source's values: {e}"))
                 })?)
             };
+        let mut filter = vec![0u64; 1 << (FILTER_BITS - 6)];
         for d in &mut digests {
             d.sort_unstable();
             d.dedup();
+            for &p in d.iter() {
+                let (word, bit) = filter_slot(p);
+                filter[word] |= bit;
+            }
         }
         let (values, value_column) = values.into_iter().unzip();
-        Ok(Matcher { automaton, values, value_column, ranges, digests })
+        Ok(Matcher { automaton, values, value_column, ranges, digests, filter })
     }
 
     /// How many values the automaton searches for.
@@ -169,6 +185,10 @@ impl Matcher {
             }
         }
         hex_runs(text, |prefix, len| {
+            let (word, bit) = filter_slot(prefix);
+            if self.filter[word] & bit == 0 {
+                return;
+            }
             for (a, set) in Algorithm::ALL.iter().zip(&self.digests) {
                 if a.hex_len() == len && set.binary_search(&prefix).is_ok() {
                     hits.insert(Hit::Digest(*a));
@@ -182,6 +202,7 @@ impl Matcher {
         self.automaton.as_ref().map_or(0, |a| a.memory_usage())
             + self.values.iter().map(|v| v.len() + 16).sum::<usize>()
             + self.digests.iter().map(|d| d.len() * 8).sum::<usize>()
+            + self.filter.len() * 8
     }
 }
 
