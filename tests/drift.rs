@@ -2,7 +2,8 @@
 //! their sources (`DOPPEL_BLESS=1 cargo test --test drift` rewrites them); a column added,
 //! renamed or retyped and a table added in the source stop `check` and `run` (exit 3, nothing
 //! written) with a report naming each change and a suggested rule line, and no value; the
-//! same for a Parquet source that lost a table; `check --lock` records the new schema.
+//! same for a Parquet source that lost a table; `check --lock` records the new schema; without
+//! a lock, `check` says so and an unruled column's problem carries scan's suggestion.
 
 mod common;
 
@@ -99,14 +100,18 @@ fn added_renamed_and_retyped_columns_and_a_new_table_stop_check_and_run() {
         "ALTER TABLE cd.members ADD COLUMN email text;
          ALTER TABLE cd.members RENAME COLUMN telephone TO phone_number;
          ALTER TABLE cd.facilities ALTER COLUMN monthlymaintenance TYPE bigint;
-         CREATE TABLE cd.guests (id integer PRIMARY KEY, first_name text, birth_date date);",
+         CREATE TABLE cd.guests (id integer PRIMARY KEY, first_name text, birth_date date);
+         ALTER TABLE cd.bookings ADD COLUMN paid_by integer REFERENCES cd.members (memid);",
     );
 
     let out = check(&rules, &c.url(&db), &[]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(3), "{err}");
     for expected in [
-        "the source schema changed since the rules were reviewed (4 change(s) against",
+        "the source schema changed since the rules were reviewed (5 change(s) against",
+        // Scan's suggestion, corrected by the rules: the key it references is hashed in `memid`.
+        "cd.bookings.paid_by: column has no rule: it is new in the source (integer); suggested:\n        \
+         paid_by = { action = \"hash\", domain = \"memid\" }  # foreign key to cd.members.memid",
         "clubdata.schema.lock",
         "cd.members.email: column has no rule: it is new in the source (text); suggested:",
         "cd.members.telephone: renamed to phone_number? (a dropped and a new column, both character varying(20))",
@@ -121,7 +126,7 @@ fn added_renamed_and_retyped_columns_and_a_new_table_stop_check_and_run() {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
     // A suggested rule line for the new, the renamed and the retyped column.
-    for column in ["email", "phone_number", "monthlymaintenance"] {
+    for column in ["email", "phone_number", "monthlymaintenance", "paid_by"] {
         let suggested = err.lines().any(|l| {
             let l = l.trim_start();
             (l.starts_with(&format!("{column} = {{ action = "))
@@ -200,7 +205,7 @@ fn a_parquet_source_that_lost_a_table_stops_the_run() {
 }
 
 #[test]
-fn without_a_lock_check_says_a_retype_would_go_unnoticed() {
+fn without_a_lock_check_notes_it_and_suggests_rules_for_unruled_columns() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("shop.toml");
     std::fs::copy(common::shop_rules(), &rules).unwrap();
@@ -208,4 +213,17 @@ fn without_a_lock_check_says_a_retype_would_go_unnoticed() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("note: no schema lock at"), "{}", stderr(&out));
     assert!(stderr(&out).contains("doppel check --lock"), "{}", stderr(&out));
+    // A column without a rule is listed as before, with scan's suggestion on its line.
+    let text = std::fs::read_to_string(&rules).unwrap().replace(", \"country\"]", "]");
+    std::fs::write(&rules, text).unwrap();
+    let out = check(&rules, common::fixture_dir().to_str().unwrap(), &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "public.customers.country: column has no rule (type Utf8); add it to `keep` or give it a rule under \
+             [tables.\"public.customers\".columns]; `doppel scan` suggests:\n        keep = [..., \"country\"]  # "
+        ),
+        "{}",
+        stderr(&out)
+    );
 }

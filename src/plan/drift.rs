@@ -11,8 +11,11 @@
 //! column that looks renamed, a retyped column) stops `check` and `run` (exit 3) before
 //! anything is read or written, with one report listing every change and, for each new,
 //! renamed or retyped column, the rule line `doppel scan` suggests for it from its name and
-//! type ([`crate::scan`] with no sampled rows: no value is read, none is printed). Problems
-//! of the rules that the drift does not explain follow the report.
+//! type ([`crate::scan`] with no sampled rows: no value is read, none is printed; a column
+//! in a declared foreign key to a column the rules hash gets that hash and domain). Problems
+//! of the rules that the drift does not explain follow the report. Without a lock, the
+//! binding problems stay as they are and [`suggest_for_unruled`] adds the same suggestion to
+//! each column and table that has no rule.
 //!
 //! A dropped and a new column of one table with the same type are reported as a likely
 //! rename (pairs in schema order). A table the lock records without columns (the rules skip
@@ -23,8 +26,8 @@ use std::fmt::Write as _;
 
 use crate::error::{Error, Problem, Problems, Result};
 use crate::rules::lock::{RecordedTables, SchemaLock, toml_key, type_name};
-use crate::rules::{RuleSet, TableRules};
-use crate::scan::suggest::{Action, Suggestion, safe_rule};
+use crate::rules::{ColumnRule, HashFormat, RuleSet, TableRules};
+use crate::scan::suggest::{Action, Rule, Suggestion, safe_rule};
 use crate::source::{BatchStream, Source, SourceTable};
 
 /// Columns with their types, in schema order.
@@ -176,35 +179,105 @@ pub fn check(rules: &RuleSet, tables: &[SourceTable], problems: &[Problem]) -> R
         })
         .cloned()
         .collect();
-    Err(Error::Drift(report(lock, rules, &changes, &suggestions(tables), &others)))
+    Err(Error::Drift(report(lock, rules, &changes, &suggestions(rules, tables), &others)))
+}
+
+/// Without a schema lock, binding problems are listed as they are; this adds scan's
+/// suggestion to each column without a rule and each table without rules, so the fix is on
+/// the line that names the problem. Only for rules read from files: rules made in memory
+/// (scan's own, which it binds to check them) get none, so scan never calls itself.
+pub fn suggest_for_unruled(rules: &RuleSet, tables: &[SourceTable], problems: &mut [Problem]) {
+    if rules.lock_path.is_none() {
+        return;
+    }
+    let unruled = |p: &Problem| {
+        let Some(table) = tables.iter().find(|t| Some(&t.name) == p.table.as_ref()) else { return false };
+        match (rules.tables.get(&table.name), &p.column) {
+            (None, None) => true,
+            (Some(r), Some(c)) => table.schema.index_of(c).is_ok() && !r.columns.iter().any(|e| &e.name == c),
+            _ => false,
+        }
+    };
+    if !problems.iter().any(unruled) {
+        return;
+    }
+    let suggested = suggestions(rules, tables);
+    for p in problems.iter_mut().filter(|p| unruled(p)) {
+        let Some(table) = tables.iter().find(|t| Some(&t.name) == p.table.as_ref()) else { continue };
+        match &p.column {
+            Some(c) => {
+                if let Some(s) = suggested.get(&(table.name.clone(), c.clone())) {
+                    p.message = format!("{}; `doppel scan` suggests:\n        {}", p.message, rule_line(c, s));
+                }
+            }
+            None => {
+                let columns = live_schema(std::slice::from_ref(table)).remove(&table.name).unwrap_or_default();
+                let block = table_block(&table.name, &columns, &suggested, "        ");
+                p.message = format!("{}; `doppel scan` suggests:\n{}", p.message, block.trim_end());
+            }
+        }
+    }
 }
 
 /// What `doppel scan` suggests per `(table, column)` with no sampled rows (names, types and
 /// keys only). Should scan fail, each column gets its type's safe rule, marked for review.
-pub fn suggestions(tables: &[SourceTable]) -> BTreeMap<(String, String), Suggestion> {
-    match crate::scan::scan(&SchemaOnly(tables), "the source", 0) {
-        Ok(scan) => scan
-            .tables
-            .into_iter()
-            .flat_map(|t| {
-                let name = t.name;
-                t.columns.into_iter().map(move |(column, s)| ((name.clone(), column), s))
-            })
-            .collect(),
-        Err(_) => tables
-            .iter()
-            .flat_map(|t| t.schema.fields().iter().map(move |f| (t, f)))
-            .map(|(t, f)| {
-                let s = Suggestion {
-                    action: Action::Rule(safe_rule(f)),
-                    why: "scan could not judge it".into(),
-                    review: true,
-                    fallback: None,
-                };
-                ((t.name.clone(), f.name().clone()), s)
-            })
-            .collect(),
+/// Scan knows the schema, not the rules: a column in a declared foreign key whose referenced
+/// column the rules hash gets that `hash` and domain instead, so the join still works.
+pub fn suggestions(rules: &RuleSet, tables: &[SourceTable]) -> BTreeMap<(String, String), Suggestion> {
+    let mut suggested: BTreeMap<(String, String), Suggestion> =
+        match crate::scan::scan(&SchemaOnly(tables), "the source", 0) {
+            Ok(scan) => scan
+                .tables
+                .into_iter()
+                .flat_map(|t| {
+                    let name = t.name;
+                    t.columns.into_iter().map(move |(column, s)| ((name.clone(), column), s))
+                })
+                .collect(),
+            Err(_) => tables
+                .iter()
+                .flat_map(|t| t.schema.fields().iter().map(move |f| (t, f)))
+                .map(|(t, f)| {
+                    let s = Suggestion {
+                        action: Action::Rule(safe_rule(f)),
+                        why: "scan could not judge it".into(),
+                        review: true,
+                        fallback: None,
+                    };
+                    ((t.name.clone(), f.name().clone()), s)
+                })
+                .collect(),
+        };
+    for table in tables {
+        for fk in &table.foreign_keys {
+            for (column, referenced) in fk.columns.iter().zip(&fk.references_columns) {
+                let Some(rule) = hashed_like(rules, &fk.references_table, referenced) else { continue };
+                let why = format!(
+                    "foreign key to {}.{referenced}, whose rule is `hash` in this domain: the same, so the join still works",
+                    fk.references_table
+                );
+                suggested.insert(
+                    (table.name.clone(), column.clone()),
+                    Suggestion { action: Action::Rule(rule), why, review: false, fallback: None },
+                );
+            }
+        }
     }
+    suggested
+}
+
+/// The `hash` rule the rules give `table.column`, with its domain made explicit.
+fn hashed_like(rules: &RuleSet, table: &str, column: &str) -> Option<Rule> {
+    let entry = rules.tables.get(table)?.columns.iter().find(|c| c.name == column)?;
+    let ColumnRule::Hash { format, length, domain, .. } = entry.rule.as_ref()? else { return None };
+    let mut rule = Rule::new("hash");
+    if let Some(format) = format {
+        rule = rule.opt("format", if *format == HashFormat::Hex { "hex" } else { "preserve" });
+    }
+    if let Some(length) = length {
+        rule = rule.opt("length", *length as i64);
+    }
+    Some(rule.opt("domain", domain.clone().unwrap_or_else(|| format!("{table}.{column}"))))
 }
 
 /// Scan's reason as a comment.

@@ -219,6 +219,7 @@ pub fn bind(rules: &RuleSet, tables: &[SourceTable]) -> Result<Plan> {
     relations::check(rules, tables, &mut problems);
     drift::check(rules, tables, &problems)?;
     if !problems.is_empty() {
+        drift::suggest_for_unruled(rules, tables, &mut problems);
         return Err(Error::problems(problems));
     }
     plans.sort_by(|a, b| a.name.cmp(&b.name));
