@@ -227,12 +227,16 @@ pub fn find_names(text: &str) -> Vec<(usize, usize)> {
 /// Whether `before` (lowercased text up to a word) ends with a cue and one space.
 fn cue_before(before: &str) -> bool {
     let Some(trimmed) = before.strip_suffix(' ') else { return false };
-    CUES.iter().any(|cue| {
-        trimmed.ends_with(cue) && {
-            let head = &trimmed[..trimmed.len() - cue.len()];
-            head.chars().next_back().is_none_or(|c| !c.is_alphanumeric())
-        }
-    })
+    // `contact: Ann Lee`: a colon may also follow the cue.
+    let cued = |text: &str| {
+        CUES.iter().any(|cue| {
+            text.ends_with(cue) && {
+                let head = &text[..text.len() - cue.len()];
+                head.chars().next_back().is_none_or(|c| !c.is_alphanumeric())
+            }
+        })
+    };
+    cued(trimmed) || trimmed.strip_suffix(':').is_some_and(cued)
 }
 
 #[cfg(test)]
@@ -251,6 +255,7 @@ mod tests {
         assert_eq!(names("Mary Ann Smith called"), vec!["Mary Ann Smith"]);
         assert_eq!(names("accepted by my neighbour Emma van Vliet."), vec!["Emma van Vliet"]);
         assert_eq!(names("with Els de la Cruz and"), vec!["Els de la Cruz"]);
+        assert_eq!(names("Company contact: Zorvek Quillan, phone 1"), vec!["Zorvek Quillan"]);
     }
 
     #[test]
