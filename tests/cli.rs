@@ -420,7 +420,7 @@ fn report_names_counts_rules_and_key_fingerprint_but_never_the_key() {
     let report_of = |name: &str| {
         let out_dir = dir.path().join(name);
         let report = dir.path().join(format!("{name}.json"));
-        let out = run_shop(&out_dir, TEST_KEY, &["--report", report.to_str().unwrap()]);
+        let out = run_shop(&out_dir, TEST_KEY, &["--verify", "--report", report.to_str().unwrap()]);
         assert!(out.status.success(), "{}", stderr(&out));
         // The summary on stderr: rules, key fingerprint, tables and columns.
         assert!(stderr(&out).contains("key fingerprint"), "{}", stderr(&out));
@@ -448,6 +448,7 @@ fn report_names_counts_rules_and_key_fingerprint_but_never_the_key() {
     assert!(column("email")["action"].as_str().unwrap().starts_with("template"));
     assert_eq!(column("email")["unique"], true);
     assert_eq!(json["total_rows"], 20538);
+    assert_eq!(json["verify"]["findings"].as_array().map(Vec::len), Some(0), "{}", json["verify"]);
     assert_eq!(json["source"]["kind"], "parquet");
     assert_eq!(json["source"]["files"].as_array().unwrap().len(), 4);
     assert_eq!(json["target"]["files"].as_array().unwrap().len(), 4);

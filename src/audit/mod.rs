@@ -43,6 +43,8 @@ pub struct AuditReport {
     pub target: Identity,
     pub tables: Vec<TableAudit>,
     pub total_rows: u64,
+    /// The check of the output before it was published (`run --verify`); `null` when not asked.
+    pub verify: Option<crate::verify::Report>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -88,6 +90,7 @@ pub struct RunContext<'a> {
     pub started_at: String,
     pub source: Identity,
     pub target: Identity,
+    pub verify: Option<crate::verify::Report>,
 }
 
 impl AuditReport {
@@ -154,6 +157,7 @@ impl AuditReport {
             target: context.target,
             tables,
             total_rows: run.total_rows,
+            verify: context.verify,
         })
     }
 }

@@ -135,12 +135,16 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     let threads = args.threads.map(usize::from).unwrap_or(cores);
     let jobs = args.jobs.map(usize::from).unwrap_or(cores.min(4));
     let options = RunOptions { threads, jobs, batch_rows: args.batch_rows as usize, progress: !args.quiet };
+    // The verification's outcome, for the audit report.
+    let verified: std::sync::Mutex<Option<verify::Report>> = std::sync::Mutex::new(None);
     let verify_staged = |staged: &Location| -> Result<()> {
         let output = source::open(staged)?;
         let options = VerifyOptions { max_same_rate: DEFAULT_MAX_SAME_RATE, batch_rows: args.batch_rows as usize };
         let report = verify::verify(&plan, source.as_ref(), output.as_ref(), &options)?;
         eprintln!("{report}");
-        match report.findings.len() {
+        let findings = report.findings.len();
+        *verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(report);
+        match findings {
             0 => Ok(()),
             count => Err(Error::Findings { location: format!("{} (not published)", to.display()), count }),
         }
@@ -172,6 +176,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
             started_at,
             source: source_identity.unwrap_or(Identity::Parquet { path: from.display(), files: Vec::new() }),
             target: target_identity(&to)?,
+            verify: verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take(),
         };
         let audit = AuditReport::new(&plan, &report, context)?;
         let json = serde_json::to_string_pretty(&audit).map_err(|e| Error::target(path.display(), e))?;
