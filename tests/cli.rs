@@ -434,6 +434,7 @@ fn report_names_counts_rules_and_key_fingerprint_but_never_the_key() {
     assert_eq!(json["rules_blake3"].as_str().map(str::len), Some(64));
     assert_eq!(json["key_fingerprint"].as_str().map(str::len), Some(16));
     assert_eq!(json["rules"]["files"][0]["name"], "shop.toml");
+    assert_eq!(json["rules"]["files"][1]["name"], "shop.schema.lock");
     assert_eq!(
         json["rules"]["git"]["commit"].as_str().map(str::len),
         Some(40),

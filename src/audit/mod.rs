@@ -51,6 +51,7 @@ pub struct AuditReport {
 pub struct RulesIdentity {
     /// The `--rules` argument.
     pub path: String,
+    /// Every rules file, then the schema lock (if any), with size and blake3.
     pub files: Vec<FileHash>,
     /// `None` when the rules are not in a git repository (or git is not installed).
     pub git: Option<RulesCommit>,
@@ -105,6 +106,12 @@ impl AuditReport {
                 .to_string_lossy()
                 .into_owned();
             files.push(identity::hash_file(file, name)?);
+        }
+        // The schema lock the rules were reviewed against, when there is one.
+        let lock = crate::rules::lock::lock_path(context.rules_path);
+        if lock.is_file() {
+            let name = lock.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            files.push(identity::hash_file(&lock, name)?);
         }
         let tables = plan
             .tables
