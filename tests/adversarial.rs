@@ -171,6 +171,12 @@ fn an_empty_rules_file_or_a_missing_version_asks_for_the_version() {
 fn a_misspelt_option_is_refused_with_the_valid_ones() {
     let out = check_people("name = { action = \"mask\", keep_frist = 2 }");
     assert_fails(&out, 3, &["rules.toml:5: public.people.name", "unknown field `keep_frist`", "`keep_first`"]);
+    // At the table level too.
+    let dir = tempfile::tempdir().unwrap();
+    let rules =
+        people_rules("").replace("[tables.\"public.people\"]\n", "[tables.\"public.people\"]\nacton = \"skip\"\n");
+    let out = check(&write(dir.path(), "rules.toml", &rules), &cluster().url(&people_db()));
+    assert_fails(&out, 3, &["rules.toml:3", "unknown field `acton`", "`action`"]);
 }
 
 #[test]
@@ -610,6 +616,38 @@ fn a_unique_index_broken_after_the_load_is_reported_without_the_duplicated_key()
     let out = run(&rules, &c.url(&db), file.to_str().unwrap());
     assert!(out.status.success(), "{}", stderr(&out));
     assert_no_leak(&out);
+}
+
+#[test]
+fn a_check_constraint_broken_while_loading_parquet_into_existing_tables_names_no_value() {
+    // Parquet → PostgreSQL takes another path (one transaction into existing tables); the
+    // server's `Failing row contains (…)` must not come through it either.
+    let c = cluster();
+    let db = c.create_database("adversarial_existing");
+    let schema = "CREATE TABLE guarded (id int PRIMARY KEY, email text, qty int CHECK (qty > 0));";
+    c.psql(
+        &db,
+        &format!("{schema} INSERT INTO guarded VALUES (1, 'leak.me@example.com', 3), (2, 'CANARY-8@example.org', 4);"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let to_parquet = write(
+        dir.path(),
+        "to_parquet.toml",
+        "version = 1\n[tables.\"public.guarded\"]\nkeep = [\"id\", \"email\"]\ncolumns = { qty = { action = \"constant\", value = -1 } }\n",
+    );
+    let parquet = dir.path().join("pq");
+    let out = run(&to_parquet, &c.url(&db), parquet.to_str().unwrap());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let target = c.create_database("adversarial_existing_target");
+    c.psql(&target, schema);
+    let keep_all = write(
+        dir.path(),
+        "keep.toml",
+        "version = 1\n[tables.\"public.guarded\"]\nkeep = [\"id\", \"email\", \"qty\"]\n",
+    );
+    let out = run(&keep_all, parquet.to_str().unwrap(), &c.url(&target));
+    assert_fails(&out, 5, &["public.guarded", "23514"]);
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM guarded"), "0");
 }
 
 #[test]
