@@ -176,7 +176,7 @@ fn kill_9_during_a_parquet_write_publishes_nothing_and_the_rerun_is_identical() 
 #[test]
 fn kill_9_during_copy_into_a_new_database_leaves_it_marked_loading_and_replace_rebuilds_it() {
     let c = cluster();
-    let (db, dir, rules) = setup();
+    let (db, _dir, rules) = setup();
     let reference_db = format!("{db}_ref");
     ok(&run(&rules, &c.url(&db), &c.url(&reference_db), &[]));
 
