@@ -231,7 +231,7 @@ fn the_source_connection_ended_mid_read_fails_the_parquet_run_and_the_rerun_is_i
 #[test]
 fn the_source_connection_ended_mid_read_leaves_no_target_database_and_the_rerun_loads_it() {
     let c = cluster();
-    let (db, dir, rules) = setup();
+    let (db, _dir, rules) = setup();
     let target = format!("{db}_out");
     let child = spawn(&rules, &c.url(&db), &c.url(&target));
     terminate_source_copy(&db);
