@@ -2,7 +2,8 @@
 //!
 //! A path is a list of keys with `[*]` stepping into every element of an array
 //! (`contact.email`, `items[*].name`, `[*].phone`). A path that is absent in a value is
-//! skipped, and so is one cut short by a JSON `null`. Text strategies (`mask`, `hash`, `fake`,
+//! skipped, and so is one cut short by a JSON `null`, `true`/`false`, an empty string, an
+//! empty array or an empty object (they hold nothing). Text strategies (`mask`, `hash`, `fake`,
 //! `redact`) apply to JSON strings, `noise` and number generators to JSON numbers, `null` and
 //! `constant` to anything. A value of the wrong JSON type at a listed path is a row error, never
 //! a silent pass-through; so is a value on the way that cannot hold the rest of the path (a
@@ -44,7 +45,9 @@ fn visit(
 ) -> Result<(), String> {
     let Some(step) = steps.get(depth) else { return f(v) };
     match (step, v) {
-        (_, Value::Null) => Ok(()),
+        // Nothing personal can sit in these: the path is absent.
+        (_, Value::Null | Value::Bool(_)) => Ok(()),
+        (_, Value::String(s)) if s.is_empty() => Ok(()),
         (JsonStep::Key(k), Value::Object(map)) => match map.get_mut(k) {
             Some(child) => visit(child, steps, depth + 1, path, f),
             None => Ok(()),
@@ -55,6 +58,8 @@ fn visit(
             }
             Ok(())
         }
+        (_, Value::Array(items)) if items.is_empty() => Ok(()),
+        (_, Value::Object(map)) if map.is_empty() => Ok(()),
         (step, other) => {
             let (expected, at) = match step {
                 JsonStep::Key(k) => ("an object", format!("key `{k}`")),

@@ -24,8 +24,7 @@ fn key() -> Key {
 /// Binds `rules` (without the `version` line) to tables shaped like the given batches.
 pub(crate) fn plan_for(rules: &str, tables: &[(&str, &RecordBatch)]) -> crate::plan::Plan {
     let set = parse_rules(&[(PathBuf::from("t.toml"), format!("version = 1\n{rules}"))]).unwrap();
-    let sources: Vec<SourceTable> =
-        tables.iter().map(|(n, b)| SourceTable::new(*n, b.schema())).collect();
+    let sources: Vec<SourceTable> = tables.iter().map(|(n, b)| SourceTable::new(*n, b.schema())).collect();
     bind(&set, &sources).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -343,7 +342,11 @@ fn a_json_path_meeting_a_scalar_on_the_way_is_a_row_error_not_a_pass_through() {
     let b = batch(vec![("doc", docs, false)]);
     let rules = |paths: &str| format!("[tables.\"public.t\".columns.doc]\naction = \"json\"\npaths = {{ {paths} }}\n");
     let cases = [
-        (r#""contact.email" = { action = "hash", length = 8 }"#, 4, "path `contact.email`: the value before key `email` holds a string"),
+        (
+            r#""contact.email" = { action = "hash", length = 8 }"#,
+            4,
+            "path `contact.email`: the value before key `email` holds a string",
+        ),
         (r#""list[*].ip" = { action = "fake", generator = "ipv4" }"#, 5, "the value before `[*]` holds an object"),
     ];
     for (paths, row, reason) in cases {
@@ -353,13 +356,21 @@ fn a_json_path_meeting_a_scalar_on_the_way_is_a_row_error_not_a_pass_through() {
         assert!(err.reason.contains(reason), "{err}");
         assert!(!err.to_string().contains("secret-token") && !err.to_string().contains("10.9.9.9"), "{err}");
     }
-    // Rows 1 to 3 alone (an object on the way, a null on the way, the path absent) pass.
+    // Rows 1 to 3 alone (an object on the way, a null on the way, the path absent) pass, and so
+    // do documents that hold nothing: an empty string, a boolean.
     let head = b.slice(0, 3);
     let plan = plan_for(&rules(cases[0].0), &[("public.t", &head)]);
     let out = Transformer::new(&plan, &key()).table("public.t").unwrap().apply(&head, 0).unwrap();
     let out = strings(out.column(0));
     assert_eq!(out[1].as_deref(), Some(r#"{"contact":null,"list":null}"#));
     assert_eq!(out[2].as_deref(), Some(r#"{"other":1}"#));
+    let empty: ArrayRef =
+        Arc::new(StringArray::from(vec![r#""""#, "true", r#"{"contact":""}"#, "[]", r#"{"contact":[]}"#]));
+    let e = batch(vec![("doc", empty, false)]);
+    let plan = plan_for(&rules(cases[0].0), &[("public.t", &e)]);
+    let out = Transformer::new(&plan, &key()).table("public.t").unwrap().apply(&e, 0).unwrap();
+    let expected = [r#""""#, "true", r#"{"contact":""}"#, "[]", r#"{"contact":[]}"#];
+    assert_eq!(strings(out.column(0)), expected.map(|s| Some(s.to_string())).to_vec());
 }
 
 proptest! {
@@ -416,10 +427,7 @@ fn a_domain_shared_by_integer_columns_of_different_widths_is_a_plan_error() {
         "version = 1\n[tables.\"public.p\".columns]\nid = { action = \"hash\", domain = \"k\" }\n[tables.\"public.c\".columns]\npid = { action = \"hash\", domain = \"k\" }\n".into(),
     )])
     .unwrap();
-    let sources = [
-        SourceTable::new("public.p", parent.schema()),
-        SourceTable::new("public.c", child.schema()),
-    ];
+    let sources = [SourceTable::new("public.p", parent.schema()), SourceTable::new("public.c", child.schema())];
     let err = bind(&set, &sources).unwrap_err().to_string();
     assert!(err.contains("domain `k` hashes 32-bit integers here and 64-bit integers in public.p.id"), "{err}");
 }
