@@ -14,6 +14,8 @@ use fake::rand::rngs::ChaCha8Rng;
 
 /// Minimum key length in characters.
 pub const MIN_KEY_LEN: usize = 32;
+/// A key must use at least this many different (non-space) characters.
+pub const MIN_DISTINCT_CHARS: usize = 8;
 
 /// Name of the environment variable holding the key.
 pub const KEY_ENV: &str = "DOPPEL_KEY";
@@ -30,6 +32,11 @@ pub enum KeyError {
     Both,
     #[error("the key is {len} characters long; it must be at least {MIN_KEY_LEN} characters")]
     TooShort { len: usize },
+    #[error(
+        "the key has only {distinct} different characters; use a random key of at least {MIN_KEY_LEN} \
+         characters, e.g. `head -c 32 /dev/urandom | base64`"
+    )]
+    TooSimple { distinct: usize },
     #[error("cannot read key file {path}: {source}")]
     Unreadable { path: PathBuf, source: std::io::Error },
     #[error("key file {path} can be read by other users (mode {mode:o}); run `chmod 600 {path}` and retry")]
@@ -56,6 +63,11 @@ impl Key {
         let len = text.chars().count();
         if len < MIN_KEY_LEN {
             return Err(KeyError::TooShort { len });
+        }
+        // Spaces only, or one character repeated: a placeholder, not a key.
+        let distinct = text.chars().filter(|c| !c.is_whitespace()).collect::<std::collections::BTreeSet<_>>().len();
+        if distinct < MIN_DISTINCT_CHARS {
+            return Err(KeyError::TooSimple { distinct });
         }
         Ok(Key { master: blake3::derive_key("doppel 2026 master key", text.as_bytes()) })
     }
@@ -167,6 +179,14 @@ impl DomainKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_or_repeated_keys_are_refused() {
+        for text in [" ".repeat(40), "a".repeat(40), "ab".repeat(20), format!("{}\t", " ".repeat(40))] {
+            assert!(matches!(Key::from_text(&text), Err(KeyError::TooSimple { .. })), "{text:?}");
+        }
+        assert!(Key::from_text("correct horse battery staple 0123456789").is_ok());
+    }
 
     #[test]
     fn short_key_is_refused_without_echoing_it() {

@@ -362,8 +362,8 @@ fn quoted_spaced_unicode_and_keyword_identifiers_arrive_in_postgres_and_parquet(
 
 #[test]
 fn schema_and_table_names_that_collide_once_joined_by_a_dot_fail_closed() {
-    // "a.b".c and a."b.c" are both `a.b.c` in a rules file. Whatever doppel makes of that, it
-    // must not copy either table under rules written for the other.
+    // "a.b".c and a."b.c" are both `a.b.c` in a rules file: the source refuses them by name
+    // (exit 4) rather than copy either table under rules written for the other.
     let c = cluster();
     let db = c.create_database("dotted_names");
     c.psql(
@@ -377,8 +377,9 @@ fn schema_and_table_names_that_collide_once_joined_by_a_dot_fail_closed() {
         let rules = write(dir.path(), "rules.toml", &format!("version = 1\n[tables.\"a.b.c\"]\nkeep = [\"{keep}\"]\n"));
         let out_dir = dir.path().join("out");
         let out = run(&rules, &c.url(&db), out_dir.to_str().unwrap());
-        assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
-        assert!(stderr(&out).contains("a.b.c"), "{}", stderr(&out));
+        assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+        assert!(stderr(&out).contains("two tables are both named a.b.c"), "{}", stderr(&out));
+        assert!(stderr(&out).contains("rename one"), "{}", stderr(&out));
         assert_no_leak(&out);
         assert!(!out_dir.exists());
     }

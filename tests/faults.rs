@@ -174,7 +174,7 @@ fn kill_9_during_a_parquet_write_publishes_nothing_and_the_rerun_is_identical() 
 }
 
 #[test]
-fn kill_9_during_copy_into_a_new_database_leaves_it_marked_loading_and_replace_rebuilds_it() {
+fn kill_9_during_copy_into_a_new_database_leaves_it_marked_loading_and_the_rerun_rebuilds_it() {
     let c = cluster();
     let (db, _dir, rules) = setup();
     let reference_db = format!("{db}_ref");
@@ -194,15 +194,12 @@ fn kill_9_during_copy_into_a_new_database_leaves_it_marked_loading_and_replace_r
         &format!("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{target}'"),
     );
     assert!(comment.is_empty() || (comment.contains("loading") && !comment.contains("complete")), "{comment}");
-    if database_exists(&target) {
-        // A plain rerun refuses the half-built database and says how to go on ...
-        let out = run(&rules, &c.url(&db), &c.url(&target), &[]);
-        assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
-        assert!(stderr(&out).contains("--replace"), "{}", stderr(&out));
-        // ... and --replace rebuilds it (doppel's own marker: no --force needed).
-        ok(&run(&rules, &c.url(&db), &c.url(&target), &["--replace"]));
-    } else {
-        ok(&run(&rules, &c.url(&db), &c.url(&target), &[]));
+    // A plain rerun recognises the half-built database of the dead run, drops it and builds
+    // the target again.
+    let out = run(&rules, &c.url(&db), &c.url(&target), &[]);
+    ok(&out);
+    if !comment.is_empty() {
+        assert!(stderr(&out).contains("removed the half-built database of a killed run"), "{}", stderr(&out));
     }
     assert!(table_copy(&target) == table_copy(&reference_db), "the rebuilt database differs from an undisturbed run");
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM small"), "100");

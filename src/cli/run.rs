@@ -25,6 +25,10 @@ use crate::verify::{self, DEFAULT_MAX_SAME_RATE, VerifyOptions};
 
 use super::RunArgs;
 
+/// The source, with (for PostgreSQL) its URL and exported snapshot, and its identity for the
+/// audit report.
+type OpenedSource = (Box<dyn Source>, Option<(String, String)>, Option<Identity>);
+
 pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     let rules = load_rules(&args.rules)?;
     let key = Key::load(std::env::var(KEY_ENV).ok(), args.key_file.as_deref())?;
@@ -33,28 +37,27 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     check_verify_target(args.verify, &to)?;
     // A PostgreSQL target restores the source's schema under the source's own snapshot.
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let (source, pg_snapshot, source_identity): (Box<dyn Source>, Option<(String, String)>, Option<Identity>) =
-        match &from {
-            Location::Postgres(url) => {
-                let s = PostgresSource::open(url)?;
-                let snapshot = s.snapshot().to_string();
-                let identity = Identity::Postgres {
-                    location: s.location().to_string(),
-                    database: s.database().to_string(),
-                    server_version: Some(version_text(s.server_version_num())),
-                    snapshot: Some(snapshot.clone()),
-                    snapshot_taken_at: Some(s.snapshot_taken_at().to_string()),
-                };
-                (Box::new(s), Some((url.clone(), snapshot)), Some(identity))
-            }
-            // Input files are hashed for the report before they are read.
-            Location::Parquet(dir) if args.report.is_some() => {
-                let files = identity::parquet_files(dir).map_err(|e| as_source(e, &from))?;
-                let identity = Identity::Parquet { path: from.display(), files };
-                (source::open(&from)?, None, Some(identity))
-            }
-            other => (source::open(other)?, None, None),
-        };
+    let (source, pg_snapshot, source_identity): OpenedSource = match &from {
+        Location::Postgres(url) => {
+            let s = PostgresSource::open(url)?;
+            let snapshot = s.snapshot().to_string();
+            let identity = Identity::Postgres {
+                location: s.location().to_string(),
+                database: s.database().to_string(),
+                server_version: Some(version_text(s.server_version_num())),
+                snapshot: Some(snapshot.clone()),
+                snapshot_taken_at: Some(s.snapshot_taken_at().to_string()),
+            };
+            (Box::new(s), Some((url.clone(), snapshot)), Some(identity))
+        }
+        // Input files are hashed for the report before they are read.
+        Location::Parquet(dir) if args.report.is_some() => {
+            let files = identity::parquet_files(dir).map_err(|e| as_source(e, &from))?;
+            let identity = Identity::Parquet { path: from.display(), files };
+            (source::open(&from)?, None, Some(identity))
+        }
+        other => (source::open(other)?, None, None),
+    };
     let plan = plan::bind(&rules, source.tables())?;
     let metadata = vec![
         ("doppel.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),

@@ -203,6 +203,7 @@ fn bind_rule(ctx: &RuleContext, rule: &ColumnRule) -> Result<Bound, Vec<String>>
             Ok(Bound { strategy: Strategy::Mask(spec), domain: domain_of(domain), unique: *unique })
         }
         ColumnRule::Hash { format, length, domain, unique } => {
+            let written = format.is_some();
             let format = format.unwrap_or(if is_text(dt) { HashFormat::Hex } else { HashFormat::Preserve });
             let strategy = match format {
                 HashFormat::Hex => {
@@ -221,9 +222,14 @@ fn bind_rule(ctx: &RuleContext, rule: &ColumnRule) -> Result<Bound, Vec<String>>
                         Strategy::HashInt { bits }
                     } else if is_uuid_binary(dt) || is_text(dt) {
                         Strategy::HashUuid
-                    } else {
+                    } else if written {
                         return Err(vec![format!(
                             "format = \"preserve\" works on Int8/16/32/64, uuid (FixedSizeBinary(16)) and uuid text columns, and this column is {dt}"
+                        )]);
+                    } else {
+                        return Err(vec![format!(
+                            "`hash` works on text, integer and uuid columns, and this column is {dt}; use `null` or \
+                             `constant` for it"
                         )]);
                     }
                 }

@@ -785,6 +785,10 @@ fn personal_findings(col: &Column, t: &TextEvidence) -> Option<Suggestion> {
     let (what, only_names) = findings(col, t)?;
     let rule = if only_names && t.average_words() <= 3.0 {
         Rule::fake("full_name").domain(domain_of(Concept::FullName))
+    } else if t.contains(Kind::PersonName) > 0 && col.limit.is_none() {
+        // Prose naming people: redacting would leave the names no cue introduces (and the
+        // addresses no detector knows), so the text is replaced whole.
+        Rule::fake("paragraph")
     } else {
         Rule::new("redact")
     };

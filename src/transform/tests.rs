@@ -431,3 +431,21 @@ fn a_domain_shared_by_integer_columns_of_different_widths_is_a_plan_error() {
     let err = bind(&set, &sources).unwrap_err().to_string();
     assert!(err.contains("domain `k` hashes 32-bit integers here and 64-bit integers in public.p.id"), "{err}");
 }
+
+#[test]
+fn hash_on_a_column_it_cannot_hash_names_what_to_use_instead() {
+    let bytes = batch(vec![("b", Arc::new(arrow_array::BinaryArray::from(vec![&b"x"[..]])) as ArrayRef, false)]);
+    let bind_error = |rule: &str| {
+        let set = parse_rules(&[(
+            PathBuf::from("t.toml"),
+            format!("version = 1\n[tables.\"public.t\".columns]\nb = {rule}\n"),
+        )])
+        .unwrap();
+        bind(&set, &[SourceTable::new("public.t", bytes.schema())]).unwrap_err().to_string()
+    };
+    let err = bind_error(r#"{ action = "hash" }"#);
+    assert!(err.contains("`hash` works on text, integer and uuid columns") && err.contains("`null`"), "{err}");
+    assert!(!err.contains("format"), "the rule did not name a format: {err}");
+    let err = bind_error(r#"{ action = "hash", format = "preserve" }"#);
+    assert!(err.contains("format = \"preserve\" works on"), "{err}");
+}

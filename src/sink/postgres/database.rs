@@ -367,7 +367,7 @@ impl PostgresSink {
             )
             .map_err(|e| Error::target(&loc, format!("looking for the database: {}", describe_admin(&e))))?
             .map(|r| r.get(0));
-        let exists = existing.is_some();
+        let mut exists = existing.is_some();
         let protected = exists
             && super::protect::is_protected(&mut maintenance, &target.dbname)
                 .map_err(|e| Error::target(&loc, format!("checking protection: {}", describe_admin(&e))))?;
@@ -377,6 +377,19 @@ impl PostgresSink {
                 "is protected (`doppel protect`): doppel never writes into, replaces or drops it, whatever \
                  the flags; name another target, or lift the mark with `doppel protect --remove`",
             ));
+        }
+        // A run killed while loading left its half-built database under the target's name.
+        if exists && replace::is_abandoned_load(existing.as_ref().and_then(|c| c.as_deref())) {
+            maintenance.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", quote_ident(&target.dbname))).map_err(
+                |e| {
+                    Error::target(
+                        &loc,
+                        format!("dropping the half-built database of a killed run: {}", describe_admin(&e)),
+                    )
+                },
+            )?;
+            tracing::info!(target = %loc, "removed the half-built database of a killed run");
+            exists = false;
         }
         let marker = replace::marker("loading", &format!(", snapshot {snapshot}"));
         let mut sink = PostgresSink {

@@ -175,13 +175,30 @@ fn parse_leftover(name: &str, comment: &str) -> Option<Leftover> {
         Some(rest) => Some(rest.split(' ').next()?.parse().ok()?),
         None => None,
     };
-    let details = &state[state.find("(pid ")? + 5..];
-    let (marked_pid, rest) = details.split_once(", host ")?;
-    let host: String = rest.chars().take_while(|c| *c != ',' && *c != ')').collect();
-    if marked_pid.parse::<u32>().ok()? != pid {
+    let (marked_pid, host) = marked_process(state)?;
+    if marked_pid != pid {
         return None;
     }
     Some(Leftover { pid, host, swapping_into })
+}
+
+/// The `(pid N, host H…)` a marker's state names.
+fn marked_process(state: &str) -> Option<(u32, String)> {
+    let details = &state[state.find("(pid ")? + 5..];
+    let (marked_pid, rest) = details.split_once(", host ")?;
+    let host: String = rest.chars().take_while(|c| *c != ',' && *c != ')').collect();
+    Some((marked_pid.parse().ok()?, host))
+}
+
+/// True when `comment` says a run on this host was loading the database and that run's
+/// process is gone (killed): the database is a half-built leftover under its final name.
+pub fn is_abandoned_load(comment: Option<&str>) -> bool {
+    let Some(comment) = comment.filter(|c| is_doppel_marker(Some(c))) else { return false };
+    let Some((_, state)) = comment.split_once(": ") else { return false };
+    if !state.starts_with("loading (pid ") {
+        return false;
+    }
+    matches!(marked_process(state), Some((pid, host)) if host == host_name() && !process_alive(pid))
 }
 
 /// True unless this machine says that no process `pid` exists (without /proc, every pid is
@@ -553,6 +570,14 @@ mod tests {
         assert_eq!(parse_leftover("st__doppel_77", "my own database"), None);
         let s = "doppel 0.1.0: swapping into oid 16384 (pid 9, host h, snapshot x)";
         assert_eq!(parse_leftover("st__doppel_9", s).unwrap().swapping_into, Some(16384));
+        let here = host_name();
+        let dead = format!("doppel 0.1.0: loading (pid {}, host {here}, snapshot x)", u32::MAX - 1);
+        assert!(is_abandoned_load(Some(&dead)));
+        let alive = format!("doppel 0.1.0: loading (pid {}, host {here}, snapshot x)", std::process::id());
+        assert!(!is_abandoned_load(Some(&alive)), "a live run's database");
+        assert!(!is_abandoned_load(Some(&dead.replace(&here, "elsewhere"))), "another host's pid means nothing here");
+        assert!(!is_abandoned_load(Some(&format!("doppel 0.1.0: complete (pid {}, host {here})", u32::MAX - 1))));
+        assert!(!is_abandoned_load(Some("not doppel's")));
         let r = "doppel 0.1.0: replaced (pid 9, host h)";
         assert_eq!(parse_leftover("st__doppel_old_9", r).unwrap().host, "h");
         assert!(is_doppel_marker(Some("doppel 0.1.0: complete")));

@@ -112,6 +112,20 @@ impl PostgresSource {
             .get(0);
         let pg_tables = catalog::read_tables(&mut client, server_version_num)
             .map_err(|e| query_error(&e, &params, "reading the catalog"))?;
+        if let Some(pair) = pg_tables.windows(2).find(|w| w[0].name() == w[1].name()) {
+            return Err(Error::source(
+                &params.location,
+                format!(
+                    "two tables are both named {} once schema and table are joined with a dot (schema \"{}\" table \"{}\", \
+                     and schema \"{}\" table \"{}\"); rules could not tell them apart: rename one of them",
+                    pair[0].name(),
+                    pair[0].schema_name,
+                    pair[0].table_name,
+                    pair[1].schema_name,
+                    pair[1].table_name
+                ),
+            ));
+        }
         let tables = pg_tables
             .iter()
             .map(|t| SourceTable {
