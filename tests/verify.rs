@@ -283,3 +283,53 @@ fn run_verify_publishes_a_clean_output_and_nothing_with_a_finding() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("stdout"), "{}", text(&o));
 }
+
+#[test]
+fn run_verify_checks_a_database_before_it_is_finished_or_swapped_in() {
+    let c = cluster();
+    let source = c.northwind();
+    let dir = tempfile::tempdir().unwrap();
+    let clean_rules = common::root().join("rules/northwind.toml");
+    // The same rules, but customers' contact names only lose their e-mail addresses.
+    let text_rules = std::fs::read_to_string(&clean_rules).unwrap();
+    let leaky = text_rules.replacen(
+        r#"contact_name  = { action = "fake", generator = "full_name", domain = "contact_name" }"#,
+        r#"contact_name  = { action = "redact", detect = ["email"] }"#,
+        1,
+    );
+    assert_ne!(leaky, text_rules);
+    let leaky_rules = dir.path().join("northwind.toml");
+    std::fs::write(&leaky_rules, leaky).unwrap();
+    let lock = common::root().join("rules/northwind.schema.lock");
+    if lock.exists() {
+        std::fs::copy(&lock, dir.path().join("northwind.schema.lock")).unwrap();
+    }
+    let run_verify = |rules: &Path, target: &str, extra: &[&str]| {
+        let (from, to) = (c.url(&source), c.url(target));
+        let mut args =
+            vec!["run", "--quiet", "--verify", "--rules", rules.to_str().unwrap(), "--from", &from, "--to", &to];
+        args.extend_from_slice(extra);
+        doppel(&args, Some(TEST_KEY))
+    };
+    let exists = |db: &str| c.scalar("postgres", &format!("SELECT count(*) FROM pg_database WHERE datname = '{db}'"));
+
+    // A new database with a finding is dropped; a clean one is finished and published.
+    let target = format!("{source}_verified");
+    let o = run_verify(&leaky_rules, &target, &[]);
+    assert_findings(&o, &["public.customers.contact_name", "(not published)"], &[]);
+    assert_eq!(exists(&target), "0", "{}", text(&o));
+    let o = run_verify(&clean_rules, &target, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("no findings"), "{}", text(&o));
+    let comment = format!("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{target}'");
+    assert!(c.scalar("postgres", &comment).ends_with("complete"));
+
+    // With --replace, a finding leaves the database that was there serving, untouched.
+    let before = c.scalar(&target, "SELECT string_agg(contact_name, ',' ORDER BY customer_id) FROM customers");
+    let o = run_verify(&leaky_rules, &target, &["--replace"]);
+    assert_eq!(o.status.code(), Some(6), "{}", text(&o));
+    let after = c.scalar(&target, "SELECT string_agg(contact_name, ',' ORDER BY customer_id) FROM customers");
+    assert_eq!(before, after);
+    let leftovers = c.scalar("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE '%\\_\\_doppel\\_%'");
+    assert_eq!(leftovers, "0");
+}

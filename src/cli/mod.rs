@@ -175,7 +175,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub quiet: bool,
     /// Check the finished output like `doppel verify` (default --max-same-rate) before publishing
-    /// it; any finding stops the run with exit code 6 and nothing is published. Parquet targets.
+    /// it; any finding stops the run with exit code 6 and nothing is published. Parquet targets
+    /// and databases built from a PostgreSQL source.
     #[arg(long)]
     pub verify: bool,
 }

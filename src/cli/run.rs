@@ -34,7 +34,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     let key = Key::load(std::env::var(KEY_ENV).ok(), args.key_file.as_deref())?;
     let from = Location::parse(&args.from);
     let to = Location::parse(&args.to);
-    check_verify_target(args.verify, &to)?;
+    check_verify_target(args.verify, &from, &to)?;
     // A PostgreSQL target restores the source's schema under the source's own snapshot.
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let (source, pg_snapshot, source_identity): OpenedSource = match &from {
@@ -188,19 +188,22 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     Ok(())
 }
 
-/// `--verify` checks a staged output before publishing it: a Parquet directory.
-fn check_verify_target(verify: bool, to: &Location) -> Result<()> {
+/// `--verify` checks a staged output before publishing it: a Parquet directory, or a database
+/// built from a PostgreSQL source (before its swap or its mark as complete).
+fn check_verify_target(verify: bool, from: &Location, to: &Location) -> Result<()> {
     match to {
         _ if !verify => Ok(()),
         Location::Parquet(_) => Ok(()),
+        Location::Postgres(_) if matches!(from, Location::Postgres(_)) => Ok(()),
         Location::Dump(p) if p.as_os_str() == "-" => Err(Error::Usage(
             "--to -: --verify checks the output before it is published, and a stream to stdout is read as it is \
              written; write to a Parquet directory, or restore the dump and run doppel verify on it"
                 .to_string(),
         )),
         _ => Err(Error::Usage(format!(
-            "{}: --verify before publishing is available for Parquet targets in this version; for a database or a \
-             SQL dump, run doppel verify on the output after the run",
+            "{}: --verify before publishing is available for Parquet targets and databases built from a PostgreSQL \
+             source in this version; for a SQL dump or tables loaded from Parquet, run doppel verify on the output \
+             after the run",
             to.display()
         ))),
     }

@@ -52,6 +52,9 @@ pub const COMMENT_PREFIX: &str = "doppel";
 pub struct PostgresSink {
     /// The database being built: the target itself, or the temporary one beside it.
     target: ConnectParams,
+    /// The same as a URL (the user's, with the database name of the one being built), for
+    /// `run --verify` to read it before it is published.
+    target_url: String,
     /// With `--replace` over an existing database: its name, swapped into at commit.
     swap_into: Option<String>,
     /// With `--replace`: the maintenance connection holding the target's advisory lock.
@@ -93,6 +96,23 @@ fn with_dbname(p: &ConnectParams, dbname: &str) -> ConnectParams {
         None => p.location.clone(),
     };
     ConnectParams { config, location, dbname: dbname.to_string(), ..p.clone() }
+}
+
+/// `url` naming database `dbname` instead (percent-encoded; query parameters kept).
+fn url_with_dbname(url: &str, dbname: &str) -> String {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let after = &rest[authority_end..];
+    let query = after.find('?').map_or("", |i| &after[i..]);
+    let encoded: String = dbname
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("{}{}/{encoded}{query}", &url[..scheme_end], &rest[..authority_end])
 }
 
 /// Hosts as comparable strings: every loopback address and every Unix socket is "local".
@@ -394,6 +414,7 @@ impl PostgresSink {
         let marker = replace::marker("loading", &format!(", snapshot {snapshot}"));
         let mut sink = PostgresSink {
             target: target.clone(),
+            target_url: target_url.to_string(),
             swap_into: None,
             lock,
             options: options.clone(),
@@ -415,6 +436,7 @@ impl PostgresSink {
             let temp = replace::temp_name(&target.dbname, std::process::id());
             sink.swap_into = Some(target.dbname.clone());
             sink.target = with_dbname(&target, &temp);
+            sink.target_url = url_with_dbname(target_url, &temp);
             true
         } else {
             false
@@ -606,6 +628,12 @@ impl PostgresSink {
 }
 
 impl Sink for PostgresSink {
+    /// The database being built (beside the target with `--replace`), loaded but without its
+    /// indexes and constraints yet, and not marked complete.
+    fn staged_location(&self) -> Option<crate::source::Location> {
+        Some(crate::source::Location::Postgres(self.target_url.clone()))
+    }
+
     fn open_table(&mut self, name: &str, schema: SchemaRef) -> Result<Box<dyn TableSink>> {
         let loc = self.target.location.clone();
         let found = self
@@ -850,6 +878,19 @@ mod tests {
 
     fn params(url: &str) -> ConnectParams {
         ConnectParams::resolve(url, &|_| None).unwrap()
+    }
+
+    #[test]
+    fn a_url_names_another_database_with_its_query_kept() {
+        assert_eq!(
+            url_with_dbname("postgres://u:p@h:5/prod?sslmode=require", "x y"),
+            "postgres://u:p@h:5/x%20y?sslmode=require"
+        );
+        assert_eq!(url_with_dbname("postgresql://h", "st__doppel_7"), "postgresql://h/st__doppel_7");
+        assert_eq!(url_with_dbname("postgres://h/?x=1", "d"), "postgres://h/d?x=1");
+        let p =
+            ConnectParams::resolve(&url_with_dbname("postgres://u@h/prod", "staging__doppel_9"), &|_| None).unwrap();
+        assert_eq!(p.dbname, "staging__doppel_9");
     }
 
     #[test]
