@@ -42,7 +42,8 @@ keep = ["id", "big_id"]
 
 /// A new database holding [`SEED`] (loaded once per test binary, cloned per call).
 fn source_db() -> String {
-    let path = std::env::temp_dir().join(format!("doppel-faults-seed-{}.sql", std::process::id()));
+    // In the cluster's own directory, which the harness removes when the tests end.
+    let path = cluster().dir.join("faults-seed.sql");
     if !path.exists() {
         std::fs::write(&path, SEED).unwrap();
     }
