@@ -137,6 +137,19 @@ fn same_database(a: &ConnectParams, b: &ConnectParams) -> bool {
     shared_host && shared_port && a.dbname == b.dbname
 }
 
+/// The constraints of the database `client` is connected to that are NOT VALID, as
+/// `schema.table: constraint` (or the domain's name), in name order.
+pub(super) fn not_valid_constraints(client: &mut Client) -> std::result::Result<Vec<String>, postgres::Error> {
+    let rows = client.query(
+        "SELECT n.nspname || '.' || coalesce(c.relname, t.typname, '?') || ': ' || k.conname \
+         FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_namespace n ON n.oid = k.connamespace \
+         LEFT JOIN pg_catalog.pg_class c ON c.oid = k.conrelid LEFT JOIN pg_catalog.pg_type t ON t.oid = k.contypid \
+         WHERE NOT k.convalidated ORDER BY 1",
+        &[],
+    )?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 /// Our words for a failed query on the target; the server's text is not shown (it can quote
 /// a value), but identifiers it reports (constraint, column, table) and the COPY line are.
 pub(super) fn describe(e: &postgres::Error) -> String {
@@ -668,17 +681,9 @@ impl Sink for PostgresSink {
         let sequences = self.copy_sequences()?;
         let control = self.control()?;
         control.batch_execute("ANALYZE").map_err(|e| Error::target(&loc, format!("ANALYZE: {}", describe(&e))))?;
-        let invalid = control
-            .query(
-                "SELECT n.nspname || '.' || coalesce(c.relname, t.typname, '?') || ': ' || k.conname \
-                 FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_namespace n ON n.oid = k.connamespace \
-                 LEFT JOIN pg_catalog.pg_class c ON c.oid = k.conrelid LEFT JOIN pg_catalog.pg_type t ON t.oid = k.contypid \
-                 WHERE NOT k.convalidated ORDER BY 1",
-                &[],
-            )
+        let names = not_valid_constraints(control)
             .map_err(|e| Error::target(&loc, format!("checking constraints: {}", describe(&e))))?;
-        if !invalid.is_empty() {
-            let names: Vec<String> = invalid.iter().map(|r| r.get(0)).collect();
+        if !names.is_empty() {
             return Err(Error::target(
                 &loc,
                 format!("constraints left NOT VALID after the load: {}", names.join(", ")),

@@ -53,7 +53,7 @@ use crate::source::postgres::catalog::{quote_ident, quote_literal};
 use crate::source::postgres::connect::ConnectParams;
 
 use super::copy_text;
-use super::database::{child_command, describe, tail};
+use super::database::{child_command, describe, not_valid_constraints, tail};
 use super::roles::RoleMap;
 
 /// Where the script goes.
@@ -243,18 +243,8 @@ fn read_source(
         })
         .collect();
     // The database target refuses these after its load; a dump refuses them before writing.
-    let invalid: Vec<String> = src
-        .query(
-            "SELECT n.nspname || '.' || coalesce(c.relname, t.typname, '?') || ': ' || k.conname \
-             FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_namespace n ON n.oid = k.connamespace \
-             LEFT JOIN pg_catalog.pg_class c ON c.oid = k.conrelid LEFT JOIN pg_catalog.pg_type t ON t.oid = k.contypid \
-             WHERE NOT k.convalidated ORDER BY 1",
-            &[],
-        )
-        .map_err(|e| Error::source(loc, format!("checking constraints: {}", describe(&e))))?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let invalid = not_valid_constraints(&mut src)
+        .map_err(|e| Error::source(loc, format!("checking constraints: {}", describe(&e))))?;
     if !invalid.is_empty() {
         return Err(Error::source(
             loc,
