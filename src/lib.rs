@@ -18,6 +18,7 @@
 //! - [`audit`]: the run's audit report (`--report`) and its summary on stderr.
 //! - [`verify`]: `doppel verify`, checking an output against its source for personal data.
 //! - [`scan`]: `doppel scan`, suggested rules from names and a bounded sample of values.
+//! - [`generate`]: `doppel profile` and `doppel generate`, synthetic datasets from statistics.
 //! - [`secret`]: the key and per-domain subkeys.
 //! - [`error`]: typed errors and exit codes; names, never values.
 //! - [`cli`]: argument definitions and subcommands.
@@ -25,6 +26,7 @@
 pub mod audit;
 pub mod cli;
 pub mod error;
+pub mod generate;
 pub mod pipeline;
 pub mod plan;
 pub mod rules;

@@ -2,6 +2,7 @@
 //! resolving arguments and calling the library.
 
 mod check;
+mod profile;
 mod protect;
 mod run;
 mod scan;
@@ -69,6 +70,22 @@ pub enum Command {
     /// Suggest a complete rules file for SRC from its names and a bounded sample of its values
     /// (never printed), with a reason per column; `# review` marks the guesses.
     Scan(ScanArgs),
+    /// Write the shape of a PostgreSQL source (row counts, per-column planner statistics,
+    /// constraints, schema DDL) as a TOML profile for `generate`; personal columns carry no values.
+    Profile(ProfileArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// Rules: a .toml file or a directory of them (they decide which columns are personal).
+    #[arg(long, value_name = "PATH")]
+    pub rules: PathBuf,
+    /// The PostgreSQL source (postgres://…), analysed (ANALYZE) beforehand.
+    #[arg(long, value_name = "SRC")]
+    pub from: String,
+    /// Write the profile to FILE (which must not exist yet) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -207,5 +224,6 @@ pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<()> {
         Command::Protect(args) => protect::protect(args),
         Command::Verify(args) => verify::verify(args),
         Command::Scan(args) => scan::scan(args),
+        Command::Profile(args) => profile::profile(args),
     }
 }

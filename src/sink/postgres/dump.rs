@@ -286,7 +286,7 @@ fn read_source(
 /// One section of the source's schema (`--section=pre-data` or `post-data`) as plain SQL under
 /// the snapshot, owners and privileges as `roles` says (see [`super::roles`]). With
 /// `restrict_key`, pg_dump's `\restrict` key is fixed (byte-identical scripts).
-pub(super) fn schema_section(
+pub fn schema_section(
     source: &ConnectParams,
     snapshot: &str,
     section: &str,

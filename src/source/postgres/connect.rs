@@ -581,7 +581,7 @@ pub(super) fn connect_error(e: &postgres::Error, p: &ConnectParams) -> Error {
 
 /// A failure of a query on an open session. Only the SQLSTATE and our own words are shown:
 /// server messages for query errors can quote data (e.g. "invalid input syntax for …").
-pub(super) fn query_error(e: &postgres::Error, p: &ConnectParams, doing: &str) -> Error {
+pub fn query_error(e: &postgres::Error, p: &ConnectParams, doing: &str) -> Error {
     Error::source(&p.location, format!("{doing}: {}", describe_query_error(e, &p.user)))
 }
 

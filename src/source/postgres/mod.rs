@@ -178,6 +178,18 @@ impl PostgresSource {
         self.server_version_num
     }
 
+    /// The tables as the catalog describes them (typed columns, keys), in the order of
+    /// [`Source::tables`].
+    pub fn pg_tables(&self) -> &[PgTable] {
+        &self.pg_tables
+    }
+
+    /// A new connection inside the snapshot, for catalog and statistics queries consistent
+    /// with the tables read (`doppel profile`); `purpose` names it in errors.
+    pub fn connection_in_snapshot(&self, purpose: &str) -> Result<Client> {
+        self.snapshot_connection(purpose)
+    }
+
     /// Opens a connection inside the snapshot, with `row_security = off`: should row-level
     /// security policies apply to the role after all, PostgreSQL then refuses the read
     /// instead of silently returning only the rows they allow.

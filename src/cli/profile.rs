@@ -1,0 +1,41 @@
+//! `doppel profile`: the shape of a PostgreSQL source (catalog and planner statistics, no
+//! personal values) as a TOML profile, for `doppel generate --profile`.
+
+use std::io::Write;
+
+use crate::error::{Error, Result};
+use crate::generate::stats::read_profile;
+use crate::plan;
+use crate::rules::load_rules;
+use crate::source::Location;
+use crate::source::postgres::PostgresSource;
+
+use super::ProfileArgs;
+
+pub fn profile(args: ProfileArgs) -> Result<()> {
+    let rules = load_rules(&args.rules)?;
+    let from = Location::parse(&args.from);
+    let Location::Postgres(url) = &from else {
+        return Err(Error::Usage(format!(
+            "{}: doppel profile reads a PostgreSQL database's statistics; give --from postgres://…",
+            from.display()
+        )));
+    };
+    let source = PostgresSource::open(url)?;
+    let plan = plan::bind(&rules, crate::source::Source::tables(&source))?;
+    let profile = read_profile(&source, url, &plan)?;
+    let text = profile.to_toml().map_err(|m| Error::source(from.display(), m))?;
+    match &args.out {
+        Some(path) => {
+            let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| {
+                Error::target(path.display(), format!("cannot create the profile ({e}); it must not exist yet"))
+            })?;
+            file.write_all(text.as_bytes()).map_err(|e| Error::target(path.display(), e))?;
+        }
+        None => std::io::stdout().write_all(text.as_bytes()).map_err(|e| Error::target("stdout", e))?,
+    }
+    let columns: usize = profile.tables.iter().map(|t| t.columns.len()).sum();
+    let personal: usize = profile.tables.iter().flat_map(|t| &t.columns).filter(|c| c.is_personal()).count();
+    eprintln!("profiled {} tables, {columns} columns ({personal} personal: no values recorded)", profile.tables.len());
+    Ok(())
+}
