@@ -18,12 +18,14 @@
 //! - [`audit`]: the run's audit report (`--report`) and its summary on stderr.
 //! - [`verify`]: `doppel verify`, checking an output against its source for personal data.
 //! - [`scan`]: `doppel scan`, suggested rules from names and a bounded sample of values.
+//! - [`branch`]: `doppel branch`, branch databases cloned from a database doppel wrote.
 //! - [`generate`]: `doppel profile` and `doppel generate`, synthetic datasets from statistics.
 //! - [`secret`]: the key and per-domain subkeys.
 //! - [`error`]: typed errors and exit codes; names, never values.
 //! - [`cli`]: argument definitions and subcommands.
 
 pub mod audit;
+pub mod branch;
 pub mod cli;
 pub mod error;
 pub mod generate;

@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and the subcommands. No logic beyond
 //! resolving arguments and calling the library.
 
+mod branch;
 mod check;
 mod profile;
 mod protect;
@@ -70,6 +71,9 @@ pub enum Command {
     /// Suggest a complete rules file for SRC from its names and a bounded sample of its values
     /// (never printed), with a reason per column; `# review` marks the guesses.
     Scan(ScanArgs),
+    /// Branch databases for CI: create one as a server-side copy of a database doppel wrote
+    /// (CREATE DATABASE … TEMPLATE), drop it, list them, prune the old ones.
+    Branch(branch::BranchArgs),
     /// Write the shape of a PostgreSQL source (row counts, per-column planner statistics,
     /// constraints, schema DDL) as a TOML profile for `generate`; personal columns carry no values.
     Profile(ProfileArgs),
@@ -225,5 +229,6 @@ pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<()> {
         Command::Verify(args) => verify::verify(args),
         Command::Scan(args) => scan::scan(args),
         Command::Profile(args) => profile::profile(args),
+        Command::Branch(args) => branch::branch(args),
     }
 }

@@ -81,7 +81,7 @@ impl std::fmt::Debug for PostgresSink {
 }
 
 /// The connection errors of [`ConnectParams`] are worded for a source; here they are the target's.
-pub(super) fn as_target(e: Error) -> Error {
+pub fn as_target(e: Error) -> Error {
     match e {
         Error::Source { location, message } => Error::Target { location, message },
         other => other,

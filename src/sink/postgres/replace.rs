@@ -104,7 +104,8 @@ pub fn marker(state: &str, extra: &str) -> String {
     )
 }
 
-/// True when `comment` is one doppel writes on the databases it creates.
+/// True when `comment` is one doppel writes on the databases it creates: a run's (loading,
+/// swapping, replaced, complete) or a branch's (`branch of "T" (…)`, see `crate::branch::marker`).
 pub fn is_doppel_marker(comment: Option<&str>) -> bool {
     let Some(c) = comment else { return false };
     let Some(rest) = c.strip_prefix(&format!("{COMMENT_PREFIX} ")) else { return false };
@@ -115,7 +116,8 @@ pub fn is_doppel_marker(comment: Option<&str>) -> bool {
                 && (state == "complete"
                     || state.starts_with("loading (pid ")
                     || state.starts_with("swapping into oid ")
-                    || state.starts_with("replaced (pid "))
+                    || state.starts_with("replaced (pid ")
+                    || state.starts_with("branch of \""))
         }
         None => false,
     }
@@ -145,7 +147,9 @@ pub fn lock(maintenance: &mut Client, dbname: &str, location: &str) -> Result<()
     Ok(())
 }
 
-fn admin_error(e: &postgres::Error) -> String {
+/// A failed administrative statement (CREATE, ALTER, DROP DATABASE, locks) in words: these
+/// touch no rows, so the server's message names only databases and roles and may be shown.
+pub fn admin_error(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
         None if e.is_closed() => "the connection was lost".to_string(),
@@ -583,6 +587,10 @@ mod tests {
         assert!(is_doppel_marker(Some("doppel 0.1.0: complete")));
         assert!(!is_doppel_marker(Some("doppelganger: complete")));
         assert!(!is_doppel_marker(None));
+        // A branch is doppel's too: `run --replace` may rebuild it without --force.
+        assert!(is_doppel_marker(Some(
+            "doppel 0.1.0: branch of \"staging\" (created 2026-11-26T10:54:55Z, by \"ci\")"
+        )));
     }
 
     #[test]

@@ -1,0 +1,233 @@
+//! `doppel branch create|drop|list|prune`: branch databases for CI pipelines (see
+//! [`crate::branch`]). Messages go to stderr; `list` prints its table or JSON on stdout.
+
+use clap::{Args, Subcommand};
+
+use crate::branch::{self, Branch, Dropped, Server};
+use crate::error::{Error, Result};
+use crate::transform::noise::parse_duration_micros;
+
+#[derive(Debug, Args)]
+pub struct BranchArgs {
+    #[command(subcommand)]
+    pub command: BranchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BranchCommand {
+    /// Create database NAME as a copy of a database doppel wrote.
+    ///
+    /// CREATE DATABASE NAME TEMPLATE DB (STRATEGY FILE_COPY on PostgreSQL 15 and later): a
+    /// file-level copy on the server, no dump and restore. DB must carry doppel's marker (a
+    /// finished `doppel run`, or another branch; any other database only with --force), must not
+    /// be protected (not even with --force), and nobody may be connected to it meanwhile. The
+    /// branch belongs to the role connecting; DB's grants, settings and comment are not copied.
+    Create(CreateArgs),
+    /// Drop branch NAME.
+    ///
+    /// Only databases made by `branch create` are dropped: never a `doppel run` output, a
+    /// database doppel did not create, or a protected one. Other sessions on it make the drop
+    /// fail unless --terminate-connections.
+    Drop(DropArgs),
+    /// List the branch databases of the server.
+    ///
+    /// A table (name, template, creation time in UTC, size) sorted by name, or JSON with --json.
+    List(ListArgs),
+    /// Drop every branch created more than DURATION ago.
+    ///
+    /// Ages are measured with the server's clock from the creation time in each branch's
+    /// marker. Protected branches are kept; a branch that cannot be dropped (open sessions
+    /// without --terminate-connections) is reported, the others are still dropped, and the exit
+    /// code is 5.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Any database on the server, to connect through; neither the template nor the branch
+    /// dropped (default: the PG* environment variables, e.g. PGHOST, PGPORT, PGUSER, PGDATABASE).
+    #[arg(long, value_name = "URL", default_value = "postgres://")]
+    pub url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The new database's name (at most 63 bytes; quoted, so any case and character).
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// The database to copy: one doppel wrote.
+    #[arg(long, value_name = "DB")]
+    pub template: String,
+    /// Also copy a database doppel did not write (one that has no doppel marker). A protected
+    /// database is refused even so.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DropArgs {
+    /// The branch database to drop.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// End the other sessions on it instead of failing.
+    #[arg(long)]
+    pub terminate_connections: bool,
+    /// Succeed (with a note) when no database NAME exists; without it, that is an error (exit 5).
+    #[arg(long)]
+    pub if_exists: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print a JSON array of {name, template, created_at, size_bytes} instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Age limit: numbers with units w, d, h, m, s, e.g. 7d, 12h, 1d12h.
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: String,
+    /// End the other sessions on the branches dropped instead of skipping those branches.
+    #[arg(long)]
+    pub terminate_connections: bool,
+    /// Only list what would be dropped.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+pub fn branch(args: BranchArgs) -> Result<()> {
+    match args.command {
+        BranchCommand::Create(a) => create(a),
+        BranchCommand::Drop(a) => drop(a),
+        BranchCommand::List(a) => list(a),
+        BranchCommand::Prune(a) => prune(a),
+    }
+}
+
+fn create(args: CreateArgs) -> Result<()> {
+    let mut server = Server::connect(&args.server.url)?;
+    let started = std::time::Instant::now();
+    let b = branch::create(&mut server, &args.name, &args.template, args.force)?;
+    eprintln!(
+        "created branch {} from {} in {:.1} s ({})",
+        b.name,
+        b.marker.template,
+        started.elapsed().as_secs_f64(),
+        size(b.size_bytes)
+    );
+    Ok(())
+}
+
+fn drop(args: DropArgs) -> Result<()> {
+    let mut server = Server::connect(&args.server.url)?;
+    match branch::drop(&mut server, &args.name, args.terminate_connections)? {
+        Dropped::Dropped(b) => eprintln!("dropped branch {} ({})", b.name, describe(&b)),
+        Dropped::Missing if args.if_exists => eprintln!("no database {} on this server; nothing to do", args.name),
+        Dropped::Missing => {
+            return Err(Error::target(
+                format!("{} (database {})", server.location(), args.name),
+                "no such database on this server; check the name and --url (give --if-exists to accept that)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn list(args: ListArgs) -> Result<()> {
+    let mut server = Server::connect(&args.server.url)?;
+    let branches = branch::list(&mut server)?;
+    if args.json {
+        let items: Vec<serde_json::Value> = branches
+            .iter()
+            .map(|b| {
+                serde_json::json!({
+                    "name": b.name,
+                    "template": b.marker.template,
+                    "created_at": created(b),
+                    "size_bytes": b.size_bytes,
+                })
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&items)
+            .map_err(|e| Error::target(server.location(), format!("writing JSON: {e}")))?;
+        println!("{text}");
+        return Ok(());
+    }
+    if branches.is_empty() {
+        eprintln!("no branch databases on {}", server.location());
+        return Ok(());
+    }
+    let rows: Vec<[String; 4]> =
+        branches.iter().map(|b| [b.name.clone(), b.marker.template.clone(), created(b), size(b.size_bytes)]).collect();
+    let header = ["NAME", "TEMPLATE", "CREATED (UTC)", "SIZE"].map(String::from);
+    let widths: Vec<usize> =
+        (0..4).map(|i| rows.iter().chain([&header]).map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    for row in [&header].into_iter().chain(&rows) {
+        let line: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    Ok(())
+}
+
+fn prune(args: PruneArgs) -> Result<()> {
+    let micros = parse_duration_micros(&args.older_than).map_err(|e| Error::Usage(format!("--older-than: {e}")))?;
+    let older_than = chrono::Duration::microseconds(micros);
+    let mut server = Server::connect(&args.server.url)?;
+    let pruned = branch::prune(&mut server, older_than, args.terminate_connections, args.dry_run)?;
+    let verb = if args.dry_run { "would drop" } else { "dropped" };
+    for b in &pruned.dropped {
+        eprintln!("{verb} branch {} ({})", b.name, describe(b));
+    }
+    for b in &pruned.protected {
+        eprintln!("kept branch {} ({}): it is protected", b.name, describe(b));
+    }
+    for (b, e) in &pruned.failed {
+        eprintln!("could not drop branch {}: {e}", b.name);
+    }
+    eprintln!(
+        "{verb} {} branch(es) older than {}; {} younger kept, {} protected kept, {} failed",
+        pruned.dropped.len(),
+        args.older_than,
+        pruned.kept,
+        pruned.protected.len(),
+        pruned.failed.len()
+    );
+    if !pruned.failed.is_empty() {
+        return Err(Error::target(
+            server.location(),
+            format!("{} branch(es) could not be dropped (see above); the others were", pruned.failed.len()),
+        ));
+    }
+    Ok(())
+}
+
+fn created(b: &Branch) -> String {
+    b.marker.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn describe(b: &Branch) -> String {
+    format!("branch of {}, created {} by {}", b.marker.template, created(b), b.marker.created_by)
+}
+
+/// A size in bytes for people: `812 kB`, `1.4 GB` (powers of 1024, like pg_size_pretty).
+fn size(bytes: Option<i64>) -> String {
+    let Some(bytes) = bytes else { return "?".to_string() };
+    let units = ["bytes", "kB", "MB", "GB", "TB", "PB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} bytes") } else { format!("{value:.1} {}", units[unit]) }
+}
