@@ -45,6 +45,8 @@ pub struct AuditReport {
     pub total_rows: u64,
     /// The check of the output before it was published (`run --verify`); `null` when not asked.
     pub verify: Option<crate::verify::Report>,
+    /// Rows the rules' `[subset]` selected per table and why; `null` without a subset.
+    pub subset: Option<crate::subset::SubsetReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -92,6 +94,7 @@ pub struct RunContext<'a> {
     pub source: Identity,
     pub target: Identity,
     pub verify: Option<crate::verify::Report>,
+    pub subset: Option<crate::subset::SubsetReport>,
 }
 
 impl AuditReport {
@@ -165,6 +168,7 @@ impl AuditReport {
             tables,
             total_rows: run.total_rows,
             verify: context.verify,
+            subset: context.subset,
         })
     }
 }

@@ -16,6 +16,21 @@ pub fn check(args: CheckArgs) -> Result<()> {
     // Recording a new lock: the old one is what is being replaced, so only the rules bind.
     let old_lock = if args.lock { rules.lock.take() } else { None };
     let plan = plan::bind(&rules, tables)?;
+    if let Some(spec) = &rules.subset {
+        let subset = crate::subset::bind(spec, tables, &plan)?;
+        if subset.edges.is_empty() && tables.iter().all(|t| t.foreign_keys.is_empty()) {
+            eprintln!(
+                "note: the source declares no foreign keys (a Parquet source cannot), so the subset takes the roots' \
+                 rows only; doppel run computes subsets from a PostgreSQL source"
+            );
+        }
+        eprintln!(
+            "ok: the subset starts from {} root(s) and follows {} foreign key(s); {} table(s) no root reaches",
+            subset.roots.len(),
+            subset.edges.len(),
+            subset.reached.iter().filter(|r| !**r).count()
+        );
+    }
     if args.explain {
         print!("{}", plan::explain(&plan));
     }

@@ -20,6 +20,7 @@ use crate::sink::postgres::replace::TargetOptions;
 use crate::sink::postgres::roles::RoleMap;
 use crate::source::postgres::PostgresSource;
 use crate::source::{self, Location, Source};
+use crate::subset;
 use crate::transform::Transformer;
 use crate::verify::{self, DEFAULT_MAX_SAME_RATE, VerifyOptions};
 
@@ -37,9 +38,25 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     check_verify_target(args.verify, &from, &to)?;
     // A PostgreSQL target restores the source's schema under the source's own snapshot.
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let (source, pg_snapshot, source_identity): OpenedSource = match &from {
-        Location::Postgres(url) => {
-            let s = PostgresSource::open(url)?;
+    let mut pg_source = match &from {
+        Location::Postgres(url) => Some(PostgresSource::open(url)?),
+        _ => None,
+    };
+    let subset_report = match (&rules.subset, &mut pg_source) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(Error::Usage(format!(
+                "{}: the rules have a [subset] section, which follows foreign keys: it needs a PostgreSQL source",
+                from.display()
+            )));
+        }
+        (Some(spec), Some(s)) => {
+            let plan = plan::bind(&rules, s.tables())?;
+            Some(subset::apply(spec, s, &plan, &key)?)
+        }
+    };
+    let (source, pg_snapshot, source_identity): OpenedSource = match (&from, pg_source) {
+        (Location::Postgres(url), Some(s)) => {
             let snapshot = s.snapshot().to_string();
             let identity = Identity::Postgres {
                 location: s.location().to_string(),
@@ -51,12 +68,12 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
             (Box::new(s), Some((url.clone(), snapshot)), Some(identity))
         }
         // Input files are hashed for the report before they are read.
-        Location::Parquet(dir) if args.report.is_some() => {
+        (Location::Parquet(dir), _) if args.report.is_some() => {
             let files = identity::parquet_files(dir).map_err(|e| as_source(e, &from))?;
             let identity = Identity::Parquet { path: from.display(), files };
             (source::open(&from)?, None, Some(identity))
         }
-        other => (source::open(other)?, None, None),
+        (other, _) => (source::open(other)?, None, None),
     };
     let plan = plan::bind(&rules, source.tables())?;
     let metadata = vec![
@@ -180,6 +197,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
             source: source_identity.unwrap_or(Identity::Parquet { path: from.display(), files: Vec::new() }),
             target: target_identity(&to)?,
             verify: verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take(),
+            subset: subset_report,
         };
         let audit = AuditReport::new(&plan, &report, context)?;
         let json = serde_json::to_string_pretty(&audit).map_err(|e| Error::target(path.display(), e))?;

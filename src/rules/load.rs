@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Problem, Result};
 
 use super::lock::{SchemaLock, lock_path, read_lock};
-use super::model::{ColumnRule, RULES_VERSION, RawRulesFile, TableAction};
+use super::model::{
+    ColumnRule, RULES_VERSION, RawRulesFile, SubsetRelation, SubsetRoot, SubsetRules, SubsetTable, TableAction,
+    Unreached,
+};
 
 /// All rules, merged from every file, each entry remembering where it was written.
 #[derive(Debug, Clone)]
@@ -23,6 +26,26 @@ pub struct RuleSet {
     /// from files), and the lock itself when one exists (see [`super::lock`]).
     pub lock_path: Option<PathBuf>,
     pub lock: Option<SchemaLock>,
+    /// The `[subset]` section, when one file has it (at most one may).
+    pub subset: Option<SubsetSpec>,
+}
+
+/// The `[subset]` section with the file and lines it was written at (see [`crate::subset`]).
+#[derive(Debug, Clone)]
+pub struct SubsetSpec {
+    pub file: PathBuf,
+    pub line: usize,
+    pub roots: Vec<Lined<SubsetRoot>>,
+    pub relations: Vec<Lined<SubsetRelation>>,
+    pub unreached: Unreached,
+    pub tables: BTreeMap<String, Lined<SubsetTable>>,
+}
+
+/// An item of a rules file and its 1-based line.
+#[derive(Debug, Clone)]
+pub struct Lined<T> {
+    pub item: T,
+    pub line: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +87,7 @@ pub fn parse_rules(texts: &[(PathBuf, String)]) -> Result<RuleSet> {
     let mut problems = Vec::new();
     let mut column_problems = Vec::new();
     let mut tables: BTreeMap<String, TableRules> = BTreeMap::new();
+    let mut subset: Option<SubsetSpec> = None;
     let mut hasher = blake3::Hasher::new();
     for (file, text) in texts {
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -71,7 +95,7 @@ pub fn parse_rules(texts: &[(PathBuf, String)]) -> Result<RuleSet> {
         hasher.update(name.as_bytes());
         hasher.update(&(text.len() as u64).to_le_bytes());
         hasher.update(text.as_bytes());
-        parse_file(file, text, &mut tables, &mut problems, &mut column_problems);
+        parse_file(file, text, &mut tables, &mut subset, &mut problems, &mut column_problems);
     }
     if !problems.is_empty() {
         problems.extend(column_problems);
@@ -85,6 +109,7 @@ pub fn parse_rules(texts: &[(PathBuf, String)]) -> Result<RuleSet> {
         problems: column_problems,
         lock_path: None,
         lock: None,
+        subset,
     })
 }
 
@@ -116,6 +141,7 @@ fn parse_file(
     file: &Path,
     text: &str,
     tables: &mut BTreeMap<String, TableRules>,
+    subset: &mut Option<SubsetSpec>,
     problems: &mut Vec<Problem>,
     column_problems: &mut Vec<Problem>,
 ) {
@@ -136,6 +162,20 @@ fn parse_file(
             ))
             .at(file, Some(line_of(text, raw.version.span().start))),
         );
+    }
+    if let Some(spanned) = raw.subset {
+        let line = line_of(text, spanned.span().start);
+        match subset {
+            Some(first) => problems.push(
+                Problem::new(format!(
+                    "a second [subset] section; the first is at {}:{}: keep one",
+                    first.file.display(),
+                    first.line
+                ))
+                .at(file, Some(line)),
+            ),
+            None => *subset = Some(subset_spec(file, text, line, spanned.into_inner())),
+        }
     }
     for (table_name, spanned) in raw.tables {
         let table_line = line_of(text, spanned.span().start);
@@ -192,6 +232,21 @@ fn parse_file(
     }
 }
 
+fn subset_spec(file: &Path, text: &str, line: usize, raw: SubsetRules) -> SubsetSpec {
+    fn lined<T>(text: &str, spanned: toml::Spanned<T>) -> Lined<T> {
+        let line = line_of(text, spanned.span().start);
+        Lined { item: spanned.into_inner(), line }
+    }
+    SubsetSpec {
+        file: file.to_path_buf(),
+        line,
+        roots: raw.roots.into_iter().map(|r| lined(text, r)).collect(),
+        relations: raw.relations.into_iter().map(|r| lined(text, r)).collect(),
+        unreached: raw.unreached,
+        tables: raw.tables.into_iter().map(|(name, t)| (name, lined(text, t))).collect(),
+    }
+}
+
 fn rule_error_message(e: &toml::de::Error) -> String {
     let msg = e.message().trim_end();
     if msg.contains("missing field `action`") {
@@ -208,7 +263,7 @@ mod tests {
         let mut tables = BTreeMap::new();
         let mut problems = Vec::new();
         let mut column_problems = Vec::new();
-        parse_file(Path::new("r.toml"), text, &mut tables, &mut problems, &mut column_problems);
+        parse_file(Path::new("r.toml"), text, &mut tables, &mut None, &mut problems, &mut column_problems);
         problems.extend(column_problems);
         (tables, problems)
     }

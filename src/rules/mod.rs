@@ -6,6 +6,6 @@ mod load;
 pub mod lock;
 pub mod model;
 
-pub use load::{ColumnEntry, RuleSet, TableRules, load_rules, parse_rules};
+pub use load::{ColumnEntry, Lined, RuleSet, SubsetSpec, TableRules, load_rules, parse_rules};
 pub use lock::{SchemaLock, lock_path};
 pub use model::{ColumnRule, HashFormat, RULES_VERSION, TableAction};

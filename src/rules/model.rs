@@ -35,6 +35,120 @@ pub struct RawRulesFile {
     /// Tables by schema-qualified name, e.g. `"public.customers"`.
     #[serde(default)]
     pub tables: BTreeMap<String, Spanned<RawTable>>,
+    /// Copy a referentially complete subset instead of every row (see [`SubsetRules`]).
+    #[serde(default)]
+    pub subset: Option<Spanned<SubsetRules>>,
+}
+
+/// `[subset]`: which rows to copy, from root tables along foreign keys (see
+/// [`crate::subset`] for the closure semantics).
+///
+/// ```toml
+/// [subset]
+/// unreached = "all"                # tables no root reaches: "all" (default) or "none"
+///
+/// [[subset.roots]]
+/// table = "public.customers"
+/// where = "country <> 'Antarctica'" # optional SQL predicate on the table's columns
+/// fraction = 0.1                    # optional share of the matching rows (keyed hash of the primary key)
+/// limit = 500                       # optional upper bound (the lowest keyed hashes)
+///
+/// [[subset.relations]]
+/// table = "public.orders"           # the table declaring the foreign key
+/// columns = ["employee_id"]         # its columns, as in the constraint
+/// children = "follow"               # "follow" (default) or "ignore": rows that reference a selected row
+/// max_children = 5                  # at most this many per parent row
+/// parents = "follow"                # "follow" (default) or "null": set the key to NULL when its row is not selected
+///
+/// [subset.tables."public.audit_log"]
+/// unreached = "none"                # or "all", or where = "…": when no root reaches this table
+/// ```
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubsetRules {
+    /// Root tables: where the selection starts. At least one.
+    #[serde(default)]
+    pub roots: Vec<Spanned<SubsetRoot>>,
+    /// Per foreign key: how it is followed (default: both ways, children without limit).
+    #[serde(default)]
+    pub relations: Vec<Spanned<SubsetRelation>>,
+    /// What to take of a table no root reaches (default `"all"`).
+    #[serde(default)]
+    pub unreached: Unreached,
+    /// Per-table choices for tables no root reaches.
+    #[serde(default)]
+    pub tables: BTreeMap<String, Spanned<SubsetTable>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubsetRoot {
+    /// `schema.table`.
+    pub table: String,
+    /// SQL predicate over the table's columns (without `WHERE`).
+    #[serde(default, rename = "where")]
+    pub filter: Option<String>,
+    /// Share of the (filtered) rows, 0 < fraction <= 1, chosen by a keyed hash of the primary key.
+    #[serde(default)]
+    pub fraction: Option<f64>,
+    /// At most this many rows: the ones with the lowest keyed hash of the primary key.
+    #[serde(default)]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubsetRelation {
+    /// `schema.table` declaring the foreign key.
+    pub table: String,
+    /// The foreign key's columns on that table, in the constraint's order.
+    pub columns: Vec<String>,
+    #[serde(default)]
+    pub children: Children,
+    /// With `children = "follow"`: at most this many referencing rows per referenced row.
+    #[serde(default)]
+    pub max_children: Option<u64>,
+    #[serde(default)]
+    pub parents: Parents,
+}
+
+/// Whether rows referencing a selected row come with it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Children {
+    #[default]
+    Follow,
+    Ignore,
+}
+
+/// Whether a selected row's referenced row comes with it, or the reference is set to NULL
+/// when that row is not otherwise selected.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Parents {
+    #[default]
+    Follow,
+    Null,
+}
+
+/// What a subset takes of a table that no root reaches.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unreached {
+    #[default]
+    All,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubsetTable {
+    /// `"all"` or `"none"`; overrides `[subset] unreached` for this table.
+    #[serde(default)]
+    pub unreached: Option<Unreached>,
+    /// Instead of all or none: the rows matching this SQL predicate.
+    #[serde(default, rename = "where")]
+    pub filter: Option<String>,
 }
 
 /// Table-level rules.

@@ -75,10 +75,18 @@ impl PgTable {
 
     /// `COPY (SELECT "a", "b" FROM ONLY "s"."t") TO STDOUT`; partitioned tables without ONLY.
     pub fn copy_query(&self) -> String {
-        let columns: Vec<String> = self.columns.iter().map(|c| quote_ident(&c.name)).collect();
+        format!("COPY (SELECT {} FROM {}) TO STDOUT", self.quoted_columns().join(", "), self.from_clause())
+    }
+
+    /// Every column, quoted, in attnum order.
+    pub fn quoted_columns(&self) -> Vec<String> {
+        self.columns.iter().map(|c| quote_ident(&c.name)).collect()
+    }
+
+    /// `ONLY "s"."t"`, or `"s"."t"` for a partitioned table (read with its partitions).
+    pub fn from_clause(&self) -> String {
         format!(
-            "COPY (SELECT {} FROM {}{}.{}) TO STDOUT",
-            columns.join(", "),
+            "{}{}.{}",
             if self.partitioned { "" } else { "ONLY " },
             quote_ident(&self.schema_name),
             quote_ident(&self.table_name)

@@ -39,6 +39,7 @@ pub mod tls;
 pub mod types;
 pub mod version;
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use postgres::Client;
@@ -62,6 +63,8 @@ pub struct PostgresSource {
     coordinator: Mutex<Client>,
     tables: Vec<SourceTable>,
     pg_tables: Vec<PgTable>,
+    /// Tables read through a SELECT of their own instead of whole (a subset), by name.
+    restrictions: HashMap<String, String>,
 }
 
 impl std::fmt::Debug for PostgresSource {
@@ -150,6 +153,7 @@ impl PostgresSource {
             coordinator: Mutex::new(client),
             tables,
             pg_tables,
+            restrictions: HashMap::new(),
         })
     }
 
@@ -188,6 +192,17 @@ impl PostgresSource {
     /// with the tables read (`doppel profile`); `purpose` names it in errors.
     pub fn connection_in_snapshot(&self, purpose: &str) -> Result<Client> {
         self.snapshot_connection(purpose)
+    }
+
+    /// The catalog's description of `table` (`schema.table`).
+    pub fn pg_table(&self, table: &str) -> Option<&PgTable> {
+        self.tables.binary_search_by(|t| t.name.as_str().cmp(table)).ok().map(|i| &self.pg_tables[i])
+    }
+
+    /// From now on, `read(table)` returns the rows of `select` (a SELECT of the table's
+    /// columns in their order, e.g. a subset's) instead of the whole table.
+    pub fn restrict(&mut self, table: &str, select: String) {
+        self.restrictions.insert(table.to_string(), select);
     }
 
     /// Opens a connection inside the snapshot, with `row_security = off`: should row-level
@@ -241,7 +256,11 @@ impl Source for PostgresSource {
             columns: pg_table.columns.iter().map(|c| c.name.clone()).collect(),
             tls: self.params.tls.connector(),
         };
-        reader::spawn(client, pg_table, names, batch_rows)
+        let query = match self.restrictions.get(table) {
+            Some(select) => format!("COPY ({select}) TO STDOUT"),
+            None => pg_table.copy_query(),
+        };
+        reader::spawn(client, pg_table, &query, names, batch_rows)
     }
 }
 

@@ -63,10 +63,17 @@ impl Names {
     }
 }
 
-/// Starts reading `table` on `client` (already inside the snapshot) in a thread.
-pub(super) fn spawn(client: Client, table: &PgTable, names: Names, batch_rows: usize) -> Result<BatchStream> {
+/// Starts reading `table` on `client` (already inside the snapshot) in a thread, with `query`
+/// (a `COPY (SELECT …) TO STDOUT` of its columns in order).
+pub(super) fn spawn(
+    client: Client,
+    table: &PgTable,
+    query: &str,
+    names: Names,
+    batch_rows: usize,
+) -> Result<BatchStream> {
     let (tx, rx) = crossbeam_channel::bounded(2);
-    let query = table.copy_query();
+    let query = query.to_string();
     let decoder = RowDecoder::new(table.arrow_schema(), table.kinds(), batch_rows);
     let thread_names = names.clone();
     thread::Builder::new()
