@@ -96,6 +96,7 @@ fn a_branch_is_a_fast_full_copy_listed_with_template_time_and_size() {
     let out = branch(&["list"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let table = String::from_utf8(out.stdout).unwrap();
+    eprintln!("{table}");
     assert!(table.starts_with("NAME"), "{table}");
     let line = table.lines().find(|l| l.starts_with(&format!("{name} "))).expect("branch listed");
     assert!(line.contains(&template) && (line.contains("kB") || line.contains("MB")), "{line}");
@@ -179,6 +180,17 @@ fn unmarked_unfinished_busy_and_protected_templates_are_refused() {
     assert!(err.contains("ALLOW_CONNECTIONS false"), "{err}");
     assert!(!exists(&name));
     drop(session);
+
+    // The remedy the message gives: a template nobody may connect to is still refreshed by
+    // `run --replace` (which keeps the setting) and cloned.
+    c.psql("postgres", &format!("ALTER DATABASE {anon} WITH ALLOW_CONNECTIONS false"));
+    run_northwind(&production, &anon, &["--replace"]);
+    assert_eq!(c.scalar("postgres", &format!("SELECT datallowconn FROM pg_database WHERE datname = '{anon}'")), "f");
+    let out = branch(&["create", &name, "--template", &anon]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let orders = "SELECT count(*) FROM orders";
+    assert_eq!(c.scalar(&name, orders), c.scalar(&production, orders));
+    assert!(branch(&["drop", &name]).status.success());
 
     // A database a doppel run is still loading (or a killed one left) is refused, even with --force.
     let loading = fresh("loading");
