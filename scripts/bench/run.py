@@ -33,6 +33,10 @@ programs, cargo):
      keep-pg      the same with every column kept (rules/bench_keep.toml)
      anon-parquet doppel PostgreSQL → Parquet with rules/bench.toml (compared with A)
      parquet      doppel Parquet → Parquet with rules/bench.toml
+     subset-pg    doppel PostgreSQL → new PostgreSQL database with rules/bench_subset (the
+                  rules of bench.toml plus a [subset] of 1% of the customers with their
+                  orders, issue 6); compared with A (the full copy) in time, and checked for
+                  valid foreign keys instead of equal row counts
      verify       doppel verify of an anonymising PostgreSQL → PostgreSQL output (made once,
                   before the timed runs) against the source; compared with the anon-pg run
                   at all cores (issue 4: under 2× the run's own time)
@@ -73,6 +77,7 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "scripts" / "bench" / "fixture.sql"
 RULES = REPO / "rules" / "bench.toml"
 RULES_KEEP = REPO / "rules" / "bench_keep.toml"
+RULES_SUBSET = REPO / "rules" / "bench_subset"
 TABLES = ["public.customers", "public.orders"]
 SOURCE_DB = "bench"
 KEY = "bench-key-not-secret-0123456789abcdef"
@@ -191,6 +196,8 @@ class Measured:
     data: float = 0.0
     # doppel only: the process's own CPU seconds within the data phase
     data_cpu: float | None = None
+    # rows written, when they are not the source's (a subset)
+    rows: int | None = None
 
 
 class CpuSampler(threading.Thread):
@@ -340,7 +347,7 @@ class Bench:
         return m
 
     def doppel_run(self, name: str, rep: int, rules: Path, source: str, target: str,
-                   threads: int | None = None, jobs: int | None = None) -> Measured:
+                   threads: int | None = None, jobs: int | None = None, subset: bool = False) -> Measured:
         report = self.work / f"{name}-{rep}.json"
         report.unlink(missing_ok=True)
         cmd = [str(self.doppel), "run", "--rules", str(rules), "--from", source, "--to", target,
@@ -362,7 +369,9 @@ class Bench:
         for table in json.loads(report.read_text())["tables"]:
             name_, seconds = table["table"], table["seconds"]
             rows = table.get("rows_written", table.get("rows"))
-            if rows != self.rows[name_]:
+            if subset:
+                m.rows = (m.rows or 0) + rows
+            elif rows != self.rows[name_]:
                 raise BenchError(f"{name}: doppel reports {rows} rows for {name_}, the source has {self.rows[name_]}")
             m.tables[name_] = {"seconds": seconds}
             if name_ in done:
@@ -380,11 +389,17 @@ class Bench:
         return m
 
     def to_database(self, name: str, rep: int, rules: Path, threads: int | None = None,
-                    jobs: int | None = None) -> Measured:
+                    jobs: int | None = None, subset: bool = False) -> Measured:
         db = "bench_doppel"
         self.drop(db)
-        m = self.doppel_run(name, rep, rules, self.server.url(SOURCE_DB), self.server.url(db), threads, jobs)
-        self.verify_counts(db)
+        m = self.doppel_run(name, rep, rules, self.server.url(SOURCE_DB), self.server.url(db), threads, jobs, subset)
+        if subset:
+            invalid = int(self.psql(db, "SELECT count(*) FROM pg_constraint WHERE NOT convalidated"))
+            fks = int(self.psql(db, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"))
+            if invalid or fks == 0 or not m.rows:
+                raise BenchError(f"{name}: the subset has {m.rows} rows, {fks} foreign keys, {invalid} not valid")
+        else:
+            self.verify_counts(db)
         self.drop(db)
         return m
 
@@ -419,6 +434,7 @@ class Variant:
     data_baseline: str | None = None  # id of the variant its data phase is compared with
     ratio_target: float | None = None  # the issue's target for the ratio to the baseline
     doppel: bool = True
+    subset: bool = False  # writes a subset: rows/s of its own rows, no data-phase rows
     results: list[Measured] = field(default_factory=list)
 
 
@@ -481,10 +497,11 @@ def render(bench: Bench, variants: list[Variant], meta: dict[str, str]) -> str:
         base = by_id.get(v.baseline) if v.baseline else None
         rs = ratios(v, base)
         cpus = [m.cpu for m in v.results]
+        rows = statistics.median([m.rows for m in v.results]) if v.subset else total
         lines.append(
-            f"| {v.label} | {spread(walls, '.2f')} | {total / statistics.median(walls):,.0f} | "
+            f"| {v.label} | {spread(walls, '.2f')} | {rows / statistics.median(walls):,.0f} | "
             f"{v.baseline.upper() if base else '—'} | {spread(rs, '.2f')} | {spread(cpus, '.2f')} | "
-            f"{statistics.median(cpus) / total * 1e6:.2f} | {max(m.rss_mib for m in v.results):.0f} | "
+            f"{statistics.median(cpus) / rows * 1e6:.2f} | {max(m.rss_mib for m in v.results):.0f} | "
             f"{target_verdict(v, rs)} |")
     lines += [
         "",
@@ -501,7 +518,7 @@ def render(bench: Bench, variants: list[Variant], meta: dict[str, str]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for v in variants:
-        if not v.results:
+        if not v.results or v.subset:
             continue
         base = by_id.get(v.data_baseline) if v.data_baseline else None
         if v.data_baseline or not v.doppel or any(m.data_cpu is not None for m in v.results):
@@ -611,7 +628,7 @@ def load_average() -> str:
 # --------------------------------------------------------------------------------------------
 
 
-ALL_VARIANTS = ["a", "b", "anon-pg", "anon-pg-jobs1", "keep-pg", "anon-parquet", "parquet", "verify"]
+ALL_VARIANTS = ["a", "b", "anon-pg", "anon-pg-jobs1", "keep-pg", "anon-parquet", "parquet", "subset-pg", "verify"]
 
 
 def parse_args() -> argparse.Namespace:
@@ -705,7 +722,7 @@ def main() -> int:
         for table in TABLES:
             bench.rows[table] = int(bench.psql(SOURCE_DB, f"SELECT count(*) FROM {table}"))
         log(f"fixture built in {fixture_seconds:.1f} s")
-        for rules in (RULES, RULES_KEEP):
+        for rules in (RULES, RULES_KEEP, RULES_SUBSET):
             out = subprocess.run([str(doppel), "check", "--rules", str(rules), "--from", server.url(SOURCE_DB)],
                                  capture_output=True, text=True, env=env)
             if out.returncode != 0:
@@ -750,6 +767,10 @@ def main() -> int:
             variants.append(Variant("parquet", "doppel Parquet → Parquet, rules",
                                     lambda rep: bench.to_parquet("parquet", rep, RULES, str(parquet_input))))
 
+        if "subset-pg" in args.variants:
+            variants.append(Variant("subset-pg", "doppel PG → PG, rules + 1% subset",
+                                    lambda rep: bench.to_database("subset-pg", rep, RULES_SUBSET, subset=True),
+                                    baseline="a", subset=True))
         if "verify" in args.variants:
             cores = len(os.sched_getaffinity(0))
             run_id = f"anon-pg-t{cores}" if "anon-pg" in args.variants and cores in args.threads else None
