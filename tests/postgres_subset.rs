@@ -34,14 +34,22 @@ fn keep_all_rules(db: &str, subset: &str) -> tempfile::TempDir {
 }
 
 fn run(rules: &Path, from: &str, to: &str) -> std::process::Output {
-    doppel(
-        &["run", "--rules", rules.to_str().unwrap(), "--from", from, "--to", to, "--quiet", "--jobs", "2"],
-        Some(TEST_KEY),
-    )
+    run_with(rules, from, to, &[])
+}
+
+fn run_with(rules: &Path, from: &str, to: &str, extra: &[&str]) -> std::process::Output {
+    let mut args =
+        vec!["run", "--rules", rules.to_str().unwrap(), "--from", from, "--to", to, "--quiet", "--jobs", "2"];
+    args.extend_from_slice(extra);
+    doppel(&args, Some(TEST_KEY))
 }
 
 fn run_ok(rules: &Path, from: &str, to: &str) -> String {
-    let out = run(rules, from, to);
+    run_ok_with(rules, from, to, &[])
+}
+
+fn run_ok_with(rules: &Path, from: &str, to: &str, extra: &[&str]) -> String {
+    let out = run_with(rules, from, to, extra);
     assert!(out.status.success(), "doppel run failed:\n{}\n{}", stderr(&out), cluster().log());
     stderr(&out)
 }
@@ -143,8 +151,22 @@ fn a_subset_goes_to_a_sql_dump_and_to_parquet_with_the_same_rows() {
     assert_foreign_keys_valid(&source, &restored);
     assert_eq!(contents(&restored), contents(&target));
 
+    // Parquet, checked by verify against the same rows of the source before publishing, with
+    // the selection in the audit report.
     let parquet = dir.path().join("parquet");
-    run_ok(&rules, &c.url(&source), parquet.to_str().unwrap());
+    let report = dir.path().join("report.json");
+    let printed = run_ok_with(
+        &rules,
+        &c.url(&source),
+        parquet.to_str().unwrap(),
+        &["--verify", "--report", report.to_str().unwrap()],
+    );
+    assert!(printed.contains("verify"), "{printed}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let customers =
+        report["subset"]["tables"].as_array().unwrap().iter().find(|t| t["table"] == "public.customers").unwrap();
+    assert_eq!(customers["keyed_rows"].as_u64().unwrap() as usize, count(&target, "customers"));
+    assert!(customers["reasons"][0][0].as_str().unwrap().starts_with("root (fraction 0.1)"), "{customers}");
     for table in ["customers", "orders", "order_details", "employees", "us_states"] {
         let rows: usize = common::read_table(&parquet, &format!("public.{table}")).iter().map(|b| b.num_rows()).sum();
         assert_eq!(rows, count(&target, table), "{table}");
