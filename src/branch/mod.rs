@@ -153,7 +153,7 @@ impl Server {
         Ok(branches)
     }
 
-    /// The server's clock, in microseconds since 1970 (branch ages are measured by it).
+    /// The server's clock (branch times are written and measured by it).
     fn now(&mut self) -> Result<DateTime<Utc>> {
         let micros: i64 = self
             .client
@@ -233,19 +233,7 @@ pub fn create(server: &mut Server, name: &str, template: &str, force: bool) -> R
     if let Err(e) = server.client.batch_execute(&sql) {
         return Err(create_error(server, name, template, &e));
     }
-    let row = server
-        .client
-        .query_one("SELECT current_user::text, (extract(epoch FROM pg_catalog.now()) * 1000000)::int8", &[])
-        .map_err(|e| server.query_error(name, "reading the role and time", &e));
-    let marked = row.and_then(|row| {
-        let created_at = DateTime::from_timestamp_micros(row.get(1)).unwrap_or_default();
-        let comment = BranchMarker::new(template, created_at, row.get(0)).comment();
-        server
-            .client
-            .batch_execute(&format!("COMMENT ON DATABASE {} IS {}", quote_ident(name), quote_literal(&comment)))
-            .map_err(|e| server.query_error(name, "marking the branch", &e))
-    });
-    if let Err(e) = marked {
+    if let Err(e) = mark(server, name, template) {
         // Unmarked, drop and prune would never remove it: remove it now.
         if let Err(d) = server.client.batch_execute(&format!("DROP DATABASE {}", quote_ident(name))) {
             tracing::error!(database = %name, "could not drop the unmarked new database: {}", admin_error(&d));
@@ -257,6 +245,21 @@ pub fn create(server: &mut Server, name: &str, template: &str, force: bool) -> R
         .branches(Some(name))?
         .pop()
         .ok_or_else(|| Error::target(&loc, "was created but its branch marker cannot be read back"))
+}
+
+/// Comments the new branch `name` with its marker (the server's clock and role).
+fn mark(server: &mut Server, name: &str, template: &str) -> Result<()> {
+    let created_at = server.now()?;
+    let role: String = server
+        .client
+        .query_one("SELECT current_user::text", &[])
+        .map_err(|e| server.query_error(name, "reading the role", &e))?
+        .get(0);
+    let comment = BranchMarker::new(template, created_at, &role).comment();
+    server
+        .client
+        .batch_execute(&format!("COMMENT ON DATABASE {} IS {}", quote_ident(name), quote_literal(&comment)))
+        .map_err(|e| server.query_error(name, "marking the branch", &e))
 }
 
 /// Our words for a failed CREATE DATABASE.

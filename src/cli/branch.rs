@@ -231,3 +231,17 @@ fn size(bytes: Option<i64>) -> String {
     }
     if unit == 0 { format!("{bytes} bytes") } else { format!("{value:.1} {}", units[unit]) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::size;
+
+    #[test]
+    fn sizes_read_like_pg_size_pretty() {
+        assert_eq!(size(None), "?");
+        assert_eq!(size(Some(0)), "0 bytes");
+        assert_eq!(size(Some(1023)), "1023 bytes");
+        assert_eq!(size(Some(8_700_000)), "8.3 MB");
+        assert_eq!(size(Some(1_324_000_000)), "1.2 GB");
+    }
+}
