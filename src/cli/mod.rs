@@ -57,7 +57,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Anonymise SRC into DST with the rules; nothing is published unless the whole run succeeds.
+    /// Anonymise SRC into DST with the rules (every row, or the referentially complete subset of the
+    /// rules' [subset] section); nothing is published unless the whole run succeeds.
     Run(RunArgs),
     /// Check that the rules cover the source exactly (every table, every column), without a key.
     Check(CheckArgs),

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::bind::{Subset, Take};
+use super::bind::Subset;
 
 /// Why a row was selected (the first reason that selected it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -73,14 +73,5 @@ impl fmt::Display for SubsetReport {
             writeln!(f, "  {:width$}  {what}", t.table)?;
         }
         Ok(())
-    }
-}
-
-/// How unreached tables are taken, for `check --explain`-like summaries.
-pub fn describe_take(take: &Take) -> &'static str {
-    match take {
-        Take::All => "all rows",
-        Take::None => "no rows",
-        Take::Where(_) => "rows matching its where",
     }
 }
