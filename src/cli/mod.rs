@@ -3,6 +3,7 @@
 
 mod branch;
 mod check;
+mod generate;
 mod profile;
 mod protect;
 mod run;
@@ -78,6 +79,48 @@ pub enum Command {
     /// Write the shape of a PostgreSQL source (row counts, per-column planner statistics,
     /// constraints, schema DDL) as a TOML profile for `generate`; personal columns carry no values.
     Profile(ProfileArgs),
+    /// Generate a synthetic dataset shaped like a profile (or a PostgreSQL source's statistics):
+    /// row counts times --scale, per-column distributions, keys and references that hold;
+    /// personal columns from the rules' generators. Deterministic for a key and --seed.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Rules: a .toml file or a directory of them (personal columns take their fake generators).
+    #[arg(long, value_name = "PATH")]
+    pub rules: PathBuf,
+    /// A profile written by `doppel profile`.
+    #[arg(long, value_name = "FILE", conflicts_with = "from")]
+    pub profile: Option<PathBuf>,
+    /// A PostgreSQL source (postgres://…) to profile now, instead of --profile.
+    #[arg(long, value_name = "SRC")]
+    pub from: Option<String>,
+    /// Target: a Parquet directory or a new PostgreSQL database (see "Locations" below).
+    #[arg(long, value_name = "DST")]
+    pub to: String,
+    /// Rows per source row, for every table (may be fractional).
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    pub scale: f64,
+    /// Row counts of some tables instead of the scale: schema.table=N, comma-separated or repeated.
+    #[arg(long, value_name = "TABLE=N")]
+    pub rows: Vec<String>,
+    /// Picks one of many datasets for one key.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Generate the K-th of N disjoint parts (contiguous row ranges of every table); the N
+    /// parts together are the whole dataset, row for row. Parquet targets only.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Replace an existing non-empty target (swapped in only when the run succeeds).
+    #[arg(long)]
+    pub replace: bool,
+    /// Read the key from this file (mode 600) instead of DOPPEL_KEY.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Generating threads (default: all cores). Output is identical for any value.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -230,6 +273,7 @@ pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<()> {
         Command::Verify(args) => verify::verify(args),
         Command::Scan(args) => scan::scan(args),
         Command::Profile(args) => profile::profile(args),
+        Command::Generate(args) => generate::generate(args, cancel),
         Command::Branch(args) => branch::branch(args),
     }
 }

@@ -18,5 +18,8 @@
 //! | [`values`]   | per column value generators driven by the statistics                    |
 //! | [`rows`]     | rows → Arrow batches, in parallel, for one table's range of rows        |
 
+pub mod model;
 pub mod profile;
+pub mod rows;
 pub mod stats;
+pub mod values;

@@ -41,6 +41,9 @@ pub struct Profile {
     pub version: u32,
     /// Where the profile was read from: host, port, database and user (never a password).
     pub source: String,
+    /// Tables the rules skip: named (so the rules bind), never described.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
     /// The tables the rules copy, by `schema.table`.
     pub tables: Vec<TableProfile>,
     /// The schema's DDL, to create a target database without the source.
@@ -208,6 +211,15 @@ impl Profile {
                 leaks.join(", ")
             ))
         }
+    }
+
+    /// Every table as a source would present it (skipped ones without columns), for binding
+    /// the rules.
+    pub fn source_tables(&self) -> Vec<SourceTable> {
+        let mut tables: Vec<SourceTable> = self.tables.iter().map(TableProfile::source_table).collect();
+        tables.extend(self.skipped.iter().map(|n| SourceTable::new(n.clone(), Arc::new(Schema::empty()))));
+        tables.sort_by(|a, b| a.name.cmp(&b.name));
+        tables
     }
 
     pub fn table(&self, name: &str) -> Option<&TableProfile> {
@@ -407,6 +419,7 @@ mod tests {
         let mut p = Profile {
             version: PROFILE_VERSION,
             source: "h:5432/db user u".into(),
+            skipped: vec!["public.audit".into()],
             tables: vec![TableProfile {
                 name: "public.t".into(),
                 rows: 2,

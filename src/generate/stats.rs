@@ -151,7 +151,8 @@ pub fn read_profile(source: &PostgresSource, url: &str, plan: &Plan) -> Result<P
             .map_err(|_| Error::source(&location, format!("pg_dump {flag} wrote text that is not UTF-8")))
     };
     let schema = SchemaDdl { pre_data: section("--section=pre-data")?, post_data: section("--section=post-data")? };
-    let profile = Profile { version: PROFILE_VERSION, source: location.clone(), tables, schema };
+    let skipped = plan.tables.iter().filter(|t| t.action != TableAction::Copy).map(|t| t.name.clone()).collect();
+    let profile = Profile { version: PROFILE_VERSION, source: location.clone(), skipped, tables, schema };
     profile.check_no_values().map_err(|m| Error::source(&location, m))?;
     Ok(profile)
 }

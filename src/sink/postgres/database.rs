@@ -62,6 +62,9 @@ pub struct PostgresSink {
     options: TargetOptions,
     source: ConnectParams,
     snapshot: String,
+    /// The schema's pre-data and post-data SQL when there is no source to dump it from
+    /// ([`PostgresSink::create_from_ddl`]); `source` and `snapshot` are then unused.
+    ddl: Option<(Vec<u8>, Vec<u8>)>,
     /// Connection to the target database, for catalog look-ups and the final steps.
     control: Option<Client>,
     /// True when this sink ran CREATE DATABASE (and so may drop it).
@@ -345,10 +348,36 @@ impl PostgresSink {
         snapshot: &str,
         options: &TargetOptions,
     ) -> Result<PostgresSink> {
+        Self::create_inner(target_url, Some((source_url, snapshot)), None, options)
+    }
+
+    /// Like [`PostgresSink::create_with`] without a source (`doppel generate --profile`): the
+    /// schema is `pre_data` / `post_data` (pg_dump's sections, as a profile keeps them), the
+    /// database takes the server's default encoding and locale, and each sequence is set just
+    /// above the loaded maximum of the integer column owning it.
+    pub fn create_from_ddl(
+        target_url: &str,
+        pre_data: &str,
+        post_data: &str,
+        options: &TargetOptions,
+    ) -> Result<PostgresSink> {
+        let ddl = (pre_data.as_bytes().to_vec(), post_data.as_bytes().to_vec());
+        Self::create_inner(target_url, None, Some(ddl), options)
+    }
+
+    fn create_inner(
+        target_url: &str,
+        from: Option<(&str, &str)>,
+        ddl: Option<(Vec<u8>, Vec<u8>)>,
+        options: &TargetOptions,
+    ) -> Result<PostgresSink> {
         let target = ConnectParams::from_url(target_url).map_err(as_target)?;
-        let source = ConnectParams::from_url(source_url)?;
+        let (source, snapshot) = match from {
+            Some((source_url, snapshot)) => (ConnectParams::from_url(source_url)?, snapshot),
+            None => (target.clone(), "none"),
+        };
         let loc = target.location.clone();
-        if same_database(&target, &source) {
+        if from.is_some() && same_database(&target, &source) {
             return Err(Error::target(
                 &loc,
                 "is the source database itself; doppel never writes into the database it reads from",
@@ -359,16 +388,21 @@ impl PostgresSink {
         }
 
         // The source's encoding and locale, for a faithful CREATE DATABASE.
-        let mut src = source.connect()?;
-        let row = src
-            .query_one(
-                "SELECT pg_catalog.pg_encoding_to_char(encoding), datcollate, datctype FROM pg_catalog.pg_database \
-                 WHERE datname = pg_catalog.current_database()",
-                &[],
-            )
-            .map_err(|e| Error::source(&source.location, format!("reading the database encoding: {}", describe(&e))))?;
-        let (encoding, collate, ctype): (String, String, String) = (row.get(0), row.get(1), row.get(2));
-        drop(src);
+        let encoding: Option<(String, String, String)> = match from {
+            Some(_) => {
+                let mut src = source.connect()?;
+                let row = src
+                    .query_one(
+                        "SELECT pg_catalog.pg_encoding_to_char(encoding), datcollate, datctype FROM pg_catalog.pg_database \
+                         WHERE datname = pg_catalog.current_database()",
+                        &[],
+                    )
+                    .map_err(|e| Error::source(&source.location, format!("reading the database encoding: {}", describe(&e))))?;
+                Some((row.get(0), row.get(1), row.get(2)))
+            }
+            // Without a source: the server's defaults.
+            None => None,
+        };
 
         let mut maintenance = Self::maintenance(&target)?;
         for role in options.role_map.target_roles() {
@@ -433,6 +467,7 @@ impl PostgresSink {
             options: options.clone(),
             source,
             snapshot: snapshot.to_string(),
+            ddl,
             control: None,
             created: false,
             marker,
@@ -475,13 +510,16 @@ impl PostgresSink {
             sink.control = Some(client);
         } else {
             let build = sink.target.dbname.clone();
-            let create = format!(
-                "CREATE DATABASE {} TEMPLATE template0 ENCODING {} LC_COLLATE {} LC_CTYPE {}",
-                quote_ident(&build),
-                quote_literal(&encoding),
-                quote_literal(&collate),
-                quote_literal(&ctype)
-            );
+            let create = match &encoding {
+                Some((encoding, collate, ctype)) => format!(
+                    "CREATE DATABASE {} TEMPLATE template0 ENCODING {} LC_COLLATE {} LC_CTYPE {}",
+                    quote_ident(&build),
+                    quote_literal(encoding),
+                    quote_literal(collate),
+                    quote_literal(ctype)
+                ),
+                None => format!("CREATE DATABASE {} TEMPLATE template0", quote_ident(&build)),
+            };
             maintenance
                 .batch_execute(&create)
                 .map_err(|e| Error::target(&loc, format!("creating the database: {}", describe_admin(&e))))?;
@@ -526,14 +564,15 @@ impl PostgresSink {
             Section::PreData => ("--section=pre-data", "restoring the schema (pre-data)"),
             Section::PostData => ("--section=post-data", "restoring indexes, constraints and triggers (post-data)"),
         };
-        let sql = dump::schema_section(&self.source, &self.snapshot, flag, None, &self.options.role_map, loc).map_err(
-            |e| match e {
-                Error::Target { location, message } => {
-                    Error::Target { location, message: format!("{what}: {message}") }
-                }
-                other => other,
-            },
-        )?;
+        let sql = match (&self.ddl, section) {
+            (Some((pre_data, _)), Section::PreData) => Ok(pre_data.clone()),
+            (Some((_, post_data)), Section::PostData) => Ok(post_data.clone()),
+            (None, _) => dump::schema_section(&self.source, &self.snapshot, flag, None, &self.options.role_map, loc),
+        }
+        .map_err(|e| match e {
+            Error::Target { location, message } => Error::Target { location, message: format!("{what}: {message}") },
+            other => other,
+        })?;
         let mut psql = child_command("psql", &self.target);
         psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1"]);
         if section == Section::PostData {
@@ -573,6 +612,9 @@ impl PostgresSink {
     /// the largest value of the integer column owning it when that is higher (the column was
     /// pseudonymised).
     fn copy_sequences(&mut self) -> Result<usize> {
+        if self.ddl.is_some() {
+            return self.raise_sequences();
+        }
         let src_loc = self.source.location.clone();
         let mut src = self.source.connect()?;
         src.batch_execute(&format!(
@@ -609,6 +651,28 @@ impl PostgresSink {
             set_sequence(control, &loc, qualified, shown, *last_value, *is_called)?;
         }
         Ok(values.len())
+    }
+
+    /// Without a source: every sequence of the target just above the loaded maximum of the
+    /// column owning it (or unused, at its start, when it owns none or the column is empty).
+    fn raise_sequences(&mut self) -> Result<usize> {
+        let loc = self.target.location.clone();
+        let control = self.control()?;
+        let names: Vec<(String, String, i64)> = control
+            .query(
+                "SELECT format('%I.%I', n.nspname, c.relname), n.nspname || '.' || c.relname, s.seqstart \
+                 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid ORDER BY 2",
+                &[],
+            )
+            .map_err(|e| Error::target(&loc, format!("listing sequences: {}", describe(&e))))?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        for (qualified, shown, start) in &names {
+            set_sequence(control, &loc, qualified, shown, *start, false)?;
+        }
+        Ok(names.len())
     }
 
     fn drop_created(&mut self) {

@@ -1,0 +1,146 @@
+//! `doppel generate`: a synthetic dataset shaped like a profile (a saved one, or read from
+//! the source on the spot), through the Parquet or PostgreSQL sink.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::generate::model::{Dataset, Options};
+use crate::generate::profile::Profile;
+use crate::generate::rows::{Shard, write_table};
+use crate::generate::stats::read_profile;
+use crate::plan;
+use crate::rules::load_rules;
+use crate::secret::{KEY_ENV, Key};
+use crate::sink::Sink;
+use crate::sink::parquet::ParquetSink;
+use crate::sink::postgres::database::PostgresSink;
+use crate::sink::postgres::replace::TargetOptions;
+use crate::source::postgres::PostgresSource;
+use crate::source::{Location, Source};
+
+use super::GenerateArgs;
+
+pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
+    let rules = load_rules(&args.rules)?;
+    let key = Key::load(std::env::var(KEY_ENV).ok(), args.key_file.as_deref())?;
+    let shard = match &args.shard {
+        Some(s) => Shard::parse(s).map_err(Error::Usage)?,
+        None => Shard::WHOLE,
+    };
+    if !(args.scale.is_finite() && args.scale >= 0.0) {
+        return Err(Error::Usage(format!("--scale {}: give a number of 0 or more (e.g. 0.5, 10)", args.scale)));
+    }
+    let rows = parse_rows(&args.rows)?;
+    let to = Location::parse(&args.to);
+
+    // The profile: a file, or the source's statistics now (the source stays open, and its
+    // snapshot valid, until the target has its schema).
+    let mut live: Option<(PostgresSource, String)> = None;
+    let profile = match (&args.profile, &args.from) {
+        (Some(path), None) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::source(path.display(), format!("cannot read the profile: {e}")))?;
+            Profile::from_toml(&text, &path.display().to_string()).map_err(|m| Error::source(path.display(), m))?
+        }
+        (None, Some(from)) => match Location::parse(from) {
+            Location::Postgres(url) => {
+                let source = PostgresSource::open(&url)?;
+                let plan = plan::bind(&rules, source.tables())?;
+                let profile = read_profile(&source, &url, &plan)?;
+                live = Some((source, url));
+                profile
+            }
+            other => {
+                return Err(Error::Usage(format!(
+                    "{}: generate learns the shape from a PostgreSQL database's statistics; give --from postgres://… \
+                     or --profile FILE",
+                    other.display()
+                )));
+            }
+        },
+        _ => return Err(Error::Usage("give exactly one of --profile FILE and --from postgres://…".into())),
+    };
+    let plan = plan::bind(&rules, &profile.source_tables())?;
+    let options = Options { scale: args.scale, rows, seed: args.seed };
+    let dataset = Dataset::build(&profile, &plan, &key, &options)?;
+
+    let metadata = vec![
+        ("doppel.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("doppel.rules_blake3".to_string(), plan.rules_fingerprint.clone()),
+        (
+            "doppel.generated".to_string(),
+            format!("seed {}, scale {}, shard {}/{}", args.seed, args.scale, shard.index, shard.count),
+        ),
+    ];
+    let mut sink: Box<dyn Sink> = match &to {
+        Location::Parquet(dir) => Box::new(ParquetSink::create(dir, args.replace, metadata)?),
+        Location::Postgres(url) => {
+            if shard != Shard::WHOLE {
+                return Err(Error::Usage(
+                    "--shard writes a part of the dataset, which a new database cannot take; write shards to Parquet"
+                        .into(),
+                ));
+            }
+            let options = TargetOptions { replace: args.replace, ..TargetOptions::default() };
+            match &live {
+                Some((source, source_url)) => {
+                    Box::new(PostgresSink::create_with(url, source_url, source.snapshot(), &options)?)
+                }
+                None => Box::new(PostgresSink::create_from_ddl(
+                    url,
+                    &profile.schema.pre_data,
+                    &profile.schema.post_data,
+                    &options,
+                )?),
+            }
+        }
+        Location::Dump(_) => {
+            return Err(Error::Usage(format!(
+                "{}: generate writes Parquet or a new PostgreSQL database in this version",
+                to.display()
+            )));
+        }
+    };
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = args.threads.map(usize::from).unwrap_or(cores);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start {threads} threads: {e}")))?;
+    let started = Instant::now();
+    let mut total = 0u64;
+    for (t, table) in dataset.tables.iter().enumerate() {
+        let range = shard.range(table.rows);
+        let mut table_sink = sink.open_table(&table.name, table.schema.clone())?;
+        total += write_table(&dataset, t, range, &pool, table_sink.as_mut(), cancel)?;
+        table_sink.finish()?;
+    }
+    sink.commit()?;
+    drop(live);
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "done: {total} rows generated in {seconds:.2}s ({:.0} rows/s) in {} tables → {}",
+        total as f64 / seconds.max(1e-9),
+        dataset.tables.len(),
+        to.display()
+    );
+    Ok(())
+}
+
+/// `--rows schema.table=N` (repeatable, or comma-separated).
+fn parse_rows(pairs: &[String]) -> Result<BTreeMap<String, u64>> {
+    let mut rows = BTreeMap::new();
+    for pair in pairs.iter().flat_map(|p| p.split(',')).filter(|p| !p.trim().is_empty()) {
+        let parsed =
+            pair.rsplit_once('=').and_then(|(t, n)| Some((t.trim().to_string(), n.trim().parse::<u64>().ok()?)));
+        match parsed {
+            Some((table, n)) if !table.is_empty() => {
+                rows.insert(table, n);
+            }
+            _ => return Err(Error::Usage(format!("--rows {pair}: expected schema.table=N, e.g. public.region=4"))),
+        }
+    }
+    Ok(rows)
+}

@@ -1,0 +1,117 @@
+//! Rows → Arrow batches: one table's range of rows, cut into [`CHUNK_ROWS`]-row chunks that
+//! are generated in parallel (rayon) and written in order, a window of chunks at a time, so
+//! memory stays bounded whatever the row count and the output does not depend on the number
+//! of threads.
+//!
+//! Shards (`--shard K/N`) are contiguous ranges: shard K of a table with R rows holds rows
+//! `⌊(K−1)·R/N⌋ .. ⌊K·R/N⌋`, so the N shards' files, concatenated in order, are the single
+//! run's rows.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arrow_array::{ArrayRef, RecordBatch};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result, RowError};
+use crate::sink::TableSink;
+use crate::source::postgres::decode::ColumnBuilder;
+
+use super::model::Dataset;
+use super::values::append;
+
+/// Rows per generated batch.
+pub const CHUNK_ROWS: u64 = 8192;
+
+/// `--shard K/N`: the K-th of N parts (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    pub const WHOLE: Shard = Shard { index: 1, count: 1 };
+
+    /// Parses `K/N` with 1 ≤ K ≤ N.
+    pub fn parse(s: &str) -> std::result::Result<Shard, String> {
+        let parsed =
+            s.split_once('/').and_then(|(k, n)| Some((k.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?)));
+        match parsed {
+            Some((index, count)) if index >= 1 && index <= count => Ok(Shard { index, count }),
+            _ => Err(format!("--shard {s}: expected K/N with 1 ≤ K ≤ N, e.g. 2/8")),
+        }
+    }
+
+    /// This shard's rows of a table of `rows` rows.
+    pub fn range(&self, rows: u64) -> Range<u64> {
+        let at = |k: u64| (rows as u128 * k as u128 / self.count as u128) as u64;
+        at(self.index - 1)..at(self.index)
+    }
+}
+
+/// Rows `range` of table `t` as one batch.
+pub fn batch(ds: &Dataset, t: usize, range: Range<u64>) -> Result<RecordBatch> {
+    let table = &ds.tables[t];
+    let len = (range.end - range.start) as usize;
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(table.kinds.len());
+    for (c, kind) in table.kinds.iter().enumerate() {
+        let mut builder = ColumnBuilder::new(*kind, len);
+        for row in range.clone() {
+            append(&mut builder, &ds.cell(t, c, row)).map_err(|e| {
+                Error::Transform(RowError {
+                    table: table.name.clone(),
+                    column: table.schema.field(c).name().clone(),
+                    row: row + 1,
+                    reason: format!("the generated value does not fit the column: {e}"),
+                })
+            })?;
+        }
+        arrays.push(builder.finish());
+    }
+    let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(len));
+    RecordBatch::try_new_with_options(table.schema.clone(), arrays, &options)
+        .map_err(|e| Error::target(&table.name, format!("building a batch: {e}")))
+}
+
+/// Generates rows `range` of table `t` into `sink`, `threads` chunks at a time; returns the
+/// rows written.
+pub fn write_table(
+    ds: &Dataset,
+    t: usize,
+    range: Range<u64>,
+    pool: &rayon::ThreadPool,
+    sink: &mut dyn TableSink,
+    cancel: &AtomicBool,
+) -> Result<u64> {
+    let chunks: Vec<Range<u64>> =
+        (range.start..range.end).step_by(CHUNK_ROWS as usize).map(|s| s..(s + CHUNK_ROWS).min(range.end)).collect();
+    let window = pool.current_num_threads().max(1) * 2;
+    for group in chunks.chunks(window) {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Interrupted);
+        }
+        let batches: Vec<Result<RecordBatch>> =
+            pool.install(|| group.par_iter().map(|r| batch(ds, t, r.clone())).collect());
+        for b in batches {
+            sink.write(&b?)?;
+        }
+    }
+    Ok(range.end - range.start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_split_rows_into_contiguous_disjoint_ranges() {
+        assert_eq!(Shard::parse("2/3"), Ok(Shard { index: 2, count: 3 }));
+        for bad in ["0/3", "4/3", "x", "1/0"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+        let ranges: Vec<_> = (1..=3).map(|k| Shard { index: k, count: 3 }.range(10)).collect();
+        assert_eq!(ranges, [0..3, 3..6, 6..10]);
+        assert_eq!(Shard::WHOLE.range(7), 0..7);
+    }
+}
