@@ -74,8 +74,8 @@ pub fn batch(ds: &Dataset, t: usize, range: Range<u64>) -> Result<RecordBatch> {
         .map_err(|e| Error::target(&table.name, format!("building a batch: {e}")))
 }
 
-/// Generates rows `range` of table `t` into `sink`, `threads` chunks at a time; returns the
-/// rows written.
+/// Generates rows `range` of table `t` into `sink`: windows of chunks are generated on
+/// `pool` while the previous window is written; returns the rows written.
 pub fn write_table(
     ds: &Dataset,
     t: usize,
@@ -87,15 +87,38 @@ pub fn write_table(
     let chunks: Vec<Range<u64>> =
         (range.start..range.end).step_by(CHUNK_ROWS as usize).map(|s| s..(s + CHUNK_ROWS).min(range.end)).collect();
     let window = pool.current_num_threads().max(1) * 2;
-    for group in chunks.chunks(window) {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(Error::Interrupted);
+    let (sender, receiver) = crossbeam_channel::bounded::<Vec<Result<RecordBatch>>>(1);
+    std::thread::scope(|scope| {
+        let producer = scope.spawn(move || {
+            for group in chunks.chunks(window) {
+                if cancel.load(Ordering::Relaxed) {
+                    return;
+                }
+                let batches = pool.install(|| group.par_iter().map(|r| batch(ds, t, r.clone())).collect());
+                if sender.send(batches).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut written = Ok(());
+        for batches in receiver.iter() {
+            for b in batches {
+                written = b.and_then(|b| sink.write(&b));
+                if written.is_err() {
+                    break;
+                }
+            }
+            if written.is_err() {
+                break;
+            }
         }
-        let batches: Vec<Result<RecordBatch>> =
-            pool.install(|| group.par_iter().map(|r| batch(ds, t, r.clone())).collect());
-        for b in batches {
-            sink.write(&b?)?;
-        }
+        // Dropping the receiver stops the producer at its next window.
+        drop(receiver);
+        let _ = producer.join();
+        written
+    })?;
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Error::Interrupted);
     }
     Ok(range.end - range.start)
 }
