@@ -224,3 +224,49 @@ fn one_seed_gives_identical_bytes_and_shards_union_to_the_single_run() {
         assert!(union.columns() == whole.columns(), "{table}: the shards differ from the single run");
     }
 }
+
+#[test]
+fn from_a_live_source_into_a_database_with_sequences_set_above_the_generated_keys() {
+    let c = cluster();
+    let db = c.create_database("generate_live");
+    c.psql(
+        &db,
+        "CREATE TABLE public.accounts (id serial PRIMARY KEY, email text NOT NULL UNIQUE, plan text NOT NULL \
+           CHECK (plan IN ('free', 'pro')), opened date); \
+         CREATE TABLE public.events (id bigserial PRIMARY KEY, account_id int NOT NULL REFERENCES public.accounts, \
+           kind text, at timestamptz); \
+         INSERT INTO public.accounts (email, plan, opened) SELECT 'user' || g || '@corp.example', \
+           CASE WHEN g % 4 = 0 THEN 'pro' ELSE 'free' END, DATE '2020-01-01' + g FROM generate_series(1, 200) g; \
+         INSERT INTO public.events (account_id, kind, at) SELECT 1 + (g * 7) % 200, \
+           CASE WHEN g % 3 = 0 THEN 'login' ELSE 'view' END, TIMESTAMPTZ '2024-01-01' + g * interval '1 hour' \
+           FROM generate_series(1, 1000) g; ANALYZE;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "version = 1\n[tables.\"public.accounts\"]\nkeep = [\"id\", \"plan\", \"opened\"]\n\
+         [tables.\"public.accounts\".columns]\nemail = { action = \"fake\", generator = \"email\" }\n\
+         [tables.\"public.events\"]\nkeep = [\"id\", \"account_id\", \"kind\", \"at\"]\n",
+    )
+    .unwrap();
+    let target = format!("{db}_gen");
+    let args = ["generate", "--rules", rules.to_str().unwrap(), "--from", &c.url(&db), "--to", &c.url(&target)];
+    let out = doppel(&[&args[..], &["--scale", "2.5"]].concat(), Some(TEST_KEY));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.accounts"), "500");
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.events"), "2500");
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM pg_constraint WHERE NOT convalidated"), "0");
+    assert_eq!(
+        c.scalar(&target, "SELECT count(*) FROM pg_constraint WHERE connamespace = 'public'::regnamespace"),
+        "5"
+    );
+    // No source email; the next ids follow the generated ones.
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.accounts WHERE email LIKE '%corp.example'"), "0");
+    assert_eq!(
+        c.scalar(&target, "INSERT INTO public.accounts (email, plan) VALUES ('new@example.com', 'free') RETURNING id"),
+        "501"
+    );
+    // Frequent values keep their frequencies.
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.accounts WHERE plan = 'pro'"), "125");
+}
