@@ -261,7 +261,15 @@ fn from_a_live_source_into_a_database_with_sequences_set_above_the_generated_key
         c.scalar(&target, "SELECT count(*) FROM pg_constraint WHERE connamespace = 'public'::regnamespace"),
         "5"
     );
-    // No source email; the next ids follow the generated ones.
+    // Unique emails from the rule's generator, none of the source's; the next ids follow the
+    // generated ones.
+    assert_eq!(
+        c.scalar(
+            &target,
+            "SELECT count(*) FROM public.accounts WHERE email ~ '^[a-z0-9._]+\\.[0-9a-z]{2}@example\\.com$'"
+        ),
+        "500"
+    );
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.accounts WHERE email LIKE '%corp.example'"), "0");
     assert_eq!(
         c.scalar(&target, "INSERT INTO public.accounts (email, plan) VALUES ('new@example.com', 'free') RETURNING id"),

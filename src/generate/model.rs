@@ -7,7 +7,8 @@
 //!   that is also a foreign key is a bounded component (radix: the parent's row count; the
 //!   digit picks a parent through a keyed permutation); any other column is a counter (the
 //!   last digit, unbounded): integers `1, 2, …`, text in base 36 (`0`–`9`, `A`–`Z`) padded to
-//!   the column's width, uuids with the counter in their last bytes, dates and timestamps
+//!   the column's width (a personal text column with a `fake` rule: the generator's value with
+//!   the counter added, `maude.schaden.0k3@example.com`), uuids with the counter in their last bytes, dates and timestamps
 //!   counted from 2000-01-01. Digits after the first are shifted by a keyed hash of the first,
 //!   so composite keys do not line up. Distinct `j` give distinct keys by construction.
 //! - **Foreign keys** outside keys: row `i` falls in a band of the first column's
@@ -32,6 +33,7 @@ use crate::error::{Error, Problem, Result};
 use crate::plan::{Plan, Strategy, fit::declared_chars};
 use crate::secret::{DomainKey, Key};
 use crate::source::postgres::types::ColumnKind;
+use crate::transform::fake::{self, FakeSpec, FakeValue, OutputKind};
 
 use super::profile::{ColumnProfile, Profile};
 use super::values::{
@@ -99,11 +101,19 @@ enum ComponentSource {
     Foreign(usize),
 }
 
-#[derive(Clone)]
 enum Counter {
     Int,
     Decimal,
-    Text { width: usize },
+    Text {
+        width: usize,
+    },
+    /// A personal text column with a `fake` rule: the generator's value for the counter, made
+    /// unique by the counter in base 36 (`maude.schaden.0k3@example.com`, `Kuhn LLC 0k3`).
+    Fake {
+        spec: Box<FakeSpec>,
+        digits: usize,
+        limit: Option<usize>,
+    },
     Uuid,
     Date,
     Timestamp,
@@ -235,7 +245,8 @@ impl Dataset {
                 for (k, c) in counters.iter().enumerate() {
                     let Some(ci) = col_index(c) else { continue };
                     let col = &t.columns[ci];
-                    match counter_for(col, n) {
+                    let strategy = tp.columns.iter().find(|x| x.name == col.name).map(|x| &x.strategy);
+                    match counter_for(col, strategy, n) {
                         Ok(counter) => {
                             let last = k + 1 == counters.len();
                             let radix = if last { None } else { Some(counter_capacity(&counter, col).min(n.max(1))) };
@@ -446,9 +457,31 @@ impl Dataset {
 }
 
 /// The counter for a key column of this type, or why there is none.
-fn counter_for(col: &ColumnProfile, rows: u64) -> Result<Counter, String> {
+fn counter_for(col: &ColumnProfile, strategy: Option<&Strategy>, rows: u64) -> Result<Counter, String> {
     let kind = super::profile::kind_of(col);
-    let counter = match kind {
+    let limit = declared_chars(&col.pg_type);
+    let digits = base36_digits(rows);
+    let counter = match (kind, strategy) {
+        (ColumnKind::Text, Some(Strategy::Fake(spec)))
+            if spec.generator.output() == OutputKind::Text && limit.is_none_or(|l| l >= digits + 6) =>
+        {
+            Counter::Fake { spec: Box::new(spec.clone()), digits, limit }
+        }
+        _ => counter_of_kind(col, kind, rows)?,
+    };
+    let capacity = counter_capacity(&counter, col);
+    if rows > capacity {
+        return Err(format!(
+            "{rows} rows need {rows} distinct keys, and {} holds {capacity} at most; lower --scale or set --rows \
+             for this table",
+            col.pg_type
+        ));
+    }
+    Ok(counter)
+}
+
+fn counter_of_kind(col: &ColumnProfile, kind: ColumnKind, rows: u64) -> Result<Counter, String> {
+    Ok(match kind {
         ColumnKind::Int16 | ColumnKind::Int32 | ColumnKind::Int64 | ColumnKind::Float32 | ColumnKind::Float64 => {
             Counter::Int
         }
@@ -469,16 +502,7 @@ fn counter_for(col: &ColumnProfile, rows: u64) -> Result<Counter, String> {
                 col.pg_type
             ));
         }
-    };
-    let capacity = counter_capacity(&counter, col);
-    if rows > capacity {
-        return Err(format!(
-            "{rows} rows need {rows} distinct keys, and {} holds {capacity} at most; lower --scale or set --rows \
-             for this table",
-            col.pg_type
-        ));
-    }
-    Ok(counter)
+    })
 }
 
 /// How many distinct counter values the column's type holds.
@@ -492,6 +516,7 @@ fn counter_capacity(counter: &Counter, col: &ColumnProfile) -> u64 {
             10u64.saturating_pow((precision as i32 - scale as i32).clamp(0, 19) as u32).saturating_sub(1)
         }
         (Counter::Text { width }, _) => 36u64.saturating_pow(*width as u32),
+        (Counter::Fake { digits, .. }, _) => 36u64.saturating_pow(*digits as u32),
         (Counter::Date, _) => 2_000_000,
         _ => 1 << 56,
     }
@@ -513,6 +538,13 @@ fn counter_cell(counter: &Counter, d: u64, key: &DomainKey, purpose: &[u8]) -> C
         Counter::Int => Cell::Int(d as i64 + 1),
         Counter::Decimal => Cell::Text((d + 1).to_string()),
         Counter::Text { width } => Cell::Text(base36(d, *width)),
+        Counter::Fake { spec, digits, limit } => {
+            let mut rng = key.rng(b"generate unique fake", &[purpose, &d.to_le_bytes()[..]].concat(), 0);
+            let FakeValue::Text(text) = fake::generate(spec, &mut rng, 0) else {
+                return Cell::Text(base36(d, *digits));
+            };
+            Cell::Text(unique_text(&text, &base36(d, *digits).to_ascii_lowercase(), *limit))
+        }
         Counter::Uuid => {
             let mut u: [u8; 16] = key.hash(purpose, b"uuid").as_bytes()[..16].try_into().expect("16 bytes");
             u[8..].copy_from_slice(&d.to_be_bytes());
@@ -523,6 +555,22 @@ fn counter_cell(counter: &Counter, d: u64, key: &DomainKey, purpose: &[u8]) -> C
         // From 2000-01-01.
         Counter::Date => Cell::Days(10_957 + d as i64),
         Counter::Timestamp => Cell::Micros(946_684_800_000_000 + d as i64 * 1_000_000),
+    }
+}
+
+/// `text` made unique by `suffix`: before the `@` of an email (`local.suffix@domain`), else
+/// after a space; the text is cut so the whole fits `limit` characters.
+fn unique_text(text: &str, suffix: &str, limit: Option<usize>) -> String {
+    let room = |taken: usize| limit.map_or(usize::MAX, |l| l.saturating_sub(taken));
+    match text.split_once('@') {
+        Some((local, domain)) => {
+            let local: String = local.chars().take(room(domain.chars().count() + suffix.len() + 2)).collect();
+            format!("{local}.{suffix}@{domain}")
+        }
+        None => {
+            let base: String = text.chars().take(room(suffix.len() + 1)).collect();
+            format!("{} {suffix}", base.trim_end())
+        }
     }
 }
 
@@ -583,5 +631,19 @@ fn column_values(
             Ok(values(bands, common, rest))
         }
         _ => Ok(values(Bands::new(rows, null_frac, &[], distinct, *perm), Vec::new(), synthetic()?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_fakes_keep_their_shape_and_fit() {
+        assert_eq!(unique_text("maude.schaden@example.com", "0k3", None), "maude.schaden.0k3@example.com");
+        assert_eq!(unique_text("maude.schaden@example.com", "0k3", Some(20)), "maud.0k3@example.com");
+        assert_eq!(unique_text("Kuhn and Sons", "01", Some(8)), "Kuhn 01");
+        assert_eq!(base36_digits(36), 1);
+        assert_eq!(base36_digits(37), 2);
     }
 }
