@@ -232,11 +232,13 @@ fn from_a_live_source_into_a_database_with_sequences_set_above_the_generated_key
     c.psql(
         &db,
         "CREATE TABLE public.accounts (id serial PRIMARY KEY, email text NOT NULL UNIQUE, plan text NOT NULL \
-           CHECK (plan IN ('free', 'pro')), opened date); \
+           CHECK (plan IN ('free', 'pro')), opened date, \
+           age int CHECK (age BETWEEN 18 AND 99), tier text NOT NULL CHECK (tier IN ('gold', 'silver'))); \
          CREATE TABLE public.events (id bigserial PRIMARY KEY, account_id int NOT NULL REFERENCES public.accounts, \
            kind text, at timestamptz); \
-         INSERT INTO public.accounts (email, plan, opened) SELECT 'user' || g || '@corp.example', \
-           CASE WHEN g % 4 = 0 THEN 'pro' ELSE 'free' END, DATE '2020-01-01' + g FROM generate_series(1, 200) g; \
+         INSERT INTO public.accounts (email, plan, opened, age, tier) SELECT 'user' || g || '@corp.example', \
+           CASE WHEN g % 4 = 0 THEN 'pro' ELSE 'free' END, DATE '2020-01-01' + g, 18 + g % 70, \
+           CASE WHEN g % 5 = 0 THEN 'gold' ELSE 'silver' END FROM generate_series(1, 200) g; \
          INSERT INTO public.events (account_id, kind, at) SELECT 1 + (g * 7) % 200, \
            CASE WHEN g % 3 = 0 THEN 'login' ELSE 'view' END, TIMESTAMPTZ '2024-01-01' + g * interval '1 hour' \
            FROM generate_series(1, 1000) g; ANALYZE;",
@@ -247,6 +249,7 @@ fn from_a_live_source_into_a_database_with_sequences_set_above_the_generated_key
         &rules,
         "version = 1\n[tables.\"public.accounts\"]\nkeep = [\"id\", \"plan\", \"opened\"]\n\
          [tables.\"public.accounts\".columns]\nemail = { action = \"fake\", generator = \"email\" }\n\
+         age = { action = \"hash\" }\ntier = { action = \"mask\" }\n\
          [tables.\"public.events\"]\nkeep = [\"id\", \"account_id\", \"kind\", \"at\"]\n",
     )
     .unwrap();
@@ -259,7 +262,7 @@ fn from_a_live_source_into_a_database_with_sequences_set_above_the_generated_key
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM pg_constraint WHERE NOT convalidated"), "0");
     assert_eq!(
         c.scalar(&target, "SELECT count(*) FROM pg_constraint WHERE connamespace = 'public'::regnamespace"),
-        "5"
+        "7"
     );
     // Unique emails from the rule's generator, none of the source's; the next ids follow the
     // generated ones.
@@ -272,9 +275,15 @@ fn from_a_live_source_into_a_database_with_sequences_set_above_the_generated_key
     );
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.accounts WHERE email LIKE '%corp.example'"), "0");
     assert_eq!(
-        c.scalar(&target, "INSERT INTO public.accounts (email, plan) VALUES ('new@example.com', 'free') RETURNING id"),
+        c.scalar(
+            &target,
+            "INSERT INTO public.accounts (email, plan, tier) VALUES ('new@example.com', 'free', 'gold') RETURNING id"
+        ),
         "501"
     );
+    // Simple CHECKs on personal columns hold (the target validated them); the values spread.
+    assert!(c.scalar(&target, "SELECT count(DISTINCT age) FROM public.accounts").parse::<u32>().unwrap() > 30);
+    assert_eq!(c.scalar(&target, "SELECT count(DISTINCT tier) FROM public.accounts"), "2");
     // Frequent values keep their frequencies.
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.accounts WHERE plan = 'pro'"), "125");
 }

@@ -14,10 +14,12 @@
 //! |--------------|------------------------------------------------------------------------|
 //! | [`profile`]  | the profile file: serde model, TOML, the no-personal-values check       |
 //! | [`stats`]    | reading a profile from PostgreSQL under one snapshot                    |
+//! | [`checks`]   | simple CHECK ranges and enumerations the values are folded into         |
 //! | [`model`]    | the plan of a generation: row counts, keys, foreign keys, fit checks    |
 //! | [`values`]   | per column value generators driven by the statistics                    |
 //! | [`rows`]     | rows → Arrow batches, in parallel, for one table's range of rows        |
 
+pub mod checks;
 pub mod model;
 pub mod profile;
 pub mod rows;

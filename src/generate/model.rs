@@ -21,9 +21,10 @@
 //!   32767, `varchar(5)` in base 36 holds 36^5), a composite key with more rows than its
 //!   components can combine, a NOT NULL reference to a table without rows: plan errors
 //!   before anything is generated, every one named.
-//! - **CHECK constraints** are not evaluated: kept columns take values from the source's own
-//!   statistics (within its ranges and enumerations); a CHECK on a column generated otherwise
-//!   is logged as a warning naming it.
+//! - **CHECK constraints**: kept columns take values from the source's own statistics (within
+//!   its ranges and enumerations); on a column generated otherwise, a simple range or
+//!   enumeration is respected ([`super::checks`]) and any other CHECK is logged as a warning
+//!   naming it.
 
 use std::collections::BTreeMap;
 
@@ -35,6 +36,7 @@ use crate::secret::{DomainKey, Key};
 use crate::source::postgres::types::ColumnKind;
 use crate::transform::fake::{self, FakeSpec, FakeValue, OutputKind};
 
+use super::checks;
 use super::profile::{ColumnProfile, Profile};
 use super::values::{
     Band, Bands, Cell, ColumnValues, Perm, Rest, base36, bound_number, is_plain_text, synthetic_supported,
@@ -321,13 +323,38 @@ impl Dataset {
                     Err(m) => problems.push(Problem::new(m).table(&t.name).column(&col.name)),
                 }
             }
+            // Simple CHECKs are folded into the values of columns generated without the
+            // source's statistics; any other CHECK on such a column is reported.
             for check in &t.checks {
-                let generated_otherwise = t.columns.iter().enumerate().any(|(ci, c)| {
-                    check.definition.contains(c.name.as_str())
-                        && (c.is_personal() || matches!(columns[ci], Some(ColumnGen::Key { .. })))
-                });
-                if generated_otherwise {
-                    tracing::warn!(table = %t.name, constraint = %check.name, "CHECK constraint on a column doppel generates without the source's statistics: not guaranteed to hold");
+                let parsed = checks::parse(&check.definition);
+                let generated_otherwise: Vec<usize> = (0..t.columns.len())
+                    .filter(|&ci| {
+                        let c = &t.columns[ci];
+                        check.definition.contains(c.name.as_str())
+                            && (c.is_personal() || matches!(columns[ci], Some(ColumnGen::Key { .. })))
+                    })
+                    .collect();
+                let mut unmet = Vec::new();
+                for ci in generated_otherwise {
+                    let c = &t.columns[ci];
+                    let simple = parsed.as_ref().and_then(|p| p.iter().find(|(name, _)| *name == c.name));
+                    match (simple, &mut columns[ci]) {
+                        (Some((_, rule)), Some(ColumnGen::Values(v))) => v.check = Some(rule.clone()),
+                        (_, Some(ColumnGen::Null)) => {}
+                        // Counters start at 1.
+                        (Some((_, checks::SimpleCheck::Range { lo, hi: None })), Some(ColumnGen::Key { .. }))
+                            if lo.is_none_or(|l| l <= 1.0) => {}
+                        _ => unmet.push(c.name.as_str()),
+                    }
+                }
+                if !unmet.is_empty() {
+                    tracing::warn!(
+                        table = %t.name,
+                        constraint = %check.name,
+                        columns = %unmet.join(", "),
+                        "CHECK constraint on columns generated without the source's statistics, not a simple range \
+                         or enumeration doppel can respect: the target may refuse the generated rows"
+                    );
                 }
             }
             tables.push(TableGen {
@@ -600,7 +627,7 @@ fn column_values(
         }
     };
     let values = |bands: Bands, common: Vec<String>, rest: Rest| {
-        ColumnGen::Values(Box::new(ColumnValues { bands, common, rest, purpose: purpose.clone(), limit }))
+        ColumnGen::Values(Box::new(ColumnValues { bands, common, rest, purpose: purpose.clone(), limit, check: None }))
     };
     match strategy {
         Some(Strategy::Null) => Ok(ColumnGen::Null),

@@ -248,14 +248,20 @@ pub struct ColumnValues {
     /// Hashes and seeds for this column: purpose bytes `table.column`.
     pub purpose: Vec<u8>,
     pub limit: Option<usize>,
+    /// A simple CHECK the values are folded into (personal and synthetic columns).
+    pub check: Option<super::checks::SimpleCheck>,
 }
 
 impl ColumnValues {
     pub fn value(&self, key: &DomainKey, row: u64) -> Cell {
-        match self.bands.locate(row) {
-            Band::Null => Cell::Null,
-            Band::Common(k) => Cell::Text(self.common[k].clone()),
-            Band::Rest(slot) => self.rest_value(key, slot),
+        let (cell, slot) = match self.bands.locate(row) {
+            Band::Null => return Cell::Null,
+            Band::Common(k) => (Cell::Text(self.common[k].clone()), k as u64),
+            Band::Rest(slot) => (self.rest_value(key, slot), slot),
+        };
+        match &self.check {
+            Some(check) => check.apply(cell, slot),
+            None => cell,
         }
     }
 
