@@ -286,4 +286,36 @@ fn from_a_live_source_into_a_database_with_sequences_set_above_the_generated_key
     assert_eq!(c.scalar(&target, "SELECT count(DISTINCT tier) FROM public.accounts"), "2");
     // Frequent values keep their frequencies.
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.accounts WHERE plan = 'pro'"), "125");
+
+    // The same dataset as a SQL dump, restored elsewhere.
+    let file = dir.path().join("generated.sql");
+    let out = doppel(&[&args[..5], &["--to", file.to_str().unwrap(), "--scale", "2.5"]].concat(), Some(TEST_KEY));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let restored = c.create_database("generate_restored");
+    c.load_file(&restored, &file);
+    let digest = "SELECT md5(string_agg(a::text, ',' ORDER BY a.id)) FROM public.accounts a \
+                  WHERE a.id <= 500";
+    assert_eq!(c.scalar(&restored, digest), c.scalar(&target, digest));
+    assert_eq!(c.scalar(&restored, "SELECT count(*) FROM pg_constraint WHERE NOT convalidated"), "0");
+    assert_eq!(c.scalar(&restored, "SELECT nextval('public.events_id_seq')"), "2501");
+    // Without the source, a dump has no schema and sequences to take: refused.
+    let profile = dir.path().join("p.toml");
+    let out = doppel(
+        &["profile", "--rules", rules.to_str().unwrap(), "--from", &c.url(&db), "--out", profile.to_str().unwrap()],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = doppel(
+        &[
+            "generate",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--profile",
+            profile.to_str().unwrap(),
+            "--to",
+            dir.path().join("x.sql").to_str().unwrap(),
+        ],
+        Some(TEST_KEY),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }

@@ -16,7 +16,9 @@ use crate::secret::{KEY_ENV, Key};
 use crate::sink::Sink;
 use crate::sink::parquet::ParquetSink;
 use crate::sink::postgres::database::PostgresSink;
+use crate::sink::postgres::dump::{self, DumpSink};
 use crate::sink::postgres::replace::TargetOptions;
+use crate::sink::postgres::roles::RoleMap;
 use crate::source::postgres::PostgresSource;
 use crate::source::{Location, Source};
 
@@ -96,12 +98,34 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
                 )?),
             }
         }
-        Location::Dump(_) => {
-            return Err(Error::Usage(format!(
-                "{}: generate writes Parquet or a new PostgreSQL database in this version",
-                to.display()
-            )));
-        }
+        Location::Dump(path) => match &live {
+            _ if shard != Shard::WHOLE => {
+                return Err(Error::Usage(
+                    "--shard writes a part of the dataset, which a SQL dump cannot restore alone; write shards to \
+                     Parquet"
+                        .into(),
+                ));
+            }
+            Some((source, source_url)) => {
+                let restrict = dump::restrict_key(&key, &plan.rules_fingerprint);
+                Box::new(DumpSink::create(
+                    path,
+                    args.replace,
+                    source_url,
+                    source.snapshot(),
+                    &plan.rules_fingerprint,
+                    &restrict,
+                    &RoleMap::default(),
+                )?)
+            }
+            None => {
+                return Err(Error::Usage(format!(
+                    "{}: a SQL dump target takes its schema and sequences from the source: generate with --from \
+                     postgres://… instead of --profile, or into a new PostgreSQL database or Parquet",
+                    to.display()
+                )));
+            }
+        },
     };
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let threads = args.threads.map(usize::from).unwrap_or(cores);
