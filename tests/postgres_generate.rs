@@ -120,6 +120,25 @@ fn northwind_at_scale_10_has_valid_constraints_and_the_source_shape() {
             assert!((got - want).abs() <= 0.1 * want, "{what}: {got} distinct values vs {want}");
             checked.1 += 1;
             if in_fk(&col.name) {
+                // Fan-out: the heaviest parents take the source's most common frequencies.
+                let top = cluster()
+                    .psql(
+                        &target,
+                        &format!(
+                            "SELECT count(*) / {rows}::float8 FROM {table} WHERE {name} IS NOT NULL GROUP BY {name} \
+                             ORDER BY 1 DESC LIMIT {}",
+                            col.most_common_freqs.len()
+                        ),
+                    )
+                    .lines()
+                    .map(|l| l.parse::<f64>().unwrap())
+                    .collect::<Vec<_>>();
+                let mut want = col.most_common_freqs.clone();
+                want.sort_by(|a, b| b.total_cmp(a));
+                for (got, f) in top.iter().zip(&want) {
+                    assert!((got - f).abs() <= 0.02, "{what}: a heavy parent's share {got} vs {f}");
+                    checked.2 += 1;
+                }
                 continue;
             }
             // Most common values: their frequencies.
