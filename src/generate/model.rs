@@ -242,6 +242,7 @@ impl Dataset {
                         }
                     }
                 }
+                let mut failed = false;
                 let counters: Vec<&String> =
                     cols.iter().filter(|c| !assigned.iter().any(|(i, ..)| Some(*i) == col_index(c))).collect();
                 for (k, c) in counters.iter().enumerate() {
@@ -256,12 +257,20 @@ impl Dataset {
                             components.push(Component { radix, source: ComponentSource::Counter(counter) });
                             assigned.push((ci, component, 0));
                         }
-                        Err(m) => problems.push(Problem::new(m).table(&t.name).column(&col.name)),
+                        Err(m) => {
+                            // Reported; the column stays a key column so references to it are
+                            // not reported again.
+                            problems.push(Problem::new(m).table(&t.name).column(&col.name));
+                            failed = true;
+                            let component = components.len();
+                            components.push(Component { radix: None, source: ComponentSource::Counter(Counter::Int) });
+                            assigned.push((ci, component, 0));
+                        }
                     }
                 }
                 // Bounded components first, the unbounded counter last.
                 let capacity = components.iter().try_fold(1u128, |acc, c| c.radix.map(|r| acc * r as u128));
-                if let Some(cap) = capacity
+                if let Some(cap) = capacity.filter(|_| !failed)
                     && (n as u128) > cap
                 {
                     problems.push(
@@ -387,7 +396,8 @@ impl Dataset {
                 if !on_keys && !f.parent_columns.is_empty() {
                     problems.push(
                         Problem::new(format!(
-                            "foreign key {} references {} ({}), which is not its primary key or a unique constraint:                              doppel generates references to keys only",
+                            "foreign key {} references {} ({}), which is not its primary key or a unique constraint: \
+                             doppel generates references to keys only",
                             fk.name,
                             fk.references_table,
                             fk.references_columns.join(", ")
