@@ -30,7 +30,7 @@ Locations (--from / --to):
   any other path                    a directory of Parquet files, one <schema>.<table>.parquet
                                     file (or <schema>.<table>/ folder of parts) per table
 
-The key (run only): the DOPPEL_KEY environment variable or --key-file FILE (mode 600),
+The key (run, generate): the DOPPEL_KEY environment variable or --key-file FILE (mode 600),
 at least 32 characters. It is never printed.
 
 Exit codes:
