@@ -96,7 +96,8 @@ pub struct GenerateArgs {
     /// A PostgreSQL source (postgres://…) to profile now, instead of --profile.
     #[arg(long, value_name = "SRC")]
     pub from: Option<String>,
-    /// Target: a Parquet directory or a new PostgreSQL database (see "Locations" below).
+    /// Target: a Parquet directory, a new PostgreSQL database, or a SQL dump file (with --from;
+    /// see "Locations" below).
     #[arg(long, value_name = "DST")]
     pub to: String,
     /// Rows per source row, for every table (may be fractional).
