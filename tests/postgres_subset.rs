@@ -135,6 +135,20 @@ fn ten_percent_of_northwind_customers_come_with_their_orders_and_everything_they
     for table in ["customers", "orders", "order_details", "employees", "products"] {
         assert_eq!(count(&example, table), count(&target, table), "{table}");
     }
+
+    // doppel verify (no key) on the subset: tables paired by a kept primary key are compared
+    // row by row, the others cannot be paired and get the value and digest checks only.
+    let rules = common::root().join("rules/northwind_subset");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("verify.json");
+    let (from, to) = (c.url(&source), c.url(&example));
+    let args = ["verify", "--rules", rules.to_str().unwrap(), "--from", &from, "--to", &to, "--report"];
+    let out = doppel(&[&args[..], &[report.to_str().unwrap()]].concat(), None);
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let matching = &report["matching"];
+    assert!(matching["public.orders"].as_str().unwrap().starts_with("primary key"), "{matching}");
+    assert!(matching["public.customers"].as_str().unwrap().starts_with("not row by row"), "{matching}");
 }
 
 #[test]

@@ -159,7 +159,12 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     let verified: std::sync::Mutex<Option<verify::Report>> = std::sync::Mutex::new(None);
     let verify_staged = |staged: &Location| -> Result<()> {
         let output = source::open(staged)?;
-        let options = VerifyOptions { max_same_rate: DEFAULT_MAX_SAME_RATE, batch_rows: args.batch_rows as usize };
+        // The source object reads the subset's rows too: pairing by position holds.
+        let options = VerifyOptions {
+            max_same_rate: DEFAULT_MAX_SAME_RATE,
+            batch_rows: args.batch_rows as usize,
+            pair_by_position: true,
+        };
         let report = verify::verify(&plan, source.as_ref(), output.as_ref(), &options)?;
         eprintln!("{report}");
         let findings = report.findings.len();

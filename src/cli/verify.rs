@@ -27,7 +27,11 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
     let source = source::open(&from)?;
     let plan = plan::bind(&rules, source.tables())?;
     let output = source::open(&to)?;
-    let options = VerifyOptions { max_same_rate: args.max_same_rate, batch_rows: args.batch_rows as usize };
+    let options = VerifyOptions {
+        max_same_rate: args.max_same_rate,
+        batch_rows: args.batch_rows as usize,
+        pair_by_position: rules.subset.is_none(),
+    };
     let report = verify::verify(&plan, source.as_ref(), output.as_ref(), &options)?;
     println!("{report}");
     if let Some(path) = &args.report {

@@ -64,6 +64,10 @@ pub struct VerifyOptions {
     /// Highest share of rows (0..1) that may keep their own low-entropy value by chance.
     pub max_same_rate: f64,
     pub batch_rows: usize,
+    /// Rows of tables without a kept primary key are paired by position. False for the output
+    /// of rules with a `[subset]` checked on its own (`doppel verify` has no key to select the
+    /// same rows again): those tables get the value and digest checks only.
+    pub pair_by_position: bool,
 }
 
 /// What a finding is about.
@@ -276,6 +280,18 @@ fn check_table(
     report: &mut Report,
 ) -> Result<()> {
     let schema = &output.tables().iter().find(|t| t.name == name).expect("listed table").schema;
+    let rows = match rows {
+        Some(r) if r.key.is_none() && !options.pair_by_position => {
+            report.matching.insert(
+                name.to_string(),
+                "not row by row: the output is a subset and its rows cannot be paired with the source's without the \
+                 key (values and digests are still checked)"
+                    .to_string(),
+            );
+            None
+        }
+        other => other,
+    };
     let find = |col: &str| {
         schema.index_of(col).map_err(|_| {
             Error::Usage(format!(
