@@ -77,7 +77,9 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
         ),
     ];
     let mut sink: Box<dyn Sink> = match &to {
-        Location::Parquet(dir) => Box::new(ParquetSink::create(dir, args.replace, metadata)?),
+        Location::Parquet(dir) => {
+            Box::new(ParquetSink::create(dir, args.replace, metadata)?.split_files(args.file_rows))
+        }
         Location::Postgres(url) => {
             if shard != Shard::WHOLE {
                 return Err(Error::Usage(
@@ -137,7 +139,7 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
     let mut total = 0u64;
     for (t, table) in dataset.tables.iter().enumerate() {
         let range = shard.range(table.rows);
-        let mut table_sink = sink.open_table(&table.name, table.schema.clone())?;
+        let mut table_sink = sink.open_table_rows(&table.name, table.schema.clone(), table.rows, range.start)?;
         total += write_table(&dataset, t, range, &pool, table_sink.as_mut(), cancel)?;
         table_sink.finish()?;
     }

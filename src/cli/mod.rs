@@ -113,6 +113,11 @@ pub struct GenerateArgs {
     /// parts together are the whole dataset, row for row. Parquet targets only.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
+    /// Parquet target: a table of more rows than this is written as a folder
+    /// `<schema>.<table>/` of files `part-<first row>.parquet` of at most this many rows (the
+    /// shards' folders of one table merge into one without clashes).
+    #[arg(long, value_name = "ROWS", default_value_t = 10_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub file_rows: u64,
     /// Replace an existing non-empty target (swapped in only when the run succeeds).
     #[arg(long)]
     pub replace: bool,

@@ -22,6 +22,20 @@ pub use rechunk::Rechunker;
 pub trait Sink: Send {
     /// Starts writing one table.
     fn open_table(&mut self, name: &str, schema: SchemaRef) -> Result<Box<dyn TableSink>>;
+    /// Starts writing a table of `table_rows` rows known in advance (`doppel generate`),
+    /// from its row `first_row` on (a shard writes a range of the rows). A sink may lay out a
+    /// large table differently (Parquet: several files); by default this is
+    /// [`Sink::open_table`].
+    fn open_table_rows(
+        &mut self,
+        name: &str,
+        schema: SchemaRef,
+        table_rows: u64,
+        first_row: u64,
+    ) -> Result<Box<dyn TableSink>> {
+        let _ = (table_rows, first_row);
+        self.open_table(name, schema)
+    }
     /// Publishes everything written, atomically where the target allows it.
     fn commit(self: Box<Self>) -> Result<()>;
     /// Whether several tables may be open at once (`--jobs`). A sink that writes one stream

@@ -10,6 +10,12 @@
 //!
 //! Determinism: batches are re-cut into [`WRITE_CHUNK_ROWS`]-row chunks and row groups are
 //! cut every [`ROW_GROUP_ROWS`] rows, so the file bytes do not depend on batch sizes.
+//!
+//! Large tables of known size ([`Sink::open_table_rows`], with [`ParquetSink::split_files`]):
+//! a table of more rows than the limit (all of it, whichever shard is written) is written as a folder `<schema>.<table>/` of files
+//! `part-<first row, 12 digits>.parquet`, a new file at every multiple of the limit in the
+//! table's row numbering. Names sort in row order, and the folders of the shards of one
+//! dataset never share a file name: their files together are the whole table.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -39,6 +45,8 @@ pub struct ParquetSink {
     replace: bool,
     properties: WriterProperties,
     committed: bool,
+    /// Rows per file for tables of known size above it (see the module doc).
+    file_rows: Option<u64>,
 }
 
 fn target_err(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -76,17 +84,52 @@ impl ParquetSink {
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .set_key_value_metadata(Some(kv))
             .build();
-        Ok(ParquetSink { target: target.to_path_buf(), staging, replace, properties, committed: false })
+        Ok(ParquetSink {
+            target: target.to_path_buf(),
+            staging,
+            replace,
+            properties,
+            committed: false,
+            file_rows: None,
+        })
+    }
+
+    /// Writes tables of known size with more than `rows` rows (at least 1) as folders of
+    /// files of at most `rows` rows (also when only a shard of such a table is written).
+    pub fn split_files(mut self, rows: u64) -> ParquetSink {
+        self.file_rows = Some(rows.max(1));
+        self
     }
 }
 
 impl Sink for ParquetSink {
     fn open_table(&mut self, name: &str, schema: SchemaRef) -> Result<Box<dyn TableSink>> {
-        let path = self.staging.join(format!("{name}.parquet"));
-        let file = File::create(&path).map_err(|e| target_err(&path, e))?;
-        let writer = ArrowWriter::try_new(file, schema.clone(), Some(self.properties.clone()))
-            .map_err(|e| target_err(&path, e))?;
-        Ok(Box::new(ParquetTableSink { writer, chunks: Rechunker::new(schema, WRITE_CHUNK_ROWS), path }))
+        Ok(Box::new(open_file(&self.properties, self.staging.join(format!("{name}.parquet")), schema)?))
+    }
+
+    fn open_table_rows(
+        &mut self,
+        name: &str,
+        schema: SchemaRef,
+        table_rows: u64,
+        first_row: u64,
+    ) -> Result<Box<dyn TableSink>> {
+        match self.file_rows {
+            Some(limit) if table_rows > limit => {
+                let folder = self.staging.join(name);
+                std::fs::create_dir(&folder).map_err(|e| target_err(&folder, e))?;
+                Ok(Box::new(SplitTableSink {
+                    current: None,
+                    properties: self.properties.clone(),
+                    schema,
+                    folder,
+                    limit,
+                    next_row: first_row,
+                    bytes: 0,
+                }))
+            }
+            _ => self.open_table(name, schema),
+        }
     }
 
     fn staged_location(&self) -> Option<crate::source::Location> {
@@ -124,6 +167,56 @@ impl Drop for ParquetSink {
     }
 }
 
+/// A new Parquet file at `path` with the sink's settings.
+fn open_file(properties: &WriterProperties, path: PathBuf, schema: SchemaRef) -> Result<ParquetTableSink> {
+    let file = File::create(&path).map_err(|e| target_err(&path, e))?;
+    let writer =
+        ArrowWriter::try_new(file, schema.clone(), Some(properties.clone())).map_err(|e| target_err(&path, e))?;
+    Ok(ParquetTableSink { writer, chunks: Rechunker::new(schema, WRITE_CHUNK_ROWS), path })
+}
+
+/// A table written as a folder of files, a new one at every multiple of `limit` rows.
+struct SplitTableSink {
+    current: Option<ParquetTableSink>,
+    properties: WriterProperties,
+    schema: SchemaRef,
+    folder: PathBuf,
+    limit: u64,
+    /// The table's row number of the next row written.
+    next_row: u64,
+    bytes: u64,
+}
+
+impl TableSink for SplitTableSink {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            if self.current.is_none() || self.next_row.is_multiple_of(self.limit) {
+                if let Some(done) = self.current.take() {
+                    self.bytes += Box::new(done).finish()?;
+                }
+                let path = self.folder.join(format!("part-{:012}.parquet", self.next_row));
+                self.current = Some(open_file(&self.properties, path, self.schema.clone())?);
+            }
+            let room = (self.limit - self.next_row % self.limit) as usize;
+            let n = room.min(batch.num_rows() - offset);
+            if let Some(file) = self.current.as_mut() {
+                file.write(&batch.slice(offset, n))?;
+            }
+            offset += n;
+            self.next_row += n as u64;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<u64> {
+        if let Some(done) = self.current.take() {
+            self.bytes += Box::new(done).finish()?;
+        }
+        Ok(self.bytes)
+    }
+}
+
 struct ParquetTableSink {
     writer: ArrowWriter<File>,
     chunks: Rechunker,
@@ -157,5 +250,58 @@ impl TableSink for ParquetTableSink {
         let file = self.writer.into_inner().map_err(|e| target_err(&path, e))?;
         file.sync_all().map_err(|e| target_err(&path, e))?;
         Ok(file.metadata().map(|m| m.len()).unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{Array, Int64Array};
+    use arrow_schema::{DataType, Field, Schema};
+
+    use super::*;
+    use crate::source::Source;
+    use crate::source::parquet::ParquetSource;
+
+    #[test]
+    fn a_large_table_of_known_size_is_split_at_multiples_of_the_limit_and_reads_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let schema = Arc::new(Schema::new(vec![Field::new("i", DataType::Int64, false)]));
+        let mut sink = Box::new(ParquetSink::create(&out, false, Vec::new()).unwrap().split_files(10));
+        // Rows 3..28 of the table (a shard), written in uneven batches.
+        let mut table = sink.open_table_rows("public.t", schema.clone(), 28, 3).unwrap();
+        for range in [3..7, 7..21, 21..28] {
+            let batch =
+                RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from_iter_values(range))]).unwrap();
+            table.write(&batch).unwrap();
+        }
+        assert!(table.finish().unwrap() > 0);
+        let mut small = sink.open_table_rows("public.u", schema.clone(), 10, 0).unwrap();
+        small
+            .write(&RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(0..10))]).unwrap())
+            .unwrap();
+        small.finish().unwrap();
+        sink.commit().unwrap();
+
+        let mut parts: Vec<String> = std::fs::read_dir(out.join("public.t"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        parts.sort();
+        assert_eq!(parts, ["part-000000000003.parquet", "part-000000000010.parquet", "part-000000000020.parquet"]);
+        assert!(out.join("public.u.parquet").is_file(), "a table within the limit stays one file");
+        let source = ParquetSource::open(&out).unwrap();
+        let values: Vec<i64> = source
+            .read("public.t", 4)
+            .unwrap()
+            .flat_map(|b| {
+                let b = b.unwrap();
+                let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().clone();
+                (0..a.len()).map(move |i| a.value(i)).collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(values, (3..28).collect::<Vec<_>>());
     }
 }
