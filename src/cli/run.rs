@@ -42,18 +42,17 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         Location::Postgres(url) => Some(PostgresSource::open(url)?),
         _ => None,
     };
-    let subset_report = match (&rules.subset, &mut pg_source) {
-        (None, _) => None,
-        (Some(_), None) => {
+    // Bound here for a PostgreSQL source, whose subset needs the plan before it is boxed.
+    let pg_plan = pg_source.as_ref().map(|s| plan::bind(&rules, s.tables())).transpose()?;
+    let subset_report = match (&rules.subset, &mut pg_source, &pg_plan) {
+        (None, _, _) => None,
+        (Some(_), None, _) | (Some(_), _, None) => {
             return Err(Error::Usage(format!(
                 "{}: the rules have a [subset] section, which follows foreign keys: it needs a PostgreSQL source",
                 from.display()
             )));
         }
-        (Some(spec), Some(s)) => {
-            let plan = plan::bind(&rules, s.tables())?;
-            Some(subset::apply(spec, s, &plan, &key)?)
-        }
+        (Some(spec), Some(s), Some(plan)) => Some(subset::apply(spec, s, plan, &key)?),
     };
     let (source, pg_snapshot, source_identity): OpenedSource = match (&from, pg_source) {
         (Location::Postgres(url), Some(s)) => {
@@ -75,7 +74,10 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         }
         (other, _) => (source::open(other)?, None, None),
     };
-    let plan = plan::bind(&rules, source.tables())?;
+    let plan = match pg_plan {
+        Some(plan) => plan,
+        None => plan::bind(&rules, source.tables())?,
+    };
     let metadata = vec![
         ("doppel.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         ("doppel.rules_blake3".to_string(), plan.rules_fingerprint.clone()),
