@@ -157,7 +157,8 @@ fn generate(c: &mut Criterion) {
     group.bench_function("10 columns to Parquet, 65536 rows, 1 thread", |b| {
         b.iter(|| {
             let dir = tempfile::tempdir().expect("tempdir");
-            let mut sink = Box::new(ParquetSink::create(&dir.path().join("out"), false, Vec::new()).expect("sink"));
+            let mut sink =
+                Box::new(ParquetSink::create(&dir.path().join("out"), &Default::default(), Vec::new()).expect("sink"));
             let mut table = sink.open_table("public.customers", ds.tables[0].schema.clone()).expect("table");
             write_table(&ds, 0, 0..ROWS, &pool, table.as_mut(), &cancel).expect("rows");
             table.finish().expect("finish");

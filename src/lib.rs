@@ -14,6 +14,7 @@
 //! - [`source`]: where rows come from (PostgreSQL under one snapshot, Parquet directories).
 //! - [`sink`]: where rows go (Parquet directories atomically; PostgreSQL databases, new or
 //!   replaced by an atomic swap).
+//! - [`table_files`]: table names as file names in a Parquet directory (encoded, never a path).
 //! - [`subset`]: referentially complete subsets along foreign keys, computed in the snapshot.
 //! - [`pipeline`]: reader → transform → writer with bounded channels, several tables at once.
 //! - [`audit`]: the run's audit report (`--report`) and its summary on stderr.
@@ -38,5 +39,6 @@ pub mod secret;
 pub mod sink;
 pub mod source;
 pub mod subset;
+pub mod table_files;
 pub mod transform;
 pub mod verify;

@@ -183,9 +183,16 @@ fn a_failed_run_leaves_no_file_and_leftovers_of_dead_runs_are_removed() {
     let dead = dir.path().join(".club.sql.doppel-partial-4000000");
     std::fs::write(&dead, "half").unwrap();
     let source = PostgresSource::open(&c.url(&source_db)).unwrap();
-    let mut sink =
-        DumpSink::create(&file, false, &c.url(&source_db), source.snapshot(), "abc", "doppeltest", &Default::default())
-            .unwrap();
+    let mut sink = DumpSink::create(
+        &file,
+        &Default::default(),
+        &c.url(&source_db),
+        source.snapshot(),
+        "abc",
+        "doppeltest",
+        &Default::default(),
+    )
+    .unwrap();
     assert!(!dead.exists(), "the dead run's partial file was removed");
     let table = &source.tables()[0];
     let mut t = sink.open_table(&table.name, table.schema.clone()).unwrap();

@@ -19,6 +19,7 @@ use crate::sink::postgres::database::PostgresSink;
 use crate::sink::postgres::dump::{self, DumpSink};
 use crate::sink::postgres::replace::TargetOptions;
 use crate::sink::postgres::roles::RoleMap;
+use crate::sink::staging::FileTarget;
 use crate::source::postgres::PostgresSource;
 use crate::source::{Location, Source};
 
@@ -76,9 +77,13 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
             format!("seed {}, scale {}, shard {}/{}", args.seed, args.scale, shard.index, shard.count),
         ),
     ];
+    let mut inputs = vec![args.rules.clone()];
+    inputs.extend(args.profile.clone());
+    inputs.extend(args.key_file.clone());
+    let file_target = FileTarget { replace: args.replace, force: args.force, inputs };
     let mut sink: Box<dyn Sink> = match &to {
         Location::Parquet(dir) => {
-            Box::new(ParquetSink::create(dir, args.replace, metadata)?.split_files(args.file_rows))
+            Box::new(ParquetSink::create(dir, &file_target, metadata)?.split_files(args.file_rows))
         }
         Location::Postgres(url) => {
             if shard != Shard::WHOLE {
@@ -112,7 +117,7 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
                 let restrict = dump::restrict_key(&key, &plan.rules_fingerprint);
                 Box::new(DumpSink::create(
                     path,
-                    args.replace,
+                    &file_target,
                     source_url,
                     source.snapshot(),
                     &plan.rules_fingerprint,

@@ -118,9 +118,13 @@ pub struct GenerateArgs {
     /// shards' folders of one table merge into one without clashes).
     #[arg(long, value_name = "ROWS", default_value_t = 10_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub file_rows: u64,
-    /// Replace an existing non-empty target (swapped in only when the run succeeds).
+    /// Replace an existing non-empty target (swapped in only when the run succeeds); it must be
+    /// one doppel wrote (or --force).
     #[arg(long)]
     pub replace: bool,
+    /// With --replace: also replace a target doppel did not write (never one of the run's inputs).
+    #[arg(long, requires = "replace")]
+    pub force: bool,
     /// Read the key from this file (mode 600) instead of DOPPEL_KEY.
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
@@ -203,12 +207,13 @@ pub struct RunArgs {
     /// Target location (see "Locations" below).
     #[arg(long, value_name = "DST")]
     pub to: String,
-    /// Replace an existing non-empty target (swapped in only when the run succeeds). A PostgreSQL
-    /// target is rebuilt in a new database beside it and renamed into place at the end, keeping
-    /// the old one's owner, settings and grants; it must be one doppel created (or --force).
+    /// Replace an existing non-empty target (swapped in only when the run succeeds); it must be
+    /// one doppel wrote (or --force). A PostgreSQL target is rebuilt in a new database beside it
+    /// and renamed into place at the end, keeping the old one's owner, settings and grants.
     #[arg(long)]
     pub replace: bool,
-    /// With --replace: also replace a PostgreSQL database that doppel did not create.
+    /// With --replace: also replace a database, Parquet folder or SQL dump that doppel did not
+    /// write (never one of the run's inputs, never a protected database).
     #[arg(long, requires = "replace")]
     pub force: bool,
     /// With --replace: end the other sessions on the PostgreSQL target at the swap, instead of

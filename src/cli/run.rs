@@ -18,6 +18,7 @@ use crate::sink::postgres::dump::{self, DumpSink};
 use crate::sink::postgres::existing::ExistingTablesSink;
 use crate::sink::postgres::replace::TargetOptions;
 use crate::sink::postgres::roles::RoleMap;
+use crate::sink::staging::{FileTarget, StagedFile};
 use crate::source::postgres::PostgresSource;
 use crate::source::{self, Location, Source};
 use crate::subset;
@@ -86,14 +87,19 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     if !role_map.is_empty() && matches!(to, Location::Parquet(_)) {
         return Err(Error::Usage(format!("{}: --role-map applies to a PostgreSQL or SQL dump target", to.display())));
     }
+    if args.terminate_connections && !matches!(to, Location::Postgres(_)) {
+        return Err(Error::Usage(format!(
+            "{}: --terminate-connections applies to a PostgreSQL target only",
+            to.display()
+        )));
+    }
+    let file_target = FileTarget {
+        replace: args.replace,
+        force: args.force,
+        inputs: read_paths(&from, &args.rules, args.key_file.as_deref()),
+    };
     let sink: Box<dyn Sink> = match &to {
-        Location::Parquet(_) if args.force || args.terminate_connections => {
-            return Err(Error::Usage(format!(
-                "{}: --force and --terminate-connections apply to a PostgreSQL target only",
-                to.display()
-            )));
-        }
-        Location::Parquet(dir) => Box::new(ParquetSink::create(dir, args.replace, metadata)?),
+        Location::Parquet(dir) => Box::new(ParquetSink::create(dir, &file_target, metadata)?),
         Location::Postgres(url) => match &pg_snapshot {
             Some((source_url, snapshot)) => {
                 let options = TargetOptions {
@@ -125,18 +131,12 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
                 Box::new(ExistingTablesSink::open(url, &tables)?)
             }
         },
-        Location::Dump(_) if args.force || args.terminate_connections => {
-            return Err(Error::Usage(format!(
-                "{}: --force and --terminate-connections apply to a PostgreSQL target only",
-                to.display()
-            )));
-        }
         Location::Dump(path) => match &pg_snapshot {
             Some((source_url, snapshot)) => {
                 let restrict = dump::restrict_key(&key, &plan.rules_fingerprint);
                 Box::new(DumpSink::create(
                     path,
-                    args.replace,
+                    &file_target,
                     source_url,
                     snapshot,
                     &plan.rules_fingerprint,
@@ -152,6 +152,8 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
             }
         },
     };
+    // Opened before anything is published: an unwritable report stops the run first.
+    let report_file = args.report.as_deref().map(|path| StagedFile::open(path, &file_target.inputs)).transpose()?;
     let transformer = Transformer::new(&plan, &key);
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let threads = args.threads.map(usize::from).unwrap_or(cores);
@@ -195,7 +197,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         to.display(),
         audit::summary(&plan, &report, &args.rules, &key.fingerprint())
     );
-    if let Some(path) = &args.report {
+    if let Some(report_file) = report_file {
         let context = RunContext {
             rules_path: &args.rules,
             rules: &rules,
@@ -207,8 +209,8 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
             subset: subset_report,
         };
         let audit = AuditReport::new(&plan, &report, context)?;
-        let json = serde_json::to_string_pretty(&audit).map_err(|e| Error::target(path.display(), e))?;
-        std::fs::write(path, json + "\n").map_err(|e| Error::target(path.display(), e))?;
+        let json = serde_json::to_string_pretty(&audit).map_err(|e| Error::target("the report", e))?;
+        report_file.publish((json + "\n").as_bytes())?;
     }
     Ok(())
 }
@@ -232,6 +234,21 @@ fn check_verify_target(verify: bool, from: &Location, to: &Location) -> Result<(
             to.display()
         ))),
     }
+}
+
+/// The files and folders a run reads, which no file target may touch: a Parquet source,
+/// the rules, the key file.
+pub(super) fn read_paths(
+    from: &Location,
+    rules: &std::path::Path,
+    key_file: Option<&std::path::Path>,
+) -> Vec<std::path::PathBuf> {
+    let mut paths = vec![rules.to_path_buf()];
+    if let Location::Parquet(dir) = from {
+        paths.push(dir.clone());
+    }
+    paths.extend(key_file.map(std::path::Path::to_path_buf));
+    paths
 }
 
 /// `150018` → `15.18`; `90624` → `9.6.24`.

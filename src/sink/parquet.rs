@@ -1,12 +1,20 @@
 //! Parquet sink: writes `DIR/<schema>.<table>.parquet` with the input's Arrow schema, zstd
-//! compression, and key-value metadata naming the doppel version and the rules' blake3.
+//! compression, and key-value metadata naming the doppel version and the rules' blake3. Table
+//! names become file names through [`crate::table_files`] (encoded, never a path).
 //!
 //! Atomicity: everything is written into a staging folder beside DIR
-//! (`.<name>.doppel-partial-<pid>`) and renamed to DIR only at [`Sink::commit`]. An existing
-//! non-empty DIR is refused unless `replace` is set; then it is moved aside, the staging
-//! folder renamed into place, and the old folder removed. Dropping the sink without a commit
-//! removes the staging folder; staging folders left by killed runs (whose process is gone)
-//! are removed when the next run starts.
+//! (`.<name>.doppel-partial-<pid>`) and renamed to DIR only at [`Sink::commit`]; the target is
+//! claimed first ([`super::staging::claim`]: never an input of the run, one run at a time,
+//! leftovers of killed runs removed). Dropping the sink without a commit removes the staging
+//! folder.
+//!
+//! Replacing: an existing non-empty DIR is refused unless `replace` is set, and then only
+//! when doppel wrote it: it holds the marker file [`MARKER`] (every output has it since this
+//! version; hidden, so never read as a table; its text names doppel and the metadata above, no
+//! time or pid, so outputs stay byte-identical across runs), or every entry in it is a Parquet
+//! file (or a folder of them) whose metadata carries `doppel.version` (outputs written before
+//! the marker existed). Anything else is replaced only with `force`. The old DIR is moved
+//! aside, the staging folder renamed into place, and the old folder removed.
 //!
 //! Determinism: batches are re-cut into [`WRITE_CHUNK_ROWS`]-row chunks and row groups are
 //! cut every [`ROW_GROUP_ROWS`] rows, so the file bytes do not depend on batch sizes.
@@ -28,9 +36,13 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, Result};
+use crate::table_files;
 
-use super::staging::{clean_leftovers, sibling};
+use super::staging::{Claim, FileTarget, claim, sibling};
 use super::{Rechunker, Sink, TableSink};
+
+/// The marker file every Parquet output of doppel holds (see the module docs).
+pub const MARKER: &str = ".doppel-output";
 
 /// Rows per write call into the Parquet writer.
 pub const WRITE_CHUNK_ROWS: usize = 8192;
@@ -42,7 +54,9 @@ pub const ROW_GROUP_MAX_BYTES: usize = 256 * 1024 * 1024;
 pub struct ParquetSink {
     target: PathBuf,
     staging: PathBuf,
-    replace: bool,
+    options: FileTarget,
+    /// This run's hold on the target, released when the sink is dropped.
+    _claim: Claim,
     properties: WriterProperties,
     committed: bool,
     /// Rows per file for tables of known size above it (see the module doc).
@@ -54,10 +68,10 @@ fn target_err(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 impl ParquetSink {
-    /// Prepares a sink writing to `target`. `metadata` is added to every file's key-value
-    /// metadata.
-    pub fn create(target: &Path, replace: bool, metadata: Vec<(String, String)>) -> Result<ParquetSink> {
-        clean_leftovers(target, &["partial", "old"]);
+    /// Prepares a sink writing to `target` as `options` allow. `metadata` is added to every
+    /// file's key-value metadata and to the marker file.
+    pub fn create(target: &Path, options: &FileTarget, metadata: Vec<(String, String)>) -> Result<ParquetSink> {
+        let held = claim(target, &options.inputs)?;
         if target.exists() {
             if !target.is_dir() {
                 return Err(target_err(
@@ -65,19 +79,15 @@ impl ParquetSink {
                     "exists and is not a directory; --to takes a directory for Parquet output",
                 ));
             }
-            let non_empty = std::fs::read_dir(target).map_err(|e| target_err(target, e))?.next().is_some();
-            if non_empty && !replace {
-                return Err(target_err(
-                    target,
-                    "exists and is not empty; pass --replace to replace it (it is swapped only when the run succeeds)",
-                ));
-            }
+            check_replaceable(target, options)?;
         }
         let staging = sibling(target, "partial", std::process::id());
-        if let Some(parent) = staging.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| target_err(parent, e))?;
-        }
         std::fs::create_dir(&staging).map_err(|e| target_err(&staging, e))?;
+        let mut marker = format!("Parquet tables written by doppel; `doppel run --replace` replaces this folder.\n");
+        for (key, value) in &metadata {
+            marker.push_str(&format!("{key} = {value}\n"));
+        }
+        std::fs::write(staging.join(MARKER), marker).map_err(|e| target_err(&staging, e))?;
         let kv = metadata.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect();
         let properties = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(|e| target_err(target, e))?))
@@ -87,7 +97,8 @@ impl ParquetSink {
         Ok(ParquetSink {
             target: target.to_path_buf(),
             staging,
-            replace,
+            options: options.clone(),
+            _claim: held,
             properties,
             committed: false,
             file_rows: None,
@@ -104,7 +115,8 @@ impl ParquetSink {
 
 impl Sink for ParquetSink {
     fn open_table(&mut self, name: &str, schema: SchemaRef) -> Result<Box<dyn TableSink>> {
-        Ok(Box::new(open_file(&self.properties, self.staging.join(format!("{name}.parquet")), schema)?))
+        let path = table_files::path_in(&self.staging, name, ".parquet").map_err(|m| target_err(&self.target, m))?;
+        Ok(Box::new(open_file(&self.properties, path, schema)?))
     }
 
     fn open_table_rows(
@@ -116,8 +128,8 @@ impl Sink for ParquetSink {
     ) -> Result<Box<dyn TableSink>> {
         match self.file_rows {
             Some(limit) if table_rows > limit => {
-                let folder = self.staging.join(name);
-                std::fs::create_dir(&folder).map_err(|e| target_err(&folder, e))?;
+                let folder = table_files::path_in(&self.staging, name, "").map_err(|m| target_err(&self.target, m))?;
+                std::fs::create_dir(&folder).map_err(|e| clash_err(&folder, name, e))?;
                 Ok(Box::new(SplitTableSink {
                     current: None,
                     properties: self.properties.clone(),
@@ -140,9 +152,8 @@ impl Sink for ParquetSink {
         let old = sibling(&self.target, "old", std::process::id());
         let had_old = self.target.exists();
         if had_old {
-            if !self.replace {
-                return Err(target_err(&self.target, "appeared during the run; pass --replace to replace it"));
-            }
+            // Looked at again: the target may have changed while the run was writing.
+            check_replaceable(&self.target, &self.options)?;
             std::fs::rename(&self.target, &old).map_err(|e| target_err(&self.target, e))?;
         }
         if let Err(e) = std::fs::rename(&self.staging, &self.target) {
@@ -159,6 +170,87 @@ impl Sink for ParquetSink {
     }
 }
 
+/// Refuses to replace the existing directory `target` unless it is empty, or `options` allow
+/// it (see the module docs).
+fn check_replaceable(target: &Path, options: &FileTarget) -> Result<()> {
+    let mut entries = std::fs::read_dir(target).map_err(|e| target_err(target, e))?.peekable();
+    if entries.peek().is_none() {
+        return Ok(());
+    }
+    if !options.replace {
+        return Err(target_err(
+            target,
+            "exists and is not empty; pass --replace to replace it (it is swapped only when the run succeeds)",
+        ));
+    }
+    if options.force || written_by_doppel(target) {
+        return Ok(());
+    }
+    Err(target_err(
+        target,
+        format!(
+            "exists and was not written by doppel (it has no {MARKER} marker, and not every entry is a Parquet file \
+             doppel wrote); --replace replaces only doppel's outputs: name another target, empty it yourself, or \
+             give --force to replace it anyway"
+        ),
+    ))
+}
+
+/// True when `dir` holds doppel's marker, or only Parquet files (or folders of them) whose
+/// metadata names doppel (outputs written before the marker).
+fn written_by_doppel(dir: &Path) -> bool {
+    if dir.join(MARKER).is_file() {
+        return true;
+    }
+    fn doppel_file(path: &Path) -> bool {
+        let Ok(file) = File::open(path) else { return false };
+        let Ok(reader) = parquet::file::reader::SerializedFileReader::new(file) else { return false };
+        use parquet::file::reader::FileReader;
+        reader
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .is_some_and(|kv| kv.iter().any(|e| e.key == "doppel.version"))
+    }
+    fn all_doppel(dir: &Path, depth: usize) -> bool {
+        let Ok(entries) = std::fs::read_dir(dir) else { return false };
+        let mut any = false;
+        for entry in entries {
+            let Ok(entry) = entry else { return false };
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else { return false };
+            let ok = if kind.is_dir() {
+                depth == 0 && all_doppel(&path, 1)
+            } else {
+                kind.is_file() && path.extension().is_some_and(|e| e == "parquet") && doppel_file(&path)
+            };
+            if !ok {
+                return false;
+            }
+            any = true;
+        }
+        any
+    }
+    all_doppel(dir, 0)
+}
+
+/// A file or folder that already exists in the staging folder: another table encoded to the
+/// same name, which only a case-insensitive file system does.
+fn clash_err(path: &Path, name: &str, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::AlreadyExists {
+        return target_err(
+            path,
+            format!(
+                "table {} and another table share this file name on this file system (names differing only in \
+                 case, on a case-insensitive file system?); write to a case-sensitive file system, or skip one \
+                 of the tables in the rules",
+                table_files::shown(name)
+            ),
+        );
+    }
+    target_err(path, e)
+}
+
 impl Drop for ParquetSink {
     fn drop(&mut self) {
         if !self.committed {
@@ -169,7 +261,10 @@ impl Drop for ParquetSink {
 
 /// A new Parquet file at `path` with the sink's settings.
 fn open_file(properties: &WriterProperties, path: PathBuf, schema: SchemaRef) -> Result<ParquetTableSink> {
-    let file = File::create(&path).map_err(|e| target_err(&path, e))?;
+    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| {
+        let name = path.file_stem().and_then(|s| table_files::decode(&s.to_string_lossy())).unwrap_or_default();
+        clash_err(&path, &name, e)
+    })?;
     let writer =
         ArrowWriter::try_new(file, schema.clone(), Some(properties.clone())).map_err(|e| target_err(&path, e))?;
     Ok(ParquetTableSink { writer, chunks: Rechunker::new(schema, WRITE_CHUNK_ROWS), path })
@@ -269,7 +364,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         let schema = Arc::new(Schema::new(vec![Field::new("i", DataType::Int64, false)]));
-        let mut sink = Box::new(ParquetSink::create(&out, false, Vec::new()).unwrap().split_files(10));
+        let mut sink = Box::new(ParquetSink::create(&out, &FileTarget::default(), Vec::new()).unwrap().split_files(10));
         // Rows 3..28 of the table (a shard), written in uneven batches.
         let mut table = sink.open_table_rows("public.t", schema.clone(), 28, 3).unwrap();
         for range in [3..7, 7..21, 21..28] {

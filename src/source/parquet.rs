@@ -1,6 +1,8 @@
 //! Parquet source: a directory with, per table, `<schema>.<table>.parquet` or a folder
-//! `<schema>.<table>/` of part files (read in name order). Hidden entries (starting with
-//! `.`) are ignored, so doppel's own staging folders are never read as tables.
+//! `<schema>.<table>/` of part files (read in name order). Names are decoded as
+//! [`crate::table_files`] says (`%2F` → `/`; other names as they are). Hidden entries
+//! (starting with `.`) are ignored, so doppel's own staging folders and marker are never read as
+//! tables.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -9,6 +11,7 @@ use arrow_schema::SchemaRef;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
+use crate::table_files;
 
 use super::{BatchStream, Source, SourceTable};
 
@@ -49,9 +52,20 @@ impl ParquetSource {
             if hidden(&path) {
                 continue;
             }
-            let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { continue };
+            let Some(file_name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { continue };
+            if !is_parquet(&path) && !path.is_dir() {
+                continue;
+            }
+            let stem = file_name.strip_suffix(".parquet").filter(|_| is_parquet(&path)).unwrap_or(&file_name);
+            let name = table_files::decode(stem).ok_or_else(|| {
+                Error::source(
+                    path.display(),
+                    "its name does not decode to a table name (a %XX sequence gives bytes that are not UTF-8); \
+                     rename it",
+                )
+            })?;
             if is_parquet(&path) {
-                found.push((name.trim_end_matches(".parquet").to_string(), vec![path]));
+                found.push((name, vec![path]));
             } else if path.is_dir() {
                 let mut parts: Vec<PathBuf> = std::fs::read_dir(&path)
                     .map_err(|e| Error::source(path.display(), e))?

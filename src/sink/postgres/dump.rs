@@ -30,9 +30,11 @@
 //! input, rules and key give a byte-identical script. pg_dump's plain output has no timestamp.
 //!
 //! A file is written as `.<name>.doppel-partial-<pid>` beside the target, fsynced and renamed
-//! into place at [`Sink::commit`]; an existing file is refused unless `--replace`; a sink
-//! dropped without commit removes its partial file; partial files of dead processes are
-//! removed when the next run starts. `-` streams to stdout as it goes (not atomic).
+//! into place at [`Sink::commit`]; the target is claimed first ([`crate::sink::staging::claim`]:
+//! never an input of the run, one run at a time, partial files of killed runs removed). An
+//! existing file is refused unless `--replace`, and replaced only when it starts with doppel's
+//! header ([`HEADER_START`]) or with `--force`; a sink dropped without commit removes its
+//! partial file. `-` streams to stdout as it goes (not atomic).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -48,6 +50,7 @@ use arrow_schema::{DataType, Schema, SchemaRef};
 
 use crate::error::{Error, Result};
 use crate::secret::Key;
+use crate::sink::staging::{Claim, FileTarget, claim};
 use crate::sink::{Sink, TableSink};
 use crate::source::postgres::catalog::{quote_ident, quote_literal};
 use crate::source::postgres::connect::ConnectParams;
@@ -56,6 +59,10 @@ use super::copy_text;
 use super::database::{child_command, describe, not_valid_constraints, tail};
 use super::roles::RoleMap;
 
+/// How every dump doppel writes begins; an existing file that does not is not replaced
+/// without `--force`.
+pub const HEADER_START: &str = "--\n-- doppel ";
+
 /// Where the script goes.
 enum Output {
     /// A partial file beside the target, renamed into place at commit.
@@ -63,7 +70,9 @@ enum Output {
         writer: BufWriter<File>,
         staging: PathBuf,
         target: PathBuf,
-        replace: bool,
+        options: FileTarget,
+        /// This run's hold on the target.
+        _claim: Claim,
     },
     Stdout(BufWriter<std::io::Stdout>),
 }
@@ -133,12 +142,12 @@ fn partial_path(target: &Path, pid: u32) -> PathBuf {
 
 impl DumpSink {
     /// Prepares a dump of the source `source_url` (under the exported `snapshot`) into `target`
-    /// (`-` for stdout). Refuses an existing file unless `replace`. `rules_fingerprint` names
+    /// (`-` for stdout), as `options` allow (see the module docs). `rules_fingerprint` names
     /// the rules in the header; `restrict_key` (see [`restrict_key`]) is given to pg_dump;
     /// `roles` decides owners and privileges ([`super::roles`]).
     pub fn create(
         target: &Path,
-        replace: bool,
+        options: &FileTarget,
         source_url: &str,
         snapshot: &str,
         rules_fingerprint: &str,
@@ -148,18 +157,16 @@ impl DumpSink {
         let source = ConnectParams::from_url(source_url)?;
         let location = target.display().to_string();
         let stdout = target.as_os_str() == "-";
-        if !stdout {
-            crate::sink::staging::clean_leftovers(target, &["partial"]);
+        let held = if stdout {
+            None
+        } else {
+            let held = claim(target, &options.inputs)?;
             if target.is_dir() {
                 return Err(Error::target(&location, "is a directory; --to takes a file name ending in .sql here"));
             }
-            if target.exists() && !replace {
-                return Err(Error::target(
-                    &location,
-                    "exists; pass --replace to replace it (it is replaced only when the run succeeds)",
-                ));
-            }
-        }
+            check_replaceable(target, options)?;
+            Some(held)
+        };
         let (tables, sequences) = read_source(&source, snapshot)?;
         if restrict_key.is_empty() || !restrict_key.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(Error::Usage("the psql restrict key must be letters and digits only".to_string()));
@@ -167,9 +174,7 @@ impl DumpSink {
         let section = |name| schema_section(&source, snapshot, name, Some(restrict_key), roles, &location);
         let pre_data = section("--section=pre-data")?;
         let post_data = section("--section=post-data")?;
-        let out = if stdout {
-            Output::Stdout(BufWriter::with_capacity(1 << 20, std::io::stdout()))
-        } else {
+        let out = if let Some(held) = held {
             let staging = partial_path(target, std::process::id());
             let file = std::fs::OpenOptions::new()
                 .write(true)
@@ -180,8 +185,11 @@ impl DumpSink {
                 writer: BufWriter::with_capacity(1 << 20, file),
                 staging,
                 target: target.to_path_buf(),
-                replace,
+                options: options.clone(),
+                _claim: held,
             }
+        } else {
+            Output::Stdout(BufWriter::with_capacity(1 << 20, std::io::stdout()))
         };
         let maxima = vec![None; sequences.len()];
         let sink = DumpSink {
@@ -193,7 +201,7 @@ impl DumpSink {
             committed: false,
         };
         let header = format!(
-            "--\n-- doppel {} SQL dump (rules blake3 {rules_fingerprint})\n-- Restore into an empty database with: \
+            "{HEADER_START}{} SQL dump (rules blake3 {rules_fingerprint})\n-- Restore into an empty database with: \
              psql -X -v ON_ERROR_STOP=1 -d DBNAME -f FILE\n-- Rows, post-data and sequence values load in one \
              transaction that commits at the end of this file.\n--\n\n",
             env!("CARGO_PKG_VERSION")
@@ -210,6 +218,37 @@ impl DumpSink {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Shared>> {
         self.shared.lock().map_err(|_| Error::target(&self.location, "a writer thread panicked"))
     }
+}
+
+/// Refuses to replace the existing file `target` unless `options` allow it (see the module docs).
+fn check_replaceable(target: &Path, options: &FileTarget) -> Result<()> {
+    if !target.exists() {
+        return Ok(());
+    }
+    let location = target.display();
+    if !options.replace {
+        return Err(Error::target(
+            location,
+            "exists; pass --replace to replace it (it is replaced only when the run succeeds)",
+        ));
+    }
+    if options.force || starts_with_header(target) {
+        return Ok(());
+    }
+    Err(Error::target(
+        location,
+        "exists and is not a SQL dump doppel wrote (it does not start with doppel's header); --replace replaces \
+         only doppel's outputs: name another file, or give --force to replace it anyway",
+    ))
+}
+
+/// True when the regular file `path` begins with [`HEADER_START`].
+fn starts_with_header(path: &Path) -> bool {
+    use std::io::Read;
+    let mut start = [0u8; HEADER_START.len()];
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+        && File::open(path).and_then(|mut f| f.read_exact(&mut start)).is_ok()
+        && start == HEADER_START.as_bytes()
 }
 
 /// Reads the source's tables, NOT VALID constraints and sequences under the snapshot.
@@ -391,12 +430,11 @@ impl Sink for DumpSink {
         let loc = self.location.clone();
         match &mut shared.out {
             Output::Stdout(w) => w.flush().map_err(|e| Error::target(&loc, format!("writing the SQL dump: {e}")))?,
-            Output::File { writer, staging, target, replace } => {
+            Output::File { writer, staging, target, options, .. } => {
                 writer.flush().map_err(|e| Error::target(staging.display(), e))?;
                 writer.get_ref().sync_all().map_err(|e| Error::target(staging.display(), e))?;
-                if target.exists() && !*replace {
-                    return Err(Error::target(&loc, "appeared during the run; pass --replace to replace it"));
-                }
+                // Looked at again: the target may have appeared or changed during the run.
+                check_replaceable(target, options)?;
                 std::fs::rename(&*staging, &*target).map_err(|e| Error::target(&loc, e))?;
                 if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty())
                     && let Ok(dir) = File::open(parent)
