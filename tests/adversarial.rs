@@ -666,3 +666,27 @@ fn a_successful_debug_run_logs_no_value() {
     assert_no_leak(&out);
     assert!(database_exists(&target));
 }
+
+// ---------------------------------------------------------------------------------------
+// Leaks and rules that change nothing (issue 13, items 1, 2, 3 and 9)
+
+#[test]
+fn a_subset_where_that_makes_the_server_quote_a_cell_prints_only_our_words() {
+    let c = cluster();
+    let db = people_db();
+    let dir = tempfile::tempdir().unwrap();
+    // Casts to reg* types make PostgreSQL quote the cell: `role "CANARY-name-1" does not exist`
+    // (42704), `cross-database references are not implemented: leak.me@example.com` (0A000).
+    for filter in ["name::regrole IS NOT NULL", "email::regclass IS NOT NULL", "note::regtype IS NOT NULL"] {
+        let rules = format!(
+            "{}[subset]\n[[subset.roots]]\ntable = \"public.people\"\nwhere = \"{filter}\"\n",
+            people_rules("")
+        );
+        let rules = write(dir.path(), "rules.toml", &rules);
+        let target = c.create_database("adversarial_where_target");
+        c.psql("postgres", &format!("DROP DATABASE \"{target}\""));
+        let out = run(&rules, &c.url(&db), &c.url(&target));
+        assert_fails(&out, 4, &["subset root public.people", filter, "SQLSTATE ", "[subset]"]);
+        assert!(!database_exists(&target));
+    }
+}
