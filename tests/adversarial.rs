@@ -690,3 +690,45 @@ fn a_subset_where_that_makes_the_server_quote_a_cell_prints_only_our_words() {
         assert!(!database_exists(&target));
     }
 }
+
+#[test]
+fn rules_that_cannot_change_any_value_are_plan_errors_reported_together() {
+    let c = cluster();
+    let db = c.create_database("adversarial_no_change");
+    c.psql(
+        &db,
+        "CREATE TABLE accounts (id int PRIMARY KEY, price numeric(12,2), fee numeric(12,2), ratio float4, \
+         born date, note text, doc jsonb, age int2);
+         INSERT INTO accounts VALUES (1, 12.34, 5.00, 0.5, '1980-01-01', 'CANARY-note leak.me@example.com', \
+         '{\"contact\": \"leak.me@example.com\"}', 40);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        "version = 1\n[tables.\"public.accounts\"]\nkeep = [\"id\"]\n[tables.\"public.accounts\".columns]\n\
+         price = { action = \"noise\", absolute = 0.001 }\n\
+         fee = { action = \"noise\", relative = 1e-12 }\n\
+         ratio = { action = \"noise\", relative = 1e-12 }\n\
+         born = { action = \"noise\", duration = \"1us\" }\n\
+         note = { action = \"redact\", detect = [] }\n\
+         doc = { action = \"json\", paths = { \"contact\" = { action = \"redact\", detect = [] } } }\n\
+         age = { action = \"noise\", relative = 0.00001 }\n",
+    );
+    let out = check(&rules, &c.url(&db));
+    assert_fails(
+        &out,
+        3,
+        &[
+            "rules.toml:5: public.accounts.price: `absolute = 0.001` is smaller than one unit",
+            "use `absolute` of at least 0.01",
+            "rules.toml:6: public.accounts.fee: `relative = 0.000000000001`",
+            "rules.toml:7: public.accounts.ratio: `relative = 0.000000000001` is below the precision",
+            "rules.toml:8: public.accounts.born: `duration` is shorter than one unit",
+            "rules.toml:9: public.accounts.note: `redact` with `detect = []` and no `patterns` looks for nothing",
+            "rules.toml:10: public.accounts.doc: path `contact`: `redact` with `detect = []`",
+            "rules.toml:11: public.accounts.age:",
+            "7 problem(s)",
+        ],
+    );
+}

@@ -14,7 +14,7 @@ use crate::transform::noise::{Amount, parse_duration_micros};
 use crate::transform::redact::{Detector, Redactor, Replacement};
 
 use super::template::Template;
-use super::{ColumnPlan, JsonPathRule, JsonStep, Origin, SourceTable, Strategy, TablePlan, fit};
+use super::{ColumnPlan, JsonPathRule, JsonStep, Origin, SourceTable, Strategy, TablePlan, changes, fit};
 
 pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut Vec<Problem>) -> Option<TablePlan> {
     let before = problems.len();
@@ -61,10 +61,12 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
         let Some(rule) = &entry.rule else { continue }; // undecodable: already reported
         let default_domain = format!("{}.{}", table.name, field.name());
         let ctx = RuleContext { field, default_domain: &default_domain, table };
-        match bind_rule(&ctx, rule).and_then(|bound| match fit::check(field, &bound.strategy) {
-            Ok(limit) => Ok((bound, limit)),
-            Err(message) => Err(vec![message]),
-        }) {
+        let checked = bind_rule(&ctx, rule).and_then(|bound| {
+            changes::check(field, &bound.strategy).map_err(|m| vec![m])?;
+            let limit = fit::check(field, &bound.strategy).map_err(|m| vec![m])?;
+            Ok((bound, limit))
+        });
+        match checked {
             Ok((bound, length_limit)) => columns.push(ColumnPlan {
                 name: field.name().clone(),
                 index,
