@@ -732,3 +732,55 @@ fn rules_that_cannot_change_any_value_are_plan_errors_reported_together() {
         ],
     );
 }
+
+#[test]
+fn noise_moves_values_at_the_ends_of_their_types_and_never_clamps_them() {
+    let c = cluster();
+    let db = c.create_database("adversarial_far");
+    c.psql(
+        &db,
+        "CREATE TABLE far (id int PRIMARY KEY, d date, ts timestamp, r float4, small int2);
+         INSERT INTO far VALUES
+          (1, '12000-01-01', '200000-01-01 00:00:00', 3e38, 1),
+          (2, '5874897-12-31', '200001-01-01 00:00:00', -3e38, 2),
+          (3, '9999-12-31', '294000-06-01 12:00:00', 1, 3);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules = |small: &str| {
+        format!(
+            "version = 1\n[tables.\"public.far\"]\nkeep = [\"id\"{}]\n[tables.\"public.far\".columns]\n\
+             d = {{ action = \"noise\", duration = \"1d\" }}\nts = {{ action = \"noise\", duration = \"1d\" }}\n\
+             r = {{ action = \"noise\", absolute = 1e38 }}\n{small}",
+            if small.is_empty() { ", \"small\"" } else { "" }
+        )
+    };
+    let target = c.create_database("adversarial_far_target");
+    c.psql("postgres", &format!("DROP DATABASE \"{target}\""));
+    let out = run(&write(dir.path(), "rules.toml", &rules("")), &c.url(&db), &c.url(&target));
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Each date moved by exactly one day (12000-01-01 used to become 9999-12-31).
+    let moved = c.scalar(
+        &target,
+        "SELECT count(*) FROM far f JOIN (VALUES (1, '12000-01-01'::date), (2, '5874897-12-31'), (3, '9999-12-31')) \
+         s(id, d) USING (id) WHERE abs(f.d - s.d) = 1",
+    );
+    assert_eq!(moved, "3");
+    // Far timestamps stay within a day of their own value (they used to collapse onto one).
+    let near = c.scalar(
+        &target,
+        "SELECT count(DISTINCT f.ts) FILTER (WHERE abs(extract(epoch FROM f.ts - s.ts)) BETWEEN 1e-6 AND 86400) \
+         FROM far f JOIN (VALUES (1, '200000-01-01'::timestamp), (2, '200001-01-01'), (3, '294000-06-01 12:00:00')) \
+         s(id, ts) USING (id)",
+    );
+    assert_eq!(near, "3");
+    // float4 noise of 1e38 near the type's top stays finite (it used to give Infinity).
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM far WHERE r IN ('Infinity', '-Infinity')"), "0");
+
+    // An amount wider than the type's range cannot move the value: a row error, not a clamp.
+    let target = c.create_database("adversarial_far_target");
+    c.psql("postgres", &format!("DROP DATABASE \"{target}\""));
+    let rules = rules("small = { action = \"noise\", absolute = 1000000 }\n");
+    let out = run(&write(dir.path(), "rules.toml", &rules), &c.url(&db), &c.url(&target));
+    assert_fails(&out, 3, &["public.far.small, row ", "cannot move this value within the range of Int16"]);
+    assert!(!database_exists(&target));
+}

@@ -103,9 +103,21 @@ fn apply_scalar(rule: &JsonPathRule, key: &DomainKey, v: &mut Value) -> Result<(
             let Some(f) = n.as_f64() else { return Err(format!("path `{}` holds a number out of range", rule.path)) };
             let mut buf = Vec::new();
             float_key(f, &mut buf);
-            let noisy = noise_float(f, *amount, &mut key.rng(b"noise", &buf, 0));
+            let cannot_move = || {
+                format!(
+                    "path `{}`: noise cannot move this number within the range of its JSON type in either direction; \
+                     lower the amount",
+                    rule.path
+                )
+            };
+            let noisy = noise_float(f, *amount, f64::MAX, &mut key.rng(b"noise", &buf, 0)).ok_or_else(cannot_move)?;
             *v = if n.is_i64() || n.is_u64() {
-                Value::Number(Number::from(noisy.round() as i64))
+                // An integer stays an integer; one that would leave i64 is not clamped.
+                let rounded = noisy.round();
+                if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&rounded) {
+                    return Err(cannot_move());
+                }
+                Value::Number(Number::from(rounded as i64))
             } else {
                 Number::from_f64(noisy).map(Value::Number).unwrap_or(Value::Null)
             };
