@@ -784,3 +784,48 @@ fn noise_moves_values_at_the_ends_of_their_types_and_never_clamps_them() {
     assert_fails(&out, 3, &["public.far.small, row ", "cannot move this value within the range of Int16"]);
     assert!(!database_exists(&target));
 }
+
+#[test]
+fn a_kept_generated_column_read_from_a_transformed_column_is_refused_and_computed_again_where_the_target_can() {
+    let c = cluster();
+    let db = c.create_database("adversarial_generated");
+    c.psql(
+        &db,
+        "CREATE TABLE staff (id int PRIMARY KEY, name text, \
+           shout text GENERATED ALWAYS AS (upper(name)) STORED, \
+           tag text GENERATED ALWAYS AS ('staff-' || id) STORED);
+         INSERT INTO staff (id, name) VALUES (1, 'CANARY-name-1'), (2, 'CANARY-name-2');",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules = |shout: &str| {
+        format!(
+            "version = 1\n[tables.\"public.staff\"]\nkeep = [\"id\", \"tag\"]\n[tables.\"public.staff\".columns]\n\
+             name = {{ action = \"fake\", generator = \"first_name\" }}\nshout = {{ action = \"{shout}\" }}\n"
+        )
+    };
+    // Kept, `shout` would write upper(real name) into Parquet: refused before anything is written.
+    let keep = write(dir.path(), "keep.toml", &rules("keep"));
+    let out = check(&keep, &c.url(&db));
+    assert_fails(&out, 3, &["keep.toml:6: public.staff.shout: a generated column computed from `name`", "`null`"]);
+    assert!(!stderr(&out).contains("public.staff.tag"), "tag reads only id: {}", stderr(&out));
+    let parquet = dir.path().join("out");
+    let out = run(&keep, &c.url(&db), parquet.to_str().unwrap());
+    assert_fails(&out, 3, &["public.staff.shout"]);
+    assert!(!parquet.exists());
+
+    // With `null`, PostgreSQL computes it again from the fake names; Parquet gets NULL.
+    let null = write(dir.path(), "null.toml", &rules("null"));
+    let target = c.create_database("adversarial_generated_target");
+    c.psql("postgres", &format!("DROP DATABASE \"{target}\""));
+    let out = run(&null, &c.url(&db), &c.url(&target));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        c.scalar(&target, "SELECT count(*) FROM staff WHERE shout = upper(name) AND name NOT LIKE 'CANARY%'"),
+        "2"
+    );
+    let out = run(&null, &c.url(&db), parquet.to_str().unwrap());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let batch = concat(&read_table(&parquet, "public.staff"));
+    assert_eq!(batch.column_by_name("shout").unwrap().null_count(), 2);
+    assert_eq!(batch.column_by_name("tag").unwrap().null_count(), 0);
+}
