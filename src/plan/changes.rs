@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `keep` | yes: that is what it is for |
 //! | `null`, `constant` | no: one value for every row (a constant is the rules' text, not data) |
-//! | `mask` | no: at least half of every non-empty value is masked |
+//! | `mask` | no: at least half of every non-empty value is masked (a value made only of `mask_char`, or in format-preserving mode only of separators, stays: that depends on the value, not the rule) |
 //! | `hash`, `fake` | no: keyed pseudonyms and generated values; equal only by chance |
 //! | `template` | no: it cannot read its own column |
 //! | `redact` | yes with `detect = []` and no `patterns`: refused |
