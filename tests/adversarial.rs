@@ -815,6 +815,11 @@ fn a_kept_generated_column_read_from_a_transformed_column_is_refused_and_compute
 
     // With `null`, PostgreSQL computes it again from the fake names; Parquet gets NULL.
     let null = write(dir.path(), "null.toml", &rules("null"));
+    let out = doppel(&["check", "--rules", null.to_str().unwrap(), "--from", &c.url(&db), "--explain"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let explain = String::from_utf8_lossy(&out.stdout);
+    assert!(explain.contains("null [generated from name: PostgreSQL targets compute it again]"), "{explain}");
+    assert!(explain.contains("keep [generated from id: PostgreSQL targets compute it again]"), "{explain}");
     let target = c.create_database("adversarial_generated_target");
     c.psql("postgres", &format!("DROP DATABASE \"{target}\""));
     let out = run(&null, &c.url(&db), &c.url(&target));
