@@ -666,3 +666,178 @@ fn a_successful_debug_run_logs_no_value() {
     assert_no_leak(&out);
     assert!(database_exists(&target));
 }
+
+// ---------------------------------------------------------------------------------------
+// Leaks and rules that change nothing (issue 13, items 1, 2, 3 and 9)
+
+#[test]
+fn a_subset_where_that_makes_the_server_quote_a_cell_prints_only_our_words() {
+    let c = cluster();
+    let db = people_db();
+    let dir = tempfile::tempdir().unwrap();
+    // Casts to reg* types make PostgreSQL quote the cell: `role "CANARY-name-1" does not exist`
+    // (42704), `cross-database references are not implemented: leak.me@example.com` (0A000).
+    for filter in ["name::regrole IS NOT NULL", "email::regclass IS NOT NULL", "note::regtype IS NOT NULL"] {
+        let rules = format!(
+            "{}[subset]\n[[subset.roots]]\ntable = \"public.people\"\nwhere = \"{filter}\"\n",
+            people_rules("")
+        );
+        let rules = write(dir.path(), "rules.toml", &rules);
+        let target = c.create_database("adversarial_where_target");
+        c.psql("postgres", &format!("DROP DATABASE \"{target}\""));
+        let out = run(&rules, &c.url(&db), &c.url(&target));
+        assert_fails(&out, 4, &["subset root public.people", filter, "SQLSTATE ", "[subset]"]);
+        assert!(!database_exists(&target));
+    }
+}
+
+#[test]
+fn rules_that_cannot_change_any_value_are_plan_errors_reported_together() {
+    let c = cluster();
+    let db = c.create_database("adversarial_no_change");
+    c.psql(
+        &db,
+        "CREATE TABLE accounts (id int PRIMARY KEY, price numeric(12,2), fee numeric(12,2), ratio float4, \
+         born date, note text, doc jsonb, age int2);
+         INSERT INTO accounts VALUES (1, 12.34, 5.00, 0.5, '1980-01-01', 'CANARY-note leak.me@example.com', \
+         '{\"contact\": \"leak.me@example.com\"}', 40);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        "version = 1\n[tables.\"public.accounts\"]\nkeep = [\"id\"]\n[tables.\"public.accounts\".columns]\n\
+         price = { action = \"noise\", absolute = 0.001 }\n\
+         fee = { action = \"noise\", relative = 1e-12 }\n\
+         ratio = { action = \"noise\", relative = 1e-12 }\n\
+         born = { action = \"noise\", duration = \"1us\" }\n\
+         note = { action = \"redact\", detect = [] }\n\
+         doc = { action = \"json\", paths = { \"contact\" = { action = \"redact\", detect = [] } } }\n\
+         age = { action = \"noise\", relative = 0.00001 }\n",
+    );
+    let out = check(&rules, &c.url(&db));
+    assert_fails(
+        &out,
+        3,
+        &[
+            "rules.toml:5: public.accounts.price: `absolute = 0.001` is smaller than one unit",
+            "use `absolute` of at least 0.01",
+            "rules.toml:6: public.accounts.fee: `relative = 0.000000000001`",
+            "rules.toml:7: public.accounts.ratio: `relative = 0.000000000001` is below the precision",
+            "rules.toml:8: public.accounts.born: `duration` is shorter than one unit",
+            "rules.toml:9: public.accounts.note: `redact` with `detect = []` and no `patterns` looks for nothing",
+            "rules.toml:10: public.accounts.doc: path `contact`: `redact` with `detect = []`",
+            "rules.toml:11: public.accounts.age:",
+            "7 problem(s)",
+        ],
+    );
+}
+
+#[test]
+fn noise_moves_values_at_the_ends_of_their_types_and_never_clamps_them() {
+    let c = cluster();
+    let db = c.create_database("adversarial_far");
+    c.psql(
+        &db,
+        "CREATE TABLE far (id int PRIMARY KEY, d date, ts timestamp, r float4, small int2);
+         INSERT INTO far VALUES
+          (1, '12000-01-01', '200000-01-01 00:00:00', 3e38, 1),
+          (2, '5874897-12-31', '200001-01-01 00:00:00', -3e38, 2),
+          (3, '9999-12-31', '294000-06-01 12:00:00', 1, 3);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules = |small: &str| {
+        format!(
+            "version = 1\n[tables.\"public.far\"]\nkeep = [\"id\"{}]\n[tables.\"public.far\".columns]\n\
+             d = {{ action = \"noise\", duration = \"1d\" }}\nts = {{ action = \"noise\", duration = \"1d\" }}\n\
+             r = {{ action = \"noise\", absolute = 1e38 }}\n{small}",
+            if small.is_empty() { ", \"small\"" } else { "" }
+        )
+    };
+    let target = c.create_database("adversarial_far_target");
+    c.psql("postgres", &format!("DROP DATABASE \"{target}\""));
+    let out = run(&write(dir.path(), "rules.toml", &rules("")), &c.url(&db), &c.url(&target));
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Each date moved by exactly one day (12000-01-01 used to become 9999-12-31).
+    let moved = c.scalar(
+        &target,
+        "SELECT count(*) FROM far f JOIN (VALUES (1, '12000-01-01'::date), (2, '5874897-12-31'), (3, '9999-12-31')) \
+         s(id, d) USING (id) WHERE abs(f.d - s.d) = 1",
+    );
+    assert_eq!(moved, "3");
+    // Far timestamps stay within a day of their own value (they used to collapse onto one).
+    let near = c.scalar(
+        &target,
+        "SELECT count(DISTINCT f.ts) FILTER (WHERE abs(extract(epoch FROM f.ts - s.ts)) BETWEEN 1e-6 AND 86400) \
+         FROM far f JOIN (VALUES (1, '200000-01-01'::timestamp), (2, '200001-01-01'), (3, '294000-06-01 12:00:00')) \
+         s(id, ts) USING (id)",
+    );
+    assert_eq!(near, "3");
+    // float4 noise of 1e38 near the type's top stays finite (it used to give Infinity).
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM far WHERE r IN ('Infinity', '-Infinity')"), "0");
+
+    // An amount wider than the type's range cannot move the value: a row error, not a clamp.
+    let target = c.create_database("adversarial_far_target");
+    c.psql("postgres", &format!("DROP DATABASE \"{target}\""));
+    let rules = rules("small = { action = \"noise\", absolute = 1000000 }\n");
+    let out = run(&write(dir.path(), "rules.toml", &rules), &c.url(&db), &c.url(&target));
+    assert_fails(&out, 3, &["public.far.small, row ", "cannot move this value within the range of Int16"]);
+    assert!(!database_exists(&target));
+}
+
+#[test]
+fn a_kept_generated_column_read_from_a_transformed_column_is_refused_and_computed_again_where_the_target_can() {
+    let c = cluster();
+    let db = c.create_database("adversarial_generated");
+    c.psql(
+        &db,
+        "CREATE TABLE staff (id int PRIMARY KEY, name text, \
+           shout text GENERATED ALWAYS AS (upper(name)) STORED, \
+           tag text GENERATED ALWAYS AS ('staff-' || id) STORED);
+         INSERT INTO staff (id, name) VALUES (1, 'CANARY-name-1'), (2, 'CANARY-name-2');",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules = |shout: &str| {
+        format!(
+            "version = 1\n[tables.\"public.staff\"]\nkeep = [\"id\", \"tag\"]\n[tables.\"public.staff\".columns]\n\
+             name = {{ action = \"fake\", generator = \"first_name\" }}\nshout = {{ action = \"{shout}\" }}\n"
+        )
+    };
+    // Kept, `shout` would write upper(real name) into Parquet: refused before anything is written.
+    let keep = write(dir.path(), "keep.toml", &rules("keep"));
+    let out = check(&keep, &c.url(&db));
+    assert_fails(&out, 3, &["keep.toml:6: public.staff.shout: a generated column computed from `name`", "`null`"]);
+    assert!(!stderr(&out).contains("public.staff.tag"), "tag reads only id: {}", stderr(&out));
+    let parquet = dir.path().join("out");
+    let out = run(&keep, &c.url(&db), parquet.to_str().unwrap());
+    assert_fails(&out, 3, &["public.staff.shout"]);
+    assert!(!parquet.exists());
+
+    // With `null`, PostgreSQL computes it again from the fake names; Parquet gets NULL.
+    let null = write(dir.path(), "null.toml", &rules("null"));
+    let out = doppel(&["check", "--rules", null.to_str().unwrap(), "--from", &c.url(&db), "--explain"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let explain = String::from_utf8_lossy(&out.stdout);
+    assert!(explain.contains("null [generated from name: PostgreSQL targets compute it again]"), "{explain}");
+    assert!(explain.contains("keep [generated from id: PostgreSQL targets compute it again]"), "{explain}");
+    let target = c.create_database("adversarial_generated_target");
+    c.psql("postgres", &format!("DROP DATABASE \"{target}\""));
+    let out = run(&null, &c.url(&db), &c.url(&target));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        c.scalar(&target, "SELECT count(*) FROM staff WHERE shout = upper(name) AND name NOT LIKE 'CANARY%'"),
+        "2"
+    );
+    // A SQL dump leaves it out of COPY: the restore computes it again.
+    let dump = dir.path().join("staff.sql");
+    let out = run(&null, &c.url(&db), dump.to_str().unwrap());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&dump).unwrap();
+    assert!(text.contains("COPY \"public\".\"staff\" (\"id\", \"name\") FROM stdin;"), "{text}");
+    assert!(!text.contains("CANARY"));
+    let out = run(&null, &c.url(&db), parquet.to_str().unwrap());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let batch = concat(&read_table(&parquet, "public.staff"));
+    assert_eq!(batch.column_by_name("shout").unwrap().null_count(), 2);
+    assert_eq!(batch.column_by_name("tag").unwrap().null_count(), 0);
+}

@@ -8,13 +8,14 @@ use arrow_schema::{DataType, Field, TimeUnit};
 
 use crate::error::Problem;
 use crate::rules::{ColumnRule, HashFormat, TableAction, TableRules};
+use crate::source::postgres::generated_reads;
 use crate::transform::fake::{self, FakeSpec, Generator, Locale, OutputKind};
 use crate::transform::mask::MaskSpec;
 use crate::transform::noise::{Amount, parse_duration_micros};
 use crate::transform::redact::{Detector, Redactor, Replacement};
 
 use super::template::Template;
-use super::{ColumnPlan, JsonPathRule, JsonStep, Origin, SourceTable, Strategy, TablePlan, fit};
+use super::{ColumnPlan, JsonPathRule, JsonStep, Origin, SourceTable, Strategy, TablePlan, changes, fit};
 
 pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut Vec<Problem>) -> Option<TablePlan> {
     let before = problems.len();
@@ -61,10 +62,12 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
         let Some(rule) = &entry.rule else { continue }; // undecodable: already reported
         let default_domain = format!("{}.{}", table.name, field.name());
         let ctx = RuleContext { field, default_domain: &default_domain, table };
-        match bind_rule(&ctx, rule).and_then(|bound| match fit::check(field, &bound.strategy) {
-            Ok(limit) => Ok((bound, limit)),
-            Err(message) => Err(vec![message]),
-        }) {
+        let checked = bind_rule(&ctx, rule).and_then(|bound| {
+            changes::check(field, &bound.strategy).map_err(|m| vec![m])?;
+            let limit = fit::check(field, &bound.strategy).map_err(|m| vec![m])?;
+            Ok((bound, limit))
+        });
+        match checked {
             Ok((bound, length_limit)) => columns.push(ColumnPlan {
                 name: field.name().clone(),
                 index,
@@ -86,6 +89,13 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
     if problems.len() > before || columns.len() != fields.len() {
         return None;
     }
+    for (column, message) in kept_generated_problems(&columns, fields) {
+        let c = &columns[column];
+        problems.push(problem(c.origin.line, &c.name, message));
+    }
+    if problems.len() > before {
+        return None;
+    }
     let eval_order = match evaluation_order(&columns) {
         Ok(order) => order,
         Err(column) => {
@@ -102,6 +112,40 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
         eval_order,
         origin,
     })
+}
+
+/// A kept generated column whose expression reads a column the rules transform would carry
+/// values derived from the real ones (into Parquet, where nothing computes it again): each
+/// such column's index with the problem. A generated column whose list of read columns is
+/// unknown is taken to read them all.
+fn kept_generated_problems(columns: &[ColumnPlan], fields: &arrow_schema::Fields) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, c) in columns.iter().enumerate() {
+        if !matches!(c.strategy, Strategy::Keep) {
+            continue;
+        }
+        let Some(reads) = generated_reads(&fields[c.index]) else { continue };
+        let transformed: Vec<&str> = columns
+            .iter()
+            .filter(|r| r.index != c.index && !matches!(r.strategy, Strategy::Keep))
+            .filter(|r| reads.as_ref().is_none_or(|names| names.contains(&r.name)))
+            .map(|r| r.name.as_str())
+            .collect();
+        if transformed.is_empty() {
+            continue;
+        }
+        out.push((
+            i,
+            format!(
+                "a generated column computed from {}, which the rules transform: kept, it would copy values derived \
+                 from the real ones (Parquet has nothing to compute it again). Give it `null` or a rule of its own: a \
+                 PostgreSQL target or SQL dump computes it again from the transformed columns, Parquet gets the \
+                 rule's values",
+                transformed.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    out
 }
 
 /// Non-template columns first in schema order, then templates after what they read.
@@ -560,4 +604,51 @@ fn noise_strategy(
         _ => return Err("the noise amount must be a positive finite number".into()),
     };
     Ok(Strategy::NoiseNumber(amount))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+
+    use arrow_schema::Schema;
+
+    use super::*;
+    use crate::error::Error;
+    use crate::plan::bind;
+    use crate::rules::parse_rules;
+    use crate::source::postgres::{PG_GENERATED, PG_GENERATED_READS};
+
+    /// `public.t (id, name, note, g)`, `g` generated with `reads` (`None`: no list recorded).
+    fn problems(reads: Option<&str>, rules: &str) -> Vec<String> {
+        let mut metadata = HashMap::from([(PG_GENERATED.to_string(), "stored".to_string())]);
+        if let Some(r) = reads {
+            metadata.insert(PG_GENERATED_READS.to_string(), r.to_string());
+        }
+        let fields = ["id", "name", "note"].map(|c| Field::new(c, DataType::Utf8, true)).into_iter();
+        let fields: Vec<Field> =
+            fields.chain([Field::new("g", DataType::Utf8, true).with_metadata(metadata)]).collect();
+        let table = SourceTable::new("public.t", Arc::new(Schema::new(fields)));
+        let text = format!("version = 1\n[tables.\"public.t\"]\nkeep = [\"id\", \"g\"]\n{rules}");
+        let set = parse_rules(&[(PathBuf::from("r.toml"), text)]).unwrap();
+        match bind(&set, &[table]) {
+            Ok(_) => Vec::new(),
+            Err(Error::Rules(p)) => p.0.iter().map(|p| p.to_string()).collect(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn a_kept_generated_column_may_read_only_kept_columns_and_unknown_reads_count_as_all() {
+        let rules = "[tables.\"public.t\".columns]\nname = { action = \"null\" }\nnote = { action = \"keep\" }\n";
+        let p = problems(Some(r#"["name", "id"]"#), rules);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("r.toml:3: public.t.g: a generated column computed from `name`,"), "{p:?}");
+        assert!(problems(Some(r#"["note", "id"]"#), rules).is_empty());
+        // No list (or an unreadable one): it may read anything, so any transformed column counts.
+        assert_eq!(problems(None, rules).len(), 1);
+        assert_eq!(problems(Some("not json"), rules).len(), 1);
+        let all_kept = "[tables.\"public.t\".columns]\nname = { action = \"keep\" }\nnote = { action = \"keep\" }\n";
+        assert!(problems(None, all_kept).is_empty());
+    }
 }

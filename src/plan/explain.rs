@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use crate::rules::TableAction;
+use crate::source::postgres::generated_reads;
 
 use super::{Plan, Strategy};
 
@@ -33,6 +34,10 @@ pub fn explain(plan: &Plan) -> String {
             }
             if c.unique {
                 rule.push_str(" unique");
+            }
+            if let Some(reads) = generated_reads(table.schema.field(c.index)) {
+                let from = reads.map(|r| r.join(", ")).unwrap_or_else(|| "unknown columns".into());
+                let _ = write!(rule, " [generated from {from}: PostgreSQL targets compute it again]");
             }
             let _ = writeln!(
                 out,

@@ -15,12 +15,14 @@
 //! | module        | what it checks                                                        |
 //! |---------------|-----------------------------------------------------------------------|
 //! | `bind`        | one table's rules against its columns and their Arrow types          |
+//! | `changes`     | every transforming rule can change the value (`keep` is the way to copy) |
 //! | [`fit`]       | generated values against the declared `varchar(n)`, `char(n)`, `numeric(p,s)` |
 //! | `relations`   | across tables: foreign keys into skipped tables, row-level security   |
 //! | [`drift`]     | the source against the schema lock the rules were reviewed with       |
 //! | [`template`]  | template parsing and filters                                          |
 
 mod bind;
+mod changes;
 pub mod drift;
 mod explain;
 pub mod fit;

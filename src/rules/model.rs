@@ -252,6 +252,7 @@ pub enum ColumnRule {
         unique: bool,
     },
     /// Numbers moved by a keyed random amount; dates and timestamps shifted by a duration.
+    /// An amount that cannot move any value (below one unit of the column) is a plan error.
     Noise {
         /// Numbers: at most this much up or down, e.g. `absolute = 5`.
         #[serde(default)]
@@ -276,7 +277,8 @@ pub enum ColumnRule {
     },
     /// Find personal data inside free text and replace it.
     Redact {
-        /// Detectors: `email`, `phone`, `iban`, `card`, `ip` (default: all).
+        /// Detectors: `email`, `phone`, `iban`, `card`, `ip`, `name` (default: all). `[]` needs
+        /// `patterns`: a redact that looks for nothing is a plan error.
         #[serde(default)]
         detect: Option<Vec<String>>,
         /// Extra regular expressions to redact.

@@ -382,6 +382,8 @@ pub fn safe_rule(field: &Field) -> Rule {
         DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::FixedSizeBinary(16) => {
             Rule::new("hash")
         }
+        // One digit: ±10 % moves none of its values (the plan refuses it); one unit does.
+        DataType::Decimal128(1, scale) => Rule::new("noise").opt("absolute", 10f64.powi(-i32::from(*scale))),
         DataType::Float32 | DataType::Float64 | DataType::Decimal128(..) => Rule::new("noise").opt("relative", 0.1),
         DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) => Rule::new("noise").opt("duration", "30d"),
         DataType::Boolean => Rule::fake("boolean"),
@@ -442,10 +444,21 @@ fn number(col: &Column) -> Suggestion {
         Some(c @ Concept::Age) => {
             Suggestion::rule(Rule::new("noise").opt("absolute", 2), format!("{}: moved by up to 2", says(c)))
         }
-        Some(c @ Concept::Geo) => Suggestion::rule(
-            Rule::new("noise").opt("absolute", 0.05),
-            format!("{}: moved by up to 0.05 degrees (about 5 km)", says(c)),
-        ),
+        Some(c @ Concept::Geo) => {
+            // Never below one unit of the column: the plan refuses noise that cannot move a value.
+            let step = match col.field.data_type() {
+                DataType::Decimal128(_, scale) => 10f64.powi(-i32::from(*scale)),
+                DataType::Float16 | DataType::Float32 | DataType::Float64 => 0.0,
+                _ => 1.0,
+            };
+            let amount = step.max(0.05);
+            let why = if amount == 0.05 {
+                format!("{}: moved by up to 0.05 degrees (about 5 km)", says(c))
+            } else {
+                format!("{}: moved by up to {amount}, one unit of the column", says(c))
+            };
+            Suggestion::rule(Rule::new("noise").opt("absolute", amount), why)
+        }
         Some(c) if IDENTIFYING.contains(&c) || matches!(c, Concept::Secret | Concept::Postcode) => {
             unjudged(col, format!("{} stored as a number", says(c)))
         }
@@ -1102,6 +1115,22 @@ mod tests {
         assert!(suggest(&id, &ctx).is_keep());
         // ... but an id that the name says is a national number is not.
         assert!(!suggest(&column("ssn", DataType::Int64, &[]), &ctx).is_keep());
+    }
+
+    #[test]
+    fn a_suggested_noise_is_never_below_one_unit_of_the_column() {
+        let ctx = TableContext::default();
+        let rendered = |dt: DataType| rule_of(&suggest(&column("latitude", dt, &[]), &ctx)).unwrap().1;
+        assert!(rendered(DataType::Float64).contains("absolute = 0.05"), "{}", rendered(DataType::Float64));
+        assert!(rendered(DataType::Decimal128(9, 6)).contains("absolute = 0.05"));
+        assert!(
+            rendered(DataType::Decimal128(5, 1)).contains("absolute = 0.1"),
+            "{}",
+            rendered(DataType::Decimal128(5, 1))
+        );
+        assert!(rendered(DataType::Int32).contains("absolute = 1"), "{}", rendered(DataType::Int32));
+        let safe = safe_rule(&Field::new("x", DataType::Decimal128(1, 0), false)).render();
+        assert!(safe.contains("absolute = 1"), "{safe}");
     }
 
     #[test]

@@ -86,18 +86,18 @@ pub fn select(
         if subset.reached[t] {
             continue;
         }
-        let condition = match &subset.unreached[t] {
+        let (condition, rule_where) = match &subset.unreached[t] {
             Take::None => continue,
             Take::All => {
                 closure.selected[t].all = true;
-                "true".to_string()
+                ("true".to_string(), None)
             }
             Take::Where(w) => {
                 closure.selected[t].filters.push(w.clone());
-                format!("({w})")
+                (format!("({w})"), Some(w.as_str()))
             }
         };
-        closure.parents_where(t, &condition)?;
+        closure.parents_where(t, &condition, rule_where)?;
     }
     closure.run()?;
     let selected = std::mem::take(&mut closure.selected);
@@ -130,7 +130,8 @@ impl Closure<'_> {
         let mut lowest: BinaryHeap<(u64, Key)> = BinaryHeap::new();
         let context = format!("subset root {table}: selecting its rows");
         let key = self.key.clone();
-        self.stream(&query, &[], &context, |k| {
+        let filter = root.filter.clone();
+        self.stream(&query, &[], &context, filter.as_deref(), |k| {
             let h = keyed(&key, b"subset root", &table, &k);
             if threshold.is_some_and(|limit| h >= limit) {
                 return Ok(());
@@ -172,7 +173,7 @@ impl Closure<'_> {
                 let params = key_params(&chunk, self.sql[t].key_width());
                 for e in 0..self.subset.edges.len() {
                     if self.subset.edges[e].child == t && self.subset.edges[e].up == Up::Follow {
-                        self.parents(e, &condition, &params)?;
+                        self.parents(e, &condition, &params, None)?;
                     }
                 }
             } else {
@@ -181,17 +182,19 @@ impl Closure<'_> {
         }
     }
 
-    /// The parents of an unreached table's rows matching `condition` (over alias `c`).
-    fn parents_where(&mut self, t: usize, condition: &str) -> Result<()> {
+    /// The parents of an unreached table's rows matching `condition` (over alias `c`), which
+    /// applies the rules' `rule_where`, if any.
+    fn parents_where(&mut self, t: usize, condition: &str, rule_where: Option<&str>) -> Result<()> {
         for e in 0..self.subset.edges.len() {
             if self.subset.edges[e].child == t && self.subset.edges[e].up == Up::Follow {
-                self.parents(e, condition, &[])?;
+                self.parents(e, condition, &[], rule_where)?;
             }
         }
         Ok(())
     }
 
-    fn parents(&mut self, e: usize, condition: &str, params: &[Vec<&str>]) -> Result<()> {
+    /// `rule_where`: the rules' `where` inside `condition`, if any (named in errors).
+    fn parents(&mut self, e: usize, condition: &str, params: &[Vec<&str>], rule_where: Option<&str>) -> Result<()> {
         let edge = &self.subset.edges[e];
         let (child, parent) = (edge.child, edge.parent);
         let query =
@@ -199,7 +202,7 @@ impl Closure<'_> {
         let context =
             format!("subset: rows of {} referenced by {} ({})", self.name(parent), self.name(child), edge.name);
         let mut found = Vec::new();
-        self.stream(&query, params, &context, |k| {
+        self.stream(&query, params, &context, rule_where, |k| {
             found.push(k);
             Ok(())
         })?;
@@ -227,7 +230,7 @@ impl Closure<'_> {
         let mut groups: HashMap<Key, Vec<(u64, Key)>> = HashMap::new();
         let key = self.key.clone();
         let child_name = self.name(child).to_string();
-        self.stream(&query, &params, &context, |row| match with_reference {
+        self.stream(&query, &params, &context, None, |row| match with_reference {
             false => {
                 found.push(row);
                 Ok(())
@@ -254,16 +257,18 @@ impl Closure<'_> {
         Ok(())
     }
 
-    /// Runs `query` and hands each row's columns, as text, to `each`.
+    /// Runs `query` and hands each row's columns, as text, to `each`. `rule_where` is the
+    /// rules' `where` the query applies, if any (named in errors).
     fn stream(
         &mut self,
         query: &str,
         params: &[Vec<&str>],
         context: &str,
+        rule_where: Option<&str>,
         mut each: impl FnMut(Key) -> Result<()>,
     ) -> Result<()> {
         let location = self.location;
-        let fail = |e: postgres::Error| Error::source(location, format!("{context}: {}", describe(&e)));
+        let fail = |e: postgres::Error| Error::source(location, format!("{context}: {}", describe(&e, rule_where)));
         let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let mut rows = self.client.query_raw(query, params).map_err(fail)?;
         while let Some(row) = rows.next().map_err(fail)? {
@@ -303,17 +308,45 @@ fn fraction_threshold(fraction: f64) -> u64 {
     if fraction >= 1.0 { u64::MAX } else { (fraction * 18_446_744_073_709_551_616.0) as u64 }
 }
 
-/// A failed closure query: the server's words for mistakes in a `where` (they quote the
-/// rules, not data), only the SQLSTATE for anything else (a data error could quote a value).
-fn describe(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) if db.code().code().starts_with("42") => format!(
-            "{} (SQLSTATE {}); check the subset's where predicates in the rules",
-            db.message(),
-            db.code().code()
+/// A failed closure query, in our words: the server's text is never shown, since even a
+/// mistake in a `where` can make it quote a cell (a cast to `regrole` answers `role "…" does
+/// not exist` with the row's value). The SQLSTATE and the rules' own `where` say what to fix.
+fn describe(e: &postgres::Error, rule_where: Option<&str>) -> String {
+    let Some(db) = e.as_db_error() else {
+        return if e.is_closed() {
+            "the connection was lost; check the server log and the network, then run again".to_string()
+        } else {
+            "the database driver failed; run again".to_string()
+        };
+    };
+    let code = db.code().code();
+    let what = match code {
+        "42601" => "it is not valid SQL (syntax error)",
+        "42703" => "it names a column the table does not have",
+        "42P01" => "it names a table that does not exist",
+        "42883" => "it calls a function or operator that does not exist for these argument types",
+        "42704" => "it names (or casts a value to) a type, role or other object that does not exist",
+        "42804" | "42846" | "42P18" => "it compares or converts values of types that do not match",
+        "42501" => "permission denied for something it reads",
+        "42702" => "it names a column ambiguously",
+        "42803" => "it uses an aggregate or window function, which a where clause cannot",
+        "0A000" => "it asks for something PostgreSQL does not support there",
+        _ if code.starts_with("42") => "it does not fit the table's schema",
+        _ if code.starts_with("22") => "a value of the table cannot be converted or computed as it asks",
+        _ if code.starts_with("08") || code.starts_with("57") => {
+            return format!("the connection was lost or the query was cancelled (SQLSTATE {code}); run again");
+        }
+        _ => "the server refused it",
+    };
+    match rule_where {
+        Some(w) => format!(
+            "the subset's where clause `{w}` cannot be run: {what} (SQLSTATE {code}); fix it in the rules' [subset] \
+             section (the server's own message is not shown: it may quote a value)"
         ),
-        Some(db) => format!("the query failed (SQLSTATE {}); check the subset's where predicates", db.code().code()),
-        None => "the connection failed; run again".to_string(),
+        None => format!(
+            "the query failed: {what} (SQLSTATE {code}); check the subset's relations in the rules and the server \
+             log (the server's own message is not shown: it may quote a value)"
+        ),
     }
 }
 

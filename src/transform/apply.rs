@@ -20,7 +20,7 @@ use super::fake::{FakeValue, generate};
 use super::hash::{format_uuid, hash_hex, parse_uuid, permute_int, permute_uuid};
 use super::json::apply_json;
 use super::mask::mask;
-use super::noise::{noise_decimal, noise_float, noise_int, noise_shift};
+use super::noise::{DATE_DAYS, TIMESTAMP_MICROS, noise_decimal, noise_float, noise_int, noise_shift};
 use super::values::{fake_array, fake_text, text_key, value_key};
 
 /// A failure inside one array: the row index within the array and the reason (no value).
@@ -271,6 +271,15 @@ fn hash_ints(input: &ArrayRef, key: &DomainKey, bits: u32) -> Result<ArrayRef, C
     }
 }
 
+/// Why a value could not be moved (the value itself is never named).
+fn cannot_move(dt: &DataType) -> String {
+    format!(
+        "noise cannot move this value within the range of {dt} in either direction (the amount is wider than the \
+         range, or the value lies beyond what the target holds); lower the amount, or give the column another \
+         action"
+    )
+}
+
 fn noise(input: &ArrayRef, strategy: &Strategy, key: &DomainKey) -> Result<ArrayRef, CellError> {
     let mut buf = Vec::with_capacity(24);
     let mut rng_for = |row: usize| {
@@ -278,27 +287,31 @@ fn noise(input: &ArrayRef, strategy: &Strategy, key: &DomainKey) -> Result<Array
         value_key(input.as_ref(), row, &mut buf);
         key.rng(b"noise", &buf, 0)
     };
+    let dt = input.data_type();
+    // `$body` gives `Some(new value)`, or `None` when the value cannot move (a row error).
     macro_rules! each {
         ($t:ty, |$v:ident, $rng:ident| $body:expr) => {{
             let a = input.as_primitive::<$t>();
             let out: PrimitiveArray<$t> = (0..a.len())
                 .map(|row| {
-                    a.is_valid(row).then(|| {
-                        let $v = a.value(row);
-                        let mut $rng = rng_for(row);
-                        $body
-                    })
+                    if a.is_null(row) {
+                        return Ok(None);
+                    }
+                    let $v = a.value(row);
+                    let mut $rng = rng_for(row);
+                    $body.map(Some).ok_or_else(|| (row, cannot_move(dt)))
                 })
-                .collect();
-            Ok(Arc::new(out.with_data_type(input.data_type().clone())) as ArrayRef)
+                .collect::<Result<_, CellError>>()?;
+            Ok(Arc::new(out.with_data_type(dt.clone())) as ArrayRef)
         }};
     }
-    match (strategy, input.data_type()) {
+    match (strategy, dt) {
         (Strategy::NoiseNumber(amount), dt) => {
             let amount = *amount;
             macro_rules! int {
                 ($t:ty, $n:ty) => {
-                    each!($t, |v, rng| noise_int(v as i64, amount, <$n>::MIN as i64, <$n>::MAX as i64, &mut rng) as $n)
+                    each!($t, |v, rng| noise_int(v as i64, amount, <$n>::MIN as i64, <$n>::MAX as i64, &mut rng)
+                        .map(|v| v as $n))
                 };
             }
             match dt {
@@ -310,11 +323,16 @@ fn noise(input: &ArrayRef, strategy: &Strategy, key: &DomainKey) -> Result<Array
                 DataType::UInt16 => int!(UInt16Type, u16),
                 DataType::UInt32 => int!(UInt32Type, u32),
                 DataType::UInt64 => {
-                    each!(UInt64Type, |v, rng| noise_int(v.min(i64::MAX as u64) as i64, amount, 0, i64::MAX, &mut rng)
-                        as u64)
+                    each!(UInt64Type, |v, rng| i64::try_from(v)
+                        .ok()
+                        .and_then(|v| noise_int(v, amount, 0, i64::MAX, &mut rng))
+                        .map(|v| v as u64))
                 }
-                DataType::Float32 => each!(Float32Type, |v, rng| noise_float(v as f64, amount, &mut rng) as f32),
-                DataType::Float64 => each!(Float64Type, |v, rng| noise_float(v, amount, &mut rng)),
+                DataType::Float32 => {
+                    each!(Float32Type, |v, rng| noise_float(v as f64, amount, f32::MAX as f64, &mut rng)
+                        .map(|v| v as f32))
+                }
+                DataType::Float64 => each!(Float64Type, |v, rng| noise_float(v, amount, f64::MAX, &mut rng)),
                 DataType::Decimal128(p, s) => {
                     let (p, s) = (*p, *s);
                     each!(Decimal128Type, |v, rng| noise_decimal(v, p, s, amount, &mut rng))
@@ -325,25 +343,32 @@ fn noise(input: &ArrayRef, strategy: &Strategy, key: &DomainKey) -> Result<Array
         (Strategy::NoiseShift { max_shift }, dt) => {
             let m = *max_shift;
             // The extremes stand for ±infinity (the PostgreSQL source reads them so): they stay.
-            let shift = |v: i64, rng: &mut ChaCha8Rng| {
-                if v == i64::MIN || v == i64::MAX { v } else { noise_shift(v, m, i64::MIN / 2, i64::MAX / 2, rng) }
+            // Others move within what PostgreSQL holds, in the column's unit.
+            let shift = |v: i64, (lo, hi): (i64, i64), rng: &mut ChaCha8Rng| {
+                if v == i64::MIN || v == i64::MAX { Some(v) } else { noise_shift(v, m, lo, hi, rng) }
             };
+            let (lo, hi) = TIMESTAMP_MICROS;
             match dt {
                 DataType::Date32 => each!(Date32Type, |v, rng| if v == i32::MIN || v == i32::MAX {
-                    v
+                    Some(v)
                 } else {
-                    noise_shift(v as i64, m, -719_162, 2_932_896, &mut rng) as i32
+                    noise_shift(v as i64, m, DATE_DAYS.0, DATE_DAYS.1, &mut rng).map(|v| v as i32)
                 }),
-                DataType::Date64 => each!(Date64Type, |v, rng| shift(v, &mut rng)),
-                DataType::Timestamp(TimeUnit::Second, _) => each!(TimestampSecondType, |v, rng| shift(v, &mut rng)),
-                DataType::Timestamp(TimeUnit::Millisecond, _) => {
-                    each!(TimestampMillisecondType, |v, rng| shift(v, &mut rng))
+                DataType::Date64 | DataType::Timestamp(TimeUnit::Millisecond, _) => {
+                    let range = (lo / 1_000, hi / 1_000);
+                    match dt {
+                        DataType::Date64 => each!(Date64Type, |v, rng| shift(v, range, &mut rng)),
+                        _ => each!(TimestampMillisecondType, |v, rng| shift(v, range, &mut rng)),
+                    }
+                }
+                DataType::Timestamp(TimeUnit::Second, _) => {
+                    each!(TimestampSecondType, |v, rng| shift(v, (lo / 1_000_000, hi / 1_000_000), &mut rng))
                 }
                 DataType::Timestamp(TimeUnit::Microsecond, _) => {
-                    each!(TimestampMicrosecondType, |v, rng| shift(v, &mut rng))
+                    each!(TimestampMicrosecondType, |v, rng| shift(v, (lo, hi), &mut rng))
                 }
                 DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-                    each!(TimestampNanosecondType, |v, rng| shift(v, &mut rng))
+                    each!(TimestampNanosecondType, |v, rng| shift(v, (i64::MIN + 1, i64::MAX - 1), &mut rng))
                 }
                 other => Err((0, format!("noise with a duration does not apply to {other}"))),
             }

@@ -10,6 +10,10 @@
 //! string where `contact.email` needs `contact` to be an object, an object where `[*]` needs
 //! an array), since the personal data the path names may sit in it in another shape. Parts of
 //! the document no path names are kept as they are (key order and number text preserved).
+//!
+//! `noise` on a JSON integer keeps it an integer and moves it as [`super::noise::noise_int`]
+//! does over 64-bit integers (a non-zero whole offset from an amount of one); other numbers
+//! move as floats. A number that cannot move within its range is a row error, never clamped.
 
 use serde_json::{Number, Value};
 
@@ -18,7 +22,7 @@ use crate::secret::DomainKey;
 
 use super::apply::text_value;
 use super::fake::{FakeValue, OutputKind, generate};
-use super::noise::noise_float;
+use super::noise::{noise_float, noise_int};
 use super::values::{fake_text, float_key, text_key};
 
 /// Rewrites the JSON document `s` and appends it to `out`. `keys[i]` is the domain key of
@@ -103,10 +107,23 @@ fn apply_scalar(rule: &JsonPathRule, key: &DomainKey, v: &mut Value) -> Result<(
             let Some(f) = n.as_f64() else { return Err(format!("path `{}` holds a number out of range", rule.path)) };
             let mut buf = Vec::new();
             float_key(f, &mut buf);
-            let noisy = noise_float(f, *amount, &mut key.rng(b"noise", &buf, 0));
+            let cannot_move = || {
+                format!(
+                    "path `{}`: noise cannot move this number within the range of its JSON type in either direction; \
+                     lower the amount",
+                    rule.path
+                )
+            };
+            let mut rng = key.rng(b"noise", &buf, 0);
             *v = if n.is_i64() || n.is_u64() {
-                Value::Number(Number::from(noisy.round() as i64))
+                // An integer stays an integer and moves like an integer column's values (a
+                // non-zero whole offset from an amount of one); never clamped at i64's ends.
+                let i = n.as_i64().ok_or_else(cannot_move)?;
+                Value::Number(Number::from(
+                    noise_int(i, *amount, i64::MIN, i64::MAX, &mut rng).ok_or_else(cannot_move)?,
+                ))
             } else {
+                let noisy = noise_float(f, *amount, f64::MAX, &mut rng).ok_or_else(cannot_move)?;
                 Number::from_f64(noisy).map(Value::Number).unwrap_or(Value::Null)
             };
         }

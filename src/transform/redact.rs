@@ -238,6 +238,19 @@ impl Redactor {
     /// Compiles a redactor. `patterns` are extra regular expressions; if any does not
     /// compile, the error names each bad pattern by its position (`#1` is the first) and the
     /// reason, never the pattern text.
+    /// True when no detector is on and there is no pattern: such a redactor copies every
+    /// value unchanged, so the plan refuses it.
+    pub fn looks_for_nothing(&self) -> bool {
+        self.email.is_none()
+            && self.iban.is_none()
+            && self.ipv4.is_none()
+            && self.ipv6.is_none()
+            && !self.phone
+            && !self.card
+            && !self.names
+            && self.custom.is_empty()
+    }
+
     pub fn new(detectors: &[Detector], patterns: &[String], replacement: Replacement) -> Result<Redactor, String> {
         let on = |d: Detector| detectors.contains(&d);
         let mut custom = Vec::with_capacity(patterns.len());

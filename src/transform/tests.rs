@@ -449,3 +449,34 @@ fn hash_on_a_column_it_cannot_hash_names_what_to_use_instead() {
     let err = bind_error(r#"{ action = "hash", format = "preserve" }"#);
     assert!(err.contains("format = \"preserve\" works on"), "{err}");
 }
+
+#[test]
+fn json_integers_under_noise_always_move_stay_integers_and_are_never_clamped() {
+    let docs: Vec<String> = (0..200).map(|i| format!(r#"{{"n":{i},"top":9223372036854775807}}"#)).collect();
+    let docs: ArrayRef = Arc::new(StringArray::from(docs));
+    let b = batch(vec![("doc", docs, false)]);
+    let out = run(
+        "[tables.\"public.t\".columns.doc]\naction = \"json\"\npaths = { n = { action = \"noise\", absolute = 3 }, \
+         top = { action = \"noise\", absolute = 3 } }\n",
+        &b,
+        1,
+        64,
+    );
+    for (i, text) in strings(out.column(0)).into_iter().enumerate() {
+        let doc: serde_json::Value = serde_json::from_str(text.as_deref().unwrap()).unwrap();
+        let n = doc["n"].as_i64().expect("still an integer");
+        assert!(n != i as i64 && (n - i as i64).abs() <= 3, "{n} from {i}");
+        let top = doc["top"].as_i64().unwrap();
+        assert!(top < i64::MAX && top >= i64::MAX - 3, "{top}");
+    }
+    // An integer beyond i64 cannot move within it: a row error, not a clamp.
+    let docs: ArrayRef = Arc::new(StringArray::from(vec![r#"{"n":18446744073709551615}"#]));
+    let b = batch(vec![("doc", docs, false)]);
+    let plan = plan_for(
+        "[tables.\"public.t\".columns.doc]\naction = \"json\"\npaths = { n = { action = \"noise\", absolute = 3 } }\n",
+        &[("public.t", &b)],
+    );
+    let err = Transformer::new(&plan, &key()).table("public.t").unwrap().apply(&b, 0).unwrap_err();
+    assert!(err.reason.contains("path `n`: noise cannot move"), "{err}");
+    assert!(!err.to_string().contains("18446744073709551615"));
+}

@@ -12,7 +12,9 @@
 //! - single words from the `fake` crate's lists are not searched for (see [`super::text`]);
 //! - the "public vocabulary": whole values and tokens of the columns the rules keep. A
 //!   value that the rules publish anyway (a city in a kept `ship_city`) is not searched for,
-//!   unless it is strong (an email or a long number).
+//!   unless it is strong (an email or a long number). Kept generated columns (`pg.generated`)
+//!   are left out of it: they are computed from other columns, perhaps personal ones, and
+//!   would otherwise hide the personal values they repeat from the search.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
@@ -27,6 +29,7 @@ use serde_json::Value;
 use crate::error::Result;
 use crate::plan::{JsonStep, Strategy, TablePlan};
 use crate::source::Source;
+use crate::source::postgres::generated_reads;
 use crate::transform::redact::{Detector, Redactor, Replacement};
 use crate::transform::values::value_key;
 
@@ -345,10 +348,13 @@ pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> 
                 }
             })
             .collect();
+        // A kept generated column is computed from other columns, perhaps personal ones: its
+        // values are not public vocabulary (they would hide the personal values they derive from).
         let mut kept_text: Vec<(usize, HashSet<u64, Fast>)> = table
             .columns
             .iter()
             .filter(|col| !col.is_personal() && super::is_text_type(&col.data_type))
+            .filter(|col| generated_reads(table.schema.field(col.index)).is_none())
             .map(|col| (col.index, HashSet::default()))
             .collect();
         // Rows are matched by primary key when every key column is kept.
@@ -443,5 +449,74 @@ fn json_leaves(doc: &Value, steps: &[JsonStep], f: &mut dyn FnMut(&Value)) {
         }
         (JsonStep::EveryElement, Value::Array(items)) => items.iter().for_each(|item| json_leaves(item, rest, f)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, StringArray};
+    use arrow_schema::{Field, Schema};
+
+    use super::*;
+    use crate::plan::{ColumnPlan, Origin};
+    use crate::rules::TableAction;
+    use crate::source::postgres::{PG_GENERATED, PG_GENERATED_READS};
+    use crate::source::{BatchStream, SourceTable};
+
+    struct OneTable(Vec<SourceTable>, RecordBatch);
+
+    impl Source for OneTable {
+        fn tables(&self) -> &[SourceTable] {
+            &self.0
+        }
+        fn read(&self, _table: &str, _batch_rows: usize) -> Result<BatchStream> {
+            Ok(Box::new(std::iter::once(Ok(self.1.clone()))))
+        }
+    }
+
+    fn column(name: &str, index: usize, strategy: Strategy) -> ColumnPlan {
+        ColumnPlan {
+            name: name.into(),
+            index,
+            data_type: DataType::Utf8,
+            nullable: true,
+            strategy,
+            domain: format!("public.t.{name}"),
+            unique: false,
+            length_limit: None,
+            origin: Origin { file: "rules.toml".into(), line: 1 },
+        }
+    }
+
+    #[test]
+    fn a_kept_generated_column_does_not_hide_the_personal_values_it_repeats() {
+        let values: ArrayRef = Arc::new(StringArray::from(vec!["Zebulon-Quartermaine-4417", "Ottoline-Vexworth-9021"]));
+        for generated in [false, true] {
+            let mut shout = Field::new("shout", DataType::Utf8, true);
+            if generated {
+                let metadata = [(PG_GENERATED, "stored"), (PG_GENERATED_READS, "[\"name\"]")];
+                shout = shout.with_metadata(
+                    metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<HashMap<_, _>>(),
+                );
+            }
+            let schema = Arc::new(Schema::new(vec![Field::new("name", DataType::Utf8, true), shout]));
+            let batch = RecordBatch::try_new(schema.clone(), vec![values.clone(), values.clone()]).unwrap();
+            let plan = TablePlan {
+                name: "public.t".into(),
+                schema: schema.clone(),
+                action: TableAction::Copy,
+                columns: vec![column("name", 0, Strategy::Null), column("shout", 1, Strategy::Keep)],
+                eval_order: vec![0, 1],
+                origin: Origin { file: "rules.toml".into(), line: 1 },
+            };
+            let source = OneTable(vec![SourceTable::new("public.t".to_string(), schema)], batch);
+            let collected = collect(&[plan], &source, 100).unwrap();
+            let mut norm = String::new();
+            normalise_into("Zebulon-Quartermaine-4417", &mut norm);
+            // A kept ordinary column publishes the value; a kept generated one does not.
+            assert_eq!(collected.matcher.is_value(&norm), generated, "generated: {generated}");
+        }
     }
 }

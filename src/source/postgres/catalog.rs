@@ -26,7 +26,7 @@ use crate::source::ForeignKey;
 use arrow_schema::{Field, Schema, SchemaRef};
 use postgres::Client;
 
-use super::types::{ColumnKind, resolve_domain};
+use super::types::{ColumnKind, PG_GENERATED_READS, resolve_domain};
 
 /// One column as the catalog describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,9 @@ pub struct PgColumn {
     pub kind: ColumnKind,
     pub not_null: bool,
     pub generated: bool,
+    /// For a generated column, the columns its expression reads (from `pg_depend`), in
+    /// attnum order; carried in the field metadata `pg.generated.reads` (see [`PG_GENERATED_READS`]).
+    pub reads: Vec<String>,
 }
 
 /// One table to read.
@@ -64,8 +67,19 @@ impl PgTable {
     }
 
     pub fn arrow_schema(&self) -> SchemaRef {
-        let fields: Vec<Field> =
-            self.columns.iter().map(|c| c.kind.field(&c.name, &c.pg_type, !c.not_null, c.generated)).collect();
+        let fields: Vec<Field> = self
+            .columns
+            .iter()
+            .map(|c| {
+                let field = c.kind.field(&c.name, &c.pg_type, !c.not_null, c.generated);
+                if !c.generated {
+                    return field;
+                }
+                let mut metadata = field.metadata().clone();
+                metadata.insert(PG_GENERATED_READS.to_string(), generated_reads_text(&c.reads));
+                field.with_metadata(metadata)
+            })
+            .collect();
         Arc::new(Schema::new(fields))
     }
 
@@ -92,6 +106,20 @@ impl PgTable {
             quote_ident(&self.table_name)
         )
     }
+}
+
+/// The `pg.generated.reads` metadata: the column names as a JSON array of strings.
+pub fn generated_reads_text(reads: &[String]) -> String {
+    serde_json::Value::from(reads.to_vec()).to_string()
+}
+
+/// The columns a field's `pg.generated.reads` metadata names; `None` when the field is not
+/// generated, `Some(None)` when it is but the list is missing or unreadable (a reader must
+/// then assume it reads every column).
+pub fn generated_reads(field: &Field) -> Option<Option<Vec<String>>> {
+    let metadata = field.metadata();
+    metadata.get(super::types::PG_GENERATED)?;
+    Some(metadata.get(PG_GENERATED_READS).and_then(|t| serde_json::from_str(t).ok()))
 }
 
 /// Quotes an SQL identifier: always double-quoted, inner quotes doubled, so case, spaces
@@ -127,11 +155,23 @@ pub fn read_tables(client: &mut Client, server_version_num: i32) -> Result<Vec<P
     let domains = read_domains(client)?;
 
     let generated = if server_version_num >= 120000 { "a.attgenerated::text" } else { "''::text" };
+    // The columns a generated column's expression reads: PostgreSQL records them as
+    // dependencies of the column (12+), or of its default expression in pg_attrdef.
+    let reads = "ARRAY(SELECT r.attname::text FROM pg_catalog.pg_attribute r \
+                   WHERE r.attrelid = c.oid AND r.attnum > 0 AND r.attnum <> a.attnum AND r.attnum IN ( \
+                     SELECT d.refobjsubid FROM pg_catalog.pg_depend d \
+                     WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = c.oid \
+                       AND ((d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid \
+                             AND d.objsubid = a.attnum) \
+                         OR (d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.objid IN ( \
+                             SELECT ad.oid FROM pg_catalog.pg_attrdef ad \
+                             WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum)))) \
+                   ORDER BY r.attnum)";
     let rows = client.query(
         &format!(
             "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind = 'p', \
                     a.attname::text, a.atttypid, a.atttypmod, \
-                    pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, {generated} \
+                    pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, {generated}, {reads} \
              FROM pg_catalog.pg_class c \
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
              LEFT JOIN pg_catalog.pg_attribute a \
@@ -169,6 +209,7 @@ pub fn read_tables(client: &mut Client, server_version_num: i32) -> Result<Vec<P
             kind: ColumnKind::of(base, effective_typmod),
             not_null: row.get(8),
             generated: row.get::<_, String>(9) == "s",
+            reads: row.get(10),
         });
     }
     read_keys(client, server_version_num, &oids, &mut tables)?;
@@ -295,6 +336,19 @@ fn read_keys(
 mod tests {
     use super::*;
 
+    #[test]
+    fn generated_columns_carry_the_columns_they_read_and_unknown_reads_are_told_apart() {
+        let mut t = table("public", "t", false, &["a", "g"]);
+        t.columns[1].generated = true;
+        t.columns[1].reads = vec!["a".into(), "we\"ird, name".into()];
+        let schema = t.arrow_schema();
+        assert_eq!(generated_reads(schema.field(0)), None);
+        assert_eq!(generated_reads(schema.field(1)), Some(Some(vec!["a".to_string(), "we\"ird, name".to_string()])));
+        let bare = Field::new("g", arrow_schema::DataType::Utf8, true)
+            .with_metadata(HashMap::from([(super::super::types::PG_GENERATED.to_string(), "stored".to_string())]));
+        assert_eq!(generated_reads(&bare), Some(None));
+    }
+
     fn table(schema: &str, name: &str, partitioned: bool, cols: &[&str]) -> PgTable {
         PgTable {
             schema_name: schema.into(),
@@ -308,6 +362,7 @@ mod tests {
                     kind: ColumnKind::Text,
                     not_null: false,
                     generated: false,
+                    reads: Vec::new(),
                 })
                 .collect(),
             primary_key: None,

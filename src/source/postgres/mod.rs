@@ -50,7 +50,8 @@ use crate::source::{BatchStream, Source, SourceTable};
 use self::catalog::{PgTable, quote_literal};
 use self::connect::{ConnectParams, query_error};
 
-pub use self::types::{EXTENSION_NAME, PG_GENERATED, PG_TYPE};
+pub use self::catalog::generated_reads;
+pub use self::types::{EXTENSION_NAME, PG_GENERATED, PG_GENERATED_READS, PG_TYPE};
 
 /// A PostgreSQL database as a [`Source`].
 pub struct PostgresSource {

@@ -22,7 +22,8 @@
 //! Arrow type (a time of day with its own offset).
 //!
 //! Every field carries `pg.type` = `format_type(atttypid, atttypmod)` (naming the domain
-//! for a domain column), generated columns carry `pg.generated` = `stored`.
+//! for a domain column), generated columns carry `pg.generated` = `stored` and
+//! `pg.generated.reads`, the columns their expression reads (a JSON array of names).
 
 use std::collections::HashMap;
 
@@ -32,6 +33,9 @@ use arrow_schema::{DataType, Field, TimeUnit};
 pub const PG_TYPE: &str = "pg.type";
 /// Field metadata key marking generated columns.
 pub const PG_GENERATED: &str = "pg.generated";
+/// Field metadata of a generated column: the columns its expression reads, as a JSON array
+/// of names (`["first_name", "last_name"]`).
+pub const PG_GENERATED_READS: &str = "pg.generated.reads";
 /// Arrow's extension type name key.
 pub const EXTENSION_NAME: &str = "ARROW:extension:name";
 
