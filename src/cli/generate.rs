@@ -27,14 +27,8 @@ use super::GenerateArgs;
 pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
     let rules = load_rules(&args.rules)?;
     let key = Key::load(std::env::var(KEY_ENV).ok(), args.key_file.as_deref())?;
-    let shard = match &args.shard {
-        Some(s) => Shard::parse(s).map_err(Error::Usage)?,
-        None => Shard::WHOLE,
-    };
-    if !(args.scale.is_finite() && args.scale >= 0.0) {
-        return Err(Error::Usage(format!("--scale {}: give a number of 0 or more (e.g. 0.5, 10)", args.scale)));
-    }
-    let rows = parse_rows(&args.rows)?;
+    let shard = args.shard.unwrap_or(Shard::WHOLE);
+    let rows: BTreeMap<String, u64> = args.rows.iter().cloned().collect();
     let to = Location::parse(&args.to);
 
     // The profile: a file, or the source's statistics now (the source stays open, and its
@@ -153,20 +147,4 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
         to.display()
     );
     Ok(())
-}
-
-/// `--rows schema.table=N` (repeatable, or comma-separated).
-fn parse_rows(pairs: &[String]) -> Result<BTreeMap<String, u64>> {
-    let mut rows = BTreeMap::new();
-    for pair in pairs.iter().flat_map(|p| p.split(',')).filter(|p| !p.trim().is_empty()) {
-        let parsed =
-            pair.rsplit_once('=').and_then(|(t, n)| Some((t.trim().to_string(), n.trim().parse::<u64>().ok()?)));
-        match parsed {
-            Some((table, n)) if !table.is_empty() => {
-                rows.insert(table, n);
-            }
-            _ => return Err(Error::Usage(format!("--rows {pair}: expected schema.table=N, e.g. public.region=4"))),
-        }
-    }
-    Ok(rows)
 }
