@@ -12,7 +12,7 @@ use crate::generate::rows::{Shard, write_table};
 use crate::generate::stats::read_profile;
 use crate::plan;
 use crate::rules::load_rules;
-use crate::secret::{KEY_ENV, Key};
+use crate::secret::Key;
 use crate::sink::Sink;
 use crate::sink::parquet::ParquetSink;
 use crate::sink::postgres::database::PostgresSink;
@@ -26,7 +26,7 @@ use super::GenerateArgs;
 
 pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
     let rules = load_rules(&args.rules)?;
-    let key = Key::load(std::env::var(KEY_ENV).ok(), args.key_file.as_deref())?;
+    let key = Key::from_environment(args.key_file.as_deref())?;
     let shard = args.shard.unwrap_or(Shard::WHOLE);
     let rows: BTreeMap<String, u64> = args.rows.iter().cloned().collect();
     let to = Location::parse(&args.to);

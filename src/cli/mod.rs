@@ -31,8 +31,12 @@ Locations (--from / --to):
   any other path                    a directory of Parquet files, one <schema>.<table>.parquet
                                     file (or <schema>.<table>/ folder of parts) per table
 
-The key (run, generate): the DOPPEL_KEY environment variable or --key-file FILE (mode 600),
-at least 32 characters. It is never printed.
+The key (run, generate): the DOPPEL_KEY environment variable or --key-file FILE (a regular file,
+mode 600, at most 4096 bytes): at least 32 characters of UTF-8 text. Both are read the same way:
+one trailing line ending (\n or \r\n) is ignored, nothing else is trimmed. It is never printed.
+
+Numbers and durations in flags are bounded (the ranges are in each command's --help); a value
+outside its range is a usage error (exit 2).
 
 Exit codes:
   0 success   2 usage   3 rules, plan, key or a value the rules cannot transform
@@ -124,7 +128,8 @@ pub struct GenerateArgs {
     /// Replace an existing non-empty target (swapped in only when the run succeeds).
     #[arg(long)]
     pub replace: bool,
-    /// Read the key from this file (mode 600) instead of DOPPEL_KEY.
+    /// Read the key from this file (a regular file, mode 600; one trailing newline is ignored, as
+    /// in DOPPEL_KEY) instead of DOPPEL_KEY.
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
     /// Generating threads (default: all cores), from 1 to 1024. Output is identical for any value.
@@ -228,7 +233,8 @@ pub struct RunArgs {
     /// that are not mapped are left out.
     #[arg(long, value_name = "FROM=TO")]
     pub role_map: Vec<String>,
-    /// Read the key from this file (mode 600; a trailing newline is ignored) instead of DOPPEL_KEY.
+    /// Read the key from this file (a regular file, mode 600; one trailing newline is ignored, as
+    /// in DOPPEL_KEY) instead of DOPPEL_KEY.
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
     /// Transform threads (default: all cores), from 1 to 1024. Output is identical for any value.
