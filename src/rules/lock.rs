@@ -70,6 +70,26 @@ pub fn type_name(field: &Field) -> String {
 
 /// Reads the lock at `path`; `Ok(None)` when there is none.
 pub fn read_lock(path: &Path) -> Result<Option<SchemaLock>> {
+    // A lock that is there but not a file (a broken link, a FIFO that would block the read)
+    // is refused: ignoring it would bind the rules without the check it exists for.
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        _ => match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_file() => {
+                return Err(problem(
+                    path,
+                    None,
+                    format!(
+                        "{}, not a regular file: the schema lock is a file written by `doppel check --lock`; move it \
+                         away and record the lock again",
+                        super::load::file_kind(&meta.file_type())
+                    ),
+                ));
+            }
+            Err(e) => return Err(problem(path, None, format!("cannot read the schema lock: {e}"))),
+            Ok(_) => {}
+        },
+    }
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
