@@ -132,7 +132,7 @@ pub fn render_lock(tables: &[SourceTable], skipped: impl Fn(&str) -> bool) -> St
          version = 1\n",
     );
     for table in tables {
-        out.push_str(&format!("\n[tables.{}]\n", toml::Value::from(table.name.as_str())));
+        out.push_str(&format!("\n[tables.{}]\n", toml_key(&table.name)));
         if skipped(&table.name) {
             out.push_str("# skipped by the rules: its columns are not recorded\n");
             continue;
@@ -141,19 +141,15 @@ pub fn render_lock(tables: &[SourceTable], skipped: impl Fn(&str) -> bool) -> St
         let width = keys.iter().map(|k| k.chars().count()).max().unwrap_or(0).min(32);
         for (key, field) in keys.iter().zip(table.schema.fields()) {
             let pad = " ".repeat(width.saturating_sub(key.chars().count()));
-            out.push_str(&format!("{key}{pad} = {}\n", toml::Value::from(type_name(field))));
+            out.push_str(&format!("{key}{pad} = {}\n", super::toml_text::string(&type_name(field))));
         }
     }
     out
 }
 
-/// A TOML key: bare when it can be, quoted otherwise.
+/// A TOML key: bare when it can be, quoted otherwise, always on one line.
 pub fn toml_key(name: &str) -> String {
-    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        name.to_string()
-    } else {
-        toml::Value::from(name).to_string()
-    }
+    super::toml_text::key(name)
 }
 
 /// Writes `text` to `path` through a temporary file renamed into place.
