@@ -243,6 +243,22 @@ fn a_schema_lock_that_is_a_fifo_or_a_broken_link_is_refused_not_ignored() {
     }
 }
 
+#[test]
+fn a_fifo_as_generate_profile_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("profile.toml");
+    mkfifo(&fifo);
+    let to = dir.path().join("out");
+    let mut cmd = doppel_bin();
+    cmd.args(["generate", "--rules", shop_rules().to_str().unwrap(), "--profile", fifo.to_str().unwrap()])
+        .args(["--to", to.to_str().unwrap()])
+        .env("DOPPEL_KEY", TEST_KEY);
+    let (out, killed) = output_within(cmd, Duration::from_secs(30));
+    assert!(!killed, "generate waited on the FIFO");
+    assert_fails(&out, 4, &[&fifo.display().to_string(), "is not a regular file"]);
+    assert!(!to.exists());
+}
+
 // ---------------------------------------------------------------------------------------
 // Names in written files
 

@@ -36,6 +36,15 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
     let mut live: Option<(PostgresSource, String)> = None;
     let profile = match (&args.profile, &args.from) {
         (Some(path), None) => {
+            // A FIFO or a device would block the read or never end: regular files only.
+            let meta = std::fs::metadata(path)
+                .map_err(|e| Error::source(path.display(), format!("cannot read the profile: {e}")))?;
+            if !meta.is_file() {
+                return Err(Error::source(
+                    path.display(),
+                    "is not a regular file: give the profile file written by `doppel profile --out FILE`",
+                ));
+            }
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Error::source(path.display(), format!("cannot read the profile: {e}")))?;
             Profile::from_toml(&text, &path.display().to_string()).map_err(|m| Error::source(path.display(), m))?

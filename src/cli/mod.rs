@@ -33,7 +33,7 @@ Locations (--from / --to):
 
 The key (run, generate): the DOPPEL_KEY environment variable or --key-file FILE (a regular file,
 mode 600, at most 4096 bytes): at least 32 characters of UTF-8 text. Both are read the same way:
-one trailing line ending (\n or \r\n) is ignored, nothing else is trimmed. It is never printed.
+one trailing line ending (a newline, or CR LF) is ignored, nothing else is trimmed. It is never printed.
 
 Numbers and durations in flags are bounded (the ranges are in each command's --help); a value
 outside its range is a usage error (exit 2).
