@@ -9,6 +9,15 @@ use doppel::cli::{Cli, dispatch};
 static CANCEL: AtomicBool = AtomicBool::new(false);
 
 fn main() -> ExitCode {
+    // A file size limit (`ulimit -f`) would kill the process with SIGXFSZ, silently and with
+    // staged files left behind; ignored, the write fails with EFBIG instead, which the sinks
+    // report (naming the file) and clean up after like a full disk. Children (pg_dump, psql)
+    // inherit it and fail the same way.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to SIG_IGN, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(format!("doppel={}", cli.log))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("doppel=info"));

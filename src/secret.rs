@@ -1,12 +1,17 @@
 //! The run key and the per-domain subkeys derived from it.
 //!
 //! The key is text of at least [`MIN_KEY_LEN`] characters, read from the `DOPPEL_KEY`
-//! environment variable or from a key file (never both, never from a rules file). It is
-//! never printed: `Debug` shows `Key(<redacted>)`. Every keyed operation goes through a
+//! environment variable or from a key file (never both, never from a rules file). Both are
+//! read the same way ([`key_text`]): UTF-8 text, one trailing line ending (`\n` or `\r\n`)
+//! removed and nothing else, so `DOPPEL_KEY="$(cat key)"`, `DOPPEL_KEY=$(cat key)$'\n'` and
+//! `--key-file key` give the same key. A key file must be a regular file (a FIFO or a device
+//! would block or never end) of at most [`MAX_KEY_FILE_BYTES`]. The key is never printed: `Debug` shows `Key(<redacted>)`. Every keyed operation goes through a
 //! [`DomainKey`], derived with `blake3::derive_key` so that two domains never share a
 //! subkey and equal inputs in one domain always give equal outputs.
 
+use std::ffi::OsString;
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use fake::rand::SeedableRng;
@@ -19,6 +24,9 @@ pub const MIN_DISTINCT_CHARS: usize = 8;
 
 /// Name of the environment variable holding the key.
 pub const KEY_ENV: &str = "DOPPEL_KEY";
+
+/// The largest key file read: a key is one line of text.
+pub const MAX_KEY_FILE_BYTES: u64 = 4096;
 
 /// Why a key could not be loaded. Never carries the key itself.
 #[derive(Debug, thiserror::Error)]
@@ -41,8 +49,15 @@ pub enum KeyError {
     Unreadable { path: PathBuf, source: std::io::Error },
     #[error("key file {path} can be read by other users (mode {mode:o}); run `chmod 600 {path}` and retry")]
     TooOpen { path: PathBuf, mode: u32 },
-    #[error("key file {path} is not valid UTF-8 text")]
-    NotText { path: PathBuf },
+    #[error("{origin} is not valid UTF-8 text: write the key as text, e.g. `head -c 32 /dev/urandom | base64`")]
+    NotText { origin: String },
+    #[error(
+        "key file {path} is {kind}, not a regular file: doppel reads the key from a regular file only \
+         (a FIFO or a device could block the run); write the key to a file with mode 600"
+    )]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("key file {path} is larger than {MAX_KEY_FILE_BYTES} bytes: a key is one line of text; check the path")]
+    TooLarge { path: PathBuf },
 }
 
 /// The run key. Cloning is cheap; the bytes are never shown.
@@ -72,32 +87,34 @@ impl Key {
         Ok(Key { master: blake3::derive_key("doppel 2026 master key", text.as_bytes()) })
     }
 
-    /// Loads the key from `DOPPEL_KEY` (given as `env_value`) or from `key_file`.
-    pub fn load(env_value: Option<String>, key_file: Option<&Path>) -> Result<Key, KeyError> {
+    /// Loads the key from the `DOPPEL_KEY` environment variable or from `key_file`.
+    pub fn from_environment(key_file: Option<&Path>) -> Result<Key, KeyError> {
+        Key::load(std::env::var_os(KEY_ENV), key_file)
+    }
+
+    /// Loads the key from `DOPPEL_KEY` (given as `env_value`, any bytes) or from `key_file`.
+    pub fn load(env_value: Option<OsString>, key_file: Option<&Path>) -> Result<Key, KeyError> {
         match (env_value.filter(|v| !v.is_empty()), key_file) {
             (Some(_), Some(_)) => Err(KeyError::Both),
             (None, None) => Err(KeyError::Missing),
-            (Some(text), None) => Key::from_text(&text),
+            (Some(value), None) => Key::from_text(&key_text(os_bytes(value), KEY_ENV)?),
             (None, Some(path)) => Key::from_file(path),
         }
     }
 
     fn from_file(path: &Path) -> Result<Key, KeyError> {
         let unreadable = |source| KeyError::Unreadable { path: path.to_path_buf(), source };
-        let meta = std::fs::metadata(path).map_err(unreadable)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(KeyError::TooOpen { path: path.to_path_buf(), mode });
-            }
+        // Looked at before opening (opening a FIFO waits for a writer), opened without
+        // blocking, and looked at again through the open file (it may have been replaced).
+        check_key_file(path, &std::fs::metadata(path).map_err(unreadable)?)?;
+        let mut file = open_nonblocking(path).map_err(unreadable)?;
+        check_key_file(path, &file.metadata().map_err(unreadable)?)?;
+        let mut bytes = Vec::new();
+        (&mut file).take(MAX_KEY_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+        if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
+            return Err(KeyError::TooLarge { path: path.to_path_buf() });
         }
-        let bytes = std::fs::read(path).map_err(unreadable)?;
-        let text = String::from_utf8(bytes).map_err(|_| KeyError::NotText { path: path.to_path_buf() })?;
-        let text = text.strip_suffix('\n').unwrap_or(&text);
-        let text = text.strip_suffix('\r').unwrap_or(text);
-        Key::from_text(text)
+        Key::from_text(&key_text(bytes, &format!("key file {}", path.display()))?)
     }
 
     /// The subkey for one domain (e.g. `"email"` or `"public.customers.id"`).
@@ -116,6 +133,69 @@ impl Key {
         let h = blake3::keyed_hash(&self.master, b"doppel key fingerprint");
         h.to_hex()[..16].to_string()
     }
+}
+
+/// The key's text from its bytes, the same for `DOPPEL_KEY` and a key file: UTF-8, one
+/// trailing `\n` or `\r\n` removed (what `echo` and editors add), nothing else trimmed.
+/// `origin` names where the bytes came from, for the error.
+pub fn key_text(bytes: Vec<u8>, origin: &str) -> Result<String, KeyError> {
+    let mut text = String::from_utf8(bytes).map_err(|_| KeyError::NotText { origin: origin.to_string() })?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
+}
+
+#[cfg(unix)]
+fn os_bytes(value: OsString) -> Vec<u8> {
+    std::os::unix::ffi::OsStringExt::into_vec(value)
+}
+
+#[cfg(not(unix))]
+fn os_bytes(value: OsString) -> Vec<u8> {
+    // Not UTF-8 on this platform: refused as such by `key_text`.
+    value.into_string().map(String::into_bytes).unwrap_or_else(|_| vec![0xff])
+}
+
+/// A key file is a regular file that other users cannot read.
+fn check_key_file(path: &Path, meta: &std::fs::Metadata) -> Result<(), KeyError> {
+    let file_type = meta.file_type();
+    if !file_type.is_file() {
+        #[cfg(unix)]
+        use std::os::unix::fs::FileTypeExt;
+        let kind = match () {
+            _ if file_type.is_dir() => "a directory",
+            #[cfg(unix)]
+            _ if file_type.is_fifo() => "a FIFO (named pipe)",
+            #[cfg(unix)]
+            _ if file_type.is_socket() => "a socket",
+            #[cfg(unix)]
+            _ if file_type.is_char_device() || file_type.is_block_device() => "a device",
+            _ => "not a regular file",
+        };
+        return Err(KeyError::NotRegular { path: path.to_path_buf(), kind });
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(KeyError::TooOpen { path: path.to_path_buf(), mode });
+        }
+    }
+    Ok(())
+}
+
+/// Opens for reading without waiting for a writer, should `path` have become a FIFO.
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    options.open(path)
 }
 
 /// A keyed hasher for one domain. Equal inputs give equal outputs; inputs in different
@@ -215,7 +295,7 @@ mod tests {
     #[test]
     fn both_sources_is_an_error_and_none_is_missing() {
         let p = Path::new("/nonexistent");
-        assert!(matches!(Key::load(Some("x".repeat(40)), Some(p)), Err(KeyError::Both)));
+        assert!(matches!(Key::load(Some("x".repeat(40).into()), Some(p)), Err(KeyError::Both)));
         assert!(matches!(Key::load(None, None), Err(KeyError::Missing)));
     }
 
@@ -231,5 +311,55 @@ mod tests {
         let from_file = Key::load(None, Some(&path)).unwrap();
         let from_text = Key::from_text("0123456789abcdef0123456789abcdef").unwrap();
         assert_eq!(from_file.fingerprint(), from_text.fingerprint());
+    }
+
+    fn key_file(text: &[u8]) -> (tempfile::TempDir, PathBuf) {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn environment_and_key_file_read_the_same_text_into_the_same_key() {
+        let key = "0123456789abcdef0123456789abcdef";
+        let expected = Key::from_text(key).unwrap().fingerprint();
+        for written in [key.to_string(), format!("{key}\n"), format!("{key}\r\n")] {
+            let from_env = Key::load(Some(written.clone().into()), None).unwrap();
+            let (_dir, path) = key_file(written.as_bytes());
+            let from_file = Key::load(None, Some(&path)).unwrap();
+            assert_eq!(from_env.fingerprint(), expected, "{written:?}");
+            assert_eq!(from_file.fingerprint(), expected, "{written:?}");
+        }
+        // Only one line ending goes; spaces are part of the key, on both paths.
+        let spaced = format!("{key} \n\n");
+        let (_dir, path) = key_file(spaced.as_bytes());
+        let env = Key::load(Some(spaced.clone().into()), None).unwrap().fingerprint();
+        assert_eq!(env, Key::load(None, Some(&path)).unwrap().fingerprint());
+        assert_ne!(env, expected);
+    }
+
+    #[test]
+    fn non_utf8_key_is_reported_as_not_text_naming_where_it_came_from() {
+        use std::os::unix::ffi::OsStringExt;
+        let bytes = b"0123456789abcdef0123456789abcdef\xff".to_vec();
+        let err = Key::load(Some(OsString::from_vec(bytes.clone())), None).unwrap_err();
+        assert!(matches!(&err, KeyError::NotText { origin } if origin == KEY_ENV), "{err}");
+        let (_dir, path) = key_file(&bytes);
+        let err = Key::load(None, Some(&path)).unwrap_err();
+        assert!(matches!(&err, KeyError::NotText { origin } if origin.contains(&path.display().to_string())), "{err}");
+    }
+
+    #[test]
+    fn key_file_must_be_a_regular_file_of_bounded_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Key::load(None, Some(dir.path())).unwrap_err();
+        assert!(matches!(err, KeyError::NotRegular { kind: "a directory", .. }), "{err}");
+        let err = Key::load(None, Some(Path::new("/dev/null"))).unwrap_err();
+        assert!(matches!(err, KeyError::NotRegular { kind: "a device", .. }), "{err}");
+        let (_dir, path) = key_file(&vec![b'a'; MAX_KEY_FILE_BYTES as usize + 1]);
+        assert!(matches!(Key::load(None, Some(&path)), Err(KeyError::TooLarge { .. })));
     }
 }

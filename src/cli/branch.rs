@@ -5,7 +5,6 @@ use clap::{Args, Subcommand};
 
 use crate::branch::{self, Branch, Dropped, Server};
 use crate::error::{Error, Result};
-use crate::transform::noise::parse_duration_micros;
 
 #[derive(Debug, Args)]
 pub struct BranchArgs {
@@ -92,9 +91,9 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct PruneArgs {
-    /// Age limit: numbers with units w, d, h, m, s, e.g. 7d, 12h, 1d12h.
-    #[arg(long, value_name = "DURATION")]
-    pub older_than: String,
+    /// Age limit: numbers with units w, d, h, m, s, e.g. 7d, 12h, 1d12h; from 0s to 36500d.
+    #[arg(long, value_name = "DURATION", value_parser = super::bounds::age)]
+    pub older_than: super::bounds::Age,
     /// End the other sessions on the branches dropped instead of skipping those branches.
     #[arg(long)]
     pub terminate_connections: bool,
@@ -180,8 +179,7 @@ fn list(args: ListArgs) -> Result<()> {
 }
 
 fn prune(args: PruneArgs) -> Result<()> {
-    let micros = parse_duration_micros(&args.older_than).map_err(|e| Error::Usage(format!("--older-than: {e}")))?;
-    let older_than = chrono::Duration::microseconds(micros);
+    let older_than = args.older_than.duration;
     let mut server = Server::connect(&args.server.url)?;
     let pruned = branch::prune(&mut server, older_than, args.terminate_connections, args.dry_run)?;
     let verb = if args.dry_run { "would drop" } else { "dropped" };
@@ -197,7 +195,7 @@ fn prune(args: PruneArgs) -> Result<()> {
     eprintln!(
         "{verb} {} branch(es) older than {}; {} younger kept, {} protected kept, {} failed",
         pruned.dropped.len(),
-        args.older_than,
+        args.older_than.text,
         pruned.kept,
         pruned.protected.len(),
         pruned.failed.len()

@@ -12,7 +12,7 @@ use crate::generate::rows::{Shard, write_table};
 use crate::generate::stats::read_profile;
 use crate::plan;
 use crate::rules::load_rules;
-use crate::secret::{KEY_ENV, Key};
+use crate::secret::Key;
 use crate::sink::Sink;
 use crate::sink::parquet::ParquetSink;
 use crate::sink::postgres::database::PostgresSink;
@@ -27,15 +27,9 @@ use super::GenerateArgs;
 
 pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
     let rules = load_rules(&args.rules)?;
-    let key = Key::load(std::env::var(KEY_ENV).ok(), args.key_file.as_deref())?;
-    let shard = match &args.shard {
-        Some(s) => Shard::parse(s).map_err(Error::Usage)?,
-        None => Shard::WHOLE,
-    };
-    if !(args.scale.is_finite() && args.scale >= 0.0) {
-        return Err(Error::Usage(format!("--scale {}: give a number of 0 or more (e.g. 0.5, 10)", args.scale)));
-    }
-    let rows = parse_rows(&args.rows)?;
+    let key = Key::from_environment(args.key_file.as_deref())?;
+    let shard = args.shard.unwrap_or(Shard::WHOLE);
+    let rows: BTreeMap<String, u64> = args.rows.iter().cloned().collect();
     let to = Location::parse(&args.to);
 
     // The profile: a file, or the source's statistics now (the source stays open, and its
@@ -43,6 +37,15 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
     let mut live: Option<(PostgresSource, String)> = None;
     let profile = match (&args.profile, &args.from) {
         (Some(path), None) => {
+            // A FIFO or a device would block the read or never end: regular files only.
+            let meta = std::fs::metadata(path)
+                .map_err(|e| Error::source(path.display(), format!("cannot read the profile: {e}")))?;
+            if !meta.is_file() {
+                return Err(Error::source(
+                    path.display(),
+                    "is not a regular file: give the profile file written by `doppel profile --out FILE`",
+                ));
+            }
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Error::source(path.display(), format!("cannot read the profile: {e}")))?;
             Profile::from_toml(&text, &path.display().to_string()).map_err(|m| Error::source(path.display(), m))?
@@ -158,20 +161,4 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
         to.display()
     );
     Ok(())
-}
-
-/// `--rows schema.table=N` (repeatable, or comma-separated).
-fn parse_rows(pairs: &[String]) -> Result<BTreeMap<String, u64>> {
-    let mut rows = BTreeMap::new();
-    for pair in pairs.iter().flat_map(|p| p.split(',')).filter(|p| !p.trim().is_empty()) {
-        let parsed =
-            pair.rsplit_once('=').and_then(|(t, n)| Some((t.trim().to_string(), n.trim().parse::<u64>().ok()?)));
-        match parsed {
-            Some((table, n)) if !table.is_empty() => {
-                rows.insert(table, n);
-            }
-            _ => return Err(Error::Usage(format!("--rows {pair}: expected schema.table=N, e.g. public.region=4"))),
-        }
-    }
-    Ok(rows)
 }

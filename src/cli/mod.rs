@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and the subcommands. No logic beyond
 //! resolving arguments and calling the library.
 
+mod bounds;
 mod branch;
 mod check;
 mod generate;
@@ -30,8 +31,12 @@ Locations (--from / --to):
   any other path                    a directory of Parquet files, one <schema>.<table>.parquet
                                     file (or <schema>.<table>/ folder of parts) per table
 
-The key (run, generate): the DOPPEL_KEY environment variable or --key-file FILE (mode 600),
-at least 32 characters. It is never printed.
+The key (run, generate): the DOPPEL_KEY environment variable or --key-file FILE (a regular file,
+mode 600, at most 4096 bytes): at least 32 characters of UTF-8 text. Both are read the same way:
+one trailing line ending (a newline, or CR LF) is ignored, nothing else is trimmed. It is never printed.
+
+Numbers and durations in flags are bounded (the ranges are in each command's --help); a value
+outside its range is a usage error (exit 2).
 
 Exit codes:
   0 success   2 usage   3 rules, plan, key or a value the rules cannot transform
@@ -100,23 +105,25 @@ pub struct GenerateArgs {
     /// see "Locations" below).
     #[arg(long, value_name = "DST")]
     pub to: String,
-    /// Rows per source row, for every table (may be fractional).
-    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    /// Rows per source row, for every table (may be fractional), from 0 to 1000000; a table
+    /// may have 1000000000000 rows at most.
+    #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = bounds::number(bounds::SCALE))]
     pub scale: f64,
-    /// Row counts of some tables instead of the scale: schema.table=N, comma-separated or repeated.
-    #[arg(long, value_name = "TABLE=N")]
-    pub rows: Vec<String>,
-    /// Picks one of many datasets for one key.
-    #[arg(long, value_name = "S", default_value_t = 0)]
+    /// Row counts of some tables instead of the scale: schema.table=N with N from 0 to
+    /// 1000000000000, comma-separated or repeated.
+    #[arg(long, value_name = "TABLE=N", value_delimiter = ',', value_parser = bounds::table_rows)]
+    pub rows: Vec<(String, u64)>,
+    /// Picks one of many datasets for one key: any whole number from 0 to 18446744073709551615.
+    #[arg(long, value_name = "S", default_value_t = 0, value_parser = bounds::whole::<u64>(bounds::SEED))]
     pub seed: u64,
     /// Generate the K-th of N disjoint parts (contiguous row ranges of every table); the N
-    /// parts together are the whole dataset, row for row. Parquet targets only.
-    #[arg(long, value_name = "K/N")]
-    pub shard: Option<String>,
+    /// parts together are the whole dataset, row for row. N from 1 to 1000000. Parquet targets only.
+    #[arg(long, value_name = "K/N", value_parser = bounds::shard)]
+    pub shard: Option<crate::generate::rows::Shard>,
     /// Parquet target: a table of more rows than this is written as a folder
     /// `<schema>.<table>/` of files `part-<first row>.parquet` of at most this many rows (the
-    /// shards' folders of one table merge into one without clashes).
-    #[arg(long, value_name = "ROWS", default_value_t = 10_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    /// shards' folders of one table merge into one without clashes); from 1 to 1000000000000.
+    #[arg(long, value_name = "ROWS", default_value_t = 10_000_000, value_parser = bounds::whole::<u64>(bounds::FILE_ROWS))]
     pub file_rows: u64,
     /// Replace an existing non-empty target (swapped in only when the run succeeds); it must be
     /// one doppel wrote (or --force).
@@ -125,11 +132,12 @@ pub struct GenerateArgs {
     /// With --replace: also replace a target doppel did not write (never one of the run's inputs).
     #[arg(long, requires = "replace")]
     pub force: bool,
-    /// Read the key from this file (mode 600) instead of DOPPEL_KEY.
+    /// Read the key from this file (a regular file, mode 600; one trailing newline is ignored, as
+    /// in DOPPEL_KEY) instead of DOPPEL_KEY.
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
-    /// Generating threads (default: all cores). Output is identical for any value.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Generating threads (default: all cores), from 1 to 1024. Output is identical for any value.
+    #[arg(long, value_name = "N", value_parser = bounds::whole::<u16>(bounds::THREADS))]
     pub threads: Option<u16>,
 }
 
@@ -151,8 +159,8 @@ pub struct ScanArgs {
     /// Source location (see "Locations" below).
     #[arg(long, value_name = "SRC")]
     pub from: String,
-    /// Rows read per table to judge the values by (0: names and types only).
-    #[arg(long, value_name = "N", default_value_t = crate::scan::DEFAULT_SAMPLE_ROWS)]
+    /// Rows read per table to judge the values by (0: names and types only), from 0 to 1000000.
+    #[arg(long, value_name = "N", default_value_t = crate::scan::DEFAULT_SAMPLE_ROWS, value_parser = bounds::whole::<usize>(bounds::SAMPLE_ROWS))]
     pub sample_rows: usize,
     /// Write the rules to FILE (which must not exist yet) instead of stdout.
     #[arg(long, value_name = "FILE")]
@@ -170,12 +178,12 @@ pub struct VerifyArgs {
     /// The output to check: a PostgreSQL database or a Parquet directory.
     #[arg(long, value_name = "DST")]
     pub to: String,
-    /// Highest share of rows (0 to 1) that may keep their own value of a small value space
-    /// (country, first name, date) by chance.
-    #[arg(long, value_name = "RATE", default_value_t = crate::verify::DEFAULT_MAX_SAME_RATE)]
+    /// Highest share of rows (a number from 0 to 1; 0.02 is 2%) that may keep their own value of
+    /// a small value space (country, first name, date) by chance.
+    #[arg(long, value_name = "RATE", default_value_t = crate::verify::DEFAULT_MAX_SAME_RATE, value_parser = bounds::number(bounds::SAME_RATE))]
     pub max_same_rate: f64,
-    /// Rows per batch read from either side.
-    #[arg(long, value_name = "N", default_value_t = 8192, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Rows per batch read from either side, from 1 to 1048576.
+    #[arg(long, value_name = "N", default_value_t = 8192, value_parser = bounds::whole::<u32>(bounds::BATCH_ROWS))]
     pub batch_rows: u32,
     /// Also write the counts as JSON to FILE.
     #[arg(long, value_name = "FILE")]
@@ -221,8 +229,8 @@ pub struct RunArgs {
     #[arg(long, requires = "replace")]
     pub terminate_connections: bool,
     /// With --replace: how long the swap waits for other sessions to leave the PostgreSQL target
-    /// before giving up (the old database then stays as it was).
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "replace")]
+    /// before giving up (the old database then stays as it was), in seconds from 0 to 86400.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "replace", value_parser = bounds::whole::<u64>(bounds::SWAP_TIMEOUT_SECONDS))]
     pub swap_timeout: u64,
     /// PostgreSQL or SQL dump target: restore owners and privileges of the source role FROM as
     /// the target role TO (repeat for more roles). Without it every object belongs to the
@@ -230,19 +238,20 @@ pub struct RunArgs {
     /// that are not mapped are left out.
     #[arg(long, value_name = "FROM=TO")]
     pub role_map: Vec<String>,
-    /// Read the key from this file (mode 600; a trailing newline is ignored) instead of DOPPEL_KEY.
+    /// Read the key from this file (a regular file, mode 600; one trailing newline is ignored, as
+    /// in DOPPEL_KEY) instead of DOPPEL_KEY.
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
-    /// Transform threads (default: all cores). Output is identical for any value.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Transform threads (default: all cores), from 1 to 1024. Output is identical for any value.
+    #[arg(long, value_name = "N", value_parser = bounds::whole::<u16>(bounds::THREADS))]
     pub threads: Option<u16>,
     /// Tables processed at the same time, each with its own source and target connection
-    /// (default: the number of cores, at most 4). Output is identical for any value; a SQL
-    /// dump target takes one table at a time.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    /// (default: the number of cores, at most 4), from 1 to 64. Output is identical for any
+    /// value; a SQL dump target takes one table at a time.
+    #[arg(long, value_name = "N", value_parser = bounds::whole::<u16>(bounds::JOBS))]
     pub jobs: Option<u16>,
-    /// Rows per batch read from the source. Output is identical for any value.
-    #[arg(long, value_name = "N", default_value_t = 8192, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Rows per batch read from the source, from 1 to 1048576. Output is identical for any value.
+    #[arg(long, value_name = "N", default_value_t = 8192, value_parser = bounds::whole::<u32>(bounds::BATCH_ROWS))]
     pub batch_rows: u32,
     /// Write a JSON report (per-table counts, rules hash, key fingerprint) to FILE.
     #[arg(long, value_name = "FILE")]

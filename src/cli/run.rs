@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::{self, RunOptions};
 use crate::plan;
 use crate::rules::{TableAction, load_rules};
-use crate::secret::{KEY_ENV, Key};
+use crate::secret::Key;
 use crate::sink::Sink;
 use crate::sink::parquet::ParquetSink;
 use crate::sink::postgres::database::PostgresSink;
@@ -33,7 +33,7 @@ type OpenedSource = (Box<dyn Source>, Option<(String, String)>, Option<Identity>
 
 pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     let rules = load_rules(&args.rules)?;
-    let key = Key::load(std::env::var(KEY_ENV).ok(), args.key_file.as_deref())?;
+    let key = Key::from_environment(args.key_file.as_deref())?;
     let from = Location::parse(&args.from);
     let to = Location::parse(&args.to);
     check_verify_target(args.verify, &from, &to)?;

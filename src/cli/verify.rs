@@ -9,12 +9,6 @@ use crate::verify::{self, VerifyOptions};
 use super::VerifyArgs;
 
 pub fn verify(args: VerifyArgs) -> Result<()> {
-    if !(0.0..=1.0).contains(&args.max_same_rate) {
-        return Err(Error::Usage(format!(
-            "--max-same-rate {}: give a share between 0 and 1 (0.02 is 2%)",
-            args.max_same_rate
-        )));
-    }
     let rules = load_rules(&args.rules)?;
     let from = Location::parse(&args.from);
     let to = Location::parse(&args.to);

@@ -42,6 +42,9 @@ use super::values::{
     Band, Bands, Cell, ColumnValues, Perm, Rest, base36, bound_number, is_plain_text, synthetic_supported,
 };
 
+/// The most rows one generated table may have (`--rows`, or `--scale` times the source's rows).
+pub const MAX_TABLE_ROWS: u64 = 1_000_000_000_000;
+
 /// What the user asked for.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -162,6 +165,23 @@ impl Dataset {
                 options.rows.get(&t.name).copied().unwrap_or_else(|| (t.rows as f64 * options.scale).round() as u64)
             })
             .collect();
+        for (t, n) in profile.tables.iter().zip(&rows) {
+            if *n > MAX_TABLE_ROWS {
+                problems.push(
+                    Problem::new(format!(
+                        "{n} rows asked for ({} source rows times --scale {}), more than the {MAX_TABLE_ROWS} a \
+                         generated table may have; lower --scale or set --rows for this table",
+                        t.rows, options.scale
+                    ))
+                    .table(&t.name),
+                );
+            }
+        }
+        // Keys and generators are sized by the row counts: stop before sizing anything by a
+        // count out of range.
+        if rows.iter().any(|n| *n > MAX_TABLE_ROWS) {
+            return Err(Error::problems(problems));
+        }
         let index: BTreeMap<&str, usize> =
             profile.tables.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
 

@@ -188,7 +188,7 @@ impl Profile {
             "# doppel profile: the shape of {} from its catalog and planner statistics.\n\
              # Personal columns (rule other than keep) carry no values: null_frac, avg_width and n_distinct only.\n\
              # Review it before sharing; `doppel generate --profile` reads it.\n{body}",
-            self.source
+            crate::rules::toml_text::comment(&self.source)
         ))
     }
 

@@ -84,16 +84,25 @@ pub fn write_table(
     sink: &mut dyn TableSink,
     cancel: &AtomicBool,
 ) -> Result<u64> {
-    let chunks: Vec<Range<u64>> =
-        (range.start..range.end).step_by(CHUNK_ROWS as usize).map(|s| s..(s + CHUNK_ROWS).min(range.end)).collect();
-    let window = pool.current_num_threads().max(1) * 2;
+    // Chunks are made a window at a time: a table of 10^12 rows has 10^8 of them.
+    let window = pool.current_num_threads().max(1) as u64 * 2;
     let (sender, receiver) = crossbeam_channel::bounded::<Vec<Result<RecordBatch>>>(1);
     std::thread::scope(|scope| {
         let producer = scope.spawn(move || {
-            for group in chunks.chunks(window) {
+            let mut next = range.start;
+            while next < range.end {
                 if cancel.load(Ordering::Relaxed) {
                     return;
                 }
+                let group: Vec<Range<u64>> = (0..window)
+                    .map_while(|_| {
+                        let start = next;
+                        (start < range.end).then(|| {
+                            next = (start + CHUNK_ROWS).min(range.end);
+                            start..next
+                        })
+                    })
+                    .collect();
                 let batches = pool.install(|| group.par_iter().map(|r| batch(ds, t, r.clone())).collect());
                 if sender.send(batches).is_err() {
                     return;

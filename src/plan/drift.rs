@@ -26,6 +26,7 @@ use std::fmt::Write as _;
 
 use crate::error::{Error, Problem, Problems, Result};
 use crate::rules::lock::{RecordedTables, SchemaLock, toml_key, type_name};
+use crate::rules::toml_text::string as toml_string;
 use crate::rules::{ColumnRule, HashFormat, RuleSet, TableRules};
 use crate::scan::suggest::{Action, Rule, Suggestion, safe_rule};
 use crate::source::{BatchStream, Source, SourceTable};
@@ -289,7 +290,7 @@ fn why(s: &Suggestion) -> String {
 /// A column's suggestion as a line of a rules file, with scan's reason.
 fn rule_line(column: &str, s: &Suggestion) -> String {
     match &s.action {
-        Action::Keep => format!("keep = [..., {}]  {}", toml::Value::from(column), why(s)),
+        Action::Keep => format!("keep = [..., {}]  {}", toml_string(column), why(s)),
         Action::Rule(rule) => format!("{} = {}  {}", toml_key(column), rule.render(), why(s)),
     }
 }
@@ -301,7 +302,7 @@ fn table_block(
     suggested: &BTreeMap<(String, String), Suggestion>,
     indent: &str,
 ) -> String {
-    let key = toml::Value::from(table).to_string();
+    let key = toml_key(table);
     let of = |c: &String| suggested.get(&(table.to_string(), c.clone()));
     let mut out = format!("{indent}[tables.{key}]\n");
     let kept: Vec<(&String, &Suggestion)> =
@@ -309,7 +310,7 @@ fn table_block(
     if !kept.is_empty() {
         out.push_str(&format!("{indent}keep = [\n"));
         for (c, s) in kept {
-            out.push_str(&format!("{indent}  {},  {}\n", toml::Value::from(c.as_str()), why(s)));
+            out.push_str(&format!("{indent}  {},  {}\n", toml_string(c), why(s)));
         }
         out.push_str(&format!("{indent}]\n"));
     }

@@ -113,6 +113,11 @@ pub fn parse_rules(texts: &[(PathBuf, String)]) -> Result<RuleSet> {
     })
 }
 
+/// The rules files of `path`: the file itself, or every entry of the directory that looks
+/// like a rules file (its name ends in `.toml`, any case) and is a regular file or a link to
+/// one. Such an entry that cannot be read as a file (a broken link, a directory, a FIFO, an
+/// upper-case `.TOML`) is refused, never skipped: a rules file left out silently could turn
+/// a subset into a full copy.
 fn rule_files(path: &Path) -> Result<Vec<PathBuf>> {
     let problem = |msg: String| Error::problems(vec![Problem::new(msg).at(path, None)]);
     let meta = std::fs::metadata(path)
@@ -120,16 +125,77 @@ fn rule_files(path: &Path) -> Result<Vec<PathBuf>> {
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| problem(format!("cannot list rules directory: {e}")))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
-        .collect();
+    if !meta.is_dir() {
+        return Err(problem(format!(
+            "{}, not a rules file: --rules takes a regular .toml file or a directory of them",
+            file_kind(&meta.file_type())
+        )));
+    }
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    let entries = std::fs::read_dir(path).map_err(|e| problem(format!("cannot list rules directory: {e}")))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| problem(format!("cannot list rules directory: {e}")))?;
+        let file = entry.path();
+        let Some(extension) = file.extension() else { continue };
+        if !extension.eq_ignore_ascii_case("toml") {
+            continue;
+        }
+        let refuse = |what: String| {
+            Problem::new(format!(
+                "{what}; every *.toml entry of a rules directory is read as rules: fix it, or move it out of the \
+                 directory"
+            ))
+            .at(&file, None)
+        };
+        match std::fs::metadata(&file) {
+            Err(e) if entry.file_type().is_ok_and(|t| t.is_symlink()) => {
+                problems.push(refuse(format!("a symbolic link that cannot be followed ({e})")))
+            }
+            Err(e) => problems.push(refuse(format!("cannot read it ({e})"))),
+            Ok(m) if !m.is_file() => {
+                problems.push(refuse(format!("{}, not a regular file", file_kind(&m.file_type()))))
+            }
+            Ok(_) if extension != "toml" => {
+                problems.push(refuse("named .TOML in other case; rules files end in lower-case .toml".into()))
+            }
+            Ok(_) => files.push(file),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::problems(problems));
+    }
     files.sort();
     if files.is_empty() {
         return Err(problem("the rules directory holds no .toml files".into()));
     }
     Ok(files)
+}
+
+/// What a directory entry is, for messages: `a directory`, `a FIFO (named pipe)`, ...
+pub(super) fn file_kind(file_type: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_char_device() || file_type.is_block_device() {
+            return "a device";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else if file_type.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// 1-based line number of a byte offset.
@@ -266,6 +332,50 @@ mod tests {
         parse_file(Path::new("r.toml"), text, &mut tables, &mut None, &mut problems, &mut column_problems);
         problems.extend(column_problems);
         (tables, problems)
+    }
+
+    #[test]
+    fn rules_directory_refuses_every_toml_entry_it_cannot_read_as_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("a.toml"), "version = 1\n").unwrap();
+        std::fs::write(d.join("notes.txt"), "not rules").unwrap();
+        std::os::unix::fs::symlink(d.join("missing.toml"), d.join("subset.toml")).unwrap();
+        std::fs::create_dir(d.join("folder.toml")).unwrap();
+        let fifo = std::ffi::CString::new(d.join("pipe.toml").into_os_string().into_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        std::fs::write(d.join("UPPER.TOML"), "version = 1\n").unwrap();
+        let err = rule_files(d).unwrap_err();
+        let Error::Rules(problems) = &err else { panic!("{err}") };
+        assert_eq!(problems.0.len(), 4, "{err}");
+        let text = err.to_string();
+        for (entry, what) in [
+            ("subset.toml", "symbolic link that cannot be followed"),
+            ("folder.toml", "a directory, not a regular file"),
+            ("pipe.toml", "a FIFO (named pipe), not a regular file"),
+            ("UPPER.TOML", "lower-case .toml"),
+        ] {
+            let line = text.lines().find(|l| l.contains(entry)).unwrap_or_else(|| panic!("{entry}: {text}"));
+            assert!(line.contains(what) && line.contains("move it out"), "{line}");
+        }
+        // A link to a rules file is read like the file.
+        for name in ["subset.toml", "folder.toml", "pipe.toml", "UPPER.TOML"] {
+            let p = d.join(name);
+            let removed = if p.is_dir() { std::fs::remove_dir(&p) } else { std::fs::remove_file(&p) };
+            removed.unwrap();
+        }
+        std::os::unix::fs::symlink(d.join("a.toml"), d.join("b.toml")).unwrap();
+        assert_eq!(rule_files(d).unwrap(), vec![d.join("a.toml"), d.join("b.toml")]);
+    }
+
+    #[test]
+    fn rules_path_that_is_a_fifo_is_refused_without_opening_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rules.toml");
+        let fifo = std::ffi::CString::new(path.clone().into_os_string().into_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let err = rule_files(&path).unwrap_err().to_string();
+        assert!(err.contains("a FIFO (named pipe), not a rules file"), "{err}");
     }
 
     #[test]

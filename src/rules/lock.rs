@@ -70,6 +70,26 @@ pub fn type_name(field: &Field) -> String {
 
 /// Reads the lock at `path`; `Ok(None)` when there is none.
 pub fn read_lock(path: &Path) -> Result<Option<SchemaLock>> {
+    // A lock that is there but not a file (a broken link, a FIFO that would block the read)
+    // is refused: ignoring it would bind the rules without the check it exists for.
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        _ => match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_file() => {
+                return Err(problem(
+                    path,
+                    None,
+                    format!(
+                        "{}, not a regular file: the schema lock is a file written by `doppel check --lock`; move it \
+                         away and record the lock again",
+                        super::load::file_kind(&meta.file_type())
+                    ),
+                ));
+            }
+            Err(e) => return Err(problem(path, None, format!("cannot read the schema lock: {e}"))),
+            Ok(_) => {}
+        },
+    }
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -112,7 +132,7 @@ pub fn render_lock(tables: &[SourceTable], skipped: impl Fn(&str) -> bool) -> St
          version = 1\n",
     );
     for table in tables {
-        out.push_str(&format!("\n[tables.{}]\n", toml::Value::from(table.name.as_str())));
+        out.push_str(&format!("\n[tables.{}]\n", toml_key(&table.name)));
         if skipped(&table.name) {
             out.push_str("# skipped by the rules: its columns are not recorded\n");
             continue;
@@ -121,19 +141,15 @@ pub fn render_lock(tables: &[SourceTable], skipped: impl Fn(&str) -> bool) -> St
         let width = keys.iter().map(|k| k.chars().count()).max().unwrap_or(0).min(32);
         for (key, field) in keys.iter().zip(table.schema.fields()) {
             let pad = " ".repeat(width.saturating_sub(key.chars().count()));
-            out.push_str(&format!("{key}{pad} = {}\n", toml::Value::from(type_name(field))));
+            out.push_str(&format!("{key}{pad} = {}\n", super::toml_text::string(&type_name(field))));
         }
     }
     out
 }
 
-/// A TOML key: bare when it can be, quoted otherwise.
+/// A TOML key: bare when it can be, quoted otherwise, always on one line.
 pub fn toml_key(name: &str) -> String {
-    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        name.to_string()
-    } else {
-        toml::Value::from(name).to_string()
-    }
+    super::toml_text::key(name)
 }
 
 /// Writes `text` to `path` through a temporary file renamed into place.

@@ -5,6 +5,7 @@
 mod load;
 pub mod lock;
 pub mod model;
+pub mod toml_text;
 
 pub use load::{ColumnEntry, Lined, RuleSet, SubsetSpec, TableRules, load_rules, parse_rules};
 pub use lock::{SchemaLock, lock_path};

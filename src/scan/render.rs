@@ -3,20 +3,7 @@
 
 use super::ScannedTable;
 use super::suggest::{Action, Tally};
-
-/// A TOML key: bare when it can be, quoted otherwise.
-fn key(name: &str) -> String {
-    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        name.to_string()
-    } else {
-        toml::Value::from(name).to_string()
-    }
-}
-
-/// A comment on one line: control characters (a newline in a column name) become spaces.
-fn comment(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
-}
+use crate::rules::toml_text::{comment, key, string};
 
 fn pad(s: &str, width: usize) -> String {
     let n = s.chars().count();
@@ -50,7 +37,7 @@ pub(super) fn render(tables: &[ScannedTable], location: &str, sample_rows: usize
         tally.review
     ));
     for t in tables {
-        let table_key = toml::Value::from(t.name.as_str()).to_string();
+        let table_key = key(&t.name);
         let about = match &t.context.about_people {
             Some(why) => format!("about people ({why})"),
             None => "not about people".to_string(),
@@ -61,12 +48,8 @@ pub(super) fn render(tables: &[ScannedTable], location: &str, sample_rows: usize
         let why = |s: &super::suggest::Suggestion| {
             if s.review { format!("# review: {}", comment(&s.why)) } else { format!("# {}", comment(&s.why)) }
         };
-        let kept: Vec<(String, String)> = t
-            .columns
-            .iter()
-            .filter(|(_, s)| s.is_keep())
-            .map(|(n, s)| (format!("{},", toml::Value::from(n.as_str())), why(s)))
-            .collect();
+        let kept: Vec<(String, String)> =
+            t.columns.iter().filter(|(_, s)| s.is_keep()).map(|(n, s)| (format!("{},", string(n)), why(s))).collect();
         if !kept.is_empty() {
             let width = kept.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0).min(40);
             out.push_str("keep = [\n");

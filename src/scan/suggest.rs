@@ -29,6 +29,7 @@ use arrow_schema::{DataType, Field};
 
 use super::dictionary::{Concept, Tokens};
 use super::evidence::{Evidence, JsonEvidence, Kind, TextEvidence};
+use crate::rules::toml_text::{key, string};
 use crate::transform::fake::{self, FakeSpec, Generator, Locale};
 
 /// One rule as written in TOML: `{ action = "...", option = value, ... }`.
@@ -64,13 +65,16 @@ impl Rule {
 
     /// The inline TOML table.
     pub fn render(&self) -> String {
-        let mut parts = vec![format!("action = {}", toml::Value::from(self.action))];
+        let mut parts = vec![format!("action = {}", string(self.action))];
         for (k, v) in &self.options {
-            parts.push(format!("{k} = {v}"));
+            match v {
+                // Names (a domain named after a column) stay on one line, escaped.
+                toml::Value::String(text) => parts.push(format!("{k} = {}", string(text))),
+                other => parts.push(format!("{k} = {other}")),
+            }
         }
         if !self.paths.is_empty() {
-            let paths: Vec<String> =
-                self.paths.iter().map(|(p, r)| format!("{} = {}", toml::Value::from(p.as_str()), r.render())).collect();
+            let paths: Vec<String> = self.paths.iter().map(|(p, r)| format!("{} = {}", key(p), r.render())).collect();
             parts.push(format!("paths = {{ {} }}", paths.join(", ")));
         }
         format!("{{ {} }}", parts.join(", "))

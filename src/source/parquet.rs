@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use arrow_schema::SchemaRef;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Compression;
+use parquet::file::metadata::ParquetMetaData;
 
 use crate::error::{Error, Result};
 use crate::table_files;
@@ -35,7 +37,40 @@ fn open_err(path: &Path, e: impl std::fmt::Display) -> Error {
 fn file_schema(path: &Path) -> Result<SchemaRef> {
     let file = File::open(path).map_err(|e| open_err(path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| open_err(path, e))?;
+    refuse_unreadable_codec(path, builder.metadata())?;
     Ok(builder.schema().clone())
+}
+
+/// The codecs this build reads (the parquet crate's features in Cargo.toml): a file using
+/// another one is refused when the source is opened (by `scan` and `check` too), not when
+/// `run` reaches its first page.
+fn readable_codec(codec: Compression) -> bool {
+    match codec {
+        Compression::UNCOMPRESSED
+        | Compression::SNAPPY
+        | Compression::GZIP(_)
+        | Compression::LZ4
+        | Compression::LZ4_RAW
+        | Compression::ZSTD(_)
+        | Compression::BROTLI(_) => true,
+        Compression::LZO => false,
+    }
+}
+
+fn refuse_unreadable_codec(path: &Path, metadata: &ParquetMetaData) -> Result<()> {
+    let columns = metadata.row_groups().iter().flat_map(|g| g.columns());
+    match columns.into_iter().find(|c| !readable_codec(c.compression())) {
+        None => Ok(()),
+        Some(column) => Err(Error::source(
+            path.display(),
+            format!(
+                "column {} is compressed with {}, which doppel cannot read; rewrite the file uncompressed or with \
+                 snappy, gzip, lz4, zstd or brotli",
+                column.column_path(),
+                column.compression()
+            ),
+        )),
+    }
 }
 
 impl ParquetSource {
@@ -159,6 +194,35 @@ mod tests {
         let mut w = parquet::arrow::ArrowWriter::try_new(File::create(path).unwrap(), batch.schema(), None).unwrap();
         w.write(&batch).unwrap();
         w.close().unwrap();
+    }
+
+    #[test]
+    fn every_codec_said_readable_is_compiled_in_and_lzo_is_not() {
+        use parquet::basic::{BrotliLevel, GzipLevel, ZstdLevel};
+        let codecs = [
+            Compression::UNCOMPRESSED,
+            Compression::SNAPPY,
+            Compression::GZIP(GzipLevel::default()),
+            Compression::LZ4,
+            Compression::LZ4_RAW,
+            Compression::ZSTD(ZstdLevel::default()),
+            Compression::BROTLI(BrotliLevel::default()),
+        ];
+        for codec in codecs {
+            assert!(readable_codec(codec), "{codec}");
+            let dir = tempfile::tempdir().unwrap();
+            let batch =
+                RecordBatch::try_from_iter([("x", Arc::new(Int32Array::from_iter_values(0..100)) as _)]).unwrap();
+            let props = parquet::file::properties::WriterProperties::builder().set_compression(codec).build();
+            let file = File::create(dir.path().join("public.t.parquet")).unwrap();
+            let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+            w.write(&batch).unwrap();
+            w.close().unwrap();
+            let source = ParquetSource::open(dir.path()).unwrap();
+            let rows: usize = source.read("public.t", 1000).unwrap().map(|b| b.unwrap().num_rows()).sum();
+            assert_eq!(rows, 100, "{codec}");
+        }
+        assert!(!readable_codec(Compression::LZO));
     }
 
     #[test]

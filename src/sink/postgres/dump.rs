@@ -345,18 +345,25 @@ pub fn schema_section(
         .output()
         .map_err(|e| Error::target(location, format!("cannot run pg_dump ({e}); install the PostgreSQL client")))?;
     if !out.status.success() {
-        // pg_dump's errors concern connections, permissions and the schema, not rows.
+        // pg_dump reads the source only, under its snapshot: a failure (the connection holding
+        // the snapshot lost, the source unreachable) is the source's, whatever is being
+        // written. Its errors concern connections, permissions and the schema, not rows.
         let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(Error::target(
-            location,
-            format!("pg_dump {section} of {} failed ({}): {}", source.location, out.status, tail(&stderr, 2000)),
+        return Err(Error::source(
+            &source.location,
+            format!(
+                "pg_dump {section} for {location} failed ({}): {}; if the snapshot is no longer valid, the connection \
+                 holding it was lost: run again",
+                out.status,
+                tail(&stderr, 2000)
+            ),
         ));
     }
     if roles.is_empty() {
         return Ok(out.stdout);
     }
     let sql = String::from_utf8(out.stdout).map_err(|_| {
-        Error::target(location, format!("pg_dump {section} of {} wrote text that is not UTF-8", source.location))
+        Error::source(&source.location, format!("pg_dump {section} for {location} wrote text that is not UTF-8"))
     })?;
     let (sql, dropped) = roles.rewrite(&sql);
     if !dropped.is_empty() {
