@@ -31,6 +31,7 @@ use crate::error::{Error, Result};
 
 use super::staging::{clean_leftovers, sibling};
 use super::{Rechunker, Sink, TableSink};
+use crate::source::zero_columns;
 
 /// Rows per write call into the Parquet writer.
 pub const WRITE_CHUNK_ROWS: usize = 8192;
@@ -170,8 +171,9 @@ impl Drop for ParquetSink {
 /// A new Parquet file at `path` with the sink's settings.
 fn open_file(properties: &WriterProperties, path: PathBuf, schema: SchemaRef) -> Result<ParquetTableSink> {
     let file = File::create(&path).map_err(|e| target_err(&path, e))?;
-    let writer =
-        ArrowWriter::try_new(file, schema.clone(), Some(properties.clone())).map_err(|e| target_err(&path, e))?;
+    // A table without columns is written with a placeholder column that carries its rows.
+    let file_schema = zero_columns::with_placeholder_schema(&schema);
+    let writer = ArrowWriter::try_new(file, file_schema, Some(properties.clone())).map_err(|e| target_err(&path, e))?;
     Ok(ParquetTableSink { writer, chunks: Rechunker::new(schema, WRITE_CHUNK_ROWS), path })
 }
 
@@ -225,7 +227,8 @@ struct ParquetTableSink {
 
 impl ParquetTableSink {
     fn write_chunk(&mut self, chunk: &RecordBatch) -> Result<()> {
-        self.writer.write(chunk).map_err(|e| target_err(&self.path, e))?;
+        let chunk = zero_columns::with_placeholder(chunk).map_err(|e| target_err(&self.path, e))?;
+        self.writer.write(&chunk).map_err(|e| target_err(&self.path, e))?;
         if self.writer.in_progress_size() > ROW_GROUP_MAX_BYTES {
             self.writer.flush().map_err(|e| target_err(&self.path, e))?;
         }

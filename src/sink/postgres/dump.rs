@@ -457,7 +457,7 @@ fn column_max(array: &dyn Array) -> Option<i64> {
 impl TableSink for DumpTableSink {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         let batch = batch.project(&self.columns).map_err(|e| Error::target(&self.location, e))?;
-        let batch = RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())
+        let batch = crate::sink::with_schema(&batch, self.schema.clone())
             .map_err(|e| Error::target(&self.location, format!("table {}: {e}", self.table)))?;
         self.buffer.clear();
         copy_text::encode_batch(&batch, &mut self.buffer);
