@@ -774,3 +774,46 @@ fn a_table_another_session_holds_locked_fails_the_run_naming_it() {
     assert!(!out.exists(), "nothing is published");
     other.batch_execute("ROLLBACK").unwrap();
 }
+
+#[test]
+fn a_truncate_during_a_run_leaves_the_snapshots_rows_in_the_output() {
+    let c = cluster();
+    let db = c.create_database("pg_source_run_truncate");
+    // `a_big` is read first (one table at a time, in name order) and slowly (small batches);
+    // `t` is truncated meanwhile, after the snapshot was taken and before it is read.
+    c.psql(
+        &db,
+        "CREATE TABLE a_big AS SELECT g AS id FROM generate_series(1, 300000) g; \
+         CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 10) g;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "version = 1\n\n[tables.\"public.a_big\"]\nkeep = [\"id\"]\n\n[tables.\"public.t\"]\nkeep = [\"id\"]\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let from = format!("{}?application_name=doppel_run_truncate", c.url(&db));
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_doppel"))
+        .args(["run", "--quiet", "--jobs", "1", "--batch-rows", "100", "--rules", rules.to_str().unwrap()])
+        .args(["--from", &from, "--to", out.to_str().unwrap()])
+        .env("DOPPEL_KEY", common::TEST_KEY)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let copying = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'doppel_run_truncate' \
+                   AND query LIKE 'COPY%a_big%' AND state = 'active'";
+    while c.scalar("postgres", copying) == "0" {
+        assert!(started.elapsed() < Duration::from_secs(30), "the run never started reading");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut other = other_session(c, &db);
+    other.batch_execute("SET lock_timeout = '300ms'").unwrap();
+    let truncated = other.batch_execute("TRUNCATE t").is_ok();
+    let status = run.wait().unwrap();
+    assert!(status.success(), "the run failed");
+    assert_eq!(common::concat(&common::read_table(&out, "public.t")).num_rows(), 10, "the snapshot's rows");
+    assert!(!truncated, "the TRUNCATE did not wait for the run");
+}

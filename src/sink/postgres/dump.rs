@@ -286,6 +286,11 @@ fn read_source(
 /// One section of the source's schema (`--section=pre-data` or `post-data`) as plain SQL under
 /// the snapshot, owners and privileges as `roles` says (see [`super::roles`]). With
 /// `restrict_key`, pg_dump's `\restrict` key is fixed (byte-identical scripts).
+///
+/// pg_dump locks the tables it describes. The source holds ACCESS SHARE locks on them for the
+/// whole run, so a TRUNCATE or ALTER TABLE from another session queues behind doppel, and
+/// pg_dump's own lock would queue behind that, for ever: `--lock-wait-timeout` (the source's
+/// default lock timeout) makes it fail instead.
 pub fn schema_section(
     source: &ConnectParams,
     snapshot: &str,
@@ -297,7 +302,8 @@ pub fn schema_section(
     let mut cmd = child_command("pg_dump", source);
     cmd.args(["--schema-only", section, "--format=plain"])
         .args(roles.pg_dump_args())
-        .arg(format!("--snapshot={snapshot}"));
+        .arg(format!("--snapshot={snapshot}"))
+        .arg(format!("--lock-wait-timeout={}", crate::source::postgres::DEFAULT_LOCK_TIMEOUT));
     if let Some(key) = restrict_key {
         cmd.arg(format!("--restrict-key={key}"));
     }
