@@ -817,3 +817,30 @@ fn a_truncate_during_a_run_leaves_the_snapshots_rows_in_the_output() {
     assert_eq!(common::concat(&common::read_table(&out, "public.t")).num_rows(), 10, "the snapshot's rows");
     assert!(!truncated, "the TRUNCATE did not wait for the run");
 }
+
+#[test]
+fn a_truncate_of_a_table_doppel_cannot_lock_fails_the_read_instead_of_shortening_it() {
+    let c = cluster();
+    let db = c.create_database("pg_source_column_grant");
+    // The role may read every column, but holds no table-level SELECT: LOCK TABLE is refused
+    // to it, so the source cannot keep a TRUNCATE out and must notice it.
+    let role = format!("reader_{db}");
+    c.psql(
+        &db,
+        &format!(
+            "CREATE TABLE t AS SELECT g AS id, g::text AS s FROM generate_series(1, 10) g; \
+             CREATE ROLE \"{role}\" LOGIN; GRANT SELECT (id, s) ON t TO \"{role}\";"
+        ),
+    );
+    let url = c.url(&db).replace("postgres://postgres@", &format!("postgres://{role}@"));
+    let src = PostgresSource::open(&url).unwrap();
+    let rows: usize = read_all(&src, "public.t", 3).iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows, 10, "readable without the lock");
+
+    other_session(c, &db).batch_execute("TRUNCATE t").unwrap();
+    let e = src.read("public.t", 3).and_then(|stream| stream.collect::<Result<Vec<_>, _>>()).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("public.t") && msg.contains("emptied or rewrote the table"), "{msg}");
+    drop(src);
+    c.psql(&db, &format!("DROP OWNED BY \"{role}\"; DROP ROLE \"{role}\";"));
+}

@@ -41,7 +41,9 @@
 //! 0. A table that cannot be locked in time fails the open, naming it; a reader whose table
 //! another session is waiting to empty (queued behind doppel's own lock) fails after the timeout
 //! instead of waiting for ever. Either way the run stops with nothing published, never with a
-//! short table.
+//! short table. Tables the role can read but not lock (column privileges only) are checked
+//! instead: after its COPY, a reader compares the table's storage in the snapshot's catalog
+//! with the current one and fails if it was emptied or rewritten since.
 
 pub mod catalog;
 pub mod connect;
@@ -265,6 +267,7 @@ impl Source for PostgresSource {
             user: self.params.user.clone(),
             table: table.to_string(),
             columns: pg_table.columns.iter().map(|c| c.name.clone()).collect(),
+            relation: (pg_table.schema_name.clone(), pg_table.table_name.clone()),
             tls: self.params.tls.connector(),
         };
         let query = match self.restrictions.get(table) {
