@@ -324,7 +324,7 @@ fn lock_and_export(
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .map_err(|e| query_error(&e, params, "starting the snapshot transaction"))?;
         let mut vanished = false;
-        for table in &wanted {
+        for (locked, table) in wanted.iter().enumerate() {
             match client.batch_execute(&format!("LOCK TABLE {} IN ACCESS SHARE MODE", table.lock_target)) {
                 Ok(()) => {}
                 Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => {
@@ -333,6 +333,19 @@ fn lock_and_export(
                 }
                 Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
                     return Err(Error::source(&params.location, lock_refusal(&table.name, lock_timeout)));
+                }
+                Err(e) if e.code() == Some(&SqlState::OUT_OF_MEMORY) => {
+                    return Err(Error::source(
+                        &params.location,
+                        format!(
+                            "table {}: the server's lock table is full after {locked} of {} tables were locked \
+                             (SQLSTATE 53200). doppel locks every table it may read for the whole run, as pg_dump \
+                             does, partitions included; raise max_locks_per_transaction on the server (it needs \
+                             about as many locks per connection as there are tables and partitions) and run again",
+                            table.name,
+                            wanted.len()
+                        ),
+                    ));
                 }
                 Err(e) => {
                     return Err(query_error(&e, params, &format!("table {}: locking it for reading", table.name)));
