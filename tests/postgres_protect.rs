@@ -146,3 +146,22 @@ fn a_false_protect_setting_does_not_protect() {
         assert_eq!(c.scalar(&target, "SELECT count(*) FROM t"), "3", "{value}");
     }
 }
+
+#[test]
+fn a_protect_setting_on_the_connecting_role_protects_every_database_and_another_roles_does_not() {
+    use doppel::sink::postgres::protect::{Mark, is_protected, marks};
+    let c = cluster();
+    let target = c.create_database("protect_role");
+    let (me, other) = (format!("me_{target}"), format!("other_{target}"));
+    c.psql("postgres", &format!("CREATE ROLE \"{me}\" LOGIN; CREATE ROLE \"{other}\" LOGIN;"));
+    let connect = |role: &str| {
+        let url = c.url("postgres").replace("postgres://postgres@", &format!("postgres://{role}@"));
+        postgres::Client::connect(&url, postgres::NoTls).unwrap()
+    };
+    c.psql("postgres", &format!("ALTER ROLE \"{other}\" SET doppel.protected = on"));
+    assert!(!is_protected(&mut connect(&me), &target).unwrap(), "another role's setting says nothing about it");
+    c.psql("postgres", &format!("ALTER ROLE \"{me}\" SET doppel.protected = 'Yes'"));
+    assert_eq!(marks(&mut connect(&me), &target).unwrap(), vec![Mark::Role(me.clone())]);
+    assert!(is_protected(&mut connect(&me), "postgres").unwrap(), "every database, for that role");
+    c.psql("postgres", &format!("DROP ROLE \"{me}\"; DROP ROLE \"{other}\";"));
+}
