@@ -86,6 +86,17 @@ fn a_table_without_columns_keeps_its_rows_through_parquet() {
     let file = std::fs::File::open(parquet.join("public.nocols.parquet")).unwrap();
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
     assert_eq!(reader.metadata().file_metadata().num_rows(), 5);
+    if let Some(python) = common::python() {
+        // pyarrow (scripts/test.sh installs it) agrees.
+        let script =
+            "import sys, pyarrow.parquet as pq; t = pq.read_table(sys.argv[1]); print(t.num_rows, t.num_columns)";
+        let out = std::process::Command::new(python)
+            .args(["-c", script])
+            .arg(parquet.join("public.nocols.parquet"))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "5 1", "{}", stderr(&out));
+    }
 
     // Back into PostgreSQL (an existing database with the tables), and through check.
     let target = c.create_database("zero_cols_back");
