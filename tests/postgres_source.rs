@@ -692,3 +692,157 @@ fn read_throughput() {
         eprintln!("read 1M rows (int4, text, timestamptz) in {secs:.3} s: {:.0} rows/s", rows as f64 / secs);
     }
 }
+
+/// A session of its own on `db`, outside doppel.
+fn other_session(c: &Cluster, db: &str) -> postgres::Client {
+    postgres::Client::connect(&c.url(db), postgres::NoTls).expect("connect the other session")
+}
+
+/// Waits until some session waits for a lock on `table` (in `db`).
+fn wait_for_a_lock_waiter(c: &Cluster, db: &str, table: &str) {
+    let started = Instant::now();
+    let sql = format!("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = '{table}'::regclass");
+    while c.scalar(db, &sql) == "0" {
+        assert!(started.elapsed() < Duration::from_secs(20), "nobody waits for a lock on {table}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `ddl` (a TRUNCATE or a table rewrite of `public.t`, 10 rows) from another session after the
+/// source is open: with a short lock_timeout it gives up, because the source holds a lock, and
+/// the source still reads the snapshot's 10 rows; without one it waits, the source's read of
+/// the table fails naming it (never a short table), and the DDL goes ahead once the source is
+/// dropped.
+fn assert_a_concurrent_rewrite_never_shortens_the_table(ddl: &str) {
+    let c = cluster();
+    let db = c.create_database("pg_source_rewrite");
+    c.psql(&db, "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 10) g; CREATE TABLE u (id int);");
+    let src = PostgresSource::open(&format!("{}?options=-c%20lock_timeout%3D1s", c.url(&db))).unwrap();
+
+    let mut other = other_session(c, &db);
+    other.batch_execute("SET lock_timeout = '300ms'").unwrap();
+    assert!(other.batch_execute(ddl).is_err(), "{ddl} did not wait for the source's lock");
+    let rows: usize = read_all(&src, "public.t", 3).iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows, 10, "after {ddl}");
+
+    std::thread::scope(|s| {
+        let waiting = s.spawn(|| {
+            let mut other = other_session(c, &db);
+            other.batch_execute(ddl)
+        });
+        wait_for_a_lock_waiter(c, &db, "t");
+        let e = src.read("public.t", 3).and_then(|stream| stream.collect::<Result<Vec<_>, _>>()).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("public.t") && msg.contains("lock_timeout"), "{msg}");
+        // Other tables are still read.
+        assert!(read_all(&src, "public.u", 3).is_empty());
+        drop(src);
+        waiting.join().unwrap().unwrap_or_else(|e| panic!("{ddl} after the source ended: {e}"));
+    });
+}
+
+#[test]
+fn a_truncate_during_the_run_never_yields_a_short_table() {
+    assert_a_concurrent_rewrite_never_shortens_the_table("TRUNCATE t");
+}
+
+#[test]
+fn a_table_rewrite_during_the_run_never_yields_a_short_table() {
+    assert_a_concurrent_rewrite_never_shortens_the_table("ALTER TABLE t ALTER COLUMN id TYPE bigint");
+}
+
+#[test]
+fn a_table_another_session_holds_locked_fails_the_run_naming_it() {
+    let c = cluster();
+    let db = c.create_database("pg_source_locked");
+    c.psql(&db, "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 10) g;");
+    let mut other = other_session(c, &db);
+    other.batch_execute("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE").unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, "version = 1\n\n[tables.\"public.t\"]\nkeep = [\"id\"]\n").unwrap();
+    let out = dir.path().join("out");
+    let from = format!("{}?options=-c%20lock_timeout%3D1s", c.url(&db));
+    let run = common::doppel(
+        &["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", &from, "--to", out.to_str().unwrap()],
+        Some(common::TEST_KEY),
+    );
+    let err = common::stderr(&run);
+    assert_eq!(run.status.code(), Some(4), "{err}");
+    assert!(err.contains("table public.t: cannot lock it for reading") && err.contains("lock_timeout (1s)"), "{err}");
+    assert!(!out.exists(), "nothing is published");
+    other.batch_execute("ROLLBACK").unwrap();
+}
+
+#[test]
+fn a_truncate_during_a_run_leaves_the_snapshots_rows_in_the_output() {
+    let c = cluster();
+    let db = c.create_database("pg_source_run_truncate");
+    // `a_big` is read first (one table at a time, in name order) and slowly (small batches);
+    // `t` is truncated meanwhile, after the snapshot was taken and before it is read.
+    c.psql(
+        &db,
+        "CREATE TABLE a_big AS SELECT g AS id, md5(g::text) AS s FROM generate_series(1, 300000) g; \
+         CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 10) g;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "version = 1\n\n[tables.\"public.a_big\"]\nkeep = [\"id\", \"s\"]\n\n[tables.\"public.t\"]\nkeep = [\"id\"]\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let from = format!("{}?application_name=doppel_run_truncate", c.url(&db));
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_doppel"))
+        .args(["run", "--quiet", "--jobs", "1", "--batch-rows", "100", "--rules", rules.to_str().unwrap()])
+        .args(["--from", &from, "--to", out.to_str().unwrap()])
+        .env("DOPPEL_KEY", common::TEST_KEY)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    // The reader's last query stays visible once the server has sent everything.
+    let copying = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'doppel_run_truncate' \
+                   AND query LIKE 'COPY%a_big%'";
+    while c.scalar("postgres", copying) == "0" {
+        assert!(started.elapsed() < Duration::from_secs(60), "the run never started reading");
+        assert!(run.try_wait().unwrap().is_none(), "the run ended before it read a_big");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut other = other_session(c, &db);
+    other.batch_execute("SET lock_timeout = '300ms'").unwrap();
+    let truncated = other.batch_execute("TRUNCATE t").is_ok();
+    let status = run.wait().unwrap();
+    assert!(status.success(), "the run failed");
+    assert_eq!(common::concat(&common::read_table(&out, "public.t")).num_rows(), 10, "the snapshot's rows");
+    assert!(!truncated, "the TRUNCATE did not wait for the run");
+}
+
+#[test]
+fn a_truncate_of_a_table_doppel_cannot_lock_fails_the_read_instead_of_shortening_it() {
+    let c = cluster();
+    let db = c.create_database("pg_source_column_grant");
+    // The role may read every column, but holds no table-level SELECT: LOCK TABLE is refused
+    // to it, so the source cannot keep a TRUNCATE out and must notice it.
+    let role = format!("reader_{db}");
+    c.psql(
+        &db,
+        &format!(
+            "CREATE TABLE t AS SELECT g AS id, g::text AS s FROM generate_series(1, 10) g; \
+             CREATE ROLE \"{role}\" LOGIN; GRANT SELECT (id, s) ON t TO \"{role}\";"
+        ),
+    );
+    let url = c.url(&db).replace("postgres://postgres@", &format!("postgres://{role}@"));
+    let src = PostgresSource::open(&url).unwrap();
+    let rows: usize = read_all(&src, "public.t", 3).iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows, 10, "readable without the lock");
+
+    other_session(c, &db).batch_execute("TRUNCATE t").unwrap();
+    let e = src.read("public.t", 3).and_then(|stream| stream.collect::<Result<Vec<_>, _>>()).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("public.t") && msg.contains("emptied or rewrote the table"), "{msg}");
+    drop(src);
+    c.psql(&db, &format!("DROP OWNED BY \"{role}\"; DROP ROLE \"{role}\";"));
+}

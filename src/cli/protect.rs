@@ -1,7 +1,7 @@
 //! `doppel protect DB [--remove]`: set or lift the mark that keeps doppel away from a database.
 
 use crate::error::{Error, Result};
-use crate::sink::postgres::protect::{is_protected, set_protected};
+use crate::sink::postgres::protect::{marks, set_protected};
 use crate::source::postgres::connect::ConnectParams;
 
 use super::ProtectArgs;
@@ -26,12 +26,29 @@ pub fn protect(args: ProtectArgs) -> Result<()> {
             ),
         )
     })?;
-    let now = is_protected(&mut client, &args.database)
+    let now = marks(&mut client, &args.database)
         .map_err(|e| Error::target(target(), format!("cannot read the mark back (SQLSTATE {})", sqlstate(&e))))?;
+    if args.remove && !now.is_empty() {
+        let lift: Vec<String> = now.iter().map(|m| m.how_to_lift(&args.database)).collect();
+        return Err(Error::target(
+            target(),
+            format!(
+                "the database-level mark is lifted, but the database is still protected by {} other mark(s) \
+                 (doppel reads the mark on the database, on any role in it, and on the role it connects as); \
+                 lift them with: {}",
+                now.len(),
+                lift.join("; ")
+            ),
+        ));
+    }
     eprintln!(
         "{}: {}",
         args.database,
-        if now { "protected: doppel will never write into, replace or drop it" } else { "no longer protected" }
+        if now.is_empty() {
+            "no longer protected"
+        } else {
+            "protected: doppel will never write into, replace or drop it"
+        }
     );
     Ok(())
 }

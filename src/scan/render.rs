@@ -45,6 +45,9 @@ pub(super) fn render(tables: &[ScannedTable], location: &str, sample_rows: usize
         let rows = if t.sampled == 1 { "1 row".to_string() } else { format!("{} rows", t.sampled) };
         out.push_str(&format!("\n# {}: {rows} sampled; {}.\n", comment(&t.name), comment(&about)));
         out.push_str(&format!("[tables.{table_key}]\n"));
+        if t.columns.is_empty() {
+            out.push_str("# no columns: copying it copies only its number of rows; action = \"skip\" leaves it out\n");
+        }
         let why = |s: &super::suggest::Suggestion| {
             if s.review { format!("# review: {}", comment(&s.why)) } else { format!("# {}", comment(&s.why)) }
         };

@@ -12,8 +12,8 @@ pub mod postgres;
 mod rechunk;
 pub mod staging;
 
-use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
+use arrow_array::{RecordBatch, RecordBatchOptions};
+use arrow_schema::{ArrowError, SchemaRef};
 
 use crate::error::Result;
 
@@ -54,4 +54,12 @@ pub trait TableSink: Send {
     fn write(&mut self, batch: &RecordBatch) -> Result<()>;
     /// Completes the table; returns the bytes written.
     fn finish(self: Box<Self>) -> Result<u64>;
+}
+
+/// `batch`'s columns under `schema` (the same columns with the target's names and metadata),
+/// keeping the row count: a table without columns still has rows, which a plain
+/// `RecordBatch::try_new` cannot express.
+pub(crate) fn with_schema(batch: &RecordBatch, schema: SchemaRef) -> std::result::Result<RecordBatch, ArrowError> {
+    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    RecordBatch::try_new_with_options(schema, batch.columns().to_vec(), &options)
 }

@@ -40,6 +40,7 @@ use crate::table_files;
 
 use super::staging::{Claim, FileTarget, claim, sibling};
 use super::{Rechunker, Sink, TableSink};
+use crate::source::zero_columns;
 
 /// The marker file every Parquet output of doppel holds (see the module docs).
 pub const MARKER: &str = ".doppel-output";
@@ -265,8 +266,9 @@ fn open_file(properties: &WriterProperties, path: PathBuf, schema: SchemaRef) ->
         let name = path.file_stem().and_then(|s| table_files::decode(&s.to_string_lossy())).unwrap_or_default();
         clash_err(&path, &name, e)
     })?;
-    let writer =
-        ArrowWriter::try_new(file, schema.clone(), Some(properties.clone())).map_err(|e| target_err(&path, e))?;
+    // A table without columns is written with a placeholder column that carries its rows.
+    let file_schema = zero_columns::with_placeholder_schema(&schema);
+    let writer = ArrowWriter::try_new(file, file_schema, Some(properties.clone())).map_err(|e| target_err(&path, e))?;
     Ok(ParquetTableSink { writer, chunks: Rechunker::new(schema, WRITE_CHUNK_ROWS), path })
 }
 
@@ -320,7 +322,8 @@ struct ParquetTableSink {
 
 impl ParquetTableSink {
     fn write_chunk(&mut self, chunk: &RecordBatch) -> Result<()> {
-        self.writer.write(chunk).map_err(|e| target_err(&self.path, e))?;
+        let chunk = zero_columns::with_placeholder(chunk).map_err(|e| target_err(&self.path, e))?;
+        self.writer.write(&chunk).map_err(|e| target_err(&self.path, e))?;
         if self.writer.in_progress_size() > ROW_GROUP_MAX_BYTES {
             self.writer.flush().map_err(|e| target_err(&self.path, e))?;
         }

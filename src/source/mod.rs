@@ -9,6 +9,7 @@
 
 pub mod parquet;
 pub mod postgres;
+pub mod zero_columns;
 
 use std::path::PathBuf;
 

@@ -38,7 +38,7 @@ fn file_schema(path: &Path) -> Result<SchemaRef> {
     let file = File::open(path).map_err(|e| open_err(path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| open_err(path, e))?;
     refuse_unreadable_codec(path, builder.metadata())?;
-    Ok(builder.schema().clone())
+    Ok(super::zero_columns::without_placeholder_schema(builder.schema()))
 }
 
 /// The codecs this build reads (the parquet crate's features in Cargo.toml): a file using
@@ -175,7 +175,9 @@ impl Source for ParquetSource {
                 Err(e) => Box::new(std::iter::once(Err(e))),
                 Ok(reader) => {
                     let path = path.clone();
-                    Box::new(reader.map(move |r| r.map_err(|e| open_err(&path, e))))
+                    Box::new(reader.map(move |r| {
+                        r.and_then(super::zero_columns::without_placeholder).map_err(|e| open_err(&path, e))
+                    }))
                 }
             }
         });

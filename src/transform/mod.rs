@@ -194,7 +194,9 @@ impl TableTransform {
             }
             columns[c.index] = output;
         }
-        RecordBatch::try_new(batch.schema(), columns).map_err(|e| RowError {
+        // The row count is kept explicitly: a table without columns still has rows.
+        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        RecordBatch::try_new_with_options(batch.schema(), columns, &options).map_err(|e| RowError {
             table: self.table.clone(),
             column: String::new(),
             row: first_row + 1,

@@ -1,14 +1,15 @@
 //! Encoding Arrow batches as PostgreSQL `COPY … FROM STDIN` text format.
 //!
-//! One line per row, fields separated by tabs, `\N` for NULL, and backslash, tab, newline
-//! and carriage return escaped. Each Arrow type is written in the text form PostgreSQL reads
-//! back into the same value: integers and decimals exactly, floats in their shortest
-//! round-trip form (`NaN`, `Infinity`, `-Infinity` spelled as PostgreSQL spells them), dates
-//! as `YYYY-MM-DD`, times of day as `HH:MM:SS.ffffff` (`24:00:00` kept), timestamps with microseconds (`+00` for timestamps with a time zone, which
-//! the PostgreSQL source reads in UTC; the extreme values the source reads `±infinity` into
-//! as `infinity` / `-infinity`), binary as `\x` hex (bytea), 16-byte binary as uuid
-//! text, and text as is (columns the source carried as PostgreSQL text, such as intervals,
-//! arrays or enums, go back unchanged).
+//! One line per row (an empty line for a table without columns), fields separated by tabs, `\N`
+//! for NULL, and backslash, tab, newline and carriage return escaped. Each Arrow type is
+//! written in the text form PostgreSQL reads back into the same value: integers and decimals
+//! exactly, floats in their shortest round-trip form (`NaN`, `Infinity`, `-Infinity` spelled as
+//! PostgreSQL spells them), dates as `YYYY-MM-DD`, times of day as `HH:MM:SS.ffffff`
+//! (`24:00:00` kept), timestamps with microseconds (`+00` for timestamps with a time zone,
+//! which the PostgreSQL source reads in UTC; the extreme values the source reads `±infinity`
+//! into as `infinity` / `-infinity`), binary as `\x` hex (bytea), 16-byte binary as uuid text,
+//! and text as is (columns the source carried as PostgreSQL text, such as intervals, arrays or
+//! enums, go back unchanged).
 
 use std::fmt::Write as _;
 
@@ -48,10 +49,14 @@ pub fn copied_columns(schema: &arrow_schema::Schema, table: &str) -> Result<(Vec
     Ok((columns, projected))
 }
 
-/// `COPY "schema"."table" ("col", …) FROM stdin` for the columns of `projected`.
+/// `COPY "schema"."table" ("col", …) FROM stdin` for the columns of `projected`. Without
+/// columns (a table with none, or only generated ones) there is no list, as pg_dump writes
+/// it: `COPY t ()` is a syntax error, and PostgreSQL's default list leaves generated columns
+/// out. Each row is then an empty line (text) or a tuple of zero fields (binary).
 pub fn copy_statement(schema: &str, table: &str, projected: &arrow_schema::Schema) -> String {
     let list: Vec<String> = projected.fields().iter().map(|f| quote_ident(f.name())).collect();
-    format!("COPY {}.{} ({}) FROM stdin", quote_ident(schema), quote_ident(table), list.join(", "))
+    let columns = if list.is_empty() { String::new() } else { format!(" ({})", list.join(", ")) };
+    format!("COPY {}.{}{columns} FROM stdin", quote_ident(schema), quote_ident(table))
 }
 
 /// Checks once, before any row is written, that every column's type can be encoded.
@@ -373,6 +378,21 @@ fn encode_value(array: &dyn Array, row: usize, out: &mut String) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_copy_without_columns_has_no_column_list() {
+        use arrow_schema::{Field, Schema};
+        let none = Schema::new(Vec::<Field>::new());
+        assert_eq!(copy_statement("s", "t", &none), "COPY \"s\".\"t\" FROM stdin");
+        let one = Schema::new(vec![Field::new("a b", DataType::Int32, true)]);
+        assert_eq!(copy_statement("s", "t", &one), "COPY \"s\".\"t\" (\"a b\") FROM stdin");
+        // One empty line per row.
+        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(3));
+        let batch = RecordBatch::try_new_with_options(Arc::new(none), Vec::new(), &options).unwrap();
+        let mut out = Vec::new();
+        encode_batch(&batch, &mut out);
+        assert_eq!(out, b"\n\n\n");
+    }
     use arrow_array::*;
     use std::sync::Arc;
 

@@ -882,7 +882,7 @@ impl PostgresTableSink {
 impl TableSink for PostgresTableSink {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         let batch = batch.project(&self.columns).map_err(|e| Error::target(&self.location, e))?;
-        let batch = RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())
+        let batch = crate::sink::with_schema(&batch, self.schema.clone())
             .map_err(|e| Error::target(&self.location, format!("table {}: {e}", self.table)))?;
         let mut buffer = std::mem::take(&mut self.buffer);
         buffer.clear();

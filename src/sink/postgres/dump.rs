@@ -325,6 +325,11 @@ fn read_source(
 /// One section of the source's schema (`--section=pre-data` or `post-data`) as plain SQL under
 /// the snapshot, owners and privileges as `roles` says (see [`super::roles`]). With
 /// `restrict_key`, pg_dump's `\restrict` key is fixed (byte-identical scripts).
+///
+/// pg_dump locks the tables it describes. The source holds ACCESS SHARE locks on them for the
+/// whole run, so a TRUNCATE or ALTER TABLE from another session queues behind doppel, and
+/// pg_dump's own lock would queue behind that, for ever: `--lock-wait-timeout` (the source's
+/// default lock timeout) makes it fail instead.
 pub fn schema_section(
     source: &ConnectParams,
     snapshot: &str,
@@ -336,7 +341,8 @@ pub fn schema_section(
     let mut cmd = child_command("pg_dump", source);
     cmd.args(["--schema-only", section, "--format=plain"])
         .args(roles.pg_dump_args())
-        .arg(format!("--snapshot={snapshot}"));
+        .arg(format!("--snapshot={snapshot}"))
+        .arg(format!("--lock-wait-timeout={}", crate::source::postgres::DEFAULT_LOCK_TIMEOUT));
     if let Some(key) = restrict_key {
         cmd.arg(format!("--restrict-key={key}"));
     }
@@ -502,7 +508,7 @@ fn column_max(array: &dyn Array) -> Option<i64> {
 impl TableSink for DumpTableSink {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         let batch = batch.project(&self.columns).map_err(|e| Error::target(&self.location, e))?;
-        let batch = RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())
+        let batch = crate::sink::with_schema(&batch, self.schema.clone())
             .map_err(|e| Error::target(&self.location, format!("table {}: {e}", self.table)))?;
         self.buffer.clear();
         copy_text::encode_batch(&batch, &mut self.buffer);

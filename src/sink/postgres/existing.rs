@@ -419,10 +419,16 @@ fn projection(table: &str, schema: &Schema, target: &TargetTable) -> Result<Vec<
             );
         }
     }
-    if sent.is_empty() && problems.is_empty() {
-        problems.push(
-            Problem::new("none of the input's columns can be written (all are generated in the target)").table(table),
-        );
+    // Nothing to send is fine when the target takes no values either (a table without columns,
+    // or with generated ones only): `COPY t FROM stdin` then loads one row per empty line.
+    if sent.is_empty() && problems.is_empty() && target.columns.iter().any(|c| !c.generated) {
+        let why = if schema.fields().is_empty() {
+            "the input table has no columns and the target table has some: its rows cannot be loaded without \
+             values; drop the target table's columns, or skip the table"
+        } else {
+            "none of the input's columns can be written (all are generated in the target)"
+        };
+        problems.push(Problem::new(why).table(table));
     }
     if problems.is_empty() { Ok(sent) } else { Err(problems) }
 }

@@ -99,12 +99,7 @@ impl PgTable {
 
     /// `ONLY "s"."t"`, or `"s"."t"` for a partitioned table (read with its partitions).
     pub fn from_clause(&self) -> String {
-        format!(
-            "{}{}.{}",
-            if self.partitioned { "" } else { "ONLY " },
-            quote_ident(&self.schema_name),
-            quote_ident(&self.table_name)
-        )
+        relation_clause(&self.schema_name, &self.table_name, self.partitioned)
     }
 }
 
@@ -120,6 +115,47 @@ pub fn generated_reads(field: &Field) -> Option<Option<Vec<String>>> {
     let metadata = field.metadata();
     metadata.get(super::types::PG_GENERATED)?;
     Some(metadata.get(PG_GENERATED_READS).and_then(|t| serde_json::from_str(t).ok()))
+}
+
+/// `ONLY "s"."t"`, or `"s"."t"` for a partitioned table: what a read of the table (and a
+/// lock taken for it) covers.
+fn relation_clause(schema: &str, table: &str, partitioned: bool) -> String {
+    format!("{}{}.{}", if partitioned { "" } else { "ONLY " }, quote_ident(schema), quote_ident(table))
+}
+
+/// One table [`read_tables`] lists that the session may read (SELECT on the table), with
+/// what `LOCK TABLE` takes to cover the read (`ONLY "s"."t"`, or `"s"."t"` for a partitioned
+/// table, whose partitions the lock covers too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lockable {
+    /// `schema.table`, unquoted.
+    pub name: String,
+    pub lock_target: String,
+}
+
+/// The tables to lock before the snapshot is taken (see [`Lockable`]), sorted by name. Run
+/// it again inside the snapshot to check that no table appeared, vanished or was renamed in
+/// between.
+pub fn lockable_tables(client: &mut Client) -> Result<Vec<Lockable>, postgres::Error> {
+    let rows = client.query(
+        &format!(
+            "SELECT n.nspname::text, c.relname::text, c.relkind = 'p' \
+             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {SCHEMA_FILTER} \
+               AND pg_catalog.has_table_privilege(c.oid, 'SELECT') \
+             ORDER BY 1, 2"
+        ),
+        &[],
+    )?;
+    let mut tables: Vec<Lockable> = rows
+        .into_iter()
+        .map(|r| {
+            let (schema, table, partitioned): (String, String, bool) = (r.get(0), r.get(1), r.get(2));
+            Lockable { name: format!("{schema}.{table}"), lock_target: relation_clause(&schema, &table, partitioned) }
+        })
+        .collect();
+    tables.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(tables)
 }
 
 /// Quotes an SQL identifier: always double-quoted, inner quotes doubled, so case, spaces

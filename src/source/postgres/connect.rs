@@ -598,6 +598,13 @@ pub(super) fn describe_query_error(e: &postgres::Error, user: &str) -> String {
             format!("the table does not exist any more (SQLSTATE {c}); it was dropped or renamed during the run")
         } else if *code == SqlState::UNDEFINED_COLUMN {
             format!("a column does not exist any more (SQLSTATE {c}); the table was altered during the run")
+        } else if *code == SqlState::LOCK_NOT_AVAILABLE {
+            format!(
+                "a lock on the table was not granted within lock_timeout (SQLSTATE {c}): another session holds or \
+                 waits for a conflicting lock (TRUNCATE, ALTER TABLE, VACUUM FULL, …). doppel holds its locks until \
+                 the run ends, so such a session waits for doppel and the tables not yet read wait for it; let it \
+                 finish or stop it (pg_stat_activity and pg_locks show it), then run again"
+            )
         } else if *code == SqlState::QUERY_CANCELED {
             format!("the query was cancelled (SQLSTATE {c}), by an administrator or a timeout; run again")
         } else if *code == SqlState::INVALID_PARAMETER_VALUE {

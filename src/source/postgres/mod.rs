@@ -1,7 +1,9 @@
 //! PostgreSQL source: every table of a database, read under one consistent snapshot.
 //!
 //! ```text
-//! open(url) ──▶ coordinator connection: BEGIN REPEATABLE READ READ ONLY
+//! open(url) ──▶ coordinator connection: list the tables it may read
+//!                 │                      BEGIN REPEATABLE READ READ ONLY
+//!                 │                      LOCK TABLE … IN ACCESS SHARE MODE (each, before the snapshot)
 //!                 │                      SELECT pg_export_snapshot()  ──▶ snapshot id
 //!                 │                      catalog → tables, Arrow schemas
 //!                 │  (kept open, in a Mutex, for the life of the source)
@@ -28,6 +30,20 @@
 //! Several `read`s may run at once from different threads: each has its own connection, and
 //! all of them see the same snapshot. The coordinator's transaction must stay open while
 //! they start, so keep the source alive until every table has been read.
+//!
+//! Locks: TRUNCATE and table-rewriting ALTER TABLE are not MVCC-safe (once one commits, an
+//! older snapshot sees the table empty), so the coordinator takes an ACCESS SHARE lock on every
+//! table it may read before the snapshot is taken and holds it while the source lives, as
+//! pg_dump does. Such a command from another session then waits for doppel. Every connection
+//! in the snapshot (readers, subset and statistics queries, `verify`, `scan`) waits at most
+//! `lock_timeout` for a lock: the session's own setting (server, role, database, or
+//! `options=-c lock_timeout=…` in the URL or PGOPTIONS), or [`DEFAULT_LOCK_TIMEOUT`] when it is
+//! 0. A table that cannot be locked in time fails the open, naming it; a reader whose table
+//! another session is waiting to empty (queued behind doppel's own lock) fails after the timeout
+//! instead of waiting for ever. Either way the run stops with nothing published, never with a
+//! short table. Tables the role can read but not lock (column privileges only) are checked
+//! instead: after its COPY, a reader compares the table's storage in the snapshot's catalog
+//! with the current one and fails if it was emptied or rewritten since.
 
 pub mod catalog;
 pub mod connect;
@@ -43,6 +59,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use postgres::Client;
+use postgres::error::SqlState;
 
 use crate::error::{Error, Result};
 use crate::source::{BatchStream, Source, SourceTable};
@@ -60,7 +77,10 @@ pub struct PostgresSource {
     /// When the snapshot was taken (the exporting transaction's start), UTC, ISO 8601.
     snapshot_taken_at: String,
     server_version_num: i32,
-    /// Holds the exporting transaction open; the snapshot lives as long as it does.
+    /// `lock_timeout` of every connection in the snapshot, as PostgreSQL writes it (`60s`).
+    lock_timeout: String,
+    /// Holds the exporting transaction open, and with it the snapshot and an ACCESS SHARE
+    /// lock on every table it may read.
     coordinator: Mutex<Client>,
     tables: Vec<SourceTable>,
     pg_tables: Vec<PgTable>,
@@ -103,19 +123,9 @@ impl PostgresSource {
         version::check(version::major_of(server_version_num), version::pg_dump_major())
             .map_err(|m| Error::source(&params.location, m))?;
 
-        client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .map_err(|e| query_error(&e, &params, "starting the snapshot transaction"))?;
-        let snapshot: String = client
-            .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])
-            .map_err(|e| query_error(&e, &params, "exporting the snapshot (is this a standby older than 10?)"))?
-            .get(0);
-        let snapshot_taken_at: String = client
-            .query_one(r#"SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"#, &[])
-            .map_err(|e| query_error(&e, &params, "reading the snapshot's time"))?
-            .get(0);
-        let pg_tables = catalog::read_tables(&mut client, server_version_num)
-            .map_err(|e| query_error(&e, &params, "reading the catalog"))?;
+        let lock_timeout = lock_timeout_of(&mut client, &params)?;
+        let (snapshot, snapshot_taken_at, pg_tables) =
+            lock_and_export(&mut client, &params, &lock_timeout, server_version_num)?;
         if let Some(pair) = pg_tables.windows(2).find(|w| w[0].name() == w[1].name()) {
             return Err(Error::source(
                 &params.location,
@@ -151,6 +161,7 @@ impl PostgresSource {
             snapshot,
             snapshot_taken_at,
             server_version_num,
+            lock_timeout,
             coordinator: Mutex::new(client),
             tables,
             pg_tables,
@@ -225,7 +236,9 @@ impl PostgresSource {
         let mut client = self.params.connect()?;
         client
             .batch_execute(&format!(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}; SET row_security = off",
+                "SET lock_timeout = {}; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}; \
+                 SET row_security = off",
+                quote_literal(&self.lock_timeout),
                 quote_literal(&self.snapshot)
             ))
             .map_err(|e| query_error(&e, &self.params, &format!("table {table}: importing the snapshot")))?;
@@ -255,6 +268,7 @@ impl Source for PostgresSource {
             user: self.params.user.clone(),
             table: table.to_string(),
             columns: pg_table.columns.iter().map(|c| c.name.clone()).collect(),
+            relation: (pg_table.schema_name.clone(), pg_table.table_name.clone()),
             tls: self.params.tls.connector(),
         };
         let query = match self.restrictions.get(table) {
@@ -263,6 +277,123 @@ impl Source for PostgresSource {
         };
         reader::spawn(client, pg_table, &query, names, batch_rows)
     }
+}
+
+/// How long doppel waits for a lock when the session says nothing (`lock_timeout = 0`).
+pub const DEFAULT_LOCK_TIMEOUT: &str = "60s";
+
+/// The session's `lock_timeout` (the server's, the role's or the database's setting, or
+/// `-c lock_timeout=…` in the URL's `options` or PGOPTIONS), or [`DEFAULT_LOCK_TIMEOUT`] when
+/// it is 0 (wait for ever); set on the session.
+fn lock_timeout_of(client: &mut Client, params: &ConnectParams) -> Result<String> {
+    let current: String =
+        client.query_one("SHOW lock_timeout", &[]).map_err(|e| query_error(&e, params, "reading lock_timeout"))?.get(0);
+    let timeout = if current.trim() == "0" { DEFAULT_LOCK_TIMEOUT.to_string() } else { current };
+    client
+        .batch_execute(&format!("SET lock_timeout = {}", quote_literal(&timeout)))
+        .map_err(|e| query_error(&e, params, "setting lock_timeout"))?;
+    Ok(timeout)
+}
+
+/// How many times the tables are listed and locked before giving up, when tables keep
+/// appearing, vanishing or being renamed in between.
+const LOCK_ATTEMPTS: usize = 3;
+
+/// Starts the snapshot's transaction, locks every table the snapshot may read in ACCESS SHARE
+/// mode *before* the snapshot is taken (a LOCK does not take it; the first SELECT does), then
+/// exports the snapshot and reads the catalog in it. Returns the snapshot id, its time and
+/// the tables.
+///
+/// Why: TRUNCATE and the table-rewriting forms of ALTER TABLE are not MVCC-safe: once one
+/// commits, an older snapshot sees the table empty. Holding the locks from before the
+/// snapshot until the source is dropped makes such a command wait for doppel instead. The
+/// tables are listed before the transaction and again inside the snapshot; if the lists
+/// differ (a table created, dropped or renamed in between), the transaction is rolled back
+/// and all is done again, at most [`LOCK_ATTEMPTS`] times.
+fn lock_and_export(
+    client: &mut Client,
+    params: &ConnectParams,
+    lock_timeout: &str,
+    server_version_num: i32,
+) -> Result<(String, String, Vec<PgTable>)> {
+    let rollback = |client: &mut Client| {
+        client.batch_execute("ROLLBACK").map_err(|e| query_error(&e, params, "rolling back to lock again"))
+    };
+    for attempt in 1..=LOCK_ATTEMPTS {
+        let wanted = catalog::lockable_tables(client).map_err(|e| query_error(&e, params, "listing the tables"))?;
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .map_err(|e| query_error(&e, params, "starting the snapshot transaction"))?;
+        let mut vanished = false;
+        for (locked, table) in wanted.iter().enumerate() {
+            match client.batch_execute(&format!("LOCK TABLE {} IN ACCESS SHARE MODE", table.lock_target)) {
+                Ok(()) => {}
+                Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => {
+                    vanished = true;
+                    break;
+                }
+                Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+                    return Err(Error::source(&params.location, lock_refusal(&table.name, lock_timeout)));
+                }
+                Err(e) if e.code() == Some(&SqlState::OUT_OF_MEMORY) => {
+                    return Err(Error::source(
+                        &params.location,
+                        format!(
+                            "table {}: the server's lock table is full after {locked} of {} tables were locked \
+                             (SQLSTATE 53200). doppel locks every table it may read for the whole run, as pg_dump \
+                             does, partitions included; raise max_locks_per_transaction on the server (it needs \
+                             about as many locks per connection as there are tables and partitions) and run again",
+                            table.name,
+                            wanted.len()
+                        ),
+                    ));
+                }
+                Err(e) => {
+                    return Err(query_error(&e, params, &format!("table {}: locking it for reading", table.name)));
+                }
+            }
+        }
+        if vanished {
+            tracing::debug!(attempt, "a table vanished while it was being locked; listing the tables again");
+            rollback(client)?;
+            continue;
+        }
+        let snapshot: String = client
+            .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])
+            .map_err(|e| query_error(&e, params, "exporting the snapshot (is this a standby older than 10?)"))?
+            .get(0);
+        let taken_at: String = client
+            .query_one(r#"SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"#, &[])
+            .map_err(|e| query_error(&e, params, "reading the snapshot's time"))?
+            .get(0);
+        let seen = catalog::lockable_tables(client).map_err(|e| query_error(&e, params, "listing the tables"))?;
+        if seen != wanted {
+            tracing::debug!(attempt, "the tables changed while they were being locked; locking again");
+            rollback(client)?;
+            continue;
+        }
+        let pg_tables = catalog::read_tables(client, server_version_num)
+            .map_err(|e| query_error(&e, params, "reading the catalog"))?;
+        return Ok((snapshot, taken_at, pg_tables));
+    }
+    Err(Error::source(
+        &params.location,
+        format!(
+            "tables were created, dropped or renamed while doppel locked them for its snapshot, {LOCK_ATTEMPTS} times \
+             in a row; run again when the schema changes are done"
+        ),
+    ))
+}
+
+/// Why a table could not be locked for the snapshot, and what to do.
+fn lock_refusal(table: &str, lock_timeout: &str) -> String {
+    format!(
+        "table {table}: cannot lock it for reading (ACCESS SHARE) within lock_timeout ({lock_timeout}): another \
+         session holds or waits for a conflicting lock on it (ALTER TABLE, TRUNCATE, DROP, VACUUM FULL, CLUSTER, \
+         REINDEX, LOCK TABLE). Nothing was read. Let that session finish (pg_stat_activity and pg_locks show it), \
+         then run again; to wait longer, set lock_timeout in the URL (options=-c%20lock_timeout%3D5min) or in \
+         PGOPTIONS"
+    )
 }
 
 /// Why a table under row-level security is not read, and what to do.

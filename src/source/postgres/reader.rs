@@ -6,6 +6,9 @@
 //! reader thread: CopyOutReader ─rows─▶ RowDecoder ─RecordBatch─▶ bounded(2) ─▶ BatchStream
 //! ```
 //!
+//! After the COPY, before its last batch, the reader checks that the table was not emptied
+//! or rewritten after the snapshot was taken ([`check_not_rewritten`]).
+//!
 //! Dropping the stream early disconnects the channel: the thread's next send fails, it
 //! cancels the COPY on the server (otherwise closing the connection would first drain the
 //! rest of the table), and drops the connection. A decoding error stops the same way.
@@ -46,6 +49,8 @@ pub(super) struct Names {
     pub user: String,
     pub table: String,
     pub columns: Vec<String>,
+    /// The table's schema and name in the catalog, for [`check_not_rewritten`].
+    pub relation: (String, String),
     /// The connection's TLS connector: a cancel request goes the same way as the connection.
     pub tls: MakeTls,
 }
@@ -140,13 +145,49 @@ fn copy_table(
             return Err(Stop::Failed(names.error(format!("reading failed after row {}: {why}", decoder.rows()))));
         }
     }
+    drop(rows);
+    check_not_rewritten(&mut client, names).map_err(Stop::Failed)?;
     if decoder.has_rows() {
         send_batch(&mut decoder, names, tx)?;
     }
-    drop(rows);
     // Read-only: ending the session ends the transaction.
     drop(client);
     Ok(decoder.rows())
+}
+
+/// The storage of a table (and of its partitions) in the snapshot's catalog and now: a row
+/// whose file differs was emptied or rewritten after the snapshot was taken.
+const REWRITTEN: &str = "WITH RECURSIVE rel(oid) AS ( \
+       SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+       WHERE n.nspname = $1 AND c.relname = $2 \
+     UNION ALL \
+       SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN rel ON i.inhparent = rel.oid \
+       JOIN pg_catalog.pg_class p ON p.oid = i.inhrelid WHERE p.relispartition) \
+     SELECT count(*) FROM rel JOIN pg_catalog.pg_class c ON c.oid = rel.oid \
+     WHERE c.relfilenode <> 0 AND c.relfilenode IS DISTINCT FROM pg_catalog.pg_relation_filenode(c.oid)";
+
+/// After the COPY, still holding its lock: fails if the table was truncated or rewritten
+/// (TRUNCATE, a table-rewriting ALTER TABLE) after the snapshot was taken. Such commands are
+/// not MVCC-safe: the snapshot then sees the new, empty storage, and the COPY a short table.
+/// The source's locks keep them out of the tables it could lock; this catches the rest (a
+/// table readable through column privileges only, which cannot be locked). The snapshot's
+/// `pg_class` row names the storage the snapshot knew; `pg_relation_filenode` the current one.
+fn check_not_rewritten(client: &mut Client, names: &Names) -> Result<(), Error> {
+    let (schema, table) = &names.relation;
+    let rewritten: i64 = client
+        .query_one(REWRITTEN, &[schema, table])
+        .map_err(|e| {
+            names.error(format!("checking that the table was not rewritten: {}", describe_query_error(&e, &names.user)))
+        })?
+        .get(0);
+    if rewritten > 0 {
+        return Err(names.error(
+            "another session emptied or rewrote the table (TRUNCATE, ALTER TABLE … TYPE, …) after the snapshot was \
+             taken, so the rows read are not the snapshot's; nothing was published. Run again; grant the reading \
+             role SELECT on the whole table so that doppel can lock it for the run",
+        ));
+    }
+    Ok(())
 }
 
 fn send_batch(decoder: &mut RowDecoder, names: &Names, tx: &Sender<Msg>) -> Result<(), Stop> {
