@@ -23,6 +23,17 @@ fn files_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
     v
 }
 
+/// Names in `dir`, without the targets' lock files (empty, kept on purpose).
+fn visible_entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with(".doppel-lock"))
+        .collect();
+    names.sort();
+    names
+}
+
 fn column_strings(batch: &RecordBatch, column: &str) -> Vec<Option<String>> {
     let array = batch.column(batch.schema().index_of(column).unwrap());
     let f = ArrayFormatter::try_new(array.as_ref(), &Default::default()).unwrap();
@@ -68,7 +79,7 @@ fn output_is_identical_for_any_thread_count_job_count_and_batch_size() {
     let out = run_shop(&c, TEST_KEY, &["--threads", "4", "--jobs", "2", "--batch-rows", "1000"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let fa = files_bytes(&a);
-    assert_eq!(fa.len(), 4);
+    assert_eq!(fa.len(), 5, "four tables and doppel's marker: {:?}", fa.iter().map(|f| &f.0).collect::<Vec<_>>());
     assert_eq!(fa, files_bytes(&b));
     assert_eq!(fa, files_bytes(&c));
 }
@@ -169,12 +180,19 @@ fn existing_output_is_refused_without_replace_and_replaced_with_it() {
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(stderr(&out).contains("--replace"));
     assert!(out_dir.join("precious.txt").exists());
+    // Not doppel's output: --replace alone refuses it, --force replaces it.
     let out = run_shop(&out_dir, TEST_KEY, &["--replace"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not written by doppel") && stderr(&out).contains("--force"), "{}", stderr(&out));
+    assert!(out_dir.join("precious.txt").exists());
+    let out = run_shop(&out_dir, TEST_KEY, &["--replace", "--force"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!out_dir.join("precious.txt").exists());
     assert!(out_dir.join("public.customers.parquet").exists());
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).collect();
-    assert_eq!(leftovers.len(), 1, "staging folders left behind");
+    // Now doppel's own output: --replace alone replaces it.
+    let out = run_shop(&out_dir, TEST_KEY, &["--replace"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(visible_entries(dir.path()), ["out"], "staging folders left behind");
 }
 
 #[test]
@@ -410,8 +428,7 @@ fn interrupted_run_publishes_nothing(signal: &str) {
     assert_eq!(out.status.code(), Some(130), "{signal}: {}", stderr(&out));
     assert!(stderr(&out).contains("interrupted"));
     assert!(!out_dir.exists(), "an interrupted run published output");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).collect();
-    assert!(leftovers.is_empty(), "an interrupted run left its staging folder");
+    assert!(visible_entries(dir.path()).is_empty(), "an interrupted run left its staging folder");
 }
 
 #[test]

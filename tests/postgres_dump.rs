@@ -22,6 +22,17 @@ fn run(rules: &Path, source_db: &str, to: &str, extra: &[&str]) -> Output {
     common::doppel(&args, Some(TEST_KEY))
 }
 
+/// Names in `dir`, sorted, without the targets' lock files (empty, kept on purpose).
+fn visible_entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with(".doppel-lock"))
+        .collect();
+    names.sort();
+    names
+}
+
 fn ok(out: &Output) {
     assert!(out.status.success(), "{}", common::stderr(out));
 }
@@ -117,8 +128,7 @@ fn a_northwind_dump_restores_like_the_database_target_and_is_byte_identical_acro
     let text = String::from_utf8(a).unwrap();
     assert!(text.contains("\\restrict doppel"), "a fixed restrict key");
     assert!(text.trim_end().ends_with("COMMIT;"), "COMMIT is the last statement");
-    let names: Vec<String> =
-        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+    let names = visible_entries(dir.path());
     assert_eq!(names.len(), 2, "{names:?}");
 
     // `--to -` writes the same script to stdout.
@@ -168,9 +178,16 @@ fn an_existing_file_is_refused_without_replace_and_replaced_with_it() {
     assert_eq!(out.status.code(), Some(5), "{}", common::stderr(&out));
     assert!(common::stderr(&out).contains("--replace"), "{}", common::stderr(&out));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "precious");
-    ok(&run(&rules, &source, file.to_str().unwrap(), &["--replace"]));
+    // Not a dump doppel wrote: --replace alone refuses it, --force replaces it.
+    let out = run(&rules, &source, file.to_str().unwrap(), &["--replace"]);
+    assert_eq!(out.status.code(), Some(5), "{}", common::stderr(&out));
+    assert!(common::stderr(&out).contains("not a SQL dump doppel wrote"), "{}", common::stderr(&out));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "precious");
+    ok(&run(&rules, &source, file.to_str().unwrap(), &["--replace", "--force"]));
     assert!(std::fs::read_to_string(&file).unwrap().contains("COPY \"cd\".\"members\""));
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no partial file left");
+    // doppel's own dump: --replace alone replaces it.
+    ok(&run(&rules, &source, file.to_str().unwrap(), &["--replace"]));
+    assert_eq!(visible_entries(dir.path()), ["club.sql"], "no partial file left");
 }
 
 #[test]
@@ -208,7 +225,7 @@ fn a_failed_run_leaves_no_file_and_leftovers_of_dead_runs_are_removed() {
     let rules = common::root().join("rules/clubdata.toml");
     let out = run(&rules, "no_such_database", file.to_str().unwrap(), &[]);
     assert!(!out.status.success());
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    assert!(visible_entries(dir.path()).is_empty(), "{:?}", visible_entries(dir.path()));
 }
 
 const RULES: &str = r#"

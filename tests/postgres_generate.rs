@@ -182,9 +182,11 @@ fn scale_100_is_refused_before_anything_is_generated_naming_the_smallint_keys() 
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
+/// The tables' files of a Parquet output (without doppel's hidden marker).
 fn files(dir: &Path) -> HashMap<String, Vec<u8>> {
     std::fs::read_dir(dir)
         .unwrap()
+        .filter(|e| !e.as_ref().unwrap().file_name().to_string_lossy().starts_with('.'))
         .map(|e| {
             let e = e.unwrap();
             (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap())

@@ -292,7 +292,7 @@ fn a_replace_killed_mid_load_leaves_the_old_database_and_the_next_run_cleans_up(
         // A second run against the same target while the first holds the lock: refused at once.
         let out = run(&rules, &source, &target, &["--replace"]);
         assert_eq!(out.status.code(), Some(5), "{}", common::stderr(&out));
-        assert!(common::stderr(&out).contains(&format!("another doppel run is replacing {target}")));
+        assert!(common::stderr(&out).contains(&format!("another doppel run is building or replacing {target}")));
 
         signal(&child, sig);
         let out = child.wait_with_output().unwrap();
@@ -404,20 +404,27 @@ fn an_open_session_makes_the_swap_wait_then_time_out_and_terminate_connections_e
     assert_new_data(&target, "31");
 }
 
+/// A `--replace` run from `source` into `target` whose swap has closed the target and waits
+/// for the open session it returns.
+fn swap_waiting_for_a_session(source: &str, target: &str) -> (Child, Child) {
+    let session = open_session(target);
+    let mut child = spawn(&clubdata_rules(), source, target, &["--replace", "--swap-timeout", "60"]);
+    let start = Instant::now();
+    while allows_connections(target) {
+        assert!(child.try_wait().unwrap().is_none(), "doppel ended before the swap");
+        assert!(start.elapsed() < Duration::from_secs(60), "the swap never closed the target");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (session, child)
+}
+
 #[test]
 fn a_run_killed_while_waiting_for_sessions_gets_its_target_reopened_by_the_next_run() {
     let _serial = serial();
     let c = cluster();
     let source = c.clubdata();
     let target = marked_staging("replace_kill_wait");
-    let mut session = open_session(&target);
-    let mut child = spawn(&clubdata_rules(), &source, &target, &["--replace", "--swap-timeout", "60"]);
-    let start = Instant::now();
-    while allows_connections(&target) {
-        assert!(child.try_wait().unwrap().is_none(), "doppel ended before the swap");
-        assert!(start.elapsed() < Duration::from_secs(60), "the swap never closed the target");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (mut session, mut child) = swap_waiting_for_a_session(&source, &target);
     signal(&child, "-KILL");
     let _ = child.wait();
     drop(session.stdin.take());
@@ -425,8 +432,92 @@ fn a_run_killed_while_waiting_for_sessions_gets_its_target_reopened_by_the_next_
     assert!(!allows_connections(&target), "expected the state a kill at this point leaves");
     assert_eq!(leftovers(&target).len(), 1);
 
-    // Any run that creates a target on this server cleans up: here, one into another database.
+    // A run into another database leaves this target's leftover alone (it holds only its own
+    // target's lock); the next run on this target reopens it and cleans up.
     ok(&run(&clubdata_rules(), &source, &format!("{source}_other"), &[]));
+    assert_eq!(leftovers(&target).len(), 1);
+    ok(&run(&clubdata_rules(), &source, &target, &["--replace"]));
+    assert!(allows_connections(&target));
+    assert!(leftovers(&target).is_empty(), "{:?}", leftovers(&target));
+}
+
+/// The pid of the doppel session holding the advisory lock of a target (on `postgres`).
+fn lock_holder() -> Option<String> {
+    let pid = cluster().scalar(
+        "postgres",
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = \
+         (SELECT oid FROM pg_database WHERE datname = 'postgres') LIMIT 1",
+    );
+    (!pid.is_empty()).then_some(pid)
+}
+
+#[test]
+fn a_run_building_a_new_database_is_never_taken_over_by_a_replacing_run() {
+    let _serial = serial();
+    let c = cluster();
+    let (source, dir) = big_source();
+    let rules = dir.path().join("rules.toml");
+    let target = format!("{source}_new");
+    // The first run creates the target itself (no --replace): its marker says "loading".
+    let child = spawn(&rules, &source, &target, &["--batch-rows", "200", "--threads", "1"]);
+    let start = Instant::now();
+    while !comment(&target).contains(": loading (pid ") {
+        assert!(start.elapsed() < Duration::from_secs(60), "the first run never created its target");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for extra in [&["--replace"][..], &["--replace", "--force"][..], &[][..]] {
+        let out = run(&rules, &source, &target, extra);
+        assert_eq!(out.status.code(), Some(5), "{extra:?}: {}", common::stderr(&out));
+        assert!(
+            common::stderr(&out).contains("another doppel run is building or replacing"),
+            "{}",
+            common::stderr(&out)
+        );
+    }
+    let out = child.wait_with_output().unwrap();
+    ok(&out);
+    assert!(!common::stderr(&out).contains("removed the partly built target"), "{}", common::stderr(&out));
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.big"), "400000");
+    assert!(comment(&target).ends_with(": complete"));
+    assert!(leftovers(&target).is_empty(), "{:?}", leftovers(&target));
+}
+
+#[test]
+fn a_swap_whose_admin_connection_dies_leaves_the_target_accepting_connections() {
+    let _serial = serial();
+    let source = cluster().clubdata();
+    let target = marked_staging("replace_admin_dies");
+    let (mut session, mut child) = swap_waiting_for_a_session(&source, &target);
+    let holder = lock_holder().expect("the run holds the target's lock");
+    cluster().psql("postgres", &format!("SELECT pg_terminate_backend({holder})"));
+    let out = child.wait_with_output().unwrap();
+    drop(session.stdin.take());
+    let _ = session.wait();
+    assert_eq!(out.status.code(), Some(5), "{}", common::stderr(&out));
     assert_old_serving(&target);
     assert!(leftovers(&target).is_empty(), "{:?}", leftovers(&target));
+}
+
+#[test]
+fn a_target_left_closed_by_a_crashed_swap_is_reopened_before_the_next_swap_and_stays_open() {
+    let _serial = serial();
+    let c = cluster();
+    let source = c.clubdata();
+    let target = marked_staging("replace_closed");
+    // What a swap that lost its connection and could not reopen the target leaves: the target
+    // closed, and the record of it, the new database marked "swapping into oid O".
+    let oid = c.scalar("postgres", &format!("SELECT oid FROM pg_database WHERE datname = '{target}'"));
+    let record = format!("{target}__doppel_4000000");
+    c.psql("postgres", &format!("CREATE DATABASE {record}"));
+    c.psql(
+        "postgres",
+        &format!(
+            "COMMENT ON DATABASE {record} IS 'doppel {}: swapping into oid {oid} (pid 4000000, host elsewhere, snapshot x)';
+             ALTER DATABASE {target} WITH ALLOW_CONNECTIONS false",
+            env!("CARGO_PKG_VERSION")
+        ),
+    );
+    ok(&run(&clubdata_rules(), &source, &target, &["--replace"]));
+    assert!(allows_connections(&target), "the refreshed database must accept connections");
+    assert_new_data(&target, &c.scalar(&source, "SELECT count(*) FROM cd.members"));
 }

@@ -166,12 +166,14 @@ fn a_target_that_exists_and_is_not_empty_is_refused_and_untouched() {
     assert!(database_exists(&target));
     assert_eq!(c.scalar(&target, "SELECT v FROM precious"), "keep me");
 
-    // An existing empty database is used (and not dropped when the run fails).
+    // An existing empty database is used, in one transaction: nothing shows before the
+    // commit, and a sink dropped without it leaves the database there and empty.
     let empty = c.create_database("pg_target_empty");
     let sink = PostgresSink::create(&c.url(&empty), &c.url(&db), source.snapshot()).unwrap();
-    assert_eq!(c.scalar(&empty, "SELECT count(*) FROM pg_class WHERE relname = 'items'"), "1");
+    assert_eq!(c.scalar(&empty, "SELECT count(*) FROM pg_class WHERE relname = 'items'"), "0");
     drop(sink);
     assert!(database_exists(&empty), "a database doppel did not create was dropped");
+    assert_eq!(c.scalar(&empty, "SELECT count(*) FROM pg_namespace WHERE nspname = 'Odd Schema'"), "0");
 }
 
 #[test]
@@ -194,11 +196,11 @@ fn writing_into_the_source_database_is_refused() {
 #[test]
 fn a_constraint_violated_during_copy_leaves_no_database() {
     // qty has CHECK (qty > 0), part of the pre-data schema: the COPY of public.items fails.
-    let rules =
-        FIXTURE_RULES.replace(r#"keep = ["id", "qty", "total", "ref"]"#, r#"keep = ["id", "total", "ref"]"#).replace(
-            r#"name = { action = "fake", generator = "first_name" }"#,
-            "name = { action = \"fake\", generator = \"first_name\" }\nqty = { action = \"constant\", value = -1 }",
-        );
+    let rules = FIXTURE_RULES.replace(r#"keep = ["id", "qty", "total", "ref"]"#, r#"keep = ["id", "ref"]"#).replace(
+        r#"name = { action = "fake", generator = "first_name" }"#,
+        "name = { action = \"fake\", generator = \"first_name\" }\nqty = { action = \"constant\", value = -1 }\n\
+             total = { action = \"null\" }",
+    );
     let (db, dir) = fixture(&rules);
     let target = format!("{db}_out");
     let (_, result) = run_into(&db, &dir.path().join("rules.toml"), &target);

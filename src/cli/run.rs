@@ -152,6 +152,13 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
             }
         },
     };
+    if args.verify && sink.staged_location().is_none() {
+        return Err(Error::Usage(format!(
+            "{}: this target cannot be read before it is published (an existing database is loaded in one \
+             transaction); run without --verify and run doppel verify on it afterwards, or load into a new database",
+            to.display()
+        )));
+    }
     // Opened before anything is published: an unwritable report stops the run first.
     let report_file = args.report.as_deref().map(|path| StagedFile::open(path, &file_target.inputs)).transpose()?;
     let transformer = Transformer::new(&plan, &key);

@@ -19,6 +19,17 @@
 //! database beside it, `<target>__doppel_<pid>`, swapped into the target's name at the end of
 //! `commit()`; see [`super::replace`].
 //!
+//! Every run holds the target's advisory lock ([`replace::lock`]) from the start to its end,
+//! so two runs never build or replace the same database at once.
+//!
+//! An existing, empty target (a database someone created for doppel, where the role may not
+//! create databases) is loaded in ONE transaction on one connection: `BEGIN`, the emptiness
+//! check, pre-data (pg_dump's script run on that connection), every COPY in turn, post-data,
+//! sequences, ANALYZE, the NOT VALID check, `COMMIT`. A failed, interrupted or killed run
+//! leaves the database as empty as it found it (the server rolls back), and the next run
+//! takes it as it is. Nothing is visible to other sessions before the commit, so `run
+//! --verify` cannot check such a target before publishing it.
+//!
 //! Child processes (pg_dump, psql) get the connection through their environment only
 //! (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, …): nothing on their command line names a
 //! password, and `DOPPEL_KEY` is removed from their environment. Server messages that could
@@ -27,7 +38,7 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use arrow_array::RecordBatch;
@@ -57,7 +68,7 @@ pub struct PostgresSink {
     target_url: String,
     /// With `--replace` over an existing database: its name, swapped into at commit.
     swap_into: Option<String>,
-    /// With `--replace`: the maintenance connection holding the target's advisory lock.
+    /// The maintenance connection holding the target's advisory lock for the whole run ([`replace::lock`]).
     lock: Option<Client>,
     options: TargetOptions,
     source: ConnectParams,
@@ -65,8 +76,12 @@ pub struct PostgresSink {
     /// The schema's pre-data and post-data SQL when there is no source to dump it from
     /// ([`PostgresSink::create_from_ddl`]); `source` and `snapshot` are then unused.
     ddl: Option<(Vec<u8>, Vec<u8>)>,
-    /// Connection to the target database, for catalog look-ups and the final steps.
-    control: Option<Client>,
+    /// Connection to the target database, for catalog look-ups and the final steps; in
+    /// [`PostgresSink::in_transaction`] mode also the one connection everything is loaded through.
+    control: Option<Arc<Mutex<Client>>>,
+    /// Loading into an existing, empty database: schema, rows, post-data and sequences go
+    /// through `control` in ONE transaction, committed last (see the module docs).
+    in_transaction: bool,
     /// True when this sink ran CREATE DATABASE (and so may drop it).
     created: bool,
     /// The comment put on the created database; it is dropped only if the comment still says this.
@@ -418,15 +433,12 @@ impl PostgresSink {
                 ));
             }
         }
-        // Two replacing runs never overlap: the lock is held by a connection kept until the end.
-        let lock = if options.replace {
-            let mut lock = Self::maintenance(&target)?;
-            replace::lock(&mut lock, &target.dbname, &loc)?;
-            Some(lock)
-        } else {
-            None
-        };
-        replace::clean_leftovers(&mut maintenance, &loc);
+        // Two runs on one target never overlap: the lock is held by a connection kept until the
+        // end, by every run that creates or replaces the database.
+        let mut lock = Self::maintenance(&target)?;
+        replace::lock(&mut lock, &target.dbname, &loc)?;
+        let lock = Some(lock);
+        replace::clean_leftovers(&mut maintenance, &target.dbname, &loc);
         let existing: Option<Option<String>> = maintenance
             .query_opt(
                 "SELECT pg_catalog.shobj_description(oid, 'pg_database') FROM pg_catalog.pg_database WHERE datname = $1",
@@ -445,7 +457,8 @@ impl PostgresSink {
                  the flags; name another target, or lift the mark with `doppel protect --remove`",
             ));
         }
-        // A run killed while loading left its half-built database under the target's name.
+        // A run killed while loading left its half-built database under the target's name (the
+        // lock we hold says that run is gone).
         if exists && replace::is_abandoned_load(existing.as_ref().and_then(|c| c.as_deref())) {
             maintenance.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", quote_ident(&target.dbname))).map_err(
                 |e| {
@@ -469,6 +482,7 @@ impl PostgresSink {
             snapshot: snapshot.to_string(),
             ddl,
             control: None,
+            in_transaction: false,
             created: false,
             marker,
             committed: false,
@@ -490,7 +504,12 @@ impl PostgresSink {
             false
         };
         if exists && !build_beside {
+            // Everything from here to the commit is one transaction: a failed or killed run
+            // leaves the database exactly as empty as it found it.
             let mut client = target.connect().map_err(as_target)?;
+            client
+                .batch_execute("BEGIN")
+                .map_err(|e| Error::target(&loc, format!("starting the load's transaction: {}", describe(&e))))?;
             let used: i64 = client
                 .query_one(
                     "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -507,7 +526,8 @@ impl PostgresSink {
                      build a new copy beside it and swap it in, drop it, or name another database)",
                 ));
             }
-            sink.control = Some(client);
+            sink.control = Some(Arc::new(Mutex::new(client)));
+            sink.in_transaction = true;
         } else {
             let build = sink.target.dbname.clone();
             let create = match &encoding {
@@ -535,7 +555,7 @@ impl PostgresSink {
                 let _ = maintenance.batch_execute(&format!("DROP DATABASE {}", quote_ident(&build)));
                 return Err(Error::target(&loc, format!("marking the database: {}", describe_admin(&e))));
             }
-            sink.control = Some(sink.target.connect().map_err(as_target)?);
+            sink.control = Some(Arc::new(Mutex::new(sink.target.connect().map_err(as_target)?)));
         }
         drop(maintenance);
         sink.restore(Section::PreData)?;
@@ -551,9 +571,11 @@ impl PostgresSink {
         }
     }
 
-    fn control(&mut self) -> Result<&mut Client> {
+    fn control(&self) -> Result<MutexGuard<'_, Client>> {
         let loc = &self.target.location;
-        self.control.as_mut().ok_or_else(|| Error::target(loc, "the connection to the target is gone"))
+        let control =
+            self.control.as_ref().ok_or_else(|| Error::target(loc, "the connection to the target is gone"))?;
+        Ok(control.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
     /// `pg_dump --schema-only --section=… --snapshot=…` of the source (owners and privileges
@@ -573,6 +595,9 @@ impl PostgresSink {
             Error::Target { location, message } => Error::Target { location, message: format!("{what}: {message}") },
             other => other,
         })?;
+        if self.in_transaction {
+            return self.run_in_transaction(&sql, section, what);
+        }
         let mut psql = child_command("psql", &self.target);
         psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1"]);
         if section == Section::PostData {
@@ -606,6 +631,28 @@ impl PostgresSink {
             return Err(Error::target(loc, format!("{what}: psql failed ({}): {detail}", restored.status)));
         }
         Ok(())
+    }
+
+    /// Runs pg_dump's schema script `sql` on the load's connection, inside its transaction: what
+    /// psql would do with it, but on the connection holding the transaction. psql's
+    /// `\restrict` / `\unrestrict` lines (pg_dump 15.14+) are psql's own and are left out.
+    fn run_in_transaction(&self, sql: &[u8], section: Section, what: &str) -> Result<()> {
+        let loc = &self.target.location;
+        let text = std::str::from_utf8(sql)
+            .map_err(|_| Error::target(loc, format!("{what}: pg_dump's output is not UTF-8")))?;
+        let script: String = text
+            .lines()
+            .filter(|line| !(line.starts_with("\\restrict ") || line.starts_with("\\unrestrict ")))
+            .flat_map(|line| [line, "\n"])
+            .collect();
+        self.control()?.batch_execute(&script).map_err(|e| {
+            let why = match section {
+                // Pre-data runs before any row is loaded: the server's text names schema objects only.
+                Section::PreData => describe_admin(&e),
+                Section::PostData => describe(&e),
+            };
+            Error::target(loc, format!("{what}: {why}"))
+        })
     }
 
     /// Sets every sequence of the target as the source has it under the snapshot, or just above
@@ -644,11 +691,11 @@ impl PostgresSink {
         }
         drop(src);
         let loc = self.target.location.clone();
-        let control = self.control()?;
+        let mut control = self.control()?;
         for (qualified, shown, last_value, is_called) in &values {
             // The loaded values differ from the source's when the owning column's rule
             // transformed them.
-            set_sequence(control, &loc, qualified, shown, *last_value, *is_called)?;
+            set_sequence(&mut control, &loc, qualified, shown, *last_value, *is_called)?;
         }
         Ok(values.len())
     }
@@ -657,7 +704,7 @@ impl PostgresSink {
     /// column owning it (or unused, at its start, when it owns none or the column is empty).
     fn raise_sequences(&mut self) -> Result<usize> {
         let loc = self.target.location.clone();
-        let control = self.control()?;
+        let mut control = self.control()?;
         let names: Vec<(String, String, i64)> = control
             .query(
                 "SELECT format('%I.%I', n.nspname, c.relname), n.nspname || '.' || c.relname, s.seqstart \
@@ -670,7 +717,7 @@ impl PostgresSink {
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
         for (qualified, shown, start) in &names {
-            set_sequence(control, &loc, qualified, shown, *start, false)?;
+            set_sequence(&mut control, &loc, qualified, shown, *start, false)?;
         }
         Ok(names.len())
     }
@@ -682,6 +729,20 @@ impl PostgresSink {
         }
         let name = self.target.dbname.clone();
         let result = Self::maintenance(&self.target).and_then(|mut m| {
+            // A failed swap may have left the target refusing connections: turn them on first,
+            // and keep this database (the record of what to reopen) if that fails.
+            if let Some(oid) = replace::swapping_into(&self.marker) {
+                replace::allow_connections_again(&mut m, oid).map_err(|e| {
+                    Error::target(
+                        &self.target.location,
+                        format!(
+                            "could not allow connections again to the database being replaced ({}); the next \
+                             doppel run on this target does it, or ALTER DATABASE … WITH ALLOW_CONNECTIONS true",
+                            describe_admin(&e)
+                        ),
+                    )
+                })?;
+            }
             // Only the database this sink created: its comment still carries this run's marker.
             let ours = m
                 .query_opt(
@@ -708,7 +769,8 @@ impl Sink for PostgresSink {
     /// The database being built (beside the target with `--replace`), loaded but without its
     /// indexes and constraints yet, and not marked complete.
     fn staged_location(&self) -> Option<crate::source::Location> {
-        Some(crate::source::Location::Postgres(self.target_url.clone()))
+        // Inside the load's transaction nothing is visible to another connection yet.
+        (!self.in_transaction).then(|| crate::source::Location::Postgres(self.target_url.clone()))
     }
 
     fn open_table(&mut self, name: &str, schema: SchemaRef) -> Result<Box<dyn TableSink>> {
@@ -735,6 +797,15 @@ impl Sink for PostgresSink {
             statement.push_str(" (FORMAT binary)");
         }
         tracing::debug!(table = name, binary = binary.is_some(), "COPY format");
+        if self.in_transaction {
+            // One table at a time on the load's connection: a COPY holds it until it is done.
+            let shared =
+                self.control.clone().ok_or_else(|| Error::target(&loc, "the connection to the target is gone"))?;
+            return start_copy(&loc, name, columns, projected, binary, move |chunks| {
+                let mut client = shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                copy_thread(&mut client, &statement, chunks)
+            });
+        }
         let mut client = self.target.connect().map_err(as_target)?;
         start_copy(&loc, name, columns, projected, binary, move |chunks| copy_thread(&mut client, &statement, chunks))
     }
@@ -743,15 +814,22 @@ impl Sink for PostgresSink {
         let loc = self.target.location.clone();
         self.restore(Section::PostData)?;
         let sequences = self.copy_sequences()?;
-        let control = self.control()?;
-        control.batch_execute("ANALYZE").map_err(|e| Error::target(&loc, format!("ANALYZE: {}", describe(&e))))?;
-        let names = not_valid_constraints(control)
-            .map_err(|e| Error::target(&loc, format!("checking constraints: {}", describe(&e))))?;
-        if !names.is_empty() {
-            return Err(Error::target(
-                &loc,
-                format!("constraints left NOT VALID after the load: {}", names.join(", ")),
-            ));
+        {
+            let mut control = self.control()?;
+            control.batch_execute("ANALYZE").map_err(|e| Error::target(&loc, format!("ANALYZE: {}", describe(&e))))?;
+            let names = not_valid_constraints(&mut control)
+                .map_err(|e| Error::target(&loc, format!("checking constraints: {}", describe(&e))))?;
+            if !names.is_empty() {
+                return Err(Error::target(
+                    &loc,
+                    format!("constraints left NOT VALID after the load: {}", names.join(", ")),
+                ));
+            }
+            if self.in_transaction {
+                control
+                    .batch_execute("COMMIT")
+                    .map_err(|e| Error::target(&loc, format!("committing the load: {}", describe(&e))))?;
+            }
         }
         if let Some(final_name) = self.swap_into.clone() {
             // Our own sessions on the new database end here: the rename needs it to be unused.
@@ -780,6 +858,13 @@ impl Sink for PostgresSink {
 impl Drop for PostgresSink {
     fn drop(&mut self) {
         if !self.committed {
+            if self.in_transaction
+                && let Ok(mut control) = self.control()
+            {
+                // Closing the connection would roll back too; this says so at once.
+                let _ = control.batch_execute("ROLLBACK");
+                tracing::info!(target = %self.target.location, "rolled back the load: the database is empty again");
+            }
             self.drop_created();
         }
     }

@@ -1,10 +1,15 @@
-//! `--replace` into PostgreSQL: the pieces of an atomic environment refresh.
+//! `--replace` into PostgreSQL: the pieces of an atomic environment refresh, and the lock every
+//! run that creates or replaces a database holds.
 //!
 //! ```text
 //! start     ── maintenance db: pg_try_advisory_lock(key of the target's name), held until the
-//!              run ends (a second run against the same target fails at once, exit 5)
-//!           ── drop leftovers of dead runs: databases named …__doppel_<pid> / …__doppel_old_<pid>
-//!              whose comment is doppel's marker, written on this host by a pid no longer alive
+//!              run ends, by EVERY run that creates or replaces that database (a second run
+//!              against the same target fails at once, exit 5; a marker of a live run is
+//!              therefore never taken over)
+//!           ── holding the lock: drop this target's leftovers, databases named
+//!              <target>__doppel_<pid> / <target>__doppel_old_<pid> whose comment is doppel's
+//!              marker (no live run can own them, on any host), turning connections back on
+//!              for the target first when one's marker says "swapping into oid O"
 //!           ── the target exists: refuse it unless its comment is doppel's marker or --force;
 //!              build into "<target>__doppel_<pid>" (comment "doppel V: loading (pid, host, …)")
 //! commit    ── (after post-data, sequences, ANALYZE, constraint check)
@@ -13,14 +18,17 @@
 //!              sessions on it, at most --swap-timeout
 //!           ── one transaction: target RENAME TO "<target>__doppel_old_<pid>" (comment
 //!              "doppel V: replaced (…)"), temp RENAME TO target, owner, database-level settings
-//!              and grants of the old one, comment "doppel V: complete"; COMMIT
+//!              and grants of the old one (ALLOW_CONNECTIONS false only when it was off on
+//!              purpose: what a failed swap turned off, the clean-up at start turned back on),
+//!              comment "doppel V: complete"; COMMIT
 //!           ── DROP DATABASE "<target>__doppel_old_<pid>" WITH (FORCE)
-//! failure   ── the transaction rolls back; ALLOW_CONNECTIONS true again; the temp is dropped
+//! failure   ── the transaction rolls back; ALLOW_CONNECTIONS true again (on a new connection
+//!              if the admin one died); the temp is dropped only once connections are back on,
+//!              else it stays as the record from which the next run turns them on
 //! ```
 //!
-//! A run killed before the swap's transaction committed leaves the target as it was (except,
-//! when killed while waiting for sessions, ALLOW_CONNECTIONS false: the next run's clean-up
-//! turns it back on, reading the target's oid from the dead run's "swapping" marker).
+//! Whether a leftover belongs to a live run is decided by the advisory lock alone, never by a
+//! pid: the lock is the server's, so it also covers runs on other machines.
 
 use std::time::{Duration, Instant};
 
@@ -139,7 +147,7 @@ pub fn lock(maintenance: &mut Client, dbname: &str, location: &str) -> Result<()
         return Err(Error::target(
             location,
             format!(
-                "another doppel run is replacing {dbname} (it holds the advisory lock for this target); \
+                "another doppel run is building or replacing {dbname} (it holds the advisory lock for this target); \
                  wait for it to finish, then run again"
             ),
         ));
@@ -157,33 +165,41 @@ pub fn admin_error(e: &postgres::Error) -> String {
     }
 }
 
-/// A leftover recognised from its name and comment.
+/// A leftover of one of this target's runs, recognised from its name and comment.
 #[derive(Debug, PartialEq, Eq)]
 struct Leftover {
     pid: u32,
-    host: String,
-    /// The target whose connections a dead run had turned off (a "swapping" marker).
+    /// The target whose connections a killed or failed run had turned off (a "swapping" marker).
     swapping_into: Option<u32>,
 }
 
-/// Reads a leftover's name and comment: the name ends in `__doppel_<pid>` or
-/// `__doppel_old_<pid>`, and the comment is doppel's marker naming the same pid.
-fn parse_leftover(name: &str, comment: &str) -> Option<Leftover> {
+/// Reads a leftover of `target`'s runs: the name is [`temp_name`] or [`old_name`] of `target`
+/// for some pid, and the comment is doppel's marker naming the same pid.
+fn parse_leftover(target: &str, name: &str, comment: &str) -> Option<Leftover> {
     let (_, tail) = name.rsplit_once("__doppel_")?;
     let pid: u32 = tail.strip_prefix("old_").unwrap_or(tail).parse().ok()?;
+    if name != temp_name(target, pid) && name != old_name(target, pid) {
+        return None;
+    }
     if !is_doppel_marker(Some(comment)) {
         return None;
     }
     let (_, state) = comment.split_once(": ")?;
-    let swapping_into = match state.strip_prefix("swapping into oid ") {
-        Some(rest) => Some(rest.split(' ').next()?.parse().ok()?),
-        None => None,
-    };
-    let (marked_pid, host) = marked_process(state)?;
+    let swapping_into = swapping_into(comment);
+    if state.starts_with("swapping into oid ") && swapping_into.is_none() {
+        return None;
+    }
+    let (marked_pid, _host) = marked_process(state)?;
     if marked_pid != pid {
         return None;
     }
-    Some(Leftover { pid, host, swapping_into })
+    Some(Leftover { pid, swapping_into })
+}
+
+/// The target oid a "swapping into oid O" marker names.
+pub fn swapping_into(comment: &str) -> Option<u32> {
+    let (_, state) = comment.split_once(": ")?;
+    state.strip_prefix("swapping into oid ")?.split(' ').next()?.parse().ok()
 }
 
 /// The `(pid N, host H…)` a marker's state names.
@@ -194,33 +210,34 @@ fn marked_process(state: &str) -> Option<(u32, String)> {
     Some((marked_pid.parse().ok()?, host))
 }
 
-/// True when `comment` says a run on this host was loading the database and that run's
-/// process is gone (killed): the database is a half-built leftover under its final name.
+/// True when `comment` says a run was loading the database: with the target's lock held, that
+/// run is gone (killed) and the database is a half-built leftover under its final name.
 pub fn is_abandoned_load(comment: Option<&str>) -> bool {
     let Some(comment) = comment.filter(|c| is_doppel_marker(Some(c))) else { return false };
-    let Some((_, state)) = comment.split_once(": ") else { return false };
-    if !state.starts_with("loading (pid ") {
-        return false;
-    }
-    matches!(marked_process(state), Some((pid, host)) if host == host_name() && !process_alive(pid))
+    comment.split_once(": ").is_some_and(|(_, state)| state.starts_with("loading (pid "))
 }
 
-/// True unless this machine says that no process `pid` exists (without /proc, every pid is
-/// taken as alive: nothing is dropped).
-fn process_alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
+/// Turns connections back on for the database of oid `oid` if they are off; returns its name
+/// when it did.
+pub fn allow_connections_again(client: &mut Client, oid: u32) -> std::result::Result<Option<String>, postgres::Error> {
+    let target: Option<String> = client
+        .query_opt(
+            "SELECT datname FROM pg_catalog.pg_database WHERE oid = $1::int8::oid AND NOT datallowconn",
+            &[&i64::from(oid)],
+        )?
+        .map(|r| r.get(0));
+    if let Some(name) = &target {
+        client.batch_execute(&format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true", quote_ident(name)))?;
     }
-    if !std::path::Path::new("/proc/self").exists() {
-        return true;
-    }
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
+    Ok(target)
 }
 
-/// Drops the databases left by doppel runs that were killed on this host (and turns
-/// connections back on for a target such a run had closed). Never touches a database whose
-/// comment is not doppel's marker. Problems are logged, never fatal.
-pub fn clean_leftovers(maintenance: &mut Client, location: &str) {
+/// Drops the databases left by this target's killed or failed runs (and turns connections back
+/// on for the target where such a run had turned them off). Call it only with the target's lock
+/// held. Never touches a database whose comment is not doppel's marker, nor another target's
+/// leftovers. Problems are logged, never fatal; a leftover whose target could not be reopened
+/// is kept (it is the record of what to reopen).
+pub fn clean_leftovers(maintenance: &mut Client, target: &str, location: &str) {
     let rows = match maintenance.query(
         "SELECT d.datname, pg_catalog.shobj_description(d.oid, 'pg_database') FROM pg_catalog.pg_database d \
          WHERE d.datname LIKE '%\\_\\_doppel\\_%' AND pg_catalog.shobj_description(d.oid, 'pg_database') LIKE $1",
@@ -232,42 +249,30 @@ pub fn clean_leftovers(maintenance: &mut Client, location: &str) {
             return;
         }
     };
-    let host = host_name();
     for row in rows {
         let (name, comment): (String, String) = (row.get(0), row.get(1));
-        let Some(left) = parse_leftover(&name, &comment) else { continue };
-        if left.host != host || process_alive(left.pid) {
-            continue;
-        }
+        let Some(left) = parse_leftover(target, &name, &comment) else { continue };
         if let Some(oid) = left.swapping_into {
-            let target: Option<String> = maintenance
-                .query_opt(
-                    "SELECT datname FROM pg_catalog.pg_database WHERE oid = $1::int8::oid AND NOT datallowconn",
-                    &[&i64::from(oid)],
-                )
-                .ok()
-                .flatten()
-                .map(|r| r.get(0));
-            if let Some(target) = target {
-                match maintenance
-                    .batch_execute(&format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true", quote_ident(&target)))
-                {
-                    Ok(()) => tracing::info!(
-                        database = %target,
-                        pid = left.pid,
-                        "allowed connections again to a database a killed doppel run was replacing"
-                    ),
-                    Err(e) => {
-                        tracing::warn!(database = %target, "could not allow connections again: {}", admin_error(&e))
-                    }
+            match allow_connections_again(maintenance, oid) {
+                Ok(Some(reopened)) => tracing::info!(
+                    database = %reopened,
+                    pid = left.pid,
+                    "allowed connections again to a database an earlier doppel run was replacing"
+                ),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(database = %target, "could not allow connections again: {}", admin_error(&e));
+                    continue;
                 }
             }
         }
         match maintenance.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&name))) {
-            Ok(()) => tracing::info!(database = %name, pid = left.pid, "dropped the leftover of a killed doppel run"),
-            Err(e) => {
-                tracing::warn!(database = %name, "could not drop the leftover of a killed doppel run: {}", admin_error(&e))
-            }
+            Ok(()) => tracing::info!(database = %name, pid = left.pid, "dropped the leftover of an earlier doppel run"),
+            Err(e) => tracing::warn!(
+                database = %name,
+                "could not drop the leftover of an earlier doppel run: {}",
+                admin_error(&e)
+            ),
         }
     }
 }
@@ -340,7 +345,7 @@ pub fn swap(
             && let Err(again) =
                 admin.batch_execute(&format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true", quote_ident(target)))
         {
-            tracing::error!(database = %target, "could not allow connections again: {}", admin_error(&again));
+            tracing::warn!(database = %target, "could not allow connections again (tried again on a new connection): {}", admin_error(&again));
         }
         return Err(e);
     }
@@ -370,7 +375,9 @@ fn swap_when_alone(
     location: &str,
 ) -> Result<()> {
     let err = |what: &str, e: &postgres::Error| Error::target(location, format!("{what}: {}", admin_error(e)));
-    let deadline = Instant::now() + options.swap_timeout;
+    let deadline = Instant::now()
+        .checked_add(options.swap_timeout)
+        .ok_or_else(|| Error::Usage(format!("--swap-timeout {} s is too long", options.swap_timeout.as_secs())))?;
     loop {
         let sessions: Vec<(i32, String)> = admin
             .query(
@@ -444,7 +451,8 @@ fn swap_transaction(
         tx.batch_execute(&format!("ALTER DATABASE {t} WITH CONNECTION LIMIT {}", existing.connection_limit))?;
     }
     if !existing.allow_connections {
-        // It did not accept connections before the swap either.
+        // Off on purpose (a branch template, say): what a crashed swap turned off was turned
+        // back on by this run's clean-up before it started, from that swap's record.
         tx.batch_execute(&format!("ALTER DATABASE {t} WITH ALLOW_CONNECTIONS false"))?;
     }
     // Database-level settings, and per-role settings in this database.
@@ -563,30 +571,33 @@ mod tests {
     }
 
     #[test]
-    fn leftovers_are_recognised_by_name_and_marker_only() {
+    fn leftovers_are_recognised_by_the_targets_name_and_doppels_marker_only() {
         let c = "doppel 0.1.0: loading (pid 77, host h1, snapshot 00000003-1)";
-        assert_eq!(
-            parse_leftover("st__doppel_77", c),
-            Some(Leftover { pid: 77, host: "h1".into(), swapping_into: None })
-        );
-        assert_eq!(parse_leftover("st__doppel_78", c), None, "the pid must match the name");
-        assert_eq!(parse_leftover("staging", c), None);
-        assert_eq!(parse_leftover("st__doppel_77", "my own database"), None);
+        assert_eq!(parse_leftover("st", "st__doppel_77", c), Some(Leftover { pid: 77, swapping_into: None }));
+        assert_eq!(parse_leftover("st", "st__doppel_78", c), None, "the pid must match the name");
+        assert_eq!(parse_leftover("other", "st__doppel_77", c), None, "another target's leftover");
+        assert_eq!(parse_leftover("st", "staging", c), None);
+        assert_eq!(parse_leftover("st", "st__doppel_77", "my own database"), None);
         let s = "doppel 0.1.0: swapping into oid 16384 (pid 9, host h, snapshot x)";
-        assert_eq!(parse_leftover("st__doppel_9", s).unwrap().swapping_into, Some(16384));
-        let here = host_name();
-        let dead = format!("doppel 0.1.0: loading (pid {}, host {here}, snapshot x)", u32::MAX - 1);
-        assert!(is_abandoned_load(Some(&dead)));
-        let alive = format!("doppel 0.1.0: loading (pid {}, host {here}, snapshot x)", std::process::id());
-        assert!(!is_abandoned_load(Some(&alive)), "a live run's database");
-        assert!(!is_abandoned_load(Some(&dead.replace(&here, "elsewhere"))), "another host's pid means nothing here");
-        assert!(!is_abandoned_load(Some(&format!("doppel 0.1.0: complete (pid {}, host {here})", u32::MAX - 1))));
+        assert_eq!(parse_leftover("st", "st__doppel_9", s).unwrap().swapping_into, Some(16384));
+        let r = "doppel 0.1.0: replaced (pid 9, host elsewhere)";
+        assert_eq!(parse_leftover("st", "st__doppel_old_9", r), Some(Leftover { pid: 9, swapping_into: None }));
+        let long = "é".repeat(40);
+        let truncated = temp_name(&long, 5);
+        let marker = "doppel 0.1.0: loading (pid 5, host h)";
+        assert!(parse_leftover(&long, &truncated, marker).is_some(), "a truncated name is still the target's");
+    }
+
+    #[test]
+    fn a_loading_marker_under_the_targets_lock_is_abandoned_whatever_its_pid_or_host() {
+        let own = format!("doppel 0.1.0: loading (pid {}, host {}, snapshot x)", std::process::id(), host_name());
+        assert!(is_abandoned_load(Some(&own)));
+        assert!(is_abandoned_load(Some("doppel 0.1.0: loading (pid 1, host elsewhere, snapshot x)")));
+        assert!(!is_abandoned_load(Some("doppel 0.1.0: complete")));
         assert!(!is_abandoned_load(Some("not doppel's")));
-        let r = "doppel 0.1.0: replaced (pid 9, host h)";
-        assert_eq!(parse_leftover("st__doppel_old_9", r).unwrap().host, "h");
+        assert!(!is_abandoned_load(None));
         assert!(is_doppel_marker(Some("doppel 0.1.0: complete")));
         assert!(!is_doppel_marker(Some("doppelganger: complete")));
-        assert!(!is_doppel_marker(None));
         // A branch is doppel's too: `run --replace` may rebuild it without --force.
         assert!(is_doppel_marker(Some(
             "doppel 0.1.0: branch of \"staging\" (created 2026-11-26T10:54:55Z, by \"ci\")"
