@@ -5,7 +5,7 @@
 # scripts/check_parquet.py (pyarrow).  pyarrow lives in a venv under target/pyenv, installed on
 # first use, and the tests find that interpreter through DOPPEL_PYTHON.
 #
-#   bash scripts/test.sh              # everything
+#   bash scripts/test.sh              # style (cargo fmt --check, clippy -D warnings), then every test
 #   bash scripts/test.sh some_filter  # extra arguments go to `cargo test`
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,5 +19,12 @@ if ! "$VENV/bin/python" -c "import sys, pyarrow; sys.exit(pyarrow.__version__ !=
   "$VENV/bin/pip" install -q --disable-pip-version-check "pyarrow==$PYARROW_VERSION"
 fi
 export DOPPEL_PYTHON="$VENV/bin/python"
+
+# Style first, on a full run (extra arguments select tests and skip it): formatting as
+# rustfmt.toml says, and no clippy warning anywhere.
+if [ "$#" -eq 0 ]; then
+  cargo fmt --check
+  cargo clippy --all-targets --quiet -- -D warnings
+fi
 
 cargo test --all-targets "$@"

@@ -197,9 +197,12 @@ fn rules_folder_with(dir: &Path, entry: &str, make: impl Fn(&Path)) -> PathBuf {
     rules
 }
 
+/// What a test expects to be said about an entry, and how it makes that entry at a path.
+type Maker = Box<dyn Fn(&Path)>;
+
 #[test]
 fn a_broken_link_directory_or_fifo_named_toml_in_the_rules_folder_is_refused_not_skipped() {
-    let makers: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+    let makers: Vec<(&str, Maker)> = vec![
         ("a symbolic link that cannot be followed", Box::new(|p| std::os::unix::fs::symlink("gone.toml", p).unwrap())),
         ("a directory, not a regular file", Box::new(|p| std::fs::create_dir(p).unwrap())),
         ("a FIFO (named pipe), not a regular file", Box::new(mkfifo)),
@@ -227,7 +230,7 @@ fn a_broken_link_directory_or_fifo_named_toml_in_the_rules_folder_is_refused_not
 
 #[test]
 fn a_schema_lock_that_is_a_fifo_or_a_broken_link_is_refused_not_ignored() {
-    let makers: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+    let makers: Vec<(&str, Maker)> = vec![
         ("cannot read the schema lock", Box::new(|p| std::os::unix::fs::symlink("gone.lock", p).unwrap())),
         ("a FIFO (named pipe), not a regular file", Box::new(mkfifo)),
     ];

@@ -487,7 +487,7 @@ fn a_swap_whose_admin_connection_dies_leaves_the_target_accepting_connections() 
     let _serial = serial();
     let source = cluster().clubdata();
     let target = marked_staging("replace_admin_dies");
-    let (mut session, mut child) = swap_waiting_for_a_session(&source, &target);
+    let (mut session, child) = swap_waiting_for_a_session(&source, &target);
     let holder = lock_holder().expect("the run holds the target's lock");
     cluster().psql("postgres", &format!("SELECT pg_terminate_backend({holder})"));
     let out = child.wait_with_output().unwrap();

@@ -121,7 +121,10 @@ mod tests {
 
     /// Every flag that takes a number or a duration: subcommand, flag, values refused, the
     /// largest value accepted, and the range as `--help` states it.
-    fn bounded() -> Vec<(&'static [&'static str], &'static str, Vec<&'static str>, &'static str, String)> {
+    /// Subcommand, flag, values refused, the largest value accepted, the range as `--help` says.
+    type Bounded = (&'static [&'static str], &'static str, Vec<&'static str>, &'static str, String);
+
+    fn bounded() -> Vec<Bounded> {
         vec![
             (&["run"], "--threads", vec!["0", "1025", "65535"], "1024", describe(&THREADS)),
             (&["generate"], "--threads", vec!["0", "1025", "65535"], "1024", describe(&THREADS)),

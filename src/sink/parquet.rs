@@ -84,7 +84,8 @@ impl ParquetSink {
         }
         let staging = sibling(target, "partial", std::process::id());
         std::fs::create_dir(&staging).map_err(|e| target_err(&staging, e))?;
-        let mut marker = format!("Parquet tables written by doppel; `doppel run --replace` replaces this folder.\n");
+        let mut marker =
+            String::from("Parquet tables written by doppel; `doppel run --replace` replaces this folder.\n");
         for (key, value) in &metadata {
             marker.push_str(&format!("{key} = {value}\n"));
         }

@@ -282,6 +282,8 @@ mod tests {
         assert_eq!(std::fs::read(&target).unwrap(), b"{}");
         let missing = dir.path().join("no/such/dir/report.json");
         assert!(StagedFile::open(&missing, &[]).unwrap_err().to_string().contains("cannot write here"));
-        assert!(StagedFile::open(&target, &[target.clone()]).unwrap_err().to_string().contains("never writes"));
+        assert!(
+            StagedFile::open(&target, std::slice::from_ref(&target)).unwrap_err().to_string().contains("never writes")
+        );
     }
 }
