@@ -58,9 +58,10 @@ pub fn run_shop(out: &Path, key: &str, extra: &[&str]) -> Output {
     doppel(&args, Some(key))
 }
 
-/// The batches of one table; a table without rows gives one empty batch with its schema.
+/// The batches of one table (its file name encoded as doppel writes it); a table without rows gives one empty batch with its schema.
 pub fn read_table(dir: &Path, table: &str) -> Vec<RecordBatch> {
-    let file = std::fs::File::open(dir.join(format!("{table}.parquet"))).expect("open parquet");
+    let file_name = format!("{}.parquet", doppel::table_files::encode(table));
+    let file = std::fs::File::open(dir.join(file_name)).expect("open parquet");
     let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
     let schema = arrow_array::RecordBatchReader::schema(&reader);
     let batches = reader.collect::<Result<Vec<_>, _>>().unwrap();
