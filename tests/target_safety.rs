@@ -366,3 +366,18 @@ fn a_report_is_written_when_the_run_succeeds() {
     assert!(out_dir.join("public.customers.parquet").is_file());
     assert_eq!(entries(dir.path()), [".out.doppel-lock", "out", "report.json"]);
 }
+
+#[test]
+fn a_report_inside_the_target_is_refused_before_the_output_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    ok(&run_shop(&out_dir, TEST_KEY, &[]));
+    let before = std::fs::read(out_dir.join("public.customers.parquet")).unwrap();
+    let report = out_dir.join("report.json");
+    let out = run_shop(&out_dir, OTHER_KEY, &["--replace", "--report", s(&report)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is inside the target"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(out_dir.join("public.customers.parquet")).unwrap(), before);
+    assert!(!report.exists());
+    assert_eq!(entries(dir.path()), [".out.doppel-lock", "out"]);
+}

@@ -159,7 +159,19 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
             to.display()
         )));
     }
-    // Opened before anything is published: an unwritable report stops the run first.
+    // Opened before anything is published: an unwritable report stops the run first. Never in
+    // or over a file target, which the publish replaces.
+    if let (Some(report), Location::Parquet(target) | Location::Dump(target)) = (&args.report, &to)
+        && target.as_os_str() != "-"
+        && let Some(relation) = crate::sink::staging::overlap(report, target)
+    {
+        return Err(Error::Usage(format!(
+            "--report {}: {relation} the target {}, which the run replaces when it publishes; write the report \
+             beside the target instead",
+            report.display(),
+            target.display()
+        )));
+    }
     let report_file = args.report.as_deref().map(|path| StagedFile::open(path, &file_target.inputs)).transpose()?;
     let transformer = Transformer::new(&plan, &key);
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);

@@ -113,18 +113,8 @@ fn remove_leftovers(target: &Path) {
 
 /// Refuses a target that is one of `inputs`, lies inside one, or holds one.
 fn refuse_inputs(target: &Path, inputs: &[PathBuf]) -> Result<()> {
-    let resolved = resolve(target);
     for input in inputs {
-        let other = resolve(input);
-        let relation = if resolved == other {
-            "is"
-        } else if resolved.starts_with(&other) {
-            "is inside"
-        } else if other.starts_with(&resolved) {
-            "contains"
-        } else {
-            continue;
-        };
+        let Some(relation) = overlap(target, input) else { continue };
         return Err(Error::target(
             target.display(),
             format!(
@@ -135,6 +125,21 @@ fn refuse_inputs(target: &Path, inputs: &[PathBuf]) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// How `path` overlaps `other` ("is", "is inside", "contains"), symbolic links resolved; `None`
+/// when neither holds the other.
+pub fn overlap(path: &Path, other: &Path) -> Option<&'static str> {
+    let (a, b) = (resolve(path), resolve(other));
+    if a == b {
+        Some("is")
+    } else if a.starts_with(&b) {
+        Some("is inside")
+    } else if b.starts_with(&a) {
+        Some("contains")
+    } else {
+        None
+    }
 }
 
 /// `path` made absolute with symbolic links resolved, as far as it exists; the rest appended
