@@ -69,7 +69,9 @@ pub enum Command {
     /// Check that the rules cover the source exactly (every table, every column), without a key.
     Check(CheckArgs),
     /// Mark a PostgreSQL database (production, say) so that doppel never writes into, replaces
-    /// or drops it, whatever the flags.
+    /// or drops it, whatever the flags. The mark is the setting doppel.protected, read as
+    /// PostgreSQL reads booleans (on, true, yes, 1, any case); it counts on the database, on a
+    /// role in that database, or on the role doppel connects as, and an odd value counts as on.
     Protect(ProtectArgs),
     /// Check a finished output (database or Parquet directory) against its source: no row keeps
     /// its own personal value, no personal value or unkeyed hash of one appears anywhere. Prints
@@ -199,7 +201,8 @@ pub struct ProtectArgs {
     /// variables, e.g. PGHOST, PGPORT, PGUSER). Needs the right to ALTER DATABASE DB.
     #[arg(long, value_name = "URL", default_value = "postgres://")]
     pub url: String,
-    /// Lift the mark instead.
+    /// Lift the mark on the database instead (exit 5, naming each, while another mark, on a
+    /// role, still protects it).
     #[arg(long)]
     pub remove: bool,
 }
