@@ -357,3 +357,24 @@ fn invalid_names_and_urls_naming_the_database_itself_are_usage_errors() {
     let out = doppel(&["branch", "create", "x_branch", "--template", &template, "--url", &c.url(&template)], None);
     fails(&out, 2, "--url connects to");
 }
+
+#[test]
+fn a_branch_is_neither_created_nor_dropped_while_a_run_holds_its_name() {
+    let template = anonymised();
+    let name = fresh("br_locked");
+    // What a doppel run building or replacing NAME holds for its whole life.
+    let mut holder = connect("postgres");
+    let key = doppel::sink::postgres::replace::lock_key(&name);
+    holder.execute("SELECT pg_advisory_lock($1)", &[&key]).unwrap();
+    fails(&branch(&["create", &name, "--template", &template]), 5, "another doppel run is building or replacing");
+    assert!(!exists(&name));
+    holder.execute("SELECT pg_advisory_unlock($1)", &[&key]).unwrap();
+    assert!(branch(&["create", &name, "--template", &template]).status.success());
+
+    holder.execute("SELECT pg_advisory_lock($1)", &[&key]).unwrap();
+    fails(&branch(&["drop", &name]), 5, "another doppel run is building or replacing");
+    assert!(exists(&name));
+    drop(holder);
+    assert!(branch(&["drop", &name]).status.success());
+    assert!(!exists(&name));
+}

@@ -5,6 +5,8 @@
 //! create NAME --template T ── T exists, is not protected, is not being loaded, and carries
 //!                             doppel's marker (a finished `run` or another branch; unmarked
 //!                             only with --force)
+//!                          ── NAME's advisory lock, the one every run building or replacing
+//!                             NAME holds (create and drop hold it to their end)
 //!                          ── CREATE DATABASE "NAME" TEMPLATE "T" [STRATEGY FILE_COPY on ≥ 15]
 //!                          ── COMMENT ON DATABASE "NAME" IS 'doppel V: branch of "T" (created …, by "role")'
 //! drop NAME               ── NAME's comment is a branch marker and NAME is not protected
@@ -35,7 +37,7 @@ use postgres::Client;
 use postgres::error::SqlState;
 
 use crate::error::{Error, Result};
-use crate::sink::postgres::database::as_target;
+use crate::sink::postgres::database::{as_target, lock_target};
 use crate::sink::postgres::protect::is_protected;
 use crate::sink::postgres::replace::admin_error;
 use crate::source::postgres::catalog::{quote_ident, quote_literal};
@@ -76,6 +78,8 @@ pub struct Pruned {
 /// One connection to the server holding the branches.
 pub struct Server {
     client: Client,
+    /// How `--url` connects, for the per-database lock ([`lock_target`]).
+    params: ConnectParams,
     /// Where `--url` points (no password).
     location: String,
     /// The database `--url` connects to.
@@ -99,7 +103,7 @@ impl Server {
             .query_one("SELECT pg_catalog.current_setting('server_version_num')::int4", &[])
             .map_err(|e| Error::target(&params.location, format!("reading the server version: {}", admin_error(&e))))?
             .get(0);
-        Ok(Server { client, location: params.location, dbname: params.dbname, version_num })
+        Ok(Server { client, location: params.location.clone(), dbname: params.dbname.clone(), version_num, params })
     }
 
     /// Where `--url` points, for messages.
@@ -221,6 +225,8 @@ pub fn create(server: &mut Server, name: &str, template: &str, force: bool) -> R
         }
     }
     let loc = server.at(name);
+    // No doppel run builds or replaces NAME while the branch is made (held to the end).
+    let _lock = lock_target(&server.params, name)?;
     if server.comment(name)?.is_some() {
         return Err(Error::target(
             &loc,
@@ -317,6 +323,8 @@ pub fn drop(server: &mut Server, name: &str, terminate_connections: bool) -> Res
     checked_name(name)?;
     server.not_connected_to(name, "branch to drop")?;
     let loc = server.at(name);
+    // Never dropped while a doppel run builds or replaces it (held to the end).
+    let _lock = lock_target(&server.params, name)?;
     let Some(comment) = server.comment(name)? else { return Ok(Dropped::Missing) };
     if let Some(why) = not_a_branch(comment.as_deref()) {
         return Err(Error::target(&loc, why));

@@ -346,6 +346,15 @@ enum Section {
     PostData,
 }
 
+/// Takes the advisory lock every run that creates, replaces or drops database `dbname` holds
+/// ([`replace::lock`]) on a maintenance connection of `server`'s server; the lock lasts as long
+/// as the returned connection.
+pub fn lock_target(server: &ConnectParams, dbname: &str) -> Result<Client> {
+    let mut lock = PostgresSink::maintenance(server)?;
+    replace::lock(&mut lock, dbname, &with_dbname(server, dbname).location)?;
+    Ok(lock)
+}
+
 impl PostgresSink {
     /// Creates the database `target_url` names (or takes an existing empty one) and restores
     /// the pre-data schema of the source (`source_url`, under the exported `snapshot`) into it.
@@ -435,9 +444,7 @@ impl PostgresSink {
         }
         // Two runs on one target never overlap: the lock is held by a connection kept until the
         // end, by every run that creates or replaces the database.
-        let mut lock = Self::maintenance(&target)?;
-        replace::lock(&mut lock, &target.dbname, &loc)?;
-        let lock = Some(lock);
+        let lock = Some(lock_target(&target, &target.dbname)?);
         replace::clean_leftovers(&mut maintenance, &target.dbname, &loc);
         let existing: Option<Option<String>> = maintenance
             .query_opt(
