@@ -23,17 +23,6 @@ fn files_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
     v
 }
 
-/// Names in `dir`, without the targets' lock files (empty, kept on purpose).
-fn visible_entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| !name.ends_with(".doppel-lock"))
-        .collect();
-    names.sort();
-    names
-}
-
 fn column_strings(batch: &RecordBatch, column: &str) -> Vec<Option<String>> {
     let array = batch.column(batch.schema().index_of(column).unwrap());
     let f = ArrayFormatter::try_new(array.as_ref(), &Default::default()).unwrap();

@@ -100,18 +100,6 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// Entries of `dir` (names only), without the targets' lock files (empty, kept on purpose:
-/// see `doppel::sink::staging`).
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| !name.ends_with(".doppel-lock"))
-        .collect();
-    names.sort();
-    names
-}
-
 /// A reference Parquet output of an undisturbed run, in `dir/reference`.
 fn reference(dir: &Path, rules: &Path, db: &str) -> Vec<(String, Vec<u8>)> {
     let out_dir = dir.join("reference");
@@ -163,7 +151,7 @@ fn kill_9_during_a_parquet_write_publishes_nothing_and_the_rerun_is_identical() 
     let mut child = spawn(&rules, &cluster().url(&db), out_dir.to_str().unwrap());
     // Killed once the staging folder holds a file being written.
     wait_for("a staged Parquet file", || {
-        entries(&work).iter().any(|e| e.contains("doppel-partial"))
+        visible_entries(&work).iter().any(|e| e.contains("doppel-partial"))
             && std::fs::read_dir(&work)
                 .unwrap()
                 .flatten()
@@ -173,11 +161,11 @@ fn kill_9_during_a_parquet_write_publishes_nothing_and_the_rerun_is_identical() 
     child.kill().unwrap();
     assert_eq!(child.wait().unwrap().code(), None, "doppel finished before it was killed");
     assert!(!out_dir.exists(), "a killed run published output");
-    let left = entries(&work);
+    let left = visible_entries(&work);
     assert!(left.iter().all(|e| e.contains("doppel-partial")), "unexpected files: {left:?}");
 
     ok(&run(&rules, &cluster().url(&db), out_dir.to_str().unwrap(), &[]));
-    assert_eq!(entries(&work), ["out"], "the dead run's staging was not cleaned");
+    assert_eq!(visible_entries(&work), ["out"], "the dead run's staging was not cleaned");
     assert!(files(&out_dir) == expected, "the rerun's output differs from an undisturbed run");
 }
 
@@ -292,7 +280,7 @@ fn the_source_connection_ended_mid_read_fails_the_parquet_run_and_the_rerun_is_i
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(stderr(&out).contains("public.big"), "{}", stderr(&out));
     assert!(!out_dir.exists(), "a failed run published output");
-    assert!(entries(&work).is_empty(), "a failed run left {:?}", entries(&work));
+    assert!(visible_entries(&work).is_empty(), "a failed run left {:?}", visible_entries(&work));
 
     ok(&run(&rules, &cluster().url(&db), out_dir.to_str().unwrap(), &[]));
     assert!(files(&out_dir) == expected, "the rerun's output differs from an undisturbed run");
@@ -337,7 +325,7 @@ fn a_full_output_file_system_fails_the_run_without_leftovers_and_the_rerun_is_id
     assert!(expected.iter().map(|(_, b)| b.len()).sum::<usize>() > 2 << 20, "the output would fit in 1 MiB");
     let out_dir = small.join("out");
     let out = run(&rules, &cluster().url(&db), out_dir.to_str().unwrap(), &[]);
-    let left = entries(&small);
+    let left = visible_entries(&small);
     umount(&small);
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     let err = stderr(&out);
@@ -361,7 +349,7 @@ fn a_read_only_output_directory_fails_naming_it_and_the_run_goes_through_once_wr
     }
     let out_dir = ro.join("out");
     let out = run(&rules, &cluster().url(&db), out_dir.to_str().unwrap(), &[]);
-    let left = entries(&ro);
+    let left = visible_entries(&ro);
     umount(&ro);
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(stderr(&out).contains(ro_str), "{}", stderr(&out));

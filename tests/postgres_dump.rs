@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Output;
 
 use common::pg::cluster;
-use common::{TEST_KEY, schema_dump};
+use common::{TEST_KEY, schema_dump, visible_entries};
 use doppel::sink::Sink;
 use doppel::sink::postgres::dump::DumpSink;
 use doppel::source::Source;
@@ -20,17 +20,6 @@ fn run(rules: &Path, source_db: &str, to: &str, extra: &[&str]) -> Output {
     let mut args = vec!["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", &source_url, "--to", to];
     args.extend_from_slice(extra);
     common::doppel(&args, Some(TEST_KEY))
-}
-
-/// Names in `dir`, sorted, without the targets' lock files (empty, kept on purpose).
-fn visible_entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| !name.ends_with(".doppel-lock"))
-        .collect();
-    names.sort();
-    names
 }
 
 fn ok(out: &Output) {

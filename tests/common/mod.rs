@@ -58,6 +58,18 @@ pub fn run_shop(out: &Path, key: &str, extra: &[&str]) -> Output {
     doppel(&args, Some(key))
 }
 
+/// Names in `dir`, sorted, without the targets' lock files (`.<name>.doppel-lock`: empty, and
+/// kept on purpose, see `doppel::sink::staging`).
+pub fn visible_entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with(".doppel-lock"))
+        .collect();
+    names.sort();
+    names
+}
+
 /// The batches of one table (its file name encoded as doppel writes it); a table without rows gives one empty batch with its schema.
 pub fn read_table(dir: &Path, table: &str) -> Vec<RecordBatch> {
     let file_name = format!("{}.parquet", doppel::table_files::encode(table));
