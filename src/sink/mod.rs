@@ -9,15 +9,12 @@
 
 pub mod parquet;
 pub mod postgres;
-mod rechunk;
 pub mod staging;
 
 use arrow_array::{RecordBatch, RecordBatchOptions};
 use arrow_schema::{ArrowError, SchemaRef};
 
 use crate::error::Result;
-
-pub use rechunk::Rechunker;
 
 pub trait Sink: Send {
     /// Starts writing one table.

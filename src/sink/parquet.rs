@@ -39,7 +39,9 @@ use crate::error::{Error, Result};
 use crate::table_files;
 
 use super::staging::{Claim, FileTarget, claim, sibling};
-use super::{Rechunker, Sink, TableSink};
+use arrow_select::coalesce::BatchCoalescer;
+
+use super::{Sink, TableSink};
 use crate::source::zero_columns;
 
 /// The marker file every Parquet output of doppel holds (see the module docs).
@@ -270,7 +272,7 @@ fn open_file(properties: &WriterProperties, path: PathBuf, schema: SchemaRef) ->
     // A table without columns is written with a placeholder column that carries its rows.
     let file_schema = zero_columns::with_placeholder_schema(&schema);
     let writer = ArrowWriter::try_new(file, file_schema, Some(properties.clone())).map_err(|e| target_err(&path, e))?;
-    Ok(ParquetTableSink { writer, chunks: Rechunker::new(schema, WRITE_CHUNK_ROWS), path })
+    Ok(ParquetTableSink { writer, chunks: BatchCoalescer::new(schema, WRITE_CHUNK_ROWS), path })
 }
 
 /// A table written as a folder of files, a new one at every multiple of `limit` rows.
@@ -317,7 +319,9 @@ impl TableSink for SplitTableSink {
 
 struct ParquetTableSink {
     writer: ArrowWriter<File>,
-    chunks: Rechunker,
+    /// Re-cuts whatever batches arrive into exactly [`WRITE_CHUNK_ROWS`]-row chunks (the last
+    /// may be shorter), so the output bytes never depend on the batch size upstream.
+    chunks: BatchCoalescer,
     path: PathBuf,
 }
 
@@ -334,15 +338,16 @@ impl ParquetTableSink {
 
 impl TableSink for ParquetTableSink {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let chunks = self.chunks.push(batch).map_err(|e| target_err(&self.path, e))?;
-        for chunk in &chunks {
-            self.write_chunk(chunk)?;
+        self.chunks.push_batch(batch.clone()).map_err(|e| target_err(&self.path, e))?;
+        while let Some(chunk) = self.chunks.next_completed_batch() {
+            self.write_chunk(&chunk)?;
         }
         Ok(())
     }
 
     fn finish(mut self: Box<Self>) -> Result<u64> {
-        if let Some(last) = self.chunks.finish().map_err(|e| target_err(&self.path, e))? {
+        self.chunks.finish_buffered_batch().map_err(|e| target_err(&self.path, e))?;
+        while let Some(last) = self.chunks.next_completed_batch() {
             self.write_chunk(&last)?;
         }
         let path = self.path.clone();
