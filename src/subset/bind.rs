@@ -102,70 +102,25 @@ pub fn bind(spec: &SubsetSpec, tables: &[SourceTable], plan: &Plan) -> Result<Su
         .iter()
         .filter(|t| plan.tables.iter().any(|p| p.name == t.name && p.action == TableAction::Copy))
         .collect();
-    let index: BTreeMap<&str, usize> = copied.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
-    let mut problems = Vec::new();
-    let at = |line: usize| Problem::new("").at(&spec.file, Some(line));
-    let problem = |line: usize, table: &str, message: String| {
-        let mut p = at(line).table(table);
-        p.message = message;
-        p
-    };
-    let lookup = |name: &str, line: usize, what: &str, problems: &mut Vec<Problem>| -> Option<usize> {
-        match index.get(name) {
-            Some(&i) => Some(i),
-            None => {
-                let why = if tables.iter().any(|t| t.name == name) {
-                    format!(
-                        "{what}: the rules skip this table, so the subset cannot use it; copy it or remove the entry"
-                    )
-                } else {
-                    format!("{what}: no such table in the source (tables are named schema.table, without quotes)")
-                };
-                problems.push(problem(line, name, why));
-                None
-            }
-        }
-    };
+    let index = copied.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
+    let mut binder = Binder { spec, tables, copied: &copied, index, problems: Vec::new() };
 
     let row_keys: Vec<RowKey> = copied.iter().map(|t| row_key(t)).collect();
+    let roots = binder.roots(&row_keys);
+    let mut edges = foreign_key_edges(&copied, &binder.index, plan);
+    binder.configure_relations(&mut edges);
+    let reached = reachable(copied.len(), &roots, &edges);
+    let unreached = binder.unreached(&reached);
 
-    if spec.roots.is_empty() {
-        let mut p = at(spec.line);
-        p.message = "[subset] has no roots; add a [[subset.roots]] entry with a table (and a where, fraction or limit)"
-            .to_string();
-        problems.push(p);
+    if !binder.problems.is_empty() {
+        return Err(Error::problems(binder.problems));
     }
-    let mut roots = Vec::new();
-    for r in &spec.roots {
-        let root = &r.item;
-        let Some(table) = lookup(&root.table, r.line, "subset root", &mut problems) else { continue };
-        if let Some(f) = root.fraction
-            && !(f > 0.0 && f <= 1.0)
-        {
-            problems.push(problem(r.line, &root.table, "subset root: fraction must be above 0 and at most 1".into()));
-        }
-        if root.limit == Some(0) {
-            problems.push(problem(r.line, &root.table, "subset root: limit must be at least 1".into()));
-        }
-        if root.filter.as_deref().is_some_and(|w| w.trim().is_empty()) {
-            problems.push(problem(
-                r.line,
-                &root.table,
-                "subset root: where is empty; remove it or write a predicate".into(),
-            ));
-        }
-        if (root.fraction.is_some() || root.limit.is_some()) && row_keys[table] == RowKey::Ctid {
-            problems.push(problem(
-                r.line,
-                &root.table,
-                "subset root: fraction and limit choose rows by a keyed hash of the primary key, and this table has \
-                 none; select its rows with where instead"
-                    .into(),
-            ));
-        }
-        roots.push(Root { table, filter: root.filter.clone(), fraction: root.fraction, limit: root.limit });
-    }
+    Ok(Subset { tables: copied.iter().map(|t| t.name.clone()).collect(), row_keys, roots, edges, unreached, reached })
+}
 
+/// Every foreign key between copied tables, followed both ways until the rules' relations
+/// say otherwise; a key whose columns the rules all null is not followed upwards.
+fn foreign_key_edges(copied: &[&SourceTable], index: &BTreeMap<&str, usize>, plan: &Plan) -> Vec<Edge> {
     let mut edges = Vec::new();
     for (child, t) in copied.iter().enumerate() {
         for fk in &t.foreign_keys {
@@ -188,119 +143,195 @@ pub fn bind(spec: &SubsetSpec, tables: &[SourceTable], plan: &Plan) -> Result<Su
             });
         }
     }
-    let mut configured = BTreeSet::new();
-    for r in &spec.relations {
-        let rel = &r.item;
-        let Some(child) = lookup(&rel.table, r.line, "subset relation", &mut problems) else { continue };
-        let matching: Vec<usize> =
-            (0..edges.len()).filter(|&e| edges[e].child == child && edges[e].child_columns == rel.columns).collect();
-        if matching.is_empty() {
-            let keys: Vec<String> = edges
-                .iter()
-                .filter(|e| e.child == child)
-                .map(|e| format!("[{}] → {}", quoted_list(&e.child_columns), copied[e.parent].name))
+    edges
+}
+
+/// The binding's state: the copied tables by name, and every problem found so far (all are
+/// reported at once).
+struct Binder<'a> {
+    spec: &'a SubsetSpec,
+    tables: &'a [SourceTable],
+    copied: &'a [&'a SourceTable],
+    index: BTreeMap<&'a str, usize>,
+    problems: Vec<Problem>,
+}
+
+impl Binder<'_> {
+    fn problem(&mut self, line: usize, table: &str, message: String) {
+        let mut p = Problem::new("").at(&self.spec.file, Some(line)).table(table);
+        p.message = message;
+        self.problems.push(p);
+    }
+
+    /// The copied table called `name`, or a problem saying why there is none.
+    fn lookup(&mut self, name: &str, line: usize, what: &str) -> Option<usize> {
+        if let Some(&i) = self.index.get(name) {
+            return Some(i);
+        }
+        let why = if self.tables.iter().any(|t| t.name == name) {
+            format!("{what}: the rules skip this table, so the subset cannot use it; copy it or remove the entry")
+        } else {
+            format!("{what}: no such table in the source (tables are named schema.table, without quotes)")
+        };
+        self.problem(line, name, why);
+        None
+    }
+
+    fn roots(&mut self, row_keys: &[RowKey]) -> Vec<Root> {
+        let spec = self.spec;
+        if spec.roots.is_empty() {
+            let mut p = Problem::new("").at(&spec.file, Some(spec.line));
+            p.message =
+                "[subset] has no roots; add a [[subset.roots]] entry with a table (and a where, fraction or limit)"
+                    .to_string();
+            self.problems.push(p);
+        }
+        let mut roots = Vec::new();
+        for r in &spec.roots {
+            let root = &r.item;
+            let Some(table) = self.lookup(&root.table, r.line, "subset root") else { continue };
+            if let Some(f) = root.fraction
+                && !(f > 0.0 && f <= 1.0)
+            {
+                self.problem(r.line, &root.table, "subset root: fraction must be above 0 and at most 1".into());
+            }
+            if root.limit == Some(0) {
+                self.problem(r.line, &root.table, "subset root: limit must be at least 1".into());
+            }
+            if root.filter.as_deref().is_some_and(|w| w.trim().is_empty()) {
+                self.problem(r.line, &root.table, "subset root: where is empty; remove it or write a predicate".into());
+            }
+            if (root.fraction.is_some() || root.limit.is_some()) && row_keys[table] == RowKey::Ctid {
+                self.problem(
+                    r.line,
+                    &root.table,
+                    "subset root: fraction and limit choose rows by a keyed hash of the primary key, and this table \
+                     has none; select its rows with where instead"
+                        .into(),
+                );
+            }
+            roots.push(Root { table, filter: root.filter.clone(), fraction: root.fraction, limit: root.limit });
+        }
+        roots
+    }
+
+    /// Applies each `[[subset.relations]]` entry to the foreign key it names.
+    fn configure_relations(&mut self, edges: &mut [Edge]) {
+        let spec = self.spec;
+        let mut configured = BTreeSet::new();
+        for r in &spec.relations {
+            let rel = &r.item;
+            let Some(child) = self.lookup(&rel.table, r.line, "subset relation") else { continue };
+            let matching: Vec<usize> = (0..edges.len())
+                .filter(|&e| edges[e].child == child && edges[e].child_columns == rel.columns)
                 .collect();
-            problems.push(problem(
-                r.line,
-                &rel.table,
-                format!(
-                    "subset relation: the table has no foreign key on columns [{}] into a copied table; its foreign keys: {}",
-                    quoted_list(&rel.columns),
-                    if keys.is_empty() { "none".to_string() } else { keys.join("; ") }
+            if matching.is_empty() {
+                let keys: Vec<String> = edges
+                    .iter()
+                    .filter(|e| e.child == child)
+                    .map(|e| format!("[{}] → {}", quoted_list(&e.child_columns), self.copied[e.parent].name))
+                    .collect();
+                self.problem(
+                    r.line,
+                    &rel.table,
+                    format!(
+                        "subset relation: the table has no foreign key on columns [{}] into a copied table; its foreign keys: {}",
+                        quoted_list(&rel.columns),
+                        if keys.is_empty() { "none".to_string() } else { keys.join("; ") }
+                    ),
+                );
+                continue;
+            }
+            if !configured.insert((child, rel.columns.clone())) {
+                self.problem(r.line, &rel.table, "subset relation: this foreign key is configured twice".into());
+                continue;
+            }
+            match (rel.children, rel.max_children) {
+                (Children::Ignore, Some(_)) => self.problem(
+                    r.line,
+                    &rel.table,
+                    "subset relation: max_children applies when children = \"follow\"".into(),
                 ),
-            ));
-            continue;
-        }
-        if !configured.insert((child, rel.columns.clone())) {
-            problems.push(problem(r.line, &rel.table, "subset relation: this foreign key is configured twice".into()));
-            continue;
-        }
-        match (rel.children, rel.max_children) {
-            (Children::Ignore, Some(_)) => problems.push(problem(
-                r.line,
-                &rel.table,
-                "subset relation: max_children applies when children = \"follow\"".into(),
-            )),
-            (_, Some(0)) => problems.push(problem(
-                r.line,
-                &rel.table,
-                "subset relation: max_children must be at least 1 (use children = \"ignore\" for none)".into(),
-            )),
-            _ => {}
-        }
-        if rel.parents == Parents::Null {
-            let schema = &copied[child].schema;
-            let pk = copied[child].primary_key.clone().unwrap_or_default();
-            for column in &rel.columns {
-                if !nullable(schema, column) || pk.contains(column) {
-                    problems.push(
-                        problem(
-                            r.line,
-                            &rel.table,
-                            "subset relation: parents = \"null\" needs nullable columns outside the primary key; \
-                             this one is NOT NULL or part of the key, so use parents = \"follow\""
-                                .into(),
-                        )
-                        .column(column),
-                    );
+                (_, Some(0)) => self.problem(
+                    r.line,
+                    &rel.table,
+                    "subset relation: max_children must be at least 1 (use children = \"ignore\" for none)".into(),
+                ),
+                _ => {}
+            }
+            if rel.parents == Parents::Null {
+                self.check_nullable_reference(r.line, &rel.table, child, &rel.columns);
+            }
+            for e in matching {
+                let edge = &mut edges[e];
+                edge.down = rel.children == Children::Follow;
+                edge.max_children = rel.max_children;
+                if edge.up != Up::NulledByRules && rel.parents == Parents::Null {
+                    edge.up = Up::NullIfMissing;
                 }
             }
         }
-        for e in matching {
-            let edge = &mut edges[e];
-            edge.down = rel.children == Children::Follow;
-            edge.max_children = rel.max_children;
-            if edge.up != Up::NulledByRules && rel.parents == Parents::Null {
-                edge.up = Up::NullIfMissing;
+    }
+
+    /// `parents = "null"` writes NULL into the reference: its columns must take it.
+    fn check_nullable_reference(&mut self, line: usize, table: &str, child: usize, columns: &[String]) {
+        let schema = &self.copied[child].schema;
+        let pk = self.copied[child].primary_key.clone().unwrap_or_default();
+        for column in columns {
+            if !nullable(schema, column) || pk.contains(column) {
+                let mut p = Problem::new("").at(&self.spec.file, Some(line)).table(table).column(column);
+                p.message = "subset relation: parents = \"null\" needs nullable columns outside the primary key; \
+                             this one is NOT NULL or part of the key, so use parents = \"follow\""
+                    .into();
+                self.problems.push(p);
             }
         }
     }
 
-    let reached = reachable(copied.len(), &roots, &edges);
-    let default_take = match spec.unreached {
-        Unreached::All => Take::All,
-        Unreached::None => Take::None,
-    };
-    let mut unreached = vec![default_take; copied.len()];
-    for (name, entry) in &spec.tables {
-        let Some(table) = lookup(name, entry.line, "[subset.tables]", &mut problems) else { continue };
-        let take = match (&entry.item.unreached, &entry.item.filter) {
-            (Some(_), Some(_)) => {
-                problems.push(problem(entry.line, name, "[subset.tables]: give unreached or where, not both".into()));
-                continue;
-            }
-            (_, Some(w)) if w.trim().is_empty() => {
-                problems.push(problem(entry.line, name, "[subset.tables]: where is empty".into()));
-                continue;
-            }
-            (_, Some(w)) => Take::Where(w.clone()),
-            (Some(Unreached::All), None) => Take::All,
-            (Some(Unreached::None), None) => Take::None,
-            (None, None) => {
-                problems.push(problem(
+    /// What each table takes when no root reaches it: the default, or its `[subset.tables]` entry.
+    fn unreached(&mut self, reached: &[bool]) -> Vec<Take> {
+        let spec = self.spec;
+        let default_take = match spec.unreached {
+            Unreached::All => Take::All,
+            Unreached::None => Take::None,
+        };
+        let mut unreached = vec![default_take; self.copied.len()];
+        for (name, entry) in &spec.tables {
+            let Some(table) = self.lookup(name, entry.line, "[subset.tables]") else { continue };
+            let take = match (&entry.item.unreached, &entry.item.filter) {
+                (Some(_), Some(_)) => {
+                    self.problem(entry.line, name, "[subset.tables]: give unreached or where, not both".into());
+                    continue;
+                }
+                (_, Some(w)) if w.trim().is_empty() => {
+                    self.problem(entry.line, name, "[subset.tables]: where is empty".into());
+                    continue;
+                }
+                (_, Some(w)) => Take::Where(w.clone()),
+                (Some(Unreached::All), None) => Take::All,
+                (Some(Unreached::None), None) => Take::None,
+                (None, None) => {
+                    self.problem(
+                        entry.line,
+                        name,
+                        "[subset.tables]: give unreached = \"all\"/\"none\" or a where".into(),
+                    );
+                    continue;
+                }
+            };
+            if reached[table] {
+                self.problem(
                     entry.line,
                     name,
-                    "[subset.tables]: give unreached = \"all\"/\"none\" or a where".into(),
-                ));
-                continue;
+                    "[subset.tables]: a root reaches this table along foreign keys, so its rows follow from the roots \
+                     and this entry would never apply; remove it (or stop following the relation that reaches it)"
+                        .into(),
+                );
             }
-        };
-        if reached[table] {
-            problems.push(problem(
-                entry.line,
-                name,
-                "[subset.tables]: a root reaches this table along foreign keys, so its rows follow from the roots and \
-                 this entry would never apply; remove it (or stop following the relation that reaches it)"
-                    .into(),
-            ));
+            unreached[table] = take;
         }
-        unreached[table] = take;
+        unreached
     }
-
-    if !problems.is_empty() {
-        return Err(Error::problems(problems));
-    }
-    Ok(Subset { tables: copied.iter().map(|t| t.name.clone()).collect(), row_keys, roots, edges, unreached, reached })
 }
 
 fn row_key(t: &SourceTable) -> RowKey {
