@@ -9,6 +9,8 @@
 //! Module map:
 //!
 //! - [`rules`]: the TOML rules model and loading, with every structural problem reported at once.
+//! - [`schema`]: the table, column and key descriptions every layer shares (`SourceTable`,
+//!   `ForeignKey`, the `pg.*` field-metadata keys).
 //! - [`plan`]: binding rules to a source schema (fail-closed), templates, `--explain`.
 //! - [`transform`]: the pure, parallel `(plan, batch) -> batch`; one file per strategy.
 //! - [`source`]: where rows come from (PostgreSQL under one snapshot, Parquet directories).
@@ -35,6 +37,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod rules;
 pub mod scan;
+pub mod schema;
 pub mod secret;
 pub mod sink;
 pub mod source;

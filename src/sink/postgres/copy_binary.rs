@@ -37,7 +37,7 @@ use arrow_array::types::*;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Schema, TimeUnit};
 
-use crate::source::postgres::PG_TYPE;
+use crate::schema::PG_TYPE;
 use crate::source::postgres::text_forms::{
     DATE_INFINITY, DATE_NEG_INFINITY, TIMESTAMP_INFINITY, TIMESTAMP_NEG_INFINITY,
 };

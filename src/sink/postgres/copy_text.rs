@@ -19,7 +19,7 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, SchemaRef, TimeUnit};
 use std::sync::Arc;
 
-use crate::source::postgres::PG_GENERATED;
+use crate::schema::PG_GENERATED;
 use crate::source::postgres::catalog::quote_ident;
 use crate::source::postgres::text_forms::{
     DATE_INFINITY, DATE_NEG_INFINITY, MICROS_PER_DAY, TIMESTAMP_INFINITY, TIMESTAMP_NEG_INFINITY, civil_from_days,

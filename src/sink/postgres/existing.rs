@@ -64,11 +64,11 @@ use arrow_schema::{DataType, Schema, SchemaRef};
 use postgres::Client;
 
 use crate::error::{Error, Problem, Result};
+use crate::schema::{PG_GENERATED, PG_TYPE};
 use crate::sink::{Sink, TableSink};
 use crate::source::postgres::catalog::{quote_ident, quote_literal, read_domains};
 use crate::source::postgres::connect::ConnectParams;
 use crate::source::postgres::types::{ColumnKind, oid, resolve_domain};
-use crate::source::postgres::{PG_GENERATED, PG_TYPE};
 
 use super::copy_text;
 use super::database::{as_target, copy_thread, describe, set_sequence, start_copy};

@@ -21,12 +21,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::source::ForeignKey;
+use crate::schema::ForeignKey;
 
 use arrow_schema::{Field, Schema, SchemaRef};
 use postgres::Client;
 
-use super::types::{ColumnKind, PG_GENERATED_READS, resolve_domain};
+use super::types::{ColumnKind, resolve_domain};
+use crate::schema::{PG_GENERATED_READS, generated_reads_text};
 
 /// One column as the catalog describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,20 +102,6 @@ impl PgTable {
     pub fn from_clause(&self) -> String {
         relation_clause(&self.schema_name, &self.table_name, self.partitioned)
     }
-}
-
-/// The `pg.generated.reads` metadata: the column names as a JSON array of strings.
-pub fn generated_reads_text(reads: &[String]) -> String {
-    serde_json::Value::from(reads.to_vec()).to_string()
-}
-
-/// The columns a field's `pg.generated.reads` metadata names; `None` when the field is not
-/// generated, `Some(None)` when it is but the list is missing or unreadable (a reader must
-/// then assume it reads every column).
-pub fn generated_reads(field: &Field) -> Option<Option<Vec<String>>> {
-    let metadata = field.metadata();
-    metadata.get(super::types::PG_GENERATED)?;
-    Some(metadata.get(PG_GENERATED_READS).and_then(|t| serde_json::from_str(t).ok()))
 }
 
 /// `ONLY "s"."t"`, or `"s"."t"` for a partitioned table: what a read of the table (and a
@@ -371,6 +358,7 @@ fn read_keys(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::generated_reads;
 
     #[test]
     fn generated_columns_carry_the_columns_they_read_and_unknown_reads_are_told_apart() {
@@ -381,7 +369,7 @@ mod tests {
         assert_eq!(generated_reads(schema.field(0)), None);
         assert_eq!(generated_reads(schema.field(1)), Some(Some(vec!["a".to_string(), "we\"ird, name".to_string()])));
         let bare = Field::new("g", arrow_schema::DataType::Utf8, true)
-            .with_metadata(HashMap::from([(super::super::types::PG_GENERATED.to_string(), "stored".to_string())]));
+            .with_metadata(HashMap::from([(crate::schema::PG_GENERATED.to_string(), "stored".to_string())]));
         assert_eq!(generated_reads(&bare), Some(None));
     }
 

@@ -62,13 +62,11 @@ use postgres::Client;
 use postgres::error::SqlState;
 
 use crate::error::{Error, Result};
-use crate::source::{BatchStream, Source, SourceTable};
+use crate::schema::SourceTable;
+use crate::source::{BatchStream, Source};
 
 use self::catalog::{PgTable, quote_literal};
 use self::connect::{ConnectParams, query_error};
-
-pub use self::catalog::generated_reads;
-pub use self::types::{EXTENSION_NAME, PG_GENERATED, PG_GENERATED_READS, PG_TYPE};
 
 /// A PostgreSQL database as a [`Source`].
 pub struct PostgresSource {
