@@ -16,6 +16,9 @@
 //! - [`source`]: where rows come from (PostgreSQL under one snapshot, Parquet directories).
 //! - [`sink`]: where rows go (Parquet directories atomically; PostgreSQL databases, new or
 //!   replaced by an atomic swap).
+//! - [`pg`]: the PostgreSQL toolkit both sides share: connecting (URL, PG* environment,
+//!   pgpass, TLS), catalog and types, COPY codecs, quoting, pg_dump/psql, error wording by
+//!   SQLSTATE, and the locks and markers of the databases doppel writes.
 //! - [`table_files`]: table names as file names in a Parquet directory (encoded, never a path).
 //! - [`subset`]: referentially complete subsets along foreign keys, computed in the snapshot.
 //! - [`pipeline`]: reader → transform → writer with bounded channels, several tables at once.
@@ -33,6 +36,7 @@ pub mod branch;
 pub mod cli;
 pub mod error;
 pub mod generate;
+pub mod pg;
 pub mod pipeline;
 pub mod plan;
 pub mod rules;

@@ -1,8 +1,8 @@
 //! `doppel protect DB [--remove]`: set or lift the mark that keeps doppel away from a database.
 
 use crate::error::{Error, Result};
-use crate::sink::postgres::protect::{marks, set_protected};
-use crate::source::postgres::connect::ConnectParams;
+use crate::pg::connect::ConnectParams;
+use crate::pg::protect::{marks, set_protected};
 
 use super::ProtectArgs;
 

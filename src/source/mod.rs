@@ -14,6 +14,7 @@ pub mod zero_columns;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+use crate::pg::url::redact_url_password;
 use crate::schema::SourceTable;
 use arrow_array::RecordBatch;
 
@@ -52,20 +53,6 @@ impl Location {
             Location::Postgres(url) => redact_url_password(url),
             Location::Dump(p) | Location::Parquet(p) => p.display().to_string(),
         }
-    }
-}
-
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-pub fn redact_url_password(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else { return url.to_string() };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match (authority.rfind('@'), authority.find(':')) {
-        (Some(at), Some(colon)) if colon < at => {
-            format!("{}{}:***{}", &url[..scheme_end + 3], &authority[..colon], &rest[at..])
-        }
-        _ => url.to_string(),
     }
 }
 

@@ -331,7 +331,7 @@ impl TlsSettings {
 
     /// Our words for a connection failure caused by TLS, or `None` when TLS was not the cause.
     pub(super) fn describe_failure(&self, e: &postgres::Error) -> Option<String> {
-        if super::connect::chain_mentions(e, "server does not support TLS") {
+        if super::error::chain_mentions(e, "server does not support TLS") {
             return Some(format!(
                 "the server does not accept TLS connections, and sslmode={} (from {}) does not connect without \
                  TLS; turn on ssl in the server's postgresql.conf, or use sslmode=prefer to fall back to an \
@@ -341,7 +341,7 @@ impl TlsSettings {
             ));
         }
         let tls = rustls_cause(e);
-        if tls.is_none() && !super::connect::chain_mentions(e, "error performing TLS handshake") {
+        if tls.is_none() && !super::error::chain_mentions(e, "error performing TLS handshake") {
             return None;
         }
         let why_checked = match (&self.mode, &self.root_certs) {
@@ -432,7 +432,7 @@ fn rustls_cause(e: &postgres::Error) -> Option<&rustls::Error> {
 
 /// True when `e` is a failed TLS handshake (the server offered TLS and it did not complete).
 pub(super) fn is_handshake_failure(e: &postgres::Error) -> bool {
-    rustls_cause(e).is_some() || super::connect::chain_mentions(e, "error performing TLS handshake")
+    rustls_cause(e).is_some() || super::error::chain_mentions(e, "error performing TLS handshake")
 }
 
 fn client_config(

@@ -26,6 +26,7 @@ use crate::schema::ForeignKey;
 use arrow_schema::{Field, Schema, SchemaRef};
 use postgres::Client;
 
+use super::ident::quote_ident;
 use super::types::{ColumnKind, resolve_domain};
 use crate::schema::{PG_GENERATED_READS, generated_reads_text};
 
@@ -143,17 +144,6 @@ pub fn lockable_tables(client: &mut Client) -> Result<Vec<Lockable>, postgres::E
         .collect();
     tables.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(tables)
-}
-
-/// Quotes an SQL identifier: always double-quoted, inner quotes doubled, so case, spaces
-/// and keywords are kept as they are.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// Quotes an SQL string literal (standard_conforming_strings on, the default since 9.1).
-pub fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 const SCHEMA_FILTER: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
@@ -355,6 +345,19 @@ fn read_keys(
     Ok(())
 }
 
+/// The constraints of the database `client` is connected to that are NOT VALID, as
+/// `schema.table: constraint` (or the domain's name), in name order.
+pub fn not_valid_constraints(client: &mut Client) -> std::result::Result<Vec<String>, postgres::Error> {
+    let rows = client.query(
+        "SELECT n.nspname || '.' || coalesce(c.relname, t.typname, '?') || ': ' || k.conname \
+         FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_namespace n ON n.oid = k.connamespace \
+         LEFT JOIN pg_catalog.pg_class c ON c.oid = k.conrelid LEFT JOIN pg_catalog.pg_type t ON t.oid = k.contypid \
+         WHERE NOT k.convalidated ORDER BY 1",
+        &[],
+    )?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,14 +396,6 @@ mod tests {
             foreign_keys: Vec::new(),
             row_security: false,
         }
-    }
-
-    #[test]
-    fn identifiers_are_always_quoted() {
-        assert_eq!(quote_ident("id"), "\"id\"");
-        assert_eq!(quote_ident("Mixed Case"), "\"Mixed Case\"");
-        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
-        assert_eq!(quote_literal("it's"), "'it''s'");
     }
 
     #[test]
