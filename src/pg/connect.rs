@@ -88,12 +88,149 @@ fn parse_secs(value: &str, name: &str, shown: &str) -> Result<Option<Duration>> 
     Ok((secs > 0).then(|| Duration::from_secs(secs as u64)))
 }
 
+/// The hosts and port numbers to try, with libpq's defaults: port 5432, the local server's
+/// socket directory (else `localhost`) when no host is given, `localhost` for an empty one.
+fn hosts_and_ports(hosts: Vec<String>, ports: &[String], shown: &str) -> Result<(Vec<String>, Vec<u16>)> {
+    let mut port_numbers = Vec::new();
+    for p in ports {
+        if p.is_empty() {
+            port_numbers.push(5432);
+        } else {
+            port_numbers.push(
+                p.trim()
+                    .parse::<u16>()
+                    .map_err(|_| Error::source(shown, "the port must be a number from 1 to 65535 (URL or PGPORT)"))?,
+            );
+        }
+    }
+    if port_numbers.is_empty() {
+        port_numbers.push(5432);
+    }
+    let hosts: Vec<String> = if hosts.iter().all(|h| h.is_empty()) {
+        vec![default_socket_dir(port_numbers[0]).unwrap_or_else(|| "localhost".to_string())]
+    } else {
+        hosts.into_iter().map(|h| if h.is_empty() { "localhost".to_string() } else { h }).collect()
+    };
+    if port_numbers.len() != 1 && port_numbers.len() != hosts.len() {
+        return Err(Error::source(shown, "give one port, or one port per host"));
+    }
+    Ok((hosts, port_numbers))
+}
+
 /// The directory of the local server's socket, as libpq would pick it, if one is there.
 fn default_socket_dir(port: u16) -> Option<String> {
     ["/var/run/postgresql", "/run/postgresql", "/tmp"]
         .into_iter()
         .find(|dir| std::path::Path::new(&format!("{dir}/.s.PGSQL.{port}")).exists())
         .map(str::to_string)
+}
+
+/// What the URL says, its query parameters applied over its parts; `None` or empty where it
+/// says nothing. Parameters that map straight onto the driver's configuration (keepalives,
+/// tcp_user_timeout, target_session_attrs) are set on it as they are read.
+#[derive(Default)]
+struct UrlSettings {
+    hosts: Vec<String>,
+    ports: Vec<String>,
+    user: Option<String>,
+    password: Option<String>,
+    dbname: Option<String>,
+    tls_params: TlsParams,
+    connect_timeout: Option<Duration>,
+    application_name: Option<String>,
+    fallback_application_name: Option<String>,
+    options: Option<String>,
+}
+
+impl UrlSettings {
+    fn of(parts: &url::UrlParts, config: &mut Config, shown: &str) -> Result<UrlSettings> {
+        let mut s = UrlSettings {
+            hosts: parts.hosts.clone(),
+            ports: parts.ports.clone(),
+            user: parts.user.clone().filter(|u| !u.is_empty()),
+            password: parts.password.clone(),
+            dbname: parts.dbname.clone(),
+            ..UrlSettings::default()
+        };
+        for (key, value) in &parts.params {
+            match key.as_str() {
+                "host" => s.hosts = value.split(',').map(str::to_string).collect(),
+                "port" => s.ports = value.split(',').map(str::to_string).collect(),
+                "user" => s.user = Some(value.clone()).filter(|u| !u.is_empty()),
+                "password" => s.password = Some(value.clone()),
+                "dbname" => s.dbname = Some(value.clone()).filter(|d| !d.is_empty()),
+                "sslmode" => s.tls_params.sslmode = Some((value.clone(), "the URL")),
+                // libpq: requiressl=1 means require, 0 means prefer; sslmode wins when both are given.
+                "requiressl" if !parts.params.iter().any(|(k, _)| k == "sslmode") => {
+                    let mode = if value.trim() == "1" { "require" } else { "prefer" };
+                    s.tls_params.sslmode = Some((mode.to_string(), "the URL (requiressl)"));
+                }
+                "requiressl" => {}
+                "sslrootcert" => s.tls_params.sslrootcert = Some(value.clone()),
+                "sslcert" => s.tls_params.sslcert = Some(value.clone()),
+                "sslkey" => s.tls_params.sslkey = Some(value.clone()),
+                "connect_timeout" => s.connect_timeout = parse_secs(value, key, shown)?,
+                "application_name" => s.application_name = Some(value.clone()),
+                "fallback_application_name" => s.fallback_application_name = Some(value.clone()),
+                "options" => s.options = Some(value.clone()),
+                "keepalives" => {
+                    config.keepalives(value.trim() != "0");
+                }
+                "keepalives_idle" => {
+                    if let Some(d) = parse_secs(value, key, shown)? {
+                        config.keepalives_idle(d);
+                    }
+                }
+                "keepalives_interval" => {
+                    if let Some(d) = parse_secs(value, key, shown)? {
+                        config.keepalives_interval(d);
+                    }
+                }
+                "keepalives_count" => {
+                    let n = value.trim().parse().map_err(|_| {
+                        Error::source(shown, "connection parameter keepalives_count must be a whole number")
+                    })?;
+                    config.keepalives_retries(n);
+                }
+                "tcp_user_timeout" => {
+                    // libpq takes milliseconds here.
+                    let ms: u64 = value.trim().parse().map_err(|_| {
+                        Error::source(shown, "connection parameter tcp_user_timeout must be milliseconds")
+                    })?;
+                    if ms > 0 {
+                        config.tcp_user_timeout(Duration::from_millis(ms));
+                    }
+                }
+                "target_session_attrs" => {
+                    let attrs = match value.as_str() {
+                        "any" => TargetSessionAttrs::Any,
+                        "read-write" => TargetSessionAttrs::ReadWrite,
+                        "read-only" => TargetSessionAttrs::ReadOnly,
+                        _ => {
+                            return Err(Error::source(
+                                shown,
+                                "target_session_attrs must be any, read-write or read-only",
+                            ));
+                        }
+                    };
+                    config.target_session_attrs(attrs);
+                }
+                // Other TLS settings (sslcrl, sslpassword, sslsni, ssl_min_protocol_version, …)
+                // and GSSAPI encryption are not used.
+                k if k.starts_with("ssl") || k == "gssencmode" => {}
+                other => {
+                    return Err(Error::source(
+                        shown,
+                        format!(
+                            "unsupported connection parameter '{other}' in the URL; supported: {}",
+                            SUPPORTED_PARAMS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(s)
+    }
 }
 
 impl ConnectParams {
@@ -110,95 +247,19 @@ impl ConnectParams {
         let shown = url::redact_url_password(url);
         let env = |name: &str| env(name).filter(|v| !v.is_empty());
         let parts = url::parse_url(url, &shown)?;
-
-        let mut hosts = parts.hosts.clone();
-        let mut ports = parts.ports.clone();
-        let mut user = parts.user.clone().filter(|u| !u.is_empty());
-        let mut password = parts.password.clone();
-        let mut dbname = parts.dbname.clone();
-        let mut tls_params = TlsParams::default();
-        let mut connect_timeout = None;
-        let mut application_name = None;
-        let mut fallback_application_name = None;
-        let mut options = None;
         let mut config = Config::new();
-        for (key, value) in &parts.params {
-            match key.as_str() {
-                "host" => hosts = value.split(',').map(str::to_string).collect(),
-                "port" => ports = value.split(',').map(str::to_string).collect(),
-                "user" => user = Some(value.clone()).filter(|u| !u.is_empty()),
-                "password" => password = Some(value.clone()),
-                "dbname" => dbname = Some(value.clone()).filter(|d| !d.is_empty()),
-                "sslmode" => tls_params.sslmode = Some((value.clone(), "the URL")),
-                // libpq: requiressl=1 means require, 0 means prefer; sslmode wins when both are given.
-                "requiressl" if !parts.params.iter().any(|(k, _)| k == "sslmode") => {
-                    let mode = if value.trim() == "1" { "require" } else { "prefer" };
-                    tls_params.sslmode = Some((mode.to_string(), "the URL (requiressl)"));
-                }
-                "requiressl" => {}
-                "sslrootcert" => tls_params.sslrootcert = Some(value.clone()),
-                "sslcert" => tls_params.sslcert = Some(value.clone()),
-                "sslkey" => tls_params.sslkey = Some(value.clone()),
-                "connect_timeout" => connect_timeout = parse_secs(value, key, &shown)?,
-                "application_name" => application_name = Some(value.clone()),
-                "fallback_application_name" => fallback_application_name = Some(value.clone()),
-                "options" => options = Some(value.clone()),
-                "keepalives" => {
-                    config.keepalives(value.trim() != "0");
-                }
-                "keepalives_idle" => {
-                    if let Some(d) = parse_secs(value, key, &shown)? {
-                        config.keepalives_idle(d);
-                    }
-                }
-                "keepalives_interval" => {
-                    if let Some(d) = parse_secs(value, key, &shown)? {
-                        config.keepalives_interval(d);
-                    }
-                }
-                "keepalives_count" => {
-                    let n = value.trim().parse().map_err(|_| {
-                        Error::source(&shown, "connection parameter keepalives_count must be a whole number")
-                    })?;
-                    config.keepalives_retries(n);
-                }
-                "tcp_user_timeout" => {
-                    // libpq takes milliseconds here.
-                    let ms: u64 = value.trim().parse().map_err(|_| {
-                        Error::source(&shown, "connection parameter tcp_user_timeout must be milliseconds")
-                    })?;
-                    if ms > 0 {
-                        config.tcp_user_timeout(Duration::from_millis(ms));
-                    }
-                }
-                "target_session_attrs" => {
-                    let attrs = match value.as_str() {
-                        "any" => TargetSessionAttrs::Any,
-                        "read-write" => TargetSessionAttrs::ReadWrite,
-                        "read-only" => TargetSessionAttrs::ReadOnly,
-                        _ => {
-                            return Err(Error::source(
-                                &shown,
-                                "target_session_attrs must be any, read-write or read-only",
-                            ));
-                        }
-                    };
-                    config.target_session_attrs(attrs);
-                }
-                // Other TLS settings (sslcrl, sslpassword, sslsni, ssl_min_protocol_version, …)
-                // and GSSAPI encryption are not used.
-                k if k.starts_with("ssl") || k == "gssencmode" => {}
-                other => {
-                    return Err(Error::source(
-                        &shown,
-                        format!(
-                            "unsupported connection parameter '{other}' in the URL; supported: {}",
-                            SUPPORTED_PARAMS.join(", ")
-                        ),
-                    ));
-                }
-            }
-        }
+        let UrlSettings {
+            mut hosts,
+            mut ports,
+            user,
+            password,
+            dbname,
+            tls_params,
+            mut connect_timeout,
+            application_name,
+            fallback_application_name,
+            options,
+        } = UrlSettings::of(&parts, &mut config, &shown)?;
 
         // TLS first: a bad mode or a missing certificate is the most important thing to report.
         let tls = TlsSettings::resolve(&tls_params, &env, &shown)?;
@@ -228,29 +289,7 @@ impl ConnectParams {
             connect_timeout = parse_secs(&t, "PGCONNECT_TIMEOUT", &shown)?;
         }
 
-        let mut port_numbers = Vec::new();
-        for p in &ports {
-            if p.is_empty() {
-                port_numbers.push(5432);
-            } else {
-                port_numbers.push(
-                    p.trim().parse::<u16>().map_err(|_| {
-                        Error::source(&shown, "the port must be a number from 1 to 65535 (URL or PGPORT)")
-                    })?,
-                );
-            }
-        }
-        if port_numbers.is_empty() {
-            port_numbers.push(5432);
-        }
-        let hosts: Vec<String> = if hosts.iter().all(|h| h.is_empty()) {
-            vec![default_socket_dir(port_numbers[0]).unwrap_or_else(|| "localhost".to_string())]
-        } else {
-            hosts.into_iter().map(|h| if h.is_empty() { "localhost".to_string() } else { h }).collect()
-        };
-        if port_numbers.len() != 1 && port_numbers.len() != hosts.len() {
-            return Err(Error::source(&shown, "give one port, or one port per host"));
-        }
+        let (hosts, port_numbers) = hosts_and_ports(hosts, &ports, &shown)?;
 
         for h in &hosts {
             config.host(h);

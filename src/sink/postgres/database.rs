@@ -119,6 +119,85 @@ fn same_database(a: &ConnectParams, b: &ConnectParams) -> bool {
     shared_host && shared_port && a.dbname == b.dbname
 }
 
+/// Refuses a target that is the source database itself (`source`, when there is one) or a
+/// system database.
+fn refuse_target(target: &ConnectParams, source: Option<&ConnectParams>) -> Result<()> {
+    let loc = &target.location;
+    if source.is_some_and(|source| same_database(target, source)) {
+        return Err(Error::target(
+            loc,
+            "is the source database itself; doppel never writes into the database it reads from",
+        ));
+    }
+    if matches!(target.dbname.as_str(), "postgres" | "template0" | "template1") {
+        return Err(Error::target(loc, "is a system database; name a database of its own for the target"));
+    }
+    Ok(())
+}
+
+/// The source database's encoding, collation and ctype.
+fn source_encoding(source: &ConnectParams) -> Result<(String, String, String)> {
+    let mut src = source.connect()?;
+    let row = src
+        .query_one(
+            "SELECT pg_catalog.pg_encoding_to_char(encoding), datcollate, datctype FROM pg_catalog.pg_database \
+             WHERE datname = pg_catalog.current_database()",
+            &[],
+        )
+        .map_err(|e| Error::source(&source.location, format!("reading the database encoding: {}", describe(&e))))?;
+    Ok((row.get(0), row.get(1), row.get(2)))
+}
+
+/// Every role `--role-map` maps to must exist on the target server.
+fn check_roles(maintenance: &mut Client, options: &TargetOptions, loc: &str) -> Result<()> {
+    for role in options.role_map.target_roles() {
+        let found = maintenance
+            .query_opt("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", &[&role])
+            .map_err(|e| Error::target(loc, format!("looking up role {role}: {}", describe(&e))))?;
+        if found.is_none() {
+            return Err(Error::target(
+                loc,
+                format!(
+                    "role {role}, named by --role-map, does not exist on the target server; create it or fix the map"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether database `dbname` exists (with its comment) and still exists after this: a protected
+/// one is refused, and the half-built database of a killed run (the lock we hold says that run
+/// is gone) is dropped.
+fn existing_target(maintenance: &mut Client, dbname: &str, loc: &str) -> Result<(Option<Option<String>>, bool)> {
+    let existing: Option<Option<String>> = maintenance
+        .query_opt(
+            "SELECT pg_catalog.shobj_description(oid, 'pg_database') FROM pg_catalog.pg_database WHERE datname = $1",
+            &[&dbname],
+        )
+        .map_err(|e| Error::target(loc, format!("looking for the database: {}", describe_admin(&e))))?
+        .map(|r| r.get(0));
+    let mut exists = existing.is_some();
+    let protected = exists
+        && protect::is_protected(maintenance, dbname)
+            .map_err(|e| Error::target(loc, format!("checking protection: {}", describe_admin(&e))))?;
+    if protected {
+        return Err(Error::target(
+            loc,
+            "is protected (`doppel protect`): doppel never writes into, replaces or drops it, whatever \
+             the flags; name another target, or lift the mark with `doppel protect --remove`",
+        ));
+    }
+    if exists && replace::is_abandoned_load(existing.as_ref().and_then(|c| c.as_deref())) {
+        maintenance.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", quote_ident(dbname))).map_err(|e| {
+            Error::target(loc, format!("dropping the half-built database of a killed run: {}", describe_admin(&e)))
+        })?;
+        tracing::info!(target = %loc, "removed the half-built database of a killed run");
+        exists = false;
+    }
+    Ok((existing, exists))
+}
+
 /// Which pg_dump section to pipe into psql.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Section {
@@ -172,83 +251,21 @@ impl PostgresSink {
             None => (target.clone(), "none"),
         };
         let loc = target.location.clone();
-        if from.is_some() && same_database(&target, &source) {
-            return Err(Error::target(
-                &loc,
-                "is the source database itself; doppel never writes into the database it reads from",
-            ));
-        }
-        if matches!(target.dbname.as_str(), "postgres" | "template0" | "template1") {
-            return Err(Error::target(&loc, "is a system database; name a database of its own for the target"));
-        }
-
-        // The source's encoding and locale, for a faithful CREATE DATABASE.
-        let encoding: Option<(String, String, String)> = match from {
-            Some(_) => {
-                let mut src = source.connect()?;
-                let row = src
-                    .query_one(
-                        "SELECT pg_catalog.pg_encoding_to_char(encoding), datcollate, datctype FROM pg_catalog.pg_database \
-                         WHERE datname = pg_catalog.current_database()",
-                        &[],
-                    )
-                    .map_err(|e| Error::source(&source.location, format!("reading the database encoding: {}", describe(&e))))?;
-                Some((row.get(0), row.get(1), row.get(2)))
-            }
-            // Without a source: the server's defaults.
+        refuse_target(&target, from.is_some().then_some(&source))?;
+        // The source's encoding and locale, for a faithful CREATE DATABASE; without a source,
+        // the server's defaults.
+        let encoding = match from {
+            Some(_) => Some(source_encoding(&source)?),
             None => None,
         };
 
         let mut maintenance = maintenance(&target)?;
-        for role in options.role_map.target_roles() {
-            let found = maintenance
-                .query_opt("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", &[&role])
-                .map_err(|e| Error::target(&loc, format!("looking up role {role}: {}", describe(&e))))?;
-            if found.is_none() {
-                return Err(Error::target(
-                    &loc,
-                    format!(
-                        "role {role}, named by --role-map, does not exist on the target server; create it or fix the map"
-                    ),
-                ));
-            }
-        }
+        check_roles(&mut maintenance, options, &loc)?;
         // Two runs on one target never overlap: the lock is held by a connection kept until the
         // end, by every run that creates or replaces the database.
         let lock = Some(lock_target(&target, &target.dbname)?);
         replace::clean_leftovers(&mut maintenance, &target.dbname, &loc);
-        let existing: Option<Option<String>> = maintenance
-            .query_opt(
-                "SELECT pg_catalog.shobj_description(oid, 'pg_database') FROM pg_catalog.pg_database WHERE datname = $1",
-                &[&target.dbname],
-            )
-            .map_err(|e| Error::target(&loc, format!("looking for the database: {}", describe_admin(&e))))?
-            .map(|r| r.get(0));
-        let mut exists = existing.is_some();
-        let protected = exists
-            && protect::is_protected(&mut maintenance, &target.dbname)
-                .map_err(|e| Error::target(&loc, format!("checking protection: {}", describe_admin(&e))))?;
-        if protected {
-            return Err(Error::target(
-                &loc,
-                "is protected (`doppel protect`): doppel never writes into, replaces or drops it, whatever \
-                 the flags; name another target, or lift the mark with `doppel protect --remove`",
-            ));
-        }
-        // A run killed while loading left its half-built database under the target's name (the
-        // lock we hold says that run is gone).
-        if exists && replace::is_abandoned_load(existing.as_ref().and_then(|c| c.as_deref())) {
-            maintenance.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", quote_ident(&target.dbname))).map_err(
-                |e| {
-                    Error::target(
-                        &loc,
-                        format!("dropping the half-built database of a killed run: {}", describe_admin(&e)),
-                    )
-                },
-            )?;
-            tracing::info!(target = %loc, "removed the half-built database of a killed run");
-            exists = false;
-        }
+        let (existing, exists) = existing_target(&mut maintenance, &target.dbname, &loc)?;
         let marker = marker::marker("loading", &format!(", snapshot {snapshot}"));
         let mut sink = PostgresSink {
             target: target.clone(),
@@ -282,63 +299,82 @@ impl PostgresSink {
             false
         };
         if exists && !build_beside {
-            // Everything from here to the commit is one transaction: a failed or killed run
-            // leaves the database exactly as empty as it found it.
-            let mut client = target.connect().map_err(as_target)?;
-            client
-                .batch_execute("BEGIN")
-                .map_err(|e| Error::target(&loc, format!("starting the load's transaction: {}", describe(&e))))?;
-            let used: i64 = client
-                .query_one(
-                    "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
-                     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'",
-                    &[],
-                )
-                .map_err(|e| Error::target(&loc, format!("checking that the database is empty: {}", describe(&e))))?
-                .get(0);
-            if used > 0 {
-                return Err(Error::target(
-                    &loc,
-                    "exists and is not empty; doppel loads only into a new or empty database (give --replace to \
-                     build a new copy beside it and swap it in, drop it, or name another database)",
-                ));
-            }
-            sink.control = Some(Arc::new(Mutex::new(client)));
-            sink.in_transaction = true;
+            sink.take_empty()?;
         } else {
-            let build = sink.target.dbname.clone();
-            let create = match &encoding {
-                Some((encoding, collate, ctype)) => format!(
-                    "CREATE DATABASE {} TEMPLATE template0 ENCODING {} LC_COLLATE {} LC_CTYPE {}",
-                    quote_ident(&build),
-                    quote_literal(encoding),
-                    quote_literal(collate),
-                    quote_literal(ctype)
-                ),
-                None => format!("CREATE DATABASE {} TEMPLATE template0", quote_ident(&build)),
-            };
-            maintenance
-                .batch_execute(&create)
-                .map_err(|e| Error::target(&loc, format!("creating the database: {}", describe_admin(&e))))?;
-            sink.created = true;
-            let marked = maintenance.batch_execute(&format!(
-                "COMMENT ON DATABASE {} IS {}",
-                quote_ident(&build),
-                quote_literal(&sink.marker)
-            ));
-            if let Err(e) = marked {
-                // Unmarked, the drop on failure would not recognise it: remove it now.
-                sink.created = false;
-                let _ = maintenance.batch_execute(&format!("DROP DATABASE {}", quote_ident(&build)));
-                return Err(Error::target(&loc, format!("marking the database: {}", describe_admin(&e))));
-            }
-            sink.control = Some(Arc::new(Mutex::new(sink.target.connect().map_err(as_target)?)));
+            sink.create_database(&mut maintenance, encoding.as_ref(), &loc)?;
         }
         drop(maintenance);
         sink.restore(Section::PreData)?;
         tracing::info!(target = %loc, created = sink.created, "PostgreSQL target prepared");
         Ok(sink)
+    }
+
+    /// Loads into the existing target in ONE transaction, begun here on the control connection,
+    /// after checking that the database is empty: everything from here to the commit is one
+    /// transaction, so a failed or killed run leaves the database exactly as empty as it found it.
+    fn take_empty(&mut self) -> Result<()> {
+        let loc = &self.target.location;
+        let mut client = self.target.connect().map_err(as_target)?;
+        client
+            .batch_execute("BEGIN")
+            .map_err(|e| Error::target(loc, format!("starting the load's transaction: {}", describe(&e))))?;
+        let used: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
+                 AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'",
+                &[],
+            )
+            .map_err(|e| Error::target(loc, format!("checking that the database is empty: {}", describe(&e))))?
+            .get(0);
+        if used > 0 {
+            return Err(Error::target(
+                loc,
+                "exists and is not empty; doppel loads only into a new or empty database (give --replace to \
+                 build a new copy beside it and swap it in, drop it, or name another database)",
+            ));
+        }
+        self.control = Some(Arc::new(Mutex::new(client)));
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    /// CREATE DATABASE for the database being built (with the source's `encoding` and locale
+    /// when there is a source), marked with this run's comment; `loc` names the target in errors.
+    fn create_database(
+        &mut self,
+        maintenance: &mut Client,
+        encoding: Option<&(String, String, String)>,
+        loc: &str,
+    ) -> Result<()> {
+        let build = self.target.dbname.clone();
+        let create = match encoding {
+            Some((encoding, collate, ctype)) => format!(
+                "CREATE DATABASE {} TEMPLATE template0 ENCODING {} LC_COLLATE {} LC_CTYPE {}",
+                quote_ident(&build),
+                quote_literal(encoding),
+                quote_literal(collate),
+                quote_literal(ctype)
+            ),
+            None => format!("CREATE DATABASE {} TEMPLATE template0", quote_ident(&build)),
+        };
+        maintenance
+            .batch_execute(&create)
+            .map_err(|e| Error::target(loc, format!("creating the database: {}", describe_admin(&e))))?;
+        self.created = true;
+        let marked = maintenance.batch_execute(&format!(
+            "COMMENT ON DATABASE {} IS {}",
+            quote_ident(&build),
+            quote_literal(&self.marker)
+        ));
+        if let Err(e) = marked {
+            // Unmarked, the drop on failure would not recognise it: remove it now.
+            self.created = false;
+            let _ = maintenance.batch_execute(&format!("DROP DATABASE {}", quote_ident(&build)));
+            return Err(Error::target(loc, format!("marking the database: {}", describe_admin(&e))));
+        }
+        self.control = Some(Arc::new(Mutex::new(self.target.connect().map_err(as_target)?)));
+        Ok(())
     }
 
     fn control(&self) -> Result<MutexGuard<'_, Client>> {
