@@ -2,7 +2,12 @@
 //! split into percent-decoded parts, the same URL naming another database, and the printable
 //! form without the password.
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
 use crate::error::{Error, Result};
+
+/// What a database name keeps unescaped in a URL: RFC 3986's unreserved characters.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// The parts of a libpq URL, percent-decoded; `None` where the URL does not say.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -84,28 +89,19 @@ pub fn parse_url(url: &str, shown: &str) -> Result<UrlParts> {
 }
 
 fn percent_decode(s: &str, what: &str, shown: &str) -> Result<String> {
+    // Every '%' must start an escape of two hex digits (percent_decode_str would keep it as it is).
     let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-            match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                Some(b) => out.push(b),
-                None => {
-                    return Err(Error::source(
-                        shown,
-                        format!("the {what} in the URL has a bad percent-escape; write '%' as %25"),
-                    ));
-                }
-            }
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let well_formed = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'%')
+        .all(|(i, _)| bytes.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)));
+    if !well_formed {
+        return Err(Error::source(shown, format!("the {what} in the URL has a bad percent-escape; write '%' as %25")));
     }
-    String::from_utf8(out)
+    percent_decode_str(s)
+        .decode_utf8()
+        .map(|decoded| decoded.into_owned())
         .map_err(|_| Error::source(shown, format!("the {what} in the URL is not valid UTF-8 after percent-decoding")))
 }
 
@@ -130,13 +126,7 @@ pub fn url_with_dbname(url: &str, dbname: &str) -> String {
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let after = &rest[authority_end..];
     let query = after.find('?').map_or("", |i| &after[i..]);
-    let encoded: String = dbname
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    let encoded = utf8_percent_encode(dbname, UNRESERVED);
     format!("{}{}/{encoded}{query}", &url[..scheme_end], &rest[..authority_end])
 }
 
@@ -171,5 +161,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.dbname, "staging__doppel_9");
+    }
+
+    #[test]
+    fn escapes_are_two_hex_digits_and_decode_to_utf8() {
+        assert_eq!(percent_decode("a%2fb%2Fc%C3%A9", "x", "u").unwrap(), "a/b/cé");
+        for bad in ["50%", "%2", "%zz", "a%g1"] {
+            let e = percent_decode(bad, "password", "u").unwrap_err().to_string();
+            assert!(e.contains("bad percent-escape"), "{bad}: {e}");
+        }
+        assert!(percent_decode("%ff", "x", "u").unwrap_err().to_string().contains("not valid UTF-8"));
+        assert_eq!(url_with_dbname("postgres://h/x", "é~a.b"), "postgres://h/%C3%A9~a.b");
     }
 }
