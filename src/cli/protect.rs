@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::pg::connect::ConnectParams;
+use crate::pg::error::sqlstate;
 use crate::pg::protect::{marks, set_protected};
 
 use super::ProtectArgs;
@@ -51,8 +52,4 @@ pub fn protect(args: ProtectArgs) -> Result<()> {
         }
     );
     Ok(())
-}
-
-fn sqlstate(e: &postgres::Error) -> String {
-    e.code().map(|c| c.code().to_string()).unwrap_or_else(|| "none: the connection failed".into())
 }

@@ -13,6 +13,8 @@
 //! | [`describe_query_error`] | a failed query while reading (source, snapshot, catalog) |
 //! | [`describe`]            | a failed statement or COPY on a target                  |
 //! | [`describe_admin`], [`admin_error`] | CREATE / COMMENT / DROP / ALTER DATABASE, locks |
+//! | [`describe_subset_query`] | a failed query of a subset's closure (its `where`)    |
+//! | [`sqlstate`]            | just the SQLSTATE (`doppel protect`)                    |
 //! | [`as_target`]           | a connection error of a target, not a source            |
 
 use std::io;
@@ -193,6 +195,53 @@ pub fn admin_error(e: &postgres::Error) -> String {
         None if e.is_closed() => "the connection was lost".to_string(),
         None => format!("the database driver failed ({e})"),
     }
+}
+
+/// A failed query of a subset's closure (`crate::subset`), in our words: the server's text is never shown, since even a
+/// mistake in a `where` can make it quote a cell (a cast to `regrole` answers `role "…" does
+/// not exist` with the row's value). The SQLSTATE and the rules' own `where` say what to fix.
+pub fn describe_subset_query(e: &postgres::Error, rule_where: Option<&str>) -> String {
+    let Some(db) = e.as_db_error() else {
+        return if e.is_closed() {
+            "the connection was lost; check the server log and the network, then run again".to_string()
+        } else {
+            "the database driver failed; run again".to_string()
+        };
+    };
+    let code = db.code().code();
+    let what = match code {
+        "42601" => "it is not valid SQL (syntax error)",
+        "42703" => "it names a column the table does not have",
+        "42P01" => "it names a table that does not exist",
+        "42883" => "it calls a function or operator that does not exist for these argument types",
+        "42704" => "it names (or casts a value to) a type, role or other object that does not exist",
+        "42804" | "42846" | "42P18" => "it compares or converts values of types that do not match",
+        "42501" => "permission denied for something it reads",
+        "42702" => "it names a column ambiguously",
+        "42803" => "it uses an aggregate or window function, which a where clause cannot",
+        "0A000" => "it asks for something PostgreSQL does not support there",
+        _ if code.starts_with("42") => "it does not fit the table's schema",
+        _ if code.starts_with("22") => "a value of the table cannot be converted or computed as it asks",
+        _ if code.starts_with("08") || code.starts_with("57") => {
+            return format!("the connection was lost or the query was cancelled (SQLSTATE {code}); run again");
+        }
+        _ => "the server refused it",
+    };
+    match rule_where {
+        Some(w) => format!(
+            "the subset's where clause `{w}` cannot be run: {what} (SQLSTATE {code}); fix it in the rules' [subset] \
+             section (the server's own message is not shown: it may quote a value)"
+        ),
+        None => format!(
+            "the query failed: {what} (SQLSTATE {code}); check the subset's relations in the rules and the server \
+             log (the server's own message is not shown: it may quote a value)"
+        ),
+    }
+}
+
+/// The SQLSTATE of a failed statement, or why there is none.
+pub fn sqlstate(e: &postgres::Error) -> String {
+    e.code().map(|c| c.code().to_string()).unwrap_or_else(|| "none: the connection failed".into())
 }
 
 /// The line number of a COPY error context (`COPY t, line 5, column c: "value"`).
