@@ -20,7 +20,7 @@ pub struct SourceTable {
     pub foreign_keys: Vec<ForeignKey>,
     /// PostgreSQL row-level security policies apply to the reading role on this table, so a
     /// read would see only the rows they allow (the reader refuses instead; see
-    /// `crate::source::postgres`). Always false for Parquet.
+    /// `source::postgres`). Always false for Parquet.
     pub row_security: bool,
 }
 

@@ -23,8 +23,9 @@ use postgres::error::SqlState;
 
 use crate::error::Error;
 
-/// Our words for a failure to open a session (`tls_failure` words TLS causes). Server messages at this stage carry no table data (they
-/// name users, databases and hosts), so they may be shown.
+/// Our words for a failure to open a session as `user` to database `db` (`tls_failure` words
+/// the TLS causes). Server messages at this stage carry no table data (they name users,
+/// databases and hosts), so they may be shown.
 pub fn connect_failure(
     e: &postgres::Error,
     user: &str,
@@ -197,7 +198,7 @@ pub fn admin_error(e: &postgres::Error) -> String {
     }
 }
 
-/// A failed query of a subset's closure (`crate::subset`), in our words: the server's text is never shown, since even a
+/// A failed query of a subset's closure, in our words: the server's text is never shown, since even a
 /// mistake in a `where` can make it quote a cell (a cast to `regrole` answers `role "…" does
 /// not exist` with the row's value). The SQLSTATE and the rules' own `where` say what to fix.
 pub fn describe_subset_query(e: &postgres::Error, rule_where: Option<&str>) -> String {

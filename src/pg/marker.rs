@@ -6,7 +6,7 @@
 //! doppel V: swapping into oid O (pid N, host H)   a --replace run is swapping it in
 //! doppel V: replaced (pid N, host H)              the old copy a swap put aside
 //! doppel V: complete                              finished
-//! doppel V: branch of "T" (…)                     a branch (see `crate::branch`)
+//! doppel V: branch of "T" (…)                     a branch (see `doppel branch`)
 //! ```
 
 /// Prefix of the comment doppel puts on the databases it creates.
@@ -33,7 +33,7 @@ pub fn marker(state: &str, extra: &str) -> String {
 }
 
 /// True when `comment` is one doppel writes on the databases it creates: a run's (loading,
-/// swapping, replaced, complete) or a branch's (`branch of "T" (…)`, see `crate::branch`).
+/// swapping, replaced, complete) or a branch's (`branch of "T" (…)`, see `doppel branch`).
 pub fn is_doppel_marker(comment: Option<&str>) -> bool {
     let Some(c) = comment else { return false };
     let Some(rest) = c.strip_prefix(&format!("{COMMENT_PREFIX} ")) else { return false };

@@ -1,5 +1,5 @@
 //! The PostgreSQL toolkit: what reading from and writing to PostgreSQL share. The source
-//! (`crate::source::postgres`), the sinks (`crate::sink::postgres`), `doppel branch`,
+//! (`source::postgres`), the sinks (`sink::postgres`), `doppel branch`,
 //! `protect`, `profile`, `subset` and `scan` all talk to PostgreSQL through these modules, and
 //! none of them reaches into another's internals.
 //!

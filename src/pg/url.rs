@@ -155,12 +155,8 @@ mod tests {
         );
         assert_eq!(url_with_dbname("postgresql://h", "st__doppel_7"), "postgresql://h/st__doppel_7");
         assert_eq!(url_with_dbname("postgres://h/?x=1", "d"), "postgres://h/d?x=1");
-        let p = crate::pg::connect::ConnectParams::resolve(
-            &url_with_dbname("postgres://u@h/prod", "staging__doppel_9"),
-            &|_| None,
-        )
-        .unwrap();
-        assert_eq!(p.dbname, "staging__doppel_9");
+        let p = parse_url(&url_with_dbname("postgres://u@h/prod", "staging__doppel_9"), "u").unwrap();
+        assert_eq!(p.dbname.as_deref(), Some("staging__doppel_9"));
     }
 
     #[test]

@@ -411,8 +411,7 @@ impl PostgresSink {
             // the SQLSTATE, and echo the statements (schema text) to name the one that failed.
             psql.args(["-v", "VERBOSITY=sqlstate", "-e"]);
         }
-        let restored = run_with_input(psql, sql);
-        let restored = restored
+        let restored = run_with_input(psql, sql)
             .map_err(|e| Error::target(loc, format!("{what}: cannot run psql ({e}); install the PostgreSQL client")))?;
         if !restored.status.success() {
             let stderr = String::from_utf8_lossy(&restored.stderr);
