@@ -9,11 +9,16 @@
 //! Module map:
 //!
 //! - [`rules`]: the TOML rules model and loading, with every structural problem reported at once.
+//! - [`schema`]: the table, column and key descriptions every layer shares (`SourceTable`,
+//!   `ForeignKey`, the `pg.*` field-metadata keys).
 //! - [`plan`]: binding rules to a source schema (fail-closed), templates, `--explain`.
 //! - [`transform`]: the pure, parallel `(plan, batch) -> batch`; one file per strategy.
 //! - [`source`]: where rows come from (PostgreSQL under one snapshot, Parquet directories).
 //! - [`sink`]: where rows go (Parquet directories atomically; PostgreSQL databases, new or
 //!   replaced by an atomic swap).
+//! - [`pg`]: the PostgreSQL toolkit both sides share: connecting (URL, PG* environment,
+//!   pgpass, TLS), catalog and types, COPY codecs, quoting, pg_dump/psql, error wording by
+//!   SQLSTATE, and the locks and markers of the databases doppel writes.
 //! - [`table_files`]: table names as file names in a Parquet directory (encoded, never a path).
 //! - [`subset`]: referentially complete subsets along foreign keys, computed in the snapshot.
 //! - [`pipeline`]: reader → transform → writer with bounded channels, several tables at once.
@@ -31,10 +36,12 @@ pub mod branch;
 pub mod cli;
 pub mod error;
 pub mod generate;
+pub mod pg;
 pub mod pipeline;
 pub mod plan;
 pub mod rules;
 pub mod scan;
+pub mod schema;
 pub mod secret;
 pub mod sink;
 pub mod source;

@@ -364,7 +364,7 @@ fn a_branch_is_neither_created_nor_dropped_while_a_run_holds_its_name() {
     let name = fresh("br_locked");
     // What a doppel run building or replacing NAME holds for its whole life.
     let mut holder = connect("postgres");
-    let key = doppel::sink::postgres::replace::lock_key(&name);
+    let key = doppel::pg::lock::lock_key(&name);
     holder.execute("SELECT pg_advisory_lock($1)", &[&key]).unwrap();
     fails(&branch(&["create", &name, "--template", &template]), 5, "another doppel run is building or replacing");
     assert!(!exists(&name));

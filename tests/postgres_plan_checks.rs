@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use common::pg::cluster;
 use common::*;
+use doppel::schema::ForeignKey;
+use doppel::source::Source;
 use doppel::source::postgres::PostgresSource;
-use doppel::source::{ForeignKey, Source};
 
 /// customers ← orders ← order_lines (composite, deferrable), order_lines → itself, a
 /// partitioned events table referencing customers and referenced through a partition.

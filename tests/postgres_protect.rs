@@ -149,7 +149,7 @@ fn a_false_protect_setting_does_not_protect() {
 
 #[test]
 fn a_protect_setting_on_the_connecting_role_protects_every_database_and_another_roles_does_not() {
-    use doppel::sink::postgres::protect::{Mark, is_protected, marks};
+    use doppel::pg::protect::{Mark, is_protected, marks};
     let c = cluster();
     let target = c.create_database("protect_role");
     let (me, other) = (format!("me_{target}"), format!("other_{target}"));

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use common::TEST_KEY;
 use common::pg::{Cluster, cluster};
 use doppel::error::Error;
-use doppel::source::postgres::connect::ConnectParams;
+use doppel::pg::connect::ConnectParams;
 
 /// The shared cluster, made TLS-only once for this binary.
 fn tls_only() -> &'static Cluster {

@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::pipeline::RunReport;
 use crate::plan::Plan;
 use crate::rules::{RuleSet, TableAction};
-use crate::source::postgres::PG_TYPE;
+use crate::schema::PG_TYPE;
 
 pub use git::RulesCommit;
 pub use identity::{FileHash, Identity};

@@ -5,15 +5,15 @@
 //! e.g. `doppel 0.1.0: branch of "staging_anon" (created 2026-11-26T10:54:55Z, by "ci")`. The
 //! names are quoted like SQL identifiers (a `"` doubled), so any database or role name reads
 //! back unambiguously; the time is RFC 3339 in UTC, whole seconds. The comment is doppel's
-//! marker ([`crate::sink::postgres::replace::is_doppel_marker`] accepts it), so a branch may be
+//! marker ([`crate::pg::marker::is_doppel_marker`] accepts it), so a branch may be
 //! the template of another branch and `run --replace` may rebuild it; only this comment makes
 //! `branch drop` and `branch prune` touch a database.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::sink::postgres::database::COMMENT_PREFIX;
-use crate::sink::postgres::replace::is_doppel_marker;
-use crate::source::postgres::catalog::quote_ident;
+use crate::pg::ident::quote_ident;
+use crate::pg::marker::COMMENT_PREFIX;
+use crate::pg::marker::is_doppel_marker;
 
 /// What a branch's comment records.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -37,11 +37,12 @@ use postgres::Client;
 use postgres::error::SqlState;
 
 use crate::error::{Error, Result};
-use crate::sink::postgres::database::{as_target, lock_target};
-use crate::sink::postgres::protect::is_protected;
-use crate::sink::postgres::replace::admin_error;
-use crate::source::postgres::catalog::{quote_ident, quote_literal};
-use crate::source::postgres::connect::ConnectParams;
+use crate::pg::connect::ConnectParams;
+use crate::pg::error::admin_error;
+use crate::pg::error::as_target;
+use crate::pg::ident::{quote_ident, quote_literal};
+use crate::pg::lock::lock_target;
+use crate::pg::protect::is_protected;
 
 use marker::{BranchMarker, TemplateKind};
 

@@ -1,8 +1,9 @@
 //! `doppel protect DB [--remove]`: set or lift the mark that keeps doppel away from a database.
 
 use crate::error::{Error, Result};
-use crate::sink::postgres::protect::{marks, set_protected};
-use crate::source::postgres::connect::ConnectParams;
+use crate::pg::connect::ConnectParams;
+use crate::pg::error::sqlstate;
+use crate::pg::protect::{marks, set_protected};
 
 use super::ProtectArgs;
 
@@ -51,8 +52,4 @@ pub fn protect(args: ProtectArgs) -> Result<()> {
         }
     );
     Ok(())
-}
-
-fn sqlstate(e: &postgres::Error) -> String {
-    e.code().map(|c| c.code().to_string()).unwrap_or_else(|| "none: the connection failed".into())
 }

@@ -7,6 +7,7 @@ use arrow_schema::SchemaRef;
 
 use crate::audit::{self, AuditReport, Identity, RunContext, identity};
 use crate::error::{Error, Result};
+use crate::pg::roles::RoleMap;
 use crate::pipeline::{self, RunOptions};
 use crate::plan;
 use crate::rules::{TableAction, load_rules};
@@ -17,7 +18,6 @@ use crate::sink::postgres::database::PostgresSink;
 use crate::sink::postgres::dump::{self, DumpSink};
 use crate::sink::postgres::existing::ExistingTablesSink;
 use crate::sink::postgres::replace::TargetOptions;
-use crate::sink::postgres::roles::RoleMap;
 use crate::sink::staging::{FileTarget, StagedFile};
 use crate::source::postgres::PostgresSource;
 use crate::source::{self, Location, Source};
@@ -291,7 +291,7 @@ fn as_source(e: Error, from: &Location) -> Error {
 fn target_identity(to: &Location) -> Result<Identity> {
     Ok(match to {
         Location::Postgres(url) => {
-            let params = crate::source::postgres::connect::ConnectParams::from_url(url)?;
+            let params = crate::pg::connect::ConnectParams::from_url(url)?;
             Identity::Postgres {
                 location: params.location.clone(),
                 database: params.dbname.clone(),

@@ -31,9 +31,9 @@ use std::collections::BTreeMap;
 use arrow_schema::SchemaRef;
 
 use crate::error::{Error, Problem, Result};
+use crate::pg::types::ColumnKind;
 use crate::plan::{Plan, Strategy, fit::declared_chars};
 use crate::secret::{DomainKey, Key};
-use crate::source::postgres::types::ColumnKind;
 use crate::transform::fake::{self, FakeSpec, FakeValue, OutputKind};
 
 use super::checks;

@@ -29,8 +29,8 @@ use std::sync::Arc;
 use arrow_schema::{Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
-use crate::source::postgres::types::ColumnKind;
-use crate::source::{ForeignKey, SourceTable};
+use crate::pg::types::ColumnKind;
+use crate::schema::{ForeignKey, SourceTable};
 
 /// The profile format's version; a profile of another version is refused.
 pub const PROFILE_VERSION: u32 = 1;

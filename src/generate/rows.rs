@@ -14,8 +14,8 @@ use arrow_array::{ArrayRef, RecordBatch};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result, RowError};
+use crate::pg::decode::ColumnBuilder;
 use crate::sink::TableSink;
-use crate::source::postgres::decode::ColumnBuilder;
 
 use super::model::Dataset;
 use super::values::append;

@@ -19,12 +19,12 @@ use std::collections::HashMap;
 use postgres::Client;
 
 use crate::error::{Error, Result};
+use crate::pg::child::schema_section;
+use crate::pg::connect::{ConnectParams, query_error};
+use crate::pg::roles::RoleMap;
 use crate::plan::{Plan, Strategy};
 use crate::rules::TableAction;
-use crate::sink::postgres::dump::schema_section;
-use crate::sink::postgres::roles::RoleMap;
 use crate::source::postgres::PostgresSource;
-use crate::source::postgres::connect::{ConnectParams, query_error};
 
 use super::profile::{
     CheckProfile, ColumnProfile, ForeignKeyProfile, PROFILE_VERSION, Profile, SchemaDdl, TableProfile, UniqueProfile,

@@ -25,10 +25,10 @@ use std::fmt::Write as _;
 use ::fake::rand::SeedableRng;
 use ::fake::rand::rngs::ChaCha8Rng;
 
+use crate::pg::decode::ColumnBuilder;
+use crate::pg::text_forms::{self, ValueError};
+use crate::pg::types::ColumnKind;
 use crate::secret::DomainKey;
-use crate::source::postgres::decode::ColumnBuilder;
-use crate::source::postgres::text_forms::{self, ValueError};
-use crate::source::postgres::types::ColumnKind;
 use crate::transform::fake::{self, FakeSpec, FakeValue};
 
 /// One generated cell, in the most direct form for its column's Arrow builder.

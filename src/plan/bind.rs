@@ -8,7 +8,7 @@ use arrow_schema::{DataType, Field, TimeUnit};
 
 use crate::error::Problem;
 use crate::rules::{ColumnRule, HashFormat, TableAction, TableRules};
-use crate::source::postgres::generated_reads;
+use crate::schema::generated_reads;
 use crate::transform::fake::{self, FakeSpec, Generator, Locale, OutputKind};
 use crate::transform::mask::MaskSpec;
 use crate::transform::noise::{Amount, parse_duration_micros};
@@ -617,7 +617,7 @@ mod tests {
     use crate::error::Error;
     use crate::plan::bind;
     use crate::rules::parse_rules;
-    use crate::source::postgres::{PG_GENERATED, PG_GENERATED_READS};
+    use crate::schema::{PG_GENERATED, PG_GENERATED_READS};
 
     /// `public.t (id, name, note, g)`, `g` generated with `reads` (`None`: no list recorded).
     fn problems(reads: Option<&str>, rules: &str) -> Vec<String> {

@@ -29,7 +29,8 @@ use crate::rules::lock::{RecordedTables, SchemaLock, toml_key, type_name};
 use crate::rules::toml_text::string as toml_string;
 use crate::rules::{ColumnRule, HashFormat, RuleSet, TableRules};
 use crate::scan::suggest::{Action, Rule, Suggestion, safe_rule};
-use crate::source::{BatchStream, Source, SourceTable};
+use crate::schema::SourceTable;
+use crate::source::{BatchStream, Source};
 
 /// Columns with their types, in schema order.
 pub type Columns = Vec<(String, String)>;

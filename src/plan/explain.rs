@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::rules::TableAction;
-use crate::source::postgres::generated_reads;
+use crate::schema::generated_reads;
 
 use super::{Plan, Strategy};
 

@@ -27,7 +27,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, Field};
 
-use crate::source::postgres::PG_TYPE;
+use crate::schema::PG_TYPE;
 use crate::transform::fake;
 
 use super::Strategy;
@@ -317,7 +317,7 @@ mod tests {
                 "version = 1\n[tables.\"public.people\"]\nkeep = [\"id\"]\n[tables.\"public.people\".columns]\nemail = {rule}\n"
             );
             let rules = crate::rules::parse_rules(&[(std::path::PathBuf::from("r.toml"), text)]).unwrap();
-            super::super::bind(&rules, &[crate::source::SourceTable::new("public.people", schema.clone())]).unwrap()
+            super::super::bind(&rules, &[crate::schema::SourceTable::new("public.people", schema.clone())]).unwrap()
         };
         let key = crate::secret::Key::from_text("unit-test-key-0123456789abcdef0123456789").unwrap();
 

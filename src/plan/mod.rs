@@ -43,7 +43,7 @@ use crate::transform::mask::MaskSpec;
 use crate::transform::noise::Amount;
 use crate::transform::redact::Redactor;
 
-pub use crate::source::SourceTable;
+pub use crate::schema::SourceTable;
 pub use explain::explain;
 pub use template::Template;
 

@@ -72,7 +72,7 @@ mod tests {
     use crate::error::Error;
     use crate::plan::bind;
     use crate::rules::parse_rules;
-    use crate::source::ForeignKey;
+    use crate::schema::ForeignKey;
 
     fn table(name: &str, columns: &[&str], foreign_keys: Vec<ForeignKey>) -> SourceTable {
         let fields: Vec<Field> = columns.iter().map(|c| Field::new(*c, DataType::Int32, true)).collect();

@@ -33,8 +33,8 @@ use arrow_schema::Field;
 use serde::Deserialize;
 
 use crate::error::{Error, Problem, Result};
-use crate::source::SourceTable;
-use crate::source::postgres::PG_TYPE;
+use crate::schema::PG_TYPE;
+use crate::schema::SourceTable;
 
 /// The lock format version this build reads and writes.
 pub const LOCK_VERSION: i64 = 1;

@@ -41,8 +41,9 @@ use crate::error::{Error, Result};
 use crate::plan;
 use crate::plan::fit::declared_chars;
 use crate::rules::parse_rules;
-use crate::source::postgres::PG_TYPE;
-use crate::source::{Source, SourceTable};
+use crate::schema::PG_TYPE;
+use crate::schema::SourceTable;
+use crate::source::Source;
 
 use dictionary::Tokens;
 use evidence::{Evidence, JsonEvidence};

@@ -13,53 +13,10 @@ pub mod zero_columns;
 
 use std::path::PathBuf;
 
-use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
-
 use crate::error::{Error, Result};
-
-/// One table as a source presents it: its name, its columns, and the keys and access
-/// facts the plan checks before anything is written.
-#[derive(Debug, Clone)]
-pub struct SourceTable {
-    /// Schema-qualified name, e.g. `public.customers`.
-    pub name: String,
-    pub schema: SchemaRef,
-    /// The primary key's columns in key order; `None` when the table has no primary key or
-    /// the source cannot tell (Parquet).
-    pub primary_key: Option<Vec<String>>,
-    /// Foreign keys declared on this table, in constraint name order; empty for sources
-    /// without constraints (Parquet).
-    pub foreign_keys: Vec<ForeignKey>,
-    /// PostgreSQL row-level security policies apply to the reading role on this table, so a
-    /// read would see only the rows they allow (the reader refuses instead; see
-    /// [`postgres`]). Always false for Parquet.
-    pub row_security: bool,
-}
-
-impl SourceTable {
-    /// A table without keys or row security (what a Parquet file can describe).
-    pub fn new(name: impl Into<String>, schema: SchemaRef) -> SourceTable {
-        SourceTable { name: name.into(), schema, primary_key: None, foreign_keys: Vec::new(), row_security: false }
-    }
-}
-
-/// A foreign key: `columns` of the table that declares it reference `references_columns`
-/// of `references_table`, position by position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ForeignKey {
-    /// The constraint's name (unique per table in PostgreSQL).
-    pub name: String,
-    /// Referencing columns, in the constraint's order; at least one.
-    pub columns: Vec<String>,
-    /// `schema.table` of the referenced table, as sources name tables (a reference to a
-    /// partition names the partitioned table doppel reads it through). May be this table.
-    pub references_table: String,
-    /// Referenced columns, in the same order as `columns`.
-    pub references_columns: Vec<String>,
-    /// `DEFERRABLE` (initially deferred or not).
-    pub deferrable: bool,
-}
+use crate::pg::url::redact_url_password;
+use crate::schema::SourceTable;
+use arrow_array::RecordBatch;
 
 /// A stream of batches of one table.
 pub type BatchStream = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
@@ -96,20 +53,6 @@ impl Location {
             Location::Postgres(url) => redact_url_password(url),
             Location::Dump(p) | Location::Parquet(p) => p.display().to_string(),
         }
-    }
-}
-
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-pub fn redact_url_password(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else { return url.to_string() };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match (authority.rfind('@'), authority.find(':')) {
-        (Some(at), Some(colon)) if colon < at => {
-            format!("{}{}:***{}", &url[..scheme_end + 3], &authority[..colon], &rest[at..])
-        }
-        _ => url.to_string(),
     }
 }
 

@@ -15,7 +15,8 @@ use parquet::file::metadata::ParquetMetaData;
 use crate::error::{Error, Result};
 use crate::table_files;
 
-use super::{BatchStream, Source, SourceTable};
+use super::{BatchStream, Source};
+use crate::schema::SourceTable;
 
 pub struct ParquetSource {
     tables: Vec<SourceTable>,

@@ -9,8 +9,8 @@ use crate::error::{Error, Problem, Result};
 use crate::plan::{Plan, Strategy};
 use crate::rules::model::{Children, Parents, Unreached};
 use crate::rules::{SubsetSpec, TableAction};
-use crate::source::SourceTable;
-use crate::source::postgres::PG_TYPE;
+use crate::schema::PG_TYPE;
+use crate::schema::SourceTable;
 
 /// A bound subset: tables are indexes into [`Subset::tables`] (the copied tables, in name order).
 #[derive(Debug, Clone)]

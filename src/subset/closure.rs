@@ -13,6 +13,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 
 use crate::error::{Error, Result};
+use crate::pg::error::describe_subset_query as describe;
 use crate::secret::DomainKey;
 
 use super::bind::{Subset, Take, Up};
@@ -306,48 +307,6 @@ fn keyed(key: &DomainKey, purpose: &[u8], table: &str, k: &[Box<str>]) -> u64 {
 /// Hashes below this are kept for `fraction`.
 fn fraction_threshold(fraction: f64) -> u64 {
     if fraction >= 1.0 { u64::MAX } else { (fraction * 18_446_744_073_709_551_616.0) as u64 }
-}
-
-/// A failed closure query, in our words: the server's text is never shown, since even a
-/// mistake in a `where` can make it quote a cell (a cast to `regrole` answers `role "…" does
-/// not exist` with the row's value). The SQLSTATE and the rules' own `where` say what to fix.
-fn describe(e: &postgres::Error, rule_where: Option<&str>) -> String {
-    let Some(db) = e.as_db_error() else {
-        return if e.is_closed() {
-            "the connection was lost; check the server log and the network, then run again".to_string()
-        } else {
-            "the database driver failed; run again".to_string()
-        };
-    };
-    let code = db.code().code();
-    let what = match code {
-        "42601" => "it is not valid SQL (syntax error)",
-        "42703" => "it names a column the table does not have",
-        "42P01" => "it names a table that does not exist",
-        "42883" => "it calls a function or operator that does not exist for these argument types",
-        "42704" => "it names (or casts a value to) a type, role or other object that does not exist",
-        "42804" | "42846" | "42P18" => "it compares or converts values of types that do not match",
-        "42501" => "permission denied for something it reads",
-        "42702" => "it names a column ambiguously",
-        "42803" => "it uses an aggregate or window function, which a where clause cannot",
-        "0A000" => "it asks for something PostgreSQL does not support there",
-        _ if code.starts_with("42") => "it does not fit the table's schema",
-        _ if code.starts_with("22") => "a value of the table cannot be converted or computed as it asks",
-        _ if code.starts_with("08") || code.starts_with("57") => {
-            return format!("the connection was lost or the query was cancelled (SQLSTATE {code}); run again");
-        }
-        _ => "the server refused it",
-    };
-    match rule_where {
-        Some(w) => format!(
-            "the subset's where clause `{w}` cannot be run: {what} (SQLSTATE {code}); fix it in the rules' [subset] \
-             section (the server's own message is not shown: it may quote a value)"
-        ),
-        None => format!(
-            "the query failed: {what} (SQLSTATE {code}); check the subset's relations in the rules and the server \
-             log (the server's own message is not shown: it may quote a value)"
-        ),
-    }
 }
 
 impl Selection {

@@ -7,7 +7,7 @@
 //! their own table only (a CTE body or the outer query), never inside a subquery where an
 //! unknown column name could silently resolve to another table.
 
-use crate::source::postgres::catalog::{quote_ident, quote_literal};
+use crate::pg::ident::{quote_ident, quote_literal};
 
 use super::bind::RowKey;
 

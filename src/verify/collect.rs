@@ -28,8 +28,8 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::plan::{JsonStep, Strategy, TablePlan};
+use crate::schema::generated_reads;
 use crate::source::Source;
-use crate::source::postgres::generated_reads;
 use crate::transform::redact::{Detector, Redactor, Replacement};
 use crate::transform::values::value_key;
 
@@ -462,8 +462,9 @@ mod tests {
     use super::*;
     use crate::plan::{ColumnPlan, Origin};
     use crate::rules::TableAction;
-    use crate::source::postgres::{PG_GENERATED, PG_GENERATED_READS};
-    use crate::source::{BatchStream, SourceTable};
+    use crate::schema::SourceTable;
+    use crate::schema::{PG_GENERATED, PG_GENERATED_READS};
+    use crate::source::BatchStream;
 
     struct OneTable(Vec<SourceTable>, RecordBatch);
 

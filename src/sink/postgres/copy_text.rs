@@ -19,11 +19,11 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, SchemaRef, TimeUnit};
 use std::sync::Arc;
 
-use crate::source::postgres::PG_GENERATED;
-use crate::source::postgres::catalog::quote_ident;
-use crate::source::postgres::text_forms::{
+use crate::pg::ident::quote_ident;
+use crate::pg::text_forms::{
     DATE_INFINITY, DATE_NEG_INFINITY, MICROS_PER_DAY, TIMESTAMP_INFINITY, TIMESTAMP_NEG_INFINITY, civil_from_days,
 };
+use crate::schema::PG_GENERATED;
 
 /// Why a column cannot be written as COPY text.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -40,7 +40,6 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use arrow_array::cast::AsArray;
@@ -49,15 +48,17 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Schema, SchemaRef};
 
 use crate::error::{Error, Result};
+use crate::pg::connect::ConnectParams;
+use crate::pg::ident::{quote_ident, quote_literal};
 use crate::secret::Key;
 use crate::sink::staging::{Claim, FileTarget, claim};
 use crate::sink::{Sink, TableSink};
-use crate::source::postgres::catalog::{quote_ident, quote_literal};
-use crate::source::postgres::connect::ConnectParams;
 
 use super::copy_text;
-use super::database::{child_command, describe, not_valid_constraints, tail};
-use super::roles::RoleMap;
+use crate::pg::catalog::not_valid_constraints;
+use crate::pg::child::schema_section;
+use crate::pg::error::describe;
+use crate::pg::roles::RoleMap;
 
 /// How every dump doppel writes begins; an existing file that does not is not replaced
 /// without `--force`.
@@ -144,7 +145,7 @@ impl DumpSink {
     /// Prepares a dump of the source `source_url` (under the exported `snapshot`) into `target`
     /// (`-` for stdout), as `options` allow (see the module docs). `rules_fingerprint` names
     /// the rules in the header; `restrict_key` (see [`restrict_key`]) is given to pg_dump;
-    /// `roles` decides owners and privileges ([`super::roles`]).
+    /// `roles` decides owners and privileges ([`crate::pg::roles`]).
     pub fn create(
         target: &Path,
         options: &FileTarget,
@@ -320,66 +321,6 @@ fn read_source(
         sequences.push(SequenceValue { qualified, last_value: value.get(0), is_called: value.get(1), owner });
     }
     Ok((tables, sequences))
-}
-
-/// One section of the source's schema (`--section=pre-data` or `post-data`) as plain SQL under
-/// the snapshot, owners and privileges as `roles` says (see [`super::roles`]). With
-/// `restrict_key`, pg_dump's `\restrict` key is fixed (byte-identical scripts).
-///
-/// pg_dump locks the tables it describes. The source holds ACCESS SHARE locks on them for the
-/// whole run, so a TRUNCATE or ALTER TABLE from another session queues behind doppel, and
-/// pg_dump's own lock would queue behind that, for ever: `--lock-wait-timeout` (the source's
-/// default lock timeout) makes it fail instead.
-pub fn schema_section(
-    source: &ConnectParams,
-    snapshot: &str,
-    section: &str,
-    restrict_key: Option<&str>,
-    roles: &RoleMap,
-    location: &str,
-) -> Result<Vec<u8>> {
-    let mut cmd = child_command("pg_dump", source);
-    cmd.args(["--schema-only", section, "--format=plain"])
-        .args(roles.pg_dump_args())
-        .arg(format!("--snapshot={snapshot}"))
-        .arg(format!("--lock-wait-timeout={}", crate::source::postgres::DEFAULT_LOCK_TIMEOUT));
-    if let Some(key) = restrict_key {
-        cmd.arg(format!("--restrict-key={key}"));
-    }
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::target(location, format!("cannot run pg_dump ({e}); install the PostgreSQL client")))?;
-    if !out.status.success() {
-        // pg_dump reads the source only, under its snapshot: a failure (the connection holding
-        // the snapshot lost, the source unreachable) is the source's, whatever is being
-        // written. Its errors concern connections, permissions and the schema, not rows.
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(Error::source(
-            &source.location,
-            format!(
-                "pg_dump {section} for {location} failed ({}): {}; if the snapshot is no longer valid, the connection \
-                 holding it was lost: run again",
-                out.status,
-                tail(&stderr, 2000)
-            ),
-        ));
-    }
-    if roles.is_empty() {
-        return Ok(out.stdout);
-    }
-    let sql = String::from_utf8(out.stdout).map_err(|_| {
-        Error::source(&source.location, format!("pg_dump {section} for {location} wrote text that is not UTF-8"))
-    })?;
-    let (sql, dropped) = roles.rewrite(&sql);
-    if !dropped.is_empty() {
-        tracing::warn!(
-            section,
-            roles = %dropped.join(", "),
-            "owners and privileges of roles not named by --role-map are not restored"
-        );
-    }
-    Ok(sql.into_bytes())
 }
 
 impl Sink for DumpSink {

@@ -53,7 +53,7 @@
 //! type than the target column's is loaded, with a warning.
 //!
 //! Values go through [`super::copy_text`], the COPY encoder of the database target; server
-//! errors are reduced by [`super::database::describe`] (no value is ever shown).
+//! errors are reduced by [`crate::pg::error::describe`] (no value is ever shown).
 //! `setval` is not transactional: if COMMIT itself failed, the sequences would stay raised
 //! (a gap, never a collision).
 
@@ -64,14 +64,17 @@ use arrow_schema::{DataType, Schema, SchemaRef};
 use postgres::Client;
 
 use crate::error::{Error, Problem, Result};
+use crate::pg::catalog::read_domains;
+use crate::pg::connect::ConnectParams;
+use crate::pg::ident::{quote_ident, quote_literal};
+use crate::pg::types::{ColumnKind, oid, resolve_domain};
+use crate::schema::{PG_GENERATED, PG_TYPE};
 use crate::sink::{Sink, TableSink};
-use crate::source::postgres::catalog::{quote_ident, quote_literal, read_domains};
-use crate::source::postgres::connect::ConnectParams;
-use crate::source::postgres::types::{ColumnKind, oid, resolve_domain};
-use crate::source::postgres::{PG_GENERATED, PG_TYPE};
 
+use super::copy_in::{copy_thread, start_copy};
 use super::copy_text;
-use super::database::{as_target, copy_thread, describe, set_sequence, start_copy};
+use super::sequences::set_sequence;
+use crate::pg::error::{as_target, describe};
 
 /// How long `open` waits for other sessions' locks on the tables to load.
 const LOCK_TIMEOUT: &str = "30s";
@@ -154,7 +157,7 @@ impl ExistingTablesSink {
         let params = ConnectParams::from_url(url).map_err(as_target)?;
         let loc = params.location.clone();
         let mut client = params.connect().map_err(as_target)?;
-        let protected = super::protect::is_protected(&mut client, &params.dbname)
+        let protected = crate::pg::protect::is_protected(&mut client, &params.dbname)
             .map_err(|e| Error::target(&loc, format!("checking protection: {}", describe(&e))))?;
         if protected {
             return Err(Error::target(

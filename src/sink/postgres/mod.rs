@@ -4,21 +4,21 @@
 //!   (pg_dump pre-data), loaded with COPY, then post-data, sequences and ANALYZE.
 //! - [`replace`]: `--replace`: build beside an existing database, swap it in atomically at the
 //!   end, clean up after killed runs.
-//! - [`protect`]: the `doppel protect` mark that makes a database untouchable.
 //! - [`dump`]: [`dump::DumpSink`], a plain SQL script (`--to file.sql` or `--to -`) that psql
 //!   restores into an empty database: pre-data, COPY blocks, post-data and sequence values, the
 //!   data in one transaction that commits at the end of the script.
 //! - [`existing`]: [`existing::ExistingTablesSink`], existing empty tables of a database whose
 //!   schema the user made (the target of a Parquet source), loaded in one transaction.
+//! - [`copy_in`]: one table's `COPY … FROM STDIN` on a writer thread of its own.
+//! - [`sequences`]: sequences set as the source has them, never below the loaded values.
 //! - [`copy_text`]: Arrow batches encoded as `COPY … FROM STDIN` text.
 //! - [`copy_binary`]: the same in binary, for tables whose every column has a binary form.
-//! - [`roles`]: `--role-map`: owners and privileges carried over to the target's roles.
 
 pub mod copy_binary;
+pub mod copy_in;
 pub mod copy_text;
 pub mod database;
 pub mod dump;
 pub mod existing;
-pub mod protect;
 pub mod replace;
-pub mod roles;
+pub mod sequences;

@@ -35,10 +35,11 @@ use std::time::{Duration, Instant};
 use postgres::Client;
 
 use crate::error::{Error, Result};
-use crate::source::postgres::catalog::{quote_ident, quote_literal};
+use crate::pg::ident::{quote_ident, quote_literal};
 
-use super::database::COMMENT_PREFIX;
-use super::roles::RoleMap;
+use crate::pg::error::admin_error;
+use crate::pg::marker::{self as markers, COMMENT_PREFIX, is_doppel_marker};
+use crate::pg::roles::RoleMap;
 
 /// How long the swap waits, by default, for other sessions to leave the target.
 pub const DEFAULT_SWAP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -90,79 +91,6 @@ pub fn temp_name(target: &str, pid: u32) -> String {
 /// The name the replaced database has between the swap and its drop: `<target>__doppel_old_<pid>`.
 pub fn old_name(target: &str, pid: u32) -> String {
     with_suffix(target, &format!("__doppel_old_{pid}"))
-}
-
-/// This machine's name, as written into markers (a pid means something only on its host).
-pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().replace([',', '(', ')'], "_"))
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown".to_string())
-}
-
-/// `doppel V: <state> (pid N, host H<extra>)`.
-pub fn marker(state: &str, extra: &str) -> String {
-    format!(
-        "{COMMENT_PREFIX} {}: {state} (pid {}, host {}{extra})",
-        env!("CARGO_PKG_VERSION"),
-        std::process::id(),
-        host_name()
-    )
-}
-
-/// True when `comment` is one doppel writes on the databases it creates: a run's (loading,
-/// swapping, replaced, complete) or a branch's (`branch of "T" (…)`, see `crate::branch::marker`).
-pub fn is_doppel_marker(comment: Option<&str>) -> bool {
-    let Some(c) = comment else { return false };
-    let Some(rest) = c.strip_prefix(&format!("{COMMENT_PREFIX} ")) else { return false };
-    match rest.split_once(": ") {
-        Some((version, state)) => {
-            !version.is_empty()
-                && !version.contains(' ')
-                && (state == "complete"
-                    || state.starts_with("loading (pid ")
-                    || state.starts_with("swapping into oid ")
-                    || state.starts_with("replaced (pid ")
-                    || state.starts_with("branch of \""))
-        }
-        None => false,
-    }
-}
-
-/// The advisory lock key for replacing `dbname` (one per target name, on the maintenance db).
-pub fn lock_key(dbname: &str) -> i64 {
-    let hash = blake3::hash(format!("doppel replace\0{dbname}").as_bytes());
-    i64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"))
-}
-
-/// Takes the advisory lock of `dbname` on `maintenance`, or fails at once when another run holds it.
-pub fn lock(maintenance: &mut Client, dbname: &str, location: &str) -> Result<()> {
-    let got: bool = maintenance
-        .query_one("SELECT pg_catalog.pg_try_advisory_lock($1)", &[&lock_key(dbname)])
-        .map_err(|e| Error::target(location, format!("taking the replace lock: {}", admin_error(&e))))?
-        .get(0);
-    if !got {
-        return Err(Error::target(
-            location,
-            format!(
-                "another doppel run is building or replacing {dbname} (it holds the advisory lock for this target); \
-                 wait for it to finish, then run again"
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// A failed administrative statement (CREATE, ALTER, DROP DATABASE, locks) in words: these
-/// touch no rows, so the server's message names only databases and roles and may be shown.
-pub fn admin_error(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None if e.is_closed() => "the connection was lost".to_string(),
-        None => format!("the database driver failed ({e})"),
-    }
 }
 
 /// A leftover of one of this target's runs, recognised from its name and comment.
@@ -297,7 +225,7 @@ pub fn swap(
     location: &str,
 ) -> Result<()> {
     let err = |what: &str, e: &postgres::Error| Error::target(location, format!("{what}: {}", admin_error(e)));
-    let done = format!("{COMMENT_PREFIX} {}: complete", env!("CARGO_PKG_VERSION"));
+    let done = markers::complete();
     let existing = admin
         .query_opt(
             "SELECT d.oid::int8, d.datallowconn, pg_catalog.pg_get_userbyid(d.datdba), d.datconnlimit \
@@ -328,7 +256,7 @@ pub fn swap(
     };
     if existing.allow_connections {
         // Recorded first, so that the clean-up after a kill turns connections back on.
-        let swapping = self::marker(&format!("swapping into oid {}", existing.oid), "");
+        let swapping = markers::marker(&format!("swapping into oid {}", existing.oid), "");
         admin
             .batch_execute(&format!("COMMENT ON DATABASE {} IS {}", quote_ident(new), quote_literal(&swapping)))
             .map_err(|e| err("marking the new database", &e))?;
@@ -431,8 +359,8 @@ fn swap_transaction(
 ) -> std::result::Result<(), postgres::Error> {
     let mut tx = admin.transaction()?;
     let oid = i64::from(existing.oid);
-    let replaced = marker("replaced", "");
-    let done = format!("{COMMENT_PREFIX} {}: complete", env!("CARGO_PKG_VERSION"));
+    let replaced = markers::marker("replaced", "");
+    let done = markers::complete();
     let (t, o, n) = (quote_ident(target), quote_ident(old), quote_ident(new));
     tx.batch_execute(&format!(
         "ALTER DATABASE {t} RENAME TO {o}; COMMENT ON DATABASE {o} IS {}; ALTER DATABASE {n} RENAME TO {t}",
@@ -590,7 +518,8 @@ mod tests {
 
     #[test]
     fn a_loading_marker_under_the_targets_lock_is_abandoned_whatever_its_pid_or_host() {
-        let own = format!("doppel 0.1.0: loading (pid {}, host {}, snapshot x)", std::process::id(), host_name());
+        let own =
+            format!("doppel 0.1.0: loading (pid {}, host {}, snapshot x)", std::process::id(), markers::host_name());
         assert!(is_abandoned_load(Some(&own)));
         assert!(is_abandoned_load(Some("doppel 0.1.0: loading (pid 1, host elsewhere, snapshot x)")));
         assert!(!is_abandoned_load(Some("doppel 0.1.0: complete")));
@@ -609,11 +538,5 @@ mod tests {
         assert_eq!(setting_value("search_path", "\"$user\", public"), "'$user', 'public'");
         assert_eq!(setting_value("search_path", "\"a,\"\"b\", c"), "'a,\"b', 'c'");
         assert_eq!(setting_value("work_mem", "8MB"), "'8MB'");
-    }
-
-    #[test]
-    fn lock_keys_differ_per_target() {
-        assert_ne!(lock_key("staging"), lock_key("staging2"));
-        assert_eq!(lock_key("staging"), lock_key("staging"));
     }
 }

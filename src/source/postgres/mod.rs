@@ -13,19 +13,9 @@
 //!                                 → bounded channel → BatchStream
 //! ```
 //!
-//! Module map:
-//!
-//! | module        | what it does                                                     |
-//! |---------------|------------------------------------------------------------------|
-//! | [`connect`]   | URL + PG* environment → connection; session settings; error wording |
-//! | [`tls`]       | sslmode and certificates → rustls connector; PGSSL* for child programs |
-//! | [`version`]   | server version checks (≥ 10, not newer than the local pg_dump)   |
-//! | [`catalog`]   | tables and columns in the snapshot; identifier quoting; COPY query |
-//! | [`types`]     | PostgreSQL type → Arrow type and field metadata                  |
-//! | [`copy_text`] | COPY text framing: rows, fields, NULL, backslash escapes        |
-//! | [`text_forms`] | PostgreSQL text forms → values; errors for values Arrow cannot hold |
-//! | [`decode`]    | rows → Arrow builders → batches; failures with row and column    |
-//! | `reader`      | the reader thread and the `Send` batch stream                    |
+//! This module holds what reads: the snapshot (coordinator, locks, export) here and the reader
+//! thread in `reader`; connecting, the catalog, types and the COPY text decoding are the
+//! PostgreSQL toolkit's ([`crate::pg`]).
 //!
 //! Several `read`s may run at once from different threads: each has its own connection, and
 //! all of them see the same snapshot. The coordinator's transaction must stay open while
@@ -45,15 +35,7 @@
 //! instead: after its COPY, a reader compares the table's storage in the snapshot's catalog
 //! with the current one and fails if it was emptied or rewritten since.
 
-pub mod catalog;
-pub mod connect;
-pub mod copy_text;
-pub mod decode;
 mod reader;
-pub mod text_forms;
-pub mod tls;
-pub mod types;
-pub mod version;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -62,13 +44,14 @@ use postgres::Client;
 use postgres::error::SqlState;
 
 use crate::error::{Error, Result};
-use crate::source::{BatchStream, Source, SourceTable};
+use crate::schema::SourceTable;
+use crate::source::{BatchStream, Source};
 
-use self::catalog::{PgTable, quote_literal};
-use self::connect::{ConnectParams, query_error};
-
-pub use self::catalog::generated_reads;
-pub use self::types::{EXTENSION_NAME, PG_GENERATED, PG_GENERATED_READS, PG_TYPE};
+use crate::pg::catalog::{self, PgTable};
+use crate::pg::connect::{ConnectParams, query_error};
+use crate::pg::ident::quote_literal;
+use crate::pg::lock::DEFAULT_LOCK_TIMEOUT;
+use crate::pg::version;
 
 /// A PostgreSQL database as a [`Source`].
 pub struct PostgresSource {
@@ -101,7 +84,7 @@ impl std::fmt::Debug for PostgresSource {
 impl PostgresSource {
     /// `url` is postgres://… or postgresql://…; unset parts come from the libpq environment
     /// variables PGHOST, PGPORT, PGUSER, PGPASSWORD (or PGPASSFILE), PGDATABASE (URL wins).
-    /// TLS follows libpq (see [`tls`]): `sslmode` (URL or PGSSLMODE; default `prefer`),
+    /// TLS follows libpq (see [`crate::pg::tls`]): `sslmode` (URL or PGSSLMODE; default `prefer`),
     /// `sslrootcert` (PGSSLROOTCERT; default `~/.postgresql/root.crt`, or `system`), and a
     /// client certificate from `sslcert`/`sslkey` (PGSSLCERT/PGSSLKEY; default
     /// `~/.postgresql/postgresql.crt`/`.key`). `require` encrypts without checking the server's
@@ -278,9 +261,6 @@ impl Source for PostgresSource {
         reader::spawn(client, pg_table, &query, names, batch_rows)
     }
 }
-
-/// How long doppel waits for a lock when the session says nothing (`lock_timeout = 0`).
-pub const DEFAULT_LOCK_TIMEOUT: &str = "60s";
 
 /// The session's `lock_timeout` (the server's, the role's or the database's setting, or
 /// `-c lock_timeout=…` in the URL's `options` or PGOPTIONS), or [`DEFAULT_LOCK_TIMEOUT`] when

@@ -19,12 +19,12 @@ use arrow_array::RecordBatch;
 use crossbeam_channel::{Receiver, Sender};
 use postgres::Client;
 
-use super::catalog::PgTable;
-use super::connect::describe_query_error;
-use super::copy_text::{ReadError, RowReader};
-use super::decode::{RowDecoder, RowFailure};
-use super::tls::MakeTls;
 use crate::error::{Error, Result};
+use crate::pg::catalog::PgTable;
+use crate::pg::copy_text::{ReadError, RowReader};
+use crate::pg::decode::{RowDecoder, RowFailure};
+use crate::pg::error::describe_query_error;
+use crate::pg::tls::MakeTls;
 use crate::source::BatchStream;
 
 /// What the reader thread sends.

@@ -21,12 +21,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::source::ForeignKey;
+use crate::schema::ForeignKey;
 
 use arrow_schema::{Field, Schema, SchemaRef};
 use postgres::Client;
 
-use super::types::{ColumnKind, PG_GENERATED_READS, resolve_domain};
+use super::ident::quote_ident;
+use super::types::{ColumnKind, resolve_domain};
+use crate::schema::{PG_GENERATED_READS, generated_reads_text};
 
 /// One column as the catalog describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,20 +105,6 @@ impl PgTable {
     }
 }
 
-/// The `pg.generated.reads` metadata: the column names as a JSON array of strings.
-pub fn generated_reads_text(reads: &[String]) -> String {
-    serde_json::Value::from(reads.to_vec()).to_string()
-}
-
-/// The columns a field's `pg.generated.reads` metadata names; `None` when the field is not
-/// generated, `Some(None)` when it is but the list is missing or unreadable (a reader must
-/// then assume it reads every column).
-pub fn generated_reads(field: &Field) -> Option<Option<Vec<String>>> {
-    let metadata = field.metadata();
-    metadata.get(super::types::PG_GENERATED)?;
-    Some(metadata.get(PG_GENERATED_READS).and_then(|t| serde_json::from_str(t).ok()))
-}
-
 /// `ONLY "s"."t"`, or `"s"."t"` for a partitioned table: what a read of the table (and a
 /// lock taken for it) covers.
 fn relation_clause(schema: &str, table: &str, partitioned: bool) -> String {
@@ -156,17 +144,6 @@ pub fn lockable_tables(client: &mut Client) -> Result<Vec<Lockable>, postgres::E
         .collect();
     tables.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(tables)
-}
-
-/// Quotes an SQL identifier: always double-quoted, inner quotes doubled, so case, spaces
-/// and keywords are kept as they are.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// Quotes an SQL string literal (standard_conforming_strings on, the default since 9.1).
-pub fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 const SCHEMA_FILTER: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
@@ -368,9 +345,23 @@ fn read_keys(
     Ok(())
 }
 
+/// The constraints of the database `client` is connected to that are NOT VALID, as
+/// `schema.table: constraint` (or the domain's name), in name order.
+pub fn not_valid_constraints(client: &mut Client) -> std::result::Result<Vec<String>, postgres::Error> {
+    let rows = client.query(
+        "SELECT n.nspname || '.' || coalesce(c.relname, t.typname, '?') || ': ' || k.conname \
+         FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_namespace n ON n.oid = k.connamespace \
+         LEFT JOIN pg_catalog.pg_class c ON c.oid = k.conrelid LEFT JOIN pg_catalog.pg_type t ON t.oid = k.contypid \
+         WHERE NOT k.convalidated ORDER BY 1",
+        &[],
+    )?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::generated_reads;
 
     #[test]
     fn generated_columns_carry_the_columns_they_read_and_unknown_reads_are_told_apart() {
@@ -381,7 +372,7 @@ mod tests {
         assert_eq!(generated_reads(schema.field(0)), None);
         assert_eq!(generated_reads(schema.field(1)), Some(Some(vec!["a".to_string(), "we\"ird, name".to_string()])));
         let bare = Field::new("g", arrow_schema::DataType::Utf8, true)
-            .with_metadata(HashMap::from([(super::super::types::PG_GENERATED.to_string(), "stored".to_string())]));
+            .with_metadata(HashMap::from([(crate::schema::PG_GENERATED.to_string(), "stored".to_string())]));
         assert_eq!(generated_reads(&bare), Some(None));
     }
 
@@ -405,14 +396,6 @@ mod tests {
             foreign_keys: Vec::new(),
             row_security: false,
         }
-    }
-
-    #[test]
-    fn identifiers_are_always_quoted() {
-        assert_eq!(quote_ident("id"), "\"id\"");
-        assert_eq!(quote_ident("Mixed Case"), "\"Mixed Case\"");
-        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
-        assert_eq!(quote_literal("it's"), "'it''s'");
     }
 
     #[test]

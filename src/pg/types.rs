@@ -29,13 +29,8 @@ use std::collections::HashMap;
 
 use arrow_schema::{DataType, Field, TimeUnit};
 
-/// Field metadata key holding PostgreSQL's name of the column type.
-pub const PG_TYPE: &str = "pg.type";
-/// Field metadata key marking generated columns.
-pub const PG_GENERATED: &str = "pg.generated";
-/// Field metadata of a generated column: the columns its expression reads, as a JSON array
-/// of names (`["first_name", "last_name"]`).
-pub const PG_GENERATED_READS: &str = "pg.generated.reads";
+use crate::schema::{PG_GENERATED, PG_TYPE};
+
 /// Arrow's extension type name key.
 pub const EXTENSION_NAME: &str = "ARROW:extension:name";
 

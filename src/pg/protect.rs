@@ -27,7 +27,7 @@
 
 use postgres::Client;
 
-use crate::source::postgres::catalog::quote_ident;
+use crate::pg::ident::quote_ident;
 
 /// The setting that marks a protected database.
 pub const SETTING: &str = "doppel.protected";

@@ -15,14 +15,13 @@
 //! `doppel protect`; cancel requests use [`TlsSettings::connector`], and `pg_dump`/`psql`
 //! children get the same settings from [`TlsSettings::child_env`].
 
-use std::io;
 use std::time::Duration;
 
 use postgres::config::{Host, SslMode, TargetSessionAttrs};
-use postgres::error::SqlState;
 use postgres::{Client, Config};
 
 use super::tls::{self, TlsParams, TlsSettings};
+use super::{error, pgpass, url};
 use crate::error::{Error, Result};
 
 /// Session settings applied on every connection (coordinator and readers) so that the text
@@ -57,17 +56,6 @@ impl std::fmt::Debug for ConnectParams {
     }
 }
 
-/// The parts of a libpq URL, percent-decoded; `None` where the URL does not say.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct UrlParts {
-    user: Option<String>,
-    password: Option<String>,
-    hosts: Vec<String>,
-    ports: Vec<String>,
-    dbname: Option<String>,
-    params: Vec<(String, String)>,
-}
-
 /// Connection parameters accepted in the URL's query string.
 const SUPPORTED_PARAMS: &[&str] = &[
     "host",
@@ -92,145 +80,6 @@ const SUPPORTED_PARAMS: &[&str] = &[
     "target_session_attrs",
 ];
 
-fn percent_decode(s: &str, what: &str, shown: &str) -> Result<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-            match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                Some(b) => out.push(b),
-                None => {
-                    return Err(Error::source(
-                        shown,
-                        format!("the {what} in the URL has a bad percent-escape; write '%' as %25"),
-                    ));
-                }
-            }
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out)
-        .map_err(|_| Error::source(shown, format!("the {what} in the URL is not valid UTF-8 after percent-decoding")))
-}
-
-/// The password for (host, port, database, user) from a libpq password file
-/// (`host:port:database:username:password` lines, `*` matches anything, `\:` and `\\`
-/// escape). Like libpq, a file that group or others can read is ignored (with a warning),
-/// and a socket directory matches the host name `localhost`.
-fn passfile_password(file: &std::path::Path, host: &str, port: &str, dbname: &str, user: &str) -> Option<String> {
-    let meta = std::fs::metadata(file).ok()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if meta.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(
-                "password file {} has group or world access and is ignored; run chmod 600 on it",
-                file.display()
-            );
-            return None;
-        }
-    }
-    let text = std::fs::read_to_string(file).ok()?;
-    let host = if host.starts_with('/') { "localhost" } else { host };
-    text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).find_map(|line| {
-        let fields = split_passfile_line(line);
-        let [h, p, d, u, pw] = <[String; 5]>::try_from(fields).ok()?;
-        let matches = |pattern: &str, value: &str| pattern == "*" || pattern == value;
-        (matches(&h, host) && matches(&p, port) && matches(&d, dbname) && matches(&u, user)).then_some(pw)
-    })
-}
-
-/// Splits a password-file line on unescaped colons, removing the escapes.
-fn split_passfile_line(line: &str) -> Vec<String> {
-    let mut fields = vec![String::new()];
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                if let Some(next) = chars.next() {
-                    fields.last_mut().expect("one field").push(next);
-                }
-            }
-            ':' if fields.len() < 5 => fields.push(String::new()),
-            c => fields.last_mut().expect("one field").push(c),
-        }
-    }
-    fields
-}
-
-/// Splits `postgres[ql]://[user[:password]@][host][:port][,...][/dbname][?param=value&...]`.
-fn parse_url(url: &str, shown: &str) -> Result<UrlParts> {
-    let rest = url
-        .strip_prefix("postgresql://")
-        .or_else(|| url.strip_prefix("postgres://"))
-        .ok_or_else(|| Error::source(shown, "not a PostgreSQL URL; expected postgres://… or postgresql://…"))?;
-    let (before_query, query) = match rest.find('?') {
-        Some(q) => (&rest[..q], Some(&rest[q + 1..])),
-        None => (rest, None),
-    };
-    let (authority, path) = match before_query.find('/') {
-        Some(p) => (&before_query[..p], Some(&before_query[p + 1..])),
-        None => (before_query, None),
-    };
-    let mut parts = UrlParts::default();
-    let hostspec = match authority.rfind('@') {
-        Some(at) => {
-            let creds = &authority[..at];
-            match creds.find(':') {
-                Some(c) => {
-                    parts.user = Some(percent_decode(&creds[..c], "user name", shown)?);
-                    parts.password = Some(percent_decode(&creds[c + 1..], "password", shown)?);
-                }
-                None => parts.user = Some(percent_decode(creds, "user name", shown)?),
-            }
-            &authority[at + 1..]
-        }
-        None => authority,
-    };
-    if !hostspec.is_empty() {
-        for chunk in hostspec.split(',') {
-            let (host, port) = if let Some(inner) = chunk.strip_prefix('[') {
-                let close = inner
-                    .find(']')
-                    .ok_or_else(|| Error::source(shown, "an IPv6 host in the URL lacks its closing ']'"))?;
-                let after = &inner[close + 1..];
-                let port = match after.strip_prefix(':') {
-                    Some(p) => p,
-                    None if after.is_empty() => "",
-                    None => return Err(Error::source(shown, "unexpected text after an IPv6 host in the URL")),
-                };
-                (&inner[..close], port)
-            } else {
-                match chunk.rfind(':') {
-                    Some(c) => (&chunk[..c], &chunk[c + 1..]),
-                    None => (chunk, ""),
-                }
-            };
-            parts.hosts.push(percent_decode(host, "host", shown)?);
-            parts.ports.push(percent_decode(port, "port", shown)?);
-        }
-    }
-    if let Some(path) = path.filter(|p| !p.is_empty()) {
-        parts.dbname = Some(percent_decode(path, "database name", shown)?);
-    }
-    if let Some(query) = query.filter(|q| !q.is_empty()) {
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').ok_or_else(|| {
-                Error::source(shown, "a URL parameter lacks '='; write parameters as ?name=value&name=value")
-            })?;
-            let key = percent_decode(k, "parameter name", shown)?;
-            let value = percent_decode(v, "parameter value", shown)?;
-            parts.params.push((key, value));
-        }
-    }
-    Ok(parts)
-}
-
 fn parse_secs(value: &str, name: &str, shown: &str) -> Result<Option<Duration>> {
     let secs: i64 = value
         .trim()
@@ -239,12 +88,149 @@ fn parse_secs(value: &str, name: &str, shown: &str) -> Result<Option<Duration>> 
     Ok((secs > 0).then(|| Duration::from_secs(secs as u64)))
 }
 
+/// The hosts and port numbers to try, with libpq's defaults: port 5432, the local server's
+/// socket directory (else `localhost`) when no host is given, `localhost` for an empty one.
+fn hosts_and_ports(hosts: Vec<String>, ports: &[String], shown: &str) -> Result<(Vec<String>, Vec<u16>)> {
+    let mut port_numbers = Vec::new();
+    for p in ports {
+        if p.is_empty() {
+            port_numbers.push(5432);
+        } else {
+            port_numbers.push(
+                p.trim()
+                    .parse::<u16>()
+                    .map_err(|_| Error::source(shown, "the port must be a number from 1 to 65535 (URL or PGPORT)"))?,
+            );
+        }
+    }
+    if port_numbers.is_empty() {
+        port_numbers.push(5432);
+    }
+    let hosts: Vec<String> = if hosts.iter().all(|h| h.is_empty()) {
+        vec![default_socket_dir(port_numbers[0]).unwrap_or_else(|| "localhost".to_string())]
+    } else {
+        hosts.into_iter().map(|h| if h.is_empty() { "localhost".to_string() } else { h }).collect()
+    };
+    if port_numbers.len() != 1 && port_numbers.len() != hosts.len() {
+        return Err(Error::source(shown, "give one port, or one port per host"));
+    }
+    Ok((hosts, port_numbers))
+}
+
 /// The directory of the local server's socket, as libpq would pick it, if one is there.
 fn default_socket_dir(port: u16) -> Option<String> {
     ["/var/run/postgresql", "/run/postgresql", "/tmp"]
         .into_iter()
         .find(|dir| std::path::Path::new(&format!("{dir}/.s.PGSQL.{port}")).exists())
         .map(str::to_string)
+}
+
+/// What the URL says, its query parameters applied over its parts; `None` or empty where it
+/// says nothing. Parameters that map straight onto the driver's configuration (keepalives,
+/// tcp_user_timeout, target_session_attrs) are set on it as they are read.
+#[derive(Default)]
+struct UrlSettings {
+    hosts: Vec<String>,
+    ports: Vec<String>,
+    user: Option<String>,
+    password: Option<String>,
+    dbname: Option<String>,
+    tls_params: TlsParams,
+    connect_timeout: Option<Duration>,
+    application_name: Option<String>,
+    fallback_application_name: Option<String>,
+    options: Option<String>,
+}
+
+impl UrlSettings {
+    fn of(parts: &url::UrlParts, config: &mut Config, shown: &str) -> Result<UrlSettings> {
+        let mut s = UrlSettings {
+            hosts: parts.hosts.clone(),
+            ports: parts.ports.clone(),
+            user: parts.user.clone().filter(|u| !u.is_empty()),
+            password: parts.password.clone(),
+            dbname: parts.dbname.clone(),
+            ..UrlSettings::default()
+        };
+        for (key, value) in &parts.params {
+            match key.as_str() {
+                "host" => s.hosts = value.split(',').map(str::to_string).collect(),
+                "port" => s.ports = value.split(',').map(str::to_string).collect(),
+                "user" => s.user = Some(value.clone()).filter(|u| !u.is_empty()),
+                "password" => s.password = Some(value.clone()),
+                "dbname" => s.dbname = Some(value.clone()).filter(|d| !d.is_empty()),
+                "sslmode" => s.tls_params.sslmode = Some((value.clone(), "the URL")),
+                // libpq: requiressl=1 means require, 0 means prefer; sslmode wins when both are given.
+                "requiressl" if !parts.params.iter().any(|(k, _)| k == "sslmode") => {
+                    let mode = if value.trim() == "1" { "require" } else { "prefer" };
+                    s.tls_params.sslmode = Some((mode.to_string(), "the URL (requiressl)"));
+                }
+                "requiressl" => {}
+                "sslrootcert" => s.tls_params.sslrootcert = Some(value.clone()),
+                "sslcert" => s.tls_params.sslcert = Some(value.clone()),
+                "sslkey" => s.tls_params.sslkey = Some(value.clone()),
+                "connect_timeout" => s.connect_timeout = parse_secs(value, key, shown)?,
+                "application_name" => s.application_name = Some(value.clone()),
+                "fallback_application_name" => s.fallback_application_name = Some(value.clone()),
+                "options" => s.options = Some(value.clone()),
+                "keepalives" => {
+                    config.keepalives(value.trim() != "0");
+                }
+                "keepalives_idle" => {
+                    if let Some(d) = parse_secs(value, key, shown)? {
+                        config.keepalives_idle(d);
+                    }
+                }
+                "keepalives_interval" => {
+                    if let Some(d) = parse_secs(value, key, shown)? {
+                        config.keepalives_interval(d);
+                    }
+                }
+                "keepalives_count" => {
+                    let n = value.trim().parse().map_err(|_| {
+                        Error::source(shown, "connection parameter keepalives_count must be a whole number")
+                    })?;
+                    config.keepalives_retries(n);
+                }
+                "tcp_user_timeout" => {
+                    // libpq takes milliseconds here.
+                    let ms: u64 = value.trim().parse().map_err(|_| {
+                        Error::source(shown, "connection parameter tcp_user_timeout must be milliseconds")
+                    })?;
+                    if ms > 0 {
+                        config.tcp_user_timeout(Duration::from_millis(ms));
+                    }
+                }
+                "target_session_attrs" => {
+                    let attrs = match value.as_str() {
+                        "any" => TargetSessionAttrs::Any,
+                        "read-write" => TargetSessionAttrs::ReadWrite,
+                        "read-only" => TargetSessionAttrs::ReadOnly,
+                        _ => {
+                            return Err(Error::source(
+                                shown,
+                                "target_session_attrs must be any, read-write or read-only",
+                            ));
+                        }
+                    };
+                    config.target_session_attrs(attrs);
+                }
+                // Other TLS settings (sslcrl, sslpassword, sslsni, ssl_min_protocol_version, …)
+                // and GSSAPI encryption are not used.
+                k if k.starts_with("ssl") || k == "gssencmode" => {}
+                other => {
+                    return Err(Error::source(
+                        shown,
+                        format!(
+                            "unsupported connection parameter '{other}' in the URL; supported: {}",
+                            SUPPORTED_PARAMS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(s)
+    }
 }
 
 impl ConnectParams {
@@ -258,98 +244,22 @@ impl ConnectParams {
     /// PGAPPNAME, PGOPTIONS, and HOME for libpq's default files); the URL wins. Reads the
     /// certificate files the TLS settings name.
     pub fn resolve(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectParams> {
-        let shown = super::super::redact_url_password(url);
+        let shown = url::redact_url_password(url);
         let env = |name: &str| env(name).filter(|v| !v.is_empty());
-        let parts = parse_url(url, &shown)?;
-
-        let mut hosts = parts.hosts.clone();
-        let mut ports = parts.ports.clone();
-        let mut user = parts.user.clone().filter(|u| !u.is_empty());
-        let mut password = parts.password.clone();
-        let mut dbname = parts.dbname.clone();
-        let mut tls_params = TlsParams::default();
-        let mut connect_timeout = None;
-        let mut application_name = None;
-        let mut fallback_application_name = None;
-        let mut options = None;
+        let parts = url::parse_url(url, &shown)?;
         let mut config = Config::new();
-        for (key, value) in &parts.params {
-            match key.as_str() {
-                "host" => hosts = value.split(',').map(str::to_string).collect(),
-                "port" => ports = value.split(',').map(str::to_string).collect(),
-                "user" => user = Some(value.clone()).filter(|u| !u.is_empty()),
-                "password" => password = Some(value.clone()),
-                "dbname" => dbname = Some(value.clone()).filter(|d| !d.is_empty()),
-                "sslmode" => tls_params.sslmode = Some((value.clone(), "the URL")),
-                // libpq: requiressl=1 means require, 0 means prefer; sslmode wins when both are given.
-                "requiressl" if !parts.params.iter().any(|(k, _)| k == "sslmode") => {
-                    let mode = if value.trim() == "1" { "require" } else { "prefer" };
-                    tls_params.sslmode = Some((mode.to_string(), "the URL (requiressl)"));
-                }
-                "requiressl" => {}
-                "sslrootcert" => tls_params.sslrootcert = Some(value.clone()),
-                "sslcert" => tls_params.sslcert = Some(value.clone()),
-                "sslkey" => tls_params.sslkey = Some(value.clone()),
-                "connect_timeout" => connect_timeout = parse_secs(value, key, &shown)?,
-                "application_name" => application_name = Some(value.clone()),
-                "fallback_application_name" => fallback_application_name = Some(value.clone()),
-                "options" => options = Some(value.clone()),
-                "keepalives" => {
-                    config.keepalives(value.trim() != "0");
-                }
-                "keepalives_idle" => {
-                    if let Some(d) = parse_secs(value, key, &shown)? {
-                        config.keepalives_idle(d);
-                    }
-                }
-                "keepalives_interval" => {
-                    if let Some(d) = parse_secs(value, key, &shown)? {
-                        config.keepalives_interval(d);
-                    }
-                }
-                "keepalives_count" => {
-                    let n = value.trim().parse().map_err(|_| {
-                        Error::source(&shown, "connection parameter keepalives_count must be a whole number")
-                    })?;
-                    config.keepalives_retries(n);
-                }
-                "tcp_user_timeout" => {
-                    // libpq takes milliseconds here.
-                    let ms: u64 = value.trim().parse().map_err(|_| {
-                        Error::source(&shown, "connection parameter tcp_user_timeout must be milliseconds")
-                    })?;
-                    if ms > 0 {
-                        config.tcp_user_timeout(Duration::from_millis(ms));
-                    }
-                }
-                "target_session_attrs" => {
-                    let attrs = match value.as_str() {
-                        "any" => TargetSessionAttrs::Any,
-                        "read-write" => TargetSessionAttrs::ReadWrite,
-                        "read-only" => TargetSessionAttrs::ReadOnly,
-                        _ => {
-                            return Err(Error::source(
-                                &shown,
-                                "target_session_attrs must be any, read-write or read-only",
-                            ));
-                        }
-                    };
-                    config.target_session_attrs(attrs);
-                }
-                // Other TLS settings (sslcrl, sslpassword, sslsni, ssl_min_protocol_version, …)
-                // and GSSAPI encryption are not used.
-                k if k.starts_with("ssl") || k == "gssencmode" => {}
-                other => {
-                    return Err(Error::source(
-                        &shown,
-                        format!(
-                            "unsupported connection parameter '{other}' in the URL; supported: {}",
-                            SUPPORTED_PARAMS.join(", ")
-                        ),
-                    ));
-                }
-            }
-        }
+        let UrlSettings {
+            mut hosts,
+            mut ports,
+            user,
+            password,
+            dbname,
+            tls_params,
+            mut connect_timeout,
+            application_name,
+            fallback_application_name,
+            options,
+        } = UrlSettings::of(&parts, &mut config, &shown)?;
 
         // TLS first: a bad mode or a missing certificate is the most important thing to report.
         let tls = TlsSettings::resolve(&tls_params, &env, &shown)?;
@@ -379,29 +289,7 @@ impl ConnectParams {
             connect_timeout = parse_secs(&t, "PGCONNECT_TIMEOUT", &shown)?;
         }
 
-        let mut port_numbers = Vec::new();
-        for p in &ports {
-            if p.is_empty() {
-                port_numbers.push(5432);
-            } else {
-                port_numbers.push(
-                    p.trim().parse::<u16>().map_err(|_| {
-                        Error::source(&shown, "the port must be a number from 1 to 65535 (URL or PGPORT)")
-                    })?,
-                );
-            }
-        }
-        if port_numbers.is_empty() {
-            port_numbers.push(5432);
-        }
-        let hosts: Vec<String> = if hosts.iter().all(|h| h.is_empty()) {
-            vec![default_socket_dir(port_numbers[0]).unwrap_or_else(|| "localhost".to_string())]
-        } else {
-            hosts.into_iter().map(|h| if h.is_empty() { "localhost".to_string() } else { h }).collect()
-        };
-        if port_numbers.len() != 1 && port_numbers.len() != hosts.len() {
-            return Err(Error::source(&shown, "give one port, or one port per host"));
-        }
+        let (hosts, port_numbers) = hosts_and_ports(hosts, &ports, &shown)?;
 
         for h in &hosts {
             config.host(h);
@@ -413,7 +301,7 @@ impl ConnectParams {
         let password = password.or_else(|| {
             let file = passfile.as_deref()?;
             let port = port_numbers[0].to_string();
-            passfile_password(file, &hosts[0], &port, &dbname, &user)
+            pgpass::password(file, &hosts[0], &port, &dbname, &user)
         });
         if let Some(pw) = &password {
             config.password(pw);
@@ -439,6 +327,17 @@ impl ConnectParams {
 
         let location = location_string(&user, &hosts, &port_numbers, &dbname);
         Ok(ConnectParams { config, location, user, dbname, tls })
+    }
+
+    /// The same connection to database `dbname` of the same server.
+    pub fn with_dbname(&self, dbname: &str) -> ConnectParams {
+        let mut config = self.config.clone();
+        config.dbname(dbname);
+        let location = match self.location.rfind(&format!("/{}", self.dbname)) {
+            Some(i) => format!("{}/{}{}", &self.location[..i], dbname, &self.location[i + 1 + self.dbname.len()..]),
+            None => self.location.clone(),
+        };
+        ConnectParams { config, location, dbname: dbname.to_string(), ..self.clone() }
     }
 
     /// Opens a session (TLS as the settings say) and applies [`SESSION_SETTINGS`].
@@ -494,141 +393,19 @@ fn location_string(user: &str, hosts: &[String], ports: &[u16], dbname: &str) ->
     }
 }
 
-/// The io::Error under a driver error, if any.
-fn io_cause(e: &postgres::Error) -> Option<&io::Error> {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(c) = cause {
-        if let Some(io) = c.downcast_ref::<io::Error>() {
-            return Some(io);
-        }
-        cause = c.source();
-    }
-    None
-}
-
-/// True when `e` or one of its causes says `text` (driver-side errors only).
-pub(super) fn chain_mentions(e: &postgres::Error, text: &str) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(c) = cause {
-        if c.to_string().contains(text) {
-            return true;
-        }
-        cause = c.source();
-    }
-    false
-}
-
-/// A failure to open a session. Server messages at this stage carry no table data (they
-/// name users, databases and hosts), so they may be shown.
-pub(super) fn connect_error(e: &postgres::Error, p: &ConnectParams) -> Error {
-    let (user, db) = (&p.user, &p.dbname);
-    let message = if let Some(db_err) = e.as_db_error() {
-        let code = db_err.code();
-        if *code == SqlState::INVALID_PASSWORD {
-            format!(
-                "authentication failed for user \"{user}\"; check the user name and the password \
-                 (prefer PGPASSWORD over a password in the URL)"
-            )
-        } else if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
-            let tls_hint = if p.tls.mode == tls::SslMode::Disable {
-                " (sslmode=disable: if the server accepts only TLS connections, use sslmode=require)"
-            } else {
-                ""
-            };
-            format!(
-                "the server refused the connection ({}); check pg_hba.conf on the server, the user name and the \
-                 database{tls_hint}",
-                db_err.message()
-            )
-        } else if *code == SqlState::INVALID_CATALOG_NAME {
-            format!("database \"{db}\" does not exist; check the database name in the URL or PGDATABASE")
-        } else if *code == SqlState::TOO_MANY_CONNECTIONS {
-            "the server has no free connection slots (too many connections); doppel opens one connection per \
-             table being read plus one, so lower --threads or raise max_connections"
-                .to_string()
-        } else if *code == SqlState::CANNOT_CONNECT_NOW {
-            "the server is starting up or shutting down; try again when it is ready".to_string()
-        } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
-            format!("permission denied to connect ({}); grant CONNECT on the database to \"{user}\"", db_err.message())
-        } else {
-            format!("cannot connect (SQLSTATE {}: {}); check the URL and the server log", code.code(), db_err.message())
-        }
-    } else if let Some(message) = p.tls.describe_failure(e) {
-        message
-    } else if let Some(io) = io_cause(e) {
-        match io.kind() {
-            io::ErrorKind::ConnectionRefused => "connection refused; is PostgreSQL running there and listening on \
-                 that host and port? check the host and port in the URL, PGHOST and PGPORT"
-                .to_string(),
-            io::ErrorKind::NotFound => "no server socket found there; is PostgreSQL running locally? give the host \
-                 (and port) in the URL or PGHOST"
-                .to_string(),
-            io::ErrorKind::TimedOut => "connecting timed out; check the host, port and firewall".to_string(),
-            io::ErrorKind::PermissionDenied => {
-                "permission denied opening the server socket; check the socket directory's permissions".to_string()
-            }
-            _ => format!("cannot connect ({io}); check the host and port in the URL, PGHOST and PGPORT"),
-        }
-    } else if chain_mentions(e, "password missing") {
-        format!("the server asks for a password for user \"{user}\" and none was given; set PGPASSWORD")
-    } else if e.is_closed() {
-        "the server closed the connection while it was being set up; check the server log".to_string()
-    } else {
-        format!("cannot connect ({e}); check the URL and the server log")
-    };
-    Error::source(&p.location, message)
+/// A failure to open a session as `p`, in [`error::connect_failure`]'s words.
+fn connect_error(e: &postgres::Error, p: &ConnectParams) -> Error {
+    let tls_failure = |e: &postgres::Error| p.tls.describe_failure(e);
+    Error::source(
+        &p.location,
+        error::connect_failure(e, &p.user, &p.dbname, p.tls.mode == tls::SslMode::Disable, &tls_failure),
+    )
 }
 
 /// A failure of a query on an open session. Only the SQLSTATE and our own words are shown:
 /// server messages for query errors can quote data (e.g. "invalid input syntax for …").
 pub fn query_error(e: &postgres::Error, p: &ConnectParams, doing: &str) -> Error {
-    Error::source(&p.location, format!("{doing}: {}", describe_query_error(e, &p.user)))
-}
-
-/// Our wording for a failed query, never the server's text.
-pub(super) fn describe_query_error(e: &postgres::Error, user: &str) -> String {
-    if let Some(code) = e.code() {
-        let c = code.code();
-        if *code == SqlState::INSUFFICIENT_PRIVILEGE {
-            format!(
-                "permission denied (SQLSTATE {c}); grant SELECT on the table to \"{user}\", or mark the table \
-                 action = \"skip\" in the rules"
-            )
-        } else if *code == SqlState::UNDEFINED_TABLE {
-            format!("the table does not exist any more (SQLSTATE {c}); it was dropped or renamed during the run")
-        } else if *code == SqlState::UNDEFINED_COLUMN {
-            format!("a column does not exist any more (SQLSTATE {c}); the table was altered during the run")
-        } else if *code == SqlState::LOCK_NOT_AVAILABLE {
-            format!(
-                "a lock on the table was not granted within lock_timeout (SQLSTATE {c}): another session holds or \
-                 waits for a conflicting lock (TRUNCATE, ALTER TABLE, VACUUM FULL, …). doppel holds its locks until \
-                 the run ends, so such a session waits for doppel and the tables not yet read wait for it; let it \
-                 finish or stop it (pg_stat_activity and pg_locks show it), then run again"
-            )
-        } else if *code == SqlState::QUERY_CANCELED {
-            format!("the query was cancelled (SQLSTATE {c}), by an administrator or a timeout; run again")
-        } else if *code == SqlState::INVALID_PARAMETER_VALUE {
-            format!(
-                "the server rejected a parameter (SQLSTATE {c}); if this is the snapshot, the coordinating \
-                 connection was closed or the server restarted: run again"
-            )
-        } else if *code == SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE {
-            format!("the server cannot do this in its current state (SQLSTATE {c}); check the server log")
-        } else if c.starts_with("08") || c.starts_with("57P") {
-            format!("the connection was lost (SQLSTATE {c}); check the server log and the network, then run again")
-        } else if c.starts_with("53") {
-            format!("the server ran out of resources (SQLSTATE {c}); check its disk and memory, then run again")
-        } else if c.starts_with("22") {
-            format!("the server could not convert a value (SQLSTATE {c}); check the database encoding and the data")
-        } else {
-            format!("the server reported an error (SQLSTATE {c}); check the server log")
-        }
-    } else if e.is_closed() || io_cause(e).is_some() {
-        "the connection was lost; check the server log and the network, then run again".to_string()
-    } else {
-        // Driver-side errors (protocol, conversion) carry no server text.
-        format!("the database driver failed ({e})")
-    }
+    Error::source(&p.location, format!("{doing}: {}", error::describe_query_error(e, &p.user)))
 }
 
 #[cfg(test)]
@@ -637,19 +414,6 @@ mod tests {
 
     fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
-    }
-
-    #[test]
-    fn url_parts_are_split_and_decoded() {
-        let p =
-            parse_url("postgresql://app:s%40cret@db.example:6543,[::1]:7/my%20db?sslmode=disable&x=1", "u").unwrap();
-        assert_eq!(p.user.as_deref(), Some("app"));
-        assert_eq!(p.password.as_deref(), Some("s@cret"));
-        assert_eq!(p.hosts, vec!["db.example", "::1"]);
-        assert_eq!(p.ports, vec!["6543", "7"]);
-        assert_eq!(p.dbname.as_deref(), Some("my db"));
-        assert_eq!(p.params, vec![("sslmode".into(), "disable".into()), ("x".into(), "1".into())]);
-        assert_eq!(parse_url("postgres://", "u").unwrap(), UrlParts::default());
     }
 
     #[test]
@@ -824,5 +588,13 @@ mod tests {
         let e = ConnectParams::resolve("postgres://db/x:1", &env_of(&[])).unwrap_err();
         assert!(e.to_string().contains("user"), "{e}");
         assert!(ConnectParams::resolve("postgres://u@db:notaport/x", &env_of(&[])).is_err());
+    }
+
+    #[test]
+    fn the_maintenance_location_names_the_other_database() {
+        let p = ConnectParams::resolve("postgres://u:pw@db:6000/staging", &|_| None).unwrap();
+        let m = p.with_dbname("postgres");
+        assert_eq!(m.location, "postgresql://u@db:6000/postgres");
+        assert_eq!(m.config.get_dbname(), Some("postgres"));
     }
 }

@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::source::postgres::catalog::quote_ident;
+use crate::pg::ident::quote_ident;
 
 /// Source role → target role.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

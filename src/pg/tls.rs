@@ -218,60 +218,8 @@ impl TlsSettings {
             return Ok(settings);
         }
 
-        let roots = match &settings.root_certs {
-            Some(RootCerts::System) => Some((system_roots(shown)?, Vec::new())),
-            Some(RootCerts::File(path)) if path.exists() => Some(file_roots(path, shown)?),
-            Some(RootCerts::File(path)) => {
-                if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) {
-                    let from = root_setting.as_ref().map_or("libpq's default", |s| s.from.as_str());
-                    return Err(fail(format!(
-                        "sslmode={} checks the server's certificate, but the root certificate file {} (from {from}) \
-                         does not exist; set sslrootcert (or PGSSLROOTCERT) to the file holding the CA certificate \
-                         that signed the server's certificate, use sslrootcert=system for the system's trusted \
-                         CAs, or use sslmode=require to encrypt without checking the certificate",
-                        mode.as_str(),
-                        path.display()
-                    )));
-                }
-                if root_setting.is_some() {
-                    tracing::warn!(
-                        file = %path.display(),
-                        "the root certificate file does not exist; the server's certificate is not checked \
-                         (sslmode={})",
-                        mode.as_str()
-                    );
-                }
-                None
-            }
-            None => {
-                if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) {
-                    return Err(fail(format!(
-                        "sslmode={} checks the server's certificate, but no root certificate file is set and HOME \
-                         is not set (libpq's default is ~/.postgresql/root.crt); set sslrootcert or PGSSLROOTCERT",
-                        mode.as_str()
-                    )));
-                }
-                None
-            }
-        };
-
-        let client = match &settings.client_cert {
-            Some((cert, key)) if cert.exists() => {
-                let key_from = key_setting.as_ref().map_or("libpq's default", |s| s.from.as_str());
-                Some(client_identity(cert, key, key_from, shown)?)
-            }
-            Some((cert, _)) => {
-                if let Some(s) = &cert_setting {
-                    tracing::warn!(
-                        file = %cert.display(),
-                        "the client certificate file ({}) does not exist; no client certificate is sent",
-                        s.from
-                    );
-                }
-                None
-            }
-            None => None,
-        };
+        let roots = load_roots(settings.root_certs.as_ref(), mode, root_setting.as_ref(), shown)?;
+        let client = load_client(settings.client_cert.as_ref(), cert_setting.as_ref(), key_setting.as_ref(), shown)?;
 
         let verifier = match roots {
             Some((roots, self_signed)) => {
@@ -331,7 +279,7 @@ impl TlsSettings {
 
     /// Our words for a connection failure caused by TLS, or `None` when TLS was not the cause.
     pub(super) fn describe_failure(&self, e: &postgres::Error) -> Option<String> {
-        if super::connect::chain_mentions(e, "server does not support TLS") {
+        if super::error::chain_mentions(e, "server does not support TLS") {
             return Some(format!(
                 "the server does not accept TLS connections, and sslmode={} (from {}) does not connect without \
                  TLS; turn on ssl in the server's postgresql.conf, or use sslmode=prefer to fall back to an \
@@ -341,7 +289,7 @@ impl TlsSettings {
             ));
         }
         let tls = rustls_cause(e);
-        if tls.is_none() && !super::connect::chain_mentions(e, "error performing TLS handshake") {
+        if tls.is_none() && !super::error::chain_mentions(e, "error performing TLS handshake") {
             return None;
         }
         let why_checked = match (&self.mode, &self.root_certs) {
@@ -402,6 +350,87 @@ impl TlsSettings {
     }
 }
 
+/// Root certificates, and the self-signed server certificates among them.
+type Roots = (RootCertStore, Vec<CertificateDer<'static>>);
+
+/// The root certificates to check the server's chain against, or `None` when the chain is not
+/// checked; a missing file is an error for the verify modes only.
+fn load_roots(
+    root_certs: Option<&RootCerts>,
+    mode: SslMode,
+    root_setting: Option<&Setting>,
+    shown: &str,
+) -> Result<Option<Roots>> {
+    Ok(match root_certs {
+        Some(RootCerts::System) => Some((system_roots(shown)?, Vec::new())),
+        Some(RootCerts::File(path)) if path.exists() => Some(file_roots(path, shown)?),
+        Some(RootCerts::File(path)) => {
+            if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) {
+                let from = root_setting.map_or("libpq's default", |s| s.from.as_str());
+                return Err(Error::source(
+                    shown,
+                    format!(
+                        "sslmode={} checks the server's certificate, but the root certificate file {} (from {from}) \
+                         does not exist; set sslrootcert (or PGSSLROOTCERT) to the file holding the CA certificate \
+                         that signed the server's certificate, use sslrootcert=system for the system's trusted \
+                         CAs, or use sslmode=require to encrypt without checking the certificate",
+                        mode.as_str(),
+                        path.display()
+                    ),
+                ));
+            }
+            if root_setting.is_some() {
+                tracing::warn!(
+                    file = %path.display(),
+                    "the root certificate file does not exist; the server's certificate is not checked \
+                     (sslmode={})",
+                    mode.as_str()
+                );
+            }
+            None
+        }
+        None => {
+            if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) {
+                return Err(Error::source(
+                    shown,
+                    format!(
+                        "sslmode={} checks the server's certificate, but no root certificate file is set and HOME \
+                         is not set (libpq's default is ~/.postgresql/root.crt); set sslrootcert or PGSSLROOTCERT",
+                        mode.as_str()
+                    ),
+                ));
+            }
+            None
+        }
+    })
+}
+
+/// The client certificate and key to present, when the certificate file exists.
+fn load_client(
+    client_cert: Option<&(PathBuf, PathBuf)>,
+    cert_setting: Option<&Setting>,
+    key_setting: Option<&Setting>,
+    shown: &str,
+) -> Result<Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>> {
+    Ok(match client_cert {
+        Some((cert, key)) if cert.exists() => {
+            let key_from = key_setting.map_or("libpq's default", |s| s.from.as_str());
+            Some(client_identity(cert, key, key_from, shown)?)
+        }
+        Some((cert, _)) => {
+            if let Some(s) = cert_setting {
+                tracing::warn!(
+                    file = %cert.display(),
+                    "the client certificate file ({}) does not exist; no client certificate is sent",
+                    s.from
+                );
+            }
+            None
+        }
+        None => None,
+    })
+}
+
 /// `DnsName("db.example")` or `IpAddress(10.0.0.1)` (how rustls lists a certificate's
 /// names) as `db.example` or `10.0.0.1`.
 fn plain_name(name: &str) -> &str {
@@ -432,7 +461,7 @@ fn rustls_cause(e: &postgres::Error) -> Option<&rustls::Error> {
 
 /// True when `e` is a failed TLS handshake (the server offered TLS and it did not complete).
 pub(super) fn is_handshake_failure(e: &postgres::Error) -> bool {
-    rustls_cause(e).is_some() || super::connect::chain_mentions(e, "error performing TLS handshake")
+    rustls_cause(e).is_some() || super::error::chain_mentions(e, "error performing TLS handshake")
 }
 
 fn client_config(

@@ -1,0 +1,70 @@
+//! The description of tables every layer shares: a table's name, Arrow schema and keys
+//! ([`SourceTable`], [`ForeignKey`]), and the field-metadata keys a PostgreSQL source puts on
+//! its columns ([`PG_TYPE`], [`PG_GENERATED`], [`PG_GENERATED_READS`]) that plans, rules locks,
+//! scans, verification and sinks read. Sources produce these; nothing here talks to a database.
+
+use arrow_schema::{Field, SchemaRef};
+
+/// One table as a source presents it: its name, its columns, and the keys and access
+/// facts the plan checks before anything is written.
+#[derive(Debug, Clone)]
+pub struct SourceTable {
+    /// Schema-qualified name, e.g. `public.customers`.
+    pub name: String,
+    pub schema: SchemaRef,
+    /// The primary key's columns in key order; `None` when the table has no primary key or
+    /// the source cannot tell (Parquet).
+    pub primary_key: Option<Vec<String>>,
+    /// Foreign keys declared on this table, in constraint name order; empty for sources
+    /// without constraints (Parquet).
+    pub foreign_keys: Vec<ForeignKey>,
+    /// PostgreSQL row-level security policies apply to the reading role on this table, so a
+    /// read would see only the rows they allow (the reader refuses instead; see
+    /// `source::postgres`). Always false for Parquet.
+    pub row_security: bool,
+}
+
+impl SourceTable {
+    /// A table without keys or row security (what a Parquet file can describe).
+    pub fn new(name: impl Into<String>, schema: SchemaRef) -> SourceTable {
+        SourceTable { name: name.into(), schema, primary_key: None, foreign_keys: Vec::new(), row_security: false }
+    }
+}
+
+/// A foreign key: `columns` of the table that declares it reference `references_columns`
+/// of `references_table`, position by position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    /// The constraint's name (unique per table in PostgreSQL).
+    pub name: String,
+    /// Referencing columns, in the constraint's order; at least one.
+    pub columns: Vec<String>,
+    /// `schema.table` of the referenced table, as sources name tables (a reference to a
+    /// partition names the partitioned table doppel reads it through). May be this table.
+    pub references_table: String,
+    /// Referenced columns, in the same order as `columns`.
+    pub references_columns: Vec<String>,
+    /// `DEFERRABLE` (initially deferred or not).
+    pub deferrable: bool,
+}
+
+/// Field metadata key holding PostgreSQL's name of the column type.
+pub const PG_TYPE: &str = "pg.type";
+/// Field metadata key marking generated columns.
+pub const PG_GENERATED: &str = "pg.generated";
+/// Field metadata of a generated column: the columns its expression reads, as a JSON array
+/// of names (`["first_name", "last_name"]`).
+pub const PG_GENERATED_READS: &str = "pg.generated.reads";
+/// The `pg.generated.reads` metadata: the column names as a JSON array of strings.
+pub fn generated_reads_text(reads: &[String]) -> String {
+    serde_json::Value::from(reads.to_vec()).to_string()
+}
+
+/// The columns a field's `pg.generated.reads` metadata names; `None` when the field is not
+/// generated, `Some(None)` when it is but the list is missing or unreadable (a reader must
+/// then assume it reads every column).
+pub fn generated_reads(field: &Field) -> Option<Option<Vec<String>>> {
+    let metadata = field.metadata();
+    metadata.get(PG_GENERATED)?;
+    Some(metadata.get(PG_GENERATED_READS).and_then(|t| serde_json::from_str(t).ok()))
+}
