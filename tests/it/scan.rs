@@ -1,4 +1,4 @@
-//! `doppel scan` (issue 4, point 1) on the sample databases and the Parquet fixture: the
+//! `doppel scan` on the sample databases and the Parquet fixture: the
 //! printed rules pass `doppel check`, match the committed classification
 //! (`fixtures/scan/*.expected`), run, and never contain a sampled value.
 //!

@@ -1,6 +1,6 @@
 //! The end-to-end benchmark's source database (scripts/bench/fixture.sql) and its rules
 //! (rules/bench.toml, rules/bench_keep.toml), at a small size: the fixture has the columns
-//! issue 5 lists, is the same for the same seed and different for another, has unique emails,
+//! the benchmark needs, is the same for the same seed and different for another, has unique emails,
 //! valid IBANs and notes of about 100 characters; both rules files cover it exactly; the
 //! anonymising rules copy every row into a new database and change the personal columns.
 
@@ -45,7 +45,7 @@ fn rules(name: &str) -> PathBuf {
 }
 
 #[test]
-fn the_fixture_has_the_issues_columns_and_is_reproducible() {
+fn the_fixture_has_the_benchmark_columns_and_is_reproducible() {
     let c = cluster();
     let db = fixture("doppel-bench-1");
     let columns = c.psql(

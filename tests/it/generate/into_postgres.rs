@@ -1,4 +1,4 @@
-//! `doppel generate` against a real PostgreSQL (issue 7): northwind's profile at `--scale 10`
+//! `doppel generate` against a real PostgreSQL: northwind's profile at `--scale 10`
 //! into a new database (every constraint created and valid, per-column shape like the
 //! source's), `--scale 100` refused at plan time naming the smallint keys, Parquet runs
 //! byte-identical for one seed, and the union of `--shard 1/3..3/3` equal to the single run

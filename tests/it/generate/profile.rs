@@ -1,4 +1,4 @@
-//! `doppel profile` against a real PostgreSQL (issue 7): the profile of northwind holds no
+//! `doppel profile` against a real PostgreSQL: the profile of northwind holds no
 //! value of a personal column, kept columns carry their most common values and histograms,
 //! row counts are the tables' own, and a never-analysed table is refused with what to do.
 

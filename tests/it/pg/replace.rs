@@ -1,5 +1,5 @@
-//! `doppel run --to postgres://…/db --replace`: the atomic environment refresh (issue 3, point
-//! 4, and `--force` of point 5). The binary is run as the nightly job would run it; the old
+//! `doppel run --to postgres://…/db --replace`: the atomic environment refresh, and
+//! `--force`. The binary is run as the nightly job would run it; the old
 //! database must keep serving its old data whenever a run fails or is killed, and no temporary
 //! database may be left behind once the next run has cleaned up.
 

@@ -52,7 +52,8 @@ fn database_exists(db: &str) -> bool {
     cluster().scalar("postgres", &format!("SELECT count(*) FROM pg_database WHERE datname = '{db}'")) == "1"
 }
 
-/// Asserts everything the "done when" asks of a PostgreSQL target.
+/// Asserts that the target is faithful: the same schema as the source, every constraint valid,
+/// the same row counts, and the kept columns equal.
 fn assert_faithful(plan: &Plan, source_db: &str, target_db: &str) {
     let c = cluster();
     assert_eq!(schema_dump(source_db), schema_dump(target_db), "schemas differ");

@@ -1,5 +1,4 @@
-//! Type fidelity end to end (issue 3, point 2): one table holding every PostgreSQL type the
-//! issue lists, with the edge values of each (NULL next to the empty string, NaN, ±Infinity,
+//! Type fidelity end to end: one table holding every PostgreSQL type doppel carries, with the edge values of each (NULL next to the empty string, NaN, ±Infinity,
 //! -0, a 1000-digit numeric, ±infinity dates and timestamps, BC dates, 24:00:00, time zones
 //! with odd offsets, intervals mixing months, days and microseconds, bytea with NUL and high
 //! bytes, duplicate JSON keys, arrays with NULLs and non-default lower bounds, arrays of

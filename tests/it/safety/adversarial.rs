@@ -1,4 +1,4 @@
-//! Adversarial input (issue 4, point 5): hostile rules, keys, identifiers and values, each
+//! Adversarial input: hostile rules, keys, identifiers and values, each
 //! answered by a clear error (exit code; a message naming file, line, table, column or row
 //! and saying what to do) or by correct output, and never by a raw value in any message.
 //!
@@ -6,7 +6,7 @@
 //! stdout and stderr are searched for them ([`assert_no_leak`]), at `--log debug` where the
 //! run gets that far.
 //!
-//! Cases already pinned by other tests (they count toward the issue's 30; not repeated here):
+//! Cases already pinned by other tests (not repeated here):
 //!
 //! | case                                              | where                                                                  |
 //! | ------------------------------------------------- | ---------------------------------------------------------------------- |
@@ -668,7 +668,7 @@ fn a_successful_debug_run_logs_no_value() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Leaks and rules that change nothing (issue 13, items 1, 2, 3 and 9)
+// Leaks and rules that change nothing
 
 #[test]
 fn a_subset_where_that_makes_the_server_quote_a_cell_prints_only_our_words() {

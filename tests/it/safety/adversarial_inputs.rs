@@ -1,4 +1,4 @@
-//! Adversarial inputs around the data (issue 13, "Hardening 2"): the key as the environment
+//! Adversarial inputs around the data: the key as the environment
 //! and a key file give it, numbers and durations in flags, what sits in a rules folder, names
 //! holding control characters in every file doppel writes, Parquet compressed by common
 //! writers, a file size limit, and the loss of the connection holding the source's snapshot.

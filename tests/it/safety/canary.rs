@@ -1,4 +1,4 @@
-//! The canary test (issue 4, point 7): a database seeded with known personal values — names,
+//! The canary test: a database seeded with known personal values — names,
 //! emails, phones, IBANs, card numbers, street addresses, also inside free text and inside
 //! JSON documents — goes through doppel with the rules `doppel scan` suggests, unchanged, into
 //! a PostgreSQL database and into a Parquet directory. Then every place a value could escape

@@ -1,4 +1,4 @@
-//! Fault tests (issue 4, point 6): a run that dies or fails half-way publishes nothing that
+//! Fault tests: a run that dies or fails half-way publishes nothing that
 //! looks complete, and the next run succeeds with output identical to an undisturbed run.
 //!
 //! Here: `kill -9` during a Parquet write and during COPY into a new database; the source

@@ -1,4 +1,4 @@
-//! Hardening: nothing written outside the target, no target lost (issue 12).
+//! Nothing written outside the target, no target lost.
 //!
 //! End-to-end through the `doppel` binary, for the file targets (a Parquet folder, a SQL dump
 //! file):
