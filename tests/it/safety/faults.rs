@@ -16,6 +16,7 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::pg::cluster;
@@ -100,11 +101,29 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// A reference Parquet output of an undisturbed run, in `dir/reference`.
-fn reference(dir: &Path, rules: &Path, db: &str) -> Vec<(String, Vec<u8>)> {
-    let out_dir = dir.join("reference");
-    ok(&run(rules, &cluster().url(db), out_dir.to_str().unwrap(), &[]));
-    files(&out_dir)
+/// The Parquet output of an undisturbed run (name and bytes of every file). Made once for all
+/// tests here: every source database is a clone of the same seed, and the output is a pure
+/// function of input, rules and key.
+fn reference() -> &'static [(String, Vec<u8>)] {
+    static FILES: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
+    FILES.get_or_init(|| {
+        let (db, dir, rules) = setup();
+        let out_dir = dir.path().join("reference");
+        ok(&run(&rules, &cluster().url(&db), out_dir.to_str().unwrap(), &[]));
+        files(&out_dir)
+    })
+}
+
+/// [`table_copy`] of a new database loaded by an undisturbed run, made once for all tests
+/// here (see [`reference`]).
+fn reference_copy() -> &'static str {
+    static COPY: OnceLock<String> = OnceLock::new();
+    COPY.get_or_init(|| {
+        let (db, _dir, rules) = setup();
+        let reference_db = format!("{db}_ref");
+        ok(&run(&rules, &cluster().url(&db), &cluster().url(&reference_db), &[]));
+        table_copy(&reference_db)
+    })
 }
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -144,7 +163,7 @@ fn table_copy(db: &str) -> String {
 #[test]
 fn kill_9_during_a_parquet_write_publishes_nothing_and_the_rerun_is_identical() {
     let (db, dir, rules) = setup();
-    let expected = reference(dir.path(), &rules, &db);
+    let expected = reference();
     let work = dir.path().join("work");
     std::fs::create_dir(&work).unwrap();
     let out_dir = work.join("out");
@@ -173,9 +192,6 @@ fn kill_9_during_a_parquet_write_publishes_nothing_and_the_rerun_is_identical() 
 fn kill_9_during_copy_into_a_new_database_leaves_it_marked_loading_and_the_rerun_rebuilds_it() {
     let c = cluster();
     let (db, _dir, rules) = setup();
-    let reference_db = format!("{db}_ref");
-    ok(&run(&rules, &c.url(&db), &c.url(&reference_db), &[]));
-
     let target = format!("{db}_out");
     let mut child = spawn(&rules, &c.url(&db), &c.url(&target));
     let copying =
@@ -197,7 +213,7 @@ fn kill_9_during_copy_into_a_new_database_leaves_it_marked_loading_and_the_rerun
     if !comment.is_empty() {
         assert!(stderr(&out).contains("removed the half-built database of a killed run"), "{}", stderr(&out));
     }
-    assert!(table_copy(&target) == table_copy(&reference_db), "the rebuilt database differs from an undisturbed run");
+    assert!(table_copy(&target) == reference_copy(), "the rebuilt database differs from an undisturbed run");
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM small"), "100");
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM pg_constraint WHERE NOT convalidated"), "0");
 }
@@ -221,8 +237,6 @@ fn user_objects(db: &str) -> String {
 fn a_load_into_an_existing_empty_database_killed_or_failed_at_any_step_leaves_it_exactly_as_empty() {
     let c = cluster();
     let (db, dir, rules) = setup();
-    let reference_db = format!("{db}_ref");
-    ok(&run(&rules, &c.url(&db), &c.url(&reference_db), &[]));
     let target = c.create_database("faults_existing_empty");
     let empty = user_objects(&target);
 
@@ -262,7 +276,7 @@ fn a_load_into_an_existing_empty_database_killed_or_failed_at_any_step_leaves_it
 
     // The database is still empty, so the next run takes it, and loads what an undisturbed run loads.
     ok(&run(&rules, &c.url(&db), &c.url(&target), &[]));
-    assert!(table_copy(&target) == table_copy(&reference_db), "the load differs from an undisturbed run");
+    assert!(table_copy(&target) == reference_copy(), "the load differs from an undisturbed run");
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM small"), "100");
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"), "1");
 }
@@ -270,7 +284,7 @@ fn a_load_into_an_existing_empty_database_killed_or_failed_at_any_step_leaves_it
 #[test]
 fn the_source_connection_ended_mid_read_fails_the_parquet_run_and_the_rerun_is_identical() {
     let (db, dir, rules) = setup();
-    let expected = reference(dir.path(), &rules, &db);
+    let expected = reference();
     let work = dir.path().join("work");
     std::fs::create_dir(&work).unwrap();
     let out_dir = work.join("out");
@@ -298,9 +312,7 @@ fn the_source_connection_ended_mid_read_leaves_no_target_database_and_the_rerun_
     assert!(!database_exists(&target), "the half-built target was left behind");
 
     ok(&run(&rules, &c.url(&db), &c.url(&target), &[]));
-    let reference_db = format!("{db}_ref");
-    ok(&run(&rules, &c.url(&db), &c.url(&reference_db), &[]));
-    assert!(table_copy(&target) == table_copy(&reference_db));
+    assert!(table_copy(&target) == reference_copy());
 }
 
 /// Whether `mount` works here (root, and a kernel that lets this container mount).
@@ -321,7 +333,7 @@ fn a_full_output_file_system_fails_the_run_without_leftovers_and_the_rerun_is_id
         eprintln!("SKIPPED: cannot mount a 1 MiB tmpfs here (needs root and mount rights)");
         return;
     }
-    let expected = reference(dir.path(), &rules, &db);
+    let expected = reference();
     assert!(expected.iter().map(|(_, b)| b.len()).sum::<usize>() > 2 << 20, "the output would fit in 1 MiB");
     let out_dir = small.join("out");
     let out = run(&rules, &cluster().url(&db), out_dir.to_str().unwrap(), &[]);
