@@ -217,16 +217,7 @@ fn assert_failed_without_output(out: &std::process::Output, code: i32, needles: 
 fn missing_and_short_keys_are_refused_without_output() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
-    let (rules, fixtures) = (shop_rules(), fixture_dir());
-    let args = [
-        "run",
-        "--rules",
-        rules.to_str().unwrap(),
-        "--from",
-        fixtures.to_str().unwrap(),
-        "--to",
-        out_dir.to_str().unwrap(),
-    ];
+    let args = run_args(&shop_rules(), fixture_dir().to_str().unwrap(), out_dir.to_str().unwrap(), &[]);
     assert_failed_without_output(&doppel(&args, None), 3, &["DOPPEL_KEY", "--key-file"], &out_dir);
     let short = doppel(&args, Some("short-secret-key"));
     assert_failed_without_output(&short, 3, &["at least 32"], &out_dir);
@@ -243,17 +234,7 @@ fn key_file_must_be_private_and_not_combined_with_the_environment() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let k = key.to_str().unwrap();
     let out = doppel(
-        &[
-            "run",
-            "--rules",
-            shop_rules().to_str().unwrap(),
-            "--from",
-            fixture_dir().to_str().unwrap(),
-            "--to",
-            out_dir.to_str().unwrap(),
-            "--key-file",
-            k,
-        ],
+        &run_args(&shop_rules(), fixture_dir().to_str().unwrap(), out_dir.to_str().unwrap(), &["--key-file", k]),
         None,
     );
     assert_failed_without_output(&out, 3, &["chmod 600"], &out_dir);
@@ -263,18 +244,7 @@ fn key_file_must_be_private_and_not_combined_with_the_environment() {
     // The same key from a file gives the same output as from the environment.
     let a = dir.path().join("a");
     let out = doppel(
-        &[
-            "run",
-            "--quiet",
-            "--rules",
-            shop_rules().to_str().unwrap(),
-            "--from",
-            fixture_dir().to_str().unwrap(),
-            "--to",
-            a.to_str().unwrap(),
-            "--key-file",
-            k,
-        ],
+        &run_args(&shop_rules(), fixture_dir().to_str().unwrap(), a.to_str().unwrap(), &["--key-file", k]),
         None,
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -337,32 +307,10 @@ fn corrupt_or_missing_parquet_is_a_source_error_without_output() {
     let bytes = std::fs::read(&victim).unwrap();
     std::fs::write(&victim, &bytes[..bytes.len() / 2]).unwrap();
     let out_dir = dir.path().join("out");
-    let out = doppel(
-        &[
-            "run",
-            "--rules",
-            shop_rules().to_str().unwrap(),
-            "--from",
-            input.to_str().unwrap(),
-            "--to",
-            out_dir.to_str().unwrap(),
-        ],
-        Some(TEST_KEY),
-    );
+    let out = doppel_run(&shop_rules(), input.to_str().unwrap(), out_dir.to_str().unwrap(), &[]);
     assert_failed_without_output(&out, 4, &["public.orders.parquet", "Parquet"], &out_dir);
     let missing = dir.path().join("nope");
-    let out = doppel(
-        &[
-            "run",
-            "--rules",
-            shop_rules().to_str().unwrap(),
-            "--from",
-            missing.to_str().unwrap(),
-            "--to",
-            out_dir.to_str().unwrap(),
-        ],
-        Some(TEST_KEY),
-    );
+    let out = doppel_run(&shop_rules(), missing.to_str().unwrap(), out_dir.to_str().unwrap(), &[]);
     assert_failed_without_output(&out, 4, &["nope"], &out_dir);
 }
 
@@ -388,17 +336,14 @@ fn interrupted_run_publishes_nothing(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
     // One-row batches make the run slow enough to interrupt in the middle.
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_doppel"))
-        .args(["run", "--quiet", "--batch-rows", "1", "--threads", "1", "--rules"])
-        .arg(shop_rules())
-        .arg("--from")
-        .arg(fixture_dir())
-        .arg("--to")
-        .arg(&out_dir)
-        .env("DOPPEL_KEY", TEST_KEY)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let slow = ["--batch-rows", "1", "--threads", "1"];
+    let child = doppel_command(
+        &run_args(&shop_rules(), fixture_dir().to_str().unwrap(), out_dir.to_str().unwrap(), &slow),
+        Some(TEST_KEY),
+    )
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     // Wait until the run is staging output, then interrupt it.
     let staging_started = || {
         std::fs::read_dir(dir.path())
@@ -500,19 +445,7 @@ fn a_table_given_as_a_folder_of_part_files_reads_like_one_file() {
     }
     let a = dir.path().join("a");
     let b = dir.path().join("b");
-    let out = doppel(
-        &[
-            "run",
-            "--quiet",
-            "--rules",
-            shop_rules().to_str().unwrap(),
-            "--from",
-            input.to_str().unwrap(),
-            "--to",
-            a.to_str().unwrap(),
-        ],
-        Some(TEST_KEY),
-    );
+    let out = doppel_run(&shop_rules(), input.to_str().unwrap(), a.to_str().unwrap(), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(run_shop(&b, TEST_KEY, &[]).status.success());
     assert_eq!(files_bytes(&a), files_bytes(&b));

@@ -10,7 +10,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 
 use common::pg::cluster;
-use common::{TEST_KEY, doppel, root, stderr};
+use common::{doppel, doppel_run, root, stderr};
 
 /// `rules` and its lock copied into a new directory (so a test can rewrite the lock).
 fn copy_rules(name: &str) -> (tempfile::TempDir, PathBuf) {
@@ -32,7 +32,7 @@ fn check(rules: &Path, from: &str, extra: &[&str]) -> std::process::Output {
 
 /// `doppel run --quiet` with the test key.
 fn run(rules: &Path, from: &str, to: &str) -> std::process::Output {
-    doppel(&["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", from, "--to", to], Some(TEST_KEY))
+    doppel_run(rules, from, to, &[])
 }
 
 /// A new database loaded with the benchmark fixture (small).

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use arrow_array::cast::AsArray;
 use arrow_schema::DataType;
-use common::{TEST_KEY, doppel, fixture_dir, pg, root, stderr};
+use common::{doppel, doppel_run, fixture_dir, pg, root, stderr};
 use doppel::source::{self, Location};
 
 /// Runs `doppel scan --from src` and returns the rules it printed.
@@ -126,10 +126,7 @@ fn northwind_rules_pass_check_match_the_expected_classification_and_run() {
     expect_classification("northwind", &classification(&file, &url));
     // Runs as printed: every generated value fits its column.
     let out_dir = dir.path().join("out");
-    let run = doppel(
-        &["run", "--rules", file.to_str().unwrap(), "--from", &url, "--to", out_dir.to_str().unwrap(), "--quiet"],
-        Some(TEST_KEY),
-    );
+    let run = doppel_run(&file, &url, out_dir.to_str().unwrap(), &[]);
     assert!(run.status.success(), "run with the scanned rules failed: {}", stderr(&run));
     // No sampled value in the rules: phones, faxes, and the people's names and streets.
     let values = text_values(&url);
@@ -195,10 +192,7 @@ fn parquet_source_rules_pass_check_run_and_hide_values() {
     assert!(rules.contains(r#"template = "{first_name|slug}.{last_name|slug}@example.com""#), "{rules}");
     assert!(rules.contains(r#""contact.email" = { action = "fake", generator = "email""#), "{rules}");
     let out_dir = dir.path().join("out");
-    let run = doppel(
-        &["run", "--rules", file.to_str().unwrap(), "--from", src, "--to", out_dir.to_str().unwrap(), "--quiet"],
-        Some(TEST_KEY),
-    );
+    let run = doppel_run(&file, src, out_dir.to_str().unwrap(), &[]);
     assert!(run.status.success(), "run with the scanned rules failed: {}", stderr(&run));
     let values = text_values(src);
     assert_no_values(&rules, &identifying(&values), &[]);

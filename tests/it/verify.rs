@@ -13,7 +13,7 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use common::pg::cluster;
-use common::{TEST_KEY, concat, doppel, fixture_dir, read_table};
+use common::{TEST_KEY, concat, doppel, doppel_run, fixture_dir, read_table};
 
 fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
@@ -56,7 +56,7 @@ fn shop_rules_leaving_names_in_notes(dir: &Path) -> std::path::PathBuf {
 }
 
 fn run(rules: &Path, from: &str, to: &str) {
-    let o = doppel(&["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", from, "--to", to], Some(TEST_KEY));
+    let o = doppel_run(rules, from, to, &[]);
     assert!(o.status.success(), "{}", text(&o));
 }
 
@@ -269,10 +269,7 @@ fn run_verify_publishes_a_clean_output_and_nothing_with_a_finding() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(leftovers.iter().all(|n| !n.to_string_lossy().contains("doppel-partial")), "{leftovers:?}");
     let to = out.to_str().unwrap();
-    let o = doppel(
-        &["run", "--quiet", "--verify", "--rules", clean_rules.to_str().unwrap(), "--from", &from, "--to", to],
-        Some(TEST_KEY),
-    );
+    let o = doppel_run(&clean_rules, &from, to, &["--verify"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("no findings"), "{}", text(&o));
     assert!(out.join("public.customers.parquet").exists());
@@ -305,11 +302,7 @@ fn run_verify_checks_a_database_before_it_is_finished_or_swapped_in() {
         std::fs::copy(&lock, dir.path().join("northwind.schema.lock")).unwrap();
     }
     let run_verify = |rules: &Path, target: &str, extra: &[&str]| {
-        let (from, to) = (c.url(&source), c.url(target));
-        let mut args =
-            vec!["run", "--quiet", "--verify", "--rules", rules.to_str().unwrap(), "--from", &from, "--to", &to];
-        args.extend_from_slice(extra);
-        doppel(&args, Some(TEST_KEY))
+        doppel_run(rules, &c.url(&source), &c.url(target), &[&["--verify"], extra].concat())
     };
     let exists = |db: &str| c.scalar("postgres", &format!("SELECT count(*) FROM pg_database WHERE datname = '{db}'"));
 

@@ -6,7 +6,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 
 use common::pg::{Cluster, cluster};
-use common::{TEST_KEY, doppel, stderr};
+use common::{doppel, doppel_run, stderr};
 
 /// A source with `public.nocols` (no columns, 5 rows), `public.nocols_empty` (no columns, no
 /// rows) and `public.n` (one column, 2 rows); and scan's rules for it, written to `dir`.
@@ -26,8 +26,7 @@ fn source_and_scanned_rules(c: &Cluster, dir: &Path) -> (String, PathBuf) {
 }
 
 fn run(rules: &Path, from: &str, to: &str) {
-    let out =
-        doppel(&["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", from, "--to", to], Some(TEST_KEY));
+    let out = doppel_run(rules, from, to, &[]);
     assert!(out.status.success(), "{from} → {to}: {}", stderr(&out));
 }
 
@@ -109,11 +108,7 @@ fn a_table_without_columns_keeps_its_rows_through_parquet() {
     // Into a table that has columns, rows without values are refused, naming the table.
     let other = c.create_database("zero_cols_cols");
     c.psql(&other, "CREATE TABLE nocols (a int); CREATE TABLE nocols_empty (); CREATE TABLE n (id int PRIMARY KEY);");
-    let rules = rules.to_str().unwrap();
-    let out = doppel(
-        &["run", "--quiet", "--rules", rules, "--from", parquet.to_str().unwrap(), "--to", &c.url(&other)],
-        Some(TEST_KEY),
-    );
+    let out = doppel_run(&rules, parquet.to_str().unwrap(), &c.url(&other), &[]);
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("public.nocols: the input table has no columns and the target table has some"),

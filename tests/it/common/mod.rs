@@ -4,8 +4,9 @@
 
 pub mod pg;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 
 use arrow_array::RecordBatch;
 use doppel::plan::{Plan, Strategy};
@@ -27,14 +28,33 @@ pub fn shop_rules() -> PathBuf {
     root().join("rules/shop.toml")
 }
 
-/// Runs `doppel` with `args` and DOPPEL_KEY set to `key` (or unset).
-pub fn doppel(args: &[&str], key: Option<&str>) -> Output {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_doppel"));
+/// The `doppel` binary with `args` and DOPPEL_KEY set to `key` (or unset), not started yet.
+pub fn doppel_command<S: AsRef<OsStr>>(args: &[S], key: Option<&str>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_doppel"));
     cmd.args(args).env_remove("DOPPEL_KEY").env("NO_COLOR", "1");
     if let Some(k) = key {
         cmd.env("DOPPEL_KEY", k);
     }
-    cmd.output().expect("run doppel")
+    cmd
+}
+
+/// Runs `doppel` with `args` and DOPPEL_KEY set to `key` (or unset).
+pub fn doppel<S: AsRef<OsStr>>(args: &[S], key: Option<&str>) -> Output {
+    doppel_command(args, key).output().expect("run doppel")
+}
+
+/// The arguments of `doppel run --quiet --rules RULES --from FROM --to TO EXTRA…`.
+pub fn run_args(rules: &Path, from: &str, to: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["run", "--quiet", "--rules"].map(String::from).into();
+    args.push(rules.to_str().expect("rules path is UTF-8").to_string());
+    args.extend(["--from", from, "--to", to].map(String::from));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// Runs `doppel run --quiet --rules RULES --from FROM --to TO EXTRA…` with [`TEST_KEY`].
+pub fn doppel_run(rules: &Path, from: &str, to: &str, extra: &[&str]) -> Output {
+    doppel(&run_args(rules, from, to, extra), Some(TEST_KEY))
 }
 
 pub fn stderr(o: &Output) -> String {
@@ -43,19 +63,7 @@ pub fn stderr(o: &Output) -> String {
 
 /// Runs the main job on the fixtures into `out` with extra args.
 pub fn run_shop(out: &Path, key: &str, extra: &[&str]) -> Output {
-    let (rules, fixtures) = (shop_rules(), fixture_dir());
-    let mut args = vec![
-        "run",
-        "--rules",
-        rules.to_str().unwrap(),
-        "--from",
-        fixtures.to_str().unwrap(),
-        "--to",
-        out.to_str().unwrap(),
-        "--quiet",
-    ];
-    args.extend_from_slice(extra);
-    doppel(&args, Some(key))
+    doppel(&run_args(&shop_rules(), fixture_dir().to_str().unwrap(), out.to_str().unwrap(), extra), Some(key))
 }
 
 /// Names in `dir`, sorted, without the targets' lock files (`.<name>.doppel-lock`: empty, and

@@ -8,7 +8,6 @@ use crate::common;
 
 use std::path::PathBuf;
 
-use common::TEST_KEY;
 use common::pg::cluster;
 
 const CUSTOMERS: usize = 300;
@@ -126,19 +125,7 @@ fn the_bench_rules_cover_the_fixture_and_anonymise_it() {
     }
 
     let target = format!("{db}_anon");
-    let out = common::doppel(
-        &[
-            "run",
-            "--quiet",
-            "--rules",
-            rules("bench.toml").to_str().unwrap(),
-            "--from",
-            &c.url(&db),
-            "--to",
-            &c.url(&target),
-        ],
-        Some(TEST_KEY),
-    );
+    let out = common::doppel_run(&rules("bench.toml"), &c.url(&db), &c.url(&target), &[]);
     assert!(out.status.success(), "run: {}", common::stderr(&out));
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.customers"), CUSTOMERS.to_string());
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.orders"), ORDERS.to_string());

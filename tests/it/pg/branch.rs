@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use common::pg::cluster;
-use common::{TEST_KEY, doppel, root, stderr};
+use common::{doppel, doppel_run, root, stderr};
 
 /// A database name no other test uses (not created).
 fn fresh(prefix: &str) -> String {
@@ -22,10 +22,7 @@ fn fresh(prefix: &str) -> String {
 fn run_northwind(from: &str, to: &str, extra: &[&str]) {
     let c = cluster();
     let rules = root().join("rules/northwind.toml");
-    let (from, to) = (c.url(from), c.url(to));
-    let mut args = vec!["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", &from, "--to", &to];
-    args.extend_from_slice(extra);
-    let out = doppel(&args, Some(TEST_KEY));
+    let out = doppel_run(&rules, &c.url(from), &c.url(to), extra);
     assert!(out.status.success(), "{}", stderr(&out));
 }
 

@@ -9,17 +9,14 @@ use std::path::Path;
 use std::process::Output;
 
 use common::pg::cluster;
-use common::{TEST_KEY, schema_dump, visible_entries};
+use common::{schema_dump, visible_entries};
 use doppel::sink::Sink;
 use doppel::sink::postgres::dump::DumpSink;
 use doppel::source::Source;
 use doppel::source::postgres::PostgresSource;
 
 fn run(rules: &Path, source_db: &str, to: &str, extra: &[&str]) -> Output {
-    let source_url = cluster().url(source_db);
-    let mut args = vec!["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", &source_url, "--to", to];
-    args.extend_from_slice(extra);
-    common::doppel(&args, Some(TEST_KEY))
+    common::doppel_run(rules, &cluster().url(source_db), to, extra)
 }
 
 fn ok(out: &Output) {

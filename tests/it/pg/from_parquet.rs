@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::pg::cluster;
-use common::{TEST_KEY, assert_rows_and_kept_values, doppel, quoted, root, schema_dump, stderr};
+use common::{assert_rows_and_kept_values, doppel, doppel_run, quoted, root, schema_dump, stderr};
 use doppel::plan;
 use doppel::rules::load_rules;
 use doppel::source::Source;
@@ -22,9 +22,7 @@ fn northwind_rules() -> PathBuf {
 
 /// `doppel run --from <from> --to <to>` with the test key.
 fn run(rules: &Path, from: &str, to: &str, extra: &[&str]) -> Output {
-    let mut args = vec!["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", from, "--to", to];
-    args.extend_from_slice(extra);
-    doppel(&args, Some(TEST_KEY))
+    doppel_run(rules, from, to, extra)
 }
 
 /// The tables of database `db` (PostgreSQL → Parquet) written into a new directory.

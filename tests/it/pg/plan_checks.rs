@@ -71,7 +71,7 @@ fn check(rules: &Path, url: &str) -> std::process::Output {
 }
 
 fn run(rules: &Path, url: &str, to: &str) -> std::process::Output {
-    doppel(&["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", url, "--to", to], Some(TEST_KEY))
+    doppel_run(rules, url, to, &[])
 }
 
 fn database_exists(db: &str) -> bool {

@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::pg::cluster;
-use common::{TEST_KEY, doppel, root, stderr};
+use common::{doppel, doppel_run, root, stderr};
 
 #[test]
 fn a_protected_database_is_never_replaced_whatever_the_flags() {
@@ -18,13 +18,7 @@ fn a_protected_database_is_never_replaced_whatever_the_flags() {
 
     let rules = root().join("rules/clubdata.toml");
     let target = c.url(&production);
-    let run = |extra: &[&str]| {
-        let source_url = c.url(&source);
-        let mut args =
-            vec!["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", &source_url, "--to", &target];
-        args.extend_from_slice(extra);
-        doppel(&args, Some(TEST_KEY))
-    };
+    let run = |extra: &[&str]| doppel_run(&rules, &c.url(&source), &target, extra);
     for flags in [&[][..], &["--replace"][..], &["--replace", "--force", "--terminate-connections"][..]] {
         let out = run(flags);
         assert_eq!(out.status.code(), Some(5), "{flags:?}: {}", stderr(&out));
@@ -74,9 +68,7 @@ fn target_with_keepsake(c: &common::pg::Cluster) -> String {
 }
 
 fn replace_force(c: &common::pg::Cluster, source: &str, rules: &std::path::Path, target: &str) -> std::process::Output {
-    let (from, to) = (c.url(source), c.url(target));
-    let rules = rules.to_str().unwrap();
-    doppel(&["run", "--quiet", "--rules", rules, "--from", &from, "--to", &to, "--replace", "--force"], Some(TEST_KEY))
+    doppel_run(rules, &c.url(source), &c.url(target), &["--replace", "--force"])
 }
 
 fn assert_refused_and_intact(c: &common::pg::Cluster, out: &std::process::Output, target: &str, what: &str) {

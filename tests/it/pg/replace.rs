@@ -35,24 +35,15 @@ fn clubdata_rules() -> PathBuf {
 /// `doppel run --quiet --rules R --from SRC --to TARGET EXTRA…`.
 fn args(rules: &Path, source_db: &str, target_db: &str, extra: &[&str]) -> Vec<String> {
     let c = cluster();
-    let mut a: Vec<String> = vec!["run", "--quiet", "--rules"].into_iter().map(String::from).collect();
-    a.push(rules.to_str().unwrap().to_string());
-    a.extend(["--from".to_string(), c.url(source_db), "--to".to_string(), c.url(target_db)]);
-    a.extend(extra.iter().map(|s| s.to_string()));
-    a
+    common::run_args(rules, &c.url(source_db), &c.url(target_db), extra)
 }
 
 fn run(rules: &Path, source_db: &str, target_db: &str, extra: &[&str]) -> Output {
-    let a = args(rules, source_db, target_db, extra);
-    common::doppel(&a.iter().map(String::as_str).collect::<Vec<_>>(), Some(TEST_KEY))
+    common::doppel(&args(rules, source_db, target_db, extra), Some(TEST_KEY))
 }
 
 fn spawn(rules: &Path, source_db: &str, target_db: &str, extra: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_doppel"))
-        .args(args(rules, source_db, target_db, extra))
-        .env_remove("DOPPEL_KEY")
-        .env("DOPPEL_KEY", TEST_KEY)
-        .env("NO_COLOR", "1")
+    common::doppel_command(&args(rules, source_db, target_db, extra), Some(TEST_KEY))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

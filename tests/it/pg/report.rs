@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::pg::cluster;
-use common::{TEST_KEY, doppel, root, stderr};
+use common::{doppel_run, root, stderr};
 
 #[test]
 fn a_postgres_run_reports_its_snapshot_and_its_output_hash_and_reruns_differ_only_in_times() {
@@ -15,21 +15,7 @@ fn a_postgres_run_reports_its_snapshot_and_its_output_hash_and_reruns_differ_onl
     let run = |name: &str| -> serde_json::Value {
         let file = dir.path().join(format!("{name}.sql"));
         let report = dir.path().join(format!("{name}.json"));
-        let out = doppel(
-            &[
-                "run",
-                "--quiet",
-                "--rules",
-                rules.to_str().unwrap(),
-                "--from",
-                &c.url(&source),
-                "--to",
-                file.to_str().unwrap(),
-                "--report",
-                report.to_str().unwrap(),
-            ],
-            Some(TEST_KEY),
-        );
+        let out = doppel_run(&rules, &c.url(&source), file.to_str().unwrap(), &["--report", report.to_str().unwrap()]);
         assert!(out.status.success(), "{}", stderr(&out));
         let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
         let hash = blake3::hash(&std::fs::read(&file).unwrap()).to_hex().to_string();

@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::pg::cluster;
-use common::{TEST_KEY, doppel, stderr};
+use common::{doppel_run, stderr};
 
 const RULES: &str = "version = 1\n[tables.\"app.accounts\"]\nkeep = [\"id\", \"name\"]\n";
 
@@ -39,10 +39,7 @@ fn run(source: &str, to: &str, extra: &[&str]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules.toml");
     std::fs::write(&rules, RULES).unwrap();
-    let from = cluster().url(source);
-    let mut args = vec!["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", &from, "--to", to];
-    args.extend_from_slice(extra);
-    doppel(&args, Some(TEST_KEY))
+    doppel_run(&rules, &cluster().url(source), to, extra)
 }
 
 #[test]

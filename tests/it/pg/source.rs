@@ -764,10 +764,7 @@ fn a_table_another_session_holds_locked_fails_the_run_naming_it() {
     std::fs::write(&rules, "version = 1\n\n[tables.\"public.t\"]\nkeep = [\"id\"]\n").unwrap();
     let out = dir.path().join("out");
     let from = format!("{}?options=-c%20lock_timeout%3D1s", c.url(&db));
-    let run = common::doppel(
-        &["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", &from, "--to", out.to_str().unwrap()],
-        Some(common::TEST_KEY),
-    );
+    let run = common::doppel_run(&rules, &from, out.to_str().unwrap(), &[]);
     let err = common::stderr(&run);
     assert_eq!(run.status.code(), Some(4), "{err}");
     assert!(err.contains("table public.t: cannot lock it for reading") && err.contains("lock_timeout (1s)"), "{err}");
@@ -795,13 +792,12 @@ fn a_truncate_during_a_run_leaves_the_snapshots_rows_in_the_output() {
     .unwrap();
     let out = dir.path().join("out");
     let from = format!("{}?application_name=doppel_run_truncate", c.url(&db));
-    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_doppel"))
-        .args(["run", "--quiet", "--jobs", "1", "--batch-rows", "100", "--rules", rules.to_str().unwrap()])
-        .args(["--from", &from, "--to", out.to_str().unwrap()])
-        .env("DOPPEL_KEY", common::TEST_KEY)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let slow = ["--jobs", "1", "--batch-rows", "100"];
+    let mut run =
+        common::doppel_command(&common::run_args(&rules, &from, out.to_str().unwrap(), &slow), Some(common::TEST_KEY))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
     let started = Instant::now();
     // The reader's last query stays visible once the server has sent everything.
     let copying = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'doppel_run_truncate' \

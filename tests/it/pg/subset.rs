@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use common::pg::cluster;
-use common::{TEST_KEY, doppel, stderr};
+use common::{doppel, doppel_run, stderr};
 
 /// A rules folder keeping every column of every `public` table of `db`, plus `subset`.
 fn keep_all_rules(db: &str, subset: &str) -> tempfile::TempDir {
@@ -40,10 +40,7 @@ fn run(rules: &Path, from: &str, to: &str) -> std::process::Output {
 }
 
 fn run_with(rules: &Path, from: &str, to: &str, extra: &[&str]) -> std::process::Output {
-    let mut args =
-        vec!["run", "--rules", rules.to_str().unwrap(), "--from", from, "--to", to, "--quiet", "--jobs", "2"];
-    args.extend_from_slice(extra);
-    doppel(&args, Some(TEST_KEY))
+    doppel_run(rules, from, to, &[&["--jobs", "2"], extra].concat())
 }
 
 fn run_ok(rules: &Path, from: &str, to: &str) -> String {
@@ -367,18 +364,8 @@ fn mistakes_in_a_subset_are_reported_with_the_line_and_never_a_value() {
     // A subset needs foreign keys: a Parquet source is refused.
     let dir = tempfile::tempdir().unwrap();
     let rules = keep_all_rules(&source, NORTHWIND_SUBSET);
-    let out = doppel(
-        &[
-            "run",
-            "--rules",
-            rules.path().to_str().unwrap(),
-            "--from",
-            common::fixture_dir().to_str().unwrap(),
-            "--to",
-            dir.path().join("x").to_str().unwrap(),
-        ],
-        Some(TEST_KEY),
-    );
+    let out =
+        doppel_run(rules.path(), common::fixture_dir().to_str().unwrap(), dir.path().join("x").to_str().unwrap(), &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("needs a PostgreSQL source"), "{}", stderr(&out));
 }

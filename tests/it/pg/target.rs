@@ -282,11 +282,7 @@ fn the_binary_copies_clubdata_into_a_new_database_and_refuses_a_busy_target_or_t
     let target = format!("{source}_cli_copy");
     let rules = common::root().join("rules/clubdata.toml");
     let source_url = c.url(&source);
-    let run = |to: &str, extra: &[&str]| {
-        let mut args = vec!["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", &source_url, "--to", to];
-        args.extend_from_slice(extra);
-        common::doppel(&args, Some(TEST_KEY))
-    };
+    let run = |to: &str, extra: &[&str]| common::doppel_run(&rules, &source_url, to, extra);
     let out = run(&c.url(&target), &[]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     for table in ["cd.bookings", "cd.facilities", "cd.members"] {

@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::TEST_KEY;
 use common::pg::Cluster;
 use doppel::error::Error;
 use doppel::source::postgres::connect::ConnectParams;
@@ -257,8 +256,7 @@ fn doppel_run_copies_a_database_over_verify_full_with_its_children_on_tls_too() 
     // A password in the URL (ignored by the trusting server) must not show anywhere.
     let url = |db: &str| with_params(&c.url(db).replace("postgres@", "postgres:hunter2@"), &verify);
     let (from, to) = (url(&source), url(&target));
-    let args = ["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", &from, "--to", &to];
-    let out = common::doppel(&args, Some(TEST_KEY));
+    let out = common::doppel_run(&rules, &from, &to, &[]);
     // pg_dump (pre- and post-data from the source) and psql (into the target) connect over
     // TCP; this server refuses them unless they use TLS.
     assert!(out.status.success(), "{}", common::stderr(&out));
@@ -279,8 +277,7 @@ fn doppel_run_copies_a_database_over_verify_full_with_its_children_on_tls_too() 
     );
     let other_target = format!("{source}_tls_never");
     let to = url(&other_target);
-    let args = ["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", &bad_from, "--to", &to];
-    let out = common::doppel(&args, Some(TEST_KEY));
+    let out = common::doppel_run(&rules, &bad_from, &to, &[]);
     let err = common::stderr(&out);
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(err.contains(&format!("127.0.0.1:{}/{source}", c.port)) && err.contains("set sslrootcert"), "{err}");

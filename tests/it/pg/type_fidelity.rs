@@ -147,8 +147,7 @@ fn rules(dir: &Path, columns: &[(&str, &str)]) -> std::path::PathBuf {
 
 /// `doppel run` from `from` to `to`; panics with stderr on failure.
 fn run(rules: &Path, from: &str, to: &str) {
-    let out =
-        doppel(&["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", from, "--to", to], Some(TEST_KEY));
+    let out = doppel_run(rules, from, to, &[]);
     assert!(out.status.success(), "doppel run failed ({}):\n{}", out.status, stderr(&out));
 }
 
@@ -449,10 +448,8 @@ fn a_table_of_binary_capable_types_is_loaded_with_binary_copy_byte_for_byte() {
         .unwrap();
     let target_db = format!("{source_db}_binary");
     let (from, to) = (c.url(&source_db), c.url(&target_db));
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_doppel"));
-    cmd.args(["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", &from, "--to", &to])
-        .env("DOPPEL_KEY", TEST_KEY)
-        .env("DOPPEL_LOG", "debug");
+    let mut cmd = common::doppel_command(&common::run_args(&rules, &from, &to, &[]), Some(TEST_KEY));
+    cmd.env("DOPPEL_LOG", "debug");
     let out = cmd.output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("binary=true"), "the table was not loaded in binary: {}", stderr(&out));

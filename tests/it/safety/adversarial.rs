@@ -118,10 +118,7 @@ fn check(rules: &Path, from: &str) -> Output {
 }
 
 fn run(rules: &Path, from: &str, to: &str) -> Output {
-    doppel(
-        &["run", "--quiet", "--log", "debug", "--rules", rules.to_str().unwrap(), "--from", from, "--to", to],
-        Some(TEST_KEY),
-    )
+    doppel_run(rules, from, to, &["--log", "debug"])
 }
 
 fn database_exists(db: &str) -> bool {
@@ -463,9 +460,7 @@ fn timestamptz_values_arrive_as_the_same_instants_whatever_the_sessions_time_zon
     let rules = write(dir.path(), "rules.toml", &people_rules(""));
     let parquet = dir.path().join("pq");
     for to in [c.url(&target), parquet.to_str().unwrap().to_string()] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_doppel"))
-            .args(["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", &c.url(&db), "--to", &to])
-            .env("DOPPEL_KEY", TEST_KEY)
+        let out = doppel_command(&run_args(&rules, &c.url(&db), &to, &[]), Some(TEST_KEY))
             .env("PGTZ", "America/St_Johns")
             .env("TZ", "Asia/Kolkata")
             .output()

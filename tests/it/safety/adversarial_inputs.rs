@@ -23,9 +23,7 @@ use common::pg::cluster;
 use common::*;
 
 fn doppel_bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_doppel"));
-    cmd.env_remove("DOPPEL_KEY").env("NO_COLOR", "1");
-    cmd
+    doppel_command::<&str>(&[], None)
 }
 
 /// Runs `cmd`, killing it after `limit`; the output, and whether it had to be killed.
@@ -71,12 +69,7 @@ fn private_file(path: &Path, content: &[u8]) {
 
 /// The shop fixture's run arguments into `out`.
 fn shop_run_args(out: &Path) -> Vec<String> {
-    let (rules, from) = (shop_rules(), fixture_dir());
-    ["run", "--quiet", "--rules", rules.to_str().unwrap(), "--from", from.to_str().unwrap(), "--to"]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([out.to_str().unwrap().to_string()])
-        .collect()
+    run_args(&shop_rules(), fixture_dir().to_str().unwrap(), out.to_str().unwrap(), &[])
 }
 
 /// Every file of a Parquet output directory, by name, with its bytes.
@@ -323,12 +316,7 @@ fn names_with_every_control_character_go_through_scan_check_lock_run_and_profile
 
     let to = dir.path().join("out");
     let report = dir.path().join("report.json");
-    let out = doppel_bin()
-        .args(["run", "--quiet", "--rules", rules_s, "--from", &url, "--to", to.to_str().unwrap(), "--report"])
-        .arg(&report)
-        .env("DOPPEL_KEY", TEST_KEY)
-        .output()
-        .unwrap();
+    let out = doppel_run(&rules, &url, to.to_str().unwrap(), &["--report", report.to_str().unwrap()]);
     assert_ok(&out);
     let batches = read_table(&to, &name);
     let out_batch = concat(&batches);
@@ -383,11 +371,7 @@ fn parquet_written_by_pyarrow_with_every_common_codec_is_read_by_scan_check_and_
     assert_ok(&doppel_bin().args(["scan", "--from", from_s]).output().unwrap());
     assert_ok(&doppel_bin().args(["check", "--rules", rules_s, "--from", from_s]).output().unwrap());
     let to = dir.path().join("out");
-    let out = doppel_bin()
-        .args(["run", "--quiet", "--rules", rules_s, "--from", from_s, "--to", to.to_str().unwrap()])
-        .env("DOPPEL_KEY", TEST_KEY)
-        .output()
-        .unwrap();
+    let out = doppel_run(&rules_path, from_s, to.to_str().unwrap(), &[]);
     assert_ok(&out);
     let expected = concat(&read_table(&from, "public.none"));
     for codec in codecs {
@@ -443,10 +427,8 @@ fn losing_the_connection_that_holds_the_snapshot_is_a_source_error() {
     let rules = dir.path().join("rules.toml");
     std::fs::write(&rules, "version = 1\n[tables.\"public.big\"]\nkeep = [\"id\"]\n[tables.\"public.big\".columns]\nv = { action = \"hash\" }\n").unwrap();
     let target = format!("{db}_out");
-    let mut child = doppel_bin()
-        .args(["run", "--quiet", "--threads", "1", "--batch-rows", "1000", "--rules", rules.to_str().unwrap()])
-        .args(["--from", &c.url(&db), "--to", &c.url(&target)])
-        .env("DOPPEL_KEY", TEST_KEY)
+    let slow = ["--threads", "1", "--batch-rows", "1000"];
+    let mut child = doppel_command(&run_args(&rules, &c.url(&db), &c.url(&target), &slow), Some(TEST_KEY))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

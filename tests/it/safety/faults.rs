@@ -59,25 +59,15 @@ fn setup() -> (String, tempfile::TempDir, PathBuf) {
     (source_db(), dir, rules)
 }
 
-fn args(rules: &Path, from: &str, to: &str, extra: &[&str]) -> Vec<String> {
-    let mut a: Vec<String> = ["run", "--quiet", "--batch-rows", "1000", "--jobs", "1", "--threads", "1", "--rules"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    a.extend([rules.display().to_string(), "--from".into(), from.into(), "--to".into(), to.into()]);
-    a.extend(extra.iter().map(|s| s.to_string()));
-    a
-}
+/// Small batches, one job, one thread: a run slow enough to be caught half-way.
+const SLOW: [&str; 6] = ["--batch-rows", "1000", "--jobs", "1", "--threads", "1"];
 
 fn run(rules: &Path, from: &str, to: &str, extra: &[&str]) -> Output {
-    let a = args(rules, from, to, extra);
-    doppel(&a.iter().map(String::as_str).collect::<Vec<_>>(), Some(TEST_KEY))
+    doppel_run(rules, from, to, &[&SLOW[..], extra].concat())
 }
 
 fn spawn(rules: &Path, from: &str, to: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_doppel"))
-        .args(args(rules, from, to, &[]))
-        .env("DOPPEL_KEY", TEST_KEY)
+    doppel_command(&run_args(rules, from, to, &SLOW), Some(TEST_KEY))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

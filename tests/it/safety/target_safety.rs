@@ -69,9 +69,7 @@ fn s(p: &Path) -> &str {
 
 /// `doppel run --quiet --rules R --from SRC --to DST` with TEST_KEY and `extra`.
 fn run(rules: &Path, from: &str, to: &str, extra: &[&str]) -> Output {
-    let mut args = vec!["run", "--quiet", "--rules", s(rules), "--from", from, "--to", to];
-    args.extend_from_slice(extra);
-    doppel(&args, Some(TEST_KEY))
+    doppel_run(rules, from, to, extra)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -335,19 +333,7 @@ fn an_unwritable_report_stops_the_run_before_it_replaces_the_output() {
     let rules_bytes = std::fs::read(&rules_copy).unwrap();
     let fixtures = fixture_dir();
     let out = doppel(
-        &[
-            "run",
-            "--quiet",
-            "--rules",
-            s(&rules_copy),
-            "--from",
-            s(&fixtures),
-            "--to",
-            s(&out_dir),
-            "--replace",
-            "--report",
-            s(&rules_copy),
-        ],
+        &run_args(&rules_copy, s(&fixtures), s(&out_dir), &["--replace", "--report", s(&rules_copy)]),
         Some(OTHER_KEY),
     );
     assert_fails(&out, 5, &[s(&rules_copy), "which this run reads"]);
