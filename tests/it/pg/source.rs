@@ -618,9 +618,14 @@ fn connection_errors_say_what_is_wrong_and_never_the_password() {
     if !old.contains("doppel_pw") {
         std::fs::write(&hba, format!("host all doppel_pw 127.0.0.1/32 scram-sha-256\n{old}")).unwrap();
         c.psql("postgres", "CREATE ROLE doppel_pw LOGIN PASSWORD 'right-pw'; SELECT pg_reload_conf();");
-        std::thread::sleep(Duration::from_millis(300));
     }
     let base = format!("127.0.0.1:{}/postgres", c.port);
+    // The reload is asynchronous (and slower on a busy machine): wait until it takes effect.
+    let started = Instant::now();
+    while PostgresSource::open(&format!("postgres://doppel_pw:wrong-pw@{base}")).is_ok() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the pg_hba.conf reload did not take effect");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let e = msg(&format!("postgres://doppel_pw:wrong-pw@{base}"));
     assert!(e.contains("authentication failed for user \"doppel_pw\""), "{e}");
     assert!(!e.contains("wrong-pw") && !e.contains("right-pw"), "{e}");

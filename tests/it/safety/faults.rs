@@ -43,12 +43,15 @@ keep = ["id", "big_id"]
 
 /// A new database holding [`SEED`] (loaded once per test binary, cloned per call).
 fn source_db() -> String {
-    // In the cluster's own directory, which the harness removes when the tests end.
-    let path = cluster().dir.join("faults-seed.sql");
-    if !path.exists() {
+    // In the cluster's own directory, which the harness removes when the tests end; written
+    // once, so that no test loads it while another is still writing it.
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    let path = PATH.get_or_init(|| {
+        let path = cluster().dir.join("faults-seed.sql");
         std::fs::write(&path, SEED).unwrap();
-    }
-    cluster().dataset("faults_big", &path)
+        path
+    });
+    cluster().dataset("faults_big", path)
 }
 
 /// A source database, a scratch directory and [`RULES`] written into it.
