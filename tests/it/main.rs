@@ -1,0 +1,18 @@
+//! The integration tests, as one test binary: one build and link, and one throwaway PostgreSQL
+//! cluster ([`common::pg::cluster`]) shared by every test that needs one.
+//!
+//! Run a group or one test with a filter on the module path, for example
+//! `cargo test --test it pg::replace` or `cargo test --test it safety::faults::kill_9`.
+
+mod common;
+
+mod cli;
+mod drift;
+mod generate;
+mod golden;
+mod independent_reader;
+mod pg;
+mod safety;
+mod scan;
+mod verify;
+mod zero_columns;

@@ -1,0 +1,19 @@
+//! PostgreSQL as source and target: reading, writing into new and existing databases,
+//! `--replace`, branches, subsets, SQL dumps, roles, protection, TLS, type fidelity, and the
+//! throwaway-cluster harness itself.
+
+mod branch;
+mod dump;
+mod from_parquet;
+mod harness;
+mod plan_checks;
+mod protect;
+mod replace;
+mod report;
+mod roles;
+mod source;
+mod subset;
+mod target;
+mod tls;
+mod to_parquet;
+mod type_fidelity;
