@@ -11,6 +11,8 @@
 //! - [`rules`]: the TOML rules model and loading, with every structural problem reported at once.
 //! - [`plan`]: binding rules to a source schema (fail-closed), templates, `--explain`.
 //! - [`transform`]: the pure, parallel `(plan, batch) -> batch`; one file per strategy.
+//! - [`detect`]: personal-data detectors (email, phone, IBAN, card, IP, names) and their
+//!   checksums (Luhn, mod-97), shared by `redact`, `fake`, `scan` and `verify`.
 //! - [`source`]: where rows come from (PostgreSQL under one snapshot, Parquet directories).
 //! - [`sink`]: where rows go (Parquet directories atomically; PostgreSQL databases, new or
 //!   replaced by an atomic swap).
@@ -29,6 +31,7 @@
 pub mod audit;
 pub mod branch;
 pub mod cli;
+pub mod detect;
 pub mod error;
 pub mod generate;
 pub mod pipeline;

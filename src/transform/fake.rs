@@ -119,6 +119,8 @@ use fake::locales::{
 use fake::rand::rngs::ChaCha8Rng;
 use fake::rand::{Rng, RngExt};
 
+use crate::detect::checksum::{iban_check_digits, luhn_check_digit};
+
 // ---------------------------------------------------------------------------------------------
 // Public API
 // ---------------------------------------------------------------------------------------------
@@ -1323,43 +1325,12 @@ fn slug<const N: usize>(s: &str) -> Buf<N> {
         for lc in c.to_lowercase() {
             if lc.is_ascii_alphanumeric() {
                 b.push(lc as u8);
-            } else if let Some(f) = fold_accent(lc) {
+            } else if let Some(f) = crate::detect::names::fold_accent(lc) {
                 b.push_str(f);
             }
         }
     }
     b
-}
-
-/// The ASCII spelling of a lowercase accented Latin letter (`ü` gives `u`, `ß` gives `ss`).
-pub(crate) fn fold_accent(c: char) -> Option<&'static str> {
-    Some(match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
-        'æ' => "ae",
-        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
-        'ď' | 'đ' | 'ð' => "d",
-        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
-        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
-        'ĥ' | 'ħ' => "h",
-        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => "i",
-        'ĳ' => "ij",
-        'ĵ' => "j",
-        'ķ' => "k",
-        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
-        'ñ' | 'ń' | 'ņ' | 'ň' => "n",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => "o",
-        'œ' => "oe",
-        'ŕ' | 'ŗ' | 'ř' => "r",
-        'ß' => "ss",
-        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => "s",
-        'ţ' | 'ť' | 'ŧ' | 'ț' => "t",
-        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => "u",
-        'ŵ' => "w",
-        'ý' | 'ÿ' | 'ŷ' => "y",
-        'ź' | 'ż' | 'ž' => "z",
-        'þ' => "th",
-        _ => return None,
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1700,19 +1671,6 @@ fn bban(country: IbanCountry, rng: &mut ChaCha8Rng) -> Buf<32> {
     b
 }
 
-/// ISO 13616 check digits: 98 - (BBAN + country + "00" as a number, letters as 10..35) mod 97.
-fn iban_check_digits(country: &str, bban: &[u8]) -> u8 {
-    let mut r: u32 = 0;
-    for &c in bban.iter().chain(country.as_bytes()).chain(b"00") {
-        r = if c.is_ascii_digit() {
-            (r * 10 + u32::from(c - b'0')) % 97
-        } else {
-            (r * 100 + u32::from(c.to_ascii_uppercase().wrapping_sub(b'A') % 26) + 10) % 97
-        };
-    }
-    (98 - r) as u8
-}
-
 /// French RIB key.
 fn rib_key(bank: u64, branch: u64, account: u64) -> u64 {
     97 - (89 * bank + 15 * branch + 3 * account) % 97
@@ -1765,25 +1723,6 @@ fn credit_card(rng: &mut ChaCha8Rng, out: &mut String) {
     let check = luhn_check_digit(b.bytes());
     b.push(b'0' + check);
     out.push_str(b.as_str());
-}
-
-/// The digit that makes `payload` followed by it pass the Luhn check.
-fn luhn_check_digit(payload: &[u8]) -> u8 {
-    let sum: u32 = payload
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &c)| {
-            let d = u32::from(c.wrapping_sub(b'0') % 10);
-            if i % 2 == 0 {
-                let d2 = d * 2;
-                if d2 > 9 { d2 - 9 } else { d2 }
-            } else {
-                d
-            }
-        })
-        .sum();
-    ((10 - sum % 10) % 10) as u8
 }
 
 fn ipv4(rng: &mut ChaCha8Rng, out: &mut String) {
@@ -1885,41 +1824,13 @@ mod tests {
         }
     }
 
-    /// Independent IBAN check: move the first four characters to the end, letters to
-    /// 10..35, the number mod 97 must be 1.
     fn iban_mod97_ok(iban: &str) -> bool {
-        let b = iban.as_bytes();
-        if b.len() < 5 {
-            return false;
-        }
-        let mut r: u64 = 0;
-        for &c in b[4..].iter().chain(&b[..4]) {
-            let s = if c.is_ascii_digit() {
-                u64::from(c - b'0')
-            } else if c.is_ascii_uppercase() {
-                u64::from(c - b'A') + 10
-            } else {
-                return false;
-            };
-            r = if s >= 10 { (r * 100 + s) % 97 } else { (r * 10 + s) % 97 };
-        }
-        r == 1
+        crate::detect::iban_valid(iban)
     }
 
     fn luhn_ok(s: &str) -> bool {
-        let mut sum = 0;
-        for (i, c) in s.bytes().rev().enumerate() {
-            assert!(c.is_ascii_digit(), "non-digit in card number");
-            let mut d = u32::from(c - b'0');
-            if i % 2 == 1 {
-                d *= 2;
-                if d > 9 {
-                    d -= 9;
-                }
-            }
-            sum += d;
-        }
-        sum % 10 == 0
+        assert!(s.bytes().all(|c| c.is_ascii_digit()), "non-digit in card number");
+        crate::detect::luhn_valid(s)
     }
 
     #[test]

@@ -19,7 +19,6 @@ pub mod fake;
 pub mod hash;
 pub mod json;
 pub mod mask;
-pub mod names;
 pub mod noise;
 pub mod redact;
 pub mod unique;
