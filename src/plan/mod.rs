@@ -184,7 +184,15 @@ impl Strategy {
 }
 
 /// Binds `rules` to the tables a source presents. Collects every problem before failing.
+/// Problems carry no suggested rules; the commands bind through [`crate::scan::bind`],
+/// which adds `doppel scan`'s.
 pub fn bind(rules: &RuleSet, tables: &[SourceTable]) -> Result<Plan> {
+    bind_with(rules, tables, None)
+}
+
+/// [`bind`], with `suggest` giving the rules suggested for what the rules do not cover: in
+/// the schema-drift report and on the problem of each column or table without a rule.
+pub fn bind_with(rules: &RuleSet, tables: &[SourceTable], suggest: Option<drift::Suggest>) -> Result<Plan> {
     let mut problems: Vec<Problem> = rules.problems.clone();
     let mut plans = Vec::new();
     let source_names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
@@ -219,9 +227,11 @@ pub fn bind(rules: &RuleSet, tables: &[SourceTable]) -> Result<Plan> {
     }
     check_domains(&plans, &mut problems);
     relations::check(rules, tables, &mut problems);
-    drift::check(rules, tables, &problems)?;
+    drift::check(rules, tables, &problems, suggest)?;
     if !problems.is_empty() {
-        drift::suggest_for_unruled(rules, tables, &mut problems);
+        if let Some(suggest) = suggest {
+            drift::suggest_for_unruled(rules, tables, &mut problems, suggest);
+        }
         return Err(Error::problems(problems));
     }
     plans.sort_by(|a, b| a.name.cmp(&b.name));

@@ -31,6 +31,7 @@
 
 pub mod dictionary;
 pub mod evidence;
+mod gaps;
 mod render;
 pub mod suggest;
 
@@ -43,6 +44,8 @@ use crate::plan::fit::declared_chars;
 use crate::rules::parse_rules;
 use crate::source::postgres::PG_TYPE;
 use crate::source::{Source, SourceTable};
+
+pub use gaps::{bind, suggestions};
 
 use dictionary::Tokens;
 use evidence::{Evidence, JsonEvidence};
