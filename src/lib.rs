@@ -10,7 +10,9 @@
 //!
 //! - [`rules`]: the TOML rules model and loading, with every structural problem reported at once.
 //! - [`plan`]: binding rules to a source schema (fail-closed), templates, `--explain`.
-//! - [`transform`]: the pure, parallel `(plan, batch) -> batch`; one file per strategy.
+//! - [`strategy`]: what each rule does once checked: one file or folder per strategy, the
+//!   fit checks against declared lengths, and the dispatch that applies a strategy to a column.
+//! - [`transform`]: the pure, parallel `(plan, batch) -> batch` engine.
 //! - [`detect`]: personal-data detectors (email, phone, IBAN, card, IP, names) and their
 //!   checksums (Luhn, mod-97), shared by `redact`, `fake`, `scan` and `verify`.
 //! - [`source`]: where rows come from (PostgreSQL under one snapshot, Parquet directories).
@@ -41,6 +43,7 @@ pub mod scan;
 pub mod secret;
 pub mod sink;
 pub mod source;
+pub mod strategy;
 pub mod subset;
 pub mod table_files;
 pub mod transform;

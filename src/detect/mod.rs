@@ -40,7 +40,7 @@
 //! for emails, enough digits for numbers, dots or colons for addresses), so long texts
 //! without personal data cost one pass over their bytes.
 //!
-//! Module map: [`numbers`] (cards and phones), [`addresses`] (IBANs and IP addresses),
+//! Module map: `numbers` (cards and phones), `addresses` (IBANs and IP addresses),
 //! [`names`] (person names, accent folding), [`checksum`] (Luhn and mod-97, written once).
 
 mod addresses;

@@ -9,10 +9,10 @@ use arrow_schema::{DataType, Field, TimeUnit};
 use crate::error::Problem;
 use crate::rules::{ColumnRule, HashFormat, TableAction, TableRules};
 use crate::source::postgres::generated_reads;
-use crate::transform::fake::{self, FakeSpec, Generator, Locale, OutputKind};
-use crate::transform::mask::MaskSpec;
-use crate::transform::noise::{Amount, parse_duration_micros};
-use crate::transform::redact::{Detector, Redactor, Replacement};
+use crate::strategy::fake::{self, FakeSpec, Generator, Locale, OutputKind};
+use crate::strategy::mask::MaskSpec;
+use crate::strategy::noise::{Amount, parse_duration_micros};
+use crate::strategy::redact::{Detector, Redactor, Replacement};
 
 use super::template::Template;
 use super::{ColumnPlan, JsonPathRule, JsonStep, Origin, SourceTable, Strategy, TablePlan, changes, fit};

@@ -30,7 +30,7 @@ use arrow_schema::{DataType, Field};
 use super::dictionary::{Concept, Tokens};
 use super::evidence::{Evidence, JsonEvidence, Kind, TextEvidence};
 pub use crate::rules::suggestion::{Action, Rule, Suggestion};
-use crate::transform::fake::{self, FakeSpec, Generator, Locale};
+use crate::strategy::fake::{self, FakeSpec, Generator, Locale};
 
 /// What the column is in its table's keys.
 #[derive(Debug, Clone, PartialEq, Eq)]

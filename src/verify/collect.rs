@@ -31,7 +31,7 @@ use crate::error::Result;
 use crate::plan::{JsonStep, Strategy, TablePlan};
 use crate::source::Source;
 use crate::source::postgres::generated_reads;
-use crate::transform::values::value_key;
+use crate::strategy::values::value_key;
 
 use super::matcher::{Algorithm, Matcher};
 use super::text::{is_common_word, is_distinctive, is_strong, normalise_into, tokens};

@@ -24,7 +24,7 @@ fn max_chars_bounds_every_generated_value_and_is_reached() {
             for seed in 0..3000u64 {
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 let mut out = String::new();
-                crate::transform::values::fake_text(&generate(&spec, &mut rng, (seed % 3) as u32), &mut out);
+                crate::strategy::values::fake_text(&generate(&spec, &mut rng, (seed % 3) as u32), &mut out);
                 longest = longest.max(out.chars().count());
             }
             assert!(longest <= max, "{generator} {locale}: {longest} > {max}");
