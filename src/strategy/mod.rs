@@ -8,6 +8,7 @@
 //!
 //! | module        | what it holds                                                            |
 //! |---------------|--------------------------------------------------------------------------|
+//! | [`constant`]  | the `constant` strategy                                                  |
 //! | [`mask`]      | the `mask` strategy                                                      |
 //! | [`hash`]      | the `hash` strategy: keyed hex digests and permutations                  |
 //! | [`fake`]      | the `fake` strategy: generators and locales                              |
@@ -20,6 +21,7 @@
 //! | [`values`]    | value keys and Arrow builders shared by the strategies                   |
 
 pub mod apply;
+pub mod constant;
 pub mod fake;
 pub mod fit;
 pub mod hash;
@@ -28,6 +30,7 @@ pub mod mask;
 pub mod noise;
 pub mod redact;
 pub mod template;
+pub(crate) mod types;
 pub mod values;
 
 use std::fmt;

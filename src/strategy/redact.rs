@@ -202,6 +202,30 @@ impl Redactor {
     }
 }
 
+/// Binds a `redact` rule's options: detector names, extra patterns and the replacement.
+pub(crate) fn bind(
+    detect: &Option<Vec<String>>,
+    patterns: &[String],
+    replacement: &Option<String>,
+) -> Result<Redactor, String> {
+    let detectors = match detect {
+        None => Detector::ALL.to_vec(),
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                Detector::parse(n)
+                    .ok_or_else(|| format!("unknown detector `{n}`; valid detectors: {}", Detector::valid_names()))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    let replacement = match replacement.as_deref() {
+        None | Some("tag") => Replacement::Tag,
+        Some("mask") => Replacement::Mask,
+        Some(other) => return Err(format!("unknown replacement `{other}`; valid: tag, mask")),
+    };
+    Redactor::new(&detectors, patterns, replacement)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

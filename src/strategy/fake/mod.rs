@@ -119,6 +119,7 @@ use fake::locales::{Data, EN};
 use fake::rand::RngExt;
 use fake::rand::rngs::ChaCha8Rng;
 
+pub(crate) mod bind;
 mod helpers;
 mod ids;
 mod locales;
