@@ -489,25 +489,7 @@ fn personal_text(col: &Column, ctx: &TableContext, c: Concept) -> Option<Suggest
                 Suggestion::rule(mask(d), format!("{says}: random digits and letters, same format"))
             }
         }
-        Concept::Email => {
-            let unique = if pk_unique { ", unique like the primary key" } else { "" };
-            let mut rule = match (&ctx.first_name, &ctx.last_name) {
-                (Some(f), Some(l)) => {
-                    Rule::new("template").opt("template", format!("{{{f}|slug}}.{{{l}|slug}}@example.com"))
-                }
-                _ => Rule::fake("email"),
-            };
-            let made = if rule.action == "template" {
-                "an address built from the row's fake first and last names"
-            } else {
-                "a fake address at example.com"
-            };
-            if pk_unique {
-                rule = rule.opt("unique", true);
-            }
-            let fallback = if col.field.is_nullable() { Rule::new("null") } else { Rule::fake("email").domain(d) };
-            Suggestion::rule(rule.domain(d), format!("{}: {made}{unique}", why_named(Kind::Email))).or(fallback)
-        }
+        Concept::Email => email(col, ctx, pk_unique, d, why_named(Kind::Email)),
         Concept::Ip => {
             let v6 = ev.is_some_and(|t| t.ipv6 * 2 > t.whole(Kind::Ip) && t.ipv6 > 0);
             Suggestion::rule(Rule::fake(if v6 { "ipv6" } else { "ipv4" }).domain(d), why_named(Kind::Ip)).or(mask(d))
@@ -563,30 +545,56 @@ fn personal_text(col: &Column, ctx: &TableContext, c: Concept) -> Option<Suggest
             format!("{says}: a business name is often a person's name (sole traders, family firms)"),
         )
         .or(mask(d)),
-        Concept::JobTitle | Concept::Title | Concept::Name => match &ctx.about_people {
-            Some(about) if c != Concept::Name => Suggestion::rule(
-                Rule::fake("job_title").domain(domain_of(Concept::JobTitle)),
-                format!("the name says a title in a table about people ({about}): a rare job title identifies"),
-            )
-            .or(mask(domain_of(Concept::JobTitle))),
-            Some(about) => Suggestion::rule(
-                Rule::fake("full_name").domain(d),
-                format!("the name says a name in a table about people ({about})"),
-            )
-            .or(mask(d)),
-            None if c == Concept::JobTitle => Suggestion::rule(
-                Rule::fake("job_title").domain(domain_of(Concept::JobTitle)),
-                format!("{says}: a rare job title identifies"),
-            )
-            .or(mask(domain_of(Concept::JobTitle))),
-            None if col.tokens.names_people() => Suggestion::rule(
-                Rule::fake("full_name").domain(domain_of(Concept::FullName)),
-                "the name says a person's name".to_string(),
-            )
-            .or(mask(d)),
-            None => return None,
-        },
+        Concept::JobTitle | Concept::Title | Concept::Name => return titled(col, ctx, c, &says, d),
         _ => return None,
+    })
+}
+
+/// An email column: an address built from the row's fake names when the table has first and
+/// last name columns, a fake one otherwise; `null` (or a fake address) if that does not bind.
+fn email(col: &Column, ctx: &TableContext, pk_unique: bool, d: &str, why: String) -> Suggestion {
+    let unique = if pk_unique { ", unique like the primary key" } else { "" };
+    let mut rule = match (&ctx.first_name, &ctx.last_name) {
+        (Some(f), Some(l)) => Rule::new("template").opt("template", format!("{{{f}|slug}}.{{{l}|slug}}@example.com")),
+        _ => Rule::fake("email"),
+    };
+    let made = if rule.action == "template" {
+        "an address built from the row's fake first and last names"
+    } else {
+        "a fake address at example.com"
+    };
+    if pk_unique {
+        rule = rule.opt("unique", true);
+    }
+    let fallback = if col.field.is_nullable() { Rule::new("null") } else { Rule::fake("email").domain(d) };
+    Suggestion::rule(rule.domain(d), format!("{why}: {made}{unique}")).or(fallback)
+}
+
+/// A job title, title or name column: personal in a table about people (or when the name
+/// says a person's name), a thing's otherwise.
+fn titled(col: &Column, ctx: &TableContext, c: Concept, says: &str, d: &str) -> Option<Suggestion> {
+    Some(match &ctx.about_people {
+        Some(about) if c != Concept::Name => Suggestion::rule(
+            Rule::fake("job_title").domain(domain_of(Concept::JobTitle)),
+            format!("the name says a title in a table about people ({about}): a rare job title identifies"),
+        )
+        .or(Rule::mask_fp().domain(domain_of(Concept::JobTitle))),
+        Some(about) => Suggestion::rule(
+            Rule::fake("full_name").domain(d),
+            format!("the name says a name in a table about people ({about})"),
+        )
+        .or(Rule::mask_fp().domain(d)),
+        None if c == Concept::JobTitle => Suggestion::rule(
+            Rule::fake("job_title").domain(domain_of(Concept::JobTitle)),
+            format!("{says}: a rare job title identifies"),
+        )
+        .or(Rule::mask_fp().domain(domain_of(Concept::JobTitle))),
+        None if col.tokens.names_people() => Suggestion::rule(
+            Rule::fake("full_name").domain(domain_of(Concept::FullName)),
+            "the name says a person's name".to_string(),
+        )
+        .or(Rule::mask_fp().domain(d)),
+        None => return None,
     })
 }
 
