@@ -12,7 +12,11 @@
 //! - [`schema`]: the table, column and key descriptions every layer shares (`SourceTable`,
 //!   `ForeignKey`, the `pg.*` field-metadata keys).
 //! - [`plan`]: binding rules to a source schema (fail-closed), templates, `--explain`.
-//! - [`transform`]: the pure, parallel `(plan, batch) -> batch`; one file per strategy.
+//! - [`strategy`]: what each rule does once checked: one file or folder per strategy, the
+//!   fit checks against declared lengths, and the dispatch that applies a strategy to a column.
+//! - [`transform`]: the pure, parallel `(plan, batch) -> batch` engine.
+//! - [`detect`]: personal-data detectors (email, phone, IBAN, card, IP, names) and their
+//!   checksums (Luhn, mod-97), shared by `redact`, `fake`, `scan` and `verify`.
 //! - [`source`]: where rows come from (PostgreSQL under one snapshot, Parquet directories).
 //! - [`sink`]: where rows go (Parquet directories atomically; PostgreSQL databases, new or
 //!   replaced by an atomic swap).
@@ -30,10 +34,36 @@
 //! - [`secret`]: the key and per-domain subkeys.
 //! - [`error`]: typed errors and exit codes; names, never values.
 //! - [`cli`]: argument definitions and subcommands.
+//!
+//! Layers only call downwards:
+//!
+//! ```text
+//! rules (TOML model) ──▶ strategy (specs, option binding, fit checks, apply) ──▶ plan (binds
+//! rules to a schema) ──▶ transform (the engine) ──▶ pipeline / capabilities ──▶ cli
+//! detect (personal-data detectors, checksums) sits under strategy, scan and verify.
+//! ```
+//!
+//! Adding a strategy, step by step (the dispatch is still spread over a few `match`es on
+//! `ColumnRule` and `Strategy`; most are exhaustive, so the compiler points at each):
+//!
+//! 1. [`rules::model`]: a `ColumnRule` variant with its options (doc comments are the user
+//!    docs) and its arm in `ColumnRule::action_name`.
+//! 2. `src/strategy/<name>.rs` (or a folder): the validated spec, a `bind` that checks the
+//!    options against the column type (see [`strategy::noise`], [`strategy::redact`]), the
+//!    function that computes the values, and `pub mod <name>;` in [`strategy`].
+//! 3. [`strategy::Strategy`]: a variant holding the spec, and its arm in `describe`.
+//! 4. `plan/bind.rs` (`bind_rule`, and `bind_json_path` if it works inside JSON): one arm
+//!    calling `<name>::bind`.
+//! 5. [`strategy::apply`]: one arm calling the strategy; [`strategy::fit`]: how long its
+//!    values can be (text columns with a declared length).
+//! 6. `plan/changes.rs` (can it leave a value unchanged?), `plan/explain.rs`,
+//!    `generate/stats.rs` and `verify/collect.rs`: their arms, where the compiler asks.
+//! 7. Tests in `src/transform/tests.rs` pinning its output, and an example in `rules/`.
 
 pub mod audit;
 pub mod branch;
 pub mod cli;
+pub mod detect;
 pub mod error;
 pub mod generate;
 pub mod pg;
@@ -45,6 +75,7 @@ pub mod schema;
 pub mod secret;
 pub mod sink;
 pub mod source;
+pub mod strategy;
 pub mod subset;
 pub mod table_files;
 pub mod transform;

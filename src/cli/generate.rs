@@ -11,8 +11,8 @@ use crate::generate::profile::Profile;
 use crate::generate::rows::{Shard, write_table};
 use crate::generate::stats::read_profile;
 use crate::pg::roles::RoleMap;
-use crate::plan;
 use crate::rules::load_rules;
+use crate::scan;
 use crate::secret::Key;
 use crate::sink::Sink;
 use crate::sink::parquet::ParquetSink;
@@ -53,7 +53,7 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
         (None, Some(from)) => match Location::parse(from) {
             Location::Postgres(url) => {
                 let source = PostgresSource::open(&url)?;
-                let plan = plan::bind(&rules, source.tables())?;
+                let plan = scan::bind(&rules, source.tables())?;
                 let profile = read_profile(&source, &url, &plan)?;
                 live = Some((source, url));
                 profile
@@ -68,7 +68,7 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
         },
         _ => return Err(Error::Usage("give exactly one of --profile FILE and --from postgres://…".into())),
     };
-    let plan = plan::bind(&rules, &profile.source_tables())?;
+    let plan = scan::bind(&rules, &profile.source_tables())?;
     let options = Options { scale: args.scale, rows, seed: args.seed };
     let dataset = Dataset::build(&profile, &plan, &key, &options)?;
 

@@ -5,8 +5,8 @@ use std::io::Write;
 
 use crate::error::{Error, Result};
 use crate::generate::stats::read_profile;
-use crate::plan;
 use crate::rules::load_rules;
+use crate::scan;
 use crate::source::Location;
 use crate::source::postgres::PostgresSource;
 
@@ -22,7 +22,7 @@ pub fn profile(args: ProfileArgs) -> Result<()> {
         )));
     };
     let source = PostgresSource::open(url)?;
-    let plan = plan::bind(&rules, crate::source::Source::tables(&source))?;
+    let plan = scan::bind(&rules, crate::source::Source::tables(&source))?;
     let profile = read_profile(&source, url, &plan)?;
     let text = profile.to_toml().map_err(|m| Error::source(from.display(), m))?;
     match &args.out {

@@ -9,8 +9,8 @@ use crate::audit::{self, AuditReport, Identity, RunContext, identity};
 use crate::error::{Error, Result};
 use crate::pg::roles::RoleMap;
 use crate::pipeline::{self, RunOptions};
-use crate::plan;
 use crate::rules::{TableAction, load_rules};
+use crate::scan;
 use crate::secret::Key;
 use crate::sink::Sink;
 use crate::sink::parquet::ParquetSink;
@@ -44,7 +44,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         _ => None,
     };
     // Bound here for a PostgreSQL source, whose subset needs the plan before it is boxed.
-    let pg_plan = pg_source.as_ref().map(|s| plan::bind(&rules, s.tables())).transpose()?;
+    let pg_plan = pg_source.as_ref().map(|s| scan::bind(&rules, s.tables())).transpose()?;
     let subset_report = match (&rules.subset, &mut pg_source, &pg_plan) {
         (None, _, _) => None,
         (Some(_), None, _) | (Some(_), _, None) => {
@@ -77,7 +77,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     };
     let plan = match pg_plan {
         Some(plan) => plan,
-        None => plan::bind(&rules, source.tables())?,
+        None => scan::bind(&rules, source.tables())?,
     };
     let metadata = vec![
         ("doppel.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),

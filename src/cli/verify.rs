@@ -1,8 +1,8 @@
 //! `doppel verify`: check a finished output against its source (see [`crate::verify`]).
 
 use crate::error::{Error, Result};
-use crate::plan;
 use crate::rules::load_rules;
+use crate::scan;
 use crate::source::{self, Location};
 use crate::verify::{self, VerifyOptions};
 
@@ -19,7 +19,7 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
         )));
     }
     let source = source::open(&from)?;
-    let plan = plan::bind(&rules, source.tables())?;
+    let plan = scan::bind(&rules, source.tables())?;
     let output = source::open(&to)?;
     let options = VerifyOptions {
         max_same_rate: args.max_same_rate,

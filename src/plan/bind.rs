@@ -2,17 +2,15 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, StringArray};
-use arrow_cast::{CastOptions, cast_with_options};
-use arrow_schema::{DataType, Field, TimeUnit};
+use arrow_array::StringArray;
+use arrow_schema::{DataType, Field};
 
 use crate::error::Problem;
 use crate::rules::{ColumnRule, HashFormat, TableAction, TableRules};
 use crate::schema::generated_reads;
-use crate::transform::fake::{self, FakeSpec, Generator, Locale, OutputKind};
-use crate::transform::mask::MaskSpec;
-use crate::transform::noise::{Amount, parse_duration_micros};
-use crate::transform::redact::{Detector, Redactor, Replacement};
+use crate::strategy::fake;
+use crate::strategy::mask::MaskSpec;
+use crate::strategy::types::{int_bits, is_text, is_uuid_binary};
 
 use super::template::Template;
 use super::{ColumnPlan, JsonPathRule, JsonStep, Origin, SourceTable, Strategy, TablePlan, changes, fit};
@@ -191,24 +189,6 @@ struct Bound {
     unique: bool,
 }
 
-fn is_text(dt: &DataType) -> bool {
-    matches!(dt, DataType::Utf8 | DataType::LargeUtf8)
-}
-
-fn int_bits(dt: &DataType) -> Option<u32> {
-    match dt {
-        DataType::Int8 => Some(8),
-        DataType::Int16 => Some(16),
-        DataType::Int32 => Some(32),
-        DataType::Int64 => Some(64),
-        _ => None,
-    }
-}
-
-fn is_uuid_binary(dt: &DataType) -> bool {
-    matches!(dt, DataType::FixedSizeBinary(16))
-}
-
 fn bind_rule(ctx: &RuleContext, rule: &ColumnRule) -> Result<Bound, Vec<String>> {
     let dt = ctx.field.data_type();
     let domain_of = |d: &Option<String>| d.clone().unwrap_or_else(|| ctx.default_domain.to_string());
@@ -229,7 +209,7 @@ fn bind_rule(ctx: &RuleContext, rule: &ColumnRule) -> Result<Bound, Vec<String>>
             plain(Strategy::Null)
         }
         ColumnRule::Constant { value } => {
-            plain(Strategy::Constant(constant_array(value, ctx.field).map_err(|e| vec![e])?))
+            plain(Strategy::Constant(crate::strategy::constant::bind(value, ctx.field).map_err(|e| vec![e])?))
         }
         ColumnRule::Mask { keep_first, keep_last, mask_char, format_preserving, domain, unique } => {
             text_only("mask")?;
@@ -281,11 +261,12 @@ fn bind_rule(ctx: &RuleContext, rule: &ColumnRule) -> Result<Bound, Vec<String>>
             Ok(Bound { strategy, domain: domain_of(domain), unique: *unique })
         }
         ColumnRule::Fake { generator, locale, min, max, count, email_domain, scale, domain, unique } => {
-            let spec = fake_spec(dt, generator, locale, min, max, count, email_domain, scale)?;
+            let spec = fake::bind::bind(dt, generator, locale, min, max, count, email_domain, scale)?;
             Ok(Bound { strategy: Strategy::Fake(spec), domain: domain_of(domain), unique: *unique })
         }
         ColumnRule::Noise { absolute, relative, duration, domain } => {
-            let strategy = noise_strategy(dt, *absolute, *relative, duration.as_deref()).map_err(|e| vec![e])?;
+            let strategy =
+                crate::strategy::noise::bind(dt, *absolute, *relative, duration.as_deref()).map_err(|e| vec![e])?;
             Ok(Bound { strategy, domain: domain_of(domain), unique: false })
         }
         ColumnRule::Template { template, unique, domain } => {
@@ -296,7 +277,9 @@ fn bind_rule(ctx: &RuleContext, rule: &ColumnRule) -> Result<Bound, Vec<String>>
         }
         ColumnRule::Redact { detect, patterns, replacement } => {
             text_only("redact")?;
-            plain(Strategy::Redact(Arc::new(redactor(detect, patterns, replacement).map_err(|e| vec![e])?)))
+            plain(Strategy::Redact(Arc::new(
+                crate::strategy::redact::bind(detect, patterns, replacement).map_err(|e| vec![e])?,
+            )))
         }
         ColumnRule::Json { paths, domain } => {
             text_only("json")?;
@@ -318,29 +301,6 @@ fn bind_rule(ctx: &RuleContext, rule: &ColumnRule) -> Result<Bound, Vec<String>>
             Ok(Bound { strategy: Strategy::Json(bound), domain: base, unique: false })
         }
     }
-}
-
-fn redactor(
-    detect: &Option<Vec<String>>,
-    patterns: &[String],
-    replacement: &Option<String>,
-) -> Result<Redactor, String> {
-    let detectors = match detect {
-        None => Detector::ALL.to_vec(),
-        Some(names) => names
-            .iter()
-            .map(|n| {
-                Detector::parse(n)
-                    .ok_or_else(|| format!("unknown detector `{n}`; valid detectors: {}", Detector::valid_names()))
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-    };
-    let replacement = match replacement.as_deref() {
-        None | Some("tag") => Replacement::Tag,
-        Some("mask") => Replacement::Mask,
-        Some(other) => return Err(format!("unknown replacement `{other}`; valid: tag, mask")),
-    };
-    Redactor::new(&detectors, patterns, replacement)
 }
 
 /// Parses `a.b[*].c` into steps.
@@ -381,11 +341,12 @@ fn bind_json_path(path: &str, rule: &ColumnRule, base_domain: &str) -> Result<Js
             let s = serde_json::to_string(&json).map_err(|e| e.to_string())?;
             (Strategy::Constant(Arc::new(StringArray::from(vec![s]))), default_domain.clone())
         }
-        ColumnRule::Noise { absolute, relative, duration, domain } => {
-            (noise_strategy(&DataType::Float64, *absolute, *relative, duration.as_deref())?, domain_of(domain))
-        }
+        ColumnRule::Noise { absolute, relative, duration, domain } => (
+            crate::strategy::noise::bind(&DataType::Float64, *absolute, *relative, duration.as_deref())?,
+            domain_of(domain),
+        ),
         ColumnRule::Fake { generator, locale, min, max, count, email_domain, scale, domain, .. } => {
-            let spec = fake_spec(&DataType::Utf8, generator, locale, min, max, count, email_domain, scale)
+            let spec = fake::bind::bind(&DataType::Utf8, generator, locale, min, max, count, email_domain, scale)
                 .map_err(|e| e.join("; "))?;
             (Strategy::Fake(spec), domain_of(domain))
         }
@@ -400,210 +361,6 @@ fn bind_json_path(path: &str, rule: &ColumnRule, base_domain: &str) -> Result<Js
         }
     };
     Ok(JsonPathRule { path: path.to_string(), steps, strategy, domain })
-}
-
-/// Builds the one-element array of a constant, parsed as the column's type; it must fit the
-/// declared type (see [`fit::constant`]).
-fn constant_array(value: &toml::Value, field: &Field) -> Result<ArrayRef, String> {
-    let dt = field.data_type();
-    let text = match value {
-        toml::Value::String(s) => s.clone(),
-        toml::Value::Integer(i) => i.to_string(),
-        toml::Value::Float(f) => f.to_string(),
-        toml::Value::Boolean(b) => b.to_string(),
-        toml::Value::Datetime(d) => d.to_string(),
-        _ => {
-            return Err("a constant must be a string, number, boolean or date; arrays and tables are not values".into());
-        }
-    };
-    fit::constant(&text, field)?;
-    let input: ArrayRef = Arc::new(StringArray::from(vec![text]));
-    if !arrow_cast::can_cast_types(&DataType::Utf8, dt) {
-        return Err(format!("`constant` cannot produce values of type {dt}; use null, keep or another action"));
-    }
-    let options = CastOptions { safe: false, ..Default::default() };
-    cast_with_options(&input, dt, &options)
-        .map_err(|_| format!("the constant is not a valid {dt} value; write it as the column's type expects"))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn fake_spec(
-    dt: &DataType,
-    generator: &str,
-    locale: &Option<String>,
-    min: &Option<toml::Value>,
-    max: &Option<toml::Value>,
-    count: &Option<[usize; 2]>,
-    email_domain: &Option<String>,
-    scale: &Option<u32>,
-) -> Result<FakeSpec, Vec<String>> {
-    let mut errors = Vec::new();
-    let generator = match Generator::parse(generator) {
-        Some(g) => Some(g),
-        None => {
-            errors.push(format!("unknown generator `{generator}`; valid generators: {}", Generator::valid_names()));
-            None
-        }
-    };
-    let locale = match locale.as_deref() {
-        None => Some(Locale::En),
-        Some(l) => Locale::parse(l).or_else(|| {
-            errors.push(format!("unknown locale `{l}`; valid locales: {}", Locale::valid_names()));
-            None
-        }),
-    };
-    let (Some(generator), Some(locale)) = (generator, locale) else { return Err(errors) };
-    let kind = generator.output();
-    if !fake_fits(kind, dt) {
-        return Err(vec![format!(
-            "generator `{}` makes {kind:?} values, which do not fit a {dt} column; choose a generator for this type",
-            generator.name()
-        )]);
-    }
-    let bound = |v: &Option<toml::Value>, which: &str| -> Result<Option<f64>, String> {
-        let Some(v) = v else { return Ok(None) };
-        let parsed = match (kind, v) {
-            (OutputKind::Integer | OutputKind::Decimal, toml::Value::Integer(i)) => Some(*i as f64),
-            (OutputKind::Integer | OutputKind::Decimal, toml::Value::Float(f)) => Some(*f),
-            (OutputKind::Date, toml::Value::String(s)) => parse_date_days(s).map(|d| d as f64),
-            (OutputKind::Date, toml::Value::Datetime(d)) => parse_date_days(&d.to_string()).map(|d| d as f64),
-            (OutputKind::DateTime, toml::Value::String(s)) => parse_datetime_micros(s).map(|m| m as f64),
-            (OutputKind::DateTime, toml::Value::Datetime(d)) => parse_datetime_micros(&d.to_string()).map(|m| m as f64),
-            _ => None,
-        };
-        parsed.map(Some).ok_or_else(|| {
-            format!(
-                "`{which}` does not fit generator `{}`: use a number for integer/decimal, \"YYYY-MM-DD\" for date, \"YYYY-MM-DDTHH:MM:SSZ\" for datetime",
-                generator.name()
-            )
-        })
-    };
-    let (mut min, mut max) = match (bound(min, "min"), bound(max, "max")) {
-        (Ok(a), Ok(b)) => (a, b),
-        (a, b) => {
-            errors.extend(a.err());
-            errors.extend(b.err());
-            return Err(errors);
-        }
-    };
-    if kind == OutputKind::Integer
-        && let Some((lo, hi)) = int_range(dt)
-    {
-        for (v, which) in [(min, "min"), (max, "max")] {
-            if v.is_some_and(|v| v < lo as f64 || v > hi as f64) {
-                errors.push(format!("`{which}` is outside the range of {dt} ({lo} to {hi})"));
-            }
-        }
-        // Default range 0..=1_000_000 is narrowed to what the type holds.
-        if min.is_none() && max.is_none() && hi < 1_000_000 {
-            min = Some(0.0);
-            max = Some(hi as f64);
-        }
-    }
-    let spec = FakeSpec {
-        generator,
-        locale,
-        min,
-        max,
-        count: count.map(|[a, b]| (a, b)),
-        email_domain: email_domain.clone(),
-        scale: *scale,
-    };
-    if let Err(e) = fake::validate(&spec) {
-        errors.push(e);
-    }
-    if errors.is_empty() { Ok(spec) } else { Err(errors) }
-}
-
-/// Whether a generator's output kind can be written into a column of type `dt`.
-pub(crate) fn fake_fits(kind: OutputKind, dt: &DataType) -> bool {
-    if is_text(dt) {
-        return true;
-    }
-    match kind {
-        OutputKind::Text => false,
-        OutputKind::Date => matches!(dt, DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)),
-        OutputKind::DateTime => matches!(dt, DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)),
-        OutputKind::Integer => {
-            int_range(dt).is_some() || matches!(dt, DataType::Float32 | DataType::Float64 | DataType::Decimal128(..))
-        }
-        OutputKind::Decimal => matches!(dt, DataType::Float32 | DataType::Float64 | DataType::Decimal128(..)),
-        OutputKind::Boolean => matches!(dt, DataType::Boolean),
-        OutputKind::Uuid => is_uuid_binary(dt),
-    }
-}
-
-/// Inclusive range of an integer type.
-pub(crate) fn int_range(dt: &DataType) -> Option<(i64, i64)> {
-    Some(match dt {
-        DataType::Int8 => (i8::MIN as i64, i8::MAX as i64),
-        DataType::Int16 => (i16::MIN as i64, i16::MAX as i64),
-        DataType::Int32 => (i32::MIN as i64, i32::MAX as i64),
-        DataType::Int64 => (i64::MIN, i64::MAX),
-        DataType::UInt8 => (0, u8::MAX as i64),
-        DataType::UInt16 => (0, u16::MAX as i64),
-        DataType::UInt32 => (0, u32::MAX as i64),
-        DataType::UInt64 => (0, i64::MAX),
-        _ => return None,
-    })
-}
-
-fn parse_date_days(s: &str) -> Option<i32> {
-    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-    Some((d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days() as i32)
-}
-
-fn parse_datetime_micros(s: &str) -> Option<i64> {
-    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Some(dt.timestamp_micros());
-    }
-    parse_date_days(s).map(|d| d as i64 * 86_400_000_000)
-}
-
-fn noise_strategy(
-    dt: &DataType,
-    absolute: Option<f64>,
-    relative: Option<f64>,
-    duration: Option<&str>,
-) -> Result<Strategy, String> {
-    let temporal = matches!(dt, DataType::Date32 | DataType::Date64 | DataType::Timestamp(..));
-    let numeric =
-        int_range(dt).is_some() || matches!(dt, DataType::Float32 | DataType::Float64 | DataType::Decimal128(..));
-    if temporal {
-        if absolute.is_some() || relative.is_some() {
-            return Err(format!("a {dt} column takes `duration` (e.g. \"30d\"), not `absolute` or `relative`"));
-        }
-        let Some(duration) = duration else {
-            return Err("noise on dates and timestamps needs `duration`, e.g. duration = \"30d\"".into());
-        };
-        let micros = parse_duration_micros(duration)?;
-        let unit_micros: i64 = match dt {
-            DataType::Date32 => 86_400_000_000,
-            DataType::Date64 | DataType::Timestamp(TimeUnit::Millisecond, _) => 1_000,
-            DataType::Timestamp(TimeUnit::Second, _) => 1_000_000,
-            DataType::Timestamp(TimeUnit::Microsecond, _) => 1,
-            _ => -1, // nanoseconds: multiply instead
-        };
-        let max_shift = if unit_micros > 0 { micros / unit_micros } else { micros.saturating_mul(1_000) };
-        if max_shift < 1 {
-            return Err(format!("`duration` is shorter than one unit of a {dt} column; use a longer duration"));
-        }
-        return Ok(Strategy::NoiseShift { max_shift });
-    }
-    if !numeric {
-        return Err(format!("`noise` works on numbers, dates and timestamps, and this column is {dt}"));
-    }
-    if duration.is_some() {
-        return Err("`duration` applies to dates and timestamps; numbers take `absolute` or `relative`".into());
-    }
-    let amount = match (absolute, relative) {
-        (Some(a), None) if a.is_finite() && a > 0.0 => Amount::Absolute(a),
-        (None, Some(r)) if r.is_finite() && r > 0.0 => Amount::Relative(r),
-        (Some(_), Some(_)) => return Err("give either `absolute` or `relative`, not both".into()),
-        (None, None) => return Err("noise on numbers needs `absolute` (e.g. 5) or `relative` (e.g. 0.1)".into()),
-        _ => return Err("the noise amount must be a positive finite number".into()),
-    };
-    Ok(Strategy::NoiseNumber(amount))
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@
 
 use arrow_schema::{DataType, Field};
 
-use crate::transform::noise::Amount;
+use crate::strategy::noise::Amount;
 
 use super::Strategy;
 

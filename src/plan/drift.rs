@@ -6,16 +6,20 @@
 //! [SourceTable] (live schema) ──────┘
 //! ```
 //!
-//! [`crate::plan::bind`] runs [`diff`] first whenever the rules have a schema lock
+//! [`crate::plan::bind_with`] runs [`diff`] first whenever the rules have a schema lock
 //! ([`crate::rules::lock`]). Any change (a new or dropped table, a new or dropped column, a
 //! column that looks renamed, a retyped column) stops `check` and `run` (exit 3) before
 //! anything is read or written, with one report listing every change and, for each new,
-//! renamed or retyped column, the rule line `doppel scan` suggests for it from its name and
-//! type ([`crate::scan`] with no sampled rows: no value is read, none is printed; a column
-//! in a declared foreign key to a column the rules hash gets that hash and domain). Problems
-//! of the rules that the drift does not explain follow the report. Without a lock, the
-//! binding problems stay as they are and [`suggest_for_unruled`] adds the same suggestion to
-//! each column and table that has no rule.
+//! renamed or retyped column, the suggested rule line. Problems of the rules that the drift
+//! does not explain follow the report. Without a lock, the binding problems stay as they are
+//! and [`suggest_for_unruled`] adds the same suggestion to each column and table that has no
+//! rule.
+//!
+//! Plan does not call `doppel scan`: the suggestions come from the caller as a [`Suggest`]
+//! (the commands bind through [`crate::scan::bind`], which passes scan's suggestions from
+//! names and types, no value read; a column in a declared foreign key to a column the rules
+//! hash gets that hash and domain). [`crate::plan::bind`] passes none, and so does scan's
+//! own self-check, so scan never calls itself.
 //!
 //! A dropped and a new column of one table with the same type are reported as a likely
 //! rename (pairs in schema order). A table the lock records without columns (the rules skip
@@ -26,11 +30,10 @@ use std::fmt::Write as _;
 
 use crate::error::{Error, Problem, Problems, Result};
 use crate::rules::lock::{RecordedTables, SchemaLock, toml_key, type_name};
+use crate::rules::suggestion::{Action, Suggested, Suggestion};
 use crate::rules::toml_text::string as toml_string;
-use crate::rules::{ColumnRule, HashFormat, RuleSet, TableRules};
-use crate::scan::suggest::{Action, Rule, Suggestion, safe_rule};
+use crate::rules::{RuleSet, TableRules};
 use crate::schema::SourceTable;
-use crate::source::{BatchStream, Source};
 
 /// Columns with their types, in schema order.
 pub type Columns = Vec<(String, String)>;
@@ -167,7 +170,7 @@ pub fn diff(recorded: &RecordedTables, live: &BTreeMap<String, Columns>) -> Vec<
 
 /// The drift check `bind` runs first: `Ok(())` when the rules have no lock or the source
 /// matches it; otherwise the report, with the binding `problems` the drift does not explain.
-pub fn check(rules: &RuleSet, tables: &[SourceTable], problems: &[Problem]) -> Result<()> {
+pub fn check(rules: &RuleSet, tables: &[SourceTable], problems: &[Problem], suggest: Option<Suggest>) -> Result<()> {
     let Some(lock) = &rules.lock else { return Ok(()) };
     let changes = diff(&lock.tables, &live_schema(tables));
     if changes.is_empty() {
@@ -181,17 +184,18 @@ pub fn check(rules: &RuleSet, tables: &[SourceTable], problems: &[Problem]) -> R
         })
         .cloned()
         .collect();
-    Err(Error::Drift(report(lock, rules, &changes, &suggestions(rules, tables), &others)))
+    let suggested = suggest.map(|suggest| suggest(rules, tables)).unwrap_or_default();
+    Err(Error::Drift(report(lock, rules, &changes, &suggested, &others)))
 }
 
-/// Without a schema lock, binding problems are listed as they are; this adds scan's
+/// Where suggested rules come from: a layer above plan passes `doppel scan`'s in
+/// ([`crate::scan::bind`]); plan itself knows no suggestions.
+pub type Suggest<'a> = &'a dyn Fn(&RuleSet, &[SourceTable]) -> Suggested;
+
+/// Without a schema lock, binding problems are listed as they are; this adds the
 /// suggestion to each column without a rule and each table without rules, so the fix is on
-/// the line that names the problem. Only for rules read from files: rules made in memory
-/// (scan's own, which it binds to check them) get none, so scan never calls itself.
-pub fn suggest_for_unruled(rules: &RuleSet, tables: &[SourceTable], problems: &mut [Problem]) {
-    if rules.lock_path.is_none() {
-        return;
-    }
+/// the line that names the problem.
+pub fn suggest_for_unruled(rules: &RuleSet, tables: &[SourceTable], problems: &mut [Problem], suggest: Suggest) {
     let unruled = |p: &Problem| {
         let Some(table) = tables.iter().find(|t| Some(&t.name) == p.table.as_ref()) else { return false };
         match (rules.tables.get(&table.name), &p.column) {
@@ -203,7 +207,7 @@ pub fn suggest_for_unruled(rules: &RuleSet, tables: &[SourceTable], problems: &m
     if !problems.iter().any(unruled) {
         return;
     }
-    let suggested = suggestions(rules, tables);
+    let suggested = suggest(rules, tables);
     for p in problems.iter_mut().filter(|p| unruled(p)) {
         let Some(table) = tables.iter().find(|t| Some(&t.name) == p.table.as_ref()) else { continue };
         match &p.column {
@@ -221,67 +225,6 @@ pub fn suggest_for_unruled(rules: &RuleSet, tables: &[SourceTable], problems: &m
     }
 }
 
-/// What `doppel scan` suggests per `(table, column)` with no sampled rows (names, types and
-/// keys only). Should scan fail, each column gets its type's safe rule, marked for review.
-/// Scan knows the schema, not the rules: a column in a declared foreign key whose referenced
-/// column the rules hash gets that `hash` and domain instead, so the join still works.
-pub fn suggestions(rules: &RuleSet, tables: &[SourceTable]) -> BTreeMap<(String, String), Suggestion> {
-    let mut suggested: BTreeMap<(String, String), Suggestion> =
-        match crate::scan::scan(&SchemaOnly(tables), "the source", 0) {
-            Ok(scan) => scan
-                .tables
-                .into_iter()
-                .flat_map(|t| {
-                    let name = t.name;
-                    t.columns.into_iter().map(move |(column, s)| ((name.clone(), column), s))
-                })
-                .collect(),
-            Err(_) => tables
-                .iter()
-                .flat_map(|t| t.schema.fields().iter().map(move |f| (t, f)))
-                .map(|(t, f)| {
-                    let s = Suggestion {
-                        action: Action::Rule(safe_rule(f)),
-                        why: "scan could not judge it".into(),
-                        review: true,
-                        fallback: None,
-                    };
-                    ((t.name.clone(), f.name().clone()), s)
-                })
-                .collect(),
-        };
-    for table in tables {
-        for fk in &table.foreign_keys {
-            for (column, referenced) in fk.columns.iter().zip(&fk.references_columns) {
-                let Some(rule) = hashed_like(rules, &fk.references_table, referenced) else { continue };
-                let why = format!(
-                    "foreign key to {}.{referenced}, whose rule is `hash` in this domain: the same, so the join still works",
-                    fk.references_table
-                );
-                suggested.insert(
-                    (table.name.clone(), column.clone()),
-                    Suggestion { action: Action::Rule(rule), why, review: false, fallback: None },
-                );
-            }
-        }
-    }
-    suggested
-}
-
-/// The `hash` rule the rules give `table.column`, with its domain made explicit.
-fn hashed_like(rules: &RuleSet, table: &str, column: &str) -> Option<Rule> {
-    let entry = rules.tables.get(table)?.columns.iter().find(|c| c.name == column)?;
-    let ColumnRule::Hash { format, length, domain, .. } = entry.rule.as_ref()? else { return None };
-    let mut rule = Rule::new("hash");
-    if let Some(format) = format {
-        rule = rule.opt("format", if *format == HashFormat::Hex { "hex" } else { "preserve" });
-    }
-    if let Some(length) = length {
-        rule = rule.opt("length", *length as i64);
-    }
-    Some(rule.opt("domain", domain.clone().unwrap_or_else(|| format!("{table}.{column}"))))
-}
-
 /// Scan's reason as a comment.
 fn why(s: &Suggestion) -> String {
     let why: String = s.why.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
@@ -297,12 +240,7 @@ fn rule_line(column: &str, s: &Suggestion) -> String {
 }
 
 /// A new table's suggested rules, as scan would write them, each line after `indent`.
-fn table_block(
-    table: &str,
-    columns: &Columns,
-    suggested: &BTreeMap<(String, String), Suggestion>,
-    indent: &str,
-) -> String {
+fn table_block(table: &str, columns: &Columns, suggested: &Suggested, indent: &str) -> String {
     let key = toml_key(table);
     let of = |c: &String| suggested.get(&(table.to_string(), c.clone()));
     let mut out = format!("{indent}[tables.{key}]\n");
@@ -327,13 +265,7 @@ fn table_block(
 }
 
 /// The report: one entry per change, what to do, and the other problems.
-fn report(
-    lock: &SchemaLock,
-    rules: &RuleSet,
-    changes: &[Change],
-    suggested: &BTreeMap<(String, String), Suggestion>,
-    others: &[Problem],
-) -> String {
+fn report(lock: &SchemaLock, rules: &RuleSet, changes: &[Change], suggested: &Suggested, others: &[Problem]) -> String {
     let suggestion = |table: &str, column: &str| {
         suggested
             .get(&(table.to_string(), column.to_string()))
@@ -396,19 +328,6 @@ fn report(
         out.push_str(&Problems(others.to_vec()).to_string());
     }
     out.trim_end().to_string()
-}
-
-/// A source that presents tables but no rows: scan with no sampled rows reads none.
-struct SchemaOnly<'a>(&'a [SourceTable]);
-
-impl Source for SchemaOnly<'_> {
-    fn tables(&self) -> &[SourceTable] {
-        self.0
-    }
-
-    fn read(&self, table: &str, _batch_rows: usize) -> Result<BatchStream> {
-        Err(Error::source(table, "the drift check reads no rows"))
-    }
 }
 
 #[cfg(test)]

@@ -16,36 +16,28 @@
 //! |---------------|-----------------------------------------------------------------------|
 //! | `bind`        | one table's rules against its columns and their Arrow types          |
 //! | `changes`     | every transforming rule can change the value (`keep` is the way to copy) |
-//! | [`fit`]       | generated values against the declared `varchar(n)`, `char(n)`, `numeric(p,s)` |
+//! | [`fit`]       | generated values against the declared `varchar(n)`, `char(n)`, `numeric(p,s)` (in [`crate::strategy`]) |
 //! | `relations`   | across tables: foreign keys into skipped tables, row-level security   |
 //! | [`drift`]     | the source against the schema lock the rules were reviewed with       |
-//! | [`template`]  | template parsing and filters                                          |
+//! | [`template`]  | template parsing and filters (in [`crate::strategy`])                 |
 
 mod bind;
 mod changes;
 pub mod drift;
 mod explain;
-pub mod fit;
 mod relations;
-pub mod template;
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use arrow_array::ArrayRef;
 use arrow_schema::{DataType, SchemaRef};
 
 use crate::error::{Error, Problem, Result};
 use crate::rules::{RuleSet, TableAction};
-use crate::transform::fake::FakeSpec;
-use crate::transform::mask::MaskSpec;
-use crate::transform::noise::Amount;
-use crate::transform::redact::Redactor;
 
 pub use crate::schema::SourceTable;
+pub use crate::strategy::{JsonPathRule, JsonStep, Strategy, Template, fit, template};
 pub use explain::explain;
-pub use template::Template;
 
 /// The bound plan for a whole run.
 #[derive(Debug, Clone)]
@@ -104,87 +96,16 @@ impl ColumnPlan {
     }
 }
 
-/// A validated strategy, with options already parsed and checked against the column type.
-#[derive(Clone)]
-pub enum Strategy {
-    Keep,
-    Null,
-    /// A one-element array of the column's type.
-    Constant(ArrayRef),
-    Mask(MaskSpec),
-    HashHex {
-        length: usize,
-    },
-    /// Integer permutation over the signed range of `bits`.
-    HashInt {
-        bits: u32,
-    },
-    /// Uuid permutation (binary or text column).
-    HashUuid,
-    Fake(FakeSpec),
-    NoiseNumber(Amount),
-    /// Shift in the column's own unit (days for dates, the timestamp's unit otherwise).
-    NoiseShift {
-        max_shift: i64,
-    },
-    Template(Template),
-    Redact(Arc<Redactor>),
-    Json(Vec<JsonPathRule>),
-}
-
-/// A rule applied to one path inside JSON values.
-#[derive(Debug, Clone)]
-pub struct JsonPathRule {
-    pub path: String,
-    pub steps: Vec<JsonStep>,
-    pub strategy: Strategy,
-    pub domain: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JsonStep {
-    Key(String),
-    EveryElement,
-}
-
-impl fmt::Debug for Strategy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.describe())
-    }
-}
-
-impl Strategy {
-    /// A one-line description for `check --explain` (never contains data).
-    pub fn describe(&self) -> String {
-        match self {
-            Strategy::Keep => "keep".into(),
-            Strategy::Null => "null".into(),
-            Strategy::Constant(_) => "constant".into(),
-            Strategy::Mask(m) => format!(
-                "mask keep_first={} keep_last={}{}",
-                m.keep_first,
-                m.keep_last,
-                if m.format_preserving { " format_preserving".to_string() } else { format!(" char='{}'", m.mask_char) }
-            ),
-            Strategy::HashHex { length } => format!("hash hex length={length}"),
-            Strategy::HashInt { bits } => format!("hash preserve (keyed permutation of {bits}-bit integers)"),
-            Strategy::HashUuid => "hash preserve (keyed permutation of uuids)".into(),
-            Strategy::Fake(s) => format!("fake {} locale={}", s.generator.name(), s.locale.name()),
-            Strategy::NoiseNumber(a) => format!("noise {a:?}"),
-            Strategy::NoiseShift { max_shift } => format!("noise shift up to {max_shift} units"),
-            Strategy::Template(t) => format!("template \"{}\"", t.source()),
-            Strategy::Redact(_) => "redact".into(),
-            Strategy::Json(paths) => {
-                let list: Vec<String> =
-                    paths.iter().map(|p| format!("{}: {}", p.path, p.strategy.describe())).collect();
-                format!("json {{ {} }}", list.join("; "))
-            }
-        }
-    }
-}
-
 /// Binds `rules` to the tables a source presents. Collects every problem before failing.
+/// Problems carry no suggested rules; the commands bind through [`crate::scan::bind`],
+/// which adds `doppel scan`'s.
 pub fn bind(rules: &RuleSet, tables: &[SourceTable]) -> Result<Plan> {
+    bind_with(rules, tables, None)
+}
+
+/// [`bind`], with `suggest` giving the rules suggested for what the rules do not cover: in
+/// the schema-drift report and on the problem of each column or table without a rule.
+pub fn bind_with(rules: &RuleSet, tables: &[SourceTable], suggest: Option<drift::Suggest>) -> Result<Plan> {
     let mut problems: Vec<Problem> = rules.problems.clone();
     let mut plans = Vec::new();
     let source_names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
@@ -219,9 +140,11 @@ pub fn bind(rules: &RuleSet, tables: &[SourceTable]) -> Result<Plan> {
     }
     check_domains(&plans, &mut problems);
     relations::check(rules, tables, &mut problems);
-    drift::check(rules, tables, &problems)?;
+    drift::check(rules, tables, &problems, suggest)?;
     if !problems.is_empty() {
-        drift::suggest_for_unruled(rules, tables, &mut problems);
+        if let Some(suggest) = suggest {
+            drift::suggest_for_unruled(rules, tables, &mut problems, suggest);
+        }
         return Err(Error::problems(problems));
     }
     plans.sort_by(|a, b| a.name.cmp(&b.name));

@@ -5,6 +5,7 @@
 mod load;
 pub mod lock;
 pub mod model;
+pub mod suggestion;
 pub mod toml_text;
 
 pub use load::{ColumnEntry, Lined, RuleSet, SubsetSpec, TableRules, load_rules, parse_rules};

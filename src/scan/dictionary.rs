@@ -18,7 +18,7 @@
 //! The dictionary covers English, German, French, Spanish, Dutch, and the Italian and
 //! Portuguese words that differ from those.
 
-use crate::transform::names::fold;
+use crate::detect::names::fold;
 
 /// What a name says a column holds. The order is the priority among side-by-side matches:
 /// the most sensitive first.

@@ -2,9 +2,9 @@
 //! data of each kind, and a few shape statistics. Only counts are kept; a value never leaves
 //! the function that looks at it.
 //!
-//! The detectors are the `redact` strategy's ([`Redactor`]: email, phone, IBAN with the
-//! mod-97 check, card numbers with the Luhn check, IPv4/IPv6, person names from
-//! [`crate::transform::names`]), run on each value alone, plus postcode shapes of several
+//! The detectors are [`crate::detect`]'s (the `redact` strategy's too: email, phone, IBAN
+//! with the mod-97 check, card numbers with the Luhn check, IPv4/IPv6, person names from
+//! [`crate::detect::names`]), run on each value alone, plus postcode shapes of several
 //! countries and dates that could be birth dates.
 
 use std::collections::{BTreeMap, HashSet};
@@ -18,8 +18,8 @@ use arrow_schema::DataType;
 use chrono::Datelike;
 use regex::Regex;
 
-use crate::transform::names::{find_names, first_names, fold};
-use crate::transform::redact::{Detector, Redactor, Replacement, luhn_valid};
+use crate::detect::names::{find_names, first_names, fold};
+use crate::detect::{Detector, Detectors, luhn_valid};
 
 /// Whole-value kinds recognised in text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -56,18 +56,18 @@ impl Kind {
     }
 }
 
-/// The `redact` detectors, one redactor each, so a finding's kind is known.
-struct Detectors {
-    each: Vec<(Detector, Redactor)>,
+/// The detectors but names, one set each, so a finding's kind is known.
+struct EachDetector {
+    each: Vec<(Detector, Detectors)>,
 }
 
-fn detectors() -> &'static Detectors {
-    static D: OnceLock<Detectors> = OnceLock::new();
-    D.get_or_init(|| Detectors {
+fn detectors() -> &'static EachDetector {
+    static D: OnceLock<EachDetector> = OnceLock::new();
+    D.get_or_init(|| EachDetector {
         each: Detector::ALL
             .iter()
             .filter(|&&d| d != Detector::Name)
-            .map(|&d| (d, Redactor::new(&[d], &[], Replacement::Tag).expect("built-in detectors compile")))
+            .map(|&d| (d, Detectors::new(&[d]).expect("built-in detectors compile")))
             .collect(),
     })
 }
@@ -154,12 +154,11 @@ impl TextEvidence {
         self.distinct.insert(self.hasher.hash_one(v));
         self.max_chars = self.max_chars.max(v.chars().count());
         self.total_words += v.split_whitespace().count();
-        let mut out = String::new();
         for (d, r) in &detectors().each {
-            out.clear();
-            if r.redact(v, &mut out) > 0 {
+            let spans = r.spans(v);
+            if !spans.is_empty() {
                 *self.contains.entry(kind_of(*d)).or_default() += 1;
-                if out == d.tag() {
+                if spans == [(0, v.len())] {
                     *self.whole.entry(kind_of(*d)).or_default() += 1;
                     if *d == Detector::Ip && v.contains(':') {
                         self.ipv6 += 1;

@@ -31,6 +31,7 @@
 
 pub mod dictionary;
 pub mod evidence;
+mod gaps;
 mod render;
 pub mod suggest;
 
@@ -44,6 +45,8 @@ use crate::rules::parse_rules;
 use crate::schema::PG_TYPE;
 use crate::schema::SourceTable;
 use crate::source::Source;
+
+pub use gaps::{bind, suggestions};
 
 use dictionary::Tokens;
 use evidence::{Evidence, JsonEvidence};

@@ -11,19 +11,12 @@
 //! or batch size. Columns in a domain that has a `unique` column then pass, in row order,
 //! through that domain's [`unique::DomainState`], which re-generates colliding values.
 //!
-//! One file per strategy: [`mask`], [`hash`], [`fake`], [`noise`], [`redact`], [`json`];
-//! templates are parsed in [`crate::plan::template`] and evaluated in [`mod@apply`].
+//! The strategies themselves (one file or folder each, and the dispatch that applies one to a
+//! column) live in [`crate::strategy`]; they are re-exported here under their old paths.
 
-pub mod apply;
-pub mod fake;
-pub mod hash;
-pub mod json;
-pub mod mask;
-pub mod names;
-pub mod noise;
-pub mod redact;
 pub mod unique;
-pub mod values;
+
+pub use crate::strategy::{apply, fake, hash, json, mask, noise, redact, values};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

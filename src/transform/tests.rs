@@ -480,3 +480,58 @@ fn json_integers_under_noise_always_move_stay_integers_and_are_never_clamped() {
     assert!(err.reason.contains("path `n`: noise cannot move"), "{err}");
     assert!(!err.to_string().contains("18446744073709551615"));
 }
+
+#[test]
+fn a_generated_value_too_long_stops_the_transform_naming_table_column_and_row() {
+    let schema = Arc::new(arrow_schema::Schema::new(vec![
+        Field::new("id", DataType::Int32, false),
+        Field::new("email", DataType::Utf8, true).with_metadata(std::collections::HashMap::from([(
+            crate::schema::PG_TYPE.into(),
+            "character varying(12)".into(),
+        )])),
+    ]));
+    let ids: Vec<i32> = (0..40).collect();
+    let emails: Vec<Option<String>> = ids.iter().map(|i| (i % 7 != 0).then(|| format!("p{i}@x.io"))).collect();
+    let batch = arrow_array::RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(arrow_array::Int32Array::from(ids)), Arc::new(StringArray::from(emails))],
+    )
+    .unwrap();
+    let bind = |rule: &str| {
+        let text = format!(
+            "version = 1\n[tables.\"public.people\"]\nkeep = [\"id\"]\n[tables.\"public.people\".columns]\nemail = {rule}\n"
+        );
+        let rules = crate::rules::parse_rules(&[(std::path::PathBuf::from("r.toml"), text)]).unwrap();
+        bind(&rules, &[crate::schema::SourceTable::new("public.people", schema.clone())]).unwrap()
+    };
+    let key = crate::secret::Key::from_text("unit-test-key-0123456789abcdef0123456789").unwrap();
+
+    // Fake emails have no fixed length: checked per value, the first too long stops it.
+    let plan = bind("{ action = \"fake\", generator = \"email\" }");
+    assert_eq!(plan.tables[0].columns[1].length_limit, Some(12));
+    let transform = Transformer::new(&plan, &key).table("public.people").unwrap();
+    let e = transform.apply(&batch, 1000).unwrap_err();
+    // The strategy alone (unchecked) shows which row is the first too long.
+    let c = &plan.tables[0].columns[1];
+    let unchecked = crate::strategy::apply::apply(&crate::strategy::apply::ColumnInput {
+        strategy: &c.strategy,
+        key: &key.domain(&c.domain),
+        input: batch.column(1),
+        columns: batch.columns(),
+        json_keys: &[],
+        attempt: 0,
+    })
+    .unwrap();
+    let (row, length) =
+        crate::strategy::fit::first_too_long(&unchecked, 12).expect("fake emails longer than 12 characters");
+    assert_eq!((e.table.as_str(), e.column.as_str()), ("public.people", "email"));
+    assert_eq!(e.row, 1000 + row as u64 + 1, "1-based row of the whole table");
+    assert!(e.reason.contains(&format!("a value of {length} characters")) && e.reason.contains("at most 12"));
+    assert!(!e.reason.contains("example"), "{}", e.reason);
+
+    // Proven to fit: no check at run time, and the output fits.
+    let plan = bind("{ action = \"hash\", length = 12 }");
+    assert_eq!(plan.tables[0].columns[1].length_limit, None);
+    let out = Transformer::new(&plan, &key).table("public.people").unwrap().apply(&batch, 0).unwrap();
+    assert_eq!(crate::strategy::fit::first_too_long(out.column(1), 12), None);
+}

@@ -26,12 +26,12 @@ use arrow_schema::DataType;
 use rayon::prelude::*;
 use serde_json::Value;
 
+use crate::detect::{Detector, Detectors};
 use crate::error::Result;
 use crate::plan::{JsonStep, Strategy, TablePlan};
 use crate::schema::generated_reads;
 use crate::source::Source;
-use crate::transform::redact::{Detector, Redactor, Replacement};
-use crate::transform::values::value_key;
+use crate::strategy::values::value_key;
 
 use super::matcher::{Algorithm, Matcher};
 use super::text::{is_common_word, is_distinctive, is_strong, normalise_into, tokens};
@@ -193,7 +193,7 @@ struct ColumnState {
 }
 
 impl ColumnState {
-    fn absorb(&mut self, array: &dyn Array, detectors: &Redactor) {
+    fn absorb(&mut self, array: &dyn Array, detectors: &Detectors) {
         let n = array.len();
         self.rows += n as u64;
         if let Some(fps) = &mut self.fps {
@@ -236,7 +236,7 @@ impl ColumnState {
     }
 
     /// The personal parts of a free text: what the detectors find, each also hashed.
-    fn free_text(&mut self, text: &str, detectors: &Redactor) {
+    fn free_text(&mut self, text: &str, detectors: &Detectors) {
         for (start, end) in detectors.spans(text) {
             self.queue_digests(&text[start..end]);
             self.personal(&text[start..end], false);
@@ -312,8 +312,7 @@ fn public_words(array: &dyn Array, set: &mut HashSet<u64, Fast>) {
 
 /// Reads every copied table of the source once.
 pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> Result<Collected> {
-    let detectors = Redactor::new(Detector::ALL, &[], Replacement::Tag)
-        .map_err(|e| crate::error::Error::Usage(format!("verify: {e}")))?;
+    let detectors = Detectors::new(Detector::ALL).map_err(|e| crate::error::Error::Usage(format!("verify: {e}")))?;
     let mut columns: Vec<String> = Vec::new();
     let mut column_rows: Vec<u64> = Vec::new();
     let mut candidates: HashMap<Box<str>, Seen, Fast> = HashMap::default();

@@ -42,7 +42,8 @@ pub mod text;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
-use arrow_schema::DataType;
+use arrow_array::RecordBatch;
+use arrow_schema::{DataType, SchemaRef};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -320,7 +321,7 @@ fn check_table(
     let mut hits: Counts = HashMap::new();
     let mut position: u64 = 0;
     let mut unmatched: u64 = 0;
-    let (mut buf, mut text, mut norm) = (Vec::new(), String::new(), String::new());
+    let mut scratch = Scratch::default();
     for batch in output.read(name, options.batch_rows)? {
         let batch = batch?;
         let n = batch.num_rows();
@@ -328,7 +329,7 @@ fn check_table(
             let source_rows: Vec<Option<usize>> = (0..n)
                 .map(|row| match &rows.key {
                     Some((_, map)) => {
-                        map.get(&key_fingerprint(&batch, &key_columns, row, &mut buf)).map(|&r| r as usize)
+                        map.get(&key_fingerprint(&batch, &key_columns, row, &mut scratch.buf)).map(|&r| r as usize)
                     }
                     None => {
                         let r = position + row as u64;
@@ -338,100 +339,15 @@ fn check_table(
                 .collect();
             unmatched += source_rows.iter().filter(|r| r.is_none()).count() as u64;
             for cmp in &mut compares {
-                let array = batch.column(cmp.output_index).as_ref();
-                let fps = &rows.columns[cmp.source].1;
-                let cells = CellText::new(array);
-                for (row, source_row) in source_rows.iter().enumerate() {
-                    let Some(r) = source_row else { continue };
-                    let before = fps[*r];
-                    if before == NULL_FP {
-                        continue;
-                    }
-                    cmp.compared += 1;
-                    if cell_fingerprint(array, row, &mut buf) == before {
-                        cmp.same += 1;
-                        if cells.get(row, &mut text) {
-                            normalise_into(&text, &mut norm);
-                            cmp.distinctive += u64::from(matcher.is_value(&norm));
-                        }
-                    }
-                }
+                cmp.add(&batch, &rows.columns[cmp.source].1, &source_rows, matcher, &mut scratch);
             }
         }
-        let per_column: Vec<Counts> = text_columns
-            .par_iter()
-            .map(|&i| {
-                let mut counts = HashMap::new();
-                let cells = CellText::new(batch.column(i).as_ref());
-                let (mut text, mut norm, mut found) = (String::new(), String::new(), HashSet::new());
-                for row in 0..n {
-                    if !cells.get(row, &mut text) {
-                        continue;
-                    }
-                    normalise_into(&text, &mut norm);
-                    found.clear();
-                    matcher.scan(&norm, &mut found);
-                    for hit in &found {
-                        let key = match *hit {
-                            Hit::Value(col) => (i, Kind::Value, Some(col)),
-                            Hit::Digest(a) => (i, Kind::of_digest(a), None),
-                        };
-                        *counts.entry(key).or_insert(0) += 1;
-                    }
-                }
-                counts
-            })
-            .collect();
-        for counts in per_column {
-            for (k, v) in counts {
-                *hits.entry(k).or_insert(0) += v;
-            }
-        }
+        text_hits(&batch, &text_columns, matcher, &mut hits);
         position += n as u64;
     }
     if let Some(rows) = rows {
-        if rows.key.is_none() && position != rows.rows {
-            report.findings.push(Finding {
-                table: name.to_string(),
-                column: String::new(),
-                kind: Kind::RowCount,
-                count: 1,
-                from: None,
-            });
-        } else if unmatched > 0 {
-            tracing::warn!("verify: {name}: {unmatched} output row(s) have no source row with the same primary key");
-        }
-        for cmp in &compares {
-            let column = schema.field(cmp.output_index).name().clone();
-            let small = cmp.same - cmp.distinctive;
-            let rate = if cmp.compared == 0 { 0.0 } else { small as f64 / cmp.compared as f64 };
-            if cmp.distinctive > 0 {
-                report.findings.push(Finding {
-                    table: name.to_string(),
-                    column: column.clone(),
-                    kind: Kind::OwnValue,
-                    count: cmp.distinctive,
-                    from: None,
-                });
-            }
-            if rate > options.max_same_rate {
-                report.findings.push(Finding {
-                    table: name.to_string(),
-                    column: column.clone(),
-                    kind: Kind::SameRate,
-                    count: small,
-                    from: None,
-                });
-            }
-            report.same.push(SameStat {
-                table: name.to_string(),
-                column,
-                compared: cmp.compared,
-                same: cmp.same,
-                distinctive: cmp.distinctive,
-                rate,
-            });
-        }
+        let seen = Seen { position, unmatched };
+        report_rows(name, schema, rows, &compares, seen, options.max_same_rate, report);
     }
     let mut hits: Vec<_> = hits.into_iter().collect();
     hits.sort();
@@ -445,4 +361,140 @@ fn check_table(
         });
     }
     Ok(())
+}
+
+/// Buffers reused across the rows of one table.
+#[derive(Default)]
+struct Scratch {
+    buf: Vec<u8>,
+    text: String,
+    norm: String,
+}
+
+impl Compare {
+    /// Compares one batch's output column with the source fingerprints `fps` of the paired
+    /// rows (`source_rows[row]`, `None` when the output row has no source row).
+    fn add(
+        &mut self,
+        batch: &RecordBatch,
+        fps: &[u64],
+        source_rows: &[Option<usize>],
+        matcher: &Matcher,
+        scratch: &mut Scratch,
+    ) {
+        let array = batch.column(self.output_index).as_ref();
+        let cells = CellText::new(array);
+        for (row, source_row) in source_rows.iter().enumerate() {
+            let Some(r) = source_row else { continue };
+            let before = fps[*r];
+            if before == NULL_FP {
+                continue;
+            }
+            self.compared += 1;
+            if cell_fingerprint(array, row, &mut scratch.buf) == before {
+                self.same += 1;
+                if cells.get(row, &mut scratch.text) {
+                    normalise_into(&scratch.text, &mut scratch.norm);
+                    self.distinctive += u64::from(matcher.is_value(&scratch.norm));
+                }
+            }
+        }
+    }
+}
+
+/// Counts, per text column, the output cells in which the matcher finds a source value or
+/// digest, into `hits`.
+fn text_hits(batch: &RecordBatch, text_columns: &[usize], matcher: &Matcher, hits: &mut Counts) {
+    let n = batch.num_rows();
+    let per_column: Vec<Counts> = text_columns
+        .par_iter()
+        .map(|&i| {
+            let mut counts = HashMap::new();
+            let cells = CellText::new(batch.column(i).as_ref());
+            let (mut text, mut norm, mut found) = (String::new(), String::new(), HashSet::new());
+            for row in 0..n {
+                if !cells.get(row, &mut text) {
+                    continue;
+                }
+                normalise_into(&text, &mut norm);
+                found.clear();
+                matcher.scan(&norm, &mut found);
+                for hit in &found {
+                    let key = match *hit {
+                        Hit::Value(col) => (i, Kind::Value, Some(col)),
+                        Hit::Digest(a) => (i, Kind::of_digest(a), None),
+                    };
+                    *counts.entry(key).or_insert(0) += 1;
+                }
+            }
+            counts
+        })
+        .collect();
+    for counts in per_column {
+        for (k, v) in counts {
+            *hits.entry(k).or_insert(0) += v;
+        }
+    }
+}
+
+/// Output rows read, and those without a source row.
+#[derive(Clone, Copy)]
+struct Seen {
+    position: u64,
+    unmatched: u64,
+}
+
+/// The row-by-row findings of one table: a row count that differs, own values kept, and
+/// too many values left the same.
+fn report_rows(
+    name: &str,
+    schema: &SchemaRef,
+    rows: &collect::TableRows,
+    compares: &[Compare],
+    seen: Seen,
+    max_same_rate: f64,
+    report: &mut Report,
+) {
+    if rows.key.is_none() && seen.position != rows.rows {
+        report.findings.push(Finding {
+            table: name.to_string(),
+            column: String::new(),
+            kind: Kind::RowCount,
+            count: 1,
+            from: None,
+        });
+    } else if seen.unmatched > 0 {
+        tracing::warn!("verify: {name}: {} output row(s) have no source row with the same primary key", seen.unmatched);
+    }
+    for cmp in compares {
+        let column = schema.field(cmp.output_index).name().clone();
+        let small = cmp.same - cmp.distinctive;
+        let rate = if cmp.compared == 0 { 0.0 } else { small as f64 / cmp.compared as f64 };
+        if cmp.distinctive > 0 {
+            report.findings.push(Finding {
+                table: name.to_string(),
+                column: column.clone(),
+                kind: Kind::OwnValue,
+                count: cmp.distinctive,
+                from: None,
+            });
+        }
+        if rate > max_same_rate {
+            report.findings.push(Finding {
+                table: name.to_string(),
+                column: column.clone(),
+                kind: Kind::SameRate,
+                count: small,
+                from: None,
+            });
+        }
+        report.same.push(SameStat {
+            table: name.to_string(),
+            column,
+            compared: cmp.compared,
+            same: cmp.same,
+            distinctive: cmp.distinctive,
+            rate,
+        });
+    }
 }

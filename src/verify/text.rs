@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 
 use fake::locales::{CY_GB, DE_DE, Data, EN, FR_FR, IT_IT, NL_NL, PT_BR, PT_PT, TR_TR};
 
-use crate::transform::names::fold;
+use crate::detect::names::fold;
 
 /// Fewest characters (and digits, for numbers) a value needs to be searched for.
 pub const MIN_CHARS: usize = 8;

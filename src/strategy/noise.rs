@@ -35,8 +35,12 @@
 //! The plan refuses amounts that cannot move any value of the column (below one unit, see
 //! `plan::changes`).
 
+use arrow_schema::{DataType, TimeUnit};
 use fake::rand::RngExt;
 use fake::rand::rngs::ChaCha8Rng;
+
+use super::Strategy;
+use super::types::int_range;
 
 /// The dates PostgreSQL holds, in days since 1970-01-01: 4713-11-24 BC to 5874897-12-31.
 pub const DATE_DAYS: (i64, i64) = (-2_440_588, 2_145_042_905);
@@ -198,6 +202,54 @@ pub fn parse_duration_micros(s: &str) -> Result<i64, String> {
             n.checked_mul(per).and_then(|v| total.checked_add(v)).ok_or_else(|| "duration is too large".to_string())?;
     }
     Ok(total)
+}
+
+/// Binds a `noise` rule to a column of type `dt`: a time shift in the column's unit for dates
+/// and timestamps, an amount for numbers.
+pub(crate) fn bind(
+    dt: &DataType,
+    absolute: Option<f64>,
+    relative: Option<f64>,
+    duration: Option<&str>,
+) -> Result<Strategy, String> {
+    let temporal = matches!(dt, DataType::Date32 | DataType::Date64 | DataType::Timestamp(..));
+    let numeric =
+        int_range(dt).is_some() || matches!(dt, DataType::Float32 | DataType::Float64 | DataType::Decimal128(..));
+    if temporal {
+        if absolute.is_some() || relative.is_some() {
+            return Err(format!("a {dt} column takes `duration` (e.g. \"30d\"), not `absolute` or `relative`"));
+        }
+        let Some(duration) = duration else {
+            return Err("noise on dates and timestamps needs `duration`, e.g. duration = \"30d\"".into());
+        };
+        let micros = parse_duration_micros(duration)?;
+        let unit_micros: i64 = match dt {
+            DataType::Date32 => 86_400_000_000,
+            DataType::Date64 | DataType::Timestamp(TimeUnit::Millisecond, _) => 1_000,
+            DataType::Timestamp(TimeUnit::Second, _) => 1_000_000,
+            DataType::Timestamp(TimeUnit::Microsecond, _) => 1,
+            _ => -1, // nanoseconds: multiply instead
+        };
+        let max_shift = if unit_micros > 0 { micros / unit_micros } else { micros.saturating_mul(1_000) };
+        if max_shift < 1 {
+            return Err(format!("`duration` is shorter than one unit of a {dt} column; use a longer duration"));
+        }
+        return Ok(Strategy::NoiseShift { max_shift });
+    }
+    if !numeric {
+        return Err(format!("`noise` works on numbers, dates and timestamps, and this column is {dt}"));
+    }
+    if duration.is_some() {
+        return Err("`duration` applies to dates and timestamps; numbers take `absolute` or `relative`".into());
+    }
+    let amount = match (absolute, relative) {
+        (Some(a), None) if a.is_finite() && a > 0.0 => Amount::Absolute(a),
+        (None, Some(r)) if r.is_finite() && r > 0.0 => Amount::Relative(r),
+        (Some(_), Some(_)) => return Err("give either `absolute` or `relative`, not both".into()),
+        (None, None) => return Err("noise on numbers needs `absolute` (e.g. 5) or `relative` (e.g. 0.1)".into()),
+        _ => return Err("the noise amount must be a positive finite number".into()),
+    };
+    Ok(Strategy::NoiseNumber(amount))
 }
 
 #[cfg(test)]

@@ -131,7 +131,7 @@ fn slug(s: &str) -> String {
     for lc in s.chars().flat_map(char::to_lowercase) {
         if lc.is_ascii_alphanumeric() {
             out.push(lc);
-        } else if let Some(folded) = crate::transform::fake::fold_accent(lc) {
+        } else if let Some(folded) = crate::detect::names::fold_accent(lc) {
             out.push_str(folded);
         }
     }

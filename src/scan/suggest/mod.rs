@@ -29,100 +29,12 @@ use arrow_schema::{DataType, Field};
 
 use super::dictionary::{Concept, Tokens};
 use super::evidence::{Evidence, JsonEvidence, Kind, TextEvidence};
-use crate::rules::toml_text::{key, string};
-use crate::transform::fake::{self, FakeSpec, Generator, Locale};
+pub use crate::rules::suggestion::{Action, Rule, Suggestion};
 
-/// One rule as written in TOML: `{ action = "...", option = value, ... }`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rule {
-    pub action: &'static str,
-    pub options: Vec<(&'static str, toml::Value)>,
-    /// Only for `json`: the rules per path.
-    pub paths: Vec<(String, Rule)>,
-}
+mod text;
 
-impl Rule {
-    pub fn new(action: &'static str) -> Rule {
-        Rule { action, options: Vec::new(), paths: Vec::new() }
-    }
-
-    pub fn opt(mut self, key: &'static str, value: impl Into<toml::Value>) -> Rule {
-        self.options.push((key, value.into()));
-        self
-    }
-
-    fn fake(generator: &str) -> Rule {
-        Rule::new("fake").opt("generator", generator)
-    }
-
-    fn mask_fp() -> Rule {
-        Rule::new("mask").opt("format_preserving", true)
-    }
-
-    fn domain(self, domain: &str) -> Rule {
-        self.opt("domain", domain)
-    }
-
-    /// The inline TOML table.
-    pub fn render(&self) -> String {
-        let mut parts = vec![format!("action = {}", string(self.action))];
-        for (k, v) in &self.options {
-            match v {
-                // Names (a domain named after a column) stay on one line, escaped.
-                toml::Value::String(text) => parts.push(format!("{k} = {}", string(text))),
-                other => parts.push(format!("{k} = {other}")),
-            }
-        }
-        if !self.paths.is_empty() {
-            let paths: Vec<String> = self.paths.iter().map(|(p, r)| format!("{} = {}", key(p), r.render())).collect();
-            parts.push(format!("paths = {{ {} }}", paths.join(", ")));
-        }
-        format!("{{ {} }}", parts.join(", "))
-    }
-}
-
-/// Keep, or a rule.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    Keep,
-    Rule(Rule),
-}
-
-/// A suggestion for one column: the action, why, and whether scan is guessing.
-#[derive(Debug, Clone)]
-pub struct Suggestion {
-    pub action: Action,
-    pub why: String,
-    /// Scan could not judge the column: the rule is a safe default to look at first.
-    pub review: bool,
-    /// A rule to use if [`Suggestion::action`] does not bind (a generated value too long
-    /// for the column, say).
-    pub fallback: Option<Rule>,
-}
-
-impl Suggestion {
-    fn keep(why: impl Into<String>) -> Suggestion {
-        Suggestion { action: Action::Keep, why: why.into(), review: false, fallback: None }
-    }
-
-    fn rule(rule: Rule, why: impl Into<String>) -> Suggestion {
-        Suggestion { action: Action::Rule(rule), why: why.into(), review: false, fallback: None }
-    }
-
-    fn review(mut self) -> Suggestion {
-        self.review = true;
-        self
-    }
-
-    fn or(mut self, fallback: Rule) -> Suggestion {
-        self.fallback = Some(fallback);
-        self
-    }
-
-    pub fn is_keep(&self) -> bool {
-        self.action == Action::Keep
-    }
-}
+use crate::strategy::fake::{self, FakeSpec, Generator, Locale};
+use text::text;
 
 /// What the column is in its table's keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -581,25 +493,7 @@ fn personal_text(col: &Column, ctx: &TableContext, c: Concept) -> Option<Suggest
                 Suggestion::rule(mask(d), format!("{says}: random digits and letters, same format"))
             }
         }
-        Concept::Email => {
-            let unique = if pk_unique { ", unique like the primary key" } else { "" };
-            let mut rule = match (&ctx.first_name, &ctx.last_name) {
-                (Some(f), Some(l)) => {
-                    Rule::new("template").opt("template", format!("{{{f}|slug}}.{{{l}|slug}}@example.com"))
-                }
-                _ => Rule::fake("email"),
-            };
-            let made = if rule.action == "template" {
-                "an address built from the row's fake first and last names"
-            } else {
-                "a fake address at example.com"
-            };
-            if pk_unique {
-                rule = rule.opt("unique", true);
-            }
-            let fallback = if col.field.is_nullable() { Rule::new("null") } else { Rule::fake("email").domain(d) };
-            Suggestion::rule(rule.domain(d), format!("{}: {made}{unique}", why_named(Kind::Email))).or(fallback)
-        }
+        Concept::Email => email(col, ctx, pk_unique, d, why_named(Kind::Email)),
         Concept::Ip => {
             let v6 = ev.is_some_and(|t| t.ipv6 * 2 > t.whole(Kind::Ip) && t.ipv6 > 0);
             Suggestion::rule(Rule::fake(if v6 { "ipv6" } else { "ipv4" }).domain(d), why_named(Kind::Ip)).or(mask(d))
@@ -655,300 +549,58 @@ fn personal_text(col: &Column, ctx: &TableContext, c: Concept) -> Option<Suggest
             format!("{says}: a business name is often a person's name (sole traders, family firms)"),
         )
         .or(mask(d)),
-        Concept::JobTitle | Concept::Title | Concept::Name => match &ctx.about_people {
-            Some(about) if c != Concept::Name => Suggestion::rule(
-                Rule::fake("job_title").domain(domain_of(Concept::JobTitle)),
-                format!("the name says a title in a table about people ({about}): a rare job title identifies"),
-            )
-            .or(mask(domain_of(Concept::JobTitle))),
-            Some(about) => Suggestion::rule(
-                Rule::fake("full_name").domain(d),
-                format!("the name says a name in a table about people ({about})"),
-            )
-            .or(mask(d)),
-            None if c == Concept::JobTitle => Suggestion::rule(
-                Rule::fake("job_title").domain(domain_of(Concept::JobTitle)),
-                format!("{says}: a rare job title identifies"),
-            )
-            .or(mask(domain_of(Concept::JobTitle))),
-            None if col.tokens.names_people() => Suggestion::rule(
-                Rule::fake("full_name").domain(domain_of(Concept::FullName)),
-                "the name says a person's name".to_string(),
-            )
-            .or(mask(d)),
-            None => return None,
-        },
+        Concept::JobTitle | Concept::Title | Concept::Name => return titled(col, ctx, c, &says, d),
         _ => return None,
     })
 }
 
-fn text(col: &Column, ctx: &TableContext) -> Suggestion {
-    let pg = col.pg_type.as_deref().unwrap_or("");
-    if pg == "json" || pg == "jsonb" || col.json.is_some() {
-        return json(col, ctx);
-    }
-    if !col.is_string_type() {
-        return non_string_text(col, ctx, pg);
-    }
-    let concept = col.concept();
-    if let Some(c) = concept
-        && let Some(s) = personal_text(col, ctx, c)
-    {
-        return s;
-    }
-    let Evidence::Text(t) = &col.evidence else { return unjudged(col, "no text values could be read".into()) };
-    if concept == Some(Concept::Salutation) || concept == Some(Concept::Gender) {
-        let c = concept.unwrap_or(Concept::Gender);
-        if t.values() == 0 || t.enum_like() {
-            return Suggestion::keep(format!(
-                "the name says {}: few distinct values ({} in {}), not identifying alone",
-                c.describe(),
-                t.distinct(),
-                col.sampled()
-            ));
-        }
-        return Suggestion::rule(
-            Rule::mask_fp(),
-            format!("the name says {}, but its {} vary too much to keep", c.describe(), col.sampled()),
-        )
-        .review();
-    }
-    if concept == Some(Concept::FreeText) {
-        return free_text(col, ctx, t);
-    }
-    if let Some(s) = personal_findings(col, t) {
-        return s;
-    }
-    // No personal data in the values from here on.
-    let clean = col.clean();
-    if let Some(why) = col.key_why() {
-        return Suggestion::keep(format!("{why}; {clean}"));
-    }
-    match concept {
-        Some(c @ (Concept::Country | Concept::Region)) => {
-            return Suggestion::keep(format!("the name says {}: coarse geography; {clean}", c.describe()));
-        }
-        Some(c @ (Concept::Product | Concept::Measure | Concept::Status)) => {
-            return Suggestion::keep(format!("the name says {}; {clean}", c.describe()));
-        }
-        Some(Concept::City) => {
-            return Suggestion::keep(format!(
-                "the name says a city, in a table without other personal data: a city alone identifies no one; {clean}"
-            ));
-        }
-        _ => {}
-    }
-    if t.values() == 0 {
-        return Suggestion::rule(
-            Rule::mask_fp(),
-            "text, and no values sampled to judge it by: random characters, same format",
-        )
-        .review();
-    }
-    if t.enum_like() {
-        return Suggestion::keep(format!(
-            "an enumeration: {} distinct values, repeated, in {}; {clean}",
-            t.distinct(),
-            col.sampled()
-        ));
-    }
-    if ctx.about_people.is_none() && (ctx.reference || t.average_words() <= 4.0) {
-        let what = match (concept, ctx.reference) {
-            (Some(Concept::Name), _) => "a thing's name",
-            (Some(Concept::Title), _) => "a label or title",
-            (_, true) => "reference data",
-            _ => "short labels",
-        };
-        return Suggestion::keep(format!("{what} in a table without personal data; {clean}"));
-    }
-    if t.average_words() > 4.0 {
-        return Suggestion::rule(
-            Rule::new("redact"),
-            format!("free-form text; {clean}, but it may hold names or other details"),
-        )
-        .review();
-    }
-    let about = ctx.about_people.as_deref().unwrap_or("");
-    Suggestion::rule(
-        Rule::mask_fp(),
-        format!("text scan cannot judge, in a table about people ({about}): random characters, same format"),
-    )
-    .review()
-}
-
-/// What personal data the values contain, as counts (`email addresses (3 of 40 sampled
-/// values), ...`); `None` when nothing was found, or only a few person names.
-fn findings(col: &Column, t: &TextEvidence) -> Option<(String, bool)> {
-    let strong = [Kind::Email, Kind::Phone, Kind::Iban, Kind::Card, Kind::Ip];
-    let mut what: Vec<String> = strong
-        .iter()
-        .filter(|&&k| t.contains(k) > 0)
-        .map(|&k| format!("{} ({} of {})", k.describe(), t.contains(k), col.sampled()))
-        .collect();
-    let only_names = what.is_empty();
-    let names = t.contains(Kind::PersonName);
-    let many_names = t.values() > 0 && names as f64 >= 0.3 * t.values() as f64;
-    if only_names && !many_names {
-        return None;
-    }
-    if names > 0 {
-        what.push(format!("person names ({names} of {})", col.sampled()));
-    }
-    Some((what.join(", "), only_names))
-}
-
-/// Personal data found inside the values of a column whose name does not say what it is.
-fn personal_findings(col: &Column, t: &TextEvidence) -> Option<Suggestion> {
-    let (what, only_names) = findings(col, t)?;
-    let rule = if only_names && t.average_words() <= 3.0 {
-        Rule::fake("full_name").domain(domain_of(Concept::FullName))
-    } else if t.contains(Kind::PersonName) > 0 && col.limit.is_none() {
-        // Prose naming people: redacting would leave the names no cue introduces (and the
-        // addresses no detector knows), so the text is replaced whole.
-        Rule::fake("paragraph")
+/// An email column: an address built from the row's fake names when the table has first and
+/// last name columns, a fake one otherwise; `null` (or a fake address) if that does not bind.
+fn email(col: &Column, ctx: &TableContext, pk_unique: bool, d: &str, why: String) -> Suggestion {
+    let unique = if pk_unique { ", unique like the primary key" } else { "" };
+    let mut rule = match (&ctx.first_name, &ctx.last_name) {
+        (Some(f), Some(l)) => Rule::new("template").opt("template", format!("{{{f}|slug}}.{{{l}|slug}}@example.com")),
+        _ => Rule::fake("email"),
+    };
+    let made = if rule.action == "template" {
+        "an address built from the row's fake first and last names"
     } else {
-        Rule::new("redact")
+        "a fake address at example.com"
     };
-    Some(Suggestion::rule(rule, format!("personal data found inside the values: {what}")).or(Rule::mask_fp()).review())
+    if pk_unique {
+        rule = rule.opt("unique", true);
+    }
+    let fallback = if col.field.is_nullable() { Rule::new("null") } else { Rule::fake("email").domain(d) };
+    Suggestion::rule(rule.domain(d), format!("{why}: {made}{unique}")).or(fallback)
 }
 
-fn free_text(col: &Column, ctx: &TableContext, t: &TextEvidence) -> Suggestion {
-    if let Some(about) = ctx
-        .about_people
-        .as_ref()
-        .cloned()
-        .or_else(|| col.tokens.names_people().then(|| "the column's name says so".to_string()))
-    {
-        let found = match findings(col, t) {
-            Some((what, _)) => format!("; found inside: {what}"),
-            None => String::new(),
-        };
-        if col.limit.is_none() {
-            return Suggestion::rule(
-                Rule::fake("paragraph"),
-                format!(
-                    "free text in a table about people ({about}){found}: replaced whole, since redacting leaves names that no cue introduces"
-                ),
-            )
-            .or(Rule::mask_fp());
-        }
-        return Suggestion::rule(
-            Rule::mask_fp(),
-            format!("free text in a table about people ({about}){found}: random letters, same length and spacing"),
-        );
-    }
-    if let Some(s) = personal_findings(col, t) {
-        return s;
-    }
-    let clean = col.clean();
-    if ctx.reference && t.values() > 0 {
-        return Suggestion::keep(format!("free text describing reference data (by the table's name); {clean}"));
-    }
-    Suggestion::rule(Rule::new("redact"), format!("free text; {clean}, but free text can mention anyone")).review()
+/// A job title, title or name column: personal in a table about people (or when the name
+/// says a person's name), a thing's otherwise.
+fn titled(col: &Column, ctx: &TableContext, c: Concept, says: &str, d: &str) -> Option<Suggestion> {
+    Some(match &ctx.about_people {
+        Some(about) if c != Concept::Name => Suggestion::rule(
+            Rule::fake("job_title").domain(domain_of(Concept::JobTitle)),
+            format!("the name says a title in a table about people ({about}): a rare job title identifies"),
+        )
+        .or(Rule::mask_fp().domain(domain_of(Concept::JobTitle))),
+        Some(about) => Suggestion::rule(
+            Rule::fake("full_name").domain(d),
+            format!("the name says a name in a table about people ({about})"),
+        )
+        .or(Rule::mask_fp().domain(d)),
+        None if c == Concept::JobTitle => Suggestion::rule(
+            Rule::fake("job_title").domain(domain_of(Concept::JobTitle)),
+            format!("{says}: a rare job title identifies"),
+        )
+        .or(Rule::mask_fp().domain(domain_of(Concept::JobTitle))),
+        None if col.tokens.names_people() => Suggestion::rule(
+            Rule::fake("full_name").domain(domain_of(Concept::FullName)),
+            "the name says a person's name".to_string(),
+        )
+        .or(Rule::mask_fp().domain(d)),
+        None => return None,
+    })
 }
-
-/// Text columns of other PostgreSQL types (inet, numeric, interval, enums, arrays, ...).
-fn non_string_text(col: &Column, ctx: &TableContext, pg: &str) -> Suggestion {
-    let base = pg.split('(').next().unwrap_or(pg);
-    match base {
-        "inet" | "cidr" => {
-            return personal_text(col, ctx, Concept::Ip).unwrap_or_else(|| unjudged(col, "an IP address type".into()));
-        }
-        "macaddr" | "macaddr8" => {
-            return personal_text(col, ctx, Concept::Mac).unwrap_or_else(|| unjudged(col, "a MAC address type".into()));
-        }
-        _ => {}
-    }
-    let personal =
-        col.concept().filter(|c| IDENTIFYING.contains(c) || matches!(c, Concept::Secret | Concept::Postcode));
-    if let Some(c) = personal {
-        return unjudged(
-            col,
-            format!("the name says {}, in a column of type {pg}: check that the rule suits the type", c.describe()),
-        );
-    }
-    let numeric_like = ["numeric", "decimal", "money", "interval", "time", "real", "double precision", "oid", "xid"];
-    if numeric_like.iter().any(|n| base.starts_with(n)) {
-        return Suggestion::keep(format!(
-            "{}a value of type {pg}; its name does not suggest personal data",
-            col.key_why().map(|k| format!("{k}; ")).unwrap_or_default()
-        ));
-    }
-    if let Evidence::Text(t) = &col.evidence
-        && personal_findings(col, t).is_none()
-        && (t.enum_like() || col.key.is_some())
-    {
-        return Suggestion::keep(format!(
-            "a value of type {pg} with few distinct values ({} in {}); no personal data found",
-            t.distinct(),
-            col.sampled()
-        ));
-    }
-    unjudged(col, format!("a value of type {pg} scan cannot judge"))
-}
-
-/// JSON: a `json` rule for the paths holding personal data, when every other path was
-/// judged; the whole value replaced otherwise.
-fn json(col: &Column, ctx: &TableContext) -> Suggestion {
-    let Some(j) = &col.json else {
-        return unjudged(col, "JSON, and no values sampled to judge it by".into());
-    };
-    if j.invalid > 0 || j.has_unaddressable_keys() {
-        return unjudged(col, "JSON with values or keys a path rule cannot reach".into());
-    }
-    let mut paths: Vec<(String, Rule)> = Vec::new();
-    let mut reasons: Vec<String> = Vec::new();
-    let mut reviewed = false;
-    for (path, t) in &j.strings {
-        let last = path.rsplit('.').next().unwrap_or(path).trim_end_matches("[*]");
-        let tokens = Tokens::of(last);
-        let field = Field::new(last, DataType::Utf8, true);
-        let leaf = Column {
-            field,
-            concepts: tokens.concepts(),
-            tokens,
-            evidence: Evidence::Text(t.clone()),
-            json: None,
-            key: None,
-            limit: None,
-            pg_type: None,
-        };
-        let leaf_ctx = TableContext { first_name: None, last_name: None, single_pk: None, ..ctx.clone() };
-        let s = text(&leaf, &leaf_ctx);
-        let Action::Rule(mut rule) = s.action else { continue };
-        // Inside JSON: no templates, no `unique`, and values are strings.
-        rule.options.retain(|(k, _)| *k != "unique");
-        if rule.action == "template" || rule.action == "null" {
-            rule = Rule::fake("email").domain(domain_of(Concept::Email));
-        }
-        reviewed |= s.review;
-        reasons.push(format!("{path}: {}", s.why));
-        paths.push((path.clone(), rule));
-    }
-    for (path, n) in &j.scalars {
-        let last = path.rsplit('.').next().unwrap_or(path).trim_end_matches("[*]");
-        let c = Tokens::of(last).concepts().first().copied();
-        if let Some(c) = c.filter(|c| IDENTIFYING.contains(c) || matches!(c, Concept::Secret | Concept::Postcode)) {
-            return unjudged(
-                col,
-                format!("JSON whose numbers or booleans at `{path}` ({n} seen) the name says are {}", c.describe()),
-            );
-        }
-    }
-    if paths.is_empty() {
-        return Suggestion::keep(format!(
-            "JSON: {} paths of text checked by name and value, none personal, in {}",
-            j.strings.len(),
-            col.sampled()
-        ));
-    }
-    let mut rule = Rule::new("json");
-    rule.paths = paths;
-    let s = Suggestion::rule(rule, format!("JSON; paths: {}; other paths kept", reasons.join("; ")))
-        .or(safe_rule(&col.field));
-    if reviewed { s.review() } else { s }
-}
-
 /// The table context from its name and columns.
 pub fn context(table: &str, columns: &[Column], primary_key: Option<&[String]>, sampled: usize) -> TableContext {
     let name_tokens = Tokens::of(table.split_once('.').map_or(table, |(_, t)| t));
@@ -1003,173 +655,4 @@ impl Tally {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn column(name: &str, dt: DataType, values: &[&str]) -> Column {
-        let tokens = Tokens::of(name);
-        let mut evidence = Evidence::for_type(&dt);
-        if let Evidence::Text(t) = &mut evidence {
-            for v in values {
-                t.add(v);
-            }
-        }
-        Column {
-            field: Field::new(name, dt, true),
-            concepts: tokens.concepts(),
-            tokens,
-            evidence,
-            json: None,
-            key: None,
-            limit: None,
-            pg_type: None,
-        }
-    }
-
-    fn text_col(name: &str, values: &[&str]) -> Column {
-        column(name, DataType::Utf8, values)
-    }
-
-    fn ctx_for(table: &str, columns: &[Column]) -> TableContext {
-        context(table, columns, None, 10)
-    }
-
-    fn rule_of(s: &Suggestion) -> Option<(&'static str, String)> {
-        match &s.action {
-            Action::Keep => None,
-            Action::Rule(r) => Some((r.action, r.render())),
-        }
-    }
-
-    #[test]
-    fn multilingual_names_get_the_matching_generator() {
-        let cols = [
-            text_col("Vorname", &[]),
-            text_col("nom_de_famille", &[]),
-            text_col("correo_electronico", &[]),
-            text_col("telefoon", &[]),
-            text_col("Straße", &[]),
-            text_col("code_postal", &[]),
-        ];
-        let ctx = ctx_for("public.kunden", &cols);
-        assert!(ctx.about_people.is_some());
-        let rendered: Vec<String> = cols.iter().map(|c| rule_of(&suggest(c, &ctx)).unwrap().1).collect();
-        assert!(rendered[0].contains("first_name"), "{rendered:?}");
-        assert!(rendered[1].contains("last_name"), "{rendered:?}");
-        assert!(rendered[2].contains("template") && rendered[2].contains("{Vorname|slug}.{nom_de_famille|slug}"));
-        assert!(rendered[3].contains("mask") && rendered[3].contains("phone"), "{rendered:?}");
-        assert!(rendered[4].contains("street_address"), "{rendered:?}");
-        assert!(rendered[5].contains("mask") && rendered[5].contains("postcode"), "{rendered:?}");
-    }
-
-    #[test]
-    fn validated_values_beat_a_vague_name() {
-        let emails = ["ann@example.org", "bo@example.net", "cy@example.com"];
-        let c = text_col("contact", &emails);
-        let ctx = ctx_for("public.things", std::slice::from_ref(&c));
-        let s = suggest(&c, &ctx);
-        assert_eq!(rule_of(&s).unwrap().0, "fake");
-        assert!(s.why.contains("3 of 3 sampled values are email addresses"), "{}", s.why);
-        let ibans = ["GB82 WEST 1234 5698 7654 32", "DE89370400440532013000"];
-        let c = text_col("ref", &ibans);
-        assert!(rule_of(&suggest(&c, &ctx)).unwrap().1.contains("iban"));
-        // A failing checksum is not an IBAN: no evidence, so no iban rule.
-        let c = text_col("ref", &["GB83WEST12345698765432", "DE88370400440532013000"]);
-        assert!(!rule_of(&suggest(&c, &ctx)).map(|r| r.1).unwrap_or_default().contains("iban"));
-    }
-
-    #[test]
-    fn unjudged_columns_are_never_kept() {
-        let ctx = TableContext::default();
-        // No values at all.
-        let s = suggest(&text_col("misc", &[]), &ctx);
-        assert!(!s.is_keep() && s.review, "{s:?}");
-        // Free-form prose with no finding, in a table scan cannot place.
-        let prose =
-            ["the parcel was left by the back door again today", "customer asked us to call back after six please"];
-        let s = suggest(&text_col("misc", &prose), &ctx);
-        assert_eq!(rule_of(&s).unwrap().0, "redact");
-        assert!(s.review);
-        // Binary content.
-        let s = suggest(&column("blob", DataType::Binary, &[]), &ctx);
-        assert_eq!(rule_of(&s).unwrap().0, "null");
-        assert!(s.review);
-        // Free text named as such, in a table about people.
-        let cols = [text_col("surname", &[]), text_col("remarks", &prose)];
-        let ctx = ctx_for("public.x", &cols);
-        assert_eq!(rule_of(&suggest(&cols[1], &ctx)).unwrap().0, "fake");
-        // Text in a table about people that scan cannot judge.
-        let codes = ["A7X-22", "Q9Z-13", "B1C-88", "K4L-02"];
-        let s = suggest(&text_col("misc", &codes), &ctx);
-        assert!(!s.is_keep() && s.review, "{s:?}");
-    }
-
-    #[test]
-    fn judged_non_personal_columns_are_kept() {
-        let ctx = TableContext::default();
-        for dt in [DataType::Int32, DataType::Float64, DataType::Boolean, DataType::Decimal128(10, 2)] {
-            assert!(suggest(&column("quantity", dt, &[]), &ctx).is_keep());
-        }
-        let statuses: Vec<&str> = ["paid", "open", "shipped"].iter().cycle().take(30).copied().collect();
-        assert!(suggest(&text_col("state_of_play", &statuses), &ctx).is_keep());
-        assert!(suggest(&text_col("country", &["France", "Spain"]), &ctx).is_keep());
-        assert!(suggest(&column("order_date", DataType::Date32, &[]), &ctx).is_keep());
-        let mut id = column("customer_id", DataType::Int64, &[]);
-        id.key = Some(KeyRole::PrimaryKey);
-        assert!(suggest(&id, &ctx).is_keep());
-        // ... but an id that the name says is a national number is not.
-        assert!(!suggest(&column("ssn", DataType::Int64, &[]), &ctx).is_keep());
-    }
-
-    #[test]
-    fn a_suggested_noise_is_never_below_one_unit_of_the_column() {
-        let ctx = TableContext::default();
-        let rendered = |dt: DataType| rule_of(&suggest(&column("latitude", dt, &[]), &ctx)).unwrap().1;
-        assert!(rendered(DataType::Float64).contains("absolute = 0.05"), "{}", rendered(DataType::Float64));
-        assert!(rendered(DataType::Decimal128(9, 6)).contains("absolute = 0.05"));
-        assert!(
-            rendered(DataType::Decimal128(5, 1)).contains("absolute = 0.1"),
-            "{}",
-            rendered(DataType::Decimal128(5, 1))
-        );
-        assert!(rendered(DataType::Int32).contains("absolute = 1"), "{}", rendered(DataType::Int32));
-        let safe = safe_rule(&Field::new("x", DataType::Decimal128(1, 0), false)).render();
-        assert!(safe.contains("absolute = 1"), "{safe}");
-    }
-
-    #[test]
-    fn birth_dates_by_name_or_by_spread() {
-        let ctx = TableContext::default();
-        for name in ["birth_date", "Geburtsdatum", "fecha_de_nacimiento", "date_de_naissance", "dob"] {
-            let s = suggest(&column(name, DataType::Date32, &[]), &ctx);
-            assert_eq!(rule_of(&s).unwrap().0, "noise", "{name}");
-        }
-        let mut c = column("d", DataType::Date32, &[]);
-        let mut e = super::super::evidence::DateEvidence { non_null: 40, birth_range: 40, ..Default::default() };
-        e.years.extend(1940..1980);
-        c.evidence = Evidence::Date(e);
-        let s = suggest(&c, &ctx);
-        assert_eq!(rule_of(&s).unwrap().0, "noise");
-        assert!(s.review);
-    }
-
-    #[test]
-    fn a_city_is_personal_only_next_to_personal_data() {
-        let alone = [text_col("city", &["Lyon", "Paris"]), text_col("warehouse_code", &["W1", "W2"])];
-        let ctx = ctx_for("public.warehouses", &alone);
-        assert!(suggest(&alone[0], &ctx).is_keep());
-        let with = [text_col("city", &["Lyon", "Paris"]), text_col("phone", &[])];
-        let ctx = ctx_for("public.sites", &with);
-        assert!(!suggest(&with[0], &ctx).is_keep());
-    }
-
-    #[test]
-    fn reasons_never_hold_values() {
-        let values = ["alice.secret@example.org", "+44 20 7946 0958", "Siobhan Lewis"];
-        let c = text_col("misc", &values);
-        let s = suggest(&c, &TableContext::default());
-        for v in values {
-            assert!(!s.why.contains(v), "{}", s.why);
-        }
-    }
-}
+mod tests;

@@ -17,7 +17,7 @@
 
 use serde_json::{Number, Value};
 
-use crate::plan::{JsonPathRule, JsonStep, Strategy};
+use super::{JsonPathRule, JsonStep, Strategy};
 use crate::secret::DomainKey;
 
 use super::apply::text_value;

@@ -1,4 +1,5 @@
-//! Person names inside free text, for the `redact` strategy's `name` detector.
+//! Person names inside free text (the `name` detector), and the accent folding that name
+//! lookups, `doppel scan`'s column names and the `fake` generators share.
 //!
 //! Names have no checksum, so this detector uses two signals and accepts a few false
 //! positives (a street called "Rose Street") to avoid leaking real names:
@@ -26,12 +27,43 @@ use fake::locales::{CY_GB, DE_DE, Data, EN, FR_FR, IT_IT, NL_NL, PT_BR, PT_PT, T
 pub(crate) fn fold(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
     for lc in word.chars().flat_map(char::to_lowercase) {
-        match super::fake::fold_accent(lc) {
+        match fold_accent(lc) {
             Some(folded) => out.push_str(folded),
             None => out.push(lc),
         }
     }
     out
+}
+
+/// The ASCII spelling of a lowercase accented Latin letter (`ü` gives `u`, `ß` gives `ss`).
+pub(crate) fn fold_accent(c: char) -> Option<&'static str> {
+    Some(match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
+        'æ' => "ae",
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
+        'ď' | 'đ' | 'ð' => "d",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
+        'ĥ' | 'ħ' => "h",
+        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => "i",
+        'ĳ' => "ij",
+        'ĵ' => "j",
+        'ķ' => "k",
+        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
+        'ñ' | 'ń' | 'ņ' | 'ň' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => "o",
+        'œ' => "oe",
+        'ŕ' | 'ŗ' | 'ř' => "r",
+        'ß' => "ss",
+        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => "s",
+        'ţ' | 'ť' | 'ŧ' | 'ț' => "t",
+        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => "u",
+        'ŵ' => "w",
+        'ý' | 'ÿ' | 'ŷ' => "y",
+        'ź' | 'ż' | 'ž' => "z",
+        'þ' => "th",
+        _ => return None,
+    })
 }
 
 /// Known first names, folded (see [`fold`]); also used by `doppel scan` on sampled values.

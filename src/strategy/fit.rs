@@ -27,8 +27,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, Field};
 
+use super::fake;
 use crate::schema::PG_TYPE;
-use crate::transform::fake;
 
 use super::Strategy;
 use super::template::Part;
@@ -37,7 +37,7 @@ use super::template::Part;
 /// be checked against `n` characters at run time; `Ok(None)`: nothing to check (no limit,
 /// or every value provably fits); `Err`: no value of the rule can be relied on to fit.
 /// Constants are checked as they are bound ([`constant`]).
-pub(super) fn check(field: &Field, strategy: &Strategy) -> Result<Option<usize>, String> {
+pub(crate) fn check(field: &Field, strategy: &Strategy) -> Result<Option<usize>, String> {
     let Some(pg_type) = field.metadata().get(PG_TYPE) else { return Ok(None) };
     let Some(limit) = declared_chars(pg_type) else { return Ok(None) };
     if !matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8) {
@@ -143,7 +143,7 @@ pub fn too_long_at_run_time(length: usize, limit: usize) -> String {
 
 /// A constant, as written in the rules, must fit the declared `varchar(n)` / `char(n)` and
 /// `numeric(p,s)` (checked before it is parsed as the Arrow type, for a clearer message).
-pub(super) fn constant(text: &str, field: &Field) -> Result<(), String> {
+pub(crate) fn constant(text: &str, field: &Field) -> Result<(), String> {
     let Some(pg_type) = field.metadata().get(PG_TYPE) else { return Ok(()) };
     if let Some(limit) = declared_chars(pg_type) {
         let length = pg_chars(text);
@@ -209,7 +209,7 @@ mod tests {
     use arrow_array::StringArray;
 
     use super::*;
-    use crate::transform::fake::{FakeSpec, Generator, Locale};
+    use crate::strategy::fake::{FakeSpec, Generator, Locale};
 
     fn field(pg_type: &str) -> Field {
         Field::new("c", DataType::Utf8, true).with_metadata(HashMap::from([(PG_TYPE.into(), pg_type.into())]))
@@ -277,7 +277,7 @@ mod tests {
         // Unbounded generators are checked at run time.
         assert_eq!(check(&c, &fake(Generator::Email, Locale::En)), Ok(Some(12)));
         // Masks keep the length; unlimited columns need nothing.
-        let mask = Strategy::Mask(crate::transform::mask::MaskSpec {
+        let mask = Strategy::Mask(crate::strategy::mask::MaskSpec {
             keep_first: 0,
             keep_last: 0,
             mask_char: '*',
@@ -295,59 +295,6 @@ mod tests {
         assert_eq!(check(&field("character varying(12)"), &t("{a}@example.com")), Ok(Some(12)));
         let e = check(&field("character varying(10)"), &t("{a}@example.com")).unwrap_err();
         assert!(e.contains("fixed text alone makes values of 12 characters"), "{e}");
-    }
-
-    #[test]
-    fn a_generated_value_too_long_stops_the_transform_naming_table_column_and_row() {
-        use crate::transform::Transformer;
-        let schema = Arc::new(arrow_schema::Schema::new(vec![
-            Field::new("id", DataType::Int32, false),
-            Field::new("email", DataType::Utf8, true)
-                .with_metadata(HashMap::from([(PG_TYPE.into(), "character varying(12)".into())])),
-        ]));
-        let ids: Vec<i32> = (0..40).collect();
-        let emails: Vec<Option<String>> = ids.iter().map(|i| (i % 7 != 0).then(|| format!("p{i}@x.io"))).collect();
-        let batch = arrow_array::RecordBatch::try_new(
-            schema.clone(),
-            vec![Arc::new(arrow_array::Int32Array::from(ids)), Arc::new(StringArray::from(emails))],
-        )
-        .unwrap();
-        let bind = |rule: &str| {
-            let text = format!(
-                "version = 1\n[tables.\"public.people\"]\nkeep = [\"id\"]\n[tables.\"public.people\".columns]\nemail = {rule}\n"
-            );
-            let rules = crate::rules::parse_rules(&[(std::path::PathBuf::from("r.toml"), text)]).unwrap();
-            super::super::bind(&rules, &[crate::schema::SourceTable::new("public.people", schema.clone())]).unwrap()
-        };
-        let key = crate::secret::Key::from_text("unit-test-key-0123456789abcdef0123456789").unwrap();
-
-        // Fake emails have no fixed length: checked per value, the first too long stops it.
-        let plan = bind("{ action = \"fake\", generator = \"email\" }");
-        assert_eq!(plan.tables[0].columns[1].length_limit, Some(12));
-        let transform = Transformer::new(&plan, &key).table("public.people").unwrap();
-        let e = transform.apply(&batch, 1000).unwrap_err();
-        // The strategy alone (unchecked) shows which row is the first too long.
-        let c = &plan.tables[0].columns[1];
-        let unchecked = crate::transform::apply::apply(&crate::transform::apply::ColumnInput {
-            strategy: &c.strategy,
-            key: &key.domain(&c.domain),
-            input: batch.column(1),
-            columns: batch.columns(),
-            json_keys: &[],
-            attempt: 0,
-        })
-        .unwrap();
-        let (row, length) = first_too_long(&unchecked, 12).expect("fake emails longer than 12 characters");
-        assert_eq!((e.table.as_str(), e.column.as_str()), ("public.people", "email"));
-        assert_eq!(e.row, 1000 + row as u64 + 1, "1-based row of the whole table");
-        assert!(e.reason.contains(&format!("a value of {length} characters")) && e.reason.contains("at most 12"));
-        assert!(!e.reason.contains("example"), "{}", e.reason);
-
-        // Proven to fit: no check at run time, and the output fits.
-        let plan = bind("{ action = \"hash\", length = 12 }");
-        assert_eq!(plan.tables[0].columns[1].length_limit, None);
-        let out = Transformer::new(&plan, &key).table("public.people").unwrap().apply(&batch, 0).unwrap();
-        assert_eq!(first_too_long(out.column(1), 12), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use arrow_array::{
 use arrow_schema::{DataType, TimeUnit};
 use fake::rand::rngs::ChaCha8Rng;
 
-use crate::plan::{Strategy, template::Part};
+use super::{Strategy, template::Part};
 use crate::secret::DomainKey;
 
 use super::fake::{FakeValue, generate};
@@ -117,7 +117,7 @@ pub fn apply(c: &ColumnInput) -> Result<ArrayRef, CellError> {
                                 use std::fmt::Write;
                                 let _ = write!(scratch, "{}", f.value(row));
                             }
-                            crate::plan::template::apply_filters(&scratch, filters, out);
+                            super::template::apply_filters(&scratch, filters, out);
                         }
                     }
                 }
