@@ -13,13 +13,10 @@ use crate::generate::stats::read_profile;
 use crate::plan;
 use crate::rules::load_rules;
 use crate::secret::Key;
-use crate::sink::Sink;
-use crate::sink::parquet::ParquetSink;
-use crate::sink::postgres::database::PostgresSink;
-use crate::sink::postgres::dump::{self, DumpSink};
+use crate::sink::postgres::dump;
 use crate::sink::postgres::replace::TargetOptions;
-use crate::sink::postgres::roles::RoleMap;
 use crate::sink::staging::FileTarget;
+use crate::sink::{self, SinkOptions, TargetSchema};
 use crate::source::postgres::PostgresSource;
 use crate::source::{Location, Source};
 
@@ -83,60 +80,39 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
     let mut inputs = vec![args.rules.clone()];
     inputs.extend(args.profile.clone());
     inputs.extend(args.key_file.clone());
-    let file_target = FileTarget { replace: args.replace, force: args.force, inputs };
-    let mut sink: Box<dyn Sink> = match &to {
-        Location::Parquet(dir) => {
-            Box::new(ParquetSink::create(dir, &file_target, metadata)?.split_files(args.file_rows))
+    let schema = match (&to, &live) {
+        (Location::Postgres(_), _) if shard != Shard::WHOLE => {
+            return Err(Error::Usage(
+                "--shard writes a part of the dataset, which a new database cannot take; write shards to Parquet"
+                    .into(),
+            ));
         }
-        Location::Postgres(url) => {
-            if shard != Shard::WHOLE {
-                return Err(Error::Usage(
-                    "--shard writes a part of the dataset, which a new database cannot take; write shards to Parquet"
-                        .into(),
-                ));
-            }
-            let options = TargetOptions { replace: args.replace, ..TargetOptions::default() };
-            match &live {
-                Some((source, source_url)) => {
-                    Box::new(PostgresSink::create_with(url, source_url, source.snapshot(), &options)?)
-                }
-                None => Box::new(PostgresSink::create_from_ddl(
-                    url,
-                    &profile.schema.pre_data,
-                    &profile.schema.post_data,
-                    &options,
-                )?),
-            }
+        (Location::Dump(_), _) if shard != Shard::WHOLE => {
+            return Err(Error::Usage(
+                "--shard writes a part of the dataset, which a SQL dump cannot restore alone; write shards to \
+                 Parquet"
+                    .into(),
+            ));
         }
-        Location::Dump(path) => match &live {
-            _ if shard != Shard::WHOLE => {
-                return Err(Error::Usage(
-                    "--shard writes a part of the dataset, which a SQL dump cannot restore alone; write shards to \
-                     Parquet"
-                        .into(),
-                ));
-            }
-            Some((source, source_url)) => {
-                let restrict = dump::restrict_key(&key, &plan.rules_fingerprint);
-                Box::new(DumpSink::create(
-                    path,
-                    &file_target,
-                    source_url,
-                    source.snapshot(),
-                    &plan.rules_fingerprint,
-                    &restrict,
-                    &RoleMap::default(),
-                )?)
-            }
-            None => {
-                return Err(Error::Usage(format!(
-                    "{}: a SQL dump target takes its schema and sequences from the source: generate with --from \
-                     postgres://… instead of --profile, or into a new PostgreSQL database or Parquet",
-                    to.display()
-                )));
-            }
-        },
+        (_, Some((source, source_url))) => TargetSchema::Source { url: source_url, snapshot: source.snapshot() },
+        (Location::Dump(_), None) => {
+            return Err(Error::Usage(format!(
+                "{}: a SQL dump target takes its schema and sequences from the source: generate with --from \
+                 postgres://… instead of --profile, or into a new PostgreSQL database or Parquet",
+                to.display()
+            )));
+        }
+        (_, None) => TargetSchema::Ddl { pre_data: &profile.schema.pre_data, post_data: &profile.schema.post_data },
     };
+    let sink_options = SinkOptions {
+        files: FileTarget { replace: args.replace, force: args.force, inputs },
+        database: TargetOptions { replace: args.replace, ..TargetOptions::default() },
+        metadata,
+        file_rows: Some(args.file_rows),
+        restrict_key: dump::restrict_key(&key, &plan.rules_fingerprint),
+        rules_fingerprint: plan.rules_fingerprint.clone(),
+    };
+    let mut sink = sink::open(&to, schema, &sink_options)?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let threads = args.threads.map(usize::from).unwrap_or(cores);
     let pool = rayon::ThreadPoolBuilder::new()

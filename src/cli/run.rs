@@ -11,14 +11,11 @@ use crate::pipeline::{self, RunOptions};
 use crate::plan;
 use crate::rules::{TableAction, load_rules};
 use crate::secret::Key;
-use crate::sink::Sink;
-use crate::sink::parquet::ParquetSink;
-use crate::sink::postgres::database::PostgresSink;
-use crate::sink::postgres::dump::{self, DumpSink};
-use crate::sink::postgres::existing::ExistingTablesSink;
+use crate::sink::postgres::dump;
 use crate::sink::postgres::replace::TargetOptions;
 use crate::sink::postgres::roles::RoleMap;
 use crate::sink::staging::{FileTarget, StagedFile};
+use crate::sink::{self, SinkOptions, TargetSchema};
 use crate::source::postgres::PostgresSource;
 use crate::source::{self, Location, Source};
 use crate::subset;
@@ -93,65 +90,53 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
             to.display()
         )));
     }
-    let file_target = FileTarget {
+    let files = FileTarget {
         replace: args.replace,
         force: args.force,
         inputs: read_paths(&from, &args.rules, args.key_file.as_deref()),
     };
-    let sink: Box<dyn Sink> = match &to {
-        Location::Parquet(dir) => Box::new(ParquetSink::create(dir, &file_target, metadata)?),
-        Location::Postgres(url) => match &pg_snapshot {
-            Some((source_url, snapshot)) => {
-                let options = TargetOptions {
-                    replace: args.replace,
-                    force: args.force,
-                    terminate_connections: args.terminate_connections,
-                    swap_timeout: Duration::from_secs(args.swap_timeout),
-                    role_map: role_map.clone(),
-                };
-                Box::new(PostgresSink::create_with(url, source_url, snapshot, &options)?)
-            }
-            // Without a schema to restore, the target's existing, empty tables are loaded.
-            None if args.replace || !role_map.is_empty() => {
-                return Err(Error::Usage(format!(
-                    "{}: --replace and --role-map rebuild a database from a PostgreSQL source's schema; from {} \
-                     doppel loads the target's existing, empty tables in one transaction: empty them (TRUNCATE) or \
-                     restore the schema into a new database, then run again without these flags",
-                    to.display(),
-                    from.display()
-                )));
-            }
-            None => {
-                let tables: Vec<(String, SchemaRef)> = plan
-                    .tables
-                    .iter()
-                    .filter(|t| t.action == TableAction::Copy)
-                    .map(|t| (t.name.clone(), t.schema.clone()))
-                    .collect();
-                Box::new(ExistingTablesSink::open(url, &tables)?)
-            }
-        },
-        Location::Dump(path) => match &pg_snapshot {
-            Some((source_url, snapshot)) => {
-                let restrict = dump::restrict_key(&key, &plan.rules_fingerprint);
-                Box::new(DumpSink::create(
-                    path,
-                    &file_target,
-                    source_url,
-                    snapshot,
-                    &plan.rules_fingerprint,
-                    &restrict,
-                    &role_map,
-                )?)
-            }
-            None => {
-                return Err(Error::Usage(format!(
-                    "{}: a SQL dump target needs a PostgreSQL source in this version of doppel",
-                    to.display()
-                )));
-            }
-        },
+    // The tables loaded into an existing database (from a source without a schema to restore).
+    let existing: Vec<(String, SchemaRef)> = plan
+        .tables
+        .iter()
+        .filter(|t| t.action == TableAction::Copy)
+        .map(|t| (t.name.clone(), t.schema.clone()))
+        .collect();
+    let schema = match (&to, &pg_snapshot) {
+        (_, Some((source_url, snapshot))) => TargetSchema::Source { url: source_url, snapshot },
+        // Without a schema to restore, the target's existing, empty tables are loaded.
+        (Location::Postgres(_), None) if args.replace || !role_map.is_empty() => {
+            return Err(Error::Usage(format!(
+                "{}: --replace and --role-map rebuild a database from a PostgreSQL source's schema; from {} \
+                 doppel loads the target's existing, empty tables in one transaction: empty them (TRUNCATE) or \
+                 restore the schema into a new database, then run again without these flags",
+                to.display(),
+                from.display()
+            )));
+        }
+        (Location::Dump(_), None) => {
+            return Err(Error::Usage(format!(
+                "{}: a SQL dump target needs a PostgreSQL source in this version of doppel",
+                to.display()
+            )));
+        }
+        (_, None) => TargetSchema::Existing(&existing),
     };
+    let sink_options = SinkOptions {
+        files,
+        database: TargetOptions {
+            replace: args.replace,
+            force: args.force,
+            terminate_connections: args.terminate_connections,
+            swap_timeout: Duration::from_secs(args.swap_timeout),
+            role_map,
+        },
+        metadata,
+        file_rows: None,
+        restrict_key: dump::restrict_key(&key, &plan.rules_fingerprint),
+        rules_fingerprint: plan.rules_fingerprint.clone(),
+    };
+    let sink = sink::open(&to, schema, &sink_options)?;
     if args.verify && sink.staged_location().is_none() {
         return Err(Error::Usage(format!(
             "{}: this target cannot be read before it is published (an existing database is loaded in one \
@@ -172,7 +157,8 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
             target.display()
         )));
     }
-    let report_file = args.report.as_deref().map(|path| StagedFile::open(path, &file_target.inputs)).transpose()?;
+    let report_file =
+        args.report.as_deref().map(|path| StagedFile::open(path, &sink_options.files.inputs)).transpose()?;
     let transformer = Transformer::new(&plan, &key);
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let threads = args.threads.map(usize::from).unwrap_or(cores);

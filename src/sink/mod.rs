@@ -6,7 +6,10 @@
 //! | `postgres://…`, `postgresql://…`  | a PostgreSQL database, new or replaced ([`postgres`])  |
 //! | `*.sql`, `-`                      | a plain SQL dump ([`postgres::dump`])                  |
 //! | any other path                    | a directory of Parquet files ([`parquet`])             |
+//!
+//! [`open()`] picks and opens the sink for a target location.
 
+mod open;
 pub mod parquet;
 pub mod postgres;
 mod rechunk;
@@ -17,6 +20,7 @@ use arrow_schema::{ArrowError, SchemaRef};
 
 use crate::error::Result;
 
+pub use open::{SinkOptions, TargetSchema, open};
 pub use rechunk::Rechunker;
 
 pub trait Sink: Send {
