@@ -21,6 +21,7 @@ use crate::source::postgres::PostgresSource;
 use crate::source::{Location, Source};
 
 use super::GenerateArgs;
+use super::opened::OpenedSource;
 
 pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
     let rules = load_rules(&args.rules)?;
@@ -31,7 +32,7 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
 
     // The profile: a file, or the source's statistics now (the source stays open, and its
     // snapshot valid, until the target has its schema).
-    let mut live: Option<(PostgresSource, String)> = None;
+    let mut live: Option<OpenedSource> = None;
     let profile = match (&args.profile, &args.from) {
         (Some(path), None) => {
             // A FIFO or a device would block the read or never end: regular files only.
@@ -52,7 +53,7 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
                 let source = PostgresSource::open(&url)?;
                 let plan = plan::bind(&rules, source.tables())?;
                 let profile = read_profile(&source, &url, &plan)?;
-                live = Some((source, url));
+                live = Some(OpenedSource::postgres(source, &url));
                 profile
             }
             other => {
@@ -80,7 +81,7 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
     let mut inputs = vec![args.rules.clone()];
     inputs.extend(args.profile.clone());
     inputs.extend(args.key_file.clone());
-    let schema = match (&to, &live) {
+    let schema = match (&to, live.as_ref().and_then(OpenedSource::snapshot)) {
         (Location::Postgres(_), _) if shard != Shard::WHOLE => {
             return Err(Error::Usage(
                 "--shard writes a part of the dataset, which a new database cannot take; write shards to Parquet"
@@ -94,7 +95,7 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
                     .into(),
             ));
         }
-        (_, Some((source, source_url))) => TargetSchema::Source { url: source_url, snapshot: source.snapshot() },
+        (_, Some(schema)) => schema,
         (Location::Dump(_), None) => {
             return Err(Error::Usage(format!(
                 "{}: a SQL dump target takes its schema and sequences from the source: generate with --from \

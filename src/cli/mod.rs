@@ -5,6 +5,7 @@ mod bounds;
 mod branch;
 mod check;
 mod generate;
+mod opened;
 mod profile;
 mod protect;
 mod run;

@@ -23,10 +23,7 @@ use crate::transform::Transformer;
 use crate::verify::{self, DEFAULT_MAX_SAME_RATE, VerifyOptions};
 
 use super::RunArgs;
-
-/// The source, with (for PostgreSQL) its URL and exported snapshot, and its identity for the
-/// audit report.
-type OpenedSource = (Box<dyn Source>, Option<(String, String)>, Option<Identity>);
+use super::opened::OpenedSource;
 
 pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     let rules = load_rules(&args.rules)?;
@@ -52,29 +49,14 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         }
         (Some(spec), Some(s), Some(plan)) => Some(subset::apply(spec, s, plan, &key)?),
     };
-    let (source, pg_snapshot, source_identity): OpenedSource = match (&from, pg_source) {
-        (Location::Postgres(url), Some(s)) => {
-            let snapshot = s.snapshot().to_string();
-            let identity = Identity::Postgres {
-                location: s.location().to_string(),
-                database: s.database().to_string(),
-                server_version: Some(version_text(s.server_version_num())),
-                snapshot: Some(snapshot.clone()),
-                snapshot_taken_at: Some(s.snapshot_taken_at().to_string()),
-            };
-            (Box::new(s), Some((url.clone(), snapshot)), Some(identity))
-        }
+    let opened = match pg_source {
+        Some(s) => OpenedSource::postgres(s, &args.from),
         // Input files are hashed for the report before they are read.
-        (Location::Parquet(dir), _) if args.report.is_some() => {
-            let files = identity::parquet_files(dir).map_err(|e| as_source(e, &from))?;
-            let identity = Identity::Parquet { path: from.display(), files };
-            (source::open(&from)?, None, Some(identity))
-        }
-        (other, _) => (source::open(other)?, None, None),
+        None => OpenedSource::open(&from, args.report.is_some())?,
     };
     let plan = match pg_plan {
         Some(plan) => plan,
-        None => plan::bind(&rules, source.tables())?,
+        None => plan::bind(&rules, opened.source().tables())?,
     };
     let metadata = vec![
         ("doppel.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
@@ -102,8 +84,8 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         .filter(|t| t.action == TableAction::Copy)
         .map(|t| (t.name.clone(), t.schema.clone()))
         .collect();
-    let schema = match (&to, &pg_snapshot) {
-        (_, Some((source_url, snapshot))) => TargetSchema::Source { url: source_url, snapshot },
+    let schema = match (&to, opened.snapshot()) {
+        (_, Some(schema)) => schema,
         // Without a schema to restore, the target's existing, empty tables are loaded.
         (Location::Postgres(_), None) if args.replace || !role_map.is_empty() => {
             return Err(Error::Usage(format!(
@@ -174,7 +156,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
             batch_rows: args.batch_rows as usize,
             pair_by_position: true,
         };
-        let report = verify::verify(&plan, source.as_ref(), output.as_ref(), &options)?;
+        let report = verify::verify(&plan, opened.source(), output.as_ref(), &options)?;
         eprintln!("{report}");
         let findings = report.findings.len();
         *verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(report);
@@ -187,7 +169,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     let report = pipeline::run_checked(
         &plan,
         &transformer,
-        source.as_ref(),
+        opened.source(),
         sink,
         &options,
         cancel,
@@ -208,7 +190,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
             rules: &rules,
             key_fingerprint: key.fingerprint(),
             started_at,
-            source: source_identity.unwrap_or(Identity::Parquet { path: from.display(), files: Vec::new() }),
+            source: opened.identity(&from),
             target: target_identity(&to)?,
             verify: verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take(),
             subset: subset_report,
@@ -254,23 +236,6 @@ pub(super) fn read_paths(
     }
     paths.extend(key_file.map(std::path::Path::to_path_buf));
     paths
-}
-
-/// `150018` → `15.18`; `90624` → `9.6.24`.
-fn version_text(num: i32) -> String {
-    if num >= 100_000 {
-        format!("{}.{}", num / 10_000, num % 10_000)
-    } else {
-        format!("{}.{}.{}", num / 10_000, num / 100 % 100, num % 100)
-    }
-}
-
-/// A failure to hash the input is the source's.
-fn as_source(e: Error, from: &Location) -> Error {
-    match e {
-        Error::Target { message, .. } => Error::source(from.display(), message),
-        other => other,
-    }
 }
 
 /// What the run published, for the report: the database, or the files with their hashes.
