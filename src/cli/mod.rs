@@ -4,6 +4,7 @@
 mod bounds;
 mod branch;
 mod check;
+mod config;
 mod generate;
 mod opened;
 mod profile;
