@@ -7,14 +7,14 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::generate::model::{Dataset, Options};
 use crate::generate::profile::Profile;
-use crate::generate::rows::{Shard, write_table};
+use crate::generate::rows::write_dataset;
 use crate::generate::stats::read_profile;
 use crate::plan;
 use crate::rules::{RuleSet, load_rules};
 use crate::secret::Key;
 use crate::sink::postgres::dump;
 use crate::sink::postgres::replace::TargetOptions;
-use crate::sink::{self, Sink, SinkOptions, TargetSchema};
+use crate::sink::{self, SinkOptions, TargetSchema};
 use crate::source::Source;
 use crate::source::postgres::PostgresSource;
 
@@ -93,25 +93,6 @@ fn load_profile(shape: &Shape, rules: &RuleSet) -> Result<(Profile, Option<Opene
             Ok((profile, Some(OpenedSource::postgres(source, url))))
         }
     }
-}
-
-/// Generates `shard` of every table into `sink`, then commits it; returns the rows written.
-fn write_dataset(
-    dataset: &Dataset,
-    shard: Shard,
-    mut sink: Box<dyn Sink>,
-    pool: &rayon::ThreadPool,
-    cancel: &AtomicBool,
-) -> Result<u64> {
-    let mut total = 0u64;
-    for (t, table) in dataset.tables.iter().enumerate() {
-        let range = shard.range(table.rows);
-        let mut table_sink = sink.open_table_rows(&table.name, table.schema.clone(), table.rows, range.start)?;
-        total += write_table(dataset, t, range, pool, table_sink.as_mut(), cancel)?;
-        table_sink.finish()?;
-    }
-    sink.commit()?;
-    Ok(total)
 }
 
 fn report(config: &GenerateConfig, dataset: &Dataset, total: u64, started: Instant) {
