@@ -9,6 +9,7 @@
 //!
 //! [`open()`] picks and opens the sink for a target location.
 
+pub mod file;
 mod open;
 pub mod parquet;
 pub mod postgres;
