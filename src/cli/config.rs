@@ -156,9 +156,8 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
         batch_rows: args.batch_rows as usize,
         progress: !args.quiet,
     };
-    let swap_timeout = Duration::from_secs(args.swap_timeout);
     Ok(RunConfig {
-        existing: Existing::from_flags(args.replace, args.force, args.terminate_connections, swap_timeout),
+        existing: Existing::from_flags(args.replace, args.force, args.terminate_connections, args.swap_timeout),
         rules: args.rules,
         key_file: args.key_file,
         from,
