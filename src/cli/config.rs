@@ -6,11 +6,14 @@
 //! GenerateArgs ──resolve_generate─▶ GenerateConfig ──▶ generate: profile, dataset, open sink, write
 //! ```
 //!
-//! Every check of a combination of flags lives here and nowhere else (opening a database or a
-//! file does not look at flags): `--verify` against the target, `--report` inside a file
-//! target, `--replace` / `--role-map` / `--terminate-connections` against the kind of target,
-//! a rules `[subset]` from a source without foreign keys, `--shard` into a database or a dump.
-//! Options that exclude each other are enums ([`Existing`], [`Shape`]).
+//! Every check of a combination of flags lives here (opening a database or a file does not
+//! look at flags): `--verify` against the target, `--report` inside a file target, `--replace`
+//! / `--role-map` / `--terminate-connections` against the kind of target, a rules `[subset]`
+//! from a source without foreign keys, `--shard` into a database or a dump. What only the
+//! opened target can tell stays after opening it: `--verify` into an existing, empty database
+//! (loaded in one transaction, so unreadable before it is published) is refused by `run` once
+//! the sink says it has no staged location. Options that exclude each other are enums
+//! ([`Existing`], [`Shape`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
