@@ -17,7 +17,7 @@ pub const JOBS: RangeInclusive<u64> = 1..=64;
 pub const BATCH_ROWS: RangeInclusive<u64> = 1..=1_048_576;
 /// `scan --sample-rows`: rows read per table.
 pub const SAMPLE_ROWS: RangeInclusive<u64> = 0..=1_000_000;
-/// `run --swap-timeout`, in seconds (one day at most).
+/// `run --swap-timeout`, in seconds (one day at most; also written as a duration, `30s`).
 pub const SWAP_TIMEOUT_SECONDS: RangeInclusive<u64> = 0..=86_400;
 /// Rows of one generated table (`generate --rows`, `--file-rows`, and `--scale` times the
 /// source's rows).
@@ -75,14 +75,36 @@ pub struct Age {
     pub duration: chrono::Duration,
 }
 
+/// The one parser of every duration flag: whole numbers with units (`w`, `d`, `h`, `m`, `s`,
+/// `ms`, `us`; `7d`, `1d12h`, `30s`), or, where `bare_seconds`, a bare whole number of
+/// seconds; at most `max_seconds`. `range` says the range and the form in errors.
+fn duration(text: &str, max_seconds: u64, bare_seconds: bool, range: &str) -> Result<std::time::Duration, String> {
+    let micros = match text.trim().parse::<u64>() {
+        Ok(seconds) if bare_seconds => seconds.checked_mul(1_000_000).and_then(|m| i64::try_from(m).ok()),
+        _ => Some(crate::transform::noise::parse_duration_micros(text).map_err(|e| format!("{e}; {range}"))?),
+    };
+    let max_micros = i64::try_from(max_seconds.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+    match micros {
+        Some(micros) if (0..=max_micros).contains(&micros) => Ok(std::time::Duration::from_micros(micros as u64)),
+        _ => Err(range.to_string()),
+    }
+}
+
 pub fn age(text: &str) -> Result<Age, String> {
     let range = format!("give a duration from 0s to {}d (units w, d, h, m, s; e.g. 7d, 1d12h)", AGE_DAYS.end());
-    let micros = crate::transform::noise::parse_duration_micros(text).map_err(|e| format!("{e}; {range}"))?;
-    let max_micros = *AGE_DAYS.end() as i64 * 86_400_000_000;
-    if !(0..=max_micros).contains(&micros) {
-        return Err(range);
-    }
-    Ok(Age { text: text.to_string(), duration: chrono::Duration::microseconds(micros) })
+    let duration = duration(text, AGE_DAYS.end() * 86_400, false, &range)?;
+    let duration = chrono::Duration::from_std(duration).map_err(|_| range)?;
+    Ok(Age { text: text.to_string(), duration })
+}
+
+/// `run --swap-timeout`: seconds as a bare number, or a duration (`30s`, `2m`), within
+/// [`SWAP_TIMEOUT_SECONDS`].
+pub fn swap_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let range = format!(
+        "give a duration {} seconds (a whole number of seconds, or units w, d, h, m, s; e.g. 30, 30s, 2m)",
+        describe(&SWAP_TIMEOUT_SECONDS)
+    );
+    duration(text, *SWAP_TIMEOUT_SECONDS.end(), true, &range)
 }
 
 /// `--shard K/N`: 1 ≤ K ≤ N, N within [`SHARDS`].
@@ -141,7 +163,7 @@ mod tests {
             (
                 &["run"],
                 "--swap-timeout",
-                vec!["86401", "18446744073709551615", "-1"],
+                vec!["86401", "18446744073709551615", "-1", "1d1s", "30x"],
                 "86400",
                 describe(&SWAP_TIMEOUT_SECONDS),
             ),
@@ -179,6 +201,18 @@ mod tests {
         let arg = format!("{flag}={value}");
         args.push(&arg);
         <Cli as clap::Parser>::try_parse_from(args)
+    }
+
+    #[test]
+    fn durations_are_read_by_one_parser_and_a_bare_number_is_seconds_only_where_documented() {
+        use std::time::Duration;
+        for (text, seconds) in [("30", 30), ("30s", 30), ("2m", 120), ("1m30s", 90), ("1d", 86_400), ("0", 0)] {
+            assert_eq!(swap_timeout(text), Ok(Duration::from_secs(seconds)), "{text}");
+        }
+        assert_eq!(age("1w").map(|a| a.duration), Ok(chrono::Duration::days(7)));
+        assert_eq!(age("1d12h").map(|a| a.duration), Ok(chrono::Duration::hours(36)));
+        // `--older-than 7` is refused as before: a bare number of seconds would prune far more.
+        assert!(age("7").is_err());
     }
 
     #[test]

@@ -4,7 +4,9 @@
 mod bounds;
 mod branch;
 mod check;
+mod config;
 mod generate;
+mod opened;
 mod profile;
 mod protect;
 mod run;
@@ -232,9 +234,10 @@ pub struct RunArgs {
     #[arg(long, requires = "replace")]
     pub terminate_connections: bool,
     /// With --replace: how long the swap waits for other sessions to leave the PostgreSQL target
-    /// before giving up (the old database then stays as it was), in seconds from 0 to 86400.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "replace", value_parser = bounds::whole::<u64>(bounds::SWAP_TIMEOUT_SECONDS))]
-    pub swap_timeout: u64,
+    /// before giving up (the old database then stays as it was): seconds as a bare number, or a
+    /// duration such as 30s or 2m (units w, d, h, m, s), from 0 to 86400 seconds.
+    #[arg(long, value_name = "DURATION", default_value = "30", requires = "replace", value_parser = bounds::swap_timeout)]
+    pub swap_timeout: std::time::Duration,
     /// PostgreSQL or SQL dump target: restore owners and privileges of the source role FROM as
     /// the target role TO (repeat for more roles). Without it every object belongs to the
     /// role doppel connects as and no GRANT is restored; with it, statements naming roles

@@ -27,10 +27,9 @@ pub fn profile(args: ProfileArgs) -> Result<()> {
     let text = profile.to_toml().map_err(|m| Error::source(from.display(), m))?;
     match &args.out {
         Some(path) => {
-            let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| {
+            crate::sink::file::write_new(path, text.as_bytes()).map_err(|e| {
                 Error::target(path.display(), format!("cannot create the profile ({e}); it must not exist yet"))
             })?;
-            file.write_all(text.as_bytes()).map_err(|e| Error::target(path.display(), e))?;
         }
         None => std::io::stdout().write_all(text.as_bytes()).map_err(|e| Error::target("stdout", e))?,
     }

@@ -1,209 +1,58 @@
-//! `doppel run`: load rules and key, bind the plan, stream source → transform → sink.
+//! `doppel run`: load rules and key, resolve the flags ([`super::config`]), open the source
+//! and bind the plan, open the sink, stream source → transform → sink, write the report.
 
+use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
 
 use arrow_schema::SchemaRef;
 
 use crate::audit::{self, AuditReport, Identity, RunContext, identity};
 use crate::error::{Error, Result};
-use crate::pg::roles::RoleMap;
-use crate::pipeline::{self, RunOptions};
-use crate::rules::{TableAction, load_rules};
+use crate::pipeline::{self, RunReport};
+use crate::plan::Plan;
+use crate::rules::{RuleSet, TableAction, load_rules};
 use crate::scan;
 use crate::secret::Key;
-use crate::sink::Sink;
-use crate::sink::parquet::ParquetSink;
-use crate::sink::postgres::database::PostgresSink;
-use crate::sink::postgres::dump::{self, DumpSink};
-use crate::sink::postgres::existing::ExistingTablesSink;
-use crate::sink::postgres::replace::TargetOptions;
-use crate::sink::staging::{FileTarget, StagedFile};
+use crate::sink::postgres::dump;
+use crate::sink::staging::StagedFile;
+use crate::sink::{self, Sink, SinkOptions, TargetSchema};
 use crate::source::postgres::PostgresSource;
 use crate::source::{self, Location, Source};
-use crate::subset;
+use crate::subset::{self, SubsetReport};
 use crate::transform::Transformer;
 use crate::verify::{self, DEFAULT_MAX_SAME_RATE, VerifyOptions};
 
 use super::RunArgs;
-
-/// The source, with (for PostgreSQL) its URL and exported snapshot, and its identity for the
-/// audit report.
-type OpenedSource = (Box<dyn Source>, Option<(String, String)>, Option<Identity>);
+use super::config::{RunConfig, resolve_run};
+use super::opened::OpenedSource;
 
 pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     let rules = load_rules(&args.rules)?;
     let key = Key::from_environment(args.key_file.as_deref())?;
-    let from = Location::parse(&args.from);
-    let to = Location::parse(&args.to);
-    check_verify_target(args.verify, &from, &to)?;
-    // A PostgreSQL target restores the source's schema under the source's own snapshot.
+    let config = resolve_run(args, rules.subset.is_some())?;
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let mut pg_source = match &from {
-        Location::Postgres(url) => Some(PostgresSource::open(url)?),
-        _ => None,
-    };
-    // Bound here for a PostgreSQL source, whose subset needs the plan before it is boxed.
-    let pg_plan = pg_source.as_ref().map(|s| scan::bind(&rules, s.tables())).transpose()?;
-    let subset_report = match (&rules.subset, &mut pg_source, &pg_plan) {
-        (None, _, _) => None,
-        (Some(_), None, _) | (Some(_), _, None) => {
-            return Err(Error::Usage(format!(
-                "{}: the rules have a [subset] section, which follows foreign keys: it needs a PostgreSQL source",
-                from.display()
-            )));
-        }
-        (Some(spec), Some(s), Some(plan)) => Some(subset::apply(spec, s, plan, &key)?),
-    };
-    let (source, pg_snapshot, source_identity): OpenedSource = match (&from, pg_source) {
-        (Location::Postgres(url), Some(s)) => {
-            let snapshot = s.snapshot().to_string();
-            let identity = Identity::Postgres {
-                location: s.location().to_string(),
-                database: s.database().to_string(),
-                server_version: Some(version_text(s.server_version_num())),
-                snapshot: Some(snapshot.clone()),
-                snapshot_taken_at: Some(s.snapshot_taken_at().to_string()),
-            };
-            (Box::new(s), Some((url.clone(), snapshot)), Some(identity))
-        }
-        // Input files are hashed for the report before they are read.
-        (Location::Parquet(dir), _) if args.report.is_some() => {
-            let files = identity::parquet_files(dir).map_err(|e| as_source(e, &from))?;
-            let identity = Identity::Parquet { path: from.display(), files };
-            (source::open(&from)?, None, Some(identity))
-        }
-        (other, _) => (source::open(other)?, None, None),
-    };
-    let plan = match pg_plan {
-        Some(plan) => plan,
-        None => scan::bind(&rules, source.tables())?,
-    };
-    let metadata = vec![
-        ("doppel.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-        ("doppel.rules_blake3".to_string(), plan.rules_fingerprint.clone()),
-    ];
-    let role_map = RoleMap::parse(&args.role_map)?;
-    if !role_map.is_empty() && matches!(to, Location::Parquet(_)) {
-        return Err(Error::Usage(format!("{}: --role-map applies to a PostgreSQL or SQL dump target", to.display())));
-    }
-    if args.terminate_connections && !matches!(to, Location::Postgres(_)) {
-        return Err(Error::Usage(format!(
-            "{}: --terminate-connections applies to a PostgreSQL target only",
-            to.display()
-        )));
-    }
-    let file_target = FileTarget {
-        replace: args.replace,
-        force: args.force,
-        inputs: read_paths(&from, &args.rules, args.key_file.as_deref()),
-    };
-    let sink: Box<dyn Sink> = match &to {
-        Location::Parquet(dir) => Box::new(ParquetSink::create(dir, &file_target, metadata)?),
-        Location::Postgres(url) => match &pg_snapshot {
-            Some((source_url, snapshot)) => {
-                let options = TargetOptions {
-                    replace: args.replace,
-                    force: args.force,
-                    terminate_connections: args.terminate_connections,
-                    swap_timeout: Duration::from_secs(args.swap_timeout),
-                    role_map: role_map.clone(),
-                };
-                Box::new(PostgresSink::create_with(url, source_url, snapshot, &options)?)
-            }
-            // Without a schema to restore, the target's existing, empty tables are loaded.
-            None if args.replace || !role_map.is_empty() => {
-                return Err(Error::Usage(format!(
-                    "{}: --replace and --role-map rebuild a database from a PostgreSQL source's schema; from {} \
-                     doppel loads the target's existing, empty tables in one transaction: empty them (TRUNCATE) or \
-                     restore the schema into a new database, then run again without these flags",
-                    to.display(),
-                    from.display()
-                )));
-            }
-            None => {
-                let tables: Vec<(String, SchemaRef)> = plan
-                    .tables
-                    .iter()
-                    .filter(|t| t.action == TableAction::Copy)
-                    .map(|t| (t.name.clone(), t.schema.clone()))
-                    .collect();
-                Box::new(ExistingTablesSink::open(url, &tables)?)
-            }
-        },
-        Location::Dump(path) => match &pg_snapshot {
-            Some((source_url, snapshot)) => {
-                let restrict = dump::restrict_key(&key, &plan.rules_fingerprint);
-                Box::new(DumpSink::create(
-                    path,
-                    &file_target,
-                    source_url,
-                    snapshot,
-                    &plan.rules_fingerprint,
-                    &restrict,
-                    &role_map,
-                )?)
-            }
-            None => {
-                return Err(Error::Usage(format!(
-                    "{}: a SQL dump target needs a PostgreSQL source in this version of doppel",
-                    to.display()
-                )));
-            }
-        },
-    };
-    if args.verify && sink.staged_location().is_none() {
+    let (opened, plan, subset_report) = open_source(&config, &rules, &key)?;
+    let sink = open_sink(&config, &opened, &plan, &key)?;
+    if config.verify && sink.staged_location().is_none() {
         return Err(Error::Usage(format!(
             "{}: this target cannot be read before it is published (an existing database is loaded in one \
              transaction); run without --verify and run doppel verify on it afterwards, or load into a new database",
-            to.display()
+            config.to.display()
         )));
     }
-    // Opened before anything is published: an unwritable report stops the run first. Never in
-    // or over a file target, which the publish replaces.
-    if let (Some(report), Location::Parquet(target) | Location::Dump(target)) = (&args.report, &to)
-        && target.as_os_str() != "-"
-        && let Some(relation) = crate::sink::staging::overlap(report, target)
-    {
-        return Err(Error::Usage(format!(
-            "--report {}: {relation} the target {}, which the run replaces when it publishes; write the report \
-             beside the target instead",
-            report.display(),
-            target.display()
-        )));
-    }
-    let report_file = args.report.as_deref().map(|path| StagedFile::open(path, &file_target.inputs)).transpose()?;
+    // Opened before anything is published: an unwritable report stops the run first.
+    let report_file = config.report.as_deref().map(|path| StagedFile::open(path, &config.inputs())).transpose()?;
     let transformer = Transformer::new(&plan, &key);
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let threads = args.threads.map(usize::from).unwrap_or(cores);
-    let jobs = args.jobs.map(usize::from).unwrap_or(cores.min(4));
-    let options = RunOptions { threads, jobs, batch_rows: args.batch_rows as usize, progress: !args.quiet };
     // The verification's outcome, for the audit report.
-    let verified: std::sync::Mutex<Option<verify::Report>> = std::sync::Mutex::new(None);
-    let verify_staged = |staged: &Location| -> Result<()> {
-        let output = source::open(staged)?;
-        // The source object reads the subset's rows too: pairing by position holds.
-        let options = VerifyOptions {
-            max_same_rate: DEFAULT_MAX_SAME_RATE,
-            batch_rows: args.batch_rows as usize,
-            pair_by_position: true,
-        };
-        let report = verify::verify(&plan, source.as_ref(), output.as_ref(), &options)?;
-        eprintln!("{report}");
-        let findings = report.findings.len();
-        *verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(report);
-        match findings {
-            0 => Ok(()),
-            count => Err(Error::Findings { location: format!("{} (not published)", to.display()), count }),
-        }
-    };
-    let before_publish: Option<pipeline::BeforePublish> = if args.verify { Some(&verify_staged) } else { None };
+    let verified: Mutex<Option<verify::Report>> = Mutex::new(None);
+    let verify_staged = |staged: &Location| verify_staged(&config, &plan, &opened, staged, &verified);
+    let before_publish: Option<pipeline::BeforePublish> = if config.verify { Some(&verify_staged) } else { None };
     let report = pipeline::run_checked(
         &plan,
         &transformer,
-        source.as_ref(),
+        opened.source(),
         sink,
-        &options,
+        &config.options,
         cancel,
         key.fingerprint(),
         before_publish,
@@ -213,78 +62,99 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         report.total_rows,
         report.seconds,
         report.total_rows as f64 / report.seconds.max(1e-9),
-        to.display(),
-        audit::summary(&plan, &report, &args.rules, &key.fingerprint())
+        config.to.display(),
+        audit::summary(&plan, &report, &config.rules, &key.fingerprint())
     );
     if let Some(report_file) = report_file {
         let context = RunContext {
-            rules_path: &args.rules,
+            rules_path: &config.rules,
             rules: &rules,
             key_fingerprint: key.fingerprint(),
             started_at,
-            source: source_identity.unwrap_or(Identity::Parquet { path: from.display(), files: Vec::new() }),
-            target: target_identity(&to)?,
+            source: opened.identity(&config.from),
+            target: target_identity(&config.to)?,
             verify: verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take(),
             subset: subset_report,
         };
-        let audit = AuditReport::new(&plan, &report, context)?;
-        let json = serde_json::to_string_pretty(&audit).map_err(|e| Error::target("the report", e))?;
-        report_file.publish((json + "\n").as_bytes())?;
+        write_report(report_file, &plan, &report, context)?;
     }
     Ok(())
 }
 
-/// `--verify` checks a staged output before publishing it: a Parquet directory, or a database
-/// built from a PostgreSQL source (before its swap or its mark as complete).
-fn check_verify_target(verify: bool, from: &Location, to: &Location) -> Result<()> {
-    match to {
-        _ if !verify => Ok(()),
-        Location::Parquet(_) => Ok(()),
-        Location::Postgres(_) if matches!(from, Location::Postgres(_)) => Ok(()),
-        Location::Dump(p) if p.as_os_str() == "-" => Err(Error::Usage(
-            "--to -: --verify checks the output before it is published, and a stream to stdout is read as it is \
-             written; write to a Parquet directory, or restore the dump and run doppel verify on it"
-                .to_string(),
-        )),
-        _ => Err(Error::Usage(format!(
-            "{}: --verify before publishing is available for Parquet targets and databases built from a PostgreSQL \
-             source in this version; for a SQL dump or tables loaded from Parquet, run doppel verify on the output \
-             after the run",
-            to.display()
-        ))),
+/// Opens the source and binds the plan to it. A PostgreSQL source is bound before it is
+/// boxed: its subset (the rules' `[subset]`) needs the plan, and is read in its snapshot.
+fn open_source(config: &RunConfig, rules: &RuleSet, key: &Key) -> Result<(OpenedSource, Plan, Option<SubsetReport>)> {
+    match &config.from {
+        Location::Postgres(url) => {
+            let mut source = PostgresSource::open(url)?;
+            let plan = scan::bind(rules, source.tables())?;
+            let subset = rules.subset.as_ref().map(|spec| subset::apply(spec, &mut source, &plan, key)).transpose()?;
+            Ok((OpenedSource::postgres(source, url), plan, subset))
+        }
+        // Input files are hashed for the report before they are read.
+        from => {
+            let opened = OpenedSource::open(from, config.report.is_some())?;
+            let plan = scan::bind(rules, opened.source().tables())?;
+            Ok((opened, plan, None))
+        }
     }
 }
 
-/// The files and folders a run reads, which no file target may touch: a Parquet source,
-/// the rules, the key file.
-pub(super) fn read_paths(
-    from: &Location,
-    rules: &std::path::Path,
-    key_file: Option<&std::path::Path>,
-) -> Vec<std::path::PathBuf> {
-    let mut paths = vec![rules.to_path_buf()];
-    if let Location::Parquet(dir) = from {
-        paths.push(dir.clone());
-    }
-    paths.extend(key_file.map(std::path::Path::to_path_buf));
-    paths
+/// Opens the target: a PostgreSQL source's snapshot gives a database or dump target its
+/// schema; without one, a database target's existing, empty tables are loaded.
+fn open_sink(config: &RunConfig, opened: &OpenedSource, plan: &Plan, key: &Key) -> Result<Box<dyn Sink>> {
+    let existing: Vec<(String, SchemaRef)> = plan
+        .tables
+        .iter()
+        .filter(|t| t.action == TableAction::Copy)
+        .map(|t| (t.name.clone(), t.schema.clone()))
+        .collect();
+    let schema = opened.snapshot().unwrap_or(TargetSchema::Existing(&existing));
+    let options = SinkOptions {
+        files: config.existing.files(config.inputs()),
+        database: config.existing.database(config.role_map.clone()),
+        metadata: vec![
+            ("doppel.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+            ("doppel.rules_blake3".to_string(), plan.rules_fingerprint.clone()),
+        ],
+        file_rows: None,
+        restrict_key: dump::restrict_key(key, &plan.rules_fingerprint),
+        rules_fingerprint: plan.rules_fingerprint.clone(),
+    };
+    sink::open(&config.to, schema, &options)
 }
 
-/// `150018` → `15.18`; `90624` → `9.6.24`.
-fn version_text(num: i32) -> String {
-    if num >= 100_000 {
-        format!("{}.{}", num / 10_000, num % 10_000)
-    } else {
-        format!("{}.{}.{}", num / 10_000, num / 100 % 100, num % 100)
+/// `--verify`: checks the staged output against the source; any finding stops the run before
+/// anything is published. The outcome is kept in `verified` for the report.
+fn verify_staged(
+    config: &RunConfig,
+    plan: &Plan,
+    opened: &OpenedSource,
+    staged: &Location,
+    verified: &Mutex<Option<verify::Report>>,
+) -> Result<()> {
+    let output = source::open(staged)?;
+    // The source object reads the subset's rows too: pairing by position holds.
+    let options = VerifyOptions {
+        max_same_rate: DEFAULT_MAX_SAME_RATE,
+        batch_rows: config.options.batch_rows,
+        pair_by_position: true,
+    };
+    let report = verify::verify(plan, opened.source(), output.as_ref(), &options)?;
+    eprintln!("{report}");
+    let findings = report.findings.len();
+    *verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(report);
+    match findings {
+        0 => Ok(()),
+        count => Err(Error::Findings { location: format!("{} (not published)", config.to.display()), count }),
     }
 }
 
-/// A failure to hash the input is the source's.
-fn as_source(e: Error, from: &Location) -> Error {
-    match e {
-        Error::Target { message, .. } => Error::source(from.display(), message),
-        other => other,
-    }
+/// Publishes the audit report, after the target.
+fn write_report(file: StagedFile, plan: &Plan, report: &RunReport, context: RunContext<'_>) -> Result<()> {
+    let audit = AuditReport::new(plan, report, context)?;
+    let json = serde_json::to_string_pretty(&audit).map_err(|e| Error::target("the report", e))?;
+    file.publish((json + "\n").as_bytes())
 }
 
 /// What the run published, for the report: the database, or the files with their hashes.

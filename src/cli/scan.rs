@@ -43,18 +43,11 @@ pub fn scan(args: ScanArgs) -> Result<()> {
     Ok(())
 }
 
-/// Writes `text` to a new file `path`: staged beside it and linked into place, so a
-/// failure leaves nothing and an existing file is never replaced.
+/// Writes `text` to a new file `path` atomically ([`crate::sink::file`]): a failure leaves
+/// nothing and an existing file is never replaced.
 fn write_new(path: &Path, text: &str) -> Result<()> {
     let fail = |e: std::io::Error| Error::Usage(format!("{}: cannot write the rules ({e})", path.display()));
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let staged = dir.join(format!(".{name}.doppel-partial-{}", std::process::id()));
-    let result = std::fs::write(&staged, text).and_then(|_| std::fs::hard_link(&staged, path));
-    let _ = std::fs::remove_file(&staged);
+    let result = crate::sink::file::write_new(path, text.as_bytes());
     result.map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             Error::Usage(format!("{}: the file exists; scan never overwrites rules", path.display()))

@@ -30,7 +30,8 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
     println!("{report}");
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&report).map_err(|e| Error::target(path.display(), e))?;
-        std::fs::write(path, json + "\n").map_err(|e| Error::target(path.display(), e))?;
+        crate::sink::file::write_replacing(path, (json + "\n").as_bytes())
+            .map_err(|e| Error::target(path.display(), e))?;
     }
     match report.findings.len() {
         0 => Ok(()),

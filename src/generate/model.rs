@@ -26,17 +26,18 @@
 //!   enumeration is respected ([`super::checks`]) and any other CHECK is logged as a warning
 //!   naming it.
 
+mod build;
+
 use std::collections::BTreeMap;
 
 use arrow_schema::SchemaRef;
 
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, Result};
 use crate::pg::types::ColumnKind;
 use crate::plan::{Plan, Strategy, fit::declared_chars};
 use crate::secret::{DomainKey, Key};
 use crate::transform::fake::{self, FakeSpec, FakeValue, OutputKind};
 
-use super::checks;
 use super::profile::{ColumnProfile, Profile};
 use super::values::{
     Band, Bands, Cell, ColumnValues, Perm, Rest, base36, bound_number, is_plain_text, synthetic_supported,
@@ -145,306 +146,18 @@ pub fn distinct_for(n_distinct: Option<f64>, rows: u64, null_frac: f64) -> u64 {
 }
 
 impl Dataset {
-    /// Decides rows, keys and column generators; every problem found is reported at once.
+    /// Decides rows, keys and column generators; every problem found is reported at once
+    /// (the steps are in [`build`]).
     pub fn build(profile: &Profile, plan: &Plan, key: &Key, options: &Options) -> Result<Dataset> {
         let key = key.domain(&format!("doppel generate, seed {}", options.seed));
         let mut problems = Vec::new();
-        for name in options.rows.keys() {
-            if profile.table(name).is_none() {
-                let names: Vec<&str> = profile.tables.iter().map(|t| t.name.as_str()).collect();
-                problems.push(
-                    Problem::new(format!("--rows names a table that is not generated; tables: {}", names.join(", ")))
-                        .table(name),
-                );
-            }
-        }
-        let rows: Vec<u64> = profile
-            .tables
-            .iter()
-            .map(|t| {
-                options.rows.get(&t.name).copied().unwrap_or_else(|| (t.rows as f64 * options.scale).round() as u64)
-            })
-            .collect();
-        for (t, n) in profile.tables.iter().zip(&rows) {
-            if *n > MAX_TABLE_ROWS {
-                problems.push(
-                    Problem::new(format!(
-                        "{n} rows asked for ({} source rows times --scale {}), more than the {MAX_TABLE_ROWS} a \
-                         generated table may have; lower --scale or set --rows for this table",
-                        t.rows, options.scale
-                    ))
-                    .table(&t.name),
-                );
-            }
-        }
-        // Keys and generators are sized by the row counts: stop before sizing anything by a
-        // count out of range.
-        if rows.iter().any(|n| *n > MAX_TABLE_ROWS) {
-            return Err(Error::problems(problems));
-        }
-        let index: BTreeMap<&str, usize> =
-            profile.tables.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
-
-        let mut tables = Vec::new();
-        for (ti, t) in profile.tables.iter().enumerate() {
-            let Some(tp) = plan.tables.iter().find(|p| p.name == t.name) else {
-                problems.push(Problem::new("the rules do not cover this table of the profile").table(&t.name));
-                continue;
-            };
-            let n = rows[ti];
-            let col_index = |c: &str| t.columns.iter().position(|x| x.name == c);
-            let purpose = |c: &str| format!("{}\0{c}", t.name).into_bytes();
-            let perm_for = |p: &[u8], n: u64| Perm::new(n, key.round(p, 1, 0) as u64, key.round(p, 2, 0) as u64);
-
-            // Foreign keys.
-            let mut fks = Vec::new();
-            for fk in &t.foreign_keys {
-                let Some(&parent) = index.get(fk.references_table.as_str()) else {
-                    problems.push(
-                        Problem::new(format!(
-                            "foreign key {} references {}, which is not in the profile (skipped?)",
-                            fk.name, fk.references_table
-                        ))
-                        .table(&t.name),
-                    );
-                    fks.push(None);
-                    continue;
-                };
-                let pt = &profile.tables[parent];
-                let parent_columns: Option<Vec<usize>> =
-                    fk.references_columns.iter().map(|c| pt.columns.iter().position(|x| &x.name == c)).collect();
-                let Some(parent_columns) = parent_columns else {
-                    problems.push(
-                        Problem::new(format!("foreign key {}: referenced columns not found", fk.name)).table(&t.name),
-                    );
-                    fks.push(None);
-                    continue;
-                };
-                let p = purpose(&format!("fk {}", fk.name));
-                fks.push(Some(FkGen { parent, parent_columns, perm: perm_for(&p, rows[parent]), bands: None }));
-            }
-
-            // Keys: the primary key, then unique constraints it does not imply.
-            let mut key_sets: Vec<(String, Vec<String>)> = Vec::new();
-            if let Some(pk) = &t.primary_key {
-                key_sets.push(("primary key".into(), pk.clone()));
-            }
-            for u in &t.unique {
-                let implied = key_sets.iter().any(|(_, k)| k.iter().all(|c| u.columns.contains(c)));
-                if !implied {
-                    key_sets.push((format!("unique constraint {}", u.name), u.columns.clone()));
-                }
-            }
-            let mut columns: Vec<Option<ColumnGen>> = (0..t.columns.len()).map(|_| None).collect();
-            let mut keys = Vec::new();
-            for (what, cols) in &key_sets {
-                if cols.iter().any(|c| col_index(c).is_some_and(|i| columns[i].is_some())) {
-                    tracing::warn!(table = %t.name, "{what} shares columns with an earlier key: its uniqueness is not guaranteed");
-                    continue;
-                }
-                let layout = keys.len();
-                let mut components: Vec<Component> = Vec::new();
-                let mut assigned: Vec<(usize, usize, usize)> = Vec::new();
-                // Foreign keys whose columns all lie in this key are bounded components.
-                for (fi, fk) in t.foreign_keys.iter().enumerate() {
-                    if !fk.columns.iter().all(|c| cols.contains(c)) || fks[fi].is_none() {
-                        continue;
-                    }
-                    if fk.columns.iter().any(|c| assigned.iter().any(|(i, ..)| Some(*i) == col_index(c))) {
-                        continue;
-                    }
-                    let parent_rows = rows[fks[fi].as_ref().map_or(0, |f| f.parent)];
-                    let component = components.len();
-                    components.push(Component { radix: Some(parent_rows), source: ComponentSource::Foreign(fi) });
-                    for (pos, c) in fk.columns.iter().enumerate() {
-                        if let Some(i) = col_index(c) {
-                            assigned.push((i, component, pos));
-                        }
-                    }
-                }
-                let mut failed = false;
-                let counters: Vec<&String> =
-                    cols.iter().filter(|c| !assigned.iter().any(|(i, ..)| Some(*i) == col_index(c))).collect();
-                for (k, c) in counters.iter().enumerate() {
-                    let Some(ci) = col_index(c) else { continue };
-                    let col = &t.columns[ci];
-                    let strategy = tp.columns.iter().find(|x| x.name == col.name).map(|x| &x.strategy);
-                    match counter_for(col, strategy, n) {
-                        Ok(counter) => {
-                            let last = k + 1 == counters.len();
-                            let radix = if last { None } else { Some(counter_capacity(&counter, col).min(n.max(1))) };
-                            let component = components.len();
-                            components.push(Component { radix, source: ComponentSource::Counter(counter) });
-                            assigned.push((ci, component, 0));
-                        }
-                        Err(m) => {
-                            // Reported; the column stays a key column so references to it are
-                            // not reported again.
-                            problems.push(Problem::new(m).table(&t.name).column(&col.name));
-                            failed = true;
-                            let component = components.len();
-                            components.push(Component { radix: None, source: ComponentSource::Counter(Counter::Int) });
-                            assigned.push((ci, component, 0));
-                        }
-                    }
-                }
-                // Bounded components first, the unbounded counter last.
-                let capacity = components.iter().try_fold(1u128, |acc, c| c.radix.map(|r| acc * r as u128));
-                if let Some(cap) = capacity.filter(|_| !failed)
-                    && (n as u128) > cap
-                {
-                    problems.push(
-                        Problem::new(format!(
-                            "{what} ({}): {n} rows cannot have distinct keys: its columns combine into {cap} \
-                             values at most at these row counts; lower --scale or set --rows for this table",
-                            cols.join(", ")
-                        ))
-                        .table(&t.name),
-                    );
-                }
-                for (ci, component, position) in assigned {
-                    columns[ci] = Some(ColumnGen::Key { layout, component, position });
-                }
-                keys.push(KeyLayout { components, purpose: purpose(&format!("key {what}")) });
-            }
-
-            // Foreign keys outside keys: bands from the first column's statistics.
-            for (fi, fk) in t.foreign_keys.iter().enumerate() {
-                let Some(f) = fks[fi].as_mut() else { continue };
-                let cis: Vec<usize> = fk.columns.iter().filter_map(|c| col_index(c)).collect();
-                if cis.iter().any(|&ci| columns[ci].is_some()) {
-                    continue;
-                }
-                let first = &t.columns[cis[0]];
-                let parent_rows = rows[f.parent];
-                let nullable = cis.iter().all(|&ci| !t.columns[ci].not_null);
-                let mut null_frac = first.null_frac.unwrap_or(0.0);
-                if parent_rows == 0 {
-                    if !nullable && n > 0 {
-                        problems.push(
-                            Problem::new(format!(
-                                "foreign key {} is NOT NULL and {} gets no rows; give it rows (--rows) or this table none",
-                                fk.name, fk.references_table
-                            ))
-                            .table(&t.name),
-                        );
-                    }
-                    null_frac = 1.0;
-                }
-                let freqs: Vec<f64> = first.most_common_freqs.iter().copied().take(parent_rows as usize).collect();
-                let distinct =
-                    distinct_for(first.n_distinct, n, null_frac).min(parent_rows.max(1)).max(freqs.len() as u64);
-                let p = purpose(&format!("fk bands {}", fk.name));
-                f.bands = Some(Bands::new(n, null_frac, &freqs, distinct, perm_for(&p, n)));
-                for (pos, &ci) in cis.iter().enumerate() {
-                    columns[ci] = Some(ColumnGen::Foreign { fk: fi, position: pos });
-                }
-            }
-
-            // Every other column from its statistics or its rule.
-            for (ci, col) in t.columns.iter().enumerate() {
-                if columns[ci].is_some() {
-                    continue;
-                }
-                let strategy = tp.columns.iter().find(|c| c.name == col.name).map(|c| &c.strategy);
-                match column_values(col, strategy, n, purpose(&col.name), &perm_for(&purpose(&col.name), n)) {
-                    Ok(g) => columns[ci] = Some(g),
-                    Err(m) => problems.push(Problem::new(m).table(&t.name).column(&col.name)),
-                }
-            }
-            // Simple CHECKs are folded into the values of columns generated without the
-            // source's statistics; any other CHECK on such a column is reported.
-            for check in &t.checks {
-                let parsed = checks::parse(&check.definition);
-                let generated_otherwise: Vec<usize> = (0..t.columns.len())
-                    .filter(|&ci| {
-                        let c = &t.columns[ci];
-                        check.definition.contains(c.name.as_str())
-                            && (c.is_personal() || matches!(columns[ci], Some(ColumnGen::Key { .. })))
-                    })
-                    .collect();
-                let mut unmet = Vec::new();
-                for ci in generated_otherwise {
-                    let c = &t.columns[ci];
-                    let simple = parsed.as_ref().and_then(|p| p.iter().find(|(name, _)| *name == c.name));
-                    match (simple, &mut columns[ci]) {
-                        (Some((_, rule)), Some(ColumnGen::Values(v))) => v.check = Some(rule.clone()),
-                        (_, Some(ColumnGen::Null)) => {}
-                        // Counters start at 1.
-                        (Some((_, checks::SimpleCheck::Range { lo, hi: None })), Some(ColumnGen::Key { .. }))
-                            if lo.is_none_or(|l| l <= 1.0) => {}
-                        _ => unmet.push(c.name.as_str()),
-                    }
-                }
-                if !unmet.is_empty() {
-                    tracing::warn!(
-                        table = %t.name,
-                        constraint = %check.name,
-                        columns = %unmet.join(", "),
-                        "CHECK constraint on columns generated without the source's statistics, not a simple range \
-                         or enumeration doppel can respect: the target may refuse the generated rows"
-                    );
-                }
-            }
-            tables.push(TableGen {
-                name: t.name.clone(),
-                schema: t.arrow_schema(),
-                kinds: t.kinds(),
-                rows: n,
-                columns: columns.into_iter().map(|c| c.unwrap_or(ColumnGen::Null)).collect(),
-                keys,
-                fks: fks
-                    .into_iter()
-                    .map(|f| {
-                        f.unwrap_or(FkGen {
-                            parent: ti,
-                            parent_columns: Vec::new(),
-                            perm: Perm::new(1, 1, 0),
-                            bands: None,
-                        })
-                    })
-                    .collect(),
-            });
-        }
-        // References must land on key columns, which are computed from the row index.
-        for t in &tables {
-            for (f, fk) in t.fks.iter().zip(profile.table(&t.name).map_or(&[][..], |p| &p.foreign_keys[..])) {
-                let parent = &tables.get(f.parent).filter(|p| p.name == fk.references_table);
-                let on_keys = parent.is_some_and(|p| {
-                    f.parent_columns.iter().all(|&c| matches!(p.columns.get(c), Some(ColumnGen::Key { .. })))
-                });
-                if !on_keys && !f.parent_columns.is_empty() {
-                    problems.push(
-                        Problem::new(format!(
-                            "foreign key {} references {} ({}), which is not its primary key or a unique constraint: \
-                             doppel generates references to keys only",
-                            fk.name,
-                            fk.references_table,
-                            fk.references_columns.join(", ")
-                        ))
-                        .table(&t.name),
-                    );
-                }
-            }
-        }
-        // A reference to a key that does not fit: name the referencing columns too.
-        let bad: Vec<(String, String)> =
-            problems.iter().filter_map(|p| Some((p.table.clone()?, p.column.clone()?))).collect();
-        for t in &profile.tables {
-            for fk in &t.foreign_keys {
-                for (c, rc) in fk.columns.iter().zip(&fk.references_columns) {
-                    if bad.contains(&(fk.references_table.clone(), rc.clone())) {
-                        problems.push(
-                            Problem::new(format!("references {}.{rc}, whose keys do not fit", fk.references_table))
-                                .table(&t.name)
-                                .column(c),
-                        );
-                    }
-                }
-            }
-        }
-        if !problems.is_empty() {
-            return Err(Error::problems(problems));
+        let rows = build::row_counts(profile, options, &mut problems)?;
+        let index = profile.tables.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
+        let mut builder = build::Builder { profile, plan, key: &key, rows, index, problems };
+        let tables: Vec<TableGen> = (0..profile.tables.len()).filter_map(|ti| builder.table(ti)).collect();
+        builder.check_references(&tables);
+        if !builder.problems.is_empty() {
+            return Err(Error::problems(builder.problems));
         }
         Ok(Dataset { tables, key })
     }

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result, RowError};
 use crate::pg::decode::ColumnBuilder;
-use crate::sink::TableSink;
+use crate::sink::{Sink, TableSink};
 
 use super::model::Dataset;
 use super::values::append;
@@ -72,6 +72,28 @@ pub fn batch(ds: &Dataset, t: usize, range: Range<u64>) -> Result<RecordBatch> {
     let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(len));
     RecordBatch::try_new_with_options(table.schema.clone(), arrays, &options)
         .map_err(|e| Error::target(&table.name, format!("building a batch: {e}")))
+}
+
+/// Generates `shard` of every table of `ds` into `sink` through the [`Sink`] contract: each
+/// table opened with its row count and first row ([`Sink::open_table_rows`]), written a
+/// window of chunks at a time, finished; everything published by one [`Sink::commit`] at the
+/// end (nothing on an error or an interrupt). Returns the rows written.
+pub fn write_dataset(
+    ds: &Dataset,
+    shard: Shard,
+    mut sink: Box<dyn Sink>,
+    pool: &rayon::ThreadPool,
+    cancel: &AtomicBool,
+) -> Result<u64> {
+    let mut total = 0u64;
+    for (t, table) in ds.tables.iter().enumerate() {
+        let range = shard.range(table.rows);
+        let mut table_sink = sink.open_table_rows(&table.name, table.schema.clone(), table.rows, range.start)?;
+        total += write_table(ds, t, range, pool, table_sink.as_mut(), cancel)?;
+        table_sink.finish()?;
+    }
+    sink.commit()?;
+    Ok(total)
 }
 
 /// Generates rows `range` of table `t` into `sink`: windows of chunks are generated on

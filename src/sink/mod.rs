@@ -6,7 +6,11 @@
 //! | `postgres://…`, `postgresql://…`  | a PostgreSQL database, new or replaced ([`postgres`])  |
 //! | `*.sql`, `-`                      | a plain SQL dump ([`postgres::dump`])                  |
 //! | any other path                    | a directory of Parquet files ([`parquet`])             |
+//!
+//! [`open()`] picks and opens the sink for a target location.
 
+pub mod file;
+mod open;
 pub mod parquet;
 pub mod postgres;
 pub mod staging;
@@ -15,6 +19,8 @@ use arrow_array::{RecordBatch, RecordBatchOptions};
 use arrow_schema::{ArrowError, SchemaRef};
 
 use crate::error::Result;
+
+pub use open::{SinkOptions, TargetSchema, open};
 
 pub trait Sink: Send {
     /// Starts writing one table.

@@ -18,6 +18,7 @@
 use std::fs::{File, TryLockError};
 use std::path::{Component, Path, PathBuf};
 
+use super::file::{AtomicFile, Overwrite};
 use crate::error::{Error, Result};
 
 /// The hidden sibling of `target` for this `kind` (`partial`, `old`, `lock`) and process id.
@@ -173,14 +174,13 @@ fn resolve(path: &Path) -> PathBuf {
 }
 
 /// A file written in one piece at the end of a run (`--report`), opened before anything is
-/// published: created as its hidden `partial` sibling at [`StagedFile::open`], so an unwritable
-/// place stops the run before its first irreversible step; renamed into place at
-/// [`StagedFile::publish`]; removed when dropped unpublished.
+/// published: its temporary sibling ([`super::file::AtomicFile`]) is created at
+/// [`StagedFile::open`], so an unwritable place stops the run before its first irreversible
+/// step; renamed into place at [`StagedFile::publish`]; removed when dropped unpublished.
 #[derive(Debug)]
 pub struct StagedFile {
     target: PathBuf,
-    staging: PathBuf,
-    file: Option<File>,
+    file: AtomicFile,
 }
 
 impl StagedFile {
@@ -190,29 +190,14 @@ impl StagedFile {
         if target.is_dir() {
             return Err(Error::target(target.display(), "is a directory; name a file to write"));
         }
-        let staging = sibling(target, "partial", std::process::id());
-        let file =
-            std::fs::OpenOptions::new().write(true).create_new(true).open(&staging).map_err(|e| {
-                Error::target(target.display(), format!("cannot write here ({e}); name a writable place"))
-            })?;
-        Ok(StagedFile { target: target.to_path_buf(), staging, file: Some(file) })
+        let file = AtomicFile::create(target, Overwrite::Replace)
+            .map_err(|e| Error::target(target.display(), format!("cannot write here ({e}); name a writable place")))?;
+        Ok(StagedFile { target: target.to_path_buf(), file })
     }
 
     /// Writes `bytes`, syncs them and renames the file into place.
-    pub fn publish(mut self, bytes: &[u8]) -> Result<()> {
-        use std::io::Write;
-        let location = self.target.display().to_string();
-        let mut file = self.file.take().ok_or_else(|| Error::target(&location, "written twice"))?;
-        file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| Error::target(&location, e))?;
-        std::fs::rename(&self.staging, &self.target).map_err(|e| Error::target(&location, e))
-    }
-}
-
-impl Drop for StagedFile {
-    fn drop(&mut self) {
-        if self.file.is_some() {
-            let _ = std::fs::remove_file(&self.staging);
-        }
+    pub fn publish(self, bytes: &[u8]) -> Result<()> {
+        self.file.publish(bytes).map_err(|e| Error::target(self.target.display(), e))
     }
 }
 

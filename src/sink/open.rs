@@ -1,0 +1,89 @@
+//! [`open`]: a target location, where its schema comes from and the target options → a
+//! [`Sink`]. The one place `run` and `generate` turn `--to` into a sink.
+//!
+//! | `--to`              | schema from                         | sink                                   |
+//! |---------------------|-------------------------------------|----------------------------------------|
+//! | `postgres://…`      | a PostgreSQL source's snapshot      | a new database, or one replaced        |
+//! | `postgres://…`      | a profile's DDL (`generate`)        | a new database, or one replaced        |
+//! | `postgres://…`      | the target's existing, empty tables | those tables, loaded in one transaction |
+//! | `*.sql`, `-`        | a PostgreSQL source's snapshot      | a plain SQL dump                       |
+//! | any other path      | (the batches' own schemas)          | a directory of Parquet files           |
+//!
+//! Whether a combination of flags makes sense for a target is decided before anything is
+//! opened (`cli`'s argument resolution); a combination this table does not have is refused
+//! here too, as a usage error naming the target.
+
+use arrow_schema::SchemaRef;
+
+use super::Sink;
+use super::parquet::ParquetSink;
+use super::postgres::database::PostgresSink;
+use super::postgres::dump::DumpSink;
+use super::postgres::existing::ExistingTablesSink;
+use super::postgres::replace::TargetOptions;
+use super::staging::FileTarget;
+use crate::error::{Error, Result};
+use crate::source::Location;
+
+/// Where a database or SQL dump target takes its schema from.
+#[derive(Debug, Clone, Copy)]
+pub enum TargetSchema<'a> {
+    /// A PostgreSQL source, read by pg_dump under its exported snapshot.
+    Source { url: &'a str, snapshot: &'a str },
+    /// pg_dump's pre-data and post-data sections, as a profile keeps them (`generate --profile`).
+    Ddl { pre_data: &'a str, post_data: &'a str },
+    /// The target's own existing, empty tables: these, by name and columns.
+    Existing(&'a [(String, SchemaRef)]),
+}
+
+/// Everything a sink is opened with besides its location and schema.
+#[derive(Debug, Clone, Default)]
+pub struct SinkOptions {
+    /// File targets (Parquet, SQL dump): replace or not, and the run's inputs they must not touch.
+    pub files: FileTarget,
+    /// Database targets (and a SQL dump's owners and privileges, `role_map`).
+    pub database: TargetOptions,
+    /// Key-value metadata of every Parquet file.
+    pub metadata: Vec<(String, String)>,
+    /// Parquet: a table of more rows than this is written as a folder of parts (`generate`).
+    pub file_rows: Option<u64>,
+    /// SQL dump: the rules' fingerprint, written in its header.
+    pub rules_fingerprint: String,
+    /// SQL dump: psql's `\restrict` key ([`super::postgres::dump::restrict_key`]).
+    pub restrict_key: String,
+}
+
+/// Opens the sink for `location`, with its schema from `schema`.
+pub fn open(location: &Location, schema: TargetSchema, options: &SinkOptions) -> Result<Box<dyn Sink>> {
+    Ok(match (location, schema) {
+        (Location::Parquet(dir), _) => {
+            let sink = ParquetSink::create(dir, &options.files, options.metadata.clone())?;
+            match options.file_rows {
+                Some(rows) => Box::new(sink.split_files(rows)),
+                None => Box::new(sink),
+            }
+        }
+        (Location::Postgres(url), TargetSchema::Source { url: source_url, snapshot }) => {
+            Box::new(PostgresSink::create_with(url, source_url, snapshot, &options.database)?)
+        }
+        (Location::Postgres(url), TargetSchema::Ddl { pre_data, post_data }) => {
+            Box::new(PostgresSink::create_from_ddl(url, pre_data, post_data, &options.database)?)
+        }
+        (Location::Postgres(url), TargetSchema::Existing(tables)) => Box::new(ExistingTablesSink::open(url, tables)?),
+        (Location::Dump(path), TargetSchema::Source { url: source_url, snapshot }) => Box::new(DumpSink::create(
+            path,
+            &options.files,
+            source_url,
+            snapshot,
+            &options.rules_fingerprint,
+            &options.restrict_key,
+            &options.database.role_map,
+        )?),
+        (Location::Dump(_), _) => {
+            return Err(Error::Usage(format!(
+                "{}: a SQL dump target takes its schema from a PostgreSQL source",
+                location.display()
+            )));
+        }
+    })
+}
