@@ -6,6 +6,7 @@
 
 mod common;
 
+mod architecture;
 mod cli;
 mod drift;
 mod generate;
