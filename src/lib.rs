@@ -59,6 +59,28 @@
 //! 6. `plan/changes.rs` (can it leave a value unchanged?), `plan/explain.rs`,
 //!    `generate/stats.rs` and `verify/collect.rs`: their arms, where the compiler asks.
 //! 7. Tests in `src/transform/tests.rs` pinning its output, and an example in `rules/`.
+//!
+//! Adding a source (say, object storage):
+//!
+//! 1. A [`source::Location`] variant and its arm in `Location::parse` / `display`.
+//! 2. `src/source/<name>.rs`: a type implementing [`source::Source`] — `tables()` describes
+//!    every table as a [`schema::SourceTable`] (Arrow schema with the `pg.*` metadata when the
+//!    PostgreSQL type is known), `read()` streams Arrow batches of a table.
+//! 3. Its arm in [`source::open`]; if it has capabilities beyond reading (a snapshot a
+//!    PostgreSQL target can restore the schema from, an identity for the report), give them
+//!    to `cli::opened::OpenedSource`.
+//! 4. Errors name the file or table ([`error::Error::source`]), never a value.
+//!
+//! Adding a sink:
+//!
+//! 1. A [`source::Location`] variant if the target is a new kind of place.
+//! 2. `src/sink/<name>.rs`: a type implementing [`sink::Sink`] (`open_table` returns a
+//!    [`sink::TableSink`] that takes batches; `commit` publishes everything at once, and a sink
+//!    dropped without `commit` publishes nothing). File targets stage beside the target with
+//!    [`sink::staging`]; a PostgreSQL-side sink uses [`pg`] for connecting and wording errors.
+//! 3. Its arm in [`sink::open`], with any options in `sink::SinkOptions`; flag combinations it
+//!    cannot take are refused in `cli::config` before anything is opened.
+//! 4. Tests in `tests/it/`, including a killed run that must leave the previous output intact.
 
 pub mod audit;
 pub mod branch;
