@@ -1,8 +1,8 @@
 //! Typed errors for the whole library, and the exit code each maps to.
 //!
 //! Errors name the file, table, column and row number; they never carry a cell value, a
-//! key or a password. `main.rs` turns them into messages
-//! and exit codes; the library never exits the process.
+//! key or a password. `main.rs` turns them into messages and exit codes; the library never
+//! exits the process.
 
 use std::fmt;
 use std::path::PathBuf;
