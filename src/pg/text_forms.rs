@@ -322,18 +322,7 @@ pub fn parse_timestamp(s: &[u8], with_offset: bool) -> Result<i64, ValueError> {
     if !c.eat(b' ') {
         return Err(syntax);
     }
-    let h = c.digits(2, 2).ok_or(syntax)?;
-    let m = if c.eat(b':') { c.digits(2, 2).ok_or(syntax)? } else { return Err(syntax) };
-    let sec = if c.eat(b':') { c.digits(2, 2).ok_or(syntax)? } else { return Err(syntax) };
-    let mut micros = 0i64;
-    if c.eat(b'.') {
-        let start = c.pos;
-        let frac = c.digits(1, 6).ok_or(syntax)?;
-        micros = frac * 10i64.pow(6 - (c.pos - start) as u32);
-        if c.peek().is_some_and(|b| b.is_ascii_digit()) {
-            return Err(syntax);
-        }
-    }
+    let (h, m, sec, micros) = clock(&mut c, syntax)?;
     if h > 24 || m > 59 || sec > 60 {
         return Err(syntax);
     }
@@ -360,14 +349,9 @@ pub fn parse_timestamp(s: &[u8], with_offset: bool) -> Result<i64, ValueError> {
         .ok_or(ValueError::OutOfRange(arrow))
 }
 
-/// Microseconds in a day: `24:00:00`, which PostgreSQL's time type allows (and stores so).
-pub const MICROS_PER_DAY: i64 = 86_400_000_000;
-
-/// time → microseconds since midnight (Time64(Microsecond)): `HH:MM:SS` with up to six
-/// fraction digits, `00:00:00` to `24:00:00` inclusive.
-pub fn parse_time(s: &[u8]) -> Result<i64, ValueError> {
-    let syntax = ValueError::Syntax("time");
-    let mut c = Cursor { s, pos: 0 };
+/// `HH:MM:SS[.f…]` (up to six fraction digits; a seventh is a syntax error) →
+/// (hours, minutes, seconds, microseconds), ranges unchecked.
+fn clock(c: &mut Cursor, syntax: ValueError) -> Result<(i64, i64, i64, i64), ValueError> {
     let h = c.digits(2, 2).ok_or(syntax)?;
     let m = if c.eat(b':') { c.digits(2, 2).ok_or(syntax)? } else { return Err(syntax) };
     let sec = if c.eat(b':') { c.digits(2, 2).ok_or(syntax)? } else { return Err(syntax) };
@@ -376,7 +360,22 @@ pub fn parse_time(s: &[u8]) -> Result<i64, ValueError> {
         let start = c.pos;
         let frac = c.digits(1, 6).ok_or(syntax)?;
         micros = frac * 10i64.pow(6 - (c.pos - start) as u32);
+        if c.peek().is_some_and(|b| b.is_ascii_digit()) {
+            return Err(syntax);
+        }
     }
+    Ok((h, m, sec, micros))
+}
+
+/// Microseconds in a day: `24:00:00`, which PostgreSQL's time type allows (and stores so).
+pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// time → microseconds since midnight (Time64(Microsecond)): `HH:MM:SS` with up to six
+/// fraction digits, `00:00:00` to `24:00:00` inclusive.
+pub fn parse_time(s: &[u8]) -> Result<i64, ValueError> {
+    let syntax = ValueError::Syntax("time");
+    let mut c = Cursor { s, pos: 0 };
+    let (h, m, sec, micros) = clock(&mut c, syntax)?;
     if !c.rest().is_empty() || m > 59 || sec > 59 {
         return Err(syntax);
     }
