@@ -66,7 +66,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Anonymise SRC into DST with the rules (every row, or the referentially complete subset of the
-    /// rules' [subset] section); nothing is published unless the whole run succeeds.
+    /// rules' `[subset]` section); nothing is published unless the whole run succeeds.
     Run(RunArgs),
     /// Check that the rules cover the source exactly (every table, every column), without a key.
     Check(CheckArgs),

@@ -147,7 +147,7 @@ pub fn distinct_for(n_distinct: Option<f64>, rows: u64, null_frac: f64) -> u64 {
 
 impl Dataset {
     /// Decides rows, keys and column generators; every problem found is reported at once
-    /// (the steps are in [`build`]).
+    /// (the steps are in `model::build`).
     pub fn build(profile: &Profile, plan: &Plan, key: &Key, options: &Options) -> Result<Dataset> {
         let key = key.domain(&format!("doppel generate, seed {}", options.seed));
         let mut problems = Vec::new();

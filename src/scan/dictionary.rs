@@ -67,7 +67,7 @@ pub enum Concept {
 }
 
 impl Concept {
-    /// Words for messages: "the column name says <this>".
+    /// Words for messages: "the column name says `<this>`".
     pub fn describe(self) -> &'static str {
         match self {
             Concept::Secret => "a password, hash, token or secret",

@@ -377,7 +377,7 @@ impl JsonEvidence {
         }
     }
 
-    /// Whether a key could not be expressed as a path (see [`JsonEvidence::walk`]).
+    /// Whether a key could not be expressed as a path (see `JsonEvidence::walk`).
     pub fn has_unaddressable_keys(&self) -> bool {
         self.scalars.keys().any(|k| k.ends_with('\u{0}'))
     }

@@ -37,7 +37,7 @@
 //!
 //! | module      | what it does                                                 |
 //! |-------------|--------------------------------------------------------------|
-//! | [`bind`]    | rules `[subset]` + source tables → [`Subset`], every problem at once |
+//! | [`mod@bind`] | rules `[subset]` + source tables → [`Subset`], every problem at once |
 //! | [`sql`]     | row keys, key lists and the queries that use them             |
 //! | [`closure`] | the selection, computed in the snapshot                       |
 //! | [`report`]  | rows selected per table and why                               |

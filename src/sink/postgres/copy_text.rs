@@ -96,7 +96,7 @@ pub fn check_types(schema: &arrow_schema::Schema) -> Result<(), UnsupportedType>
 /// Appends the rows of `batch` to `out`. Call [`check_types`] on the schema first; columns of
 /// other types are written as NULL.
 ///
-/// Each column's array is resolved to its concrete type once per batch ([`ColumnWriter`]);
+/// Each column's array is resolved to its concrete type once per batch (`ColumnWriter`);
 /// text and integers, the bulk of most tables, are then written straight from the array.
 pub fn encode_batch(batch: &RecordBatch, out: &mut Vec<u8>) {
     let writers: Vec<ColumnWriter> = batch.columns().iter().map(|c| ColumnWriter::new(c.as_ref())).collect();
