@@ -9,11 +9,11 @@ use crate::generate::model::{Dataset, Options};
 use crate::generate::profile::Profile;
 use crate::generate::rows::write_dataset;
 use crate::generate::stats::read_profile;
+use crate::pg::roles::RoleMap;
 use crate::rules::{RuleSet, load_rules};
 use crate::scan;
 use crate::secret::Key;
 use crate::sink::postgres::dump;
-use crate::sink::postgres::replace::TargetOptions;
 use crate::sink::{self, SinkOptions, TargetSchema};
 use crate::source::Source;
 use crate::source::postgres::PostgresSource;
@@ -38,8 +38,8 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
         .unwrap_or(TargetSchema::Ddl { pre_data: &profile.schema.pre_data, post_data: &profile.schema.post_data });
     let sink_options = SinkOptions {
         files: config.existing.files(config.inputs()),
-        // A database target is replaced only when doppel wrote it: `--force` is for files.
-        database: TargetOptions { replace: config.existing.replaces(), ..TargetOptions::default() },
+        // `--replace --force` also replaces a database doppel did not write, as `--help` says.
+        database: config.existing.database(RoleMap::default()),
         metadata: vec![
             ("doppel.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
             ("doppel.rules_blake3".to_string(), plan.rules_fingerprint.clone()),

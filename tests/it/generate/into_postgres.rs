@@ -364,3 +364,30 @@ fn from_a_live_source_into_a_database_with_sequences_set_above_the_generated_key
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn replace_takes_a_database_doppel_did_not_write_only_with_force() {
+    let c = cluster();
+    let db = c.create_database("generate_force_src");
+    c.psql(
+        &db,
+        "CREATE TABLE public.items (id serial PRIMARY KEY, label text NOT NULL); \
+         INSERT INTO public.items (label) SELECT 'item ' || g FROM generate_series(1, 50) g; ANALYZE;",
+    );
+    let target = c.create_database("generate_force_dst");
+    c.psql(&target, "CREATE TABLE public.precious (x int); INSERT INTO public.precious VALUES (1);");
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, "version = 1\n[tables.\"public.items\"]\nkeep = [\"id\", \"label\"]\n").unwrap();
+    let args = ["generate", "--rules", rules.to_str().unwrap(), "--from", &c.url(&db), "--to", &c.url(&target)];
+
+    let refused = doppel(&[&args[..], &["--replace"]].concat(), Some(TEST_KEY));
+    assert!(!refused.status.success(), "an unmarked database is not replaced without --force");
+    assert!(stderr(&refused).contains("--force"), "{}", stderr(&refused));
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.precious"), "1");
+
+    let forced = doppel(&[&args[..], &["--replace", "--force"]].concat(), Some(TEST_KEY));
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.items"), "50");
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM pg_tables WHERE tablename = 'precious'"), "0");
+}
