@@ -660,6 +660,22 @@ const ENTRIES: &[(&str, Concept)] = &[
     ("num", Concept::Id),
 ];
 
+/// Words in a column name that say its free text describes the row's thing (a film's
+/// synopsis, a product's description), as opposed to what people write (notes, messages).
+const DESCRIBES_A_THING: &[&str] = &[
+    "description",
+    "desc",
+    "summary",
+    "synopsis",
+    "overview",
+    "plot",
+    "abstract",
+    "caption",
+    "blurb",
+    "beschreibung",
+    "descripcion",
+];
+
 /// Words in a table or column name that say its rows are about people.
 const PERSON_ENTITIES: &[&str] = &[
     "person",
@@ -789,6 +805,18 @@ impl Tokens {
     /// Whether a token says the rows are about people (`customers`, `Mitarbeiter`).
     pub fn names_people(&self) -> bool {
         self.tokens.iter().any(|t| PERSON_ENTITIES.contains(&t.as_str()))
+    }
+
+    /// Whether a token says the text describes the row's thing (`description`, `synopsis`).
+    pub fn describes_a_thing(&self) -> bool {
+        self.tokens.iter().any(|t| DESCRIBES_A_THING.contains(&t.as_str()))
+    }
+
+    /// Whether the head of a compound name says its rows are people: the last word, as in
+    /// English compounds (`customers`, `crm_contacts`), so `customer_demographics` and
+    /// `employee_territories` name demographics and territories, not people.
+    pub fn head_names_people(&self) -> bool {
+        self.tokens.last().is_some_and(|t| PERSON_ENTITIES.contains(&t.as_str()))
     }
 
     /// The concepts the name matches, strongest first (see the module docs).
@@ -922,6 +950,9 @@ mod tests {
         assert!(Tokens::of("public.customers").names_people());
         assert!(Tokens::of("cd.members").names_people());
         assert!(Tokens::of("Mitarbeiter").names_people());
+        assert!(Tokens::of("crm_contacts").head_names_people());
+        assert!(!Tokens::of("customer_demographics").head_names_people());
+        assert!(!Tokens::of("employee_territories").head_names_people());
         assert!(!Tokens::of("public.products").names_people());
         assert!(!Tokens::of("cd.facilities").names_people());
     }

@@ -119,6 +119,23 @@ fn text_date_year(v: &str) -> Option<i32> {
     formats.iter().find_map(|f| chrono::NaiveDate::parse_from_str(v, f).ok()).map(|d| d.year())
 }
 
+/// A number followed by one unit word: `90 min`, `2 Seasons`, `1.5 kg`, `12%`.
+fn is_quantity(v: &str) -> bool {
+    let number_end = v.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ',')).unwrap_or(v.len());
+    let (number, unit) = v.split_at(number_end);
+    let unit = unit.trim_start();
+    number.starts_with(|c: char| c.is_ascii_digit())
+        && (1..=12).contains(&unit.chars().count())
+        && unit.chars().all(|c| c.is_alphabetic() || matches!(c, '%' | '°' | '.' | '/'))
+}
+
+/// The items of a comma-separated list of two or more items of at most three words each.
+fn list_items(v: &str) -> Option<Vec<&str>> {
+    let items: Vec<&str> = v.split(',').map(str::trim).collect();
+    let short = |i: &&str| !i.is_empty() && i.split_whitespace().count() <= 3;
+    (items.len() >= 2 && items.iter().all(short)).then_some(items)
+}
+
 /// Counts over the sampled values of a text column (or of one path inside JSON values).
 #[derive(Debug, Default, Clone)]
 pub struct TextEvidence {
@@ -138,7 +155,15 @@ pub struct TextEvidence {
     pub max_chars: usize,
     /// IPv6 addresses among the `Ip` values.
     pub ipv6: usize,
+    /// Values that are a number and a unit (`90 min`, `2 Seasons`, `1.5 kg`).
+    pub quantities: usize,
+    /// Values that are comma-separated lists of two or more short items (`Dramas, Comedies`).
+    pub lists: usize,
+    /// Items of those lists, counted.
+    pub list_items: usize,
     distinct: HashSet<u64>,
+    /// Distinct items of those lists.
+    distinct_items: HashSet<u64>,
     hasher: RandomState,
 }
 
@@ -192,6 +217,16 @@ impl TextEvidence {
         if (v.starts_with('{') || v.starts_with('[')) && serde_json::from_str::<serde_json::Value>(v).is_ok() {
             self.json += 1;
         }
+        if is_quantity(v) {
+            self.quantities += 1;
+        }
+        if let Some(items) = list_items(v) {
+            self.lists += 1;
+            self.list_items += items.len();
+            for item in items {
+                self.distinct_items.insert(self.hasher.hash_one(item.to_lowercase()));
+            }
+        }
     }
 
     /// Non-empty values looked at.
@@ -224,6 +259,18 @@ impl TextEvidence {
     pub fn enum_like(&self) -> bool {
         let d = self.distinct();
         self.values() >= 2 && d <= 30 && d * 3 <= self.values() * 2 && self.average_words() <= 3.0
+    }
+
+    /// Most values are a number with a unit: a duration, size or weight.
+    pub fn quantity_like(&self) -> bool {
+        self.values() >= 5 && self.quantities * 10 >= self.values() * 9
+    }
+
+    /// Most values are lists of labels drawn from a small vocabulary (genres, tags): at most
+    /// 200 distinct items, each seen three times on average.
+    pub fn label_lists(&self) -> bool {
+        let d = self.distinct_items.len();
+        self.values() >= 10 && self.lists * 2 >= self.values() && d <= 200 && d * 3 <= self.list_items
     }
 }
 

@@ -19,9 +19,12 @@
 //!    distinct values, each repeated) are kept when no personal data was found in their
 //!    values. Anything else gets a transforming rule and the `# review` mark.
 //!
-//! A table is **about people** when its name says so (`customers`, `Mitarbeiter`) or when it
-//! holds a column that identifies a person (names, emails, phones, addresses, birth dates,
-//! national or bank numbers).
+//! A table is **about people** when its name says so (`customers`, `Mitarbeiter`; the head of
+//! a compound: `customer_demographics` is about demographics) or when it holds a column that
+//! identifies a person by its name or the shape of its values (names, emails, phones,
+//! addresses, birth dates, national or bank numbers). Person names found only in the values
+//! of a column whose name does not say so (`director`, `artist`) are transformed, but do not
+//! make the table about people: such a row refers to people and is about something else.
 
 use std::collections::BTreeMap;
 
@@ -75,6 +78,8 @@ pub struct TableContext {
     pub last_name: Option<String>,
     /// The single-column primary key, if any.
     pub single_pk: Option<String>,
+    /// Some column holds person names (by its name or its values).
+    pub names_a_person: bool,
     pub sampled: usize,
 }
 
@@ -142,6 +147,15 @@ impl Column {
             && self.concept().is_some_and(|c| IDENTIFYING.contains(&c))
             || matches!(self.field.data_type(), DataType::Date32 | DataType::Date64 | DataType::Timestamp(..))
                 && self.concept() == Some(Concept::BirthDate)
+    }
+
+    /// Whether this column says the table's rows are people: it identifies a person, and not
+    /// only because its values look like person names. A column of names under a role's name
+    /// (`director`, `artist`) names people a row refers to, while the row is a film or an album.
+    pub fn identifies_the_row(&self) -> bool {
+        let names_by_value =
+            self.concepts.is_empty() && matches!(self.concept(), Some(Concept::FullName | Concept::FirstName));
+        self.identifies() && !names_by_value
     }
 
     fn non_null(&self) -> usize {
@@ -280,7 +294,9 @@ fn suggest_by_type(col: &Column, ctx: &TableContext) -> Suggestion {
                 col.key_why().unwrap_or_else(|| "a uuid: a random identifier, not personal by itself".into()),
             ),
         },
-        DataType::Binary | DataType::LargeBinary | DataType::FixedSizeBinary(_) | DataType::BinaryView => binary(col),
+        DataType::Binary | DataType::LargeBinary | DataType::FixedSizeBinary(_) | DataType::BinaryView => {
+            binary(col, ctx)
+        }
         DataType::Utf8 | DataType::LargeUtf8 => text(col, ctx),
         _ => unjudged(col, format!("a {dt} column: scan cannot look into its values")),
     }
@@ -410,7 +426,12 @@ fn date(col: &Column) -> Suggestion {
     })
 }
 
-fn binary(col: &Column) -> Suggestion {
+fn binary(col: &Column, ctx: &TableContext) -> Suggestion {
+    if ctx.reference {
+        return Suggestion::keep(
+            "binary content of reference data (by the table's name): a product's or category's picture or document",
+        );
+    }
     let why = match col.concept() {
         Some(Concept::Photo) => {
             "the name says a photo or picture: binary content can show or hold anything".to_string()
@@ -544,6 +565,12 @@ fn personal_text(col: &Column, ctx: &TableContext, c: Concept) -> Option<Suggest
                 .or(mask(d))
         }
         Concept::Salary | Concept::Age => Suggestion::rule(Rule::mask_fp(), format!("{says}: random digits")),
+        Concept::Company if !ctx.names_a_person => {
+            return Some(Suggestion::keep(format!(
+                "{says}, in a table that names no person: a business's name; a sole trader's would name its owner, \
+                 so read some values"
+            )));
+        }
         Concept::Company => Suggestion::rule(
             Rule::fake("company").domain(d),
             format!("{says}: a business name is often a person's name (sole traders, family firms)"),
@@ -604,11 +631,11 @@ fn titled(col: &Column, ctx: &TableContext, c: Concept, says: &str, d: &str) -> 
 /// The table context from its name and columns.
 pub fn context(table: &str, columns: &[Column], primary_key: Option<&[String]>, sampled: usize) -> TableContext {
     let name_tokens = Tokens::of(table.split_once('.').map_or(table, |(_, t)| t));
-    let about_people = if name_tokens.names_people() {
+    let about_people = if name_tokens.head_names_people() {
         Some("the table's name says so".to_string())
     } else {
         let identifying: Vec<&str> =
-            columns.iter().filter(|c| c.identifies()).map(|c| c.field.name().as_str()).collect();
+            columns.iter().filter(|c| c.identifies_the_row()).map(|c| c.field.name().as_str()).collect();
         (!identifying.is_empty()).then(|| format!("it has {}", identifying.join(", ")))
     };
     let reference = about_people.is_none()
@@ -626,6 +653,10 @@ pub fn context(table: &str, columns: &[Column], primary_key: Option<&[String]>, 
         first_name: named(Concept::FirstName),
         last_name: named(Concept::LastName),
         single_pk: primary_key.filter(|k| k.len() == 1).map(|k| k[0].clone()),
+        names_a_person: columns.iter().any(|c| {
+            is_text(c.field.data_type())
+                && matches!(c.concept(), Some(Concept::FirstName | Concept::LastName | Concept::FullName))
+        }),
         sampled,
     }
 }

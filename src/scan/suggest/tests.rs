@@ -167,3 +167,57 @@ fn reasons_never_hold_values() {
         assert!(!s.why.contains(v), "{}", s.why);
     }
 }
+
+#[test]
+fn a_table_that_refers_to_people_is_not_about_them() {
+    // Person names found only in the values of a role's column (`director`): transformed,
+    // but the film's title, length, genres and synopsis stay.
+    let names = ["Martin Scorsese", "Greta Gerwig", "Sofia Coppola", "David Lynch"];
+    let director = text_col("director", &names);
+    let ctx = ctx_for("public.shows", std::slice::from_ref(&director));
+    assert!(ctx.about_people.is_none(), "{ctx:?}");
+    assert!(!suggest(&director, &ctx).is_keep());
+    let titles: Vec<String> = (0..30).map(|i| format!("The Long Night {i}")).collect();
+    let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+    assert!(suggest(&text_col("title", &titles), &ctx).is_keep());
+    let lengths: Vec<String> = (0..30).map(|i| format!("{} min", 80 + i)).collect();
+    let lengths: Vec<&str> = lengths.iter().map(String::as_str).collect();
+    let s = suggest(&text_col("duration", &lengths), &ctx);
+    assert!(s.is_keep() && s.why.contains("quantities"), "{s:?}");
+    let kinds = ["Dramas", "Comedies", "International Movies", "Thrillers", "Documentaries", "Kids' TV"];
+    let mut genres = Vec::new();
+    for (i, a) in kinds.iter().enumerate() {
+        for (j, b) in kinds.iter().enumerate().skip(i + 1) {
+            genres.push(format!("{a}, {b}, {}", kinds[(i + j) % kinds.len()]));
+        }
+    }
+    let genres: Vec<&str> = genres.iter().map(String::as_str).collect();
+    let s = suggest(&text_col("listed_in", &genres), &ctx);
+    assert!(s.is_keep() && s.why.contains("labels"), "{s:?}");
+    let synopses: Vec<String> =
+        (0..30).map(|i| format!("A small town faces its past when storm number {i} floods the old mill.")).collect();
+    let synopses: Vec<&str> = synopses.iter().map(String::as_str).collect();
+    let s = suggest(&text_col("description", &synopses), &ctx);
+    assert!(s.is_keep() && s.why.contains("read some values"), "{s:?}");
+    // The same synopses under a name that says people write it are not kept.
+    assert!(!suggest(&text_col("notes", &synopses), &ctx).is_keep());
+    // The head of a compound table name decides: demographics are not people.
+    assert!(ctx_for("public.customer_demographics", &[]).about_people.is_none());
+    assert!(ctx_for("public.crm_customers", &[]).about_people.is_some());
+}
+
+#[test]
+fn a_business_name_is_kept_only_where_no_person_is_named() {
+    let phone = text_col("phone", &["(503) 555-9831", "(503) 555-3199"]);
+    let company = text_col("company_name", &["Speedy Express", "United Package"]);
+    let ctx = ctx_for("public.shippers", &[phone.clone(), company.clone()]);
+    assert!(suggest(&company, &ctx).is_keep());
+    assert!(!suggest(&phone, &ctx).is_keep());
+    let contact = text_col("contact_name", &["Ann Devon", "Peter Franken"]);
+    let ctx = ctx_for("public.suppliers", &[contact, company.clone()]);
+    assert!(!suggest(&company, &ctx).is_keep());
+    // Pictures of reference data are kept; elsewhere binary content is not.
+    let picture = column("picture", DataType::Binary, &[]);
+    assert!(suggest(&picture, &ctx_for("public.categories", std::slice::from_ref(&picture))).is_keep());
+    assert!(!suggest(&picture, &ctx_for("public.employees", std::slice::from_ref(&picture))).is_keep());
+}

@@ -73,6 +73,12 @@ pub(super) fn text(col: &Column, ctx: &TableContext) -> Suggestion {
             col.sampled()
         ));
     }
+    if t.quantity_like() {
+        return Suggestion::keep(format!("quantities with a unit (a duration, size or weight); {clean}"));
+    }
+    if t.label_lists() {
+        return Suggestion::keep(format!("lists of labels from a small vocabulary (tags, genres); {clean}"));
+    }
     if ctx.about_people.is_none() && (ctx.reference || t.average_words() <= 4.0) {
         let what = match (concept, ctx.reference) {
             (Some(Concept::Name), _) => "a thing's name",
@@ -80,7 +86,7 @@ pub(super) fn text(col: &Column, ctx: &TableContext) -> Suggestion {
             (_, true) => "reference data",
             _ => "short labels",
         };
-        return Suggestion::keep(format!("{what} in a table without personal data; {clean}"));
+        return Suggestion::keep(format!("{what} in a table whose rows are not people; {clean}"));
     }
     if t.average_words() > 4.0 {
         return Suggestion::rule(
@@ -164,6 +170,12 @@ pub(super) fn free_text(col: &Column, ctx: &TableContext, t: &TextEvidence) -> S
     let clean = col.clean();
     if ctx.reference && t.values() > 0 {
         return Suggestion::keep(format!("free text describing reference data (by the table's name); {clean}"));
+    }
+    if col.tokens.describes_a_thing() && t.values() >= 20 {
+        return Suggestion::keep(format!(
+            "a description of the row's thing in a table whose rows are not people; {clean}: kept, but read some \
+             values to be sure it never mentions customers or staff"
+        ));
     }
     Suggestion::rule(Rule::new("redact"), format!("free text; {clean}, but free text can mention anyone")).review()
 }
