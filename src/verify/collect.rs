@@ -14,7 +14,9 @@
 //!   value that the rules publish anyway (a city in a kept `ship_city`) is not searched for,
 //!   unless it is strong (an email or a long number). Kept generated columns (`pg.generated`)
 //!   are left out of it: they are computed from other columns, perhaps personal ones, and
-//!   would otherwise hide the personal values they repeat from the search.
+//!   would otherwise hide the personal values they repeat from the search;
+//! - per kept text column, the fingerprints of its cells (normal form), so pass 2 can tell a
+//!   cell the rules kept as it was from one a value was put into.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
@@ -34,7 +36,7 @@ use crate::source::Source;
 use crate::strategy::values::value_key;
 
 use super::matcher::{Algorithm, Matcher};
-use super::text::{is_common_word, is_distinctive, is_strong, normalise_into, tokens};
+use super::text::{MIN_CHARS, is_common_word, is_distinctive, is_strong, normalise_into, tokens};
 
 /// Fingerprint of a NULL cell.
 pub const NULL_FP: u64 = 0;
@@ -133,6 +135,10 @@ pub struct Collected {
     /// `schema.table.column` of every personal column, indexed by `Hit::Value`.
     pub columns: Vec<String>,
     pub tables: HashMap<String, TableRows>,
+    /// Per table and kept text column: the sorted fingerprints ([`cell_text_fingerprint`])
+    /// of its cells of [`MIN_CHARS`] bytes or more. A value found in such a cell of the output
+    /// that the source's column holds too is published by the rules, not leaked.
+    pub kept_cells: HashMap<String, HashMap<String, Vec<u64>>>,
     pub matcher: Matcher,
 }
 
@@ -170,6 +176,11 @@ type Fast = BuildHasherDefault<FastHasher>;
 
 fn str_fp(s: &str) -> u64 {
     fingerprint(s.as_bytes())
+}
+
+/// The fingerprint of a cell's text in normal form, as [`Collected::kept_cells`] holds it.
+pub fn cell_text_fingerprint(normalised: &str) -> u64 {
+    str_fp(normalised)
 }
 
 /// What one personal column of the current table gathers; columns run in parallel.
@@ -288,8 +299,17 @@ impl ColumnState {
     }
 }
 
-/// Whole values and words of a kept text column: the public vocabulary.
-fn public_words(array: &dyn Array, set: &mut HashSet<u64, Fast>) {
+/// What one kept text column gathers: its whole values and words (the public vocabulary),
+/// and the fingerprints of its cells long enough to hold a searched value.
+#[derive(Default)]
+struct KeptColumn {
+    words: HashSet<u64, Fast>,
+    cells: Vec<u64>,
+}
+
+/// Whole values and words of a kept text column, and its cells.
+fn public_words(array: &dyn Array, kept: &mut KeptColumn) {
+    let set = &mut kept.words;
     let cells = CellText::new(array);
     let (mut text, mut norm) = (String::new(), String::new());
     for row in 0..array.len() {
@@ -297,6 +317,9 @@ fn public_words(array: &dyn Array, set: &mut HashSet<u64, Fast>) {
             continue;
         }
         normalise_into(&text, &mut norm);
+        if norm.len() >= MIN_CHARS {
+            kept.cells.push(str_fp(&norm));
+        }
         if is_distinctive(&norm) {
             set.insert(str_fp(&norm));
         }
@@ -319,6 +342,7 @@ pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> 
     let mut digests: [Vec<u64>; 4] = Default::default();
     let mut public: HashSet<u64, Fast> = HashSet::default();
     let mut rows_by_table = HashMap::new();
+    let mut kept_cells = HashMap::new();
     let mut buf = Vec::new();
     for table in tables.iter().filter(|t| !t.columns.is_empty()) {
         let source_table = source.tables().iter().find(|t| t.name == table.name);
@@ -349,12 +373,12 @@ pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> 
             .collect();
         // A kept generated column is computed from other columns, perhaps personal ones: its
         // values are not public vocabulary (they would hide the personal values they derive from).
-        let mut kept_text: Vec<(usize, HashSet<u64, Fast>)> = table
+        let mut kept_text: Vec<(usize, KeptColumn)> = table
             .columns
             .iter()
             .filter(|col| !col.is_personal() && super::is_text_type(&col.data_type))
             .filter(|col| generated_reads(table.schema.field(col.index)).is_none())
-            .map(|col| (col.index, HashSet::default()))
+            .map(|col| (col.index, KeptColumn::default()))
             .collect();
         // Rows are matched by primary key when every key column is kept.
         let key_columns: Option<Vec<usize>> = source_table.and_then(|t| t.primary_key.as_ref()).and_then(|pk| {
@@ -378,7 +402,7 @@ pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> 
             }
             rayon::join(
                 || states.par_iter_mut().for_each(|s| s.absorb(batch.column(s.index).as_ref(), &detectors)),
-                || kept_text.par_iter_mut().for_each(|(i, set)| public_words(batch.column(*i).as_ref(), set)),
+                || kept_text.par_iter_mut().for_each(|(i, kept)| public_words(batch.column(*i).as_ref(), kept)),
             );
             rows += n as u64;
         }
@@ -400,9 +424,15 @@ pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> 
                 }
             }
         }
-        for (_, set) in kept_text {
-            public.extend(set);
+        let mut cells_by_column = HashMap::new();
+        for (index, kept) in kept_text {
+            public.extend(kept.words);
+            let mut cells = kept.cells;
+            cells.sort_unstable();
+            cells.dedup();
+            cells_by_column.insert(table.columns[index].name.clone(), cells);
         }
+        kept_cells.insert(table.name.clone(), cells_by_column);
         rows_by_table.insert(table.name.clone(), TableRows { rows, key, columns: fingerprints });
     }
     let started = std::time::Instant::now();
@@ -419,7 +449,7 @@ pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> 
     tracing::debug!("verify: {} values chosen in {:.2}s", values.len(), started.elapsed().as_secs_f64());
     let matcher = Matcher::build(values, digests)?;
     tracing::debug!("verify: search built in {:.2}s", started.elapsed().as_secs_f64());
-    Ok(Collected { columns, tables: rows_by_table, matcher })
+    Ok(Collected { columns, tables: rows_by_table, kept_cells, matcher })
 }
 
 /// The fingerprint of a row's key columns.

@@ -21,7 +21,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use crate::error::{Error, Result};
 
-use super::text::{hex_runs, is_word_char};
+use super::text::{ValueClass, hex_runs, is_word_char, number_digits, number_runs};
 
 /// Bytes of each value the automaton holds (every searched value has at least 8 characters).
 pub const PREFIX_BYTES: usize = 8;
@@ -60,10 +60,10 @@ impl Algorithm {
 }
 
 /// What one search found in one text: a value (with the index of the source column it came
-/// from) or a digest.
+/// from, and its class) or a digest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Hit {
-    Value(u32),
+    Value(u32, ValueClass),
     Digest(Algorithm),
 }
 
@@ -75,6 +75,10 @@ pub struct Matcher {
     values: Vec<Box<str>>,
     /// The source column each value was first seen in (index into the report's list).
     value_column: Vec<u32>,
+    value_class: Vec<ValueClass>,
+    /// Fingerprints of the digits of the values that are numbers written with separators,
+    /// sorted, with their source column: a phone is found whatever separators it is given.
+    numbers: Vec<(u64, u32)>,
     /// `ranges[p]`: the values whose prefix is automaton pattern `p`, and the longest one's
     /// length in bytes.
     ranges: Vec<(u32, u32, u32)>,
@@ -91,6 +95,13 @@ const FILTER_BITS: u32 = 27;
 fn filter_slot(prefix: u64) -> (usize, u64) {
     let i = prefix >> (64 - FILTER_BITS);
     ((i / 64) as usize, 1u64 << (i % 64))
+}
+
+/// Digits a number needs, once its country code is dropped, to be looked for that way.
+const MIN_DIGITS_WITHOUT_COUNTRY: usize = 8;
+
+fn number_fp(digits: &str) -> u64 {
+    super::collect::fingerprint(digits.as_bytes())
 }
 
 fn prefix_of(s: &str) -> &str {
@@ -137,8 +148,25 @@ impl Matcher {
                 filter[word] |= bit;
             }
         }
+        let mut numbers: Vec<(u64, u32)> = Vec::new();
+        for (v, column) in &values {
+            let Some(d) = number_digits(v) else { continue };
+            numbers.push((number_fp(&d), *column));
+            // An international number is also looked for without its country code (1 to 3
+            // digits), as it is written at home.
+            if v.starts_with('+') {
+                for cc in 1..=3 {
+                    if d.len() - cc > MIN_DIGITS_WITHOUT_COUNTRY {
+                        numbers.push((number_fp(&d[cc..]), *column));
+                    }
+                }
+            }
+        }
+        numbers.sort_unstable();
+        numbers.dedup_by_key(|n| n.0);
+        let value_class = values.iter().map(|(v, _)| ValueClass::of(v)).collect();
         let (values, value_column) = values.into_iter().unzip();
-        Ok(Matcher { automaton, values, value_column, ranges, digests, filter })
+        Ok(Matcher { automaton, values, value_column, value_class, numbers, ranges, digests, filter })
     }
 
     /// How many values the automaton searches for.
@@ -179,10 +207,21 @@ impl Matcher {
                         continue;
                     }
                     if let Ok(i) = self.values[from..to].binary_search_by(|v| v.as_ref().cmp(&rest[..e])) {
-                        hits.insert(Hit::Value(self.value_column[from + i]));
+                        hits.insert(Hit::Value(self.value_column[from + i], self.value_class[from + i]));
                     }
                 }
             }
+        }
+        if !self.numbers.is_empty() {
+            number_runs(text, |digits| {
+                let fp = number_fp(digits);
+                let at = self.numbers.partition_point(|n| n.0 < fp);
+                if let Some(&(found, column)) = self.numbers.get(at)
+                    && found == fp
+                {
+                    hits.insert(Hit::Value(column, ValueClass::Strong));
+                }
+            });
         }
         hex_runs(text, |prefix, len| {
             let (word, bit) = filter_slot(prefix);
@@ -202,6 +241,7 @@ impl Matcher {
         self.automaton.as_ref().map_or(0, |a| a.memory_usage())
             + self.values.iter().map(|v| v.len() + 16).sum::<usize>()
             + self.digests.iter().map(|d| d.len() * 8).sum::<usize>()
+            + self.numbers.len() * 16
             + self.filter.len() * 8
     }
 }
@@ -233,24 +273,41 @@ mod tests {
     #[test]
     fn values_are_found_case_and_whitespace_insensitively_on_word_boundaries() {
         let m = matcher(&["maria.anders@example.com", "Maria  Anders", "maria.anderson@example.com"], &[]);
-        assert_eq!(scan(&m, "Write to MARIA.ANDERS@example.com today"), [Hit::Value(0)]);
-        assert_eq!(scan(&m, "ask maria\n anders"), [Hit::Value(1)]);
+        assert_eq!(scan(&m, "Write to MARIA.ANDERS@example.com today"), [Hit::Value(0, ValueClass::Strong)]);
+        assert_eq!(scan(&m, "ask maria\n anders"), [Hit::Value(1, ValueClass::Other)]);
         assert_eq!(scan(&m, "ask mariaanders"), []);
         assert_eq!(scan(&m, "jmaria.anders@example.com"), [], "glued to a longer address");
         // A dot is a word boundary, as in a regular expression's \b.
-        assert_eq!(scan(&m, "joe.maria.anders@example.com"), [Hit::Value(0)]);
+        assert_eq!(scan(&m, "joe.maria.anders@example.com"), [Hit::Value(0, ValueClass::Strong)]);
         // Values sharing their first 16 bytes are told apart by the full comparison.
-        assert_eq!(scan(&m, "maria.anderson@example.com"), [Hit::Value(2)]);
-        assert_eq!(scan(&m, "{\"contact\":{\"email\":\"maria.anders@example.com\"}}"), [Hit::Value(0)]);
+        assert_eq!(scan(&m, "maria.anderson@example.com"), [Hit::Value(2, ValueClass::Strong)]);
+        assert_eq!(
+            scan(&m, "{\"contact\":{\"email\":\"maria.anders@example.com\"}}"),
+            [Hit::Value(0, ValueClass::Strong)]
+        );
         assert!(m.is_value("maria anders"));
         // Multi-byte characters around and inside values, and values longer than the text.
         let m = matcher(&["Zoë Ångström-Lindqvist", "ÉÉÉÉÉÉÉÉÉÉ"], &[]);
-        assert_eq!(scan(&m, "from zoë ångström-lindqvist, ok"), [Hit::Value(0)]);
+        assert_eq!(scan(&m, "from zoë ångström-lindqvist, ok"), [Hit::Value(0, ValueClass::Other)]);
         assert_eq!(scan(&m, "zoë ångström-lindqvistö"), []);
-        assert_eq!(scan(&m, "éééééééééé"), [Hit::Value(1)]);
+        assert_eq!(scan(&m, "éééééééééé"), [Hit::Value(1, ValueClass::Other)]);
         assert_eq!(scan(&m, "ééééééééé"), []);
         assert_eq!(scan(&m, "zoë ångström-lindq"), []);
         assert!(!m.is_value("maria"));
+    }
+
+    #[test]
+    fn numbers_are_found_whatever_their_separators() {
+        let m = matcher(&["(503) 555-9831", "john smith"], &[]);
+        let strong = [Hit::Value(0, ValueClass::Strong)];
+        assert_eq!(scan(&m, "call 503.555.9831 now"), strong);
+        assert_eq!(scan(&m, "+1 503 555 98 31"), strong, "a country code in front");
+        assert_eq!(scan(&m, "5035559831"), strong);
+        assert_eq!(scan(&m, "ref 50355598312"), [], "a longer number");
+        assert_eq!(scan(&m, "by John  Smith"), [Hit::Value(1, ValueClass::Dictionary)]);
+        let m = matcher(&["+1 (503) 555-9831", "+44 20 7946 0958"], &[]);
+        assert_eq!(scan(&m, "503-555-9831"), [Hit::Value(0, ValueClass::Strong)], "without the country code");
+        assert_eq!(scan(&m, "020 7946 0958"), [Hit::Value(1, ValueClass::Strong)], "with a trunk zero");
     }
 
     #[test]

@@ -27,6 +27,21 @@
 //! 3. **digest** ([`Kind::Md5`] …): the lowercase hex md5, sha1, sha256 or plain blake3 of a
 //!    personal value (as it is, or lowercased and trimmed) appears in the output's text.
 //!
+//! Precision: what is not a finding.
+//!
+//! - In a column whose rule generates values (`fake`), a value made only of dictionary words
+//!   ([`text::ValueClass::Dictionary`], e.g. `john smith`) is one the generator can make by
+//!   chance: a fake name that a real person also has.
+//! - In a column the rules keep, a cell that the source's same column holds too (the same
+//!   text, up to case and spacing) publishes what the rules chose to publish: an album named
+//!   after its artist, a synopsis naming an actor. Such cells are counted as notes
+//!   ([`Report::published`]), not findings, unless the value is strong (an email, a long
+//!   number): those are findings wherever they are.
+//! - Values too short or too common to identify anyone are not searched (see [`text`]); own
+//!   values of a small space are a rate (check 1).
+//!
+//! Every finding names the rule to change (`file:line` of the output column's rule).
+//!
 //! Any finding makes `doppel verify` exit with code 6 ([`crate::error::exit::VERIFY`]).
 //!
 //! | module        | what it does                                                  |
@@ -48,12 +63,13 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::plan::Plan;
+use crate::plan::{Plan, Strategy, TablePlan};
 use crate::rules::TableAction;
 use crate::source::Source;
 
 use self::collect::{CellText, Collected, NULL_FP, cell_fingerprint, key_fingerprint};
 use self::matcher::{Algorithm, Hit, Matcher};
+use self::text::ValueClass;
 use self::text::normalise_into;
 
 /// The default `--max-same-rate`: 2% of a column's rows.
@@ -113,6 +129,10 @@ pub struct Finding {
     /// For `value`: the source column (`schema.table.column`) the values came from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// The rule to change: `file:line` of the output column's rule (the table's for a
+    /// table-level finding), when the plan has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// The own-row comparison of one personal column, findings or not.
@@ -142,6 +162,9 @@ pub struct Report {
     pub matching: BTreeMap<String, String>,
     pub same: Vec<SameStat>,
     pub findings: Vec<Finding>,
+    /// Not findings: cells of kept columns holding a value of a personal column exactly as
+    /// the source's same column does. The rules publish them; worth a look, not a leak.
+    pub published: Vec<Finding>,
 }
 
 impl Report {
@@ -183,7 +206,20 @@ impl fmt::Display for Report {
                     .to_string(),
                 k => format!("{} cell(s) contain an unkeyed {} of a personal value", x.count, kind_name(k)),
             };
-            writeln!(f, "FINDING [{}] {place}: {what}", kind_name(x.kind))?;
+            let rule = x.rule.as_deref().map(|r| format!("; the rule to change: {r}")).unwrap_or_default();
+            writeln!(f, "FINDING [{}] {place}: {what}{rule}", kind_name(x.kind))?;
+        }
+        for x in &self.published {
+            writeln!(
+                f,
+                "NOTE [kept] {}.{}: {} cell(s) hold a value of {} as the source's column does; the rules keep \
+                 this column{} — give it a rule if those values are about people",
+                x.table,
+                x.column,
+                x.count,
+                x.from.as_deref().unwrap_or("a personal column"),
+                x.rule.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            )?;
         }
         write!(
             f,
@@ -236,7 +272,7 @@ pub fn verify(plan: &Plan, source: &dyn Source, output: &dyn Source, options: &V
         )));
     }
     let started = std::time::Instant::now();
-    let Collected { columns, tables, matcher } = collect::collect(&copied, source, options.batch_rows)?;
+    let Collected { columns, tables, kept_cells, matcher } = collect::collect(&copied, source, options.batch_rows)?;
     tracing::debug!(
         "verify: source read in {:.2}s; search structures take about {} MiB",
         started.elapsed().as_secs_f64(),
@@ -251,9 +287,15 @@ pub fn verify(plan: &Plan, source: &dyn Source, output: &dyn Source, options: &V
         matching: BTreeMap::new(),
         same: Vec::new(),
         findings: Vec::new(),
+        published: Vec::new(),
     };
     for table in output.tables() {
-        check_table(&table.name, output, tables.get(&table.name), &matcher, &columns, options, &mut report)?;
+        let found = Found {
+            rows: tables.get(&table.name),
+            kept_cells: kept_cells.get(&table.name),
+            plan: copied.iter().find(|t| t.name == table.name),
+        };
+        check_table(&table.name, output, found, &matcher, &columns, options, &mut report)?;
     }
     tracing::debug!("verify: output checked in {:.2}s", started.elapsed().as_secs_f64());
     Ok(report)
@@ -271,17 +313,53 @@ struct Compare {
     distinctive: u64,
 }
 
+/// What pass 1 and the plan say about one output table.
+struct Found<'a> {
+    rows: Option<&'a collect::TableRows>,
+    kept_cells: Option<&'a HashMap<String, Vec<u64>>>,
+    plan: Option<&'a TablePlan>,
+}
+
+/// How a hit in an output text column is judged.
+#[derive(Clone, Copy, Default)]
+struct ColumnRole<'a> {
+    /// A kept column: the source's cells of it (sorted fingerprints).
+    kept_cells: Option<&'a [u64]>,
+    /// The column's rule generates values (`fake`): it can make a dictionary value by chance.
+    generates: bool,
+}
+
+impl Found<'_> {
+    fn role(&self, column: &str) -> ColumnRole<'_> {
+        let plan = self.plan.and_then(|t| t.columns.iter().find(|c| c.name == column));
+        ColumnRole {
+            kept_cells: self.kept_cells.and_then(|k| k.get(column)).map(Vec::as_slice),
+            generates: plan.is_some_and(|c| matches!(c.strategy, Strategy::Fake(_))),
+        }
+    }
+
+    /// `file:line` of the rule of `column` (of the table when empty).
+    fn rule(&self, column: &str) -> Option<String> {
+        let table = self.plan?;
+        let origin = match table.columns.iter().find(|c| c.name == column) {
+            Some(c) => &c.origin,
+            None => &table.origin,
+        };
+        Some(format!("{}:{}", origin.file.display(), origin.line))
+    }
+}
+
 fn check_table(
     name: &str,
     output: &dyn Source,
-    rows: Option<&collect::TableRows>,
+    found: Found,
     matcher: &Matcher,
     columns: &[String],
     options: &VerifyOptions,
     report: &mut Report,
 ) -> Result<()> {
     let schema = &output.tables().iter().find(|t| t.name == name).expect("listed table").schema;
-    let rows = match rows {
+    let rows = match found.rows {
         Some(r) if r.key.is_none() && !options.pair_by_position => {
             report.matching.insert(
                 name.to_string(),
@@ -316,9 +394,15 @@ fn check_table(
             }
         }
     }
-    let text_columns: Vec<usize> =
-        schema.fields().iter().enumerate().filter(|(_, f)| is_text_type(f.data_type())).map(|(i, _)| i).collect();
+    let text_columns: Vec<(usize, ColumnRole)> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| is_text_type(f.data_type()))
+        .map(|(i, f)| (i, found.role(f.name())))
+        .collect();
     let mut hits: Counts = HashMap::new();
+    let mut published: Counts = HashMap::new();
     let mut position: u64 = 0;
     let mut unmatched: u64 = 0;
     let mut scratch = Scratch::default();
@@ -342,23 +426,33 @@ fn check_table(
                 cmp.add(&batch, &rows.columns[cmp.source].1, &source_rows, matcher, &mut scratch);
             }
         }
-        text_hits(&batch, &text_columns, matcher, &mut hits);
+        text_hits(&batch, &text_columns, matcher, &mut hits, &mut published);
         position += n as u64;
     }
+    let first = report.findings.len();
     if let Some(rows) = rows {
         let seen = Seen { position, unmatched };
         report_rows(name, schema, rows, &compares, seen, options.max_same_rate, report);
     }
-    let mut hits: Vec<_> = hits.into_iter().collect();
-    hits.sort();
-    for ((i, kind, from), count) in hits {
-        report.findings.push(Finding {
+    let counted = |counts: Counts| {
+        let mut counts: Vec<_> = counts.into_iter().collect();
+        counts.sort();
+        counts.into_iter().map(|((i, kind, from), count)| Finding {
             table: name.to_string(),
             column: schema.field(i).name().clone(),
             kind,
             count,
             from: from.map(|c| columns[c as usize].clone()),
-        });
+            rule: None,
+        })
+    };
+    report.findings.extend(counted(hits));
+    report.published.extend(counted(published));
+    for f in &mut report.findings[first..] {
+        f.rule = found.rule(&f.column);
+    }
+    for f in report.published.iter_mut().filter(|f| f.table == name) {
+        f.rule = found.rule(&f.column);
     }
     Ok(())
 }
@@ -403,13 +497,21 @@ impl Compare {
 }
 
 /// Counts, per text column, the output cells in which the matcher finds a source value or
-/// digest, into `hits`.
-fn text_hits(batch: &RecordBatch, text_columns: &[usize], matcher: &Matcher, hits: &mut Counts) {
+/// digest, into `hits`; and into `published` the cells of kept columns that hold a value
+/// exactly as the source's column does (see [`Report::published`]). In a column whose rule
+/// generates values, a dictionary value ([`ValueClass::Dictionary`]) is the generator's own.
+fn text_hits(
+    batch: &RecordBatch,
+    text_columns: &[(usize, ColumnRole)],
+    matcher: &Matcher,
+    hits: &mut Counts,
+    published: &mut Counts,
+) {
     let n = batch.num_rows();
-    let per_column: Vec<Counts> = text_columns
+    let per_column: Vec<(Counts, Counts)> = text_columns
         .par_iter()
-        .map(|&i| {
-            let mut counts = HashMap::new();
+        .map(|&(i, role)| {
+            let (mut counts, mut kept) = (HashMap::new(), HashMap::new());
             let cells = CellText::new(batch.column(i).as_ref());
             let (mut text, mut norm, mut found) = (String::new(), String::new(), HashSet::new());
             for row in 0..n {
@@ -419,20 +521,32 @@ fn text_hits(batch: &RecordBatch, text_columns: &[usize], matcher: &Matcher, hit
                 normalise_into(&text, &mut norm);
                 found.clear();
                 matcher.scan(&norm, &mut found);
+                if found.is_empty() {
+                    continue;
+                }
+                let as_in_source =
+                    role.kept_cells.is_some_and(|c| c.binary_search(&collect::cell_text_fingerprint(&norm)).is_ok());
                 for hit in &found {
-                    let key = match *hit {
-                        Hit::Value(col) => (i, Kind::Value, Some(col)),
-                        Hit::Digest(a) => (i, Kind::of_digest(a), None),
+                    let (key, target) = match *hit {
+                        Hit::Value(_, ValueClass::Dictionary) if role.generates => continue,
+                        Hit::Value(col, class) if as_in_source && class != ValueClass::Strong => {
+                            ((i, Kind::Value, Some(col)), &mut kept)
+                        }
+                        Hit::Value(col, _) => ((i, Kind::Value, Some(col)), &mut counts),
+                        Hit::Digest(a) => ((i, Kind::of_digest(a), None), &mut counts),
                     };
-                    *counts.entry(key).or_insert(0) += 1;
+                    *target.entry(key).or_insert(0) += 1;
                 }
             }
-            counts
+            (counts, kept)
         })
         .collect();
-    for counts in per_column {
+    for (counts, kept) in per_column {
         for (k, v) in counts {
             *hits.entry(k).or_insert(0) += v;
+        }
+        for (k, v) in kept {
+            *published.entry(k).or_insert(0) += v;
         }
     }
 }
@@ -462,6 +576,7 @@ fn report_rows(
             kind: Kind::RowCount,
             count: 1,
             from: None,
+            rule: None,
         });
     } else if seen.unmatched > 0 {
         tracing::warn!("verify: {name}: {} output row(s) have no source row with the same primary key", seen.unmatched);
@@ -477,6 +592,7 @@ fn report_rows(
                 kind: Kind::OwnValue,
                 count: cmp.distinctive,
                 from: None,
+                rule: None,
             });
         }
         if rate > max_same_rate {
@@ -486,6 +602,7 @@ fn report_rows(
                 kind: Kind::SameRate,
                 count: small,
                 from: None,
+                rule: None,
             });
         }
         report.same.push(SameStat {

@@ -20,6 +20,10 @@
 //! - **Strong** (`is_strong`): contains `@` or at least [`MIN_CHARS`] digits (emails,
 //!   phone, card and account numbers). These are always searched for, even when the same
 //!   text also appears in a column the rules keep.
+//! - **Value classes** ([`ValueClass`]): strong; dictionary (every word is in the `fake`
+//!   lists, or has at most two characters: a generator can make it by chance); other.
+//! - **Numbers** (`number_runs`): a run of digits and separators (`+ - . / ( )`, space)
+//!   compared by its digits alone, so a phone written with other separators is still found.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -141,7 +145,7 @@ fn common_words() -> &'static HashSet<String> {
             .flatten()
             .flat_map(|l| l.iter())
             .flat_map(|entry| entry.split(|c: char| !is_word_char(c)))
-            .filter(|w| w.chars().count() >= MIN_CHARS)
+            .filter(|w| !w.is_empty())
             .map(fold)
             .collect()
     })
@@ -150,6 +154,81 @@ fn common_words() -> &'static HashSet<String> {
 /// A single word from the `fake` crate's lists (see the module docs). `s` is in normal form.
 pub fn is_common_word(s: &str) -> bool {
     s.chars().all(is_word_char) && common_words().contains(&fold(s))
+}
+
+/// What kind of value a searched value is, which decides where a copy of it is a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ValueClass {
+    /// An email or a long number ([`is_strong`]): a finding wherever it appears.
+    Strong,
+    /// Made only of words from the `fake` crate's lists and short tokens (`john smith`,
+    /// `maple avenue`): a generator of the rules can make it by chance, so it is no finding
+    /// in a column whose rule generates values.
+    Dictionary,
+    /// Anything else (a rare name, an address with a house number, a code).
+    Other,
+}
+
+impl ValueClass {
+    /// The class of `s` (in normal form).
+    pub fn of(s: &str) -> ValueClass {
+        if is_strong(s) {
+            return ValueClass::Strong;
+        }
+        let mut words = s.split(|c: char| !is_word_char(c)).filter(|w| !w.is_empty()).peekable();
+        let generated =
+            words.peek().is_some() && words.all(|w| w.chars().count() <= 2 || common_words().contains(&fold(w)));
+        if generated { ValueClass::Dictionary } else { ValueClass::Other }
+    }
+}
+
+/// Characters that may separate the digits of a phone or account number.
+fn is_number_separator(c: char) -> bool {
+    matches!(c, ' ' | '+' | '-' | '.' | '/' | '(' | ')')
+}
+
+/// The digits of `s` when it is a number written with separators (`+44 20 7946 0958`,
+/// `(503) 555-9831`) of at least [`MIN_CHARS`] digits; `None` otherwise.
+pub fn number_digits(s: &str) -> Option<String> {
+    let numeric = s.chars().all(|c| c.is_ascii_digit() || is_number_separator(c));
+    let d: String = s.chars().filter(char::is_ascii_digit).collect();
+    (numeric && d.len() >= MIN_CHARS).then_some(d)
+}
+
+/// Calls `f` with the digits of every run of digits and separators in `text` that holds at
+/// least [`MIN_CHARS`] digits and stands on word boundaries, and with each of its digit
+/// suffixes of [`MIN_CHARS`] digits or more (a country code written in front of a number).
+pub fn number_runs(text: &str, mut f: impl FnMut(&str)) {
+    let mut digits = String::new();
+    let mut chars = text.char_indices().peekable();
+    let mut before: Option<char> = None;
+    while let Some((_, c)) = chars.next() {
+        if !c.is_ascii_digit() || before.is_some_and(is_word_char) {
+            before = Some(c);
+            continue;
+        }
+        digits.clear();
+        digits.push(c);
+        let mut last = c;
+        while let Some(&(_, n)) = chars.peek() {
+            if !(n.is_ascii_digit() || is_number_separator(n)) {
+                break;
+            }
+            if n.is_ascii_digit() {
+                digits.push(n);
+            }
+            last = n;
+            chars.next();
+        }
+        let glued = chars.peek().is_some_and(|&(_, n)| is_word_char(n)) && last.is_ascii_digit();
+        before = Some(last);
+        if glued || digits.len() < MIN_CHARS {
+            continue;
+        }
+        for start in 0..=digits.len() - MIN_CHARS {
+            f(&digits[start..]);
+        }
+    }
 }
 
 /// Lengths of the hex digests looked for: md5, sha1, sha256 and blake3.
@@ -238,6 +317,27 @@ mod tests {
         assert!(is_strong("x@y.z"));
         assert!(is_strong("de89 3704 0044 0532 0130 00"));
         assert!(!is_strong("maria anders"));
+    }
+
+    #[test]
+    fn value_classes() {
+        assert_eq!(ValueClass::of("maria.anders@example.com"), ValueClass::Strong);
+        assert_eq!(ValueClass::of("+1 (503) 555-9831"), ValueClass::Strong);
+        assert_eq!(ValueClass::of("john smith"), ValueClass::Dictionary);
+        assert_eq!(ValueClass::of("maria anders"), ValueClass::Other, "anders is in no list");
+        assert_eq!(ValueClass::of("zebulon quartermaine"), ValueClass::Other);
+    }
+
+    #[test]
+    fn number_runs_give_digits_whatever_the_separators() {
+        let mut seen = Vec::new();
+        number_runs("call 503.555.9831, or +1 (503) 555-9831; id x12345678 12-34", |d| seen.push(d.to_string()));
+        assert!(seen.contains(&"5035559831".to_string()), "{seen:?}");
+        assert!(seen.contains(&"15035559831".to_string()), "{seen:?}");
+        assert!(!seen.iter().any(|d| d.starts_with("1234")), "glued to a letter, or too short: {seen:?}");
+        assert_eq!(number_digits("(503) 555-9831").as_deref(), Some("5035559831"));
+        assert_eq!(number_digits("503-555"), None);
+        assert_eq!(number_digits("maria 12345678"), None);
     }
 
     #[test]

@@ -6,7 +6,9 @@
 
 use crate::common;
 
-use std::path::Path;
+mod planted;
+
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;
 
@@ -195,17 +197,25 @@ note      = { action = "redact" }
 keep = ["id", "person_id", "body", "meta"]
 "#;
 
+/// A database made with `sql`, the rules `rules` written to a file, and a run of them into
+/// `<source>_out`: (source database, its URL, the output's URL, the rules file and its directory).
+fn run_on(prefix: &str, sql: &str, rules: &str) -> (String, String, String, PathBuf, tempfile::TempDir) {
+    let c = cluster();
+    let source = c.create_database(prefix);
+    c.psql(&source, sql);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rules.toml");
+    std::fs::write(&file, rules).unwrap();
+    let (from, to) = (c.url(&source), c.url(&format!("{source}_out")));
+    run(&file, &from, &to);
+    (source, from, to, file, dir)
+}
+
 #[test]
 fn postgres_planted_email_md5_and_the_small_space_threshold() {
     let c = cluster();
-    let source = c.create_database("verify_people");
-    c.psql(&source, PEOPLE);
+    let (source, from, to, rules, _dir) = run_on("verify_people", PEOPLE, PEOPLE_RULES);
     let target = format!("{source}_out");
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("people.toml");
-    std::fs::write(&rules, PEOPLE_RULES).unwrap();
-    let (from, to) = (c.url(&source), c.url(&target));
-    run(&rules, &from, &to);
     // 15 of 1000 rows keep "Germany" by construction: under 2%, over 1%.
     let o = verify(&rules, &from, &to, &[]);
     assert_clean(&o);
