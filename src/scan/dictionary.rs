@@ -660,6 +660,12 @@ const ENTRIES: &[(&str, Concept)] = &[
     ("num", Concept::Id),
 ];
 
+/// Last words of a number column's name that say it counts something.
+const COUNTERS: &[&str] = &[
+    "count", "counts", "counter", "total", "attempts", "tries", "retries", "visits", "views", "clicks", "hits",
+    "logins", "sessions", "quantity", "qty", "anzahl",
+];
+
 /// Words in a column name that say its free text describes the row's thing (a film's
 /// synopsis, a product's description), as opposed to what people write (notes, messages).
 const DESCRIBES_A_THING: &[&str] = &[
@@ -805,6 +811,12 @@ impl Tokens {
     /// Whether a token says the rows are about people (`customers`, `Mitarbeiter`).
     pub fn names_people(&self) -> bool {
         self.tokens.iter().any(|t| PERSON_ENTITIES.contains(&t.as_str()))
+    }
+
+    /// Whether the last word says the number counts something (`login_count`,
+    /// `failed_attempts`): a counter, whatever the words before it name.
+    pub fn head_counts(&self) -> bool {
+        self.tokens.last().is_some_and(|t| COUNTERS.contains(&t.as_str()))
     }
 
     /// Whether a token says the text describes the row's thing (`description`, `synopsis`).

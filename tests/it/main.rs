@@ -8,6 +8,7 @@ mod common;
 
 mod architecture;
 mod cli;
+mod corpus;
 mod drift;
 mod generate;
 mod golden;

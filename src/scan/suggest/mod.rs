@@ -285,7 +285,7 @@ fn suggest_by_type(col: &Column, ctx: &TableContext) -> Suggestion {
         | DataType::Float64
         | DataType::Decimal128(..)
         | DataType::Decimal256(..) => number(col),
-        DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) => date(col),
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) => date(col, ctx),
         DataType::FixedSizeBinary(16) => match col.concept() {
             Some(c @ (Concept::Secret | Concept::NationalId)) => {
                 Suggestion::rule(Rule::new("hash"), format!("the name says {}: keyed hash", c.describe()))
@@ -331,7 +331,19 @@ fn unjudged(col: &Column, why: String) -> Suggestion {
 fn integer(col: &Column) -> Suggestion {
     let Evidence::Int(e) = &col.evidence else { return unjudged(col, "no integer values could be read".into()) };
     let says = |c: Concept| format!("the name says {}", c.describe());
+    if col.tokens.head_counts() {
+        return Suggestion::keep("a counter (by the last word of its name)");
+    }
+    let declared_key = matches!(col.key, Some(KeyRole::PrimaryKey | KeyRole::ForeignKey { declared: true, .. }));
     match col.concept() {
+        // `card_id`, `phone_id`: a declared key's values number rows; the name only says what
+        // the rows are about.
+        Some(c @ (Concept::Card | Concept::Iban | Concept::Phone | Concept::Username | Concept::Ip | Concept::Mac))
+            if declared_key =>
+        {
+            let why = col.key_why().unwrap_or_default();
+            Suggestion::keep(format!("{why}; the name says {}, but a declared key numbers rows", c.describe()))
+        }
         Some(c @ (Concept::Secret | Concept::NationalId | Concept::Card | Concept::Iban | Concept::Phone)) => {
             Suggestion::rule(Rule::new("hash").domain(domain_of(c)), format!("{}: keyed permutation", says(c)))
         }
@@ -401,13 +413,20 @@ fn number(col: &Column) -> Suggestion {
     }
 }
 
-fn date(col: &Column) -> Suggestion {
+fn date(col: &Column, ctx: &TableContext) -> Suggestion {
     let Evidence::Date(e) = &col.evidence else { return unjudged(col, "no dates could be read".into()) };
     if col.concept() == Some(Concept::BirthDate) {
         return Suggestion::rule(
             Rule::new("noise").opt("duration", "365d"),
             "the name says a birth date: moved by up to a year either way",
         );
+    }
+    if e.looks_like_birth_dates() && ctx.about_people.is_none() {
+        return Suggestion::keep(format!(
+            "a date; {} spread over {} years like birth dates, but the table's rows are not people",
+            col.sampled(),
+            e.years.len()
+        ));
     }
     if e.looks_like_birth_dates() {
         return Suggestion::rule(

@@ -143,9 +143,25 @@ fn birth_dates_by_name_or_by_spread() {
     let mut e = super::super::evidence::DateEvidence { non_null: 40, birth_range: 40, ..Default::default() };
     e.years.extend(1940..1980);
     c.evidence = Evidence::Date(e);
-    let s = suggest(&c, &ctx);
+    // By spread: in a table about people; elsewhere (release dates of albums) it is kept.
+    assert!(suggest(&c, &ctx).is_keep());
+    let people = TableContext { about_people: Some("the table's name says so".into()), ..Default::default() };
+    let s = suggest(&c, &people);
     assert_eq!(rule_of(&s).unwrap().0, "noise");
     assert!(s.review);
+}
+
+#[test]
+fn counters_and_declared_keys_are_kept_whatever_their_names_say() {
+    let ctx = TableContext::default();
+    assert!(suggest(&column("login_count", DataType::Int32, &[]), &ctx).is_keep());
+    assert!(!suggest(&column("login", DataType::Int32, &[]), &ctx).is_keep());
+    let mut card = column("card_id", DataType::Int32, &[]);
+    assert!(!suggest(&card, &ctx).is_keep(), "an undeclared card number");
+    card.key = Some(KeyRole::PrimaryKey);
+    assert!(suggest(&card, &ctx).is_keep());
+    card.key = Some(KeyRole::ForeignKey { table: "app.cards".into(), column: "card_id".into(), declared: true });
+    assert!(suggest(&card, &ctx).is_keep());
 }
 
 #[test]

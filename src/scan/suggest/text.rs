@@ -171,7 +171,7 @@ pub(super) fn free_text(col: &Column, ctx: &TableContext, t: &TextEvidence) -> S
     if ctx.reference && t.values() > 0 {
         return Suggestion::keep(format!("free text describing reference data (by the table's name); {clean}"));
     }
-    if col.tokens.describes_a_thing() && t.values() >= 20 {
+    if col.tokens.describes_a_thing() && t.values() > 0 {
         return Suggestion::keep(format!(
             "a description of the row's thing in a table whose rows are not people; {clean}: kept, but read some \
              values to be sure it never mentions customers or staff"
