@@ -210,8 +210,9 @@ pub enum ColumnRule {
     /// Keyed blake3 pseudonym.
     Hash {
         /// `"hex"` (text columns): lowercase hex of the keyed hash. `"preserve"`: a keyed
-        /// permutation of the type's range (integers stay distinct integers of the same
-        /// sign and width; uuids, binary or text, stay valid distinct uuids). Default: `hex`
+        /// permutation (integers stay distinct integers of the same sign, width and bit
+        /// length, values below 2^16 shuffled among themselves, so keys stay in the range
+        /// the source uses; uuids, binary or text, stay valid distinct uuids). Default: `hex`
         /// for text, `preserve` for integer and uuid columns.
         #[serde(default)]
         format: Option<HashFormat>,

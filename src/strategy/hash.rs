@@ -11,17 +11,57 @@
 //!   lowercase hexadecimal and truncated to `length` characters (1 to 64; values outside
 //!   are clamped into that range). Shorter hashes collide sooner: with `length = 16`
 //!   (64 bits) a collision is expected after about four billion distinct values.
-//! - **integers** (8, 16, 32 and 64 bit columns): a keyed *permutation* of the column's
-//!   range, so distinct ids stay distinct (primary keys stay unique) and no value ever
-//!   falls outside the type. It is sign-preserving: non-negative values map to
-//!   non-negative values and negative values to negative ones, so positive ids stay
-//!   positive. It is built from a balanced Feistel network (10 rounds, round function
-//!   keyed blake3) over the full width, with cycle-walking to stay within the
-//!   non-negative half.
+//! - **integers** (8, 16, 32 and 64 bit columns): a keyed *permutation* that keeps the
+//!   sign and the magnitude of the value (see [below](#integer-keys-keep-their-magnitude)),
+//!   so distinct ids stay distinct (primary keys stay unique), no value ever falls outside
+//!   the type, positive ids stay positive, and a pseudonymised key stays in the key space
+//!   the source uses.
 //! - **uuid**: a keyed permutation of the 122 bits that are not the version and variant
 //!   fields. Those 6 bits are kept, so a valid uuid of any version stays a valid uuid of
 //!   that version, and distinct uuids stay distinct (the mapping is a bijection on all
 //!   2^128 values).
+//!
+//! ## Integer keys keep their magnitude
+//!
+//! A key fed by a sequence is loaded with its pseudonyms, and the target's sequence is then
+//! set above the largest one. Were the pseudonyms spread over the whole type, an `integer`
+//! key's sequence would end near 2^31 and a refreshed database would take only a few thousand
+//! new rows before `nextval` overflowed. So the non-negative values are permuted in intervals
+//! that each map onto themselves:
+//!
+//! ```text
+//! [0, 2^16)          one block, permuted as a whole          ids 0 ..= 65535
+//! [2^16, 2^17)       permuted within itself                  ids 65536 ..= 131071
+//! [2^(j-1), 2^j)     permuted within itself (the low j-1 bits; the leading one is kept),
+//!                    for every bit length j up to the type's
+//! ```
+//!
+//! For 8 and 16 bit types the block is their whole non-negative half (2^7, 2^15 values), so
+//! those are permuted over their whole range as before. A negative value `v` goes through the same scheme as `-(v + 1)` and comes back
+//! negative. Every interval has its own permutation: a balanced Feistel network (10 rounds,
+//! a SipHash round function under a subkey of the domain key, round tags naming the interval
+//! and the type's width)
+//! over the interval's bits, with cycle-walking for odd widths. Nothing is read from the data,
+//! so every column of a domain (primary and foreign keys) agrees by construction, and a value
+//! maps the same way whichever rows a run sees.
+//!
+//! Hence every pseudonym is below `2^b`, where `b` is the bit length of the source's largest
+//! value, or below 2^16: the smallest power-of-two range that holds the source's values. The
+//! sequence set after the load (the source's, or the largest pseudonym if that is higher) is
+//! below twice the source's largest value or 65536, and a refreshed database accepts about as
+//! many new rows as production does.
+//!
+//! **What this reveals.** Compared with a permutation of the whole range, a pseudonym shows
+//! the sign of the value and, from 2^16 up, its bit length: which doubling interval it lies
+//! in. For a key drawn from a sequence that is a coarse age: a row whose pseudonym is in
+//! `[2^20, 2^21)` was created between the 1,048,576th and the 2,097,151st value. The order and
+//! the value within an interval, and within the low block, stay hidden. A key's anonymity set
+//! is the source's keys in its interval, and the top interval is usually only partly filled:
+//! when the largest id is 2^20 + 1000, a pseudonym at or above 2^20 is one of the 1001 newest
+//! rows. The largest pseudonym also gives the source's largest value within a factor of two.
+//! Numbers that are not keys give away the same: the bit length of a card number stored as
+//! an integer narrows the range of its leading digits.
+//! Where the magnitude itself must not be known, do not pseudonymise the key with `hash`.
 //!
 //! The permutations are not encryption of the value for the purpose of secrecy against
 //! someone holding the key: whoever has the key can invert them (the inverse functions
@@ -85,19 +125,60 @@ impl Feistel<'_> {
     }
 }
 
-/// The integer permutation setup for `bits`: (feistel, bits actually used).
-fn int_feistel(key: &DomainKey, bits: u32) -> (Feistel<'_>, u32) {
-    let bits = bits.clamp(2, 64);
-    // Balanced Feistel needs an even width; cycle-walking brings results back into range.
-    let width = bits + (bits & 1);
-    let f = Feistel {
-        key,
-        purpose: PURPOSE_INT,
-        half: width / 2,
-        // Place the width above the largest half (32 bits) so widths never share rounds.
-        tag: (width as u128) << 64,
-    };
-    (f, bits)
+/// Bits of the low block: non-negative values below `2^LOW_BLOCK_BITS` are permuted among
+/// themselves as one block (fewer bits for narrow types, see [`low_bits`]).
+const LOW_BLOCK_BITS: u32 = 16;
+
+/// Round tags of the two kinds of interval, so that the low block and an interval of the same
+/// width never share a permutation (placed above the width, itself above the largest half).
+/// The type's width goes above them (see [`type_tag`]).
+const TAG_LOW_BLOCK: u128 = 1 << 72;
+const TAG_INTERVAL: u128 = 2 << 72;
+
+/// Round tag of a `bits`-bit type: integer columns of different widths never share a
+/// permutation, so keys of different widths in one domain would not join by chance (the
+/// plan refuses such domains).
+fn type_tag(bits: u32) -> u128 {
+    (bits as u128) << 80
+}
+
+/// Keyed permutation of `[0, 2^width)` for `width` in `0..=63` (`x` is below `2^width`):
+/// a balanced Feistel network over `width` rounded up to an even number of bits, cycle-walked
+/// back into range (for an odd width about two passes on average). `tag` (the interval's
+/// kind and the type's width) and `width` both enter the round tag, so every interval has its
+/// own permutation. Width 0 is the identity.
+fn permute_bits(key: &DomainKey, width: u32, tag: u128, x: u64, forward: bool) -> u64 {
+    if width == 0 {
+        return x;
+    }
+    let f = Feistel { key, purpose: PURPOSE_INT, half: width.div_ceil(2), tag: tag | (width as u128) << 64 };
+    let step = |y: u128| if forward { f.forward(y) } else { f.backward(y) };
+    let limit = 1u128 << width;
+    // Cycle-walking: the Feistel cycle through `x` (which is below `limit`) comes back below it.
+    let mut y = step(x as u128);
+    while y >= limit {
+        y = step(y);
+    }
+    y as u64
+}
+
+/// Width of the low block for a `bits`-bit type (`bits` in `2..=64`): 16, or every
+/// non-negative value when the type is narrower (`bits - 1`).
+fn low_bits(bits: u32) -> u32 {
+    LOW_BLOCK_BITS.min(bits - 1)
+}
+
+/// The magnitude-preserving permutation of non-negative `m` (below `2^(bits-1)`) for a
+/// `bits`-bit type: the low block `[0, 2^low)` as one, and every `[2^(j-1), 2^j)` above it on
+/// its own, leading one kept.
+fn permute_magnitude(key: &DomainKey, m: u64, bits: u32, forward: bool) -> u64 {
+    let len = u64::BITS - m.leading_zeros();
+    let low = low_bits(bits);
+    if len <= low {
+        return permute_bits(key, low, TAG_LOW_BLOCK | type_tag(bits), m, forward);
+    }
+    let top = 1u64 << (len - 1);
+    top | permute_bits(key, len - 1, TAG_INTERVAL | type_tag(bits), m - top, forward)
 }
 
 /// Reduces `value` to the signed range of `bits` (two's complement wrap, like `as i8`).
@@ -106,34 +187,30 @@ fn wrap(value: i64, bits: u32) -> i64 {
     (value << shift) >> shift
 }
 
-fn sign_preserving(key: &DomainKey, value: i64, bits: u32, step: impl Fn(&Feistel<'_>, u128) -> u128) -> i64 {
-    let (feistel, bits) = int_feistel(key, bits);
+fn sign_and_magnitude(key: &DomainKey, value: i64, bits: u32, forward: bool) -> i64 {
+    let bits = bits.clamp(2, 64);
     let value = wrap(value, bits);
-    // Non-negative values are in [0, 2^(bits-1)); negative v maps to !v in the same range.
+    // Negative v has the magnitude !v = -(v + 1), in [0, 2^(bits-1)) like the non-negative
+    // values (so the type's minimum maps to a negative value too, and nothing overflows).
     let negative = value < 0;
-    let magnitude = if negative { !value } else { value } as u128;
-    let limit = 1u128 << (bits - 1);
-    let mut y = step(&feistel, magnitude);
-    // Cycle-walking: the permutation's cycle through `magnitude` returns below `limit`.
-    while y >= limit {
-        y = step(&feistel, y);
-    }
-    let y = y as i64;
+    let m = if negative { !value } else { value } as u64;
+    let y = permute_magnitude(key, m, bits, forward) as i64;
     if negative { !y } else { y }
 }
 
-/// Keyed, sign-preserving permutation of the signed integer range of `bits` bits.
+/// Keyed, sign- and magnitude-preserving permutation of the signed integer range of `bits`
+/// bits (see the module doc for the intervals and what they reveal).
 ///
 /// `bits` is meant to be 8, 16, 32 or 64; other widths in `2..=64` work the same way and
 /// widths outside are clamped. A `value` outside the range of `bits` is first wrapped into
 /// it (as a cast to the narrower type would).
 pub fn permute_int(key: &DomainKey, value: i64, bits: u32) -> i64 {
-    sign_preserving(key, value, bits, |f, x| f.forward(x))
+    sign_and_magnitude(key, value, bits, true)
 }
 
 /// Inverse of [`permute_int`] with the same key and width.
 pub fn unpermute_int(key: &DomainKey, value: i64, bits: u32) -> i64 {
-    sign_preserving(key, value, bits, |f, x| f.backward(x))
+    sign_and_magnitude(key, value, bits, false)
 }
 
 // UUID layout as a big-endian u128: version = bits 76..80, variant = bits 62..64.
@@ -300,27 +377,45 @@ mod tests {
         check_exhaustive(16);
     }
 
+    /// The interval a value of a type of 17 bits or more stays in: its sign and the bit
+    /// length of its magnitude, the low block counting as one length.
+    fn interval(v: i64) -> (bool, u32) {
+        let m = if v < 0 { !v } else { v } as u64;
+        (v < 0, (u64::BITS - m.leading_zeros()).max(LOW_BLOCK_BITS))
+    }
+
+    /// A few thousand values: every bit length, both signs, the ends of the type.
+    fn samples(bits: u32) -> Vec<i64> {
+        let lo = if bits == 64 { i64::MIN } else { -(1i64 << (bits - 1)) };
+        let hi = if bits == 64 { i64::MAX } else { (1i64 << (bits - 1)) - 1 };
+        let mut samples: Vec<i64> = (-500..500).collect();
+        samples.extend([lo, lo + 1, hi, hi - 1, 0, -1, 1]);
+        for j in 1..bits - 1 {
+            let p = 1i64 << j;
+            samples.extend([p - 1, p, p + 1, -p - 1, -p, -p + 1]);
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for i in 0..4000u32 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            // Random values of every magnitude, not only huge ones.
+            samples.push(wrap((x as i64) >> (i % 64), bits));
+        }
+        samples.sort();
+        samples.dedup();
+        samples
+    }
+
     #[test]
-    fn int_permutation_sampled_32_and_64_bits() {
+    fn int_permutation_sampled_32_and_64_bits_keeps_sign_and_magnitude() {
         let k = key("ids");
         for bits in [32u32, 64] {
-            let lo = if bits == 64 { i64::MIN } else { -(1i64 << (bits - 1)) };
-            let hi = if bits == 64 { i64::MAX } else { (1i64 << (bits - 1)) - 1 };
             let mut outputs = std::collections::HashSet::new();
             let mut moved = 0;
-            let mut samples: Vec<i64> = (-500..500).collect();
-            samples.extend([lo, lo + 1, hi, hi - 1, 0, -1, 1]);
-            let mut x = 0x9E37_79B9_7F4A_7C15u64;
-            for _ in 0..2000 {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                samples.push(wrap(x as i64, bits));
-            }
-            samples.sort();
-            samples.dedup();
+            let samples = samples(bits);
             for &v in &samples {
                 let p = permute_int(&k, v, bits);
-                assert!((lo..=hi).contains(&p));
-                assert_eq!(v < 0, p < 0);
+                assert_eq!(wrap(p, bits), p, "{bits}: out of the type's range");
+                assert_eq!(interval(p), interval(v), "{bits}: left its interval");
                 assert_eq!(unpermute_int(&k, p, bits), v);
                 assert_eq!(permute_int(&k, v, bits), p, "deterministic");
                 assert!(outputs.insert(p), "collision at {bits} bits");
@@ -328,30 +423,96 @@ mod tests {
                     moved += 1;
                 }
             }
-            assert!(moved + 2 >= samples.len());
+            // Every interval has 2^16 values or more: fixed points are rare.
+            assert!(moved + 5 >= samples.len(), "{bits}: {moved} of {} moved", samples.len());
         }
     }
 
     #[test]
-    fn int_permutation_depends_on_key_and_width() {
+    fn int_permutation_is_bijective_on_every_interval_below_2_pow_18() {
+        let k = key("ids");
+        let n = 1usize << 18;
+        for negative in [false, true] {
+            let mut seen = vec![false; n];
+            for m in 0..n as i64 {
+                let v = if negative { !m } else { m };
+                let p = permute_int(&k, v, 32);
+                assert_eq!(interval(p), interval(v), "left its interval");
+                let idx = if negative { !p } else { p } as usize;
+                assert!(!seen[idx], "collision");
+                seen[idx] = true;
+                assert_eq!(unpermute_int(&k, p, 32), v);
+            }
+            assert!(seen.iter().all(|&s| s));
+        }
+    }
+
+    #[test]
+    fn int_intervals_of_every_width_are_keyed_permutations() {
+        let k = key("ids");
+        for kind in [TAG_LOW_BLOCK, TAG_INTERVAL] {
+            assert_eq!(permute_bits(&k, 0, kind, 0, true), 0);
+            for width in 1..=12u32 {
+                let n = 1u64 << width;
+                let mut seen = vec![false; n as usize];
+                for x in 0..n {
+                    let y = permute_bits(&k, width, kind, x, true);
+                    assert!(y < n && !seen[y as usize], "width {width}");
+                    seen[y as usize] = true;
+                    assert_eq!(permute_bits(&k, width, kind, y, false), x);
+                }
+            }
+            for width in 13..=63u32 {
+                let mask = (1u64 << width) - 1;
+                let mut x = 0x2545_F491_4F6C_DD1Du64 ^ width as u64;
+                for _ in 0..200 {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let v = x & mask;
+                    let y = permute_bits(&k, width, kind, v, true);
+                    assert!(y <= mask, "width {width}");
+                    assert_eq!(permute_bits(&k, width, kind, y, false), v);
+                }
+                for v in [0, mask] {
+                    assert_eq!(permute_bits(&k, width, kind, permute_bits(&k, width, kind, v, true), false), v);
+                }
+            }
+        }
+        // The block and the interval of 16 bits, and intervals of neighbouring widths, differ.
+        let shuffled = |width, kind| (0..64u64).map(|x| permute_bits(&k, width, kind, x, true)).collect::<Vec<_>>();
+        assert_ne!(shuffled(16, TAG_LOW_BLOCK), shuffled(16, TAG_INTERVAL));
+        assert_ne!(shuffled(16, TAG_INTERVAL), shuffled(17, TAG_INTERVAL));
+        assert_ne!(shuffled(17, TAG_INTERVAL), shuffled(18, TAG_INTERVAL));
+    }
+
+    #[test]
+    fn int_permutation_depends_on_key_and_keeps_small_ids_small() {
         let a = key("a");
         let b = key("b");
         let va: Vec<i64> = (1..50).map(|v| permute_int(&a, v, 32)).collect();
         let vb: Vec<i64> = (1..50).map(|v| permute_int(&b, v, 32)).collect();
         assert_ne!(va, vb);
+        let v16: Vec<i64> = (1..50).map(|v| permute_int(&a, v, 16)).collect();
         let v64: Vec<i64> = (1..50).map(|v| permute_int(&a, v, 64)).collect();
+        assert_ne!(va, v16);
         assert_ne!(va, v64);
-        // Small ids are spread over the range, not kept small.
-        assert!(v64.iter().any(|&v| v > 1 << 40));
+        assert_ne!(permute_int(&a, 100_000, 32), permute_int(&a, 100_000, 64));
+        // Ids below 2^16 stay below 2^16 whatever the type, and are shuffled over that block.
+        assert!(va.iter().chain(&v64).all(|&v| (0..1 << 16).contains(&v)));
+        assert!(va.iter().any(|&v| v > 1 << 12));
+        // 100000 ids (17 bits) stay below 2^17, i.e. below twice the largest.
+        let b = key("ids");
+        let max = (1..=100_000).map(|v| permute_int(&b, v, 32)).max().unwrap();
+        assert!((100_000..1 << 17).contains(&max), "{max}");
     }
 
     #[test]
     fn int_odd_widths_and_out_of_range_do_not_panic() {
         let k = key("x");
-        for bits in [0u32, 1, 2, 3, 7, 63, 65, 1000] {
+        for bits in [0u32, 1, 2, 3, 7, 17, 63, 65, 1000] {
             for v in [i64::MIN, -1, 0, 1, 300, i64::MAX] {
                 let p = permute_int(&k, v, bits);
                 let b = bits.clamp(2, 64);
+                assert_eq!(wrap(p, b), p);
                 assert_eq!(unpermute_int(&k, p, bits), wrap(v, b));
             }
         }

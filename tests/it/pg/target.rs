@@ -301,3 +301,67 @@ fn the_binary_copies_clubdata_into_a_new_database_and_refuses_a_busy_target_or_t
     let out = run(&c.url(&source), &[]);
     assert_eq!(out.status.code(), Some(5), "{}", common::stderr(&out));
 }
+
+/// The issue this pins: a pseudonymised `integer` serial key used to be spread over the whole
+/// int4 range, the sequence was set above the largest pseudonym, and a refreshed database took
+/// only a few thousand new rows before `nextval` overflowed. Pseudonyms now keep the key's
+/// magnitude (see `doppel::transform::hash`), so the sequence stays near the source's.
+#[test]
+fn a_refreshed_database_with_a_pseudonymised_int4_serial_key_takes_a_million_new_rows() {
+    let c = cluster();
+    let db = c.create_database("pg_target_keyspace");
+    c.psql(
+        &db,
+        "CREATE TABLE public.accounts (id serial PRIMARY KEY, balance integer NOT NULL);
+         CREATE TABLE public.transfers (id bigserial PRIMARY KEY,
+             account_id integer NOT NULL REFERENCES public.accounts (id), amount integer NOT NULL);
+         INSERT INTO public.accounts (balance) SELECT g % 977 FROM generate_series(1, 100000) g;
+         INSERT INTO public.transfers (account_id, amount)
+             SELECT 1 + (g * 7919) % 100000, g FROM generate_series(1, 100000) g;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        r#"version = 1
+
+[tables."public.accounts"]
+keep = ["balance"]
+columns = { id = { action = "hash", format = "preserve", domain = "account" } }
+
+[tables."public.transfers"]
+keep = ["id", "amount"]
+columns = { account_id = { action = "hash", format = "preserve", domain = "account" } }
+"#,
+    )
+    .unwrap();
+    let target = format!("{db}_out");
+    // A first copy, then the refresh that replaces it.
+    for extra in [&[][..], &["--replace"][..]] {
+        let out = common::doppel_run(&rules, &c.url(&db), &c.url(&target), extra);
+        assert!(out.status.success(), "{}\n{}", common::stderr(&out), c.log());
+    }
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.accounts"), "100000");
+    let bounds = c.scalar(&target, "SELECT min(id) || ' ' || max(id) FROM public.accounts");
+    let last = c.scalar(&target, "SELECT last_value FROM public.accounts_id_seq");
+    let (min, max) = bounds.split_once(' ').unwrap();
+    let (min, max, last): (i64, i64, i64) = (min.parse().unwrap(), max.parse().unwrap(), last.parse().unwrap());
+    // The source's largest id (100000) has 17 bits: every pseudonym stays below 2^17.
+    assert!(min >= 0 && max < 1 << 17 && last < 1 << 17, "ids {min}..={max}, sequence at {last}");
+    assert!(last >= max, "the sequence is above every loaded id: {last} < {max}");
+    assert!(
+        c.scalar(&target, "SELECT count(*) FROM public.accounts WHERE id > 100000") != "0",
+        "ids were pseudonymised"
+    );
+    // Every transfer still joins its (pseudonymous) account.
+    let joined = "SELECT count(*) FROM public.transfers t JOIN public.accounts a ON a.id = t.account_id";
+    assert_eq!(c.scalar(&target, joined), "100000");
+    assert_eq!(c.scalar(&db, joined), "100000");
+
+    // A million new rows through the sequence default, as the application would insert them.
+    c.psql(&target, "INSERT INTO public.accounts (balance) SELECT g % 977 FROM generate_series(1, 1000000) g");
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.accounts"), "1100000");
+    assert_eq!(c.scalar(&target, "SELECT last_value FROM public.accounts_id_seq"), (last + 1_000_000).to_string());
+    c.psql(&target, "INSERT INTO public.transfers (account_id, amount) SELECT max(id), 1 FROM public.accounts");
+    assert_eq!(c.scalar(&target, joined), "100001");
+}
