@@ -26,8 +26,13 @@
 //! The permutations are not encryption of the value for the purpose of secrecy against
 //! someone holding the key: whoever has the key can invert them (the inverse functions
 //! here exist for tests and for auditing).
+//!
+//! The rule's options, binding, fit check and application to arrays are in `hash/rule.rs`.
 
 use crate::secret::DomainKey;
+
+mod rule;
+pub use rule::{HashFormat, HashRule, HashSpec};
 
 const PURPOSE_HEX: &[u8] = b"hash.hex";
 const PURPOSE_INT: &[u8] = b"hash.int";
