@@ -108,7 +108,7 @@ pub(crate) fn distinguish(key: &DomainKey, own_input: &str, out: &mut String, at
     }
 }
 
-pub(crate) fn map_text(
+pub fn map_text(
     input: &ArrayRef,
     mut f: impl FnMut(&str, &mut String) -> Result<(), String>,
 ) -> Result<ArrayRef, CellError> {
@@ -116,7 +116,7 @@ pub(crate) fn map_text(
 }
 
 /// Maps a Utf8 or LargeUtf8 array value by value, keeping NULLs and the offset width.
-pub(crate) fn map_text_indexed(
+pub fn map_text_indexed(
     input: &ArrayRef,
     f: impl FnMut(usize, &str, &mut String) -> Result<(), String>,
 ) -> Result<ArrayRef, CellError> {

@@ -54,7 +54,7 @@ impl Behaviour for Constant {
         false
     }
 
-    /// Checked as it is bound ([`fit::constant`]).
+    /// Checked as it is bound (`fit::constant`).
     fn fit(&self, _declared: &Declared) -> Result<Option<usize>, String> {
         Ok(None)
     }

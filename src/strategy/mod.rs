@@ -261,6 +261,13 @@ impl BindContext<'_> {
         self.field.data_type()
     }
 
+    /// The column's PostgreSQL type as the catalog spells it (`character varying(40)`,
+    /// `numeric(12,2)`, a domain's or enum's name), when the source knows it: what a
+    /// strategy checks to refuse PostgreSQL types it cannot write valid values for.
+    pub fn pg_type(&self) -> Option<&str> {
+        self.field.metadata().get(crate::schema::PG_TYPE).map(String::as_str)
+    }
+
     /// The rule's `domain`, or the column's own.
     pub fn domain_of(&self, domain: &Option<String>) -> String {
         domain.clone().unwrap_or_else(|| self.default_domain.to_string())

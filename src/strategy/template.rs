@@ -7,7 +7,7 @@
 //!
 //! Templates read other columns' outputs, so they are evaluated after them (the plan's
 //! evaluation order), and a `unique` template distinguishes a colliding value by a keyed
-//! number ([`super::apply::distinguish`]).
+//! number (`apply::distinguish`).
 
 use arrow_array::{Array, ArrayRef};
 use serde::Deserialize;
