@@ -178,6 +178,13 @@ fn numeric_fits(text: &str, precision: usize, scale: i64) -> Option<bool> {
     Some(significant_whole <= precision - scale)
 }
 
+/// A text column declared as `pg_type`, for the strategies' fit tests.
+#[cfg(test)]
+pub(crate) fn declared_text(pg_type: &str) -> Field {
+    let metadata = std::collections::HashMap::from([(PG_TYPE.to_string(), pg_type.to_string())]);
+    Field::new("c", DataType::Utf8, true).with_metadata(metadata)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -187,10 +194,9 @@ mod tests {
 
     use super::*;
     use crate::strategy::fake::{FakeSpec, Generator, Locale};
-    use crate::strategy::hash::HashSpec;
 
     fn field(pg_type: &str) -> Field {
-        Field::new("c", DataType::Utf8, true).with_metadata(HashMap::from([(PG_TYPE.into(), pg_type.into())]))
+        declared_text(pg_type)
     }
 
     #[test]
@@ -236,25 +242,10 @@ mod tests {
     }
 
     #[test]
-    fn rules_with_a_known_length_are_checked_at_plan_time() {
+    fn masks_keep_the_length_and_unlimited_columns_need_nothing() {
+        // Each strategy's own limits are pinned beside it (hash, fake, template).
         let c = field("character varying(12)");
-        assert_eq!(check(&c, &Strategy::Hash(HashSpec::Hex { length: 12 })), Ok(None));
-        let e = check(&c, &Strategy::Hash(HashSpec::Hex { length: 16 })).unwrap_err();
-        assert!(e.contains("use `length = 12` or less"), "{e}");
-        assert!(check(&c, &Strategy::Hash(HashSpec::Uuid)).is_err());
         let fake = |g: Generator, locale: Locale| Strategy::Fake(FakeSpec { locale, ..FakeSpec::new(g) });
-        let e = check(&field("character varying(30)"), &fake(Generator::Uuid, Locale::En)).unwrap_err();
-        assert!(e.contains("36 characters"), "{e}");
-        assert_eq!(check(&field("character varying(15)"), &fake(Generator::Ipv4, Locale::En)), Ok(None));
-        assert!(check(&field("character varying(14)"), &fake(Generator::Ipv4, Locale::En)).is_err());
-        assert_eq!(check(&field("character(2)"), &fake(Generator::CountryCode, Locale::En)), Ok(None));
-        assert_eq!(check(&field("character varying(22)"), &fake(Generator::Iban, Locale::DeDe)), Ok(None));
-        assert!(check(&field("character varying(22)"), &fake(Generator::Iban, Locale::FrFr)).is_err());
-        assert!(check(&field("character varying(22)"), &fake(Generator::Iban, Locale::En)).is_err(), "up to 27");
-        assert!(check(&field("character varying(15)"), &fake(Generator::CreditCard, Locale::En)).is_err());
-        // Unbounded generators are checked at run time.
-        assert_eq!(check(&c, &fake(Generator::Email, Locale::En)), Ok(Some(12)));
-        // Masks keep the length; unlimited columns need nothing.
         let mask = Strategy::Mask(crate::strategy::mask::MaskSpec {
             keep_first: 0,
             keep_last: 0,
@@ -264,15 +255,6 @@ mod tests {
         assert_eq!(check(&c, &mask), Ok(None));
         assert_eq!(check(&field("text"), &fake(Generator::Email, Locale::En)), Ok(None));
         assert_eq!(check(&Field::new("c", DataType::Utf8, true), &fake(Generator::Email, Locale::En)), Ok(None));
-    }
-
-    #[test]
-    fn templates_are_refused_when_their_fixed_text_is_too_long() {
-        let names = vec!["a".to_string(), "c".to_string()];
-        let t = |s: &str| Strategy::Template(super::super::Template::parse(s, &names, "c").unwrap());
-        assert_eq!(check(&field("character varying(12)"), &t("{a}@example.com")), Ok(Some(12)));
-        let e = check(&field("character varying(10)"), &t("{a}@example.com")).unwrap_err();
-        assert!(e.contains("fixed text alone makes values of 12 characters"), "{e}");
     }
 
     #[test]

@@ -285,4 +285,14 @@ mod tests {
         apply_filters("Zoë Núñez-Groß 2", &[Filter::Slug], &mut out);
         assert_eq!(out, "zoenunezgross2");
     }
+
+    #[test]
+    fn templates_are_refused_when_their_fixed_text_is_too_long() {
+        use crate::strategy::fit::{check, declared_text as field};
+        let names = vec!["a".to_string(), "c".to_string()];
+        let t = |s: &str| Strategy::Template(Template::parse(s, &names, "c").unwrap());
+        assert_eq!(check(&field("character varying(12)"), &t("{a}@example.com")), Ok(Some(12)));
+        let e = check(&field("character varying(10)"), &t("{a}@example.com")).unwrap_err();
+        assert!(e.contains("fixed text alone makes values of 12 characters"), "{e}");
+    }
 }

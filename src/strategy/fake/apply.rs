@@ -63,3 +63,27 @@ impl Behaviour for FakeSpec {
         r.by_text_value(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::strategy::Strategy;
+    use crate::strategy::fake::{FakeSpec, Generator, Locale};
+    use crate::strategy::fit::{check, declared_text as field};
+
+    #[test]
+    fn generators_with_a_longest_value_are_checked_at_plan_time_the_others_at_run_time() {
+        let c = field("character varying(12)");
+        let fake = |g: Generator, locale: Locale| Strategy::Fake(FakeSpec { locale, ..FakeSpec::new(g) });
+        let e = check(&field("character varying(30)"), &fake(Generator::Uuid, Locale::En)).unwrap_err();
+        assert!(e.contains("36 characters"), "{e}");
+        assert_eq!(check(&field("character varying(15)"), &fake(Generator::Ipv4, Locale::En)), Ok(None));
+        assert!(check(&field("character varying(14)"), &fake(Generator::Ipv4, Locale::En)).is_err());
+        assert_eq!(check(&field("character(2)"), &fake(Generator::CountryCode, Locale::En)), Ok(None));
+        assert_eq!(check(&field("character varying(22)"), &fake(Generator::Iban, Locale::DeDe)), Ok(None));
+        assert!(check(&field("character varying(22)"), &fake(Generator::Iban, Locale::FrFr)).is_err());
+        assert!(check(&field("character varying(22)"), &fake(Generator::Iban, Locale::En)).is_err(), "up to 27");
+        assert!(check(&field("character varying(15)"), &fake(Generator::CreditCard, Locale::En)).is_err());
+        // Unbounded generators are checked at run time.
+        assert_eq!(check(&c, &fake(Generator::Email, Locale::En)), Ok(Some(12)));
+    }
+}

@@ -191,3 +191,18 @@ fn hash_ints(input: &ArrayRef, key: &DomainKey, bits: u32) -> Result<ArrayRef, C
         other => Err((0, format!("hash preserve expects an integer column, found {other}"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::fit::{check, declared_text as field};
+
+    #[test]
+    fn hash_lengths_are_checked_against_the_declared_length() {
+        let c = field("character varying(12)");
+        assert_eq!(check(&c, &Strategy::Hash(HashSpec::Hex { length: 12 })), Ok(None));
+        let e = check(&c, &Strategy::Hash(HashSpec::Hex { length: 16 })).unwrap_err();
+        assert!(e.contains("use `length = 12` or less"), "{e}");
+        assert!(check(&c, &Strategy::Hash(HashSpec::Uuid)).is_err());
+    }
+}
