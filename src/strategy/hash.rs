@@ -26,11 +26,10 @@
 //! The permutations are not encryption of the value for the purpose of secrecy against
 //! someone holding the key: whoever has the key can invert them (the inverse functions
 //! here exist for tests and for auditing).
-//!
-//! The rule's options, binding, fit check and application to arrays are in `hash/rule.rs`.
 
 use crate::secret::DomainKey;
 
+/// The `hash` rule: its options, binding, fit check and application to arrays.
 mod rule;
 pub use rule::{HashFormat, HashRule, HashSpec};
 
