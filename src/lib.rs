@@ -12,8 +12,9 @@
 //! - [`schema`]: the table, column and key descriptions every layer shares (`SourceTable`,
 //!   `ForeignKey`, the `pg.*` field-metadata keys).
 //! - [`plan`]: binding rules to a source schema (fail-closed), templates, `--explain`.
-//! - [`strategy`]: what each rule does once checked: one file or folder per strategy, the
-//!   fit checks against declared lengths, and the dispatch that applies a strategy to a column.
+//! - [`strategy`]: what each rule does: one file or folder per strategy (options, binding,
+//!   checks, description, apply), registered in one table in `strategy/mod.rs`, with the
+//!   generic fit checks against declared lengths and the helpers that apply a strategy.
 //! - [`transform`]: the pure, parallel `(plan, batch) -> batch` engine.
 //! - [`detect`]: personal-data detectors (email, phone, IBAN, card, IP, names) and their
 //!   checksums (Luhn, mod-97), shared by `redact`, `fake`, `scan` and `verify`.
@@ -35,30 +36,48 @@
 //! - [`error`]: typed errors and exit codes; names, never values.
 //! - [`cli`]: argument definitions and subcommands.
 //!
-//! Layers only call downwards:
+//! Layers only call downwards (each one below calls the ones above it):
 //!
 //! ```text
-//! rules (TOML model) ──▶ strategy (specs, option binding, fit checks, apply) ──▶ plan (binds
-//! rules to a schema) ──▶ transform (the engine) ──▶ pipeline / capabilities ──▶ cli
+//! strategy (each strategy's options, binding, checks, description, apply)
+//!   ▲ rules (the TOML files; column rules decode into strategy::ColumnRule)
+//!   ▲ plan (binds rules to a schema) ▲ transform (the engine)
+//!   ▲ pipeline / capabilities ▲ cli
 //! detect (personal-data detectors, checksums) sits under strategy, scan and verify.
 //! ```
 //!
-//! Adding a strategy, step by step (the dispatch is still spread over a few `match`es on
-//! `ColumnRule` and `Strategy`; most are exhaustive, so the compiler points at each):
+//! Adding a strategy, step by step (a strategy is one file or folder, whole; the compiler
+//! points at each registration line, since the two `match`es there are exhaustive):
 //!
-//! 1. [`rules::model`]: a `ColumnRule` variant with its options (doc comments are the user
-//!    docs) and its arm in `ColumnRule::action_name`.
-//! 2. `src/strategy/<name>.rs` (or a folder): the validated spec, a `bind` that checks the
-//!    options against the column type (see [`strategy::noise`], [`strategy::redact`]), the
-//!    function that computes the values, and `pub mod <name>;` in [`strategy`].
-//! 3. [`strategy::Strategy`]: a variant holding the spec, and its arm in `describe`.
-//! 4. `plan/bind.rs` (`bind_rule`, and `bind_json_path` if it works inside JSON): one arm
-//!    calling `<name>::bind`.
-//! 5. [`strategy::apply`]: one arm calling the strategy; [`strategy::fit`]: how long its
-//!    values can be (text columns with a declared length).
-//! 6. `plan/changes.rs` (can it leave a value unchanged?), `plan/explain.rs`,
-//!    `generate/stats.rs` and `verify/collect.rs`: their arms, where the compiler asks.
-//! 7. Tests in `src/transform/tests.rs` pinning its output, and an example in `rules/`.
+//! 1. `src/strategy/<name>.rs` (or `src/strategy/<name>/` for a larger one), holding:
+//!    - the rule options, a serde struct with `#[serde(deny_unknown_fields)]` (its doc
+//!      comments are the user docs), implementing [`strategy::RuleOptions`]: `action`, and
+//!      `bind`, which checks the options against the column ([`strategy::BindContext`]: the
+//!      Arrow field with its `pg.type` metadata, the table's schema, the default domain) and
+//!      returns the bound [`strategy::Strategy`]. Override `bind_in_json` if the rule binds
+//!      differently inside `json` paths (or is refused there);
+//!    - the bound spec, implementing [`strategy::Behaviour`]: `action`, `describe` (one line
+//!      for `check --explain`, never data), `apply` (one array; share
+//!      [`strategy::apply::map_text`] for text), and where they apply `keyed` (false when
+//!      the domain key plays no part), `fit` (how long its values can be against a declared
+//!      `varchar(n)`; the default checks every value at run time), `check_changes` (refuse
+//!      options that leave every value unchanged), `text_value` (one text value: text
+//!      columns and JSON strings), `regenerate_text` (a new value for a `unique` collision);
+//!    - its unit tests.
+//! 2. The registry in `src/strategy/mod.rs` (nowhere else): `pub mod <name>;`, a
+//!    [`strategy::ColumnRule`] variant holding the options and a [`strategy::Strategy`]
+//!    variant holding the bound spec, one arm in each of `ColumnRule::options` and
+//!    `Strategy::behaviour`, the name in [`strategy::ACTIONS`], and a row in the module table.
+//! 3. Tests in `src/transform/tests.rs` pinning its output, and an example in `rules/`.
+//!
+//! Nothing else changes: binding (`plan/bind.rs`), the fit and change checks, `--explain`,
+//! the engine, `profile` and `verify` reach the strategy through the two traits. A few
+//! places match one variant on purpose, for what only that strategy means: `keep` (a
+//! column is personal unless kept; the engine skips it) and `null` (`subset`, `generate`),
+//! templates' evaluation order (`plan/bind.rs`), integer hash widths per domain
+//! (`plan/mod.rs`), the JSON paths' keys (`transform/mod.rs`) and JSON value types
+//! (`strategy/json.rs`), free text in `redact` and `json` for `verify`
+//! (`verify/collect.rs`), and `fake` generators for `profile` and `generate`.
 //!
 //! Adding a source (say, object storage):
 //!

@@ -31,22 +31,6 @@ use super::profile::{
     kind_name, parse_array_text,
 };
 
-/// The rule's action name as written in rules files.
-pub fn rule_name(strategy: &Strategy) -> &'static str {
-    match strategy {
-        Strategy::Keep => "keep",
-        Strategy::Null => "null",
-        Strategy::Constant(_) => "constant",
-        Strategy::Mask(_) => "mask",
-        Strategy::HashHex { .. } | Strategy::HashInt { .. } | Strategy::HashUuid => "hash",
-        Strategy::Fake(_) => "fake",
-        Strategy::NoiseNumber(_) | Strategy::NoiseShift { .. } => "noise",
-        Strategy::Template(_) => "template",
-        Strategy::Redact(_) => "redact",
-        Strategy::Json(_) => "json",
-    }
-}
-
 /// One column's row of `pg_stats`.
 struct Stats {
     null_frac: f64,
@@ -105,7 +89,7 @@ pub fn read_profile(source: &PostgresSource, url: &str, plan: &Plan) -> Result<P
                 kind: kind_name(pg_col.kind),
                 not_null: pg_col.not_null,
                 generated: pg_col.generated,
-                rule: rule_name(&col_plan.strategy).to_string(),
+                rule: col_plan.strategy.action().to_string(),
                 generator: match &col_plan.strategy {
                     Strategy::Fake(spec) => Some(spec.generator.name().to_string()),
                     _ => None,

@@ -1,19 +1,13 @@
-//! Binding one table's rules to its schema: coverage, then each rule against its column type.
-
-use std::sync::Arc;
-
-use arrow_array::StringArray;
-use arrow_schema::{DataType, Field};
+//! Binding one table's rules to its schema: coverage, then each rule against its column type
+//! (each strategy binds its own options: [`crate::strategy::RuleOptions::bind`]), whether it
+//! can change a value, whether its values fit, and the templates' evaluation order.
 
 use crate::error::Problem;
-use crate::rules::{ColumnRule, HashFormat, TableAction, TableRules};
+use crate::rules::{TableAction, TableRules};
 use crate::schema::generated_reads;
-use crate::strategy::fake;
-use crate::strategy::mask::MaskSpec;
-use crate::strategy::types::{int_bits, is_text, is_uuid_binary};
+use crate::strategy::BindContext;
 
-use super::template::Template;
-use super::{ColumnPlan, JsonPathRule, JsonStep, Origin, SourceTable, Strategy, TablePlan, changes, fit};
+use super::{ColumnPlan, Origin, SourceTable, Strategy, TablePlan, changes, fit};
 
 pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut Vec<Problem>) -> Option<TablePlan> {
     let before = problems.len();
@@ -59,8 +53,8 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
         };
         let Some(rule) = &entry.rule else { continue }; // undecodable: already reported
         let default_domain = format!("{}.{}", table.name, field.name());
-        let ctx = RuleContext { field, default_domain: &default_domain, table };
-        let checked = bind_rule(&ctx, rule).and_then(|bound| {
+        let ctx = BindContext { field, schema: &table.schema, default_domain: &default_domain };
+        let checked = rule.options().bind(&ctx).and_then(|bound| {
             changes::check(field, &bound.strategy).map_err(|m| vec![m])?;
             let limit = fit::check(field, &bound.strategy).map_err(|m| vec![m])?;
             Ok((bound, limit))
@@ -177,198 +171,13 @@ fn evaluation_order(columns: &[ColumnPlan]) -> Result<Vec<usize>, usize> {
     Ok(order)
 }
 
-struct RuleContext<'a> {
-    field: &'a Field,
-    default_domain: &'a str,
-    table: &'a SourceTable,
-}
-
-struct Bound {
-    strategy: Strategy,
-    domain: String,
-    unique: bool,
-}
-
-fn bind_rule(ctx: &RuleContext, rule: &ColumnRule) -> Result<Bound, Vec<String>> {
-    let dt = ctx.field.data_type();
-    let domain_of = |d: &Option<String>| d.clone().unwrap_or_else(|| ctx.default_domain.to_string());
-    let plain = |strategy| Ok(Bound { strategy, domain: ctx.default_domain.to_string(), unique: false });
-    let text_only = |action: &str| -> Result<(), Vec<String>> {
-        if is_text(dt) {
-            Ok(())
-        } else {
-            Err(vec![format!("`{action}` works on text columns, and this column is {dt}")])
-        }
-    };
-    match rule {
-        ColumnRule::Keep => plain(Strategy::Keep),
-        ColumnRule::Null => {
-            if !ctx.field.is_nullable() {
-                return Err(vec!["`null` on a column declared NOT NULL would break it; choose another action".into()]);
-            }
-            plain(Strategy::Null)
-        }
-        ColumnRule::Constant { value } => {
-            plain(Strategy::Constant(crate::strategy::constant::bind(value, ctx.field).map_err(|e| vec![e])?))
-        }
-        ColumnRule::Mask { keep_first, keep_last, mask_char, format_preserving, domain, unique } => {
-            text_only("mask")?;
-            if *unique && !format_preserving {
-                return Err(vec![
-                    "`unique` needs `format_preserving = true`: plain masking cannot keep values distinct".into(),
-                ]);
-            }
-            let spec = MaskSpec {
-                keep_first: *keep_first,
-                keep_last: *keep_last,
-                mask_char: *mask_char,
-                format_preserving: *format_preserving,
-            };
-            Ok(Bound { strategy: Strategy::Mask(spec), domain: domain_of(domain), unique: *unique })
-        }
-        ColumnRule::Hash { format, length, domain, unique } => {
-            let written = format.is_some();
-            let format = format.unwrap_or(if is_text(dt) { HashFormat::Hex } else { HashFormat::Preserve });
-            let strategy = match format {
-                HashFormat::Hex => {
-                    text_only("hash with format = \"hex\"")?;
-                    let length = length.unwrap_or(32);
-                    if !(1..=64).contains(&length) {
-                        return Err(vec![format!("`length` must be between 1 and 64 hex characters, not {length}")]);
-                    }
-                    Strategy::HashHex { length }
-                }
-                HashFormat::Preserve => {
-                    if length.is_some() {
-                        return Err(vec!["`length` applies only to format = \"hex\"".into()]);
-                    }
-                    if let Some(bits) = int_bits(dt) {
-                        Strategy::HashInt { bits }
-                    } else if is_uuid_binary(dt) || is_text(dt) {
-                        Strategy::HashUuid
-                    } else if written {
-                        return Err(vec![format!(
-                            "format = \"preserve\" works on Int8/16/32/64, uuid (FixedSizeBinary(16)) and uuid text columns, and this column is {dt}"
-                        )]);
-                    } else {
-                        return Err(vec![format!(
-                            "`hash` works on text, integer and uuid columns, and this column is {dt}; use `null` or \
-                             `constant` for it"
-                        )]);
-                    }
-                }
-            };
-            Ok(Bound { strategy, domain: domain_of(domain), unique: *unique })
-        }
-        ColumnRule::Fake { generator, locale, min, max, count, email_domain, scale, domain, unique } => {
-            let spec = fake::bind::bind(dt, generator, locale, min, max, count, email_domain, scale)?;
-            Ok(Bound { strategy: Strategy::Fake(spec), domain: domain_of(domain), unique: *unique })
-        }
-        ColumnRule::Noise { absolute, relative, duration, domain } => {
-            let strategy =
-                crate::strategy::noise::bind(dt, *absolute, *relative, duration.as_deref()).map_err(|e| vec![e])?;
-            Ok(Bound { strategy, domain: domain_of(domain), unique: false })
-        }
-        ColumnRule::Template { template, unique, domain } => {
-            text_only("template")?;
-            let names: Vec<String> = ctx.table.schema.fields().iter().map(|f| f.name().clone()).collect();
-            let t = Template::parse(template, &names, ctx.field.name()).map_err(|e| vec![e])?;
-            Ok(Bound { strategy: Strategy::Template(t), domain: domain_of(domain), unique: *unique })
-        }
-        ColumnRule::Redact { detect, patterns, replacement } => {
-            text_only("redact")?;
-            plain(Strategy::Redact(Arc::new(
-                crate::strategy::redact::bind(detect, patterns, replacement).map_err(|e| vec![e])?,
-            )))
-        }
-        ColumnRule::Json { paths, domain } => {
-            text_only("json")?;
-            let base = domain_of(domain);
-            let mut bound = Vec::new();
-            let mut errors = Vec::new();
-            for (path, rule) in paths {
-                match bind_json_path(path, rule, &base) {
-                    Ok(p) => bound.push(p),
-                    Err(e) => errors.push(format!("path `{path}`: {e}")),
-                }
-            }
-            if paths.is_empty() {
-                errors.push("`paths` is empty; list at least one JSON path, or use keep".into());
-            }
-            if !errors.is_empty() {
-                return Err(errors);
-            }
-            Ok(Bound { strategy: Strategy::Json(bound), domain: base, unique: false })
-        }
-    }
-}
-
-/// Parses `a.b[*].c` into steps.
-fn parse_json_path(path: &str) -> Result<Vec<JsonStep>, String> {
-    let mut steps = Vec::new();
-    for (n, part) in path.split('.').enumerate() {
-        let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
-        if key.is_empty() && (n != 0 || rest.is_empty()) {
-            return Err("empty key; write paths as `key.sub_key` or `items[*].email`".into());
-        }
-        if !key.is_empty() {
-            steps.push(JsonStep::Key(key.to_string()));
-        }
-        while let Some(r) = rest.strip_prefix("[*]") {
-            steps.push(JsonStep::EveryElement);
-            rest = r;
-        }
-        if !rest.is_empty() {
-            return Err("only `[*]` may follow a key; write paths as `key.sub_key` or `items[*].email`".into());
-        }
-    }
-    Ok(steps)
-}
-
-fn bind_json_path(path: &str, rule: &ColumnRule, base_domain: &str) -> Result<JsonPathRule, String> {
-    let steps = parse_json_path(path)?;
-    let default_domain = format!("{base_domain}.{path}");
-    let domain_of = |d: &Option<String>| d.clone().unwrap_or_else(|| default_domain.clone());
-    // JSON scalars are bound as text (strings) or Float64 (numbers); the runtime checks the
-    // JSON type of each value and reports a row error on a mismatch.
-    let text = Field::new("json", DataType::Utf8, true);
-    let (strategy, domain) = match rule {
-        ColumnRule::Keep => return Err("`keep` is the default for unlisted paths; remove this entry".into()),
-        ColumnRule::Json { .. } => return Err("`json` cannot nest; list deeper paths instead".into()),
-        ColumnRule::Template { .. } => return Err("`template` is not available inside JSON".into()),
-        ColumnRule::Constant { value } => {
-            let json = serde_json::to_value(value).map_err(|e| format!("constant cannot be written as JSON: {e}"))?;
-            let s = serde_json::to_string(&json).map_err(|e| e.to_string())?;
-            (Strategy::Constant(Arc::new(StringArray::from(vec![s]))), default_domain.clone())
-        }
-        ColumnRule::Noise { absolute, relative, duration, domain } => (
-            crate::strategy::noise::bind(&DataType::Float64, *absolute, *relative, duration.as_deref())?,
-            domain_of(domain),
-        ),
-        ColumnRule::Fake { generator, locale, min, max, count, email_domain, scale, domain, .. } => {
-            let spec = fake::bind::bind(&DataType::Utf8, generator, locale, min, max, count, email_domain, scale)
-                .map_err(|e| e.join("; "))?;
-            (Strategy::Fake(spec), domain_of(domain))
-        }
-        other => {
-            let table = SourceTable::new(String::new(), Arc::new(arrow_schema::Schema::new(vec![text.clone()])));
-            let ctx = RuleContext { field: &text, default_domain: &default_domain, table: &table };
-            let bound = bind_rule(&ctx, other).map_err(|e| e.join("; "))?;
-            if bound.unique {
-                return Err("`unique` is not available inside JSON".into());
-            }
-            (bound.strategy, bound.domain)
-        }
-    };
-    Ok(JsonPathRule { path: path.to_string(), steps, strategy, domain })
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
     use std::path::PathBuf;
+    use std::sync::Arc;
 
-    use arrow_schema::Schema;
+    use arrow_schema::{DataType, Field, Schema};
 
     use super::*;
     use crate::error::Error;

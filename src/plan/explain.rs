@@ -5,7 +5,7 @@ use std::fmt::Write;
 use crate::rules::TableAction;
 use crate::schema::generated_reads;
 
-use super::{Plan, Strategy};
+use super::Plan;
 
 /// Renders the plan. Contains names, types, rules and their origins; never data.
 pub fn explain(plan: &Plan) -> String {
@@ -29,7 +29,7 @@ pub fn explain(plan: &Plan) -> String {
         let width = table.columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
         for c in &table.columns {
             let mut rule = c.strategy.describe();
-            if !matches!(c.strategy, Strategy::Keep | Strategy::Null | Strategy::Constant(_) | Strategy::Redact(_)) {
+            if c.strategy.behaviour().keyed() {
                 let _ = write!(rule, " domain={}", c.domain);
             }
             if c.unique {

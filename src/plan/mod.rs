@@ -34,6 +34,7 @@ use arrow_schema::{DataType, SchemaRef};
 
 use crate::error::{Error, Problem, Result};
 use crate::rules::{RuleSet, TableAction};
+use crate::strategy::hash::HashSpec;
 
 pub use crate::schema::SourceTable;
 pub use crate::strategy::{JsonPathRule, JsonStep, Strategy, Template, fit, template};
@@ -157,7 +158,7 @@ fn check_domains(plans: &[TablePlan], problems: &mut Vec<Problem>) {
     let mut widths: std::collections::BTreeMap<&str, (u32, &TablePlan, &ColumnPlan)> = Default::default();
     for table in plans {
         for c in &table.columns {
-            let Strategy::HashInt { bits } = c.strategy else { continue };
+            let Strategy::Hash(HashSpec::Int { bits }) = c.strategy else { continue };
             match widths.get(c.domain.as_str()) {
                 None => {
                     widths.insert(&c.domain, (bits, table, c));

@@ -316,7 +316,7 @@ fn subset_spec(file: &Path, text: &str, line: usize, raw: SubsetRules) -> Subset
 fn rule_error_message(e: &toml::de::Error) -> String {
     let msg = e.message().trim_end();
     if msg.contains("missing field `action`") {
-        return "column rule has no `action`; valid actions: keep, null, constant, mask, hash, fake, noise, template, redact, json".into();
+        return format!("column rule has no `action`; valid actions: {}", crate::strategy::ACTIONS.join(", "));
     }
     format!("invalid column rule: {}", msg.replace("variant", "action"))
 }
@@ -388,7 +388,7 @@ mod tests {
         assert_eq!(t.columns.len(), 2);
         assert_eq!((t.columns[0].name.as_str(), t.columns[0].line), ("id", 3));
         assert_eq!((t.columns[1].name.as_str(), t.columns[1].line), ("name", 5));
-        assert!(matches!(t.columns[1].rule, Some(ColumnRule::Fake { .. })));
+        assert!(matches!(t.columns[1].rule, Some(ColumnRule::Fake(_))));
     }
 
     #[test]

@@ -16,12 +16,16 @@
 //! ```
 //!
 //! Every struct denies unknown fields, so a misspelt option is an error, not a silent no-op.
-//! The doc comments on the fields are the user documentation of each option.
+//! The doc comments on the fields are the user documentation of each option. Column rules
+//! ([`ColumnRule`]) and their options live with their strategies in [`crate::strategy`].
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use toml::Spanned;
+
+pub use crate::strategy::ColumnRule;
+pub use crate::strategy::hash::HashFormat;
 
 /// The rules format version this build understands.
 pub const RULES_VERSION: i64 = 1;
@@ -174,155 +178,4 @@ pub enum TableAction {
     #[default]
     Copy,
     Skip,
-}
-
-/// One column's rule. `action` selects the strategy; the other keys are its options.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ColumnRule {
-    /// Copy the value unchanged (bit for bit).
-    Keep,
-    /// Replace every value with NULL. The column must be nullable.
-    Null,
-    /// Replace every value, NULLs included, with one typed value. The value is written as it
-    /// would be in the column's type: `value = 0`, `value = "2020-01-01"`, `value = "12.50"`.
-    Constant { value: toml::Value },
-    /// Hide characters of a text value.
-    Mask {
-        /// Characters kept at the start (default 0).
-        #[serde(default)]
-        keep_first: usize,
-        /// Characters kept at the end (default 0).
-        #[serde(default)]
-        keep_last: usize,
-        /// Replacement character in plain mode (default `*`).
-        #[serde(default = "default_mask_char")]
-        mask_char: char,
-        /// Keep length, separators and character classes, replacing each digit with a keyed
-        /// random digit and each letter with a letter of the same case (default false).
-        #[serde(default)]
-        format_preserving: bool,
-        #[serde(default)]
-        domain: Option<String>,
-        #[serde(default)]
-        unique: bool,
-    },
-    /// Keyed blake3 pseudonym.
-    Hash {
-        /// `"hex"` (text columns): lowercase hex of the keyed hash. `"preserve"`: a keyed
-        /// permutation (integers stay distinct integers of the same sign, width and bit
-        /// length, values below 2^16 shuffled among themselves, so keys stay in the range
-        /// the source uses; uuids, binary or text, stay valid distinct uuids). Default: `hex`
-        /// for text, `preserve` for integer and uuid columns.
-        #[serde(default)]
-        format: Option<HashFormat>,
-        /// Hex characters kept, 1 to 64 (default 32). Only with `format = "hex"`.
-        #[serde(default)]
-        length: Option<usize>,
-        #[serde(default)]
-        domain: Option<String>,
-        #[serde(default)]
-        unique: bool,
-    },
-    /// A synthetic value from a generator, seeded by the keyed hash of the original value.
-    Fake {
-        /// Generator name, e.g. `"first_name"`, `"email"`, `"date"` (see the README).
-        generator: String,
-        /// Locale of the generated text: `en` (default), `fr_fr`, `de_de`, ...
-        #[serde(default)]
-        locale: Option<String>,
-        /// Lower bound for `date` (`"1950-01-01"`), `datetime` (`"2020-01-01T00:00:00Z"`),
-        /// `integer` and `decimal` (numbers).
-        #[serde(default)]
-        min: Option<toml::Value>,
-        /// Upper bound, inclusive; same forms as `min`.
-        #[serde(default)]
-        max: Option<toml::Value>,
-        /// `[min, max]` number of words (`words`) or sentences (`paragraph`).
-        #[serde(default)]
-        count: Option<[usize; 2]>,
-        /// Mail domain for `email` and host for `url` (default example.com / example.org).
-        #[serde(default)]
-        email_domain: Option<String>,
-        /// Decimal places for `decimal` when the column is text or float (default 2).
-        #[serde(default)]
-        scale: Option<u32>,
-        #[serde(default)]
-        domain: Option<String>,
-        #[serde(default)]
-        unique: bool,
-    },
-    /// Numbers moved by a keyed random amount; dates and timestamps shifted by a duration.
-    /// An amount that cannot move any value (below one unit of the column) is a plan error.
-    Noise {
-        /// Numbers: at most this much up or down, e.g. `absolute = 5`.
-        #[serde(default)]
-        absolute: Option<f64>,
-        /// Numbers: at most this fraction of the value up or down, e.g. `relative = 0.1`.
-        #[serde(default)]
-        relative: Option<f64>,
-        /// Dates and timestamps: at most this far earlier or later, e.g. `"30d"`, `"12h"`.
-        #[serde(default)]
-        duration: Option<String>,
-        #[serde(default)]
-        domain: Option<String>,
-    },
-    /// Text built from other columns' output values in the same row, e.g.
-    /// `"{first_name|slug}.{last_name|slug}@example.com"`. Filters: `lower`, `upper`, `slug`.
-    Template {
-        template: String,
-        #[serde(default)]
-        unique: bool,
-        #[serde(default)]
-        domain: Option<String>,
-    },
-    /// Find personal data inside free text and replace it.
-    Redact {
-        /// Detectors: `email`, `phone`, `iban`, `card`, `ip`, `name` (default: all). `[]` needs
-        /// `patterns`: a redact that looks for nothing is a plan error.
-        #[serde(default)]
-        detect: Option<Vec<String>>,
-        /// Extra regular expressions to redact.
-        #[serde(default)]
-        patterns: Vec<String>,
-        /// `"tag"` (default): `[EMAIL]`, `[PHONE]`, ...; `"mask"`: same length, alphanumerics replaced.
-        #[serde(default)]
-        replacement: Option<String>,
-    },
-    /// Rules for paths inside JSON text: `paths = { "contact.email" = { action = "fake", generator = "email" } }`.
-    /// Paths are dot-separated keys; `[*]` steps into every array element. Unlisted parts are kept.
-    Json {
-        paths: BTreeMap<String, ColumnRule>,
-        #[serde(default)]
-        domain: Option<String>,
-    },
-}
-
-fn default_mask_char() -> char {
-    '*'
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HashFormat {
-    Hex,
-    Preserve,
-}
-
-impl ColumnRule {
-    /// The strategy name as written in rules.
-    pub fn action_name(&self) -> &'static str {
-        match self {
-            ColumnRule::Keep => "keep",
-            ColumnRule::Null => "null",
-            ColumnRule::Constant { .. } => "constant",
-            ColumnRule::Mask { .. } => "mask",
-            ColumnRule::Hash { .. } => "hash",
-            ColumnRule::Fake { .. } => "fake",
-            ColumnRule::Noise { .. } => "noise",
-            ColumnRule::Template { .. } => "template",
-            ColumnRule::Redact { .. } => "redact",
-            ColumnRule::Json { .. } => "json",
-        }
-    }
 }

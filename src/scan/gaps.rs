@@ -13,6 +13,7 @@ use crate::rules::suggestion::{Action, Rule, Suggested, Suggestion};
 use crate::rules::{ColumnRule, HashFormat, RuleSet};
 use crate::schema::SourceTable;
 use crate::source::{BatchStream, Source};
+use crate::strategy::hash::HashRule;
 
 use super::suggest::safe_rule;
 
@@ -71,7 +72,7 @@ pub fn suggestions(rules: &RuleSet, tables: &[SourceTable]) -> Suggested {
 /// The `hash` rule the rules give `table.column`, with its domain made explicit.
 fn hashed_like(rules: &RuleSet, table: &str, column: &str) -> Option<Rule> {
     let entry = rules.tables.get(table)?.columns.iter().find(|c| c.name == column)?;
-    let ColumnRule::Hash { format, length, domain, .. } = entry.rule.as_ref()? else { return None };
+    let ColumnRule::Hash(HashRule { format, length, domain, .. }) = entry.rule.as_ref()? else { return None };
     let mut rule = Rule::new("hash");
     if let Some(format) = format {
         rule = rule.opt("format", if *format == HashFormat::Hex { "hex" } else { "preserve" });

@@ -2,15 +2,72 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, StringArray};
+use arrow_array::{Array, ArrayRef, StringArray, UInt32Array};
 use arrow_cast::{CastOptions, cast_with_options};
 use arrow_schema::{DataType, Field};
+use serde::Deserialize;
 
-use super::fit;
+use super::apply::{CellError, ColumnInput};
+use super::fit::{self, Declared};
+use super::{Behaviour, BindContext, Bound, RuleOptions, Strategy};
+
+/// `action = "constant"`: replace every value, NULLs included, with one typed value. The
+/// value is written as it would be in the column's type: `value = 0`, `value = "2020-01-01"`,
+/// `value = "12.50"`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstantRule {
+    pub value: toml::Value,
+}
+
+/// The bound constant: a one-element array of the column's type.
+#[derive(Debug, Clone)]
+pub struct Constant(pub ArrayRef);
+
+impl RuleOptions for ConstantRule {
+    fn action(&self) -> &'static str {
+        "constant"
+    }
+
+    fn bind(&self, ctx: &BindContext) -> Result<Bound, Vec<String>> {
+        ctx.plain(Strategy::Constant(Constant(bind(&self.value, ctx.field).map_err(|e| vec![e])?)))
+    }
+
+    /// Inside JSON the constant is the JSON text of the value.
+    fn bind_in_json(&self, default_domain: &str) -> Result<(Strategy, String), String> {
+        let json = serde_json::to_value(&self.value).map_err(|e| format!("constant cannot be written as JSON: {e}"))?;
+        let s = serde_json::to_string(&json).map_err(|e| e.to_string())?;
+        Ok((Strategy::Constant(Constant(Arc::new(StringArray::from(vec![s])))), default_domain.to_string()))
+    }
+}
+
+impl Behaviour for Constant {
+    fn action(&self) -> &'static str {
+        "constant"
+    }
+
+    fn describe(&self) -> String {
+        "constant".into()
+    }
+
+    fn keyed(&self) -> bool {
+        false
+    }
+
+    /// Checked as it is bound (`fit::constant`).
+    fn fit(&self, _declared: &Declared) -> Result<Option<usize>, String> {
+        Ok(None)
+    }
+
+    fn apply(&self, c: &ColumnInput) -> Result<ArrayRef, CellError> {
+        let zeros = UInt32Array::from(vec![0u32; c.input.len()]);
+        arrow_select::take::take(self.0.as_ref(), &zeros, None).map_err(|e| (0, e.to_string()))
+    }
+}
 
 /// Builds the one-element array of a constant, parsed as the column's type; it must fit the
 /// declared type (see [`fit::constant`]).
-pub(crate) fn bind(value: &toml::Value, field: &Field) -> Result<ArrayRef, String> {
+fn bind(value: &toml::Value, field: &Field) -> Result<ArrayRef, String> {
     let dt = field.data_type();
     let text = match value {
         toml::Value::String(s) => s.clone(),

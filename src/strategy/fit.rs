@@ -10,7 +10,7 @@
 //! - **Where the plan can tell, a rule whose values cannot fit is a plan error**: a
 //!   `constant` longer than `n` (or not fitting `numeric(p,s)`), `hash` with a `length` above
 //!   `n` (a uuid-preserving hash on text makes 36 characters), a `fake` generator whose
-//!   longest value exceeds `n` (see [`fake::max_chars`]), a `template` whose fixed text alone
+//!   longest value exceeds `n` (see [`super::fake::max_chars`]), a `template` whose fixed text alone
 //!   exceeds `n`. A `mask` keeps the length, `keep` copies what the column held, `null` has
 //!   none.
 //! - **Where it cannot** (generators without a fixed bound such as emails, templates of
@@ -22,71 +22,48 @@
 //! Length is counted in characters, as PostgreSQL counts it, and trailing spaces beyond the
 //! limit do not count (PostgreSQL drops them). A domain column's `pg.type` names the domain,
 //! so a length declared by a domain is not known here.
+//!
+//! Each strategy says how long its values can be in [`super::Behaviour::fit`]; one that
+//! does not say has every value checked at run time.
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, Field};
 
-use super::fake;
 use crate::schema::PG_TYPE;
 
 use super::Strategy;
-use super::template::Part;
+
+/// A text column's declared length, as each strategy's [`super::Behaviour::fit`] sees it.
+pub struct Declared<'a> {
+    /// The PostgreSQL type as the catalog spells it, e.g. `character varying(40)`.
+    pub pg_type: &'a str,
+    /// Its length in characters.
+    pub limit: usize,
+}
+
+impl Declared<'_> {
+    /// The plan error for a rule whose values are `length` characters long.
+    pub fn too_long(&self, what: String, length: usize, advice: &str) -> Result<Option<usize>, String> {
+        Err(format!(
+            "{what} makes values of {length} characters, and the column's type {} holds at most {}; {advice}",
+            self.pg_type, self.limit
+        ))
+    }
+}
 
 /// Checks a bound strategy against the column's declared type. `Ok(Some(n))`: values must
 /// be checked against `n` characters at run time; `Ok(None)`: nothing to check (no limit,
 /// or every value provably fits); `Err`: no value of the rule can be relied on to fit.
-/// Constants are checked as they are bound ([`constant`]).
+/// Constants are checked as they are bound ([`constant`]). The strategy answers for its
+/// own values ([`super::Behaviour::fit`]).
 pub(crate) fn check(field: &Field, strategy: &Strategy) -> Result<Option<usize>, String> {
     let Some(pg_type) = field.metadata().get(PG_TYPE) else { return Ok(None) };
     let Some(limit) = declared_chars(pg_type) else { return Ok(None) };
     if !matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8) {
         return Ok(None);
     }
-    let too_long = |what: String, length: usize, advice: &str| {
-        Err(format!(
-            "{what} makes values of {length} characters, and the column's type {pg_type} holds at most {limit}; {advice}"
-        ))
-    };
-    match strategy {
-        Strategy::Keep | Strategy::Null | Strategy::Constant(_) | Strategy::Mask(_) => Ok(None),
-        Strategy::NoiseNumber(_) | Strategy::NoiseShift { .. } | Strategy::HashInt { .. } => Ok(None),
-        Strategy::HashHex { length } if *length > limit => {
-            too_long(format!("`hash` with length = {length}"), *length, &format!("use `length = {limit}` or less"))
-        }
-        Strategy::HashHex { .. } => Ok(None),
-        Strategy::HashUuid if limit < 36 => too_long(
-            "`hash` with format = \"preserve\" (uuid text)".into(),
-            36,
-            "use format = \"hex\" with a `length` that fits",
-        ),
-        Strategy::HashUuid => Ok(None),
-        Strategy::Fake(spec) => match fake::max_chars(spec) {
-            Some(max) if max > limit => too_long(
-                format!("generator `{}` (locale {}) at its longest", spec.generator.name(), spec.locale.name()),
-                max,
-                "choose a generator or locale with shorter values, or `hash` with a `length` that fits",
-            ),
-            Some(_) => Ok(None),
-            None => Ok(Some(limit)),
-        },
-        Strategy::Template(t) => {
-            let fixed: usize = t
-                .parts()
-                .iter()
-                .map(|p| match p {
-                    Part::Literal(l) => l.chars().count(),
-                    Part::Column { .. } => 0,
-                })
-                .sum();
-            if fixed > limit {
-                too_long("the template's fixed text alone".into(), fixed, "shorten the template")
-            } else {
-                Ok(Some(limit))
-            }
-        }
-        Strategy::Redact(_) | Strategy::Json(_) => Ok(Some(limit)),
-    }
+    strategy.behaviour().fit(&Declared { pg_type, limit })
 }
 
 /// `n` of `character varying(n)` / `character(n)` (and their short spellings); `None` for
@@ -201,6 +178,13 @@ fn numeric_fits(text: &str, precision: usize, scale: i64) -> Option<bool> {
     Some(significant_whole <= precision - scale)
 }
 
+/// A text column declared as `pg_type`, for the strategies' fit tests.
+#[cfg(test)]
+pub(crate) fn declared_text(pg_type: &str) -> Field {
+    let metadata = std::collections::HashMap::from([(PG_TYPE.to_string(), pg_type.to_string())]);
+    Field::new("c", DataType::Utf8, true).with_metadata(metadata)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -212,7 +196,7 @@ mod tests {
     use crate::strategy::fake::{FakeSpec, Generator, Locale};
 
     fn field(pg_type: &str) -> Field {
-        Field::new("c", DataType::Utf8, true).with_metadata(HashMap::from([(PG_TYPE.into(), pg_type.into())]))
+        declared_text(pg_type)
     }
 
     #[test]
@@ -258,25 +242,10 @@ mod tests {
     }
 
     #[test]
-    fn rules_with_a_known_length_are_checked_at_plan_time() {
+    fn masks_keep_the_length_and_unlimited_columns_need_nothing() {
+        // Each strategy's own limits are pinned beside it (hash, fake, template).
         let c = field("character varying(12)");
-        assert_eq!(check(&c, &Strategy::HashHex { length: 12 }), Ok(None));
-        let e = check(&c, &Strategy::HashHex { length: 16 }).unwrap_err();
-        assert!(e.contains("use `length = 12` or less"), "{e}");
-        assert!(check(&c, &Strategy::HashUuid).is_err());
         let fake = |g: Generator, locale: Locale| Strategy::Fake(FakeSpec { locale, ..FakeSpec::new(g) });
-        let e = check(&field("character varying(30)"), &fake(Generator::Uuid, Locale::En)).unwrap_err();
-        assert!(e.contains("36 characters"), "{e}");
-        assert_eq!(check(&field("character varying(15)"), &fake(Generator::Ipv4, Locale::En)), Ok(None));
-        assert!(check(&field("character varying(14)"), &fake(Generator::Ipv4, Locale::En)).is_err());
-        assert_eq!(check(&field("character(2)"), &fake(Generator::CountryCode, Locale::En)), Ok(None));
-        assert_eq!(check(&field("character varying(22)"), &fake(Generator::Iban, Locale::DeDe)), Ok(None));
-        assert!(check(&field("character varying(22)"), &fake(Generator::Iban, Locale::FrFr)).is_err());
-        assert!(check(&field("character varying(22)"), &fake(Generator::Iban, Locale::En)).is_err(), "up to 27");
-        assert!(check(&field("character varying(15)"), &fake(Generator::CreditCard, Locale::En)).is_err());
-        // Unbounded generators are checked at run time.
-        assert_eq!(check(&c, &fake(Generator::Email, Locale::En)), Ok(Some(12)));
-        // Masks keep the length; unlimited columns need nothing.
         let mask = Strategy::Mask(crate::strategy::mask::MaskSpec {
             keep_first: 0,
             keep_last: 0,
@@ -286,15 +255,6 @@ mod tests {
         assert_eq!(check(&c, &mask), Ok(None));
         assert_eq!(check(&field("text"), &fake(Generator::Email, Locale::En)), Ok(None));
         assert_eq!(check(&Field::new("c", DataType::Utf8, true), &fake(Generator::Email, Locale::En)), Ok(None));
-    }
-
-    #[test]
-    fn templates_are_refused_when_their_fixed_text_is_too_long() {
-        let names = vec!["a".to_string(), "c".to_string()];
-        let t = |s: &str| Strategy::Template(super::super::Template::parse(s, &names, "c").unwrap());
-        assert_eq!(check(&field("character varying(12)"), &t("{a}@example.com")), Ok(Some(12)));
-        let e = check(&field("character varying(10)"), &t("{a}@example.com")).unwrap_err();
-        assert!(e.contains("fixed text alone makes values of 12 characters"), "{e}");
     }
 
     #[test]

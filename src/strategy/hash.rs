@@ -69,6 +69,10 @@
 
 use crate::secret::DomainKey;
 
+/// The `hash` rule: its options, binding, fit check and application to arrays.
+mod rule;
+pub use rule::{HashFormat, HashRule, HashSpec};
+
 const PURPOSE_HEX: &[u8] = b"hash.hex";
 const PURPOSE_INT: &[u8] = b"hash.int";
 const PURPOSE_UUID: &[u8] = b"hash.uuid";

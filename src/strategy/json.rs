@@ -15,15 +15,143 @@
 //! does over 64-bit integers (a non-zero whole offset from an amount of one); other numbers
 //! move as floats. A number that cannot move within its range is a row error, never clamped.
 
+use std::collections::BTreeMap;
+
+use arrow_array::ArrayRef;
+use arrow_schema::{DataType, Field};
+use serde::Deserialize;
 use serde_json::{Number, Value};
 
-use super::{JsonPathRule, JsonStep, Strategy};
+use super::noise::NoiseSpec;
+use super::{Behaviour, BindContext, Bound, ColumnRule, RuleOptions, Strategy};
 use crate::secret::DomainKey;
 
-use super::apply::text_value;
+use super::apply::{CellError, ColumnInput, map_text, text_value};
 use super::fake::{FakeValue, OutputKind, generate};
 use super::noise::{noise_float, noise_int};
 use super::values::{fake_text, float_key, text_key};
+
+/// `action = "json"`: rules for paths inside JSON text:
+/// `paths = { "contact.email" = { action = "fake", generator = "email" } }`.
+/// Paths are dot-separated keys; `[*]` steps into every array element. Unlisted parts are kept.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonRule {
+    pub paths: BTreeMap<String, ColumnRule>,
+    #[serde(default)]
+    pub domain: Option<String>,
+}
+
+/// The bound `json`: one rule per path, in path order.
+#[derive(Debug, Clone)]
+pub struct JsonPaths(pub Vec<JsonPathRule>);
+
+/// A rule applied to one path inside JSON values.
+#[derive(Debug, Clone)]
+pub struct JsonPathRule {
+    pub path: String,
+    pub steps: Vec<JsonStep>,
+    pub strategy: Strategy,
+    pub domain: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonStep {
+    Key(String),
+    EveryElement,
+}
+
+impl RuleOptions for JsonRule {
+    fn action(&self) -> &'static str {
+        "json"
+    }
+
+    fn bind(&self, ctx: &BindContext) -> Result<Bound, Vec<String>> {
+        ctx.text_only("json")?;
+        let base = ctx.domain_of(&self.domain);
+        let mut bound = Vec::new();
+        let mut errors = Vec::new();
+        for (path, rule) in &self.paths {
+            match bind_path(path, rule, &base) {
+                Ok(p) => bound.push(p),
+                Err(e) => errors.push(format!("path `{path}`: {e}")),
+            }
+        }
+        if self.paths.is_empty() {
+            errors.push("`paths` is empty; list at least one JSON path, or use keep".into());
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Bound { strategy: Strategy::Json(JsonPaths(bound)), domain: base, unique: false })
+    }
+
+    fn bind_in_json(&self, _default_domain: &str) -> Result<(Strategy, String), String> {
+        Err("`json` cannot nest; list deeper paths instead".into())
+    }
+}
+
+/// Parses `a.b[*].c` into steps.
+fn parse_path(path: &str) -> Result<Vec<JsonStep>, String> {
+    let mut steps = Vec::new();
+    for (n, part) in path.split('.').enumerate() {
+        let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
+        if key.is_empty() && (n != 0 || rest.is_empty()) {
+            return Err("empty key; write paths as `key.sub_key` or `items[*].email`".into());
+        }
+        if !key.is_empty() {
+            steps.push(JsonStep::Key(key.to_string()));
+        }
+        while let Some(r) = rest.strip_prefix("[*]") {
+            steps.push(JsonStep::EveryElement);
+            rest = r;
+        }
+        if !rest.is_empty() {
+            return Err("only `[*]` may follow a key; write paths as `key.sub_key` or `items[*].email`".into());
+        }
+    }
+    Ok(steps)
+}
+
+/// JSON scalars are bound as text (strings) or Float64 (numbers) by each rule's
+/// [`RuleOptions::bind_in_json`]; the runtime checks the JSON type of each value and reports
+/// a row error on a mismatch.
+fn bind_path(path: &str, rule: &ColumnRule, base_domain: &str) -> Result<JsonPathRule, String> {
+    let steps = parse_path(path)?;
+    let (strategy, domain) = rule.options().bind_in_json(&format!("{base_domain}.{path}"))?;
+    Ok(JsonPathRule { path: path.to_string(), steps, strategy, domain })
+}
+
+/// Its values' length depends on the document: checked at run time (the default `fit`).
+impl Behaviour for JsonPaths {
+    fn action(&self) -> &'static str {
+        "json"
+    }
+
+    fn describe(&self) -> String {
+        let list: Vec<String> = self.0.iter().map(|p| format!("{}: {}", p.path, p.strategy.describe())).collect();
+        format!("json {{ {} }}", list.join("; "))
+    }
+
+    /// As its paths' rules (numbers checked as Float64, the rest as text).
+    fn check_changes(&self, _field: &Field) -> Result<(), String> {
+        let errors: Vec<String> = self
+            .0
+            .iter()
+            .filter_map(|p| {
+                let number = matches!(p.strategy, Strategy::Noise(NoiseSpec::Number(_)));
+                let dt = if number { DataType::Float64 } else { DataType::Utf8 };
+                let field = Field::new("json", dt, true);
+                p.strategy.behaviour().check_changes(&field).err().map(|e| format!("path `{}`: {e}", p.path))
+            })
+            .collect();
+        if errors.is_empty() { Ok(()) } else { Err(errors.join("; ")) }
+    }
+
+    fn apply(&self, c: &ColumnInput) -> Result<ArrayRef, CellError> {
+        map_text(c.input, |s, out| apply_json(&self.0, c.json_keys, s, out))
+    }
+}
 
 /// Rewrites the JSON document `s` and appends it to `out`. `keys[i]` is the domain key of
 /// `paths[i]`.
@@ -96,13 +224,13 @@ fn apply_scalar(rule: &JsonPathRule, key: &DomainKey, v: &mut Value) -> Result<(
     };
     match &rule.strategy {
         Strategy::Null => *v = Value::Null,
-        Strategy::Constant(array) => {
+        Strategy::Constant(constant) => {
             use arrow_array::cast::AsArray;
-            let text = array.as_string::<i32>().value(0);
+            let text = constant.0.as_string::<i32>().value(0);
             *v = serde_json::from_str(text).map_err(|e| e.to_string())?;
         }
         _ if v.is_null() => {}
-        Strategy::NoiseNumber(amount) => {
+        Strategy::Noise(NoiseSpec::Number(amount)) => {
             let Value::Number(n) = v else { return Err(mismatch(v, "a number")) };
             let Some(f) = n.as_f64() else { return Err(format!("path `{}` holds a number out of range", rule.path)) };
             let mut buf = Vec::new();

@@ -29,8 +29,105 @@
 //! so the same value always gets the same mask. The length in characters is preserved.
 //! Note that this mode keeps separators and the letter/digit layout visible by design.
 
+use arrow_array::ArrayRef;
 use fake::rand::RngExt;
 use fake::rand::rngs::ChaCha8Rng;
+use serde::Deserialize;
+
+use super::apply::{CellError, ColumnInput, Regenerate, map_text};
+use super::fit::Declared;
+use super::values::text_key;
+use super::{Behaviour, BindContext, Bound, RuleOptions, Strategy};
+use crate::secret::DomainKey;
+
+/// `action = "mask"`: hide characters of a text value.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskRule {
+    /// Characters kept at the start (default 0).
+    #[serde(default)]
+    pub keep_first: usize,
+    /// Characters kept at the end (default 0).
+    #[serde(default)]
+    pub keep_last: usize,
+    /// Replacement character in plain mode (default `*`).
+    #[serde(default = "default_mask_char")]
+    pub mask_char: char,
+    /// Keep length, separators and character classes, replacing each digit with a keyed
+    /// random digit and each letter with a letter of the same case (default false).
+    #[serde(default)]
+    pub format_preserving: bool,
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub unique: bool,
+}
+
+fn default_mask_char() -> char {
+    '*'
+}
+
+impl RuleOptions for MaskRule {
+    fn action(&self) -> &'static str {
+        "mask"
+    }
+
+    fn bind(&self, ctx: &BindContext) -> Result<Bound, Vec<String>> {
+        ctx.text_only("mask")?;
+        if self.unique && !self.format_preserving {
+            return Err(vec![
+                "`unique` needs `format_preserving = true`: plain masking cannot keep values distinct".into(),
+            ]);
+        }
+        let spec = MaskSpec {
+            keep_first: self.keep_first,
+            keep_last: self.keep_last,
+            mask_char: self.mask_char,
+            format_preserving: self.format_preserving,
+        };
+        Ok(Bound { strategy: Strategy::Mask(spec), domain: ctx.domain_of(&self.domain), unique: self.unique })
+    }
+}
+
+impl Behaviour for MaskSpec {
+    fn action(&self) -> &'static str {
+        "mask"
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "mask keep_first={} keep_last={}{}",
+            self.keep_first,
+            self.keep_last,
+            if self.format_preserving {
+                " format_preserving".to_string()
+            } else {
+                format!(" char='{}'", self.mask_char)
+            }
+        )
+    }
+
+    /// A mask keeps the length.
+    fn fit(&self, _declared: &Declared) -> Result<Option<usize>, String> {
+        Ok(None)
+    }
+
+    fn apply(&self, c: &ColumnInput) -> Result<ArrayRef, CellError> {
+        map_text(c.input, |s, out| self.text_value(c.key, s, c.attempt, out))
+    }
+
+    fn text_value(&self, key: &DomainKey, s: &str, attempt: u32, out: &mut String) -> Result<(), String> {
+        let mut buf = Vec::with_capacity(s.len() + 1);
+        text_key(s, &mut buf);
+        let mut rng = key.rng(b"mask", &buf, attempt);
+        mask(self, s, &mut rng, out);
+        Ok(())
+    }
+
+    fn regenerate_text(&self, r: &Regenerate) -> Option<Result<String, String>> {
+        r.by_text_value(self)
+    }
+}
 
 /// Options of the `mask` strategy.
 #[derive(Debug, Clone, PartialEq)]

@@ -19,10 +19,80 @@
 //! merged into the winner so that nothing of either is left visible.
 //!
 
+use std::sync::Arc;
+
+use arrow_array::ArrayRef;
 use regex::Regex;
+use serde::Deserialize;
 
 pub use crate::detect::Detector;
 use crate::detect::{BuiltinError, Detectors, Finding};
+use crate::secret::DomainKey;
+
+use super::apply::{CellError, ColumnInput, map_text};
+use super::{Behaviour, BindContext, Bound, RuleOptions, Strategy};
+
+/// `action = "redact"`: find personal data inside free text and replace it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactRule {
+    /// Detectors: `email`, `phone`, `iban`, `card`, `ip`, `name` (default: all). `[]` needs
+    /// `patterns`: a redact that looks for nothing is a plan error.
+    #[serde(default)]
+    pub detect: Option<Vec<String>>,
+    /// Extra regular expressions to redact.
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    /// `"tag"` (default): `[EMAIL]`, `[PHONE]`, ...; `"mask"`: same length, alphanumerics replaced.
+    #[serde(default)]
+    pub replacement: Option<String>,
+}
+
+impl RuleOptions for RedactRule {
+    fn action(&self) -> &'static str {
+        "redact"
+    }
+
+    fn bind(&self, ctx: &BindContext) -> Result<Bound, Vec<String>> {
+        ctx.text_only("redact")?;
+        let redactor = bind(&self.detect, &self.patterns, &self.replacement).map_err(|e| vec![e])?;
+        ctx.plain(Strategy::Redact(Arc::new(redactor)))
+    }
+}
+
+/// Its values' length depends on the text: checked at run time (the default `fit`).
+impl Behaviour for Redactor {
+    fn action(&self) -> &'static str {
+        "redact"
+    }
+
+    fn describe(&self) -> String {
+        "redact".into()
+    }
+
+    fn keyed(&self) -> bool {
+        false
+    }
+
+    fn check_changes(&self, _field: &arrow_schema::Field) -> Result<(), String> {
+        if self.looks_for_nothing() {
+            return Err("`redact` with `detect = []` and no `patterns` looks for nothing, so every value would be \
+                        copied unchanged; leave `detect` out (all detectors), list detectors or `patterns`, or use \
+                        `keep` to copy the column on purpose"
+                .into());
+        }
+        Ok(())
+    }
+
+    fn apply(&self, c: &ColumnInput) -> Result<ArrayRef, CellError> {
+        map_text(c.input, |s, out| self.text_value(c.key, s, c.attempt, out))
+    }
+
+    fn text_value(&self, _key: &DomainKey, s: &str, _attempt: u32, out: &mut String) -> Result<(), String> {
+        self.redact(s, out);
+        Ok(())
+    }
+}
 
 /// What a finding is replaced by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,11 +273,7 @@ impl Redactor {
 }
 
 /// Binds a `redact` rule's options: detector names, extra patterns and the replacement.
-pub(crate) fn bind(
-    detect: &Option<Vec<String>>,
-    patterns: &[String],
-    replacement: &Option<String>,
-) -> Result<Redactor, String> {
+fn bind(detect: &Option<Vec<String>>, patterns: &[String], replacement: &Option<String>) -> Result<Redactor, String> {
     let detectors = match detect {
         None => Detector::ALL.to_vec(),
         Some(names) => names

@@ -4,6 +4,46 @@
 //! ran), `{column|filter|filter}` applies filters in order: `lower`, `upper`, `slug`
 //! (lowercase ASCII letters and digits, everything else dropped; accents are folded where
 //! possible). `{{` and `}}` write literal braces. A NULL value inserts nothing.
+//!
+//! Templates read other columns' outputs, so they are evaluated after them (the plan's
+//! evaluation order), and a `unique` template distinguishes a colliding value by a keyed
+//! number (`apply::distinguish`).
+
+use arrow_array::{Array, ArrayRef};
+use serde::Deserialize;
+
+use super::apply::{CellError, ColumnInput, Regenerate, distinguish, map_text_indexed, text_at};
+use super::fit::Declared;
+use super::{Behaviour, BindContext, Bound, RuleOptions, Strategy};
+
+/// `action = "template"`: text built from other columns' output values in the same row, e.g.
+/// `"{first_name|slug}.{last_name|slug}@example.com"`. Filters: `lower`, `upper`, `slug`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateRule {
+    pub template: String,
+    #[serde(default)]
+    pub unique: bool,
+    #[serde(default)]
+    pub domain: Option<String>,
+}
+
+impl RuleOptions for TemplateRule {
+    fn action(&self) -> &'static str {
+        "template"
+    }
+
+    fn bind(&self, ctx: &BindContext) -> Result<Bound, Vec<String>> {
+        ctx.text_only("template")?;
+        let names: Vec<String> = ctx.schema.fields().iter().map(|f| f.name().clone()).collect();
+        let t = Template::parse(&self.template, &names, ctx.field.name()).map_err(|e| vec![e])?;
+        Ok(Bound { strategy: Strategy::Template(t), domain: ctx.domain_of(&self.domain), unique: self.unique })
+    }
+
+    fn bind_in_json(&self, _default_domain: &str) -> Result<(Strategy, String), String> {
+        Err("`template` is not available inside JSON".into())
+    }
+}
 
 /// A parsed template, bound to column indexes of its table.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,6 +178,80 @@ fn slug(s: &str) -> String {
     out
 }
 
+impl Behaviour for Template {
+    fn action(&self) -> &'static str {
+        "template"
+    }
+
+    fn describe(&self) -> String {
+        format!("template \"{}\"", self.source())
+    }
+
+    /// The fixed text alone must fit; the values it inserts are checked at run time.
+    fn fit(&self, declared: &Declared) -> Result<Option<usize>, String> {
+        let fixed: usize = self
+            .parts()
+            .iter()
+            .map(|p| match p {
+                Part::Literal(l) => l.chars().count(),
+                Part::Column { .. } => 0,
+            })
+            .sum();
+        if fixed > declared.limit {
+            declared.too_long("the template's fixed text alone".into(), fixed, "shorten the template")
+        } else {
+            Ok(Some(declared.limit))
+        }
+    }
+
+    fn apply(&self, c: &ColumnInput) -> Result<ArrayRef, CellError> {
+        let references = self.references();
+        let formatters: Vec<Option<arrow_cast::display::ArrayFormatter>> = c
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, col)| {
+                references
+                    .contains(&i)
+                    .then(|| arrow_cast::display::ArrayFormatter::try_new(col.as_ref(), &Default::default()).ok())
+                    .flatten()
+            })
+            .collect();
+        let mut scratch = String::new();
+        map_text_indexed(c.input, |row, own, out| {
+            for part in self.parts() {
+                match part {
+                    Part::Literal(l) => out.push_str(l),
+                    Part::Column { index, filters } => {
+                        let col = &c.columns[*index];
+                        if col.is_null(row) {
+                            continue;
+                        }
+                        scratch.clear();
+                        if let Some(f) = &formatters[*index] {
+                            use std::fmt::Write;
+                            let _ = write!(scratch, "{}", f.value(row));
+                        }
+                        apply_filters(&scratch, filters, out);
+                    }
+                }
+            }
+            if c.attempt > 0 {
+                distinguish(c.key, own, out, c.attempt);
+            }
+            Ok(())
+        })
+    }
+
+    /// A template's text does not change between attempts, only the number `distinguish`
+    /// inserts.
+    fn regenerate_text(&self, r: &Regenerate) -> Option<Result<String, String>> {
+        let mut out = text_at(r.attempt0, r.row)?;
+        distinguish(r.key, r.own, &mut out, r.attempt);
+        Some(Ok(out))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +284,15 @@ mod tests {
         let mut out = String::new();
         apply_filters("Zoë Núñez-Groß 2", &[Filter::Slug], &mut out);
         assert_eq!(out, "zoenunezgross2");
+    }
+
+    #[test]
+    fn templates_are_refused_when_their_fixed_text_is_too_long() {
+        use crate::strategy::fit::{check, declared_text as field};
+        let names = vec!["a".to_string(), "c".to_string()];
+        let t = |s: &str| Strategy::Template(Template::parse(s, &names, "c").unwrap());
+        assert_eq!(check(&field("character varying(12)"), &t("{a}@example.com")), Ok(Some(12)));
+        let e = check(&field("character varying(10)"), &t("{a}@example.com")).unwrap_err();
+        assert!(e.contains("fixed text alone makes values of 12 characters"), "{e}");
     }
 }

@@ -118,7 +118,7 @@ impl TableTransform {
                 strategy: c.strategy.clone(),
                 key: key.domain(&c.domain),
                 json_keys: match &c.strategy {
-                    Strategy::Json(paths) => paths.iter().map(|p| key.domain(&p.domain)).collect(),
+                    Strategy::Json(paths) => paths.0.iter().map(|p| key.domain(&p.domain)).collect(),
                     _ => Vec::new(),
                 },
                 unique: c.unique,

@@ -109,7 +109,7 @@ fn parts(strategy: &Strategy) -> Parts {
     match strategy {
         Strategy::Redact(_) => Parts::FreeText,
         Strategy::Json(paths) => {
-            Parts::Json(paths.iter().map(|p| (p.steps.clone(), matches!(p.strategy, Strategy::Redact(_)))).collect())
+            Parts::Json(paths.0.iter().map(|p| (p.steps.clone(), matches!(p.strategy, Strategy::Redact(_)))).collect())
         }
         _ => Parts::Whole,
     }

@@ -1,23 +1,67 @@
-//! Binding a `fake` rule to its column: the generator, locale and options parsed and checked
-//! against the column's type.
+//! The `fake` rule: its options, and binding them to a column (the generator, locale and
+//! options parsed and checked against the column's type).
 
 use arrow_schema::DataType;
+use serde::Deserialize;
 
 use super::{FakeSpec, Generator, Locale, OutputKind};
 use crate::strategy::fake;
 use crate::strategy::types::{int_range, is_text, is_uuid_binary};
+use crate::strategy::{BindContext, Bound, RuleOptions, Strategy};
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn bind(
-    dt: &DataType,
-    generator: &str,
-    locale: &Option<String>,
-    min: &Option<toml::Value>,
-    max: &Option<toml::Value>,
-    count: &Option<[usize; 2]>,
-    email_domain: &Option<String>,
-    scale: &Option<u32>,
-) -> Result<FakeSpec, Vec<String>> {
+/// `action = "fake"`: a synthetic value from a generator, seeded by the keyed hash of the
+/// original value.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FakeRule {
+    /// Generator name, e.g. `"first_name"`, `"email"`, `"date"` (see the README).
+    pub generator: String,
+    /// Locale of the generated text: `en` (default), `fr_fr`, `de_de`, ...
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// Lower bound for `date` (`"1950-01-01"`), `datetime` (`"2020-01-01T00:00:00Z"`),
+    /// `integer` and `decimal` (numbers).
+    #[serde(default)]
+    pub min: Option<toml::Value>,
+    /// Upper bound, inclusive; same forms as `min`.
+    #[serde(default)]
+    pub max: Option<toml::Value>,
+    /// `[min, max]` number of words (`words`) or sentences (`paragraph`).
+    #[serde(default)]
+    pub count: Option<[usize; 2]>,
+    /// Mail domain for `email` and host for `url` (default example.com / example.org).
+    #[serde(default)]
+    pub email_domain: Option<String>,
+    /// Decimal places for `decimal` when the column is text or float (default 2).
+    #[serde(default)]
+    pub scale: Option<u32>,
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub unique: bool,
+}
+
+impl RuleOptions for FakeRule {
+    fn action(&self) -> &'static str {
+        "fake"
+    }
+
+    fn bind(&self, ctx: &BindContext) -> Result<Bound, Vec<String>> {
+        let spec = bind(ctx.data_type(), self)?;
+        Ok(Bound { strategy: Strategy::Fake(spec), domain: ctx.domain_of(&self.domain), unique: self.unique })
+    }
+
+    /// Inside JSON a generator makes text, numbers or booleans as its kind says; `unique` is
+    /// not checked there.
+    fn bind_in_json(&self, default_domain: &str) -> Result<(Strategy, String), String> {
+        let spec = bind(&DataType::Utf8, self).map_err(|e| e.join("; "))?;
+        Ok((Strategy::Fake(spec), self.domain.clone().unwrap_or_else(|| default_domain.to_string())))
+    }
+}
+
+/// The spec of `rule` on a column of type `dt`.
+fn bind(dt: &DataType, rule: &FakeRule) -> Result<FakeSpec, Vec<String>> {
+    let FakeRule { generator, locale, min, max, count, email_domain, scale, .. } = rule;
     let mut errors = Vec::new();
     let generator = match Generator::parse(generator) {
         Some(g) => Some(g),

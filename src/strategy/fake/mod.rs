@@ -119,6 +119,7 @@ use fake::locales::{Data, EN};
 use fake::rand::RngExt;
 use fake::rand::rngs::ChaCha8Rng;
 
+mod apply;
 pub(crate) mod bind;
 mod helpers;
 mod ids;
@@ -128,6 +129,7 @@ mod ranges;
 mod tests;
 mod text;
 
+pub use bind::FakeRule;
 use helpers::{numerify, pick};
 use ids::{CARD_PREFIXES, IBAN_COUNTRIES, credit_card, iban, iban_country, ipv4, ipv6, mac_address, uuid_v4};
 use locales::locale_data;

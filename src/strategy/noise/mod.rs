@@ -38,9 +38,58 @@
 use arrow_schema::{DataType, TimeUnit};
 use fake::rand::RngExt;
 use fake::rand::rngs::ChaCha8Rng;
+use serde::Deserialize;
 
-use super::Strategy;
 use super::types::int_range;
+use super::{BindContext, Bound, RuleOptions, Strategy};
+
+mod apply;
+
+/// `action = "noise"`: numbers moved by a keyed random amount; dates and timestamps shifted
+/// by a duration. An amount that cannot move any value (below one unit of the column) is a
+/// plan error.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoiseRule {
+    /// Numbers: at most this much up or down, e.g. `absolute = 5`.
+    #[serde(default)]
+    pub absolute: Option<f64>,
+    /// Numbers: at most this fraction of the value up or down, e.g. `relative = 0.1`.
+    #[serde(default)]
+    pub relative: Option<f64>,
+    /// Dates and timestamps: at most this far earlier or later, e.g. `"30d"`, `"12h"`.
+    #[serde(default)]
+    pub duration: Option<String>,
+    #[serde(default)]
+    pub domain: Option<String>,
+}
+
+/// The bound `noise`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NoiseSpec {
+    /// Numbers moved by up to `Amount`.
+    Number(Amount),
+    /// Shift in the column's own unit (days for dates, the timestamp's unit otherwise).
+    Shift { max_shift: i64 },
+}
+
+impl RuleOptions for NoiseRule {
+    fn action(&self) -> &'static str {
+        "noise"
+    }
+
+    fn bind(&self, ctx: &BindContext) -> Result<Bound, Vec<String>> {
+        let spec =
+            bind(ctx.data_type(), self.absolute, self.relative, self.duration.as_deref()).map_err(|e| vec![e])?;
+        Ok(Bound { strategy: Strategy::Noise(spec), domain: ctx.domain_of(&self.domain), unique: false })
+    }
+
+    /// Inside JSON, noise moves numbers (bound as Float64; integers stay integers).
+    fn bind_in_json(&self, default_domain: &str) -> Result<(Strategy, String), String> {
+        let spec = bind(&DataType::Float64, self.absolute, self.relative, self.duration.as_deref())?;
+        Ok((Strategy::Noise(spec), self.domain.clone().unwrap_or_else(|| default_domain.to_string())))
+    }
+}
 
 /// The dates PostgreSQL holds, in days since 1970-01-01: 4713-11-24 BC to 5874897-12-31.
 pub const DATE_DAYS: (i64, i64) = (-2_440_588, 2_145_042_905);
@@ -206,12 +255,12 @@ pub fn parse_duration_micros(s: &str) -> Result<i64, String> {
 
 /// Binds a `noise` rule to a column of type `dt`: a time shift in the column's unit for dates
 /// and timestamps, an amount for numbers.
-pub(crate) fn bind(
+fn bind(
     dt: &DataType,
     absolute: Option<f64>,
     relative: Option<f64>,
     duration: Option<&str>,
-) -> Result<Strategy, String> {
+) -> Result<NoiseSpec, String> {
     let temporal = matches!(dt, DataType::Date32 | DataType::Date64 | DataType::Timestamp(..));
     let numeric =
         int_range(dt).is_some() || matches!(dt, DataType::Float32 | DataType::Float64 | DataType::Decimal128(..));
@@ -234,7 +283,7 @@ pub(crate) fn bind(
         if max_shift < 1 {
             return Err(format!("`duration` is shorter than one unit of a {dt} column; use a longer duration"));
         }
-        return Ok(Strategy::NoiseShift { max_shift });
+        return Ok(NoiseSpec::Shift { max_shift });
     }
     if !numeric {
         return Err(format!("`noise` works on numbers, dates and timestamps, and this column is {dt}"));
@@ -249,7 +298,7 @@ pub(crate) fn bind(
         (None, None) => return Err("noise on numbers needs `absolute` (e.g. 5) or `relative` (e.g. 0.1)".into()),
         _ => return Err("the noise amount must be a positive finite number".into()),
     };
-    Ok(Strategy::NoiseNumber(amount))
+    Ok(NoiseSpec::Number(amount))
 }
 
 #[cfg(test)]
