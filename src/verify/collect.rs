@@ -485,6 +485,7 @@ mod tests {
             strategy,
             domain: format!("public.t.{name}"),
             unique: false,
+            fold_case: false,
             length_limit: None,
             origin: Origin { file: "rules.toml".into(), line: 1 },
         }
