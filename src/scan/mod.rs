@@ -21,6 +21,10 @@
 //! (Parquet), `<table>_id` / `<table>Id` columns are taken to reference table `<table>`
 //! (singular or plural) and its primary key or `id` column, and the comment says so.
 //!
+//! Unique keys (PostgreSQL): a transformed column of a primary key, unique constraint or
+//! unique index gets a rule that keeps distinct values distinct, usually `unique = true`
+//! (module `unique`).
+//!
 //! The output is bound with [`crate::plan::bind`] before it is printed. A suggestion that
 //! does not bind (a generated value longer than a `varchar(n)` allows, say) is replaced by
 //! its fallback (a format-preserving mask, which keeps the length), then by the type's
@@ -34,6 +38,7 @@ pub mod evidence;
 mod gaps;
 mod render;
 pub mod suggest;
+mod unique;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -88,6 +93,7 @@ pub fn scan(source: &dyn Source, location: &str, sample_rows: usize) -> Result<S
         all_columns.push(columns);
     }
     share_key_domains(&mut scanned, &all_columns);
+    unique::keep_keys_unique(&mut scanned, tables);
     let text = self_check(&mut scanned, tables, location, sample_rows)?;
     let mut tally = Tally::default();
     for t in &scanned {
