@@ -166,7 +166,12 @@ pub fn read_domains(client: &mut Client) -> Result<HashMap<u32, (u32, i32)>, pos
 /// 12, conparentid since 11). Returns tables sorted by `schema.table`.
 pub fn read_tables(client: &mut Client, server_version_num: i32) -> Result<Vec<PgTable>, postgres::Error> {
     warn_not_copied(client)?;
+    describe_tables(client, server_version_num)
+}
 
+/// [`read_tables`] without the warnings about what is not copied: for a database doppel
+/// writes into, whose tables' keys the plan checks.
+pub fn describe_tables(client: &mut Client, server_version_num: i32) -> Result<Vec<PgTable>, postgres::Error> {
     let domains = read_domains(client)?;
 
     let generated = if server_version_num >= 120000 { "a.attgenerated::text" } else { "''::text" };

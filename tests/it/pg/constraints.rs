@@ -5,9 +5,8 @@
 //! into a new database, an SQL dump restored with psql, and Parquet loaded into PostgreSQL;
 //! `unique = true` on a citext column resolves outputs that differ only in case.
 //!
-//! A Parquet source has no keys: the keys are read from the PostgreSQL source, so the path
-//! Parquet → PostgreSQL is tested with data made from a PostgreSQL source (its keys checked
-//! on the way into Parquet) and loaded, kept as it is, into the target's schema.
+//! A Parquet source has no keys: loaded into existing PostgreSQL tables, the rules are checked
+//! against the target's keys instead, before anything is loaded.
 
 use crate::common;
 
@@ -166,16 +165,7 @@ fn scan_rules_keep_every_key_into_a_database_an_sql_dump_and_parquet_then_postgr
     assert!(out.status.success(), "{}", stderr(&out));
     let loaded = c.create_database("constraints_from_parquet");
     c.psql(&loaded, &schema_dump(&source));
-    let keep_all = write(
-        dir.path(),
-        "keep.toml",
-        r#"version = 1
-[tables."public.people"]
-keep = ["id", "email", "login", "country", "phone", "postcode", "deleted", "badge"]
-[tables."public.codes"]
-keep = ["code"]
-"#,
-    );
+    let keep_all = write(dir.path(), "keep.toml", KEEP_ALL);
     let out = doppel_run(&keep_all, parquet.to_str().unwrap(), &c.url(&loaded), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_keys_hold(&loaded);
@@ -218,4 +208,58 @@ code = { action = "mask", format_preserving = true, unique = true, domain = "cod
     assert!(c.scalar(&text_copy, distinct).parse::<i64>().unwrap() < 20, "no case-only collision to resolve");
     assert_eq!(c.scalar(&citext_copy, distinct), "20");
     assert_eq!(c.scalar(&citext_copy, "SELECT count(*) FROM codes WHERE code::text = upper(code::text)"), "10");
+}
+
+const KEEP_ALL: &str = r#"version = 1
+[tables."public.people"]
+keep = ["id", "email", "login", "country", "phone", "postcode", "deleted", "badge"]
+[tables."public.codes"]
+keep = ["code"]
+"#;
+
+/// Parquet files as they are (the source's rows) loaded into the source's schema: a rule
+/// that would break one of the target's keys is refused before anything is loaded; rules
+/// that keep them load, case-insensitive keys resolved.
+#[test]
+fn parquet_into_postgresql_checks_the_rules_against_the_target_keys() {
+    let c = cluster();
+    let source = source_db("constraints_raw_parquet");
+    let dir = tempfile::tempdir().unwrap();
+    let keep_all = write(dir.path(), "keep_all.toml", KEEP_ALL);
+    let parquet = dir.path().join("pq");
+    let out = doppel_run(&keep_all, &c.url(&source), parquet.to_str().unwrap(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let target = c.create_database("constraints_parquet_target");
+    c.psql(&target, &schema_dump(&source));
+
+    let rules = |email: &str, code: &str| {
+        format!(
+            "version = 1\n[tables.\"public.people\"]\nkeep = [\"id\", \"login\", \"country\", \"phone\", \"postcode\", \
+             \"deleted\", \"badge\"]\n[tables.\"public.people\".columns]\nemail = {email}\n\
+             [tables.\"public.codes\".columns]\ncode = {code}\n"
+        )
+    };
+    let bad = write(
+        dir.path(),
+        "bad.toml",
+        &rules(r#"{ action = "fake", generator = "email" }"#, r#"{ action = "constant", value = "x" }"#),
+    );
+    let out = doppel_run(&bad, parquet.to_str().unwrap(), &c.url(&target), &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("bad.toml:5: public.people.email: the unique index `people_email_key` needs"), "{err}");
+    assert!(err.contains("bad.toml:7: public.codes.code: the primary key `codes_pkey` needs"), "{err}");
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM people"), "0");
+
+    let good = write(
+        dir.path(),
+        "good.toml",
+        &rules(
+            r#"{ action = "fake", generator = "email", unique = true }"#,
+            r#"{ action = "mask", format_preserving = true, unique = true, domain = "code" }"#,
+        ),
+    );
+    let out = doppel_run(&good, parquet.to_str().unwrap(), &c.url(&target), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_keys_hold(&target);
 }
