@@ -51,8 +51,9 @@ pub struct UniqueKey {
     /// The columns the key compares, in key order, each once. For an expression other than
     /// `lower(column)` / `upper(column)`, the columns the expression reads (`expression`).
     pub columns: Vec<String>,
-    /// Those of `columns` compared without regard to case: a `citext` column, or one the
-    /// index reads through `lower(...)` / `upper(...)`.
+    /// Those of `columns` compared without regard to case: a `citext` column, one the index
+    /// compares under a nondeterministic collation, or one it reads through `lower(...)` /
+    /// `upper(...)`.
     pub case_insensitive: Vec<String>,
     /// A partial index (`WHERE ...`): only the rows its predicate selects must differ.
     pub partial: bool,

@@ -358,7 +358,9 @@ fn read_keys(
 /// every unique index on the table itself (a partitioned table's own index, not its
 /// partitions'), with each key position read as a column, a column under `lower()` /
 /// `upper()`, or another expression (see [`UniqueKey`]). A `citext` column (or a domain
-/// over it) is compared without regard to case.
+/// over it), and a column compared under a nondeterministic collation (PostgreSQL 12+, e.g.
+/// an ICU collation with `ks-level2`), are compared without regard to case (doppel folds
+/// case only: an accent-insensitive collation can still find two outputs equal).
 fn read_unique_keys(
     client: &mut Client,
     server_version_num: i32,
@@ -367,6 +369,8 @@ fn read_unique_keys(
 ) -> Result<(), postgres::Error> {
     let key_count = if server_version_num >= 110000 { "i.indnkeyatts" } else { "i.indnatts" };
     let nulls_not_distinct = if server_version_num >= 150000 { "i.indnullsnotdistinct" } else { "false" };
+    // A nondeterministic collation (12+) may compare without regard to case; doppel folds case.
+    let nondeterministic = if server_version_num >= 120000 { "NOT co.collisdeterministic" } else { "false" };
     let rows = client.query(
         &format!(
             "SELECT i.indrelid, ic.relname::text, i.indisprimary, i.indpred IS NOT NULL, {nulls_not_distinct}, \
@@ -381,7 +385,10 @@ fn read_unique_keys(
                           JOIN pg_catalog.pg_type b \
                             ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END \
                           WHERE a.attrelid = i.indrelid AND a.attnum > 0 AND NOT a.attisdropped \
-                            AND b.typname = 'citext' ORDER BY a.attnum) \
+                            AND b.typname = 'citext' ORDER BY a.attnum), \
+                    ARRAY(SELECT coalesce({nondeterministic}, false) FROM generate_series(1, {key_count}) g(n) \
+                          LEFT JOIN pg_catalog.pg_collation co ON co.oid = i.indcollation[g.n - 1] \
+                          ORDER BY g.n) \
              FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
              WHERE i.indisunique AND i.indrelid = ANY($1) \
              ORDER BY i.indrelid, ic.relname"
@@ -394,6 +401,7 @@ fn read_unique_keys(
         let names: Vec<String> = row.get(5);
         let definitions: Vec<String> = row.get(6);
         let citext: Vec<String> = row.get(7);
+        let nondeterministic: Vec<bool> = row.get(8);
         let table_columns: Vec<String> = tables[i].columns.iter().map(|c| c.name.clone()).collect();
         let mut key = UniqueKey {
             name: row.get(1),
@@ -412,9 +420,9 @@ fn read_unique_keys(
                 key.case_insensitive.push(column.to_string());
             }
         };
-        for (name, definition) in names.iter().zip(&definitions) {
+        for ((name, definition), &collation_folds) in names.iter().zip(&definitions).zip(&nondeterministic) {
             match key_position(name, definition, &table_columns) {
-                KeyPosition::Column(c) => add(&mut key, &c, false),
+                KeyPosition::Column(c) => add(&mut key, &c, collation_folds),
                 KeyPosition::Folded(c) => add(&mut key, &c, true),
                 KeyPosition::Expression(read) => {
                     key.expression = true;

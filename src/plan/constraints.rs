@@ -22,7 +22,8 @@
 //! `lower(column)` / `upper(column)` is checked through the columns it reads: doppel cannot
 //! tell whether the expression of distinct values stays distinct.
 //!
-//! Case: a `citext` column, or one a key reads as `lower(column)` / `upper(column)`, must
+//! Case: a `citext` column, one a key compares under a nondeterministic collation, or one a
+//! key reads as `lower(column)` / `upper(column)`, must
 //! differ without regard to case. Its plan gets `fold_case`, and `unique = true` then
 //! compares outputs case-folded (see [`crate::transform::unique`]).
 

@@ -263,3 +263,38 @@ fn parquet_into_postgresql_checks_the_rules_against_the_target_keys() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_keys_hold(&target);
 }
+
+/// A unique column under a nondeterministic (case-insensitive ICU) collation counts as
+/// case-insensitive like citext: refused without `unique`, and case-only collisions
+/// resolved with it. Skipped when the server has no ICU.
+#[test]
+fn a_nondeterministic_collation_makes_a_key_case_insensitive() {
+    let c = cluster();
+    let db = c.create_database("constraints_collation");
+    if c.scalar(&db, "SELECT count(*) FROM pg_collation WHERE collprovider = 'i'") == "0" {
+        eprintln!("skipped: the server has no ICU collations");
+        return;
+    }
+    c.psql(
+        &db,
+        "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false); \
+         CREATE TABLE codes (code text COLLATE ci UNIQUE); \
+         INSERT INTO codes SELECT CASE WHEN i % 2 = 0 THEN upper(chr(96 + i)) ELSE chr(96 + i) END FROM generate_series(1, 20) i;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules = |rule: &str| format!("version = 1\n[tables.\"public.codes\".columns]\ncode = {rule}\n");
+    let bad = write(dir.path(), "bad.toml", &rules(r#"{ action = "mask", format_preserving = true }"#));
+    let out = doppel(&["check", "--rules", bad.to_str().unwrap(), "--from", &c.url(&db)], None);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("public.codes.code: the unique index `codes_code_key` needs this column's values to stay distinct (compared without regard to case)"), "{err}");
+    let good = write(
+        dir.path(),
+        "good.toml",
+        &rules(r#"{ action = "mask", format_preserving = true, unique = true, domain = "code" }"#),
+    );
+    let target = format!("{db}_copy");
+    let out = doppel_run(&good, &c.url(&db), &c.url(&target), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(c.scalar(&target, "SELECT count(DISTINCT lower(code)) FROM codes"), "20");
+}
