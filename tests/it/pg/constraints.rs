@@ -131,6 +131,14 @@ fn scan_rules_keep_every_key_into_a_database_an_sql_dump_and_parquet_then_postgr
     let out = doppel(&["scan", "--from", &c.url(&source), "--out", rules.to_str().unwrap()], None);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = std::fs::read_to_string(&rules).unwrap();
+    let out = doppel(&["check", "--explain", "--rules", rules.to_str().unwrap(), "--from", &c.url(&source)], None);
+    let explained = String::from_utf8_lossy(&out.stdout);
+    for column in ["email", "login"] {
+        let line = explained.lines().find(|l| l.trim_start().starts_with(&format!("{column} "))).unwrap_or_default();
+        assert!(line.contains("unique (case-insensitive)"), "{column}: {explained}");
+    }
+    let phone = explained.lines().find(|l| l.trim_start().starts_with("phone ")).unwrap_or_default();
+    assert!(phone.contains(" unique") && !phone.contains("case-insensitive"), "{explained}");
     for column in ["email", "login", "phone", "badge"] {
         let line = text.lines().find(|l| l.split(" = ").next().map(str::trim) == Some(column)).unwrap_or_default();
         assert!(line.contains("unique = true"), "{column}: {line:?} in\n{text}");
