@@ -18,6 +18,9 @@ pub struct SourceTable {
     /// Every unique index (primary key, unique constraints, unique indexes, partial or on
     /// expressions), in index name order; empty for sources without constraints (Parquet).
     pub unique_keys: Vec<UniqueKey>,
+    /// CHECK constraints of the table and of its columns' domains, and domains declared
+    /// NOT NULL; empty for sources without constraints (Parquet).
+    pub checks: Vec<CheckConstraint>,
     /// Foreign keys declared on this table, in constraint name order; empty for sources
     /// without constraints (Parquet).
     pub foreign_keys: Vec<ForeignKey>,
@@ -35,6 +38,7 @@ impl SourceTable {
             schema,
             primary_key: None,
             unique_keys: Vec::new(),
+            checks: Vec::new(),
             foreign_keys: Vec::new(),
             row_security: false,
         }
@@ -64,6 +68,23 @@ pub struct UniqueKey {
     pub nulls_not_distinct: bool,
     /// The table's primary key.
     pub primary: bool,
+}
+
+/// A CHECK constraint the target enforces on every row: the table's own, or one of a
+/// column's domain (`CREATE DOMAIN … CHECK (…)`), or a domain's NOT NULL. doppel cannot
+/// evaluate a CHECK's expression: the target checks the rules' values, and the plan shows
+/// which transformed columns a CHECK reads (`check --explain`); a domain's NOT NULL refuses
+/// `null` like a column's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckConstraint {
+    /// The constraint's name (for a domain's NOT NULL, the domain's name).
+    pub name: String,
+    /// The columns it reads, in attnum order.
+    pub columns: Vec<String>,
+    /// The domain that declares it; `None` for the table's own CHECK.
+    pub domain: Option<String>,
+    /// A domain declared NOT NULL (no expression).
+    pub not_null: bool,
 }
 
 /// A foreign key: `columns` of the table that declares it reference `references_columns`

@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::schema::{ForeignKey, UniqueKey};
+use crate::schema::{CheckConstraint, ForeignKey, UniqueKey};
 
 use arrow_schema::{Field, Schema, SchemaRef};
 use postgres::Client;
@@ -56,6 +56,8 @@ pub struct PgTable {
     pub primary_key: Option<Vec<String>>,
     /// Unique indexes (primary key included), in index name order.
     pub unique_keys: Vec<UniqueKey>,
+    /// CHECK constraints of the table and its columns' domains, domains' NOT NULL.
+    pub checks: Vec<CheckConstraint>,
     /// Foreign keys declared on the table, in constraint name order.
     pub foreign_keys: Vec<ForeignKey>,
     /// Row-level security policies apply to the reading role (`row_security_active`): the
@@ -215,6 +217,7 @@ pub fn describe_tables(client: &mut Client, server_version_num: i32) -> Result<V
                 columns: Vec::new(),
                 primary_key: None,
                 unique_keys: Vec::new(),
+                checks: Vec::new(),
                 foreign_keys: Vec::new(),
                 row_security: false,
             });
@@ -235,6 +238,7 @@ pub fn describe_tables(client: &mut Client, server_version_num: i32) -> Result<V
     }
     read_keys(client, server_version_num, &oids, &mut tables)?;
     read_unique_keys(client, server_version_num, &oids, &mut tables)?;
+    read_checks(client, &oids, &mut tables)?;
     let protected: Vec<u32> = client
         .query(
             "SELECT c.oid FROM pg_catalog.pg_class c WHERE c.oid = ANY($1) AND pg_catalog.row_security_active(c.oid)",
@@ -437,6 +441,51 @@ fn read_unique_keys(
     Ok(())
 }
 
+/// Fills in the CHECK constraints of `tables` (whose relation oids are `oids`, in the same
+/// order): the table's own (`pg_constraint` type `c`, with the columns they read), and
+/// for each column of a domain type (domains over domains followed) its domains' CHECKs and
+/// NOT NULL. Sorted by domain (the table's own first), then name.
+fn read_checks(client: &mut Client, oids: &[u32], tables: &mut [PgTable]) -> Result<(), postgres::Error> {
+    let rows = client.query(
+        "SELECT con.conrelid, con.conname::text, \
+                ARRAY(SELECT a.attname::text FROM unnest(con.conkey) k(n) \
+                      JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.n), \
+                NULL::text, false \
+         FROM pg_catalog.pg_constraint con WHERE con.contype = 'c' AND con.conrelid = ANY($1) \
+         UNION ALL \
+         SELECT * FROM ( \
+           WITH RECURSIVE chain(attrelid, attnum, attname, typid, depth) AS ( \
+             SELECT a.attrelid, a.attnum, a.attname::text, a.atttypid, 0 FROM pg_catalog.pg_attribute a \
+             WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
+             UNION ALL \
+             SELECT c.attrelid, c.attnum, c.attname, t.typbasetype, c.depth + 1 FROM chain c \
+             JOIN pg_catalog.pg_type t ON t.oid = c.typid WHERE t.typtype = 'd' AND c.depth < 16) \
+           SELECT c.attrelid, con.conname::text, ARRAY[c.attname], \
+                  tn.nspname::text || '.' || t.typname::text, false \
+           FROM chain c JOIN pg_catalog.pg_type t ON t.oid = c.typid AND t.typtype = 'd' \
+           JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace \
+           JOIN pg_catalog.pg_constraint con ON con.contypid = t.oid AND con.contype = 'c' \
+           UNION ALL \
+           SELECT c.attrelid, tn.nspname::text || '.' || t.typname::text, ARRAY[c.attname], \
+                  tn.nspname::text || '.' || t.typname::text, true \
+           FROM chain c JOIN pg_catalog.pg_type t ON t.oid = c.typid AND t.typtype = 'd' AND t.typnotnull \
+           JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace) d \
+         ORDER BY 1, 4 NULLS FIRST, 2, 3",
+        &[&oids],
+    )?;
+    let index: HashMap<u32, usize> = oids.iter().enumerate().map(|(i, &oid)| (oid, i)).collect();
+    for row in rows {
+        let Some(&i) = index.get(&row.get::<_, u32>(0)) else { continue };
+        tables[i].checks.push(CheckConstraint {
+            name: row.get(1),
+            columns: row.get(2),
+            domain: row.get(3),
+            not_null: row.get(4),
+        });
+    }
+    Ok(())
+}
+
 /// What one position of a unique index compares.
 #[derive(Debug, PartialEq, Eq)]
 enum KeyPosition {
@@ -611,6 +660,7 @@ mod tests {
                 .collect(),
             primary_key: None,
             unique_keys: Vec::new(),
+            checks: Vec::new(),
             foreign_keys: Vec::new(),
             row_security: false,
         }

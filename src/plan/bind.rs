@@ -75,6 +75,7 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
                 domain: bound.domain,
                 unique: bound.unique,
                 fold_case: false,
+                checks: Vec::new(),
                 length_limit,
                 origin: Origin { file: rules.file.clone(), line: entry.line },
             }),

@@ -22,6 +22,10 @@
 //! `lower(column)` / `upper(column)` is checked through the columns it reads: doppel cannot
 //! tell whether the expression of distinct values stays distinct.
 //!
+//! NOT NULL: a column whose domain is declared NOT NULL refuses `null` like a NOT NULL
+//! column. CHECK constraints (the table's and its domains') are not evaluated: each column
+//! lists the ones that read it, for `check --explain`, and the target checks the values.
+//!
 //! Case: a `citext` column, one a key compares under a nondeterministic collation, or one a
 //! key reads as `lower(column)` / `upper(column)`, must
 //! differ without regard to case. Its plan gets `fold_case`, and `unique = true` then
@@ -55,6 +59,26 @@ pub(super) fn check(table: &SourceTable, columns: &mut [ColumnPlan], problems: &
     for key in &table.unique_keys {
         for c in columns.iter_mut().filter(|c| key.case_insensitive.contains(&c.name)) {
             c.fold_case = true;
+        }
+    }
+    for check in &table.checks {
+        for c in columns.iter_mut().filter(|c| check.columns.contains(&c.name)) {
+            if check.not_null && matches!(c.strategy, Strategy::Null) {
+                problems.push(
+                    Problem::new(format!(
+                        "`null` on a column whose domain {} is declared NOT NULL would break it; choose another action",
+                        check.name
+                    ))
+                    .at(&c.origin.file, Some(c.origin.line))
+                    .table(&table.name)
+                    .column(&c.name),
+                );
+            } else if !check.not_null {
+                c.checks.push(match &check.domain {
+                    Some(domain) => format!("{} (domain {domain})", check.name),
+                    None => check.name.clone(),
+                });
+            }
         }
     }
 }

@@ -35,6 +35,9 @@ pub fn explain(plan: &Plan) -> String {
             if c.unique {
                 rule.push_str(if c.fold_case { " unique (case-insensitive)" } else { " unique" });
             }
+            if c.is_personal() && !c.checks.is_empty() {
+                let _ = write!(rule, " [the target checks: {}]", c.checks.join(", "));
+            }
             if let Some(reads) = generated_reads(table.schema.field(c.index)) {
                 let from = reads.map(|r| r.join(", ")).unwrap_or_else(|| "unknown columns".into());
                 let _ = write!(rule, " [generated from {from}: PostgreSQL targets compute it again]");

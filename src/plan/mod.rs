@@ -87,6 +87,9 @@ pub struct ColumnPlan {
     /// `unique` compares outputs without regard to case: the column is `citext`, or a unique
     /// index reads it as `lower(column)` / `upper(column)` (set by `constraints`).
     pub fold_case: bool,
+    /// The CHECK constraints (the table's, or its domain's) that read this column, by name:
+    /// the target checks the rule's values against them (set by `constraints`).
+    pub checks: Vec<String>,
     /// The declared `varchar(n)` / `char(n)` length every output value is checked against at
     /// run time (see [`fit`]); `None` when the column has none or the plan proved the rule's
     /// values fit.

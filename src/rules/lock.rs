@@ -180,6 +180,7 @@ mod tests {
             schema: Arc::new(Schema::new(fields)),
             primary_key: None,
             unique_keys: vec![],
+            checks: vec![],
             foreign_keys: vec![],
             row_security: false,
         }

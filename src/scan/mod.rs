@@ -23,7 +23,8 @@
 //!
 //! Unique keys (PostgreSQL): a transformed column of a primary key, unique constraint or
 //! unique index gets a rule that keeps distinct values distinct, usually `unique = true`
-//! (module `unique`).
+//! A column whose domain is declared NOT NULL
+//! never gets `null` (module `constraints`).
 //!
 //! The output is bound with [`crate::plan::bind`] before it is printed. A suggestion that
 //! does not bind (a generated value longer than a `varchar(n)` allows, say) is replaced by
@@ -33,12 +34,12 @@
 //! Nothing printed comes from a value: comments hold counts, column names and detector
 //! names only.
 
+mod constraints;
 pub mod dictionary;
 pub mod evidence;
 mod gaps;
 mod render;
 pub mod suggest;
-mod unique;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -93,7 +94,8 @@ pub fn scan(source: &dyn Source, location: &str, sample_rows: usize) -> Result<S
         all_columns.push(columns);
     }
     share_key_domains(&mut scanned, &all_columns);
-    unique::keep_keys_unique(&mut scanned, tables);
+    constraints::no_null_on_not_null_domains(&mut scanned, tables);
+    constraints::keep_keys_unique(&mut scanned, tables);
     let text = self_check(&mut scanned, tables, location, sample_rows)?;
     let mut tally = Tally::default();
     for t in &scanned {

@@ -486,6 +486,7 @@ mod tests {
             domain: format!("public.t.{name}"),
             unique: false,
             fold_case: false,
+            checks: Vec::new(),
             length_limit: None,
             origin: Origin { file: "rules.toml".into(), line: 1 },
         }

@@ -1,6 +1,7 @@
 //! Unique keys of a PostgreSQL source kept in every target: a primary key, a `citext NOT NULL
 //! UNIQUE` column, a `lower(...)` unique expression index, a partial unique index, a
-//! multi-column unique constraint and a domain with a CHECK. `doppel check` refuses rules
+//! multi-column unique constraint, a domain with a CHECK, a domain declared NOT NULL and a
+//! table CHECK. `doppel check` refuses rules
 //! that could break a key (naming the key, never a value); `doppel scan`'s rules keep them all
 //! into a new database, an SQL dump restored with psql, and Parquet loaded into PostgreSQL;
 //! `unique = true` on a citext column resolves outputs that differ only in case.
@@ -38,6 +39,9 @@ SELECT i, 'Person' || i || '@Example.org', 'Login' || i, CASE WHEN i % 2 = 0 THE
 FROM generate_series(1, 200) i;
 CREATE TABLE codes (code citext PRIMARY KEY);
 INSERT INTO codes SELECT CASE WHEN i % 2 = 0 THEN upper(chr(96 + i)) ELSE chr(96 + i) END FROM generate_series(1, 20) i;
+CREATE DOMAIN label AS text NOT NULL;
+CREATE TABLE tags (tag label, CONSTRAINT tag_not_empty CHECK (tag <> ''));
+INSERT INTO tags SELECT 'Xq7-' || i FROM generate_series(1, 30) i;
 "#;
 
 /// The unique indexes every copy must have, valid.
@@ -75,10 +79,11 @@ fn assert_keys_hold(db: &str) {
     let domain_check = "SELECT count(*) FROM pg_constraint k JOIN pg_type t ON t.oid = k.contypid \
                         WHERE t.typname = 'postcode' AND k.contype = 'c' AND k.convalidated";
     assert_eq!(c.scalar(db, domain_check), "1");
+    assert_eq!(c.scalar(db, "SELECT count(*) FROM tags WHERE tag <> ''"), "30");
 }
 
 #[test]
-fn check_refuses_a_rule_that_could_break_each_kind_of_unique_key() {
+fn check_refuses_a_rule_that_could_break_each_kind_of_unique_key_or_a_not_null_domain() {
     let c = cluster();
     let db = source_db("constraints_check");
     let dir = tempfile::tempdir().unwrap();
@@ -96,6 +101,8 @@ phone = { action = "mask", format_preserving = true }
 badge = { action = "constant", value = "x" }
 [tables."public.codes".columns]
 code = { action = "hash", length = 4 }
+[tables."public.tags".columns]
+tag = { action = "null" }
 "#,
     );
     let out = doppel(&["check", "--rules", rules.to_str().unwrap(), "--from", &c.url(&db)], None);
@@ -114,6 +121,7 @@ code = { action = "hash", length = 4 }
          distinct (partial: doppel keeps the column distinct in every row, which is stronger), and a constant gives \
          every row the same value",
         "bad.toml:11: public.codes.code: the primary key `codes_pkey` needs",
+        "bad.toml:13: public.tags.tag: `null` on a column whose domain public.label is declared NOT NULL would break it",
     ] {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
@@ -137,6 +145,10 @@ fn scan_rules_keep_every_key_into_a_database_an_sql_dump_and_parquet_then_postgr
         let line = explained.lines().find(|l| l.trim_start().starts_with(&format!("{column} "))).unwrap_or_default();
         assert!(line.contains("unique (case-insensitive)"), "{column}: {explained}");
     }
+    let postcode = explained.lines().find(|l| l.trim_start().starts_with("postcode ")).unwrap_or_default();
+    assert!(postcode.contains("[the target checks: postcode_check (domain public.postcode)]"), "{explained}");
+    let tag = explained.lines().find(|l| l.trim_start().starts_with("tag ")).unwrap_or_default();
+    assert!(tag.contains("[the target checks: tag_not_empty]") && !tag.contains("null"), "{explained}");
     let phone = explained.lines().find(|l| l.trim_start().starts_with("phone ")).unwrap_or_default();
     assert!(phone.contains(" unique") && !phone.contains("case-insensitive"), "{explained}");
     for column in ["email", "login", "phone", "badge"] {
@@ -223,6 +235,8 @@ const KEEP_ALL: &str = r#"version = 1
 keep = ["id", "email", "login", "country", "phone", "postcode", "deleted", "badge"]
 [tables."public.codes"]
 keep = ["code"]
+[tables."public.tags"]
+keep = ["tag"]
 "#;
 
 /// Parquet files as they are (the source's rows) loaded into the source's schema: a rule
@@ -244,7 +258,7 @@ fn parquet_into_postgresql_checks_the_rules_against_the_target_keys() {
         format!(
             "version = 1\n[tables.\"public.people\"]\nkeep = [\"id\", \"login\", \"country\", \"phone\", \"postcode\", \
              \"deleted\", \"badge\"]\n[tables.\"public.people\".columns]\nemail = {email}\n\
-             [tables.\"public.codes\".columns]\ncode = {code}\n"
+             [tables.\"public.codes\".columns]\ncode = {code}\n[tables.\"public.tags\"]\nkeep = [\"tag\"]\n"
         )
     };
     let bad = write(

@@ -1,4 +1,4 @@
-//! Unique keys in scan's suggestions: a transformed column of a unique key (primary key,
+//! Constraints in scan's suggestions. Unique keys: a transformed column of a unique key (primary key,
 //! unique constraint or index) gets a rule that keeps distinct values distinct, so the
 //! suggested rules pass the plan's key check (`plan::constraints`) and the target can
 //! create the key after the load.
@@ -9,6 +9,9 @@
 //! `json`, a plain mask) are replaced: text by a format-preserving mask with
 //! `unique = true`, integers and uuids by `hash`. Any other type is left to the plan's
 //! check, which names it.
+//!
+//! A column whose domain is declared NOT NULL (the column itself may be nullable) never gets
+//! `null`: it gets the safe rule of a NOT NULL column of its type instead.
 
 use arrow_schema::{DataType, Field};
 
@@ -40,6 +43,27 @@ pub(super) fn keep_keys_unique(scanned: &mut [ScannedTable], tables: &[SourceTab
                     && let Some(next) = distinct(fallback, field, key)
                 {
                     s.fallback = Some(next);
+                }
+            }
+        }
+    }
+}
+
+/// Replaces `null` (suggested, or as the fallback) on a column whose domain is declared
+/// NOT NULL by the safe rule of a NOT NULL column of its type, and says so.
+pub(super) fn no_null_on_not_null_domains(scanned: &mut [ScannedTable], tables: &[SourceTable]) {
+    for (table, scan) in tables.iter().zip(scanned.iter_mut()) {
+        for check in table.checks.iter().filter(|c| c.not_null) {
+            for name in &check.columns {
+                let Ok(field) = table.schema.field_with_name(name) else { continue };
+                let Some((_, s)) = scan.columns.iter_mut().find(|(n, _)| n == name) else { continue };
+                let safe = super::suggest::safe_rule(&field.clone().with_nullable(false));
+                if matches!(&s.action, Action::Rule(r) if r.action == "null") {
+                    s.why = format!("{}; `{}`, not `null`: the domain {} is NOT NULL", s.why, safe.action, check.name);
+                    s.action = Action::Rule(safe.clone());
+                }
+                if s.fallback.as_ref().is_some_and(|r| r.action == "null") {
+                    s.fallback = Some(safe);
                 }
             }
         }
