@@ -7,8 +7,10 @@
 //! of integers and uuids is a permutation already, and `null` keeps a key unique (NULLs
 //! differ) unless it is `NULLS NOT DISTINCT`. Other rules (`constant`, `noise`, `redact`,
 //! `json`, a plain mask) are replaced: text by a format-preserving mask with
-//! `unique = true`, integers and uuids by `hash`. Any other type is left to the plan's
-//! check, which names it.
+//! `unique = true`, integers and uuids by `hash`, other types by `null` when the column
+//! allows it. A NOT NULL column of another type (a unique timestamp under `noise`, say)
+//! has no rule that keeps it unique but `keep`, which scan does not choose for it: the
+//! plan's check names it, and scan reports its rules do not bind.
 //!
 //! A column whose domain is declared NOT NULL (the column itself may be nullable) never gets
 //! `null`: it gets the safe rule of a NOT NULL column of its type instead.
@@ -98,6 +100,8 @@ fn distinct(rule: &Rule, field: &Field, key: &UniqueKey) -> Option<Rule> {
         {
             Some(Rule::new("hash"))
         }
+        // Noise on a unique number or date: NULLs never collide.
+        _ if field.is_nullable() && !key.nulls_not_distinct => Some(Rule::new("null")),
         _ => None,
     }
 }
@@ -145,5 +149,10 @@ mod tests {
         );
         let float = Field::new("c", DataType::Float64, false);
         assert_eq!(render(Rule::new("noise").opt("relative", 0.1), &float, false), None);
+        let nullable = Field::new("c", DataType::Float64, true);
+        assert_eq!(
+            render(Rule::new("noise").opt("relative", 0.1), &nullable, false).as_deref(),
+            Some(r#"{ action = "null" }"#)
+        );
     }
 }
