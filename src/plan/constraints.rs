@@ -16,7 +16,8 @@
 //! | anything else (`fake`, hex `hash`, `mask`, `template`, `noise`, `redact`, `json`) | no: two values may come out equal |
 //!
 //! For a key of several columns every transformed column must keep distinct values
-//! distinct: that keeps each tuple distinct, whatever the kept columns hold. A partial
+//! distinct: that keeps each tuple distinct, whatever the kept columns hold. A key with a
+//! column made `null` cannot be broken (NULLs differ), unless it is `NULLS NOT DISTINCT`. A partial
 //! index only needs the rows its predicate selects to differ; keeping the column unique in
 //! every row is stronger, and is what `unique = true` does. An expression key other than
 //! `lower(column)` / `upper(column)` is checked through the columns it reads: doppel cannot
@@ -44,6 +45,10 @@ pub(super) fn check(table: &SourceTable, columns: &mut [ColumnPlan], problems: &
     for key in &table.unique_keys {
         let members: Vec<&ColumnPlan> =
             key.columns.iter().filter_map(|name| columns.iter().find(|c| c.name == *name)).collect();
+        // A member made NULL in every row: no two rows of the key can be equal.
+        if !key.nulls_not_distinct && members.iter().any(|c| matches!(c.strategy, Strategy::Null)) {
+            continue;
+        }
         for c in members.iter().filter(|c| !matches!(c.strategy, Strategy::Keep)) {
             if reported.contains(&c.name.as_str()) {
                 continue;
@@ -214,6 +219,8 @@ mod tests {
         let p = bind_with(keys(), both).unwrap_err();
         assert!(p.len() == 1 && p[0].contains("public.t.b: the unique index `t_a_b_key` on (`a`, `b`) needs"), "{p:?}");
         assert!(bind_with(keys(), "a = { action = \"null\" }\n").is_ok());
+        let null_and_fake = "a = { action = \"null\" }\nb = { action = \"fake\", generator = \"city\" }\n";
+        assert!(bind_with(keys(), null_and_fake).is_ok());
         let strict = vec![UniqueKey { nulls_not_distinct: true, ..key("t_a_b_key", &["a", "b"]) }];
         assert!(bind_with(strict, "a = { action = \"null\" }\n").unwrap_err()[0].contains("NULLS NOT DISTINCT"));
     }
