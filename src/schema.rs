@@ -15,6 +15,12 @@ pub struct SourceTable {
     /// The primary key's columns in key order; `None` when the table has no primary key or
     /// the source cannot tell (Parquet).
     pub primary_key: Option<Vec<String>>,
+    /// Every unique index (primary key, unique constraints, unique indexes, partial or on
+    /// expressions), in index name order; empty for sources without constraints (Parquet).
+    pub unique_keys: Vec<UniqueKey>,
+    /// CHECK constraints of the table and of its columns' domains, and domains declared
+    /// NOT NULL; empty for sources without constraints (Parquet).
+    pub checks: Vec<CheckConstraint>,
     /// Foreign keys declared on this table, in constraint name order; empty for sources
     /// without constraints (Parquet).
     pub foreign_keys: Vec<ForeignKey>,
@@ -27,8 +33,58 @@ pub struct SourceTable {
 impl SourceTable {
     /// A table without keys or row security (what a Parquet file can describe).
     pub fn new(name: impl Into<String>, schema: SchemaRef) -> SourceTable {
-        SourceTable { name: name.into(), schema, primary_key: None, foreign_keys: Vec::new(), row_security: false }
+        SourceTable {
+            name: name.into(),
+            schema,
+            primary_key: None,
+            unique_keys: Vec::new(),
+            checks: Vec::new(),
+            foreign_keys: Vec::new(),
+            row_security: false,
+        }
     }
+}
+
+/// A unique index of a table (what PostgreSQL enforces for a primary key, a unique
+/// constraint or `CREATE UNIQUE INDEX`): no two rows (that its predicate selects, when
+/// `partial`) hold equal values in all of `columns`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueKey {
+    /// The index's name.
+    pub name: String,
+    /// The columns the key compares, in key order, each once. For an expression other than
+    /// `lower(column)` / `upper(column)`, the columns the expression reads (`expression`).
+    pub columns: Vec<String>,
+    /// Those of `columns` compared without regard to case: a `citext` column, one the index
+    /// compares under a nondeterministic collation, or one it reads through `lower(...)` /
+    /// `upper(...)`.
+    pub case_insensitive: Vec<String>,
+    /// A partial index (`WHERE ...`): only the rows its predicate selects must differ.
+    pub partial: bool,
+    /// A key position is an expression other than `lower(column)` / `upper(column)`;
+    /// `columns` then lists what the expressions read.
+    pub expression: bool,
+    /// `NULLS NOT DISTINCT` (PostgreSQL 15+): two NULLs count as equal.
+    pub nulls_not_distinct: bool,
+    /// The table's primary key.
+    pub primary: bool,
+}
+
+/// A CHECK constraint the target enforces on every row: the table's own, or one of a
+/// column's domain (`CREATE DOMAIN … CHECK (…)`), or a domain's NOT NULL. doppel cannot
+/// evaluate a CHECK's expression: the target checks the rules' values, and the plan shows
+/// which transformed columns a CHECK reads (`check --explain`); a domain's NOT NULL refuses
+/// `null` like a column's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckConstraint {
+    /// The constraint's name (for a domain's NOT NULL, the domain's name).
+    pub name: String,
+    /// The columns it reads, in attnum order.
+    pub columns: Vec<String>,
+    /// The domain that declares it; `None` for the table's own CHECK.
+    pub domain: Option<String>,
+    /// A domain declared NOT NULL (no expression).
+    pub not_null: bool,
 }
 
 /// A foreign key: `columns` of the table that declares it reference `references_columns`

@@ -12,6 +12,7 @@ use crate::pipeline::{self, RunReport};
 use crate::plan::Plan;
 use crate::rules::{RuleSet, TableAction, load_rules};
 use crate::scan;
+use crate::schema::SourceTable;
 use crate::secret::Key;
 use crate::sink::postgres::dump;
 use crate::sink::staging::StagedFile;
@@ -94,10 +95,32 @@ fn open_source(config: &RunConfig, rules: &RuleSet, key: &Key) -> Result<(Opened
         // Input files are hashed for the report before they are read.
         from => {
             let opened = OpenedSource::open(from, config.report.is_some())?;
-            let plan = scan::bind(rules, opened.source().tables())?;
+            let tables = with_target_keys(opened.source().tables(), &config.to);
+            let plan = scan::bind(rules, &tables)?;
             Ok((opened, plan, None))
         }
     }
+}
+
+/// A source without keys (Parquet) loaded into existing PostgreSQL tables: the tables with
+/// the target's unique keys, so the plan refuses rules that would break them (and keeps
+/// `citext` ones case-insensitive) before anything is loaded. When the target cannot be read
+/// here, the tables as they are: opening the target reports why.
+fn with_target_keys(tables: &[SourceTable], to: &Location) -> Vec<SourceTable> {
+    let mut tables = tables.to_vec();
+    let Location::Postgres(url) = to else { return tables };
+    if tables.iter().any(|t| !t.unique_keys.is_empty()) {
+        return tables;
+    }
+    match crate::sink::postgres::existing::unique_keys(url) {
+        Ok(mut keys) => {
+            for t in &mut tables {
+                t.unique_keys = keys.remove(&t.name).unwrap_or_default();
+            }
+        }
+        Err(e) => tracing::debug!(error = %e, "the target's unique keys could not be read before the plan"),
+    }
+    tables
 }
 
 /// Opens the target: a PostgreSQL source's snapshot gives a database or dump target its

@@ -241,6 +241,8 @@ impl TableProfile {
             name: self.name.clone(),
             schema: self.arrow_schema(),
             primary_key: self.primary_key.clone(),
+            unique_keys: Vec::new(),
+            checks: Vec::new(),
             foreign_keys: self.foreign_keys.iter().map(ForeignKeyProfile::to_foreign_key).collect(),
             row_security: false,
         }

@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::schema::ForeignKey;
+use crate::schema::{CheckConstraint, ForeignKey, UniqueKey};
 
 use arrow_schema::{Field, Schema, SchemaRef};
 use postgres::Client;
@@ -54,6 +54,10 @@ pub struct PgTable {
     pub columns: Vec<PgColumn>,
     /// Primary key columns in key order.
     pub primary_key: Option<Vec<String>>,
+    /// Unique indexes (primary key included), in index name order.
+    pub unique_keys: Vec<UniqueKey>,
+    /// CHECK constraints of the table and its columns' domains, domains' NOT NULL.
+    pub checks: Vec<CheckConstraint>,
     /// Foreign keys declared on the table, in constraint name order.
     pub foreign_keys: Vec<ForeignKey>,
     /// Row-level security policies apply to the reading role (`row_security_active`): the
@@ -164,7 +168,12 @@ pub fn read_domains(client: &mut Client) -> Result<HashMap<u32, (u32, i32)>, pos
 /// 12, conparentid since 11). Returns tables sorted by `schema.table`.
 pub fn read_tables(client: &mut Client, server_version_num: i32) -> Result<Vec<PgTable>, postgres::Error> {
     warn_not_copied(client)?;
+    describe_tables(client, server_version_num)
+}
 
+/// [`read_tables`] without the warnings about what is not copied: for a database doppel
+/// writes into, whose tables' keys the plan checks.
+pub fn describe_tables(client: &mut Client, server_version_num: i32) -> Result<Vec<PgTable>, postgres::Error> {
     let domains = read_domains(client)?;
 
     let generated = if server_version_num >= 120000 { "a.attgenerated::text" } else { "''::text" };
@@ -207,6 +216,8 @@ pub fn read_tables(client: &mut Client, server_version_num: i32) -> Result<Vec<P
                 partitioned: row.get(3),
                 columns: Vec::new(),
                 primary_key: None,
+                unique_keys: Vec::new(),
+                checks: Vec::new(),
                 foreign_keys: Vec::new(),
                 row_security: false,
             });
@@ -226,6 +237,8 @@ pub fn read_tables(client: &mut Client, server_version_num: i32) -> Result<Vec<P
         });
     }
     read_keys(client, server_version_num, &oids, &mut tables)?;
+    read_unique_keys(client, server_version_num, &oids, &mut tables)?;
+    read_checks(client, &oids, &mut tables)?;
     let protected: Vec<u32> = client
         .query(
             "SELECT c.oid FROM pg_catalog.pg_class c WHERE c.oid = ANY($1) AND pg_catalog.row_security_active(c.oid)",
@@ -345,6 +358,259 @@ fn read_keys(
     Ok(())
 }
 
+/// Fills in the unique keys of `tables` (whose relation oids are `oids`, in the same order):
+/// every unique index on the table itself (a partitioned table's own index, not its
+/// partitions'), with each key position read as a column, a column under `lower()` /
+/// `upper()`, or another expression (see [`UniqueKey`]). A `citext` column (or a domain
+/// over it), and a column compared under a nondeterministic collation (PostgreSQL 12+, e.g.
+/// an ICU collation with `ks-level2`), are compared without regard to case (doppel folds
+/// case only: an accent-insensitive collation can still find two outputs equal).
+fn read_unique_keys(
+    client: &mut Client,
+    server_version_num: i32,
+    oids: &[u32],
+    tables: &mut [PgTable],
+) -> Result<(), postgres::Error> {
+    let key_count = if server_version_num >= 110000 { "i.indnkeyatts" } else { "i.indnatts" };
+    let nulls_not_distinct = if server_version_num >= 150000 { "i.indnullsnotdistinct" } else { "false" };
+    // A nondeterministic collation (12+) may compare without regard to case; doppel folds case.
+    let nondeterministic = if server_version_num >= 120000 { "NOT co.collisdeterministic" } else { "false" };
+    let rows = client.query(
+        &format!(
+            "SELECT i.indrelid, ic.relname::text, i.indisprimary, i.indpred IS NOT NULL, {nulls_not_distinct}, \
+                    ARRAY(SELECT coalesce(a.attname::text, '') FROM generate_series(1, {key_count}) g(n) \
+                          LEFT JOIN pg_catalog.pg_attribute a \
+                                 ON a.attrelid = i.indrelid AND a.attnum = i.indkey[g.n - 1] AND a.attnum > 0 \
+                          ORDER BY g.n), \
+                    ARRAY(SELECT pg_catalog.pg_get_indexdef(i.indexrelid, g.n, true) \
+                          FROM generate_series(1, {key_count}) g(n) ORDER BY g.n), \
+                    ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a \
+                          JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+                          JOIN pg_catalog.pg_type b \
+                            ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END \
+                          WHERE a.attrelid = i.indrelid AND a.attnum > 0 AND NOT a.attisdropped \
+                            AND b.typname = 'citext' ORDER BY a.attnum), \
+                    ARRAY(SELECT coalesce({nondeterministic}, false) FROM generate_series(1, {key_count}) g(n) \
+                          LEFT JOIN pg_catalog.pg_collation co ON co.oid = i.indcollation[g.n - 1] \
+                          ORDER BY g.n) \
+             FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
+             WHERE i.indisunique AND i.indrelid = ANY($1) \
+             ORDER BY i.indrelid, ic.relname"
+        ),
+        &[&oids],
+    )?;
+    let index: HashMap<u32, usize> = oids.iter().enumerate().map(|(i, &oid)| (oid, i)).collect();
+    for row in rows {
+        let Some(&i) = index.get(&row.get::<_, u32>(0)) else { continue };
+        let names: Vec<String> = row.get(5);
+        let definitions: Vec<String> = row.get(6);
+        let citext: Vec<String> = row.get(7);
+        let nondeterministic: Vec<bool> = row.get(8);
+        let table_columns: Vec<String> = tables[i].columns.iter().map(|c| c.name.clone()).collect();
+        let mut key = UniqueKey {
+            name: row.get(1),
+            columns: Vec::new(),
+            case_insensitive: Vec::new(),
+            partial: row.get(3),
+            expression: false,
+            nulls_not_distinct: row.get(4),
+            primary: row.get(2),
+        };
+        let add = |key: &mut UniqueKey, column: &str, folded: bool| {
+            if !key.columns.iter().any(|c| c == column) {
+                key.columns.push(column.to_string());
+            }
+            if (folded || citext.iter().any(|c| c == column)) && !key.case_insensitive.iter().any(|c| c == column) {
+                key.case_insensitive.push(column.to_string());
+            }
+        };
+        for ((name, definition), &collation_folds) in names.iter().zip(&definitions).zip(&nondeterministic) {
+            match key_position(name, definition, &table_columns) {
+                KeyPosition::Column(c) => add(&mut key, &c, collation_folds),
+                KeyPosition::Folded(c) => add(&mut key, &c, true),
+                KeyPosition::Expression(read) => {
+                    key.expression = true;
+                    for c in read {
+                        add(&mut key, &c, false);
+                    }
+                }
+            }
+        }
+        tables[i].unique_keys.push(key);
+    }
+    Ok(())
+}
+
+/// Fills in the CHECK constraints of `tables` (whose relation oids are `oids`, in the same
+/// order): the table's own (`pg_constraint` type `c`, with the columns they read), and
+/// for each column of a domain type (domains over domains followed) its domains' CHECKs and
+/// NOT NULL. Sorted by domain (the table's own first), then name.
+fn read_checks(client: &mut Client, oids: &[u32], tables: &mut [PgTable]) -> Result<(), postgres::Error> {
+    let rows = client.query(
+        "SELECT con.conrelid, con.conname::text, \
+                ARRAY(SELECT a.attname::text FROM unnest(con.conkey) k(n) \
+                      JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.n), \
+                NULL::text, false \
+         FROM pg_catalog.pg_constraint con WHERE con.contype = 'c' AND con.conrelid = ANY($1) \
+         UNION ALL \
+         SELECT * FROM ( \
+           WITH RECURSIVE chain(attrelid, attnum, attname, typid, depth) AS ( \
+             SELECT a.attrelid, a.attnum, a.attname::text, a.atttypid, 0 FROM pg_catalog.pg_attribute a \
+             WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
+             UNION ALL \
+             SELECT c.attrelid, c.attnum, c.attname, t.typbasetype, c.depth + 1 FROM chain c \
+             JOIN pg_catalog.pg_type t ON t.oid = c.typid WHERE t.typtype = 'd' AND c.depth < 16) \
+           SELECT c.attrelid, con.conname::text, ARRAY[c.attname], \
+                  tn.nspname::text || '.' || t.typname::text, false \
+           FROM chain c JOIN pg_catalog.pg_type t ON t.oid = c.typid AND t.typtype = 'd' \
+           JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace \
+           JOIN pg_catalog.pg_constraint con ON con.contypid = t.oid AND con.contype = 'c' \
+           UNION ALL \
+           SELECT c.attrelid, tn.nspname::text || '.' || t.typname::text, ARRAY[c.attname], \
+                  tn.nspname::text || '.' || t.typname::text, true \
+           FROM chain c JOIN pg_catalog.pg_type t ON t.oid = c.typid AND t.typtype = 'd' AND t.typnotnull \
+           JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace) d \
+         ORDER BY 1, 4 NULLS FIRST, 2, 3",
+        &[&oids],
+    )?;
+    let index: HashMap<u32, usize> = oids.iter().enumerate().map(|(i, &oid)| (oid, i)).collect();
+    for row in rows {
+        let Some(&i) = index.get(&row.get::<_, u32>(0)) else { continue };
+        tables[i].checks.push(CheckConstraint {
+            name: row.get(1),
+            columns: row.get(2),
+            domain: row.get(3),
+            not_null: row.get(4),
+        });
+    }
+    Ok(())
+}
+
+/// What one position of a unique index compares.
+#[derive(Debug, PartialEq, Eq)]
+enum KeyPosition {
+    Column(String),
+    /// `lower(column)` or `upper(column)` (casts allowed around the column).
+    Folded(String),
+    /// Any other expression, with the table's columns its text names.
+    Expression(Vec<String>),
+}
+
+/// Reads one key position: `name` is the column's name for a plain column (empty for an
+/// expression), `definition` what `pg_get_indexdef(index, n, true)` prints for it.
+fn key_position(name: &str, definition: &str, columns: &[String]) -> KeyPosition {
+    if !name.is_empty() {
+        return KeyPosition::Column(name.to_string());
+    }
+    let text = definition.trim();
+    let lowered = text.to_ascii_lowercase();
+    if (lowered.starts_with("lower(") || lowered.starts_with("upper(")) && text.ends_with(')') {
+        let inner = strip_casts(&text[6..text.len() - 1]);
+        if let [one] = identifiers(inner).as_slice()
+            && identifiers_only(inner)
+            && columns.contains(one)
+        {
+            return KeyPosition::Folded(one.clone());
+        }
+    }
+    let mut read: Vec<String> = Vec::new();
+    for id in identifiers(text) {
+        if columns.contains(&id) && !read.contains(&id) {
+            read.push(id);
+        }
+    }
+    KeyPosition::Expression(read)
+}
+
+/// `(email)::text` → `email`: outer parentheses and trailing `::type` casts removed.
+fn strip_casts(mut text: &str) -> &str {
+    loop {
+        text = text.trim();
+        if let Some(cast) = top_level_cast(text) {
+            text = &text[..cast];
+        } else if text.starts_with('(') && text.ends_with(')') && top_level_cast(&text[1..text.len() - 1]).is_some()
+            || text.starts_with('(') && text.ends_with(')') && !text[1..text.len() - 1].contains(['(', ')'])
+        {
+            text = &text[1..text.len() - 1];
+        } else {
+            return text;
+        }
+    }
+}
+
+/// The byte offset of the first `::` outside parentheses and double quotes.
+fn top_level_cast(text: &str) -> Option<usize> {
+    let (mut depth, mut quoted) = (0i32, false);
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'(' if !quoted => depth += 1,
+            b')' if !quoted => depth -= 1,
+            b':' if !quoted && depth == 0 && bytes.get(i + 1) == Some(&b':') => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether `text` is one identifier, bare or double-quoted.
+fn identifiers_only(text: &str) -> bool {
+    let t = text.trim();
+    (t.starts_with('"') && t.ends_with('"') && t.len() >= 2)
+        || (!t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$'))
+}
+
+/// The identifiers `text` names, bare or double-quoted (`""` inside quotes is one `"`);
+/// string literals are skipped.
+fn identifiers(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                while let Some(c) = chars.next() {
+                    if c == '\'' {
+                        if chars.peek() == Some(&'\'') {
+                            chars.next();
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            '"' => {
+                let mut id = String::new();
+                while let Some(c) = chars.next() {
+                    if c == '"' {
+                        if chars.peek() == Some(&'"') {
+                            chars.next();
+                        } else {
+                            break;
+                        }
+                    }
+                    id.push(c);
+                }
+                out.push(id);
+            }
+            c if c.is_alphabetic() || c == '_' => {
+                let mut id = String::from(c);
+                while let Some(&n) = chars.peek() {
+                    if n.is_alphanumeric() || n == '_' || n == '$' {
+                        id.push(n);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                out.push(id);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The constraints of the database `client` is connected to that are NOT VALID, as
 /// `schema.table: constraint` (or the domain's name), in name order.
 pub fn not_valid_constraints(client: &mut Client) -> std::result::Result<Vec<String>, postgres::Error> {
@@ -393,9 +659,26 @@ mod tests {
                 })
                 .collect(),
             primary_key: None,
+            unique_keys: Vec::new(),
+            checks: Vec::new(),
             foreign_keys: Vec::new(),
             row_security: false,
         }
+    }
+
+    #[test]
+    fn unique_index_positions_are_columns_case_folded_columns_or_expressions() {
+        let columns: Vec<String> = ["email", "Mixed Case", "a", "b"].map(String::from).to_vec();
+        let position = |d: &str| key_position("", d, &columns);
+        assert_eq!(key_position("a", "a", &columns), KeyPosition::Column("a".into()));
+        assert_eq!(position("lower(email)"), KeyPosition::Folded("email".into()));
+        assert_eq!(position("lower(email::text)"), KeyPosition::Folded("email".into()));
+        assert_eq!(position("lower((email)::text)"), KeyPosition::Folded("email".into()));
+        assert_eq!(position("upper(\"Mixed Case\"::text)"), KeyPosition::Folded("Mixed Case".into()));
+        assert_eq!(position("lower(a || b)"), KeyPosition::Expression(vec!["a".into(), "b".into()]));
+        assert_eq!(position("(a + 1)"), KeyPosition::Expression(vec!["a".into()]));
+        assert_eq!(position("COALESCE(a, 'b'::text)"), KeyPosition::Expression(vec!["a".into()]));
+        assert_eq!(position("date_trunc('day'::text, b)"), KeyPosition::Expression(vec!["b".into()]));
     }
 
     #[test]

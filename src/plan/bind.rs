@@ -68,6 +68,8 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
                 strategy: bound.strategy,
                 domain: bound.domain,
                 unique: bound.unique,
+                fold_case: false,
+                checks: Vec::new(),
                 length_limit,
                 origin: Origin { file: rules.file.clone(), line: entry.line },
             }),
@@ -85,6 +87,7 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
         let c = &columns[column];
         problems.push(problem(c.origin.line, &c.name, message));
     }
+    super::constraints::check(table, &mut columns, problems);
     if problems.len() > before {
         return None;
     }

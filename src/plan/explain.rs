@@ -33,7 +33,10 @@ pub fn explain(plan: &Plan) -> String {
                 let _ = write!(rule, " domain={}", c.domain);
             }
             if c.unique {
-                rule.push_str(" unique");
+                rule.push_str(if c.fold_case { " unique (case-insensitive)" } else { " unique" });
+            }
+            if c.is_personal() && !c.checks.is_empty() {
+                let _ = write!(rule, " [the target checks: {}]", c.checks.join(", "));
             }
             if let Some(reads) = generated_reads(table.schema.field(c.index)) {
                 let from = reads.map(|r| r.join(", ")).unwrap_or_else(|| "unknown columns".into());

@@ -16,6 +16,7 @@
 //! |---------------|-----------------------------------------------------------------------|
 //! | `bind`        | one table's rules against its columns and their Arrow types          |
 //! | `changes`     | every transforming rule can change the value (`keep` is the way to copy) |
+//! | `constraints` | rules on unique-key columns keep the keys unique; case-insensitive keys |
 //! | [`fit`]       | generated values against the declared `varchar(n)`, `char(n)`, `numeric(p,s)` (in [`crate::strategy`]) |
 //! | `relations`   | across tables: foreign keys into skipped tables, row-level security   |
 //! | [`drift`]     | the source against the schema lock the rules were reviewed with       |
@@ -23,6 +24,7 @@
 
 mod bind;
 mod changes;
+mod constraints;
 pub mod drift;
 mod explain;
 mod relations;
@@ -83,6 +85,12 @@ pub struct ColumnPlan {
     /// Equal inputs in one domain map to equal outputs (default: `schema.table.column`).
     pub domain: String,
     pub unique: bool,
+    /// `unique` compares outputs without regard to case: the column is `citext`, or a unique
+    /// index reads it as `lower(column)` / `upper(column)` (set by `constraints`).
+    pub fold_case: bool,
+    /// The CHECK constraints (the table's, or its domain's) that read this column, by name:
+    /// the target checks the rule's values against them (set by `constraints`).
+    pub checks: Vec<String>,
     /// The declared `varchar(n)` / `char(n)` length every output value is checked against at
     /// run time (see [`fit`]); `None` when the column has none or the plan proved the rule's
     /// values fit.

@@ -179,6 +179,8 @@ mod tests {
             name: name.into(),
             schema: Arc::new(Schema::new(fields)),
             primary_key: None,
+            unique_keys: vec![],
+            checks: vec![],
             foreign_keys: vec![],
             row_security: false,
         }

@@ -21,6 +21,11 @@
 //! (Parquet), `<table>_id` / `<table>Id` columns are taken to reference table `<table>`
 //! (singular or plural) and its primary key or `id` column, and the comment says so.
 //!
+//! Unique keys (PostgreSQL): a transformed column of a primary key, unique constraint or
+//! unique index gets a rule that keeps distinct values distinct, usually `unique = true`
+//! A column whose domain is declared NOT NULL
+//! never gets `null` (module `constraints`).
+//!
 //! The output is bound with [`crate::plan::bind`] before it is printed. A suggestion that
 //! does not bind (a generated value longer than a `varchar(n)` allows, say) is replaced by
 //! its fallback (a format-preserving mask, which keeps the length), then by the type's
@@ -29,6 +34,7 @@
 //! Nothing printed comes from a value: comments hold counts, column names and detector
 //! names only.
 
+mod constraints;
 pub mod dictionary;
 pub mod evidence;
 mod gaps;
@@ -88,6 +94,8 @@ pub fn scan(source: &dyn Source, location: &str, sample_rows: usize) -> Result<S
         all_columns.push(columns);
     }
     share_key_domains(&mut scanned, &all_columns);
+    constraints::no_null_on_not_null_domains(&mut scanned, tables);
+    constraints::keep_keys_unique(&mut scanned, tables);
     let text = self_check(&mut scanned, tables, location, sample_rows)?;
     let mut tally = Tally::default();
     for t in &scanned {

@@ -46,7 +46,15 @@ impl Transformer {
         let mut states: BTreeMap<String, Arc<Mutex<DomainState>>> = BTreeMap::new();
         for table in &plan.tables {
             for c in table.columns.iter().filter(|c| c.unique) {
-                states.entry(c.domain.clone()).or_insert_with(|| Arc::new(Mutex::new(DomainState::default())));
+                // One case-insensitive unique column makes its whole domain compare folded.
+                let folded = plan
+                    .tables
+                    .iter()
+                    .flat_map(|t| &t.columns)
+                    .any(|o| o.unique && o.fold_case && o.domain == c.domain);
+                states.entry(c.domain.clone()).or_insert_with(|| {
+                    Arc::new(Mutex::new(if folded { DomainState::case_insensitive() } else { DomainState::default() }))
+                });
             }
         }
         let tables = plan

@@ -118,6 +118,9 @@ fn shard_of(fp: u64) -> usize {
 pub struct DomainState {
     owner_of_output: Sharded<u64>,
     attempt_of_input: Sharded<u32>,
+    /// Text outputs are compared lowercased (a unique column of the domain is `citext` or
+    /// under a `lower()` / `upper()` unique index): `Ann@x` and `ann@x` collide.
+    fold_case: bool,
 }
 
 fn fingerprint(array: &dyn Array, row: usize, buf: &mut Vec<u8>) -> u64 {
@@ -127,7 +130,34 @@ fn fingerprint(array: &dyn Array, row: usize, buf: &mut Vec<u8>) -> u64 {
     u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]))
 }
 
+/// The fingerprint of a text output compared without regard to case (Unicode lowercase,
+/// as PostgreSQL's `lower()` in a UTF-8 database for the letters that matter); other
+/// types as [`fingerprint`].
+fn folded_fingerprint(array: &dyn Array, row: usize, buf: &mut Vec<u8>) -> u64 {
+    use arrow_array::cast::AsArray;
+    let text = match array.data_type() {
+        arrow_schema::DataType::Utf8 => array.as_string::<i32>().value(row),
+        arrow_schema::DataType::LargeUtf8 => array.as_string::<i64>().value(row),
+        arrow_schema::DataType::Utf8View => array.as_string_view().value(row),
+        _ => return fingerprint(array, row, buf),
+    };
+    buf.clear();
+    buf.extend_from_slice(b"folded:");
+    buf.extend_from_slice(text.to_lowercase().as_bytes());
+    let h = blake3::hash(buf);
+    u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]))
+}
+
 impl DomainState {
+    /// The state of a domain whose text outputs must differ without regard to case.
+    pub fn case_insensitive() -> DomainState {
+        DomainState { fold_case: true, ..DomainState::default() }
+    }
+
+    fn output_fingerprint(&self, array: &dyn Array, row: usize, buf: &mut Vec<u8>) -> u64 {
+        if self.fold_case { folded_fingerprint(array, row, buf) } else { fingerprint(array, row, buf) }
+    }
+
     /// Resolves collisions in `output` (computed from `input` at attempt 0). `unique` says
     /// whether this column must be unique; other columns of the domain only reuse earlier
     /// choices. `regenerate(row, attempt)` computes one row again as a 1-element array.
@@ -157,7 +187,7 @@ impl DomainState {
                     let attempt = state.attempt_of_input.get(input_fp).copied();
                     let (output_fp, owner) = match (unique, attempt) {
                         (true, None) => {
-                            let fp = fingerprint(output.as_ref(), row, buf);
+                            let fp = state.output_fingerprint(output.as_ref(), row, buf);
                             (fp, state.owner_of_output.get(fp).copied())
                         }
                         _ => (0, None),
@@ -225,7 +255,7 @@ impl DomainState {
             if value.is_null(0) {
                 return Ok((attempt, value));
             }
-            let fp = fingerprint(value.as_ref(), 0, buf);
+            let fp = self.output_fingerprint(value.as_ref(), 0, buf);
             if self.owner_of_output.get(fp).is_none()
                 && let std::collections::hash_map::Entry::Vacant(e) = batch.claimed.entry(fp)
             {
@@ -240,5 +270,35 @@ impl DomainState {
                  use a generator with more values (e.g. email, uuid) or a template with more columns"
             ),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{Array, ArrayRef, StringArray};
+
+    use super::DomainState;
+
+    fn strings(a: &ArrayRef) -> Vec<String> {
+        let a = a.as_any().downcast_ref::<StringArray>().map(|s| s.iter().flatten().map(String::from).collect());
+        a.unwrap_or_default()
+    }
+
+    /// Two inputs whose first outputs differ only in case; attempt 1 makes `other-<attempt>`.
+    fn resolve(mut state: DomainState) -> Vec<String> {
+        let input: ArrayRef = Arc::new(StringArray::from(vec!["first", "second", "first"]));
+        let output: ArrayRef = Arc::new(StringArray::from(vec!["Ann@x", "ann@X", "Ann@x"]));
+        let regenerate =
+            |_row: usize, attempt: u32| Ok(Arc::new(StringArray::from(vec![format!("other-{attempt}")])) as ArrayRef);
+        let resolved = state.resolve(&input, output, true, regenerate);
+        resolved.map(|a| strings(&a)).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_case_insensitive_domain_counts_outputs_equal_but_for_case_as_a_collision() {
+        assert_eq!(resolve(DomainState::default()), ["Ann@x", "ann@X", "Ann@x"]);
+        assert_eq!(resolve(DomainState::case_insensitive()), ["Ann@x", "other-1", "Ann@x"]);
     }
 }

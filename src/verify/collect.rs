@@ -515,6 +515,8 @@ mod tests {
             strategy,
             domain: format!("public.t.{name}"),
             unique: false,
+            fold_case: false,
+            checks: Vec::new(),
             length_limit: None,
             origin: Origin { file: "rules.toml".into(), line: 1 },
         }

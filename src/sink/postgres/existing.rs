@@ -64,11 +64,11 @@ use arrow_schema::{DataType, Schema, SchemaRef};
 use postgres::Client;
 
 use crate::error::{Error, Problem, Result};
-use crate::pg::catalog::read_domains;
+use crate::pg::catalog::{describe_tables, read_domains};
 use crate::pg::connect::ConnectParams;
 use crate::pg::ident::{quote_ident, quote_literal};
 use crate::pg::types::{ColumnKind, oid, resolve_domain};
-use crate::schema::{PG_GENERATED, PG_TYPE};
+use crate::schema::{PG_GENERATED, PG_TYPE, UniqueKey};
 use crate::sink::{Sink, TableSink};
 
 use super::copy_in::{copy_thread, start_copy};
@@ -142,6 +142,22 @@ impl std::fmt::Debug for ExistingTablesSink {
             .field("tables", &self.tables.len())
             .finish_non_exhaustive()
     }
+}
+
+/// The unique keys of the existing tables of the database at `url`, by `schema.table` (see
+/// [`crate::schema::UniqueKey`]): what the plan checks the rules against when the source
+/// has none (Parquet), since the load fails on a key the rules break.
+pub fn unique_keys(url: &str) -> Result<HashMap<String, Vec<UniqueKey>>> {
+    let params = ConnectParams::from_url(url).map_err(as_target)?;
+    let loc = params.location.clone();
+    let mut client = params.connect().map_err(as_target)?;
+    let query_err = |what: &str, e: postgres::Error| Error::target(&loc, format!("{what}: {}", describe(&e)));
+    let version: i32 = client
+        .query_one("SELECT pg_catalog.current_setting('server_version_num')::int4", &[])
+        .map_err(|e| query_err("reading the server version", e))?
+        .get(0);
+    let tables = describe_tables(&mut client, version).map_err(|e| query_err("reading the unique keys", e))?;
+    Ok(tables.into_iter().map(|t| (t.name(), t.unique_keys)).collect())
 }
 
 fn lock(client: &Mutex<Client>) -> MutexGuard<'_, Client> {

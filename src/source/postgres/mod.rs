@@ -129,6 +129,8 @@ impl PostgresSource {
                 name: t.name(),
                 schema: t.arrow_schema(),
                 primary_key: t.primary_key.clone(),
+                unique_keys: t.unique_keys.clone(),
+                checks: t.checks.clone(),
                 foreign_keys: t.foreign_keys.clone(),
                 row_security: t.row_security,
             })

@@ -293,7 +293,7 @@ fn from_a_live_source_into_a_database_with_sequences_set_above_the_generated_key
     std::fs::write(
         &rules,
         "version = 1\n[tables.\"public.accounts\"]\nkeep = [\"id\", \"plan\", \"opened\"]\n\
-         [tables.\"public.accounts\".columns]\nemail = { action = \"fake\", generator = \"email\" }\n\
+         [tables.\"public.accounts\".columns]\nemail = { action = \"fake\", generator = \"email\", unique = true }\n\
          age = { action = \"hash\" }\ntier = { action = \"mask\" }\n\
          [tables.\"public.events\"]\nkeep = [\"id\", \"account_id\", \"kind\", \"at\"]\n",
     )

@@ -143,7 +143,7 @@ fn unique_and_check_constraints_are_recorded_and_a_never_analysed_table_is_refus
     );
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules.toml");
-    std::fs::write(&rules, "version = 1\n[tables.\"public.items\"]\nkeep = [\"id\", \"qty\"]\n[tables.\"public.items\".columns]\ncode = { action = \"mask\" }\n").unwrap();
+    std::fs::write(&rules, "version = 1\n[tables.\"public.items\"]\nkeep = [\"id\", \"qty\"]\n[tables.\"public.items\".columns]\ncode = { action = \"mask\", format_preserving = true, unique = true }\n").unwrap();
     let args = ["profile", "--rules", rules.to_str().unwrap(), "--from", &c.url(&db)];
     let out = doppel(&args, None);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));

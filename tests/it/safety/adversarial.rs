@@ -587,24 +587,27 @@ fn a_check_constraint_broken_during_copy_is_reported_without_the_failing_row() {
 
 #[test]
 fn a_unique_index_broken_after_the_load_is_reported_without_the_duplicated_key() {
-    // Post-data's ALTER TABLE … ADD CONSTRAINT fails with
-    // `Key (email, code)=(leak.me@example.com, 0) is duplicated`.
+    // The plan refuses a constant on a column of a unique key before anything is written.
     let c = cluster();
-    let db = c.create_database("adversarial_unique");
-    c.psql(
-        &db,
-        "CREATE TABLE pairs (id int PRIMARY KEY, email text, code int, CONSTRAINT pairs_email_code UNIQUE (email, code));
-         INSERT INTO pairs VALUES (1, 'leak.me@example.com', 1), (2, 'leak.me@example.com', 2);",
-    );
+    let table = "CREATE TABLE pairs (id int PRIMARY KEY, email text, code int, CONSTRAINT pairs_email_code UNIQUE (email, code));
+         INSERT INTO pairs VALUES (1, 'leak.me@example.com', 1), (2, 'leak.me@example.com', 2);";
+    let unique = c.create_database("adversarial_unique");
+    c.psql(&unique, table);
     let dir = tempfile::tempdir().unwrap();
     let rules = write(
         dir.path(),
         "rules.toml",
         "version = 1\n[tables.\"public.pairs\"]\nkeep = [\"id\", \"email\"]\ncolumns = { code = { action = \"constant\", value = 0 } }\n",
     );
+    let out = run(&rules, &c.url(&unique), &c.url(&format!("{unique}_out")));
+    assert_fails(&out, 3, &["public.pairs.code: the unique index `pairs_email_code`"]);
+    // An exclusion constraint is not a unique key the plan reads: post-data's ALTER TABLE …
+    // ADD CONSTRAINT fails with `Key (email, code)=(leak.me@example.com, 0) conflicts …`.
+    let db = c.create_database("adversarial_exclusion");
+    c.psql(&db, &table.replace("UNIQUE (email, code)", "EXCLUDE USING btree (email WITH =, code WITH =)"));
     let target = format!("{db}_out");
     let out = run(&rules, &c.url(&db), &c.url(&target));
-    assert_fails(&out, 5, &["post-data", "23505"]);
+    assert_fails(&out, 5, &["post-data", "23P01"]);
     assert!(!database_exists(&target));
     // The same through a SQL dump: the dump is written, and restoring it fails in psql, not
     // in doppel; doppel's own output names nothing.
