@@ -34,6 +34,7 @@
 
 use crate::error::Problem;
 use crate::schema::{SourceTable, UniqueKey};
+use crate::strategy::hash::HashSpec;
 
 use super::{ColumnPlan, Strategy};
 
@@ -92,12 +93,12 @@ pub(super) fn check(table: &SourceTable, columns: &mut [ColumnPlan], problems: &
 /// it keeps distinct values distinct.
 fn refusal(c: &ColumnPlan, key: &UniqueKey, members: &[&ColumnPlan]) -> Option<String> {
     let fix = match &c.strategy {
-        Strategy::Keep | Strategy::HashInt { .. } | Strategy::HashUuid => return None,
+        Strategy::Keep | Strategy::Hash(HashSpec::Int { .. } | HashSpec::Uuid) => return None,
         Strategy::Null if !key.nulls_not_distinct => return None,
         _ if c.unique => return None,
         Strategy::Null => "`null` gives every row NULL, which this key counts as equal (NULLS NOT DISTINCT)",
         Strategy::Constant(_) => "a constant gives every row the same value",
-        Strategy::Fake(_) | Strategy::Template(_) | Strategy::HashHex { .. } => {
+        Strategy::Fake(_) | Strategy::Template(_) | Strategy::Hash(HashSpec::Hex { .. }) => {
             "two values may come out equal; add `unique = true` (outputs are then re-generated until distinct)"
         }
         Strategy::Mask(m) if m.format_preserving => {
