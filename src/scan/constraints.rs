@@ -8,9 +8,10 @@
 //! differ) unless it is `NULLS NOT DISTINCT`. Other rules (`constant`, `noise`, `redact`,
 //! `json`, a plain mask) are replaced: text by a format-preserving mask with
 //! `unique = true`, integers and uuids by `hash`, other types by `null` when the column
-//! allows it. A NOT NULL column of another type (a unique timestamp under `noise`, say)
-//! has no rule that keeps it unique but `keep`, which scan does not choose for it: the
-//! plan's check names it, and scan reports its rules do not bind.
+//! allows it; a NOT NULL date, timestamp or number (a unique birth date under `noise`, say)
+//! gets a `fake` of its type with `unique = true`. A NOT NULL column of any other type has
+//! no rule that keeps it unique but `keep`, which scan does not choose for it: the plan's
+//! check names it, and scan reports its rules do not bind.
 //!
 //! A column whose domain is declared NOT NULL (the column itself may be nullable) never gets
 //! `null`: it gets the safe rule of a NOT NULL column of its type instead.
@@ -102,7 +103,16 @@ fn distinct(rule: &Rule, field: &Field, key: &UniqueKey) -> Option<Rule> {
         }
         // Noise on a unique number or date: NULLs never collide.
         _ if field.is_nullable() && !key.nulls_not_distinct => Some(Rule::new("null")),
-        _ => None,
+        // NOT NULL: a fake value of the type, re-generated until distinct.
+        _ => {
+            let generator = match field.data_type() {
+                DataType::Date32 | DataType::Date64 => "date",
+                DataType::Timestamp(..) => "datetime",
+                DataType::Float32 | DataType::Float64 | DataType::Decimal128(..) => "decimal",
+                _ => return None,
+            };
+            Some(Rule::fake(generator).opt("unique", true))
+        }
     }
 }
 
@@ -133,6 +143,21 @@ mod tests {
             Some(r#"{ action = "fake", generator = "email", domain = "email", unique = true }"#)
         );
         assert_eq!(render(Rule::fake("email").opt("unique", true), &text, false), None);
+        // A NOT NULL date, timestamp or number under noise: a fake of its type, distinct.
+        let noise = || Rule::new("noise").opt("duration", "365d");
+        for (dt, generator) in [
+            (DataType::Date32, "date"),
+            (DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, None), "datetime"),
+            (DataType::Float64, "decimal"),
+        ] {
+            let field = Field::new("c", dt, false);
+            let expected = format!(r#"{{ action = "fake", generator = "{generator}", unique = true }}"#);
+            assert_eq!(render(noise(), &field, false), Some(expected));
+        }
+        assert_eq!(
+            render(noise(), &Field::new("c", DataType::Date32, true), false).as_deref(),
+            Some(r#"{ action = "null" }"#)
+        );
         assert_eq!(render(Rule::new("hash"), &int, false), None);
         assert_eq!(
             render(Rule::new("hash").opt("length", 8), &text, false).as_deref(),
@@ -148,7 +173,10 @@ mod tests {
             Some(r#"{ action = "hash" }"#)
         );
         let float = Field::new("c", DataType::Float64, false);
-        assert_eq!(render(Rule::new("noise").opt("relative", 0.1), &float, false), None);
+        assert_eq!(
+            render(Rule::new("noise").opt("relative", 0.1), &float, false).as_deref(),
+            Some(r#"{ action = "fake", generator = "decimal", unique = true }"#)
+        );
         let nullable = Field::new("c", DataType::Float64, true);
         assert_eq!(
             render(Rule::new("noise").opt("relative", 0.1), &nullable, false).as_deref(),

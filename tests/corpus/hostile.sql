@@ -3,7 +3,8 @@
 -- ranges, composites, network and text-search types; tables about people beside tables that
 -- only refer to people (albums by artists) or are named after them (customer_segments);
 -- counters, durations, genre lists and integer keys whose names sound personal (card_id,
--- login_count). Every column is labelled in labels.toml under [hostile."schema.table"].
+-- login_count); unique NOT NULL birth dates and salaries, which noise cannot keep distinct.
+-- Every column is labelled in labels.toml under [hostile."schema.table"].
 -- Values are made up; names come from common first names and invented surnames.
 
 CREATE EXTENSION IF NOT EXISTS citext;
@@ -70,8 +71,8 @@ CREATE TABLE hr."Mitarbeiter" (
     "Nachname" text NOT NULL,
     "Straße" text,
     "PLZ" varchar(5),
-    "Geburtsdatum" date,
-    "Gehalt" numeric(10, 2),
+    "Geburtsdatum" date NOT NULL UNIQUE,
+    "Gehalt" numeric(10, 2) NOT NULL UNIQUE,
     "Abteilung" text
 );
 
