@@ -146,7 +146,14 @@ pub fn describe(e: &postgres::Error) -> String {
         };
     };
     let code = db.code().code();
+    let copy_row = db.where_().and_then(copy_line);
     let what = match &code[..2] {
+        // Type input functions (tsvector, xml, geometric types, ...) report malformed text as
+        // a syntax error: inside a COPY that is a value, not the statement.
+        "42" if code == "42601" && copy_row.is_some() => {
+            "a value is not valid input for its column's type (malformed); check that the column's rule can \
+             write valid values of its type"
+        }
         "23" => match code {
             "23505" => "a unique constraint or index is violated (duplicate values)",
             "23503" => "a foreign key is violated",
@@ -165,14 +172,14 @@ pub fn describe(e: &postgres::Error) -> String {
     if let Some(t) = db.table() {
         out.push_str(&format!(", table {t}"));
     }
-    if let Some(c) = db.column() {
+    if let Some(c) = db.column().or_else(|| db.where_().and_then(copy_column)) {
         out.push_str(&format!(", column {c}"));
     }
     if let Some(c) = db.constraint() {
         out.push_str(&format!(", constraint {c}"));
     }
     // COPY context reads `COPY t, line 5, column c: "value"`: keep only the line number.
-    if let Some(line) = db.where_().and_then(copy_line) {
+    if let Some(line) = copy_row {
         out.push_str(&format!(", row {line}"));
     }
     out.push_str("); the target server's log may show the value");
@@ -246,6 +253,15 @@ pub fn sqlstate(e: &postgres::Error) -> String {
 }
 
 /// The line number of a COPY error context (`COPY t, line 5, column c: "value"`).
+/// The column of a COPY context `COPY t, line 5, column c: "value"` (the name only: what
+/// follows `: ` is the value and is never kept).
+fn copy_column(context: &str) -> Option<&str> {
+    let start = context.find(", column ")? + 9;
+    let rest = &context[start..];
+    let end = rest.find(": ").unwrap_or(rest.len());
+    Some(&rest[..end]).filter(|c| !c.is_empty())
+}
+
 fn copy_line(context: &str) -> Option<u64> {
     let rest = &context[context.find(", line ")? + 7..];
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
@@ -292,5 +308,8 @@ mod tests {
     fn copy_context_gives_the_line_not_the_value() {
         assert_eq!(copy_line("COPY orders, line 17, column x: \"secret\""), Some(17));
         assert_eq!(copy_line("SQL statement"), None);
+        assert_eq!(copy_column("COPY docs, line 1, column body: \"'1':3 'x':0\""), Some("body"));
+        assert_eq!(copy_column("COPY docs, line 1, column Col With Space"), Some("Col With Space"));
+        assert_eq!(copy_column("COPY docs, line 1"), None);
     }
 }
