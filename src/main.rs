@@ -19,14 +19,12 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(format!("doppel={}", cli.log))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("doppel=info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let filter = tracing_subscriber::EnvFilter::new(format!("doppel={}", cli.log_level().filter()));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_ansi(ansi)
+        .with_ansi(cli.color.enabled())
         .init();
     // Ctrl-C, SIGTERM and SIGHUP (the `termination` feature) all stop the run cleanly:
     // nothing is published and what was staged is removed.

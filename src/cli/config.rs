@@ -92,6 +92,8 @@ pub struct RunConfig {
     pub verify: bool,
     /// `--report FILE`, never in or over a file target.
     pub report: Option<PathBuf>,
+    /// `--quiet`: only errors on stderr (no bars, no log lines, no summary).
+    pub quiet: bool,
     pub options: RunOptions,
 }
 
@@ -168,6 +170,7 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
         role_map,
         verify: args.verify,
         report: args.report,
+        quiet: args.quiet,
         options,
     })
 }

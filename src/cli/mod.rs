@@ -58,9 +58,68 @@ Example:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// Log level: error, warn, info, debug (also DOPPEL_LOG).
-    #[arg(long, global = true, default_value = "info", env = "DOPPEL_LOG")]
-    pub log: String,
+    /// Log level (also DOPPEL_LOG): messages of this level and above go to stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogLevel::Info, env = "DOPPEL_LOG")]
+    pub log: LogLevel,
+    /// Colours on stderr: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// `--log`: how much doppel says on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    /// The level's name in a tracing filter.
+    pub fn filter(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour stderr: `auto` means a terminal and no NO_COLOR (any non-empty value,
+    /// as no-color.org says).
+    pub fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::IsTerminal::is_terminal(&std::io::stderr())
+            }
+        }
+    }
+}
+
+impl Cli {
+    /// The log level in effect: `--log`, or only errors under `run --quiet`.
+    pub fn log_level(&self) -> LogLevel {
+        match &self.command {
+            Command::Run(args) if args.quiet => LogLevel::Error,
+            _ => self.log,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -262,7 +321,7 @@ pub struct RunArgs {
     /// Write a JSON report (per-table counts, rules hash, key fingerprint) to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// No progress bars.
+    /// Only errors: no progress bars, no log lines below `error` (whatever --log says).
     #[arg(long)]
     pub quiet: bool,
     /// Check the finished output like `doppel verify` (default --max-same-rate) before publishing

@@ -58,14 +58,17 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         key.fingerprint(),
         before_publish,
     )?;
-    eprintln!(
-        "done: {} rows in {:.2}s ({:.0} rows/s) → {}\n{}",
-        report.total_rows,
-        report.seconds,
-        report.total_rows as f64 / report.seconds.max(1e-9),
-        config.to.display(),
-        audit::summary(&plan, &report, &config.rules, &key.fingerprint())
-    );
+    // --quiet: only errors (the summary is for people; scripts read --report).
+    if !config.quiet {
+        eprintln!(
+            "done: {} rows in {:.2}s ({:.0} rows/s) → {}\n{}",
+            report.total_rows,
+            report.seconds,
+            report.total_rows as f64 / report.seconds.max(1e-9),
+            config.to.display(),
+            audit::summary(&plan, &report, &config.rules, &key.fingerprint())
+        );
+    }
     if let Some(report_file) = report_file {
         let context = RunContext {
             rules_path: &config.rules,

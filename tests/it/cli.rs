@@ -371,7 +371,15 @@ fn report_names_counts_rules_and_key_fingerprint_but_never_the_key() {
     let report_of = |name: &str| {
         let out_dir = dir.path().join(name);
         let report = dir.path().join(format!("{name}.json"));
-        let out = run_shop(&out_dir, TEST_KEY, &["--verify", "--report", report.to_str().unwrap()]);
+        // Without --quiet: the summary on stderr.
+        let args = run_args(
+            &shop_rules(),
+            fixture_dir().to_str().unwrap(),
+            out_dir.to_str().unwrap(),
+            &["--verify", "--report", report.to_str().unwrap()],
+        );
+        let args: Vec<&String> = args.iter().filter(|a| *a != "--quiet").collect();
+        let out = doppel(&args, Some(TEST_KEY));
         assert!(out.status.success(), "{}", stderr(&out));
         // The summary on stderr: rules, key fingerprint, tables and columns.
         assert!(stderr(&out).contains("key fingerprint"), "{}", stderr(&out));
@@ -449,4 +457,24 @@ fn a_table_given_as_a_folder_of_part_files_reads_like_one_file() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(run_shop(&b, TEST_KEY, &[]).status.success());
     assert_eq!(files_bytes(&a), files_bytes(&b));
+}
+
+#[test]
+fn quiet_prints_only_errors_and_unknown_log_levels_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_shop(&dir.path().join("out"), TEST_KEY, &["--log", "debug"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "--quiet printed more than errors");
+    let out = run_shop(&dir.path().join("out"), TEST_KEY, &[]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
+    let (rules, data) = (shop_rules(), fixture_dir());
+    let check = ["check", "--rules", rules.to_str().unwrap(), "--from", data.to_str().unwrap()];
+    let out = doppel(&[&["--log", "verbose"][..], &check[..]].concat(), None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("possible values: error, warn, info, debug, trace"), "{}", stderr(&out));
+    let out = doppel_command(&check, None).env("DOPPEL_LOG", "verbose").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "DOPPEL_LOG is checked like --log");
+    let out = doppel(&[&["--color", "sometimes"][..], &check[..]].concat(), None);
+    assert_eq!(out.status.code(), Some(2));
 }
