@@ -120,4 +120,5 @@ pub mod strategy;
 pub mod subset;
 pub mod table_files;
 pub mod transform;
+pub mod type_kind;
 pub mod verify;

@@ -54,11 +54,14 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
         let Some(rule) = &entry.rule else { continue }; // undecodable: already reported
         let default_domain = format!("{}.{}", table.name, field.name());
         let ctx = BindContext { field, schema: &table.schema, default_domain: &default_domain };
-        let checked = rule.options().bind(&ctx).and_then(|bound| {
-            changes::check(field, &bound.strategy).map_err(|m| vec![m])?;
-            let limit = fit::check(field, &bound.strategy).map_err(|m| vec![m])?;
-            Ok((bound, limit))
-        });
+        let checked = crate::strategy::pg_types::check(rule, field)
+            .map_err(|m| vec![m])
+            .and_then(|()| rule.options().bind(&ctx))
+            .and_then(|bound| {
+                changes::check(field, &bound.strategy).map_err(|m| vec![m])?;
+                let limit = fit::check(field, &bound.strategy).map_err(|m| vec![m])?;
+                Ok((bound, limit))
+            });
         match checked {
             Ok((bound, length_limit)) => columns.push(ColumnPlan {
                 name: field.name().clone(),

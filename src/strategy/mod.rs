@@ -25,6 +25,7 @@
 //! | [`redact`]    | the `redact` strategy, on top of [`crate::detect`]                       |
 //! | [`json`]      | the `json` strategy: rules per path inside JSON values                   |
 //! | [`template`]  | the `template` strategy: parsing, filters, evaluation                    |
+//! | [`pg_types`]  | which strategies can write valid values of which PostgreSQL types (text-carried ones) |
 //! | [`fit`]       | generated values against the declared `varchar(n)`, `char(n)`, `numeric(p,s)` (generic part) |
 //! | [`apply`]     | one column's strategy applied to one array (generic part: text mapping, unique retries) |
 //! | [`values`]    | value keys and Arrow builders shared by the strategies                   |
@@ -38,6 +39,7 @@ pub mod json;
 pub mod keep;
 pub mod mask;
 pub mod noise;
+pub mod pg_types;
 pub mod redact;
 pub mod template;
 pub(crate) mod types;

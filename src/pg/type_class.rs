@@ -1,0 +1,101 @@
+//! Classifying the columns' PostgreSQL types once, from the catalog: the kind of the
+//! resolved base type ([`TypeKind::classify`]), an enum's labels, and whether a domain in
+//! the chain has CHECK constraints or is NOT NULL. Carried on the Arrow field as the
+//! `pg.kind`, `pg.enum.labels`, `pg.domain.check` and `pg.domain.not_null` metadata of
+//! [`crate::type_kind`].
+
+use std::collections::{HashMap, HashSet};
+
+use postgres::Client;
+
+use super::types::ColumnKind;
+use crate::type_kind::{PG_DOMAIN_CHECK, PG_DOMAIN_NOT_NULL, PG_ENUM_LABELS, PG_KIND, TypeKind};
+
+/// What the plan needs to know about a column's type beyond its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeClass {
+    pub kind: TypeKind,
+    /// An enum's labels in sort order (empty for other kinds).
+    pub enum_labels: Vec<String>,
+    /// A domain in the chain has a CHECK constraint.
+    pub domain_check: bool,
+    /// A domain in the chain is NOT NULL.
+    pub domain_not_null: bool,
+}
+
+impl TypeClass {
+    /// A type read natively or as plain text, with no domain.
+    pub fn plain(kind: &ColumnKind) -> TypeClass {
+        let kind = if *kind == ColumnKind::Text { TypeKind::String } else { TypeKind::Native };
+        TypeClass { kind, enum_labels: Vec::new(), domain_check: false, domain_not_null: false }
+    }
+
+    /// Adds the class to a field's metadata.
+    pub fn annotate(&self, metadata: &mut arrow_schema::Metadata) {
+        metadata.insert(PG_KIND, self.kind.name().to_string());
+        if self.kind == TypeKind::Enum {
+            metadata.insert(PG_ENUM_LABELS, serde_json::Value::from(self.enum_labels.clone()).to_string());
+        }
+        if self.domain_check {
+            metadata.insert(PG_DOMAIN_CHECK, "true".to_string());
+        }
+        if self.domain_not_null {
+            metadata.insert(PG_DOMAIN_NOT_NULL, "true".to_string());
+        }
+    }
+}
+
+/// Classifies each `(type oid, kind doppel reads it as)`: one entry per distinct type oid.
+/// `domains` is [`super::catalog::read_domains`]'s map.
+pub fn read_type_classes(
+    client: &mut Client,
+    columns: &[(u32, ColumnKind)],
+    domains: &HashMap<u32, (u32, i32)>,
+) -> Result<HashMap<u32, TypeClass>, postgres::Error> {
+    let constrained: HashMap<u32, (bool, bool)> = client
+        .query(
+            "SELECT t.oid, EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid AND k.contype = 'c'), \
+                    t.typnotnull \
+             FROM pg_catalog.pg_type t WHERE t.typtype = 'd'",
+            &[],
+        )?
+        .into_iter()
+        .map(|r| (r.get::<_, u32>(0), (r.get::<_, bool>(1), r.get::<_, bool>(2))))
+        .collect();
+    // Each column type: its base and the domain flags along the chain.
+    let mut resolved: HashMap<u32, (u32, bool, bool, ColumnKind)> = HashMap::new();
+    for &(type_oid, kind) in columns {
+        let (mut current, mut check, mut not_null) = (type_oid, false, false);
+        for _ in 0..64 {
+            let Some(&(base, _)) = domains.get(&current) else { break };
+            let (c, n) = constrained.get(&current).copied().unwrap_or((false, false));
+            check |= c;
+            not_null |= n;
+            current = base;
+        }
+        resolved.insert(type_oid, (current, check, not_null, kind));
+    }
+    let bases: Vec<u32> = resolved.values().map(|r| r.0).collect::<HashSet<_>>().into_iter().collect();
+    let rows = client.query(
+        "SELECT t.oid, t.typtype::text, t.typcategory::text, \
+                ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) \
+         FROM pg_catalog.pg_type t WHERE t.oid = ANY($1)",
+        &[&bases],
+    )?;
+    let base_info: HashMap<u32, (String, String, Vec<String>)> =
+        rows.into_iter().map(|r| (r.get::<_, u32>(0), (r.get(1), r.get(2), r.get(3)))).collect();
+    Ok(resolved
+        .into_iter()
+        .map(|(type_oid, (base, domain_check, domain_not_null, kind))| {
+            let as_text = kind == ColumnKind::Text;
+            let (type_kind, enum_labels) = match base_info.get(&base) {
+                Some((typtype, category, labels)) => {
+                    (TypeKind::classify(base, typtype, category, as_text), labels.clone())
+                }
+                None if as_text => (TypeKind::Other, Vec::new()),
+                None => (TypeKind::Native, Vec::new()),
+            };
+            (type_oid, TypeClass { kind: type_kind, enum_labels, domain_check, domain_not_null })
+        })
+        .collect())
+}
