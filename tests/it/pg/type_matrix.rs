@@ -236,3 +236,27 @@ fn check_accepts_exactly_the_strategies_that_write_valid_values_and_every_accept
     eprintln!("type matrix: {accepted_pairs} pairs accepted and loaded, {refused_pairs} refused");
     assert!(accepted_pairs > 100 && refused_pairs > 300, "{accepted_pairs} accepted, {refused_pairs} refused");
 }
+
+/// What `doppel scan` suggests for these types is what `check` accepts and PostgreSQL loads,
+/// the NOT NULL columns included (no format-preserving mask on a tsvector), and it never
+/// needs its self-check to replace a first choice that does not bind.
+#[test]
+fn scan_suggests_rules_that_check_accepts_and_that_load_for_every_type() {
+    let c = cluster();
+    let source = c.create_database("type_matrix_scan");
+    c.psql(&source, SCHEMA);
+    let dir = tempfile::tempdir().unwrap();
+    let out = doppel(&["scan", "--from", &c.url(&source)], None);
+    assert!(out.status.success(), "scan failed: {}", stderr(&out));
+    let rules = String::from_utf8(out.stdout).unwrap();
+    assert!(!rules.contains("does not fit here"), "a first suggestion did not bind:\n{rules}");
+    let file = dir.path().join("scanned.toml");
+    std::fs::write(&file, &rules).unwrap();
+    let target = format!("{source}_scanned");
+    let run = doppel_run(&file, &c.url(&source), &c.url(&target), &[]);
+    assert!(run.status.success(), "scanned rules did not load:\n{}\n{rules}", stderr(&run));
+    for (column, want) in [("tv_nn", "constant"), ("mo_nn", "\"enum\""), ("ip_nn", "\"ip\"")] {
+        let line = rules.lines().find(|l| l.starts_with(&format!("{column} "))).unwrap_or_default();
+        assert!(line.contains(want), "{column}: {line}\n{rules}");
+    }
+}
