@@ -15,6 +15,9 @@ use arrow_schema::{DataType, Field};
 
 use crate::schema::PG_TYPE;
 
+/// Field metadata of a domain column: its base type with the typmod in effect, as
+/// `format_type` spells it (`character varying(10)` for a domain over varchar(10)).
+pub const PG_BASE_TYPE: &str = "pg.base_type";
 /// Field metadata: the kind of the column's (base) PostgreSQL type ([`TypeKind::name`]).
 pub const PG_KIND: &str = "pg.kind";
 /// Field metadata of an enum column (or a domain over one): its labels in sort order, as a

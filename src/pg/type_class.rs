@@ -9,7 +9,8 @@ use std::collections::{HashMap, HashSet};
 use postgres::Client;
 
 use super::types::ColumnKind;
-use crate::type_kind::{PG_DOMAIN_CHECK, PG_DOMAIN_NOT_NULL, PG_ENUM_LABELS, PG_KIND, TypeKind};
+use super::types::resolve_domain;
+use crate::type_kind::{PG_BASE_TYPE, PG_DOMAIN_CHECK, PG_DOMAIN_NOT_NULL, PG_ENUM_LABELS, PG_KIND, TypeKind};
 
 /// What the plan needs to know about a column's type beyond its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,13 +22,15 @@ pub struct TypeClass {
     pub domain_check: bool,
     /// A domain in the chain is NOT NULL.
     pub domain_not_null: bool,
+    /// For a domain: its base type with the typmod in effect (`format_type`).
+    pub base_type: Option<String>,
 }
 
 impl TypeClass {
     /// A type read natively or as plain text, with no domain.
     pub fn plain(kind: &ColumnKind) -> TypeClass {
         let kind = if *kind == ColumnKind::Text { TypeKind::String } else { TypeKind::Native };
-        TypeClass { kind, enum_labels: Vec::new(), domain_check: false, domain_not_null: false }
+        TypeClass { kind, enum_labels: Vec::new(), domain_check: false, domain_not_null: false, base_type: None }
     }
 
     /// Adds the class to a field's metadata.
@@ -41,6 +44,9 @@ impl TypeClass {
         }
         if self.domain_not_null {
             metadata.insert(PG_DOMAIN_NOT_NULL, "true".to_string());
+        }
+        if let Some(base) = &self.base_type {
+            metadata.insert(PG_BASE_TYPE, base.clone());
         }
     }
 }
@@ -84,6 +90,16 @@ pub fn read_type_classes(
     )?;
     let base_info: HashMap<u32, (String, String, Vec<String>)> =
         rows.into_iter().map(|r| (r.get::<_, u32>(0), (r.get(1), r.get(2), r.get(3)))).collect();
+    // Domains: the base type as format_type spells it with the typmod in effect.
+    let mut base_types: HashMap<u32, String> = HashMap::new();
+    for &(type_oid, _) in columns {
+        if !domains.contains_key(&type_oid) || base_types.contains_key(&type_oid) {
+            continue;
+        }
+        let (base, typmod) = resolve_domain(type_oid, -1, domains);
+        let name: String = client.query_one("SELECT pg_catalog.format_type($1, $2)", &[&base, &typmod])?.get(0);
+        base_types.insert(type_oid, name);
+    }
     Ok(resolved
         .into_iter()
         .map(|(type_oid, (base, domain_check, domain_not_null, kind))| {
@@ -95,7 +111,8 @@ pub fn read_type_classes(
                 None if as_text => (TypeKind::Other, Vec::new()),
                 None => (TypeKind::Native, Vec::new()),
             };
-            (type_oid, TypeClass { kind: type_kind, enum_labels, domain_check, domain_not_null })
+            let base_type = base_types.get(&type_oid).cloned();
+            (type_oid, TypeClass { kind: type_kind, enum_labels, domain_check, domain_not_null, base_type })
         })
         .collect())
 }

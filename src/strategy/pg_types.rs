@@ -52,6 +52,11 @@ pub fn check(rule: &ColumnRule, field: &Field) -> Result<(), String> {
     ))
 }
 
+/// The column's base type (a domain's, with its typmod), for what depends on the typmod.
+fn base_name(field: &Field) -> String {
+    field.metadata().get(crate::type_kind::PG_BASE_TYPE).cloned().unwrap_or_else(|| type_name(field))
+}
+
 /// The column's PostgreSQL type as written in messages.
 fn type_name(field: &Field) -> String {
     field.metadata().get(PG_TYPE).cloned().unwrap_or_else(|| field.data_type().to_string())
@@ -130,7 +135,7 @@ pub fn constant_fits(text: &str, field: &Field) -> Result<(), String> {
         TypeKind::Cidr => network(text, true),
         TypeKind::Macaddr => hex_digits(text) == Some(12),
         TypeKind::Macaddr8 => matches!(hex_digits(text), Some(12 | 16)),
-        TypeKind::Bit => bit_string_fits(text, &name),
+        TypeKind::Bit => bit_string_fits(text, &base_name(field)),
         _ => true,
     };
     if valid { Ok(()) } else { Err(format!("the constant is not a valid value of type {name}")) }
@@ -144,7 +149,7 @@ pub fn placeholder(field: &Field) -> Option<String> {
     if domain_check(field) {
         return None;
     }
-    let name = type_name(field);
+    let name = base_name(field);
     let text = match kind {
         TypeKind::String | TypeKind::Native | TypeKind::Other => return None,
         TypeKind::Enum => return enum_labels(field)?.into_iter().next(),
