@@ -1,5 +1,6 @@
 //! `doppel check --explain`: the bound plan as text, table by table, column by column. A
-//! column whose PostgreSQL type travels as text and is not a string type also shows the type,
+//! column whose PostgreSQL type travels as text and is not a string type (or is a domain with
+//! CHECK constraints or NOT NULL) also shows the type,
 //! its kind and the actions that can write valid values of it (`[tsvector, tsvector: keep,
 //! null, constant]`).
 
@@ -8,7 +9,7 @@ use std::fmt::Write;
 use crate::rules::TableAction;
 use crate::schema::{PG_TYPE, generated_reads};
 use crate::strategy::pg_types::applicable;
-use crate::type_kind::TypeKind;
+use crate::type_kind::{TypeKind, domain_check, domain_not_null};
 
 use super::Plan;
 
@@ -41,7 +42,8 @@ pub fn explain(plan: &Plan) -> String {
                 rule.push_str(" unique");
             }
             let field = table.schema.field(c.index);
-            if let Some(kind) = TypeKind::of(field).filter(|k| *k != TypeKind::String)
+            let restricted = |k: &TypeKind| *k != TypeKind::String || domain_check(field) || domain_not_null(field);
+            if let Some(kind) = TypeKind::of(field).filter(restricted)
                 && let Some(pg_type) = field.metadata().get(PG_TYPE)
             {
                 let _ = write!(rule, " [{pg_type}, {}: {}]", kind.name(), applicable(field).join(", "));

@@ -216,6 +216,18 @@ fn check_accepts_exactly_the_strategies_that_write_valid_values_and_every_accept
             assert!(labels.lines().all(|l| ["sad", "ok", "happy"].contains(&l)), "{labels}");
         }
     }
+    // `check --explain` names each text-carried column's type, kind and applicable actions.
+    let keep_rules = dir.path().join("keep.toml");
+    let args = ["check", "--explain", "--rules", keep_rules.to_str().unwrap(), "--from", &c.url(&source)];
+    let explain = String::from_utf8(doppel(&args, None).stdout).unwrap();
+    let line = |column: &str| explain.lines().find(|l| l.trim_start().starts_with(&format!("{column} "))).unwrap_or("");
+    assert!(line("tv_nn").contains("[tsvector, tsvector: keep, constant]"), "{explain}");
+    assert!(
+        line("mo").contains("[mood, enum: keep, null, constant (one of its labels), fake (generator = \"enum\")]"),
+        "{explain}"
+    );
+    assert!(line("cd").contains("[code, string: keep, null, constant]"), "{explain}");
+    assert!(!line("t").contains('['), "string columns keep the old format: {explain}");
     // Constants that are not values of the type are refused before anything is written.
     let bad: Vec<(&str, String)> = COLUMNS
         .iter()
