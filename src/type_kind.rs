@@ -20,6 +20,8 @@ use crate::schema::PG_TYPE;
 pub const PG_BASE_TYPE: &str = "pg.base_type";
 /// Field metadata: the kind of the column's (base) PostgreSQL type ([`TypeKind::name`]).
 pub const PG_KIND: &str = "pg.kind";
+/// Field metadata of an array column: the kind of its element type ([`TypeKind::name`]).
+pub const PG_ELEMENT_KIND: &str = "pg.element.kind";
 /// Field metadata of an enum column (or a domain over one): its labels in sort order, as a
 /// JSON array of strings.
 pub const PG_ENUM_LABELS: &str = "pg.enum.labels";
@@ -235,6 +237,11 @@ impl TypeKind {
 /// The labels of an enum column, from [`PG_ENUM_LABELS`].
 pub fn enum_labels(field: &Field) -> Option<Vec<String>> {
     serde_json::from_str(field.metadata().get(PG_ENUM_LABELS)?).ok()
+}
+
+/// The kind of an array column's elements, from [`PG_ELEMENT_KIND`].
+pub fn element_kind(field: &Field) -> Option<TypeKind> {
+    TypeKind::parse(field.metadata().get(PG_ELEMENT_KIND)?)
 }
 
 /// Whether the column's domain has CHECK constraints.

@@ -10,7 +10,9 @@ use postgres::Client;
 
 use super::types::ColumnKind;
 use super::types::resolve_domain;
-use crate::type_kind::{PG_BASE_TYPE, PG_DOMAIN_CHECK, PG_DOMAIN_NOT_NULL, PG_ENUM_LABELS, PG_KIND, TypeKind};
+use crate::type_kind::{
+    PG_BASE_TYPE, PG_DOMAIN_CHECK, PG_DOMAIN_NOT_NULL, PG_ELEMENT_KIND, PG_ENUM_LABELS, PG_KIND, TypeKind,
+};
 
 /// What the plan needs to know about a column's type beyond its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,13 +26,22 @@ pub struct TypeClass {
     pub domain_not_null: bool,
     /// For a domain: its base type with the typmod in effect (`format_type`).
     pub base_type: Option<String>,
+    /// For an array: the kind of its element type (a domain element: `other`).
+    pub element_kind: Option<TypeKind>,
 }
 
 impl TypeClass {
     /// A type read natively or as plain text, with no domain.
     pub fn plain(kind: &ColumnKind) -> TypeClass {
         let kind = if *kind == ColumnKind::Text { TypeKind::String } else { TypeKind::Native };
-        TypeClass { kind, enum_labels: Vec::new(), domain_check: false, domain_not_null: false, base_type: None }
+        TypeClass {
+            kind,
+            enum_labels: Vec::new(),
+            domain_check: false,
+            domain_not_null: false,
+            base_type: None,
+            element_kind: None,
+        }
     }
 
     /// Adds the class to a field's metadata.
@@ -44,6 +55,9 @@ impl TypeClass {
         }
         if self.domain_not_null {
             metadata.insert(PG_DOMAIN_NOT_NULL, "true".to_string());
+        }
+        if let Some(element) = self.element_kind {
+            metadata.insert(PG_ELEMENT_KIND, element.name().to_string());
         }
         if let Some(base) = &self.base_type {
             metadata.insert(PG_BASE_TYPE, base.clone());
@@ -84,10 +98,23 @@ pub fn read_type_classes(
     let bases: Vec<u32> = resolved.values().map(|r| r.0).collect::<HashSet<_>>().into_iter().collect();
     let rows = client.query(
         "SELECT t.oid, t.typtype::text, t.typcategory::text, \
-                ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) \
-         FROM pg_catalog.pg_type t WHERE t.oid = ANY($1)",
+                ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder), \
+                el.oid, el.typtype::text, el.typcategory::text \
+         FROM pg_catalog.pg_type t \
+         LEFT JOIN pg_catalog.pg_type el ON el.oid = t.typelem AND t.typcategory = 'A' \
+         WHERE t.oid = ANY($1)",
         &[&bases],
     )?;
+    let mut elements: HashMap<u32, TypeKind> = HashMap::new();
+    for r in &rows {
+        if let (Some(oid), Some(typtype), Some(category)) =
+            (r.get::<_, Option<u32>>(4), r.get::<_, Option<String>>(5), r.get::<_, Option<String>>(6))
+        {
+            let kind =
+                if typtype == "d" { TypeKind::Other } else { TypeKind::classify(oid, &typtype, &category, true) };
+            elements.insert(r.get(0), kind);
+        }
+    }
     let base_info: HashMap<u32, (String, String, Vec<String>)> =
         rows.into_iter().map(|r| (r.get::<_, u32>(0), (r.get(1), r.get(2), r.get(3)))).collect();
     // Domains: the base type as format_type spells it with the typmod in effect.
@@ -112,7 +139,10 @@ pub fn read_type_classes(
                 None => (TypeKind::Native, Vec::new()),
             };
             let base_type = base_types.get(&type_oid).cloned();
-            (type_oid, TypeClass { kind: type_kind, enum_labels, domain_check, domain_not_null, base_type })
+            let element_kind = elements.get(&base).copied();
+            let class =
+                TypeClass { kind: type_kind, enum_labels, domain_check, domain_not_null, base_type, element_kind };
+            (type_oid, class)
         })
         .collect())
 }

@@ -13,6 +13,7 @@
 //! | numeric (as text), money          | `fake` `integer`/`decimal`                             |
 //! | enum                              | `fake` `enum` (a keyed choice among its labels)        |
 //! | interval                          | `noise` with a `duration` (the time part moves)        |
+//! | arrays of strings                 | `mask`, `hash`, `fake`, `redact` on each element       |
 //! | everything else                   | nothing                                                |
 //!
 //! A domain is judged by its base type; a domain with CHECK constraints takes only keep,
@@ -21,11 +22,14 @@
 //! a database (JSON parses, an enum label exists, numbers, network and MAC addresses, bit
 //! strings); for the other text-carried types PostgreSQL judges it as the first row loads.
 
-use arrow_schema::Field;
+use std::collections::HashMap;
 
-use super::ColumnRule;
+use arrow_schema::{DataType, Field};
+
+use super::elements::Elements;
+use super::{BindContext, Bound, ColumnRule, Strategy, fit};
 use crate::schema::PG_TYPE;
-use crate::type_kind::{TypeKind, domain_check, domain_not_null, enum_labels};
+use crate::type_kind::{PG_KIND, TypeKind, domain_check, domain_not_null, element_kind, enum_labels};
 
 /// `Err` (what can be used instead) when `rule` cannot write valid values of `field`'s type.
 pub fn check(rule: &ColumnRule, field: &Field) -> Result<(), String> {
@@ -40,6 +44,11 @@ pub fn check(rule: &ColumnRule, field: &Field) -> Result<(), String> {
         }
         // Strings take every strategy; each one's own binding checks the rest.
         _ if writes_text(kind) => None,
+        ColumnRule::Mask(_) | ColumnRule::Hash(_) | ColumnRule::Fake(_) | ColumnRule::Redact(_)
+            if strings_array(field) =>
+        {
+            None
+        }
         ColumnRule::Fake(f) if fake_writes(&f.generator, kind) => None,
         ColumnRule::Json(_) if matches!(kind, TypeKind::Json | TypeKind::Jsonb) => None,
         ColumnRule::Noise(_) if kind == TypeKind::Interval => None,
@@ -54,6 +63,50 @@ pub fn check(rule: &ColumnRule, field: &Field) -> Result<(), String> {
         type_name(field),
         applicable(field).join(", ")
     ))
+}
+
+/// Binds `rule` to the column of `ctx`: refused when it cannot write valid values of the
+/// column's type ([`check`]); on an array of strings, `mask`, `hash`, `fake` and `redact`
+/// are bound as on a column of the element type and applied to each element
+/// ([`super::elements`]).
+pub fn bind(rule: &ColumnRule, ctx: &BindContext) -> Result<Bound, Vec<String>> {
+    check(rule, ctx.field).map_err(|m| vec![m])?;
+    let element_rule =
+        matches!(rule, ColumnRule::Mask(_) | ColumnRule::Hash(_) | ColumnRule::Fake(_) | ColumnRule::Redact(_));
+    if !(element_rule && strings_array(ctx.field)) {
+        return rule.options().bind(ctx);
+    }
+    let array_type = base_name(ctx.field);
+    let element_type = array_type.strip_suffix("[]").unwrap_or(&array_type);
+    let metadata = HashMap::from([
+        (PG_TYPE.to_string(), element_type.to_string()),
+        (PG_KIND.to_string(), TypeKind::String.name().to_string()),
+    ]);
+    let element = Field::new(ctx.field.name(), DataType::Utf8, true).with_metadata(metadata);
+    let element_ctx = BindContext { field: &element, schema: ctx.schema, default_domain: ctx.default_domain };
+    let bound = rule.options().bind(&element_ctx)?;
+    if bound.unique {
+        return Err(vec!["`unique` does not apply to each element of an array; remove it".into()]);
+    }
+    match fit::check(&element, &bound.strategy) {
+        Ok(None) => {}
+        Ok(Some(limit)) => {
+            return Err(vec![format!(
+                "`{}` on each element of {array_type} cannot guarantee elements of at most {limit} characters; \
+                 choose a rule whose values provably fit (`mask`, `hash` with a `length`, a generator with a longest value)",
+                rule.action_name()
+            )]);
+        }
+        Err(m) => return Err(vec![m]),
+    }
+    Ok(Bound { strategy: Strategy::Elements(Elements(Box::new(bound.strategy))), ..bound })
+}
+
+/// An array whose elements are strings (not a domain with CHECK constraints).
+fn strings_array(field: &Field) -> bool {
+    TypeKind::of(field) == Some(TypeKind::Array)
+        && element_kind(field) == Some(TypeKind::String)
+        && !domain_check(field)
 }
 
 /// The column's base type (a domain's, with its typmod), for what depends on the typmod.
@@ -99,6 +152,9 @@ pub fn applicable(field: &Field) -> Vec<String> {
         return out;
     }
     out.extend(kind_strategies(kind).iter().map(|s| s.to_string()));
+    if strings_array(field) {
+        out.push("mask, hash, fake, redact (on each element)".into());
+    }
     out
 }
 
@@ -285,6 +341,21 @@ mod tests {
         let checked = field("app.percent", "string", &[(PG_DOMAIN_CHECK, "true")], true);
         let e = check(&rule("action = \"mask\""), &checked).unwrap_err();
         assert!(e.contains("CHECK") && e.ends_with("use: keep, null, constant"), "{e}");
+    }
+
+    #[test]
+    fn arrays_of_strings_take_element_rules_checked_against_the_element_type() {
+        use crate::type_kind::PG_ELEMENT_KIND;
+        let f = field("character varying(5)[]", "array", &[(PG_ELEMENT_KIND, "string")], true);
+        let schema = arrow_schema::Schema::new(vec![f.clone()]);
+        let ctx = BindContext { field: &f, schema: &schema, default_domain: "public.t.c" };
+        let bound = bind(&rule("action = \"mask\""), &ctx).unwrap();
+        assert!(matches!(bound.strategy, Strategy::Elements(_)), "{:?}", bound.strategy);
+        let Err(e) = bind(&rule("action = \"fake\"\ngenerator = \"email\""), &ctx) else { panic!("accepted") };
+        assert!(e[0].contains("cannot guarantee elements of at most 5 characters"), "{e:?}");
+        assert!(bind(&rule("action = \"template\"\ntemplate = \"x\""), &ctx).is_err());
+        let ints = field("integer[]", "array", &[(PG_ELEMENT_KIND, "native")], true);
+        assert!(check(&rule("action = \"mask\""), &ints).is_err());
     }
 
     #[test]
