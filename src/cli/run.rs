@@ -88,6 +88,7 @@ fn open_source(config: &RunConfig, rules: &RuleSet, key: &Key) -> Result<(Opened
         Location::Postgres(url) => {
             let mut source = PostgresSource::open(url)?;
             let plan = scan::bind(rules, source.tables())?;
+            super::constants::check_constants(&plan, &source)?;
             let subset = rules.subset.as_ref().map(|spec| subset::apply(spec, &mut source, &plan, key)).transpose()?;
             Ok((OpenedSource::postgres(source, url), plan, subset))
         }
@@ -95,6 +96,7 @@ fn open_source(config: &RunConfig, rules: &RuleSet, key: &Key) -> Result<(Opened
         from => {
             let opened = OpenedSource::open(from, config.report.is_some())?;
             let plan = scan::bind(rules, opened.source().tables())?;
+            super::constants::check_constants(&plan, opened.source())?;
             Ok((opened, plan, None))
         }
     }

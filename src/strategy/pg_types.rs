@@ -20,7 +20,7 @@
 //! null and constant (a transformed value could break its constraint), and a NOT NULL
 //! domain takes no `null`. A `constant` is checked here where its text can be judged without
 //! a database (JSON parses, an enum label exists, numbers, network and MAC addresses, bit
-//! strings); for the other text-carried types PostgreSQL judges it as the first row loads.
+//! strings); the source database judges the others when there is one (`cli::constants`).
 
 use std::collections::HashMap;
 

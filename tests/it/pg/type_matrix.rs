@@ -256,22 +256,31 @@ fn check_accepts_exactly_the_strategies_that_write_valid_values_and_every_accept
     assert!(line("cd").contains("[code, string: keep, null, constant]"), "{explain}");
     assert!(!line("t").contains('['), "string columns keep the old format: {explain}");
     // Constants that are not values of the type are refused before anything is written.
-    let bad: Vec<(&str, String)> = COLUMNS
-        .iter()
-        .map(|(column, _)| {
-            let rule = match *column {
-                "mo" => "{ action = \"constant\", value = \"angry\" }",
-                "jsb" => "{ action = \"constant\", value = \"{\" }",
-                _ => "{ action = \"keep\" }",
-            };
-            (*column, rule.to_string())
-        })
-        .collect();
+    let with_constants = |bad: &[(&str, &str)]| -> Vec<(&str, String)> {
+        COLUMNS
+            .iter()
+            .map(|(column, _)| match bad.iter().find(|(c, _)| c == column) {
+                Some((_, value)) => (*column, format!("{{ action = \"constant\", value = \"{value}\" }}")),
+                None => (*column, "{ action = \"keep\" }".to_string()),
+            })
+            .collect()
+    };
+    // Judged without a database: JSON, enum labels, addresses, numbers, bit strings.
+    let bad = with_constants(&[("mo", "angry"), ("jsb", "{"), ("net", "10.0.0.1/8"), ("bt", "01")]);
     let problems = refused(&write_rules(dir.path(), "bad_constants", &bad), &c.url(&source));
-    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert_eq!(problems.len(), 4, "{problems:#?}");
     assert!(
         problems.iter().any(|(c, m)| c == "mo" && m.contains("labels are: sad, ok, happy") && !m.contains("angry"))
     );
+    // Judged by the source database: the other text-carried types, and a domain's CHECK.
+    let bad = with_constants(&[("tv", "'open"), ("iv", "soon"), ("r", "[5,1)"), ("cd", "lower-1"), ("pt", "(1")]);
+    let problems = refused(&write_rules(dir.path(), "bad_constants_pg", &bad), &c.url(&source));
+    let mut columns: Vec<&str> = problems.iter().map(|(c, _)| c.as_str()).collect();
+    columns.sort();
+    assert_eq!(columns, ["cd", "iv", "pt", "r", "tv"], "{problems:#?}");
+    for (_, message) in &problems {
+        assert!(message.contains("the source database refuses it") && !message.contains("soon"), "{message}");
+    }
     eprintln!("type matrix: {accepted_pairs} pairs accepted and loaded, {refused_pairs} refused");
     assert!(accepted_pairs > 100 && refused_pairs > 300, "{accepted_pairs} accepted, {refused_pairs} refused");
 }
