@@ -11,6 +11,8 @@
 //! - [`rules`]: the TOML rules model and loading, with every structural problem reported at once.
 //! - [`schema`]: the table, column and key descriptions every layer shares (`SourceTable`,
 //!   `ForeignKey`, the `pg.*` field-metadata keys).
+//! - [`type_kind`]: the kind of a column's PostgreSQL type (`pg.kind`, enum labels, domain
+//!   flags) that decides which strategies can write valid values of it.
 //! - [`plan`]: binding rules to a source schema (fail-closed), templates, `--explain`.
 //! - [`strategy`]: what each rule does: one file or folder per strategy (options, binding,
 //!   checks, description, apply), registered in one table in `strategy/mod.rs`, with the
@@ -68,7 +70,11 @@
 //!    [`strategy::ColumnRule`] variant holding the options and a [`strategy::Strategy`]
 //!    variant holding the bound spec, one arm in each of `ColumnRule::options` and
 //!    `Strategy::behaviour`, the name in [`strategy::ACTIONS`], and a row in the module table.
-//! 3. Tests in `src/transform/tests.rs` pinning its output, and an example in `rules/`.
+//! 3. Which PostgreSQL types it can write valid values of, when they travel as text: its row
+//!    in `src/strategy/pg_types.rs` (the one table `check` refuses other pairings by), a
+//!    column in the type matrix test (`tests/it/pg/type_matrix.rs`) and in the README's
+//!    per-type table.
+//! 4. Tests in `src/transform/tests.rs` pinning its output, and an example in `rules/`.
 //!
 //! Nothing else changes: binding (`plan/bind.rs`), the fit and change checks, `--explain`,
 //! the engine, `profile` and `verify` reach the strategy through the two traits. A few
@@ -120,4 +126,5 @@ pub mod strategy;
 pub mod subset;
 pub mod table_files;
 pub mod transform;
+pub mod type_kind;
 pub mod verify;

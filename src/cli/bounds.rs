@@ -137,7 +137,7 @@ mod tests {
 
     /// Flags that take text (paths, URLs, names, lists of names), not a number or a duration.
     const TEXT_FLAGS: &[&str] = &[
-        "log", "rules", "from", "to", "profile", "key_file", "report", "out", "role_map", "url", "template", "name",
+        "log", "color", "rules", "from", "to", "profile", "key_file", "report", "out", "role_map", "url", "template", "name",
         "database",
     ];
 

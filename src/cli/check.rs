@@ -16,6 +16,7 @@ pub fn check(args: CheckArgs) -> Result<()> {
     // Recording a new lock: the old one is what is being replaced, so only the rules bind.
     let old_lock = if args.lock { rules.lock.take() } else { None };
     let plan = crate::scan::bind(&rules, tables)?;
+    super::constants::check_constants(&plan, source.as_ref())?;
     if let Some(spec) = &rules.subset {
         let subset = crate::subset::bind(spec, tables, &plan)?;
         if subset.edges.is_empty() && tables.iter().all(|t| t.foreign_keys.is_empty()) {

@@ -5,6 +5,7 @@ mod bounds;
 mod branch;
 mod check;
 mod config;
+mod constants;
 mod generate;
 mod opened;
 mod profile;

@@ -92,6 +92,7 @@ fn open_source(config: &RunConfig, rules: &RuleSet, key: &Key) -> Result<(Opened
         Location::Postgres(url) => {
             let mut source = PostgresSource::open(url)?;
             let plan = scan::bind(rules, source.tables())?;
+            super::constants::check_constants(&plan, &source)?;
             let subset = rules.subset.as_ref().map(|spec| subset::apply(spec, &mut source, &plan, key)).transpose()?;
             Ok((OpenedSource::postgres(source, url), plan, subset))
         }
@@ -100,6 +101,7 @@ fn open_source(config: &RunConfig, rules: &RuleSet, key: &Key) -> Result<(Opened
             let opened = OpenedSource::open(from, config.report.is_some())?;
             let tables = with_target_keys(opened.source().tables(), &config.to);
             let plan = scan::bind(rules, &tables)?;
+            super::constants::check_constants(&plan, opened.source())?;
             Ok((opened, plan, None))
         }
     }

@@ -27,6 +27,7 @@ use arrow_schema::{Field, Schema, SchemaRef};
 use postgres::Client;
 
 use super::ident::quote_ident;
+use super::type_class::{TypeClass, read_type_classes};
 use super::types::{ColumnKind, resolve_domain};
 use crate::schema::{PG_GENERATED_READS, generated_reads_text};
 
@@ -43,6 +44,8 @@ pub struct PgColumn {
     /// For a generated column, the columns its expression reads (from `pg_depend`), in
     /// attnum order; carried in the field metadata `pg.generated.reads` (see [`PG_GENERATED_READS`]).
     pub reads: Vec<String>,
+    /// The type's kind, enum labels and domain flags ([`super::type_class`]).
+    pub class: TypeClass,
 }
 
 /// One table to read.
@@ -78,11 +81,11 @@ impl PgTable {
             .iter()
             .map(|c| {
                 let field = c.kind.field(&c.name, &c.pg_type, !c.not_null, c.generated);
-                if !c.generated {
-                    return field;
-                }
                 let mut metadata = field.metadata().clone();
-                metadata.insert(PG_GENERATED_READS.to_string(), generated_reads_text(&c.reads));
+                c.class.annotate(&mut metadata);
+                if c.generated {
+                    metadata.insert(PG_GENERATED_READS.to_string(), generated_reads_text(&c.reads));
+                }
                 field.with_metadata(metadata)
             })
             .collect();
@@ -206,6 +209,7 @@ pub fn describe_tables(client: &mut Client, server_version_num: i32) -> Result<V
 
     let mut tables: Vec<PgTable> = Vec::new();
     let mut oids: Vec<u32> = Vec::new();
+    let mut type_oids: Vec<(u32, ColumnKind)> = Vec::new();
     for row in rows {
         let oid: u32 = row.get(0);
         if oids.last() != Some(&oid) {
@@ -227,14 +231,23 @@ pub fn describe_tables(client: &mut Client, server_version_num: i32) -> Result<V
         let (type_oid, typmod): (u32, i32) = (row.get(5), row.get(6));
         let (base, effective_typmod) = resolve_domain(type_oid, typmod, &domains);
         let table = tables.last_mut().expect("a table was pushed above");
+        let kind = ColumnKind::of(base, effective_typmod);
+        type_oids.push((type_oid, kind));
         table.columns.push(PgColumn {
             name,
             pg_type: row.get(7),
-            kind: ColumnKind::of(base, effective_typmod),
+            kind,
             not_null: row.get(8),
             generated: row.get::<_, String>(9) == "s",
             reads: row.get(10),
+            class: TypeClass::plain(&kind),
         });
+    }
+    let classes = read_type_classes(client, &type_oids, &domains)?;
+    for (column, (type_oid, _)) in tables.iter_mut().flat_map(|t| t.columns.iter_mut()).zip(&type_oids) {
+        if let Some(class) = classes.get(type_oid) {
+            column.class = class.clone();
+        }
     }
     read_keys(client, server_version_num, &oids, &mut tables)?;
     read_unique_keys(client, server_version_num, &oids, &mut tables)?;
@@ -656,6 +669,7 @@ mod tests {
                     not_null: false,
                     generated: false,
                     reads: Vec::new(),
+                    class: TypeClass::plain(&ColumnKind::Text),
                 })
                 .collect(),
             primary_key: None,

@@ -45,6 +45,7 @@ pub mod protect;
 pub mod roles;
 pub mod text_forms;
 pub mod tls;
+pub mod type_class;
 pub mod types;
 pub mod url;
 pub mod version;

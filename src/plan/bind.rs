@@ -1,5 +1,6 @@
 //! Binding one table's rules to its schema: coverage, then each rule against its column type
-//! (each strategy binds its own options: [`crate::strategy::RuleOptions::bind`]), whether it
+//! (whether it can write valid values of the PostgreSQL type, then each strategy binds its
+//! own options: [`crate::strategy::pg_types::bind`], [`crate::strategy::RuleOptions::bind`]), whether it
 //! can change a value, whether its values fit, and the templates' evaluation order.
 
 use crate::error::Problem;
@@ -54,7 +55,7 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
         let Some(rule) = &entry.rule else { continue }; // undecodable: already reported
         let default_domain = format!("{}.{}", table.name, field.name());
         let ctx = BindContext { field, schema: &table.schema, default_domain: &default_domain };
-        let checked = rule.options().bind(&ctx).and_then(|bound| {
+        let checked = crate::strategy::pg_types::bind(rule, &ctx).and_then(|bound| {
             changes::check(field, &bound.strategy).map_err(|m| vec![m])?;
             let limit = fit::check(field, &bound.strategy).map_err(|m| vec![m])?;
             Ok((bound, limit))

@@ -1,9 +1,15 @@
-//! `doppel check --explain`: the bound plan as text, table by table, column by column.
+//! `doppel check --explain`: the bound plan as text, table by table, column by column. A
+//! column whose PostgreSQL type travels as text and is not a string type (or is a domain with
+//! CHECK constraints or NOT NULL) also shows the type,
+//! its kind and the actions that can write valid values of it (`[tsvector, tsvector: keep,
+//! null, constant]`).
 
 use std::fmt::Write;
 
 use crate::rules::TableAction;
-use crate::schema::generated_reads;
+use crate::schema::{PG_TYPE, generated_reads};
+use crate::strategy::pg_types::applicable;
+use crate::type_kind::{TypeKind, domain_check, domain_not_null};
 
 use super::Plan;
 
@@ -38,7 +44,14 @@ pub fn explain(plan: &Plan) -> String {
             if c.is_personal() && !c.checks.is_empty() {
                 let _ = write!(rule, " [the target checks: {}]", c.checks.join(", "));
             }
-            if let Some(reads) = generated_reads(table.schema.field(c.index)) {
+            let field = table.schema.field(c.index);
+            let restricted = |k: &TypeKind| *k != TypeKind::String || domain_check(field) || domain_not_null(field);
+            if let Some(kind) = TypeKind::of(field).filter(restricted)
+                && let Some(pg_type) = field.metadata().get(PG_TYPE)
+            {
+                let _ = write!(rule, " [{pg_type}, {}: {}]", kind.name(), applicable(field).join(", "));
+            }
+            if let Some(reads) = generated_reads(field) {
                 let from = reads.map(|r| r.join(", ")).unwrap_or_else(|| "unknown columns".into());
                 let _ = write!(rule, " [generated from {from}: PostgreSQL targets compute it again]");
             }

@@ -26,6 +26,11 @@ pub trait Source: Send + Sync {
     fn tables(&self) -> &[SourceTable];
     /// Streams one table in batches of at most `batch_rows` rows, in a stable row order.
     fn read(&self, table: &str, batch_rows: usize) -> Result<BatchStream>;
+    /// Whether the source's database accepts `text` as a value of the PostgreSQL type
+    /// `pg_type` (as its catalog spells it); `None` when there is no database to ask.
+    fn accepts_text(&self, _pg_type: &str, _text: &str) -> Result<Option<bool>> {
+        Ok(None)
+    }
 }
 
 /// What a `--from` / `--to` argument names.

@@ -80,6 +80,7 @@ fn bind(value: &toml::Value, field: &Field) -> Result<ArrayRef, String> {
         }
     };
     fit::constant(&text, field)?;
+    super::pg_types::constant_fits(&text, field)?;
     let input: ArrayRef = Arc::new(StringArray::from(vec![text]));
     if !arrow_cast::can_cast_types(&DataType::Utf8, dt) {
         return Err(format!("`constant` cannot produce values of type {dt}; use null, keep or another action"));

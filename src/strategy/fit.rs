@@ -20,8 +20,8 @@
 //!   what the rule promises (validity, uniqueness, joins).
 //!
 //! Length is counted in characters, as PostgreSQL counts it, and trailing spaces beyond the
-//! limit do not count (PostgreSQL drops them). A domain column's `pg.type` names the domain,
-//! so a length declared by a domain is not known here.
+//! limit do not count (PostgreSQL drops them). A domain column's `pg.type` names the domain;
+//! its base type with the length in effect is in `pg.base_type`, which is what is checked.
 //!
 //! Each strategy says how long its values can be in [`super::Behaviour::fit`]; one that
 //! does not say has every value checked at run time.
@@ -58,12 +58,18 @@ impl Declared<'_> {
 /// Constants are checked as they are bound ([`constant`]). The strategy answers for its
 /// own values ([`super::Behaviour::fit`]).
 pub(crate) fn check(field: &Field, strategy: &Strategy) -> Result<Option<usize>, String> {
-    let Some(pg_type) = field.metadata().get(PG_TYPE) else { return Ok(None) };
+    let Some(pg_type) = declared_type(field) else { return Ok(None) };
     let Some(limit) = declared_chars(pg_type) else { return Ok(None) };
     if !matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8) {
         return Ok(None);
     }
     strategy.behaviour().fit(&Declared { pg_type, limit })
+}
+
+/// The type whose length and precision bind the column's values: a domain's base type with
+/// the typmod in effect (`pg.base_type`), else `pg.type`.
+fn declared_type(field: &Field) -> Option<&String> {
+    field.metadata().get(crate::type_kind::PG_BASE_TYPE).or_else(|| field.metadata().get(PG_TYPE))
 }
 
 /// `n` of `character varying(n)` / `character(n)` (and their short spellings); `None` for
@@ -121,7 +127,7 @@ pub fn too_long_at_run_time(length: usize, limit: usize) -> String {
 /// A constant, as written in the rules, must fit the declared `varchar(n)` / `char(n)` and
 /// `numeric(p,s)` (checked before it is parsed as the Arrow type, for a clearer message).
 pub(crate) fn constant(text: &str, field: &Field) -> Result<(), String> {
-    let Some(pg_type) = field.metadata().get(PG_TYPE) else { return Ok(()) };
+    let Some(pg_type) = declared_type(field) else { return Ok(()) };
     if let Some(limit) = declared_chars(pg_type) {
         let length = pg_chars(text);
         if length > limit {
@@ -264,5 +270,19 @@ mod tests {
         assert_eq!(first_too_long(&a, 4), Some((3, 5)));
         assert_eq!(first_too_long(&a, 5), None);
         assert_eq!(first_too_long(&a.slice(4, 1), 3), None, "three characters in six bytes");
+    }
+
+    #[test]
+    fn a_domain_is_checked_against_the_length_of_its_base_type() {
+        let metadata = HashMap::from([
+            (PG_TYPE.to_string(), "app.short_code".to_string()),
+            (crate::type_kind::PG_BASE_TYPE.to_string(), "character varying(8)".to_string()),
+        ]);
+        let field = Field::new("c", DataType::Utf8, true).with_metadata(metadata);
+        let hash = Strategy::Hash(crate::strategy::hash::HashSpec::Hex { length: 16 });
+        let e = check(&field, &hash).unwrap_err();
+        assert!(e.contains("holds at most 8"), "{e}");
+        assert!(constant("123456789", &field).is_err());
+        assert!(constant("12345678", &field).is_ok());
     }
 }

@@ -25,12 +25,15 @@
 //! | [`redact`]    | the `redact` strategy, on top of [`crate::detect`]                       |
 //! | [`json`]      | the `json` strategy: rules per path inside JSON values                   |
 //! | [`template`]  | the `template` strategy: parsing, filters, evaluation                    |
+//! | [`elements`]  | a text strategy applied to each element of an array of strings       |
+//! | [`pg_types`]  | which strategies can write valid values of which PostgreSQL types (text-carried ones) |
 //! | [`fit`]       | generated values against the declared `varchar(n)`, `char(n)`, `numeric(p,s)` (generic part) |
 //! | [`apply`]     | one column's strategy applied to one array (generic part: text mapping, unique retries) |
 //! | [`values`]    | value keys and Arrow builders shared by the strategies                   |
 
 pub mod apply;
 pub mod constant;
+pub mod elements;
 pub mod fake;
 pub mod fit;
 pub mod hash;
@@ -38,6 +41,7 @@ pub mod json;
 pub mod keep;
 pub mod mask;
 pub mod noise;
+pub mod pg_types;
 pub mod redact;
 pub mod template;
 pub(crate) mod types;
@@ -133,6 +137,8 @@ pub enum Strategy {
     Template(Template),
     Redact(Arc<Redactor>),
     Json(json::JsonPaths),
+    /// A text strategy applied to each element of an array of strings ([`elements`]).
+    Elements(elements::Elements),
 }
 
 impl Strategy {
@@ -149,6 +155,7 @@ impl Strategy {
             Strategy::Template(s) => s,
             Strategy::Redact(s) => s.as_ref(),
             Strategy::Json(s) => s,
+            Strategy::Elements(s) => s,
         }
     }
 

@@ -306,11 +306,11 @@ fn suggest_by_type(col: &Column, ctx: &TableContext) -> Suggestion {
 /// every value and fits the type.
 pub fn safe_rule(field: &Field) -> Rule {
     let dt = field.data_type();
-    if field.is_nullable() {
+    if field.is_nullable() && !crate::type_kind::domain_not_null(field) {
         return Rule::new("null");
     }
     match dt {
-        DataType::Utf8 | DataType::LargeUtf8 => Rule::mask_fp(),
+        DataType::Utf8 | DataType::LargeUtf8 => safe_text_rule(field),
         DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::FixedSizeBinary(16) => {
             Rule::new("hash")
         }
@@ -321,6 +321,28 @@ pub fn safe_rule(field: &Field) -> Rule {
         DataType::Boolean => Rule::fake("boolean"),
         DataType::Binary | DataType::LargeBinary => Rule::new("constant").opt("value", ""),
         _ => Rule::new("null"),
+    }
+}
+
+/// The safe rule of a NOT NULL text column: a format-preserving mask on strings, else a rule
+/// that writes valid values of the column's PostgreSQL type (its `fake` generator, or a
+/// constant PostgreSQL accepts); `keep` only when nothing else is valid (an unknown type, a
+/// domain with CHECK constraints), always marked for review by the caller.
+fn safe_text_rule(field: &Field) -> Rule {
+    use crate::type_kind::{TypeKind, domain_check};
+    let kind = TypeKind::of(field);
+    if domain_check(field) {
+        return Rule::new("keep");
+    }
+    match kind {
+        None | Some(TypeKind::String | TypeKind::Native) => Rule::mask_fp(),
+        Some(TypeKind::Enum) => Rule::fake("enum"),
+        Some(TypeKind::Inet | TypeKind::Cidr) => Rule::fake("ip"),
+        Some(TypeKind::Macaddr | TypeKind::Macaddr8) => Rule::fake("mac_address"),
+        Some(_) => match crate::strategy::pg_types::placeholder(field) {
+            Some(value) => Rule::new("constant").opt("value", value),
+            None => Rule::new("keep"),
+        },
     }
 }
 

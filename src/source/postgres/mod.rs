@@ -236,6 +236,25 @@ impl Source for PostgresSource {
         &self.tables
     }
 
+    /// Asked in the snapshot's transaction: `pg_input_is_valid` (16+), else the cast in a
+    /// savepoint rolled back whatever it gives. `pg_type` comes from the catalog's
+    /// `format_type`, so it is a valid type name.
+    fn accepts_text(&self, pg_type: &str, text: &str) -> Result<Option<bool>> {
+        let mut client = self.coordinator.lock().unwrap_or_else(|p| p.into_inner());
+        let failed = |e: postgres::Error| query_error(&e, &self.params, "checking a constant against its type");
+        if self.server_version_num >= 160000 {
+            let row =
+                client.query_one("SELECT pg_catalog.pg_input_is_valid($1, $2)", &[&text, &pg_type]).map_err(failed)?;
+            return Ok(Some(row.get(0)));
+        }
+        client.batch_execute("SAVEPOINT doppel_constant").map_err(failed)?;
+        let accepted = client.query_one(&format!("SELECT CAST($1::text AS {pg_type}) IS NOT NULL"), &[&text]).is_ok();
+        client
+            .batch_execute("ROLLBACK TO SAVEPOINT doppel_constant; RELEASE SAVEPOINT doppel_constant")
+            .map_err(failed)?;
+        Ok(Some(accepted))
+    }
+
     fn read(&self, table: &str, batch_rows: usize) -> Result<BatchStream> {
         let index = self.tables.binary_search_by(|t| t.name.as_str().cmp(table)).map_err(|_| {
             Error::source(

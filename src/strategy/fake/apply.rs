@@ -3,7 +3,7 @@
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
 
-use super::{FakeSpec, FakeValue, generate, max_chars};
+use super::{FakeSpec, FakeValue, Generator, generate, ip_like, max_chars};
 use crate::secret::DomainKey;
 use crate::strategy::Behaviour;
 use crate::strategy::apply::{CellError, ColumnInput, Regenerate, map_text};
@@ -55,6 +55,9 @@ impl Behaviour for FakeSpec {
         let mut buf = Vec::with_capacity(s.len() + 1);
         text_key(s, &mut buf);
         let mut rng = key.rng(b"fake", &buf, attempt);
+        if self.generator == Generator::Ip {
+            return ip_like(&mut rng, s, out);
+        }
         fake_text(&generate(self, &mut rng, attempt), out);
         Ok(())
     }

@@ -8,6 +8,7 @@ use super::{FakeSpec, Generator, Locale, OutputKind};
 use crate::strategy::fake;
 use crate::strategy::types::{int_range, is_text, is_uuid_binary};
 use crate::strategy::{BindContext, Bound, RuleOptions, Strategy};
+use crate::type_kind::TypeKind;
 
 /// `action = "fake"`: a synthetic value from a generator, seeded by the keyed hash of the
 /// original value.
@@ -47,7 +48,24 @@ impl RuleOptions for FakeRule {
     }
 
     fn bind(&self, ctx: &BindContext) -> Result<Bound, Vec<String>> {
-        let spec = bind(ctx.data_type(), self)?;
+        let labels = if Generator::parse(&self.generator) == Some(Generator::Enum) {
+            match crate::type_kind::enum_labels(ctx.field) {
+                Some(labels) if !labels.is_empty() => Some(labels.into()),
+                _ => {
+                    return Err(vec![
+                        "generator `enum` needs an enum column read from PostgreSQL (its labels come from the catalog)"
+                            .into(),
+                    ]);
+                }
+            }
+        } else {
+            None
+        };
+        let network = matches!(TypeKind::of(ctx.field), Some(TypeKind::Inet | TypeKind::Cidr));
+        if Generator::parse(&self.generator) == Some(Generator::Ip) && !network {
+            return Err(vec!["generator `ip` keeps an address's family and prefix: it works on inet and cidr columns; use `ipv4` or `ipv6` on text".into()]);
+        }
+        let spec = FakeSpec { labels, ..bind(ctx.data_type(), self)? };
         Ok(Bound { strategy: Strategy::Fake(spec), domain: ctx.domain_of(&self.domain), unique: self.unique })
     }
 
@@ -55,6 +73,12 @@ impl RuleOptions for FakeRule {
     /// not checked there.
     fn bind_in_json(&self, default_domain: &str) -> Result<(Strategy, String), String> {
         let spec = bind(&DataType::Utf8, self).map_err(|e| e.join("; "))?;
+        if matches!(spec.generator, Generator::Enum | Generator::Ip) {
+            return Err(format!(
+                "generator `{}` works on enum, inet and cidr columns, not inside JSON",
+                spec.generator
+            ));
+        }
         Ok((Strategy::Fake(spec), self.domain.clone().unwrap_or_else(|| default_domain.to_string())))
     }
 }
@@ -133,6 +157,7 @@ fn bind(dt: &DataType, rule: &FakeRule) -> Result<FakeSpec, Vec<String>> {
         count: count.map(|[a, b]| (a, b)),
         email_domain: email_domain.clone(),
         scale: *scale,
+        labels: None,
     };
     if let Err(e) = fake::validate(&spec) {
         errors.push(e);

@@ -231,6 +231,49 @@ pub(super) fn ipv6(rng: &mut ChaCha8Rng, out: &mut String) {
     let _ = write!(out, "{addr}");
 }
 
+/// An address of `input`'s family (an `inet` or `cidr` text form) with random bits, the same
+/// prefix length written the same way, and zero host bits when `input` has them (so a `cidr`
+/// value stays one). `Err` (never quoting the value) when `input` is not an address.
+pub(crate) fn ip_like(rng: &mut ChaCha8Rng, input: &str, out: &mut String) -> Result<(), String> {
+    let not_an_address = || "a value is not an IP address in inet/cidr form".to_string();
+    let (addr, prefix) = match input.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (input, None),
+    };
+    let ip: std::net::IpAddr = addr.parse().map_err(|_| not_an_address())?;
+    let width: u32 = if ip.is_ipv4() { 32 } else { 128 };
+    let length = match prefix.map(str::parse::<u32>) {
+        None => width,
+        Some(Ok(p)) if p <= width => p,
+        Some(_) => return Err(not_an_address()),
+    };
+    let original: u128 = match ip {
+        std::net::IpAddr::V4(v4) => u128::from(u32::from(v4)),
+        std::net::IpAddr::V6(v6) => u128::from(v6),
+    };
+    let host = width - length;
+    let host_mask: u128 = if host == 0 {
+        0
+    } else if host == 128 {
+        u128::MAX
+    } else {
+        (1u128 << host) - 1
+    };
+    let mut bits: u128 = if width == 32 { u128::from(rng.random::<u32>()) } else { rng.random::<u128>() };
+    if host > 0 && original & host_mask == 0 {
+        bits &= !host_mask;
+    }
+    if width == 32 {
+        let _ = write!(out, "{}", std::net::Ipv4Addr::from(bits as u32));
+    } else {
+        let _ = write!(out, "{}", Ipv6Addr::from(bits));
+    }
+    if prefix.is_some() {
+        let _ = write!(out, "/{length}");
+    }
+    Ok(())
+}
+
 pub(super) fn mac_address(rng: &mut ChaCha8Rng, out: &mut String) {
     let mut m: [u8; 6] = rng.random();
     // Locally administered, unicast.

@@ -114,6 +114,7 @@
 //! shared pieces, `tests` the tests.
 
 use std::fmt;
+use std::sync::Arc;
 
 use fake::locales::{Data, EN};
 use fake::rand::RngExt;
@@ -131,6 +132,7 @@ mod text;
 
 pub use bind::FakeRule;
 use helpers::{numerify, pick};
+pub(crate) use ids::ip_like;
 use ids::{CARD_PREFIXES, IBAN_COUNTRIES, credit_card, iban, iban_country, ipv4, ipv6, mac_address, uuid_v4};
 use locales::locale_data;
 use ranges::{
@@ -183,6 +185,11 @@ pub enum Generator {
     Latitude,
     Longitude,
     Boolean,
+    /// A keyed choice among an enum column's labels.
+    Enum,
+    /// An address of the input's family, with its prefix length (and zero host bits when the
+    /// input has them): for `inet` and `cidr` columns.
+    Ip,
 }
 
 /// What kind of value a generator produces.
@@ -238,6 +245,8 @@ pub struct FakeSpec {
     pub email_domain: Option<String>,
     /// Decimal places for `decimal` (default 2), `latitude` and `longitude` (default 6).
     pub scale: Option<u32>,
+    /// For `enum`: the column's labels (from the catalog), never empty once bound.
+    pub labels: Option<Arc<[String]>>,
 }
 
 /// A generated value.
@@ -294,6 +303,8 @@ impl Generator {
         Generator::Latitude,
         Generator::Longitude,
         Generator::Boolean,
+        Generator::Enum,
+        Generator::Ip,
     ];
 
     /// The name written in rules, e.g. `"first_name"`.
@@ -335,6 +346,8 @@ impl Generator {
             Generator::Latitude => "latitude",
             Generator::Longitude => "longitude",
             Generator::Boolean => "boolean",
+            Generator::Enum => "enum",
+            Generator::Ip => "ip",
         }
     }
 
@@ -385,7 +398,9 @@ impl Generator {
             | Generator::Sentence
             | Generator::Paragraph
             | Generator::TimeZone
-            | Generator::CurrencyCode => OutputKind::Text,
+            | Generator::CurrencyCode
+            | Generator::Enum
+            | Generator::Ip => OutputKind::Text,
         }
     }
 
@@ -468,7 +483,16 @@ impl fmt::Display for Locale {
 impl FakeSpec {
     /// A spec with the given generator, locale `en` and every option at its default.
     pub fn new(generator: Generator) -> FakeSpec {
-        FakeSpec { generator, locale: Locale::En, min: None, max: None, count: None, email_domain: None, scale: None }
+        FakeSpec {
+            generator,
+            locale: Locale::En,
+            min: None,
+            max: None,
+            count: None,
+            email_domain: None,
+            scale: None,
+            labels: None,
+        }
     }
 }
 
@@ -551,6 +575,14 @@ pub fn generate(spec: &FakeSpec, rng: &mut ChaCha8Rng, attempt: u32) -> FakeValu
         }
         Generator::TimeZone => out.push_str(pick(rng, d.time_zones)),
         Generator::CurrencyCode => out.push_str(pick(rng, EN::CURRENCY_CODE)),
+        Generator::Enum => {
+            let labels = spec.labels.as_deref().unwrap_or_default();
+            if !labels.is_empty() {
+                out.push_str(&labels[rng.random_range(0..labels.len())]);
+            }
+        }
+        // Without an input address (see `ids::ip_like`, which the text path uses): IPv4.
+        Generator::Ip => ipv4(rng, &mut out),
     }
     FakeValue::Text(out)
 }
@@ -587,6 +619,8 @@ pub fn max_chars(spec: &FakeSpec) -> Option<usize> {
         Generator::MacAddress => Some("ff:ff:ff:ff:ff:ff".len()),
         Generator::Uuid => Some(36),
         Generator::Boolean => Some("false".len()),
+        Generator::Enum => spec.labels.as_deref().unwrap_or_default().iter().map(|l| l.chars().count()).max(),
+        Generator::Ip => Some("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128".len()),
         Generator::FullName
         | Generator::Email
         | Generator::Username

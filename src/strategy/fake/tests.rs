@@ -40,7 +40,13 @@ fn rng(seed: u64) -> ChaCha8Rng {
 }
 
 fn spec_in(g: Generator, l: Locale) -> FakeSpec {
-    FakeSpec { locale: l, ..FakeSpec::new(g) }
+    FakeSpec { locale: l, ..labelled(g) }
+}
+
+/// A spec for `g`, with 40 labels for `enum` (bound specs always have them).
+fn labelled(g: Generator) -> FakeSpec {
+    let labels: Vec<String> = (0..40).map(|i| format!("label_{i}")).collect();
+    FakeSpec { labels: (g == Generator::Enum).then(|| labels.into()), ..FakeSpec::new(g) }
 }
 
 fn text(v: FakeValue) -> String {
@@ -85,7 +91,7 @@ fn names_round_trip_and_lists_are_complete() {
         assert!(valid.split(", ").any(|n| n == g.name()));
         assert_eq!(g.to_string(), g.name());
     }
-    assert_eq!(seen.len(), 36);
+    assert_eq!(seen.len(), 38);
     assert_eq!(Generator::parse("FIRST_NAME"), Some(Generator::FirstName));
     assert_eq!(Generator::parse("firstname"), None);
     assert_eq!(Generator::parse(""), None);
@@ -121,7 +127,7 @@ fn same_seed_same_value_for_every_generator_locale_and_attempt() {
 #[test]
 fn different_seeds_give_varied_values() {
     for &g in Generator::ALL {
-        let values: Vec<FakeValue> = (0..64).map(|s| generate(&FakeSpec::new(g), &mut rng(s), 0)).collect();
+        let values: Vec<FakeValue> = (0..64).map(|s| generate(&labelled(g), &mut rng(s), 0)).collect();
         let distinct: HashSet<String> = values.iter().map(|v| format!("{v:?}")).collect();
         let want = if g == Generator::Boolean { 2 } else { 20 };
         assert!(distinct.len() >= want, "{g}: only {} distinct values", distinct.len());
@@ -660,3 +666,28 @@ const GOLDEN: [&str; 10] = [
     r#"Text("4111116197436720")"#,
     "Uuid([161, 91, 93, 57, 181, 191, 64, 174, 136, 145, 121, 37, 198, 63, 69, 243])",
 ];
+
+#[test]
+fn ip_keeps_the_family_the_prefix_and_zero_host_bits() {
+    for seed in 0..50 {
+        let mut out = String::new();
+        ids_ip("10.1.0.0/16", seed, &mut out);
+        let (addr, prefix) = out.split_once('/').unwrap();
+        assert_eq!(prefix, "16");
+        let v4: std::net::Ipv4Addr = addr.parse().unwrap();
+        assert_eq!(u32::from(v4) & 0xffff, 0, "{out}");
+        out.clear();
+        ids_ip("192.168.1.7/24", seed, &mut out);
+        assert!(out.ends_with("/24") && out.split_once('/').unwrap().0.parse::<std::net::Ipv4Addr>().is_ok());
+        out.clear();
+        ids_ip("2001:db8::1", seed, &mut out);
+        assert!(!out.contains('/') && out.parse::<std::net::Ipv6Addr>().is_ok(), "{out}");
+    }
+    let mut out = String::new();
+    let e = super::ip_like(&mut rng(1), "not an address", &mut out).unwrap_err();
+    assert!(!e.contains("not an address"), "{e}");
+}
+
+fn ids_ip(input: &str, seed: u64, out: &mut String) {
+    super::ip_like(&mut rng(seed), input, out).unwrap();
+}

@@ -12,7 +12,7 @@ use fake::rand::rngs::ChaCha8Rng;
 use super::{Amount, DATE_DAYS, NoiseSpec, TIMESTAMP_MICROS, noise_decimal, noise_float, noise_int, noise_shift};
 use crate::secret::DomainKey;
 use crate::strategy::Behaviour;
-use crate::strategy::apply::{CellError, ColumnInput};
+use crate::strategy::apply::{CellError, ColumnInput, map_text_indexed};
 use crate::strategy::fit::Declared;
 use crate::strategy::values::value_key;
 
@@ -189,6 +189,11 @@ fn noise(input: &ArrayRef, spec: &NoiseSpec, key: &DomainKey) -> Result<ArrayRef
                 DataType::Timestamp(TimeUnit::Nanosecond, _) => {
                     each!(TimestampNanosecondType, |v, rng| shift(v, (i64::MIN + 1, i64::MAX - 1), &mut rng))
                 }
+                // An interval column (bound only there): its time part moves, in microseconds.
+                DataType::Utf8 => map_text_indexed(input, |row, s, out| {
+                    let mut rng = rng_for(row);
+                    super::interval::shift_interval(s, m, &mut rng, out)
+                }),
                 other => Err((0, format!("noise with a duration does not apply to {other}"))),
             }
         }

@@ -34,6 +34,9 @@
 //!
 //! The plan refuses amounts that cannot move any value of the column (below one unit, see
 //! `plan::changes`).
+//!
+//! On an `interval` column (PostgreSQL's text form) a `duration` moves the time part and
+//! keeps years, months and days (`interval.rs`).
 
 use arrow_schema::{DataType, TimeUnit};
 use fake::rand::RngExt;
@@ -44,6 +47,7 @@ use super::types::int_range;
 use super::{BindContext, Bound, RuleOptions, Strategy};
 
 mod apply;
+mod interval;
 
 /// `action = "noise"`: numbers moved by a keyed random amount; dates and timestamps shifted
 /// by a duration. An amount that cannot move any value (below one unit of the column) is a
@@ -79,6 +83,10 @@ impl RuleOptions for NoiseRule {
     }
 
     fn bind(&self, ctx: &BindContext) -> Result<Bound, Vec<String>> {
+        if crate::type_kind::TypeKind::of(ctx.field) == Some(crate::type_kind::TypeKind::Interval) {
+            let spec = bind_interval(self).map_err(|e| vec![e])?;
+            return Ok(Bound { strategy: Strategy::Noise(spec), domain: ctx.domain_of(&self.domain), unique: false });
+        }
         let spec =
             bind(ctx.data_type(), self.absolute, self.relative, self.duration.as_deref()).map_err(|e| vec![e])?;
         Ok(Bound { strategy: Strategy::Noise(spec), domain: ctx.domain_of(&self.domain), unique: false })
@@ -251,6 +259,19 @@ pub fn parse_duration_micros(s: &str) -> Result<i64, String> {
             n.checked_mul(per).and_then(|v| total.checked_add(v)).ok_or_else(|| "duration is too large".to_string())?;
     }
     Ok(total)
+}
+
+/// Binds a `noise` rule to an `interval` column: a shift of its time part, in microseconds
+/// (see `interval.rs`).
+fn bind_interval(rule: &NoiseRule) -> Result<NoiseSpec, String> {
+    let Some(duration) = rule.duration.as_deref().filter(|_| rule.absolute.is_none() && rule.relative.is_none()) else {
+        return Err("noise on an interval column takes `duration` (e.g. \"1h\"), not `absolute` or `relative`".into());
+    };
+    let max_shift = parse_duration_micros(duration)?;
+    if max_shift < 1 {
+        return Err("`duration` is shorter than one microsecond; use a longer duration".into());
+    }
+    Ok(NoiseSpec::Shift { max_shift })
 }
 
 /// Binds a `noise` rule to a column of type `dt`: a time shift in the column's unit for dates

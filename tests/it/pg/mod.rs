@@ -18,3 +18,4 @@ mod target;
 mod tls;
 mod to_parquet;
 mod type_fidelity;
+mod type_matrix;
