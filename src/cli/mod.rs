@@ -59,9 +59,10 @@ Example:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// Log level (also DOPPEL_LOG): messages of this level and above go to stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogLevel::Info, env = "DOPPEL_LOG")]
-    pub log: LogLevel,
+    /// Log level (also DOPPEL_LOG; default info): messages of this level and above go to
+    /// stderr.
+    #[arg(long, global = true, value_enum, env = "DOPPEL_LOG")]
+    pub log: Option<LogLevel>,
     /// Colours on stderr: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -114,12 +115,9 @@ impl ColorChoice {
 }
 
 impl Cli {
-    /// The log level in effect: `--log`, or only errors under `run --quiet`.
+    /// The log level in effect: `--log` (or DOPPEL_LOG) when given, else info.
     pub fn log_level(&self) -> LogLevel {
-        match &self.command {
-            Command::Run(args) if args.quiet => LogLevel::Error,
-            _ => self.log,
-        }
+        self.log.unwrap_or(LogLevel::Info)
     }
 }
 
@@ -322,7 +320,7 @@ pub struct RunArgs {
     /// Write a JSON report (per-table counts, rules hash, key fingerprint) to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Only errors: no progress bars, no log lines below `error` (whatever --log says).
+    /// No progress bars and no summary (log lines follow --log).
     #[arg(long)]
     pub quiet: bool,
     /// Check the finished output like `doppel verify` (default --max-same-rate) before publishing

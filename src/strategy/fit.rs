@@ -13,9 +13,13 @@
 //!   longest value exceeds `n` (see [`super::fake::max_chars`]), a `template` whose fixed text alone
 //!   exceeds `n`. A `mask` keeps the length, `keep` copies what the column held, `null` has
 //!   none.
-//! - **Where it cannot** (generators without a fixed bound such as emails, templates of
-//!   other columns, `redact`, `json`), every value is checked at run time, and one that does
-//!   not fit stops the run with an error naming table, column and row (never the value).
+//! - **Generators without a fixed bound** (emails, names, addresses) make values that fit by
+//!   construction: a value too long is made again from another keyed seed
+//!   ([`super::fake::FakeSpec::fit_within`]); the plan accepts such a generator only when a
+//!   measured sample says a fitting value is all but certain, and refuses it otherwise.
+//! - **Where nothing can be known** (templates of other columns, `redact`, `json`), every
+//!   value is checked at run time, and one that does not fit stops the run with an error
+//!   naming table, column and row (never the value). Fitted generators are checked too.
 //!   doppel never cuts a generated value short: a cut email or hash would silently change
 //!   what the rule promises (validity, uniqueness, joins).
 //!
@@ -64,6 +68,15 @@ pub(crate) fn check(field: &Field, strategy: &Strategy) -> Result<Option<usize>,
         return Ok(None);
     }
     strategy.behaviour().fit(&Declared { pg_type, limit })
+}
+
+/// The declared `varchar(n)` / `char(n)` of a text column, in characters; `None` when the
+/// column is not text or has no declared length.
+pub(crate) fn declared_limit(field: &Field) -> Option<usize> {
+    if !matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8) {
+        return None;
+    }
+    declared_chars(declared_type(field)?)
 }
 
 /// The type whose length and precision bind the column's values: a domain's base type with

@@ -489,25 +489,33 @@ fn a_generated_value_too_long_stops_the_transform_naming_table_column_and_row() 
             crate::schema::PG_TYPE.into(),
             "character varying(12)".into(),
         )])),
+        Field::new("name", DataType::Utf8, true),
     ]));
     let ids: Vec<i32> = (0..40).collect();
     let emails: Vec<Option<String>> = ids.iter().map(|i| (i % 7 != 0).then(|| format!("p{i}@x.io"))).collect();
+    let names: Vec<String> =
+        ids.iter().map(|i| if i % 5 == 4 { format!("Name Number {i}") } else { "Ann".into() }).collect();
     let batch = arrow_array::RecordBatch::try_new(
         schema.clone(),
-        vec![Arc::new(arrow_array::Int32Array::from(ids)), Arc::new(StringArray::from(emails))],
+        vec![
+            Arc::new(arrow_array::Int32Array::from(ids)),
+            Arc::new(StringArray::from(emails)),
+            Arc::new(StringArray::from(names)),
+        ],
     )
     .unwrap();
     let bind = |rule: &str| {
         let text = format!(
-            "version = 1\n[tables.\"public.people\"]\nkeep = [\"id\"]\n[tables.\"public.people\".columns]\nemail = {rule}\n"
+            "version = 1\n[tables.\"public.people\"]\nkeep = [\"id\", \"name\"]\n[tables.\"public.people\".columns]\nemail = {rule}\n"
         );
         let rules = crate::rules::parse_rules(&[(std::path::PathBuf::from("r.toml"), text)]).unwrap();
         bind(&rules, &[crate::schema::SourceTable::new("public.people", schema.clone())]).unwrap()
     };
     let key = crate::secret::Key::from_text("unit-test-key-0123456789abcdef0123456789").unwrap();
 
-    // Fake emails have no fixed length: checked per value, the first too long stops it.
-    let plan = bind("{ action = \"fake\", generator = \"email\" }");
+    // A template of another column has no fixed length: checked per value, the first too
+    // long stops it.
+    let plan = bind("{ action = \"template\", template = \"{name}\" }");
     assert_eq!(plan.tables[0].columns[1].length_limit, Some(12));
     let transform = Transformer::new(&plan, &key).table("public.people").unwrap();
     let e = transform.apply(&batch, 1000).unwrap_err();
@@ -523,11 +531,29 @@ fn a_generated_value_too_long_stops_the_transform_naming_table_column_and_row() 
     })
     .unwrap();
     let (row, length) =
-        crate::strategy::fit::first_too_long(&unchecked, 12).expect("fake emails longer than 12 characters");
+        crate::strategy::fit::first_too_long(&unchecked, 12).expect("templated values longer than 12 characters");
     assert_eq!((e.table.as_str(), e.column.as_str()), ("public.people", "email"));
     assert_eq!(e.row, 1000 + row as u64 + 1, "1-based row of the whole table");
     assert!(e.reason.contains(&format!("a value of {length} characters")) && e.reason.contains("at most 12"));
-    assert!(!e.reason.contains("example"), "{}", e.reason);
+    assert!(!e.reason.contains("Number"), "{}", e.reason);
+
+    // Fake emails have no fixed length either, but are made to fit: on varchar(12) too few
+    // of them fit (refused by the plan, see strategy::fake), on varchar(24) every one does.
+    let mut schema24 = (*schema).clone();
+    let mut fields: Vec<Field> = schema24.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields[1] = fields[1].clone().with_metadata(std::collections::HashMap::from([(
+        crate::schema::PG_TYPE.into(),
+        "character varying(24)".into(),
+    )]));
+    schema24 = arrow_schema::Schema::new(fields);
+    let text = "version = 1\n[tables.\"public.people\"]\nkeep = [\"id\", \"name\"]\n[tables.\"public.people\".columns]\nemail = { action = \"fake\", generator = \"email\" }\n";
+    let rules = crate::rules::parse_rules(&[(std::path::PathBuf::from("r.toml"), text.to_string())]).unwrap();
+    let plan24 =
+        crate::plan::bind(&rules, &[crate::schema::SourceTable::new("public.people", Arc::new(schema24.clone()))])
+            .unwrap();
+    let batch24 = arrow_array::RecordBatch::try_new(Arc::new(schema24), batch.columns().to_vec()).unwrap();
+    let out = Transformer::new(&plan24, &key).table("public.people").unwrap().apply(&batch24, 0).unwrap();
+    assert_eq!(crate::strategy::fit::first_too_long(out.column(1), 24), None);
 
     // Proven to fit: no check at run time, and the output fits.
     let plan = bind("{ action = \"hash\", length = 12 }");

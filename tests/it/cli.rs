@@ -460,11 +460,14 @@ fn a_table_given_as_a_folder_of_part_files_reads_like_one_file() {
 }
 
 #[test]
-fn quiet_prints_only_errors_and_unknown_log_levels_are_refused() {
+fn quiet_hides_the_summary_log_levels_are_checked_and_unknown_ones_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_shop(&dir.path().join("out"), TEST_KEY, &["--log", "debug"]);
+    let out = run_shop(&dir.path().join("out"), TEST_KEY, &["--log", "error"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stderr(&out), "", "--quiet printed more than errors");
+    assert_eq!(stderr(&out), "", "--quiet --log error printed more than errors");
+    let out = run_shop(&dir.path().join("out2"), TEST_KEY, &["--log", "info"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains(" INFO ") && !stderr(&out).contains("key fingerprint"), "{}", stderr(&out));
     let out = run_shop(&dir.path().join("out"), TEST_KEY, &[]);
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));

@@ -3,11 +3,11 @@
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
 
-use super::{FakeSpec, FakeValue, Generator, generate, ip_like, max_chars};
+use super::{FIT_ATTEMPTS, FIT_SEED_STRIDE, FakeSpec, FakeValue, Generator, generate, ip_like, max_chars};
 use crate::secret::DomainKey;
 use crate::strategy::Behaviour;
 use crate::strategy::apply::{CellError, ColumnInput, Regenerate, map_text};
-use crate::strategy::fit::Declared;
+use crate::strategy::fit::{Declared, pg_chars};
 use crate::strategy::values::{fake_array, fake_text, text_key, value_key};
 
 impl Behaviour for FakeSpec {
@@ -19,7 +19,10 @@ impl Behaviour for FakeSpec {
         format!("fake {} locale={}", self.generator.name(), self.locale.name())
     }
 
-    /// Generators with a longest value are checked now, the others at run time.
+    /// Generators with a longest value are checked now. The others make values that fit by
+    /// construction (re-tried from other seeds, see [`FakeSpec::fit_within`]); the plan
+    /// accepts them when a measured sample says a fitting value is all but certain within
+    /// [`FIT_ATTEMPTS`] seeds, and each value is still checked at run time.
     fn fit(&self, declared: &Declared) -> Result<Option<usize>, String> {
         match max_chars(self) {
             Some(max) if max > declared.limit => declared.too_long(
@@ -28,7 +31,7 @@ impl Behaviour for FakeSpec {
                 "choose a generator or locale with shorter values, or `hash` with a `length` that fits",
             ),
             Some(_) => Ok(None),
-            None => Ok(Some(declared.limit)),
+            None => fits_often_enough(self, declared).map(|()| Some(declared.limit)),
         }
     }
 
@@ -59,12 +62,61 @@ impl Behaviour for FakeSpec {
             return ip_like(&mut rng, s, out);
         }
         fake_text(&generate(self, &mut rng, attempt), out);
+        // Too long for the column: another keyed seed, until one fits (the run-time check
+        // stops the run if none of them does).
+        if let Some(limit) = self.fit_within {
+            for retry in 1..FIT_ATTEMPTS {
+                if pg_chars(out) <= limit {
+                    break;
+                }
+                let mut rng = key.rng(b"fake", &buf, attempt.wrapping_add(retry * FIT_SEED_STRIDE));
+                out.clear();
+                fake_text(&generate(self, &mut rng, attempt), out);
+            }
+        }
         Ok(())
     }
 
     fn regenerate_text(&self, r: &Regenerate) -> Option<Result<String, String>> {
         r.by_text_value(self)
     }
+}
+
+/// Values measured to judge whether a generator fits a declared length.
+const FIT_SAMPLE: u32 = 2000;
+
+/// Whether `spec`'s values fit `declared` often enough that [`FIT_ATTEMPTS`] seeds find a
+/// fitting one for every row but with odds under one in 10^9: measured on [`FIT_SAMPLE`]
+/// values made with a fixed key (the share that fits does not depend on the key).
+fn fits_often_enough(spec: &FakeSpec, declared: &Declared) -> Result<(), String> {
+    let Ok(key) = crate::secret::Key::from_text("doppel: measuring generated lengths, not a secret") else {
+        return Ok(());
+    };
+    let key = key.domain("fit");
+    let measure = FakeSpec { fit_within: None, ..spec.clone() };
+    let (mut fitting, mut longest, mut out) = (0u32, 0usize, String::new());
+    for i in 0..FIT_SAMPLE {
+        out.clear();
+        let mut rng = key.rng(b"fake", &i.to_le_bytes(), 0);
+        fake_text(&generate(&measure, &mut rng, 0), &mut out);
+        let n = pg_chars(&out);
+        longest = longest.max(n);
+        fitting += u32::from(n <= declared.limit);
+    }
+    let miss = 1.0 - f64::from(fitting) / f64::from(FIT_SAMPLE);
+    if miss.powi(FIT_ATTEMPTS as i32) <= 1e-9 {
+        return Ok(());
+    }
+    let share = 100.0 * f64::from(fitting) / f64::from(FIT_SAMPLE);
+    Err(format!(
+        "generator `{}` (locale {}) makes values of up to {longest} characters (measured), and only {share:.0}% of \
+         them fit the column's type {}, which holds at most {}: doppel could not make every row's value fit; choose \
+         a generator or locale with shorter values, or `hash` with a `length` that fits",
+        spec.generator.name(),
+        spec.locale.name(),
+        declared.pg_type,
+        declared.limit
+    ))
 }
 
 #[cfg(test)]
@@ -86,7 +138,34 @@ mod tests {
         assert!(check(&field("character varying(22)"), &fake(Generator::Iban, Locale::FrFr)).is_err());
         assert!(check(&field("character varying(22)"), &fake(Generator::Iban, Locale::En)).is_err(), "up to 27");
         assert!(check(&field("character varying(15)"), &fake(Generator::CreditCard, Locale::En)).is_err());
-        // Unbounded generators are checked at run time.
-        assert_eq!(check(&c, &fake(Generator::Email, Locale::En)), Ok(Some(12)));
+        // Unbounded generators: accepted when a sample says values can be made to fit (each
+        // is still checked at run time), refused when too few of them fit.
+        let e = check(&c, &fake(Generator::Email, Locale::En)).unwrap_err();
+        assert!(e.contains("(measured)") && e.contains("at most 12"), "{e}");
+        assert_eq!(check(&field("character varying(40)"), &fake(Generator::Email, Locale::En)), Ok(Some(40)));
+    }
+
+    #[test]
+    fn open_ended_generators_make_values_that_fit_the_declared_length() {
+        let key = crate::secret::Key::from_text("0123456789abcdef0123456789abcdef").unwrap().domain("t");
+        let lengths = |spec: &FakeSpec| -> Vec<usize> {
+            let mut out = String::new();
+            (0..500)
+                .map(|i| {
+                    out.clear();
+                    crate::strategy::Behaviour::text_value(spec, &key, &format!("input {i}"), 0, &mut out).unwrap();
+                    out.chars().count()
+                })
+                .collect()
+        };
+        let email = FakeSpec::new(Generator::Email);
+        let limit = 24;
+        assert!(lengths(&email).iter().any(|&n| n > limit), "the test needs emails longer than {limit}");
+        let fitted = FakeSpec { fit_within: Some(limit), ..email.clone() };
+        assert!(lengths(&fitted).iter().all(|&n| n <= limit));
+        // Values that fit at first are the same as without a limit: only the long ones change.
+        let (plain, fit) = (lengths(&email), lengths(&fitted));
+        assert!(plain.iter().zip(&fit).filter(|(p, _)| **p <= limit).all(|(p, f)| p == f));
+        assert_eq!(check(&field("character varying(24)"), &Strategy::Fake(email)), Ok(Some(24)));
     }
 }

@@ -4,7 +4,7 @@
 use arrow_schema::DataType;
 use serde::Deserialize;
 
-use super::{FakeSpec, Generator, Locale, OutputKind};
+use super::{FakeSpec, Generator, Locale, OutputKind, max_chars};
 use crate::strategy::fake;
 use crate::strategy::types::{int_range, is_text, is_uuid_binary};
 use crate::strategy::{BindContext, Bound, RuleOptions, Strategy};
@@ -66,6 +66,9 @@ impl RuleOptions for FakeRule {
             return Err(vec!["generator `ip` keeps an address's family and prefix: it works on inet and cidr columns; use `ipv4` or `ipv6` on text".into()]);
         }
         let spec = FakeSpec { labels, ..bind(ctx.data_type(), self)? };
+        // A generator without a longest value on a `varchar(n)` makes values that fit.
+        let fit_within = crate::strategy::fit::declared_limit(ctx.field).filter(|_| max_chars(&spec).is_none());
+        let spec = FakeSpec { fit_within, ..spec };
         Ok(Bound { strategy: Strategy::Fake(spec), domain: ctx.domain_of(&self.domain), unique: self.unique })
     }
 
@@ -158,6 +161,7 @@ fn bind(dt: &DataType, rule: &FakeRule) -> Result<FakeSpec, Vec<String>> {
         email_domain: email_domain.clone(),
         scale: *scale,
         labels: None,
+        fit_within: None,
     };
     if let Err(e) = fake::validate(&spec) {
         errors.push(e);

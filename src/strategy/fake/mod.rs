@@ -247,7 +247,20 @@ pub struct FakeSpec {
     pub scale: Option<u32>,
     /// For `enum`: the column's labels (from the catalog), never empty once bound.
     pub labels: Option<Arc<[String]>>,
+    /// A text column's declared `varchar(n)` / `char(n)` when the generator has no fixed
+    /// longest value (emails, names, addresses): a value longer than `n` characters is made
+    /// again from another keyed seed, up to [`FIT_ATTEMPTS`] times, so values fit by
+    /// construction (see [`super::fit`]).
+    pub fit_within: Option<usize>,
 }
+
+/// Seeds tried for a value that must fit a declared length: the plan accepts a generator on
+/// such a column only when the chance that none of them fits is below one in 10^9.
+pub const FIT_ATTEMPTS: u32 = 32;
+
+/// The seeds of the re-tries for length stay clear of the attempts of `unique` (at most
+/// [`crate::transform::unique::MAX_ATTEMPTS`]): re-try `j` of attempt `a` is `a + j * FIT_SEED_STRIDE`.
+pub const FIT_SEED_STRIDE: u32 = 1 << 16;
 
 /// A generated value.
 #[derive(Debug, Clone, PartialEq)]
@@ -492,6 +505,7 @@ impl FakeSpec {
             email_domain: None,
             scale: None,
             labels: None,
+            fit_within: None,
         }
     }
 }

@@ -121,7 +121,9 @@ tag = { action = "null" }
          distinct (partial: doppel keeps the column distinct in every row, which is stronger), and a constant gives \
          every row the same value",
         "bad.toml:11: public.codes.code: the primary key `codes_pkey` needs",
-        "bad.toml:13: public.tags.tag: `null` on a column whose domain public.label is declared NOT NULL would break it",
+        // The type check words it (a NOT NULL domain takes no `null`), before the key check.
+        "bad.toml:13: public.tags.tag: `null` cannot write valid values of type label (its domain is NOT NULL); for \
+         this type use: keep, constant,",
     ] {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }

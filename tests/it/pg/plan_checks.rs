@@ -228,11 +228,22 @@ fn values_longer_than_the_declared_varchar_are_refused_at_plan_time_or_stop_the_
     assert!(err.contains("rules.toml:8: public.people.price: ") && err.contains("numeric(5,2)"), "{err}");
     assert!(!err.contains("DEU") && !err.contains("1000"), "{err}");
 
-    // Not knowable (fake emails are unbounded): the run stops at the first value too long,
-    // naming table, column and row, never the value; nothing is left behind.
+    // Fake emails have no longest value: measured, too few of them fit 12 characters, so the
+    // plan refuses them (on a wider column they are made to fit, see strategy::fake).
     let code = "action = \"fake\", generator = \"country_code\"";
     let price = "action = \"noise\", absolute = 50";
     let rules_file = rules("action = \"fake\", generator = \"email\"", code, "action = \"hash\", length = 12", price);
+    let out = check(&rules_file, &c.url(&db));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("rules.toml:5: public.people.email: generator `email` (locale en) makes values of up to")
+    );
+    assert!(stderr(&out).contains("(measured)"), "{}", stderr(&out));
+
+    // Not knowable (a template of another column): the run stops at the first value too
+    // long, naming table, column and row, never the value; nothing is left behind.
+    let template = "action = \"template\", template = \"{token}-{token}\"";
+    let rules_file = rules(template, code, "action = \"hash\", length = 12", price);
     let out = check(&rules_file, &c.url(&db));
     assert!(out.status.success(), "{}", stderr(&out));
     let target = format!("{db}_target");
@@ -351,4 +362,37 @@ fn large_objects_and_foreign_tables_are_reported_as_not_copied() {
     let out = run(&rules, &c.url(&db), parquet.to_str().unwrap());
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(concat(&read_table(&parquet, "public.docs")).num_rows(), 2);
+}
+
+#[test]
+fn generators_without_a_longest_value_make_values_that_fit_the_declared_varchar() {
+    let c = cluster();
+    let db = c.create_database("plan_fit_by_construction");
+    c.psql(
+        &db,
+        "CREATE TABLE people (id integer PRIMARY KEY, email varchar(24) NOT NULL UNIQUE, full_name varchar(16), \
+                              street varchar(22));
+         INSERT INTO people SELECT i, 'person' || i || '@x.io', 'Ann Lee', i || ' High St' FROM generate_series(1, 3000) i;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules_file = write_rules(
+        dir.path(),
+        "version = 1\n[tables.\"public.people\"]\nkeep = [\"id\"]\n[tables.\"public.people\".columns]\n\
+         email = { action = \"fake\", generator = \"email\", unique = true }\n\
+         full_name = { action = \"fake\", generator = \"full_name\" }\n\
+         street = { action = \"fake\", generator = \"street_address\" }\n",
+    );
+    let out = check(&rules_file, &c.url(&db));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let target = format!("{db}_target");
+    let out = run(&rules_file, &c.url(&db), &c.url(&target));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM people"), "3000");
+    // Unbounded generators would make longer values (measured on the same rules without limits).
+    let longest = c.scalar(
+        &target,
+        "SELECT max(length(email)) || ' ' || max(length(full_name)) || ' ' || max(length(street)) FROM people",
+    );
+    let parts: Vec<usize> = longest.split(' ').map(|n| n.parse().unwrap()).collect();
+    assert!(parts[0] <= 24 && parts[1] <= 16 && parts[2] <= 22, "{longest}");
 }
