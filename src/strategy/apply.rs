@@ -1,6 +1,6 @@
 //! Applying one column's strategy to an array: the generic part. [`apply`] hands the column
-//! to its strategy ([`Behaviour::apply`]); the helpers here (text mapping, the keyed number
-//! that makes a colliding unique value distinct) are shared by the strategies. Pure: no I/O,
+//! to its strategy ([`Behaviour::apply`]); the helpers here (text mapping, one row's value
+//! again at another attempt for `unique`) are shared by the strategies. Pure: no I/O,
 //! no clock; every random choice comes from a [`DomainKey`] seeded with the canonical bytes
 //! of the input value.
 
@@ -13,8 +13,6 @@ use arrow_schema::DataType;
 
 use super::{Behaviour, Strategy};
 use crate::secret::DomainKey;
-
-use super::values::text_key;
 
 /// A failure inside one array: the row index within the array and the reason (no value).
 pub type CellError = (usize, String);
@@ -85,27 +83,6 @@ pub(crate) fn text_at(a: &ArrayRef, row: usize) -> Option<String> {
 /// The text-producing strategies on one value (text columns and JSON strings).
 pub fn text_value(strategy: &Strategy, key: &DomainKey, s: &str, attempt: u32, out: &mut String) -> Result<(), String> {
     strategy.behaviour().text_value(key, s, attempt, out)
-}
-
-/// Makes a colliding text value distinct: a keyed number inserted before the last `@`
-/// (so emails stay emails), or appended after a `-`.
-///
-/// The number is a keyed hash of the row's own input value and the attempt, so rows that
-/// built the same text try different numbers; it gets a digit longer every 8 attempts.
-pub(crate) fn distinguish(key: &DomainKey, own_input: &str, out: &mut String, attempt: u32) {
-    let mut material = Vec::with_capacity(own_input.len() + 5);
-    text_key(own_input, &mut material);
-    material.extend_from_slice(&attempt.to_le_bytes());
-    let digits = 2 + (attempt / 8).min(10);
-    let n = key.hash_u64(b"unique", &material) % 10u64.pow(digits);
-    let suffix = format!("{n}");
-    match out.rfind('@') {
-        Some(at) => out.insert_str(at, &suffix),
-        None => {
-            out.push('-');
-            out.push_str(&suffix);
-        }
-    }
 }
 
 pub fn map_text(

@@ -6,13 +6,13 @@
 //! possible). `{{` and `}}` write literal braces. A NULL value inserts nothing.
 //!
 //! Templates read other columns' outputs, so they are evaluated after them (the plan's
-//! evaluation order), and a `unique` template distinguishes a colliding value by a keyed
-//! number (`apply::distinguish`).
+//! evaluation order), and a `unique` template's colliding value gets a tag of its position
+//! (`crate::transform::unique::tag`).
 
 use arrow_array::{Array, ArrayRef};
 use serde::Deserialize;
 
-use super::apply::{CellError, ColumnInput, Regenerate, distinguish, map_text_indexed, text_at};
+use super::apply::{CellError, ColumnInput, map_text_indexed};
 use super::fit::Declared;
 use super::{Behaviour, BindContext, Bound, RuleOptions, Strategy};
 
@@ -218,7 +218,7 @@ impl Behaviour for Template {
             })
             .collect();
         let mut scratch = String::new();
-        map_text_indexed(c.input, |row, own, out| {
+        map_text_indexed(c.input, |row, _own, out| {
             for part in self.parts() {
                 match part {
                     Part::Literal(l) => out.push_str(l),
@@ -236,19 +236,8 @@ impl Behaviour for Template {
                     }
                 }
             }
-            if c.attempt > 0 {
-                distinguish(c.key, own, out, c.attempt);
-            }
             Ok(())
         })
-    }
-
-    /// A template's text does not change between attempts, only the number `distinguish`
-    /// inserts.
-    fn regenerate_text(&self, r: &Regenerate) -> Option<Result<String, String>> {
-        let mut out = text_at(r.attempt0, r.row)?;
-        distinguish(r.key, r.own, &mut out, r.attempt);
-        Some(Ok(out))
     }
 }
 

@@ -28,13 +28,42 @@ pub(crate) fn plan_for(rules: &str, tables: &[(&str, &RecordBatch)]) -> crate::p
     bind(&set, &sources).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// A transformer whose `unique` domains are resolved from `tables` (each one batch, its
+/// first row numbered `first_row`), as the pipeline's passes 1 and 1b do from a source.
+pub(crate) fn resolved(
+    plan: &crate::plan::Plan,
+    key: &Key,
+    tables: &[(&str, &RecordBatch)],
+    first_row: u64,
+) -> Result<Transformer, crate::error::RowError> {
+    let transformer = Transformer::new(plan, key);
+    let batch_of = |name: &str| tables.iter().find(|(n, _)| *n == name).map(|(_, b)| *b);
+    for t in transformer.unique_tables() {
+        if let Some(b) = batch_of(t.name()) {
+            t.collect_unique(b, first_row)?;
+        }
+    }
+    let (mut pending, mut first_attempt) = (transformer.sort_collected(), 1);
+    while pending > 0 {
+        for t in transformer.redraw_tables() {
+            if let Some(b) = batch_of(t.name()) {
+                t.collect_redraws(b, first_row, first_attempt)?;
+            }
+        }
+        pending = transformer.resolve_redraws(first_attempt)?;
+        first_attempt += super::unique::REDRAWS_PER_READ;
+    }
+    transformer.finish_unique();
+    Ok(transformer)
+}
+
 /// Transforms `batch` as table `name`, cutting it into batches of `batch_rows` rows, on a
 /// pool of `threads` threads.
 fn run(rules: &str, batch: &RecordBatch, threads: usize, batch_rows: usize) -> RecordBatch {
     let plan = plan_for(rules, &[("public.t", batch)]);
-    let transformer = Transformer::new(&plan, &key());
-    let t = transformer.table("public.t").unwrap();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let transformer = pool.install(|| resolved(&plan, &key(), &[("public.t", batch)], 0)).unwrap();
+    let t = transformer.table("public.t").unwrap();
     let mut outs = Vec::new();
     let mut offset = 0;
     while offset < batch.num_rows() {
@@ -253,6 +282,76 @@ fn unique_columns_are_unique_and_independent_of_threads_and_batches() {
     assert_eq!(values.len(), n);
 }
 
+/// Each input's output in `out`, by input (column 0 of `b`).
+fn by_input(b: &RecordBatch, out: &RecordBatch, column: usize) -> std::collections::BTreeMap<String, String> {
+    let inputs = strings(b.column(0));
+    let outputs: Vec<Option<String>> = match out.column(column).data_type() {
+        DataType::Utf8 => strings(out.column(column)),
+        _ => (0..out.num_rows())
+            .map(|i| Some(arrow_cast::display::array_value_to_string(out.column(column), i).unwrap()))
+            .collect(),
+    };
+    inputs.into_iter().zip(outputs).map(|(i, o)| (i.unwrap(), o.unwrap())).collect()
+}
+
+/// The rows of `b` in another order (a fixed permutation).
+fn shuffled(b: &RecordBatch) -> RecordBatch {
+    let n = b.num_rows() as u32;
+    let order = UInt32Array::from_iter_values((0..n).map(|i| (i * 7919 + 13) % n));
+    arrow_select::take::take_record_batch(b, &order).unwrap()
+}
+
+#[test]
+fn unique_templates_tag_the_values_of_lower_ranked_inputs_whatever_the_row_order() {
+    // 600 distinct inputs, 5 first names: most template values collide.
+    let n = 600;
+    let email: ArrayRef = Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("in-{i}@corp.example"))));
+    let first: ArrayRef =
+        Arc::new(StringArray::from_iter_values((0..n).map(|i| ["Ann", "Bob", "Cy", "Di", "Ed"][i % 5])));
+    let b = batch(vec![("email", email, false), ("first", first, false)]);
+    let rules = r#"[tables."public.t"]
+keep = ["first"]
+columns.email = { action = "template", template = "{first|lower}@example.com", unique = true }
+"#;
+    let a = run(rules, &b, 1, n);
+    let s = shuffled(&b);
+    let c = run(rules, &s, 4, 37);
+    assert_eq!(by_input(&b, &a, 0), by_input(&s, &c, 0), "the row order changed an input's value");
+    let values: Vec<String> = strings(a.column(0)).into_iter().flatten().collect();
+    assert_eq!(values.iter().collect::<std::collections::HashSet<_>>().len(), n);
+    // Per name: one keeps the plain value, the others are numbered 2..=120 in a keyed order.
+    for name in ["ann", "bob", "cy", "di", "ed"] {
+        let mut tags: Vec<u32> = values
+            .iter()
+            .filter_map(|v| v.strip_prefix(&format!("{name}.")).and_then(|t| t.strip_suffix("@example.com")))
+            .map(|t| t.parse().unwrap())
+            .collect();
+        tags.sort_unstable();
+        assert_eq!(tags, (2..=120).collect::<Vec<u32>>(), "{name}");
+        assert!(values.contains(&format!("{name}@example.com")));
+    }
+}
+
+#[test]
+fn unique_redraws_are_decided_by_a_keyed_order_not_by_the_row_order() {
+    // 1000 inputs drawn from 1500 integers: about a quarter collide at the first draw.
+    let n = 1000;
+    let v: ArrayRef = Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("in-{i}"))));
+    let code: ArrayRef = Arc::new(Int64Array::from_iter_values((0..n as i64).map(|i| i * 3)));
+    let b = batch(vec![("v", v, false), ("code", code, false)]);
+    let rules = r#"[tables."public.t"]
+keep = ["v"]
+columns.code = { action = "fake", generator = "integer", min = 1, max = 1500, unique = true }
+"#;
+    let a = run(rules, &b, 1, n);
+    let s = shuffled(&b);
+    let c = run(rules, &s, 4, 33);
+    assert_eq!(by_input(&b, &a, 1), by_input(&s, &c, 1), "the row order changed an input's value");
+    let codes = a.column(1).as_primitive::<Int64Type>();
+    assert_eq!(codes.values().iter().collect::<std::collections::HashSet<_>>().len(), n);
+    assert!(codes.values().iter().all(|c| (1..=1500).contains(c)));
+}
+
 #[test]
 fn a_value_space_too_small_for_unique_is_a_row_error_without_values() {
     let v: ArrayRef = Arc::new(StringArray::from_iter_values((0..100).map(|i| format!("secret-{i}"))));
@@ -261,7 +360,7 @@ fn a_value_space_too_small_for_unique_is_a_row_error_without_values() {
         "[tables.\"public.t\".columns]\nv = { action = \"fake\", generator = \"boolean\", unique = true }\n",
         &[("public.t", &b)],
     );
-    let err = Transformer::new(&plan, &key()).table("public.t").unwrap().apply(&b, 1000).unwrap_err();
+    let err = resolved(&plan, &key(), &[("public.t", &b)], 1000).err().unwrap();
     assert_eq!((err.table.as_str(), err.column.as_str()), ("public.t", "v"));
     assert!(err.row > 1000 && err.row <= 1100, "row {} counts from the batch offset", err.row);
     assert!(!err.to_string().contains("secret-"));

@@ -8,19 +8,20 @@
 //! ```
 //!
 //! At most a few batches per table are in memory whatever the table size, so memory grows
-//! with `--jobs`, not with the data. Tables are grouped into lanes: tables whose columns share
-//! a domain with a `unique` column are one lane, run one after another in name order, so
-//! `unique` decisions (made in row order, first table first) are the same on every run and
-//! for every `--jobs`; every other table is a lane of its own. `jobs` workers take lanes in
-//! name order. A sink that can only take one table at a time (a SQL dump) gets one worker.
+//! with `--jobs`, not with the data (the one exception: `unique` columns, whose decisions are
+//! made before the tables run, in [`unique_pass`], and held as 16 bytes per distinct value).
+//! `jobs` workers take tables in name order. A sink that can only take one table at a time
+//! (a SQL dump) gets one worker.
 //!
 //! A cancel flag (set on Ctrl-C) and the first failure of any table stop every table between
 //! batches; the sink is then dropped without commit, so nothing is published.
 
-use std::collections::{BTreeMap, VecDeque};
+mod unique_pass;
+
+use std::collections::VecDeque;
 use std::io::IsTerminal;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use crossbeam_channel::bounded;
@@ -28,7 +29,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::plan::{Plan, Strategy, TablePlan};
+use crate::plan::{Plan, TablePlan};
 use crate::rules::TableAction;
 use crate::sink::Sink;
 use crate::source::Source;
@@ -145,24 +146,41 @@ pub fn run_checked(
             TableReport { table: t.name.clone(), action: "skip", rows_read: 0, rows: 0, bytes_written: 0, seconds: 0.0 }
         })
         .collect();
-    let queue = Mutex::new(lanes(plan).into_iter().collect::<VecDeque<_>>());
+    // Tables that need no `unique` decision start at once, beside pass 1; the others wait for
+    // it. A sink that takes one table at a time gets them in name order, after pass 1.
+    let in_order = jobs == 1;
+    let queue = Queue {
+        state: Mutex::new(QueueState {
+            tables: plan.tables.iter().filter(|t| t.action == TableAction::Copy).collect(),
+            unique_resolved: false,
+        }),
+        changed: Condvar::new(),
+        in_order,
+    };
     let done: Mutex<Vec<TableReport>> = Mutex::new(Vec::new());
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
     std::thread::scope(|scope| {
+        scope.spawn(|| {
+            match unique_pass::resolve(transformer, source, options.batch_rows, &shared.pool, cancel) {
+                Ok(()) => lock(&queue.state).unique_resolved = true,
+                Err(e) => {
+                    shared.failed.store(true, Ordering::Relaxed);
+                    record_failure(&first_error, e);
+                }
+            }
+            queue.changed.notify_all();
+        });
         for _ in 0..jobs {
             scope.spawn(|| {
-                while let Some(lane) = next_lane(&queue, &shared) {
-                    for table in lane {
-                        if shared.stopping() {
+                while let Some(table) = queue.next(&shared) {
+                    let outcome = run_table(table, &shared);
+                    match outcome {
+                        Ok(report) => lock(&done).push(report),
+                        Err(e) => {
+                            shared.failed.store(true, Ordering::Relaxed);
+                            record_failure(&first_error, e);
+                            queue.changed.notify_all();
                             return;
-                        }
-                        match run_table(table, &shared) {
-                            Ok(report) => lock(&done).push(report),
-                            Err(e) => {
-                                shared.failed.store(true, Ordering::Relaxed);
-                                record_failure(&first_error, e);
-                                return;
-                            }
                         }
                     }
                 }
@@ -200,8 +218,43 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn next_lane<'p>(queue: &Mutex<VecDeque<Vec<&'p TablePlan>>>, shared: &Shared<'_>) -> Option<Vec<&'p TablePlan>> {
-    if shared.stopping() { None } else { lock(queue).pop_front() }
+/// The tables still to run, handed to workers (see [`run_checked`]).
+struct Queue<'p> {
+    state: Mutex<QueueState<'p>>,
+    changed: Condvar,
+    /// Take tables strictly in name order (after pass 1).
+    in_order: bool,
+}
+
+struct QueueState<'p> {
+    tables: VecDeque<&'p TablePlan>,
+    unique_resolved: bool,
+}
+
+impl<'p> Queue<'p> {
+    /// The next table a worker may run now, waiting while every remaining one needs the
+    /// `unique` decisions of pass 1; `None` when none is left or the run is stopping.
+    fn next(&self, shared: &Shared<'_>) -> Option<&'p TablePlan> {
+        let mut state = lock(&self.state);
+        loop {
+            if shared.stopping() || state.tables.is_empty() {
+                return None;
+            }
+            let ready = |t: &&TablePlan| {
+                state.unique_resolved
+                    || (!self.in_order && !shared.transformer.table(&t.name).is_some_and(|t| t.needs_unique()))
+            };
+            if let Some(i) = state.tables.iter().position(ready) {
+                return state.tables.remove(i);
+            }
+            // Woken when pass 1 ends or a table fails; the timeout re-checks a cancel.
+            state = self
+                .changed
+                .wait_timeout(state, std::time::Duration::from_millis(200))
+                .map(|(s, _)| s)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+    }
 }
 
 /// Keeps the error that explains the failure: a table's own error wins over the
@@ -213,45 +266,6 @@ fn record_failure(slot: &Mutex<Option<Error>>, e: Error) {
         Some(Error::Interrupted) if !matches!(e, Error::Interrupted) => *slot = Some(e),
         Some(_) => {}
     }
-}
-
-/// The copied tables grouped into lanes (see the module docs), each lane in name order,
-/// lanes in the order of their first table.
-fn lanes(plan: &Plan) -> Vec<Vec<&TablePlan>> {
-    let copied: Vec<&TablePlan> = plan.tables.iter().filter(|t| t.action == TableAction::Copy).collect();
-    let unique_domains: Vec<&str> =
-        copied.iter().flat_map(|t| t.columns.iter().filter(|c| c.unique).map(|c| c.domain.as_str())).collect();
-    // Union-find over tables: two tables sharing a transformed column's unique domain join.
-    let mut parent: Vec<usize> = (0..copied.len()).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    let mut owner_of_domain: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, table) in copied.iter().enumerate() {
-        for c in table.columns.iter().filter(|c| !matches!(c.strategy, Strategy::Keep)) {
-            if !unique_domains.contains(&c.domain.as_str()) {
-                continue;
-            }
-            let first = *owner_of_domain.entry(c.domain.as_str()).or_insert(i);
-            let (a, b) = (root(&mut parent, first), root(&mut parent, i));
-            parent[a.max(b)] = a.min(b);
-        }
-    }
-    let mut grouped: BTreeMap<usize, Vec<&TablePlan>> = BTreeMap::new();
-    for (i, table) in copied.iter().enumerate() {
-        let r = root(&mut parent, i);
-        grouped.entry(r).or_default().push(table);
-    }
-    let mut lanes: Vec<Vec<&TablePlan>> = grouped.into_values().collect();
-    for lane in &mut lanes {
-        lane.sort_by(|a, b| a.name.cmp(&b.name));
-    }
-    lanes.sort_by(|a, b| a[0].name.cmp(&b[0].name));
-    lanes
 }
 
 fn progress_bar(progress: &MultiProgress, table: &str) -> ProgressBar {
@@ -350,63 +364,4 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
         _ => tracing::info!(table = %table.name, rows, rows_per_sec = rate as u64, "done"),
     }
     Ok(TableReport { table: table.name.clone(), action: "copy", rows_read, rows, bytes_written: bytes, seconds })
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use arrow_array::{Int64Array, RecordBatch, StringArray};
-
-    use super::lanes;
-    use crate::transform::tests::plan_for;
-
-    fn batch() -> RecordBatch {
-        RecordBatch::try_from_iter([
-            ("id", Arc::new(Int64Array::from(vec![1])) as _),
-            ("email", Arc::new(StringArray::from(vec!["x"])) as _),
-        ])
-        .unwrap()
-    }
-
-    fn lane_names(rules: &str, tables: &[&str]) -> Vec<Vec<String>> {
-        let b = batch();
-        let with_batches: Vec<(&str, &RecordBatch)> = tables.iter().map(|t| (*t, &b)).collect();
-        let plan = plan_for(rules, &with_batches);
-        lanes(&plan).into_iter().map(|lane| lane.into_iter().map(|t| t.name.clone()).collect()).collect()
-    }
-
-    #[test]
-    fn tables_sharing_a_unique_domain_share_a_lane_in_name_order_and_the_rest_run_alone() {
-        let rules = r#"
-[tables."public.d"]
-keep = ["id"]
-columns.email = { action = "hash", length = 12, unique = true, domain = "email" }
-[tables."public.a"]
-keep = ["id"]
-columns.email = { action = "hash", length = 12, domain = "email" }
-[tables."public.b"]
-keep = ["id", "email"]
-[tables."public.c"]
-keep = ["id"]
-columns.email = { action = "hash", length = 12 }
-[tables."public.e"]
-action = "skip"
-"#;
-        let names = lane_names(rules, &["public.a", "public.b", "public.c", "public.d", "public.e"]);
-        assert_eq!(names, vec![vec!["public.a", "public.d"], vec!["public.b"], vec!["public.c"]]);
-    }
-
-    #[test]
-    fn without_unique_columns_every_table_is_its_own_lane() {
-        let rules = r#"
-[tables."public.x"]
-keep = ["id"]
-columns.email = { action = "hash", length = 12, domain = "email" }
-[tables."public.y"]
-keep = ["id"]
-columns.email = { action = "hash", length = 12, domain = "email" }
-"#;
-        assert_eq!(lane_names(rules, &["public.y", "public.x"]), vec![vec!["public.x"], vec!["public.y"]]);
-    }
 }
