@@ -1,5 +1,7 @@
-//! The schema-drift guard through the binary: the committed rules/*.schema.lock files match
-//! their sources (`DOPPEL_BLESS=1 cargo test --test it drift::` rewrites them); a column added,
+//! The schema-drift guard through the binary: the committed schema locks of the rules the tests
+//! run (rules/shop, rules/bench*, tests/fixtures/pg/trade and club) match their sources
+//! (`DOPPEL_BLESS=1 cargo test --test it drift::` rewrites them; the locks of the rules for the
+//! public sample databases are checked by the corpus tests); a column added,
 //! renamed or retyped and a table added in the source stop `check` and `run` (exit 3, nothing
 //! written) with a report naming each change and a suggested rule line, and no value; the
 //! same for a Parquet source that lost a table; `check --lock` records the new schema; without
@@ -12,12 +14,13 @@ use std::path::{Path, PathBuf};
 use common::pg::cluster;
 use common::{doppel, doppel_run, root, stderr};
 
-/// `rules` and its lock copied into a new directory (so a test can rewrite the lock).
-fn copy_rules(name: &str) -> (tempfile::TempDir, PathBuf) {
+/// `<folder>/<name>.toml` and its lock copied into a new directory (so a test can rewrite the
+/// lock); `folder` is relative to the repository.
+fn copy_rules(folder: &str, name: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join(format!("{name}.toml"));
-    std::fs::copy(root().join(format!("rules/{name}.toml")), &rules).unwrap();
-    let lock = root().join(format!("rules/{name}.schema.lock"));
+    std::fs::copy(root().join(format!("{folder}/{name}.toml")), &rules).unwrap();
+    let lock = root().join(format!("{folder}/{name}.schema.lock"));
     if lock.exists() {
         std::fs::copy(&lock, dir.path().join(format!("{name}.schema.lock"))).unwrap();
     }
@@ -54,29 +57,30 @@ fn bench_fixture() -> String {
 #[test]
 fn committed_locks_match_their_sources() {
     let c = cluster();
+    const FIXTURES: &str = "tests/fixtures/pg";
     let sources = [
-        ("northwind", c.url(&c.northwind())),
-        ("clubdata", c.url(&c.clubdata())),
-        ("shop", common::fixture_dir().to_str().unwrap().to_string()),
-        ("bench", c.url(&bench_fixture())),
-        ("bench_keep", c.url(&bench_fixture())),
+        (FIXTURES, "trade", c.url(&c.trade())),
+        (FIXTURES, "club", c.url(&c.club())),
+        ("rules", "shop", common::fixture_dir().to_str().unwrap().to_string()),
+        ("rules", "bench", c.url(&bench_fixture())),
+        ("rules", "bench_keep", c.url(&bench_fixture())),
     ];
     let bless = std::env::var_os("DOPPEL_BLESS").is_some();
-    for (name, from) in sources {
-        let (dir, rules) = copy_rules(name);
+    for (folder, name, from) in sources {
+        let (dir, rules) = copy_rules(folder, name);
         let out = check(&rules, &from, &["--lock"]);
         assert!(out.status.success(), "{name}: {}", stderr(&out));
         let written = std::fs::read_to_string(dir.path().join(format!("{name}.schema.lock"))).unwrap();
-        let committed_path = root().join(format!("rules/{name}.schema.lock"));
+        let committed_path = root().join(format!("{folder}/{name}.schema.lock"));
         if bless {
             std::fs::write(&committed_path, &written).unwrap();
         }
         let committed = std::fs::read_to_string(&committed_path).unwrap_or_default();
         assert_eq!(
             committed, written,
-            "{name}: rules/{name}.schema.lock is out of date; rewrite it with DOPPEL_BLESS=1 cargo test --test it drift::"
+            "{name}: {folder}/{name}.schema.lock is out of date; rewrite it with DOPPEL_BLESS=1 cargo test --test it drift::"
         );
-        let out = check(&root().join(format!("rules/{name}.toml")), &from, &[]);
+        let out = check(&root().join(format!("{folder}/{name}.toml")), &from, &[]);
         assert!(out.status.success(), "{name}: {}", stderr(&out));
         assert!(stderr(&out).contains("the source schema matches"), "{name}: {}", stderr(&out));
     }
@@ -85,8 +89,8 @@ fn committed_locks_match_their_sources() {
 #[test]
 fn added_renamed_and_retyped_columns_and_a_new_table_stop_check_and_run() {
     let c = cluster();
-    let db = c.clubdata();
-    let rules = root().join("rules/clubdata.toml");
+    let db = c.club();
+    let rules = root().join("tests/fixtures/pg/club.toml");
     let out = check(&rules, &c.url(&db), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     // Values that must never appear in a message.
@@ -112,7 +116,7 @@ fn added_renamed_and_retyped_columns_and_a_new_table_stop_check_and_run() {
         // Scan's suggestion, corrected by the rules: the key it references is hashed in `memid`.
         "cd.bookings.paid_by: column has no rule: it is new in the source (integer); suggested:\n        \
          paid_by = { action = \"hash\", domain = \"memid\" }  # foreign key to cd.members.memid",
-        "clubdata.schema.lock",
+        "club.schema.lock",
         "cd.members.email: column has no rule: it is new in the source (text); suggested:",
         "cd.members.telephone: renamed to phone_number? (a dropped and a new column, both character varying(20))",
         "its rule `mask` at ",
@@ -155,15 +159,15 @@ fn added_renamed_and_retyped_columns_and_a_new_table_stop_check_and_run() {
 #[test]
 fn check_lock_records_the_new_schema_once_the_rules_cover_it() {
     let c = cluster();
-    let db = c.clubdata();
-    let (dir, rules) = copy_rules("clubdata");
+    let db = c.club();
+    let (dir, rules) = copy_rules("tests/fixtures/pg", "club");
     c.psql(&db, "ALTER TABLE cd.members ADD COLUMN email text");
     // The rules do not cover the new column: --lock refuses, the lock stays as it was.
-    let before = std::fs::read_to_string(dir.path().join("clubdata.schema.lock")).unwrap();
+    let before = std::fs::read_to_string(dir.path().join("club.schema.lock")).unwrap();
     let out = check(&rules, &c.url(&db), &["--lock"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("cd.members.email: column has no rule"), "{}", stderr(&out));
-    assert_eq!(std::fs::read_to_string(dir.path().join("clubdata.schema.lock")).unwrap(), before);
+    assert_eq!(std::fs::read_to_string(dir.path().join("club.schema.lock")).unwrap(), before);
     // Covered, but not yet recorded: still drift, naming the rule.
     let text =
         std::fs::read_to_string(&rules).unwrap().replace("keep = [\"joindate\"]", "keep = [\"joindate\", \"email\"]");
@@ -179,7 +183,7 @@ fn check_lock_records_the_new_schema_once_the_rules_cover_it() {
     let out = check(&rules, &c.url(&db), &["--lock"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("1 change(s) since the previous lock"), "{}", stderr(&out));
-    let after = std::fs::read_to_string(dir.path().join("clubdata.schema.lock")).unwrap();
+    let after = std::fs::read_to_string(dir.path().join("club.schema.lock")).unwrap();
     assert!(after.contains("email         = \"text\"") || after.contains("email = \"text\""), "{after}");
     let out = check(&rules, &c.url(&db), &[]);
     assert!(out.status.success(), "{}", stderr(&out));

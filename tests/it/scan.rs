@@ -1,6 +1,8 @@
-//! `doppel scan` on the sample databases and the Parquet fixture: the
-//! printed rules pass `doppel check`, match the committed classification
-//! (`fixtures/scan/*.expected`), run, and never contain a sampled value.
+//! `doppel scan` on the project's PostgreSQL fixtures (tests/fixtures/pg) and the Parquet
+//! fixture: the printed rules pass `doppel check`, match the committed classification
+//! (`fixtures/scan/*.expected`), run, and never contain a sampled value. The classification of
+//! the public sample databases (`northwind.expected`, `clubdata.expected`) is checked by the
+//! corpus tests with the helpers here.
 //!
 //! Regenerate the expected classification after a deliberate change with
 //! `DOPPEL_SCAN_BLESS=1 cargo test --test it scan::`, then review the diff line by line.
@@ -17,7 +19,7 @@ use common::{doppel, doppel_run, fixture_dir, pg, root, stderr};
 use doppel::source::{self, Location};
 
 /// Runs `doppel scan --from src` and returns the rules it printed.
-fn scan(src: &str, extra: &[&str]) -> String {
+pub(crate) fn scan(src: &str, extra: &[&str]) -> String {
     let mut args = vec!["scan", "--from", src];
     args.extend_from_slice(extra);
     let out = doppel(&args, None);
@@ -26,7 +28,7 @@ fn scan(src: &str, extra: &[&str]) -> String {
 }
 
 /// Writes `rules` to a file in `dir` and runs `doppel check` on it.
-fn check(dir: &Path, rules: &str, src: &str) -> PathBuf {
+pub(crate) fn check(dir: &Path, rules: &str, src: &str) -> PathBuf {
     let file = dir.join("scanned.toml");
     // A copy to read when a test fails: target/scan-<test>.toml.
     let name = std::thread::current().name().unwrap_or("scan").replace("::", "-");
@@ -38,7 +40,7 @@ fn check(dir: &Path, rules: &str, src: &str) -> PathBuf {
 }
 
 /// `schema.table.column<TAB>keep|transform`, in the source's table and column order.
-fn classification(rules: &Path, src: &str) -> String {
+pub(crate) fn classification(rules: &Path, src: &str) -> String {
     let rules = doppel::rules::load_rules(rules).unwrap();
     let source = source::open(&Location::parse(src)).unwrap();
     let plan = doppel::plan::bind(&rules, source.tables()).unwrap();
@@ -52,7 +54,7 @@ fn classification(rules: &Path, src: &str) -> String {
     out
 }
 
-fn expect_classification(name: &str, actual: &str) {
+pub(crate) fn expect_classification(name: &str, actual: &str) {
     let file = root().join(format!("fixtures/scan/{name}.expected"));
     if std::env::var_os("DOPPEL_SCAN_BLESS").is_some() {
         std::fs::write(&file, actual).unwrap();
@@ -116,14 +118,14 @@ fn assert_no_values(rules: &str, secrets: &BTreeSet<String>, also: &[&str]) {
 }
 
 #[test]
-fn northwind_rules_pass_check_match_the_expected_classification_and_run() {
+fn trade_rules_pass_check_match_the_expected_classification_and_run() {
     let cluster = pg::cluster();
-    let db = cluster.northwind();
+    let db = cluster.trade();
     let url = cluster.url(&db);
     let rules = scan(&url, &[]);
     let dir = tempfile::tempdir().unwrap();
     let file = check(dir.path(), &rules, &url);
-    expect_classification("northwind", &classification(&file, &url));
+    expect_classification("trade", &classification(&file, &url));
     // Runs as printed: every generated value fits its column.
     let out_dir = dir.path().join("out");
     let run = doppel_run(&file, &url, out_dir.to_str().unwrap(), &[]);
@@ -143,14 +145,14 @@ fn northwind_rules_pass_check_match_the_expected_classification_and_run() {
 }
 
 #[test]
-fn clubdata_rules_pass_check_and_match_the_expected_classification() {
+fn club_rules_pass_check_and_match_the_expected_classification() {
     let cluster = pg::cluster();
-    let db = cluster.clubdata();
+    let db = cluster.club();
     let url = cluster.url(&db);
     let rules = scan(&url, &["--sample-rows", "500"]);
     let dir = tempfile::tempdir().unwrap();
     let file = check(dir.path(), &rules, &url);
-    expect_classification("clubdata", &classification(&file, &url));
+    expect_classification("club", &classification(&file, &url));
     assert!(rules.contains("from at most 500 sampled rows per table"));
     let values = text_values(&url);
     let people = query_values(

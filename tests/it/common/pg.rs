@@ -3,7 +3,9 @@
 //! [`cluster()`] starts one cluster per test binary on first use (`initdb` into a fresh directory
 //! under `/tmp`, `pg_ctl start` on a free port of 127.0.0.1, trust authentication, superuser
 //! `postgres`) and shares it between the binary's tests; each test then makes its own database
-//! with [`Cluster::create_database`], [`Cluster::northwind`] or [`Cluster::clubdata`].
+//! with [`Cluster::create_database`], [`Cluster::trade`] or [`Cluster::club`] (the project's own
+//! fixtures in `tests/fixtures/pg/`; the public sample databases are for the corpus tests only,
+//! tests/it/corpus.rs).
 //!
 //! Stopping: the Rust test harness never drops statics, so a watchdog shell is started beside
 //! the cluster, detached (own process group, output to /dev/null). Its stdin is a pipe whose
@@ -27,8 +29,6 @@
 //! - `DOPPEL_PG_BIN`: directory with initdb, pg_ctl and postgres (default: `pg_config
 //!   --bindir`, then the newest `/usr/lib/postgresql/*/bin`, then `/usr/pgsql-*/bin`, then PATH).
 //! - `DOPPEL_PG_USER`: the unprivileged user to run the server as when root (default `postgres`).
-//! - `DOPPEL_SHARED`: the `shared/` directory holding `datasets/` (default
-//!   `<manifest>/../shared`, then `/work/shared`).
 //! - `DOPPEL_PG_KEEP=1`: no watchdog; the cluster keeps running after the tests for
 //!   inspection (its directory and URL are printed on stderr; stop it yourself).
 #![allow(dead_code)]
@@ -326,15 +326,16 @@ impl Cluster {
         }
     }
 
-    /// A new database holding the Northwind sample (`public` schema, 14 tables); returns its name.
-    pub fn northwind(&self) -> String {
-        self.dataset("northwind", &dataset_file("northwind/northwind.sql"))
+    /// A new database holding the trade fixture (`tests/fixtures/pg/trade.sql`: `public`
+    /// schema, 14 tables of customers, employees, orders...); returns its name.
+    pub fn trade(&self) -> String {
+        self.dataset("trade", &fixture_file("trade.sql"))
     }
 
-    /// A new database holding the PostgreSQL Exercises club data (`cd` schema, 3 tables);
-    /// returns its name.
-    pub fn clubdata(&self) -> String {
-        self.dataset("clubdata", &dataset_file("clubdata/clubdata.sql"))
+    /// A new database holding the club fixture (`tests/fixtures/pg/club.sql`: `cd` schema,
+    /// 3 tables of members, facilities and bookings); returns its name.
+    pub fn club(&self) -> String {
+        self.dataset("club", &fixture_file("club.sql"))
     }
 
     /// A new database holding the SQL file `file`, cloned from a template database into which
@@ -448,36 +449,9 @@ rm -rf "$3"
     }
 }
 
-/// The `shared/` directory with `datasets/`: `$DOPPEL_SHARED`, `<manifest>/../shared`, or
-/// `/work/shared`.
-pub fn shared_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("DOPPEL_SHARED").filter(|d| !d.is_empty()) {
-        let d = PathBuf::from(d);
-        assert!(d.join("datasets").is_dir(), "DOPPEL_SHARED={} has no `datasets/` directory", d.display());
-        return d;
-    }
-    let candidates = [Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"), PathBuf::from("/work/shared")];
-    for c in &candidates {
-        if c.join("datasets").is_dir() {
-            return c.clone();
-        }
-    }
-    panic!(
-        "cannot find the shared datasets directory (a `shared/` holding `datasets/northwind` and \
-         `datasets/clubdata`); looked in: {}. Set DOPPEL_SHARED to the `shared/` directory.",
-        candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")
-    )
-}
-
-/// `shared/datasets/<relative>`; panics with a clear message if it is missing.
-pub fn dataset_file(relative: &str) -> PathBuf {
-    let path = shared_dir().join("datasets").join(relative);
-    assert!(
-        path.is_file(),
-        "dataset file {} is missing (set DOPPEL_SHARED to the `shared/` directory)",
-        path.display()
-    );
-    path
+/// `tests/fixtures/pg/<name>`: a PostgreSQL fixture the project makes itself.
+pub fn fixture_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pg").join(name)
 }
 
 fn find_bin_dir() -> Result<PathBuf, String> {
@@ -570,7 +544,7 @@ fn excerpt(sql: &str) -> String {
     }
 }
 
-/// Structures the sample databases lack, for the PostgreSQL target and dump tests: sequences
+/// Structures the trade and club fixtures lack, for the PostgreSQL target and dump tests: sequences
 /// (called and never called), an identity ALWAYS column, a stored generated column, a serial, a
 /// deferrable foreign key, a quoted schema and table, and text with tabs, newlines, backslashes
 /// and a lone `\.` line.

@@ -1,4 +1,4 @@
-//! `doppel profile` against a real PostgreSQL: the profile of northwind holds no
+//! `doppel profile` against a real PostgreSQL: the profile of the trade fixture holds no
 //! value of a personal column, kept columns carry their most common values and histograms,
 //! row counts are the tables' own, and a never-analysed table is refused with what to do.
 
@@ -10,16 +10,16 @@ use common::pg::cluster;
 use common::*;
 use doppel::generate::profile::Profile;
 
-fn analysed_northwind() -> String {
+fn analysed_trade() -> String {
     let c = cluster();
-    let db = c.northwind();
+    let db = c.trade();
     c.psql(&db, "ANALYZE");
     db
 }
 
 fn profile_text(db: &str) -> String {
     let c = cluster();
-    let rules = root().join("rules/northwind.toml");
+    let rules = root().join("tests/fixtures/pg/trade.toml");
     let out = doppel(&["profile", "--rules", rules.to_str().unwrap(), "--from", &c.url(db)], None);
     assert!(out.status.success(), "{}", stderr(&out));
     String::from_utf8(out.stdout).unwrap()
@@ -44,9 +44,9 @@ fn distinct_values(db: &str, table: &str, column: &str) -> BTreeSet<String> {
 }
 
 #[test]
-fn the_northwind_profile_holds_no_personal_value_and_kept_columns_carry_their_statistics() {
+fn the_trade_profile_holds_no_personal_value_and_kept_columns_carry_their_statistics() {
     let c = cluster();
-    let db = analysed_northwind();
+    let db = analysed_trade();
     let text = profile_text(&db);
     let profile = Profile::from_toml(&text, "profile").unwrap();
     let doc: toml::Value = toml::from_str(&text).unwrap();

@@ -18,18 +18,18 @@ fn fresh(prefix: &str) -> String {
     format!("{prefix}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
 }
 
-/// `doppel run` of northwind's rules from database `from` into database `to`, with `extra` flags.
-fn run_northwind(from: &str, to: &str, extra: &[&str]) {
+/// `doppel run` of trade's rules from database `from` into database `to`, with `extra` flags.
+fn run_trade(from: &str, to: &str, extra: &[&str]) {
     let c = cluster();
-    let rules = root().join("rules/northwind.toml");
+    let rules = root().join("tests/fixtures/pg/trade.toml");
     let out = doppel_run(&rules, &c.url(from), &c.url(to), extra);
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
-/// A new database written by `doppel run` from northwind (comment `doppel V: complete`).
+/// A new database written by `doppel run` from trade (comment `doppel V: complete`).
 fn anonymised() -> String {
     let target = fresh("anon");
-    run_northwind(&cluster().northwind(), &target, &[]);
+    run_trade(&cluster().trade(), &target, &[]);
     target
 }
 
@@ -137,8 +137,8 @@ fn a_branch_is_a_fast_full_copy_listed_with_template_time_and_size() {
 #[test]
 fn unmarked_unfinished_busy_and_protected_templates_are_refused() {
     let c = cluster();
-    // The northwind source: no doppel marker, so possibly production.
-    let production = c.northwind();
+    // The trade source: no doppel marker, so possibly production.
+    let production = c.trade();
     let name = fresh("from_prod");
     let out = branch(&["create", &name, "--template", &production]);
     fails(&out, 5, "was not written by doppel");
@@ -181,7 +181,7 @@ fn unmarked_unfinished_busy_and_protected_templates_are_refused() {
     // The remedy the message gives: a template nobody may connect to is still refreshed by
     // `run --replace` (which keeps the setting) and cloned.
     c.psql("postgres", &format!("ALTER DATABASE {anon} WITH ALLOW_CONNECTIONS false"));
-    run_northwind(&production, &anon, &["--replace"]);
+    run_trade(&production, &anon, &["--replace"]);
     assert_eq!(c.scalar("postgres", &format!("SELECT datallowconn FROM pg_database WHERE datname = '{anon}'")), "f");
     let out = branch(&["create", &name, "--template", &anon]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -213,7 +213,7 @@ fn unmarked_unfinished_busy_and_protected_templates_are_refused() {
 #[test]
 fn drop_refuses_what_is_not_a_branch_and_missing_ones_need_if_exists() {
     let c = cluster();
-    let production = c.northwind();
+    let production = c.trade();
     let out = branch(&["drop", &production, "--terminate-connections"]);
     fails(&out, 5, "was not created by `doppel branch create`");
     assert!(exists(&production));
@@ -234,7 +234,7 @@ fn drop_refuses_what_is_not_a_branch_and_missing_ones_need_if_exists() {
 
     // `run --replace` may rebuild a branch without --force; it is then a run's output, not a branch.
     assert!(doppel(&["protect", &name, "--url", &c.url("postgres"), "--remove"], None).status.success());
-    run_northwind(&production, &name, &["--replace"]);
+    run_trade(&production, &name, &["--replace"]);
     assert!(comment(&name).ends_with(": complete"), "{}", comment(&name));
     let out = branch(&["drop", &name]);
     fails(&out, 5, "was written by `doppel run`");

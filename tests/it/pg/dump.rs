@@ -90,12 +90,12 @@ fn total_rows(db: &str) -> u64 {
 }
 
 #[test]
-fn a_northwind_dump_restores_like_the_database_target_and_is_byte_identical_across_runs() {
+fn a_trade_dump_restores_like_the_database_target_and_is_byte_identical_across_runs() {
     let c = cluster();
-    let source = c.northwind();
-    let rules = common::root().join("rules/northwind.toml");
+    let source = c.trade();
+    let rules = common::root().join("tests/fixtures/pg/trade.toml");
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("northwind.sql");
+    let file = dir.path().join("trade.sql");
     ok(&run(&rules, &source, file.to_str().unwrap(), &[]));
     let target = format!("{source}_db");
     ok(&run(&rules, &source, &c.url(&target), &[]));
@@ -126,8 +126,8 @@ fn a_northwind_dump_restores_like_the_database_target_and_is_byte_identical_acro
 #[test]
 fn a_truncated_dump_restores_no_rows() {
     let c = cluster();
-    let source = c.clubdata();
-    let rules = common::root().join("rules/clubdata.toml");
+    let source = c.club();
+    let rules = common::root().join("tests/fixtures/pg/club.toml");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("club.sql");
     ok(&run(&rules, &source, file.to_str().unwrap(), &[]));
@@ -155,8 +155,8 @@ fn a_truncated_dump_restores_no_rows() {
 #[test]
 fn an_existing_file_is_refused_without_replace_and_replaced_with_it() {
     let c = cluster();
-    let source = c.clubdata();
-    let rules = common::root().join("rules/clubdata.toml");
+    let source = c.club();
+    let rules = common::root().join("tests/fixtures/pg/club.toml");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("club.sql");
     std::fs::write(&file, "precious").unwrap();
@@ -179,7 +179,7 @@ fn an_existing_file_is_refused_without_replace_and_replaced_with_it() {
 #[test]
 fn a_failed_run_leaves_no_file_and_leftovers_of_dead_runs_are_removed() {
     let c = cluster();
-    let source_db = c.clubdata();
+    let source_db = c.club();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("club.sql");
     // A partial file of a process that no longer exists.
@@ -208,7 +208,7 @@ fn a_failed_run_leaves_no_file_and_leftovers_of_dead_runs_are_removed() {
     assert!(!file.exists() && !partial.exists(), "a sink dropped without commit leaves nothing");
 
     // Through the binary: a source that is not there fails before anything is written.
-    let rules = common::root().join("rules/clubdata.toml");
+    let rules = common::root().join("tests/fixtures/pg/club.toml");
     let out = run(&rules, "no_such_database", file.to_str().unwrap(), &[]);
     assert!(!out.status.success());
     assert!(visible_entries(dir.path()).is_empty(), "{:?}", visible_entries(dir.path()));

@@ -1,6 +1,6 @@
 //! Parquet → PostgreSQL (`ExistingTablesSink`), through the binary: the target's schema is made
 //! beforehand (here with `pg_dump --schema-only | psql`), doppel loads its empty tables in one
-//! transaction. A round trip PostgreSQL → Parquet → PostgreSQL of Northwind keeps rows and kept
+//! transaction. A round trip PostgreSQL → Parquet → PostgreSQL of the trade fixture keeps rows and kept
 //! values; tables that do not fit, a non-empty table, a failure in the middle of the load and a
 //! protected database leave every table empty; foreign keys hold whatever the load order.
 
@@ -16,8 +16,8 @@ use doppel::rules::load_rules;
 use doppel::source::Source;
 use doppel::source::postgres::PostgresSource;
 
-fn northwind_rules() -> PathBuf {
-    root().join("rules/northwind.toml")
+fn trade_rules() -> PathBuf {
+    root().join("tests/fixtures/pg/trade.toml")
 }
 
 /// `doppel run --from <from> --to <to>` with the test key.
@@ -42,10 +42,10 @@ fn empty_copy_of(db: &str) -> String {
     target
 }
 
-fn northwind_tables() -> Vec<String> {
+fn trade_tables() -> Vec<String> {
     let c = cluster();
     c.psql(
-        &c.northwind(),
+        &c.trade(),
         "SELECT table_schema || '.' || table_name FROM information_schema.tables \
          WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
     )
@@ -62,16 +62,16 @@ fn total_rows(db: &str, tables: &[String]) -> i64 {
 }
 
 #[test]
-fn northwind_round_trip_keeps_rows_kept_values_and_foreign_keys() {
+fn trade_round_trip_keeps_rows_kept_values_and_foreign_keys() {
     let c = cluster();
-    let source = c.northwind();
-    let parquet = to_parquet(&source, &northwind_rules());
+    let source = c.trade();
+    let parquet = to_parquet(&source, &trade_rules());
     let target = empty_copy_of(&source);
     // Several tables at once: their COPYs take the one connection in turn, in no set order.
-    let out = run(&northwind_rules(), parquet.path().join("pq").to_str().unwrap(), &c.url(&target), &["--jobs", "3"]);
+    let out = run(&trade_rules(), parquet.path().join("pq").to_str().unwrap(), &c.url(&target), &["--jobs", "3"]);
     assert!(out.status.success(), "{}\n{}", stderr(&out), c.log());
 
-    let rules = load_rules(&northwind_rules()).unwrap();
+    let rules = load_rules(&trade_rules()).unwrap();
     let pg = PostgresSource::open(&c.url(&source)).unwrap();
     let plan = plan::bind(&rules, pg.tables()).unwrap();
     assert_rows_and_kept_values(&plan, &source, &target);
@@ -86,8 +86,8 @@ fn northwind_round_trip_keeps_rows_kept_values_and_foreign_keys() {
 #[test]
 fn tables_that_do_not_fit_are_all_named_and_nothing_is_loaded() {
     let c = cluster();
-    let source = c.northwind();
-    let parquet = to_parquet(&source, &northwind_rules());
+    let source = c.trade();
+    let parquet = to_parquet(&source, &trade_rules());
     let target = empty_copy_of(&source);
     c.psql(
         &target,
@@ -97,7 +97,7 @@ fn tables_that_do_not_fit_are_all_named_and_nothing_is_loaded() {
          ALTER TABLE public.shippers ADD COLUMN rating integer NOT NULL; \
          INSERT INTO public.customer_demographics VALUES ('X', 'a row already there')",
     );
-    let out = run(&northwind_rules(), parquet.path().join("pq").to_str().unwrap(), &c.url(&target), &[]);
+    let out = run(&trade_rules(), parquet.path().join("pq").to_str().unwrap(), &c.url(&target), &[]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(5), "{err}");
     for expected in [
@@ -110,7 +110,7 @@ fn tables_that_do_not_fit_are_all_named_and_nothing_is_loaded() {
     ] {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
-    let mut tables = northwind_tables();
+    let mut tables = trade_tables();
     tables.retain(|t| t != "public.us_states" && t != "public.customer_demographics");
     assert_eq!(total_rows(&target, &tables), 0);
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM public.customer_demographics"), "1");
@@ -119,18 +119,18 @@ fn tables_that_do_not_fit_are_all_named_and_nothing_is_loaded() {
 #[test]
 fn a_failure_in_the_middle_of_the_load_leaves_every_table_empty() {
     let c = cluster();
-    let source = c.northwind();
-    let parquet = to_parquet(&source, &northwind_rules());
+    let source = c.trade();
+    let parquet = to_parquet(&source, &trade_rules());
     let target = empty_copy_of(&source);
     // The other tables load fine; products breaks this index.
     c.psql(&target, "CREATE UNIQUE INDEX one_product_per_category ON public.products (category_id)");
     // Several tables at once: whichever reports first, the message names the table that failed.
-    let out = run(&northwind_rules(), parquet.path().join("pq").to_str().unwrap(), &c.url(&target), &["--jobs", "3"]);
+    let out = run(&trade_rules(), parquet.path().join("pq").to_str().unwrap(), &c.url(&target), &["--jobs", "3"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(5), "{err}");
     assert!(err.contains("table public.products") && err.contains("one_product_per_category"), "{err}");
     assert!(err.contains("SQLSTATE 23505") && !err.contains("Key ("), "no value in the message: {err}");
-    assert_eq!(total_rows(&target, &northwind_tables()), 0);
+    assert_eq!(total_rows(&target, &trade_tables()), 0);
     // The foreign keys set aside for the load are back.
     let keys = "SELECT count(*) FROM pg_constraint WHERE contype = 'f'";
     assert_eq!(c.scalar(&target, keys), c.scalar(&source, keys));

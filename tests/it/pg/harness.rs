@@ -1,5 +1,5 @@
 //! Tests of the throwaway PostgreSQL harness (tests/it/common/pg.rs): the cluster starts, the
-//! sample datasets load completely, databases made in parallel are distinct, psql errors are
+//! project's fixtures (tests/fixtures/pg) load completely, databases made in parallel are distinct, psql errors are
 //! loud, and the cluster is stopped and removed when the test process ends.
 
 use crate::common;
@@ -38,19 +38,19 @@ fn expect(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
 }
 
 #[test]
-fn northwind_loads_all_tables_and_rows() {
+fn trade_loads_all_tables_and_rows() {
     let c = cluster();
-    let db = c.northwind();
+    let db = c.trade();
     assert_eq!(
         row_counts(c, &db, "public"),
         expect(&[
             ("categories", 8),
-            ("customer_customer_demo", 0),
-            ("customer_demographics", 0),
-            ("customers", 91),
+            ("customer_customer_demo", 30),
+            ("customer_demographics", 4),
+            ("customers", 90),
             ("employee_territories", 49),
             ("employees", 9),
-            ("order_details", 2155),
+            ("order_details", 2070),
             ("orders", 830),
             ("products", 77),
             ("region", 4),
@@ -65,21 +65,21 @@ fn northwind_loads_all_tables_and_rows() {
 }
 
 #[test]
-fn clubdata_loads_all_tables_and_rows() {
+fn club_loads_all_tables_and_rows() {
     let c = cluster();
-    let db = c.clubdata();
-    assert_eq!(row_counts(c, &db, "cd"), expect(&[("bookings", 4044), ("facilities", 9), ("members", 31)]));
-    assert!(row_counts(c, &db, "public").is_empty(), "clubdata puts nothing in public");
+    let db = c.club();
+    assert_eq!(row_counts(c, &db, "cd"), expect(&[("bookings", 4000), ("facilities", 9), ("members", 31)]));
+    assert!(row_counts(c, &db, "public").is_empty(), "club puts nothing in public");
 }
 
 #[test]
 fn each_dataset_call_gives_an_independent_database() {
     let c = cluster();
-    let (a, b) = (c.clubdata(), c.clubdata());
+    let (a, b) = (c.club(), c.club());
     assert_ne!(a, b);
     c.psql(&a, "DELETE FROM cd.bookings");
     assert_eq!(c.scalar(&a, "SELECT count(*) FROM cd.bookings"), "0");
-    assert_eq!(c.scalar(&b, "SELECT count(*) FROM cd.bookings"), "4044");
+    assert_eq!(c.scalar(&b, "SELECT count(*) FROM cd.bookings"), "4000");
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn psql_errors_panic_with_psqls_message_and_stop_the_script() {
 #[test]
 fn the_url_works_for_the_rust_client() {
     let c = cluster();
-    let db = c.northwind();
+    let db = c.trade();
     let url = c.url(&db);
     assert_eq!(url, format!("postgres://postgres@127.0.0.1:{}/{db}", c.port));
     let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect with the postgres crate");

@@ -9,14 +9,14 @@ use common::{doppel, doppel_run, root, stderr};
 #[test]
 fn a_protected_database_is_never_replaced_whatever_the_flags() {
     let c = cluster();
-    let source = c.clubdata();
-    let production = c.clubdata();
+    let source = c.club();
+    let production = c.club();
     let server = c.url("postgres");
     let out = doppel(&["protect", &production, "--url", &server], None);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("protected"));
 
-    let rules = root().join("rules/clubdata.toml");
+    let rules = root().join("tests/fixtures/pg/club.toml");
     let target = c.url(&production);
     let run = |extra: &[&str]| doppel_run(&rules, &c.url(&source), &target, extra);
     for flags in [&[][..], &["--replace"][..], &["--replace", "--force", "--terminate-connections"][..]] {

@@ -28,8 +28,8 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn clubdata_rules() -> PathBuf {
-    common::root().join("rules/clubdata.toml")
+fn club_rules() -> PathBuf {
+    common::root().join("tests/fixtures/pg/club.toml")
 }
 
 /// `doppel run --quiet --rules R --from SRC --to TARGET EXTRA…`.
@@ -143,12 +143,12 @@ fn assert_new_data(db: &str, members: &str) {
 fn replace_refuses_an_unmarked_database_without_force_then_keeps_its_owner_settings_and_grants() {
     let _serial = serial();
     let c = cluster();
-    let source = c.clubdata();
+    let source = c.club();
     let target = unmarked_staging("replace_props");
     let before = properties(&target);
     assert!(before.contains("_owner") && before.contains("work_mem=8MB") && before.contains("limit 40"), "{before}");
 
-    let out = run(&clubdata_rules(), &source, &target, &["--replace"]);
+    let out = run(&club_rules(), &source, &target, &["--replace"]);
     assert_eq!(out.status.code(), Some(5), "{}", common::stderr(&out));
     let e = common::stderr(&out);
     assert!(e.contains("not created by doppel") && e.contains("--force"), "{e}");
@@ -156,10 +156,10 @@ fn replace_refuses_an_unmarked_database_without_force_then_keeps_its_owner_setti
     assert!(leftovers(&target).is_empty(), "{:?}", leftovers(&target));
 
     // --force alone (without --replace) is a usage error.
-    let out = run(&clubdata_rules(), &source, &target, &["--force"]);
+    let out = run(&club_rules(), &source, &target, &["--force"]);
     assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
 
-    ok(&run(&clubdata_rules(), &source, &target, &["--replace", "--force"]));
+    ok(&run(&club_rules(), &source, &target, &["--replace", "--force"]));
     assert_new_data(&target, "31");
     assert_eq!(properties(&target), before, "owner, grants or settings were not carried over");
     // The per-role setting and the list setting still work in the new database.
@@ -171,7 +171,7 @@ fn replace_refuses_an_unmarked_database_without_force_then_keeps_its_owner_setti
     assert_eq!(String::from_utf8_lossy(&search_path.stdout).trim(), "\"$user\", cd, public");
 
     // The target now carries doppel's marker: a second replace needs no --force.
-    let out = run(&clubdata_rules(), &source, &target, &["--replace"]);
+    let out = run(&club_rules(), &source, &target, &["--replace"]);
     ok(&out);
     assert_new_data(&target, "31");
     assert_eq!(properties(&target), before);
@@ -181,9 +181,9 @@ fn replace_refuses_an_unmarked_database_without_force_then_keeps_its_owner_setti
 fn replace_creates_a_missing_target() {
     let _serial = serial();
     let c = cluster();
-    let source = c.clubdata();
+    let source = c.club();
     let target = format!("{source}_fresh");
-    ok(&run(&clubdata_rules(), &source, &target, &["--replace"]));
+    ok(&run(&club_rules(), &source, &target, &["--replace"]));
     assert_new_data(&target, "31");
 }
 
@@ -191,10 +191,10 @@ fn replace_creates_a_missing_target() {
 fn a_failing_replace_leaves_the_old_database_serving_and_nothing_behind() {
     let _serial = serial();
     let c = cluster();
-    let source = c.clubdata();
+    let source = c.club();
     let target = marked_staging("replace_fail");
     let dir = tempfile::tempdir().unwrap();
-    let rules = std::fs::read_to_string(clubdata_rules()).unwrap();
+    let rules = std::fs::read_to_string(club_rules()).unwrap();
 
     // Every booking names the same member, whose id no member keeps (members' ids are
     // hashed): the foreign key, added after the load, fails. (A constant on the primary key
@@ -219,7 +219,7 @@ fn a_failing_replace_leaves_the_old_database_serving_and_nothing_behind() {
     assert!(leftovers(&target).is_empty());
 
     // The source itself is never a target, whatever the flags.
-    let out = run(&clubdata_rules(), &source, &source, &["--replace", "--force"]);
+    let out = run(&club_rules(), &source, &source, &["--replace", "--force"]);
     assert_eq!(out.status.code(), Some(5), "{}", common::stderr(&out));
     assert!(common::stderr(&out).contains("source database itself"));
     assert_eq!(c.scalar(&source, "SELECT count(*) FROM cd.members"), "31");
@@ -364,12 +364,12 @@ fn a_connection_lost_mid_load_leaves_the_old_database_and_no_temporary_one() {
 fn an_open_session_makes_the_swap_wait_then_time_out_and_terminate_connections_ends_it() {
     let _serial = serial();
     let c = cluster();
-    let source = c.clubdata();
+    let source = c.club();
     let target = marked_staging("replace_busy");
     let mut session = open_session(&target);
 
     let started = Instant::now();
-    let out = run(&clubdata_rules(), &source, &target, &["--replace", "--swap-timeout", "2"]);
+    let out = run(&club_rules(), &source, &target, &["--replace", "--swap-timeout", "2"]);
     assert_eq!(out.status.code(), Some(5), "{}", common::stderr(&out));
     assert!(common::stderr(&out).contains("still connected"), "{}", common::stderr(&out));
     assert!(started.elapsed() >= Duration::from_secs(2));
@@ -377,7 +377,7 @@ fn an_open_session_makes_the_swap_wait_then_time_out_and_terminate_connections_e
     assert!(leftovers(&target).is_empty(), "{:?}", leftovers(&target));
     assert_eq!(sessions(&target), 1, "the session was ended without --terminate-connections");
 
-    ok(&run(&clubdata_rules(), &source, &target, &["--replace", "--terminate-connections", "--swap-timeout", "20"]));
+    ok(&run(&club_rules(), &source, &target, &["--replace", "--terminate-connections", "--swap-timeout", "20"]));
     assert_new_data(&target, "31");
     drop(session.stdin.take());
     let _ = session.wait();
@@ -394,7 +394,7 @@ fn an_open_session_makes_the_swap_wait_then_time_out_and_terminate_connections_e
     while sessions(&target) == 0 {
         std::thread::sleep(Duration::from_millis(20));
     }
-    ok(&run(&clubdata_rules(), &source, &target, &["--replace", "--swap-timeout", "30"]));
+    ok(&run(&club_rules(), &source, &target, &["--replace", "--swap-timeout", "30"]));
     assert!(sleeper.wait().unwrap().success(), "the waiting session was ended");
     assert_new_data(&target, "31");
 }
@@ -403,7 +403,7 @@ fn an_open_session_makes_the_swap_wait_then_time_out_and_terminate_connections_e
 /// for the open session it returns.
 fn swap_waiting_for_a_session(source: &str, target: &str) -> (Child, Child) {
     let session = open_session(target);
-    let mut child = spawn(&clubdata_rules(), source, target, &["--replace", "--swap-timeout", "60"]);
+    let mut child = spawn(&club_rules(), source, target, &["--replace", "--swap-timeout", "60"]);
     let start = Instant::now();
     while allows_connections(target) {
         assert!(child.try_wait().unwrap().is_none(), "doppel ended before the swap");
@@ -417,7 +417,7 @@ fn swap_waiting_for_a_session(source: &str, target: &str) -> (Child, Child) {
 fn a_run_killed_while_waiting_for_sessions_gets_its_target_reopened_by_the_next_run() {
     let _serial = serial();
     let c = cluster();
-    let source = c.clubdata();
+    let source = c.club();
     let target = marked_staging("replace_kill_wait");
     let (mut session, mut child) = swap_waiting_for_a_session(&source, &target);
     signal(&child, "-KILL");
@@ -429,9 +429,9 @@ fn a_run_killed_while_waiting_for_sessions_gets_its_target_reopened_by_the_next_
 
     // A run into another database leaves this target's leftover alone (it holds only its own
     // target's lock); the next run on this target reopens it and cleans up.
-    ok(&run(&clubdata_rules(), &source, &format!("{source}_other"), &[]));
+    ok(&run(&club_rules(), &source, &format!("{source}_other"), &[]));
     assert_eq!(leftovers(&target).len(), 1);
-    ok(&run(&clubdata_rules(), &source, &target, &["--replace"]));
+    ok(&run(&club_rules(), &source, &target, &["--replace"]));
     assert!(allows_connections(&target));
     assert!(leftovers(&target).is_empty(), "{:?}", leftovers(&target));
 }
@@ -480,7 +480,7 @@ fn a_run_building_a_new_database_is_never_taken_over_by_a_replacing_run() {
 #[test]
 fn a_swap_whose_admin_connection_dies_leaves_the_target_accepting_connections() {
     let _serial = serial();
-    let source = cluster().clubdata();
+    let source = cluster().club();
     let target = marked_staging("replace_admin_dies");
     let (mut session, child) = swap_waiting_for_a_session(&source, &target);
     let holder = lock_holder().expect("the run holds the target's lock");
@@ -497,7 +497,7 @@ fn a_swap_whose_admin_connection_dies_leaves_the_target_accepting_connections() 
 fn a_target_left_closed_by_a_crashed_swap_is_reopened_before_the_next_swap_and_stays_open() {
     let _serial = serial();
     let c = cluster();
-    let source = c.clubdata();
+    let source = c.club();
     let target = marked_staging("replace_closed");
     // What a swap that lost its connection and could not reopen the target leaves: the target
     // closed, and the record of it, the new database marked "swapping into oid O".
@@ -512,7 +512,7 @@ fn a_target_left_closed_by_a_crashed_swap_is_reopened_before_the_next_swap_and_s
             env!("CARGO_PKG_VERSION")
         ),
     );
-    ok(&run(&clubdata_rules(), &source, &target, &["--replace"]));
+    ok(&run(&club_rules(), &source, &target, &["--replace"]));
     assert!(allows_connections(&target), "the refreshed database must accept connections");
     assert_new_data(&target, &c.scalar(&source, "SELECT count(*) FROM cd.members"));
 }

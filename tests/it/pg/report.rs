@@ -9,9 +9,9 @@ use common::{doppel_run, root, stderr};
 #[test]
 fn a_postgres_run_reports_its_snapshot_and_its_output_hash_and_reruns_differ_only_in_times() {
     let c = cluster();
-    let source = c.clubdata();
+    let source = c.club();
     let dir = tempfile::tempdir().unwrap();
-    let rules = root().join("rules/clubdata.toml");
+    let rules = root().join("tests/fixtures/pg/club.toml");
     let run = |name: &str| -> serde_json::Value {
         let file = dir.path().join(format!("{name}.sql"));
         let report = dir.path().join(format!("{name}.json"));

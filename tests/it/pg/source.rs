@@ -663,9 +663,9 @@ fn a_table_without_select_permission_is_named() {
 }
 
 #[test]
-fn northwind_reads_completely() {
+fn trade_reads_completely() {
     let c = cluster();
-    let db = c.northwind();
+    let db = c.trade();
     let src = PostgresSource::open(&c.url(&db)).unwrap();
     assert_eq!(src.tables().len(), 14);
     for t in src.tables() {

@@ -1,5 +1,5 @@
 //! Subsets (`[subset]` in the rules) end to end, through the binary against the test cluster:
-//! northwind's 10% of customers arrives with every foreign key valid, every selected
+//! the trade fixture's 10% of customers arrives with every foreign key valid, every selected
 //! customer's orders and order lines, and the same rows on a second run; the same subset goes
 //! to a SQL dump and to Parquet; a small schema with a cycle, self-references, a multi-column
 //! key, a table without a primary key, `parents = "null"`, `max_children`, and unreached
@@ -74,20 +74,20 @@ fn assert_foreign_keys_valid(source: &str, target: &str) {
     assert_eq!(c.scalar(target, "SELECT count(*) FROM pg_constraint WHERE NOT convalidated"), "0");
 }
 
-const NORTHWIND_SUBSET: &str = "[subset]\n[[subset.roots]]\ntable = \"public.customers\"\nfraction = 0.1\n";
+const TRADE_SUBSET: &str = "[subset]\n[[subset.roots]]\ntable = \"public.customers\"\nfraction = 0.1\n";
 
 #[test]
-fn ten_percent_of_northwind_customers_come_with_their_orders_and_everything_they_reference() {
+fn ten_percent_of_trade_customers_come_with_their_orders_and_everything_they_reference() {
     let c = cluster();
-    let source = c.northwind();
-    let rules = keep_all_rules(&source, NORTHWIND_SUBSET);
+    let source = c.trade();
+    let rules = keep_all_rules(&source, TRADE_SUBSET);
     let target = format!("{source}_sub");
     let printed = run_ok(rules.path(), &c.url(&source), &c.url(&target));
     assert!(printed.contains("subset:") && printed.contains("children of public.customers"), "{printed}");
     assert_foreign_keys_valid(&source, &target);
 
     let customers = count(&target, "customers");
-    assert!((3..=20).contains(&customers), "about 10% of 91 customers: {customers}");
+    assert!((3..=20).contains(&customers), "about 10% of 90 customers: {customers}");
     let chosen = lines(&target, "SELECT customer_id FROM customers");
     let in_list = chosen.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(",");
     // Every order of a selected customer, and only those: no other order is reached.
@@ -124,10 +124,10 @@ fn ten_percent_of_northwind_customers_come_with_their_orders_and_everything_they
     run_ok(rules.path(), &c.url(&source), &c.url(&again));
     assert_eq!(contents(&target), contents(&again));
 
-    // The committed example (northwind's anonymisation rules plus the same subset) picks the
+    // The fixture's subset folder (trade's anonymisation rules plus the same subset) picks the
     // same customers: the selection is keyed on the source's keys, not on the output.
     let example = format!("{source}_example");
-    run_ok(&common::root().join("rules/northwind_subset"), &c.url(&source), &c.url(&example));
+    run_ok(&common::root().join("tests/fixtures/pg/trade_subset"), &c.url(&source), &c.url(&example));
     assert_foreign_keys_valid(&source, &example);
     for table in ["customers", "orders", "order_details", "employees", "products"] {
         assert_eq!(count(&example, table), count(&target, table), "{table}");
@@ -135,7 +135,7 @@ fn ten_percent_of_northwind_customers_come_with_their_orders_and_everything_they
 
     // doppel verify (no key) on the subset: tables paired by a kept primary key are compared
     // row by row, the others cannot be paired and get the value and digest checks only.
-    let rules = common::root().join("rules/northwind_subset");
+    let rules = common::root().join("tests/fixtures/pg/trade_subset");
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("verify.json");
     let (from, to) = (c.url(&source), c.url(&example));
@@ -151,8 +151,8 @@ fn ten_percent_of_northwind_customers_come_with_their_orders_and_everything_they
 #[test]
 fn a_subset_goes_to_a_sql_dump_and_to_parquet_with_the_same_rows() {
     let c = cluster();
-    let source = c.northwind();
-    let rules = common::root().join("rules/northwind_subset");
+    let source = c.trade();
+    let rules = common::root().join("tests/fixtures/pg/trade_subset");
     let target = format!("{source}_db");
     run_ok(&rules, &c.url(&source), &c.url(&target));
 
@@ -363,7 +363,7 @@ fn mistakes_in_a_subset_are_reported_with_the_line_and_never_a_value() {
 
     // A subset needs foreign keys: a Parquet source is refused.
     let dir = tempfile::tempdir().unwrap();
-    let rules = keep_all_rules(&source, NORTHWIND_SUBSET);
+    let rules = keep_all_rules(&source, TRADE_SUBSET);
     let out =
         doppel_run(rules.path(), common::fixture_dir().to_str().unwrap(), dir.path().join("x").to_str().unwrap(), &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));

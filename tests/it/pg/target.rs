@@ -1,5 +1,5 @@
 //! PostgreSQL → PostgreSQL through the library (source, plan, transform, pipeline and
-//! `PostgresSink`): the samples arrive with the same rows, schema and kept values and every
+//! `PostgresSink`): the fixtures arrive with the same rows, schema and kept values and every
 //! constraint valid; sequences, identity and generated columns come out right; a non-empty
 //! target and the source itself are refused; a failed load leaves no database behind.
 
@@ -62,9 +62,9 @@ fn assert_faithful(plan: &Plan, source_db: &str, target_db: &str) {
 }
 
 #[test]
-fn northwind_and_clubdata_arrive_with_rows_schema_and_kept_values() {
+fn trade_and_club_arrive_with_rows_schema_and_kept_values() {
     let c = cluster();
-    for (rules, source_db) in [("rules/northwind.toml", c.northwind()), ("rules/clubdata.toml", c.clubdata())] {
+    for (rules, source_db) in [("tests/fixtures/pg/trade.toml", c.trade()), ("tests/fixtures/pg/club.toml", c.club())] {
         let target_db = format!("{source_db}_out");
         let (plan, result) = run_into(&source_db, &common::root().join(rules), &target_db);
         let report = result.unwrap_or_else(|e| panic!("{rules}: {e}\n{}", c.log()));
@@ -276,11 +276,11 @@ fn a_copy_failure_or_a_sink_dropped_without_commit_leaves_no_database() {
 }
 
 #[test]
-fn the_binary_copies_clubdata_into_a_new_database_and_refuses_a_busy_target_or_the_source() {
+fn the_binary_copies_club_into_a_new_database_and_refuses_a_busy_target_or_the_source() {
     let c = cluster();
-    let source = c.clubdata();
+    let source = c.club();
     let target = format!("{source}_cli_copy");
-    let rules = common::root().join("rules/clubdata.toml");
+    let rules = common::root().join("tests/fixtures/pg/club.toml");
     let source_url = c.url(&source);
     let run = |to: &str, extra: &[&str]| common::doppel_run(&rules, &source_url, to, extra);
     let out = run(&c.url(&target), &[]);

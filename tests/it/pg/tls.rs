@@ -249,9 +249,9 @@ fn a_client_certificate_is_presented_to_the_server() {
 #[test]
 fn doppel_run_copies_a_database_over_verify_full_with_its_children_on_tls_too() {
     let c = tls_only();
-    let source = c.clubdata();
+    let source = c.club();
     let target = format!("{source}_tls_copy");
-    let rules = common::root().join("rules/clubdata.toml");
+    let rules = common::root().join("tests/fixtures/pg/club.toml");
     let verify = format!("sslmode=verify-full&sslrootcert={}", c.ca_cert().display());
     // A password in the URL (ignored by the trusting server) must not show anywhere.
     let url = |db: &str| with_params(&c.url(db).replace("postgres@", "postgres:hunter2@"), &verify);

@@ -2,7 +2,7 @@
 //! output are found (exit 6) and named by table, column and kind, without the planted values
 //! appearing anywhere in what verify prints; small-space chance collisions pass under
 //! `--max-same-rate`. Parquet outputs from the shop fixture, PostgreSQL outputs from
-//! Northwind and from a small database made here.
+//! the trade fixture and from a small database made here.
 
 use crate::common;
 
@@ -145,11 +145,11 @@ fn names_left_in_free_text_are_found() {
 }
 
 #[test]
-fn northwind_postgres_clean_output_passes_and_a_value_copied_back_is_found() {
+fn trade_postgres_clean_output_passes_and_a_value_copied_back_is_found() {
     let c = cluster();
-    let source = c.northwind();
+    let source = c.trade();
     let target = format!("{source}_verified");
-    let rules = common::root().join("rules/northwind.toml");
+    let rules = common::root().join("tests/fixtures/pg/trade.toml");
     run(&rules, &c.url(&source), &c.url(&target));
     let o = verify(&rules, &c.url(&source), &c.url(&target), &[]);
     assert_clean(&o);
@@ -294,9 +294,9 @@ fn run_verify_publishes_a_clean_output_and_nothing_with_a_finding() {
 #[test]
 fn run_verify_checks_a_database_before_it_is_finished_or_swapped_in() {
     let c = cluster();
-    let source = c.northwind();
+    let source = c.trade();
     let dir = tempfile::tempdir().unwrap();
-    let clean_rules = common::root().join("rules/northwind.toml");
+    let clean_rules = common::root().join("tests/fixtures/pg/trade.toml");
     // The same rules, but customers' contact names only lose their e-mail addresses.
     let text_rules = std::fs::read_to_string(&clean_rules).unwrap();
     let leaky = text_rules.replacen(
@@ -305,11 +305,11 @@ fn run_verify_checks_a_database_before_it_is_finished_or_swapped_in() {
         1,
     );
     assert_ne!(leaky, text_rules);
-    let leaky_rules = dir.path().join("northwind.toml");
+    let leaky_rules = dir.path().join("trade.toml");
     std::fs::write(&leaky_rules, leaky).unwrap();
-    let lock = common::root().join("rules/northwind.schema.lock");
+    let lock = common::root().join("tests/fixtures/pg/trade.schema.lock");
     if lock.exists() {
-        std::fs::copy(&lock, dir.path().join("northwind.schema.lock")).unwrap();
+        std::fs::copy(&lock, dir.path().join("trade.schema.lock")).unwrap();
     }
     let run_verify = |rules: &Path, target: &str, extra: &[&str]| {
         doppel_run(rules, &c.url(&source), &c.url(target), &[&["--verify"], extra].concat())
