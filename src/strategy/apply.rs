@@ -108,6 +108,13 @@ pub(crate) fn distinguish(key: &DomainKey, own_input: &str, out: &mut String, at
     }
 }
 
+/// The most characters [`distinguish`] adds to a value, at any attempt: a `-` and up to 12
+/// digits. What `check` adds to a `unique` template's longest value (see
+/// [`super::fit`]); keep it in step with the suffix made above.
+pub const fn unique_suffix_max_chars() -> usize {
+    1 + 2 + 10
+}
+
 pub fn map_text(
     input: &ArrayRef,
     mut f: impl FnMut(&str, &mut String) -> Result<(), String>,

@@ -187,7 +187,8 @@ impl TableTransform {
                     .resolve(input, output, c.unique, regenerate)
                     .map_err(|(row, reason)| row_error(row, reason))?;
             }
-            // Generated text is never cut: a value longer than the column allows stops the run.
+            // Generated text is never cut: a value longer than the column allows stops the run
+            // (a last line of defence: `check` refuses every rule whose values may not fit).
             if let Some(limit) = c.length_limit
                 && let Some((row, length)) = fit::first_too_long(&output, limit)
             {
