@@ -201,8 +201,9 @@ pub(crate) fn output_longest(field: &Field, strategy: &Strategy) -> Result<Longe
                 return Ok(Longest::ascii(0));
             }
             let shown = arrow_cast::display::ArrayFormatter::try_new(value.as_ref(), &Default::default())
-                .map(|f| f.value(0).to_string())
-                .map_err(|_| format!("`{name}` gets a constant that cannot be shown as text"))?;
+                .ok()
+                .and_then(|f| f.value(0).try_to_string().ok())
+                .ok_or_else(|| format!("`{name}` gets a constant that cannot be shown as text"))?;
             Ok(Longest { chars: shown.chars().count(), ascii: shown.is_ascii() })
         }
         Strategy::Mask(_) => unbounded("is masked (a mask keeps the length of what it reads)"),

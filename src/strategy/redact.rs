@@ -12,6 +12,10 @@
 //!   `mask` keeps the finding's length and separators but turns every letter into `x` and
 //!   every digit into `0` (`+44 20 7946 0958` becomes `+00 00 0000 0000`).
 //!
+//! On a column with a declared `varchar(n)` / `char(n)`, `tag` redaction fits by
+//! construction: a text whose tags would make it too long is redacted again with the
+//! findings shorter than their tag masked instead ([`Fit`]), never longer than it was.
+//!
 //! What the detectors find, and what they leave alone, is described in [`crate::detect`].
 //!
 //! When findings overlap, the one that starts first wins, the longest among those (then
