@@ -62,9 +62,11 @@
 //!      for `check --explain`, never data), `apply` (one array; share
 //!      [`strategy::apply::map_text`] for text), and where they apply `keyed` (false when
 //!      the domain key plays no part), `fit` (how long its values can be against a declared
-//!      `varchar(n)`; the default checks every value at run time), `check_changes` (refuse
-//!      options that leave every value unchanged), `text_value` (one text value: text
-//!      columns and JSON strings), `regenerate_text` (a new value for a `unique` collision);
+//!      `varchar(n)`; the default checks every value at run time, and its arm in
+//!      `strategy::fit::output_longest` says how long a value is as a `template` reads it),
+//!      `check_changes` (refuse options that leave every value unchanged), `text_value` (one
+//!      text value: text columns and JSON strings), `regenerate_text` (a new value for a
+//!      `unique` collision);
 //!    - its unit tests.
 //! 2. The registry in `src/strategy/mod.rs` (nowhere else): `pub mod <name>;`, a
 //!    [`strategy::ColumnRule`] variant holding the options and a [`strategy::Strategy`]

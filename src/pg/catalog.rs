@@ -101,6 +101,25 @@ impl PgTable {
         format!("COPY (SELECT {} FROM {}) TO STDOUT", self.quoted_columns().join(", "), self.from_clause())
     }
 
+    /// Every column of `columns` (indexes), quoted, and `NULL` in place of the others, in
+    /// attnum order.
+    pub fn projected_columns(&self, columns: &[usize]) -> Vec<String> {
+        let quoted = self.quoted_columns();
+        quoted.into_iter().enumerate().map(|(i, q)| if columns.contains(&i) { q } else { "NULL".into() }).collect()
+    }
+
+    /// [`Self::arrow_schema`] with the fields not in `columns` nullable (read as NULL).
+    pub fn projected_schema(&self, columns: &[usize]) -> SchemaRef {
+        let schema = self.arrow_schema();
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| if columns.contains(&i) { f.as_ref().clone() } else { f.as_ref().clone().with_nullable(true) })
+            .collect();
+        std::sync::Arc::new(arrow_schema::Schema::new_with_metadata(fields, schema.metadata().clone()))
+    }
+
     /// Every column, quoted, in attnum order.
     pub fn quoted_columns(&self) -> Vec<String> {
         self.columns.iter().map(|c| quote_ident(&c.name)).collect()

@@ -9,8 +9,9 @@
 //!          ──▶ rounds (at most MAX_ATTEMPTS / REDRAWS_PER_READ readings)
 //! ```
 //!
-//! Reading a table again in the same source gives the same rows: a PostgreSQL source reads
-//! every table in one snapshot, Parquet files do not change while they are read.
+//! Only the columns the decisions need are read ([`Source::read_columns`]; the others come
+//! as NULLs). Reading a table again in the same source gives the same rows: a PostgreSQL
+//! source reads every table in one snapshot, Parquet files do not change while they are read.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -37,14 +38,18 @@ pub fn resolve(
     }
     let started = Instant::now();
     for table in &tables {
-        read_table(table, source, batch_rows, pool, cancel, |t, batch, first_row| t.collect_unique(batch, first_row))?;
+        let columns = table.unique_inputs();
+        read_table(table, &columns, source, batch_rows, pool, cancel, |t, batch, first_row| {
+            t.collect_unique(batch, first_row)
+        })?;
     }
     let mut pending = pool.install(|| transformer.sort_collected());
     let mut first_attempt = 1;
     while pending > 0 {
         tracing::debug!(pending, first_attempt, "unique: reading again for the next attempts of losing inputs");
         for table in &transformer.redraw_tables() {
-            read_table(table, source, batch_rows, pool, cancel, |t, batch, first_row| {
+            let columns = table.redraw_inputs();
+            read_table(table, &columns, source, batch_rows, pool, cancel, |t, batch, first_row| {
                 t.collect_redraws(batch, first_row, first_attempt)
             })?;
         }
@@ -65,16 +70,18 @@ pub fn resolve(
     Ok(())
 }
 
-/// Reads one table with a reader thread and hands each batch to `each` in `pool`.
+/// Reads `columns` of one table with a reader thread and hands each batch to `each` in
+/// `pool`.
 fn read_table(
     table: &TableTransform,
+    columns: &[usize],
     source: &dyn Source,
     batch_rows: usize,
     pool: &rayon::ThreadPool,
     cancel: &AtomicBool,
     each: impl Fn(&TableTransform, &RecordBatch, u64) -> std::result::Result<(), RowError> + Sync,
 ) -> Result<()> {
-    let stream = source.read(table.name(), batch_rows.max(1))?;
+    let stream = source.read_columns(table.name(), columns, batch_rows.max(1))?;
     let (to_transform, from_reader) = bounded(2);
     std::thread::scope(|scope| {
         scope.spawn(move || {

@@ -1,7 +1,8 @@
 //! Binding one table's rules to its schema: coverage, then each rule against its column type
 //! (whether it can write valid values of the PostgreSQL type, then each strategy binds its
 //! own options: [`crate::strategy::pg_types::bind`], [`crate::strategy::RuleOptions::bind`]), whether it
-//! can change a value, whether its values fit, and the templates' evaluation order.
+//! can change a value, whether its values fit, and the templates' evaluation order and
+//! longest values.
 
 use crate::error::Problem;
 use crate::rules::{TableAction, TableRules};
@@ -100,6 +101,15 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
             return None;
         }
     };
+    // A template's longest value needs the rules of the columns it reads.
+    let bound: Vec<_> = columns.iter().map(|c| (fields[c.index].as_ref(), &c.strategy, c.unique)).collect();
+    for (column, message) in fit::templates(&bound) {
+        let c = &columns[column];
+        problems.push(problem(c.origin.line, &c.name, message));
+    }
+    if problems.len() > before {
+        return None;
+    }
     Some(TablePlan {
         name: table.name.clone(),
         schema: table.schema.clone(),

@@ -8,6 +8,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use arrow_schema::SchemaRef;
+use arrow_array::RecordBatch;
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::metadata::ParquetMetaData;
@@ -161,6 +163,18 @@ impl Source for ParquetSource {
     }
 
     fn read(&self, table: &str, batch_rows: usize) -> Result<BatchStream> {
+        self.read_projected(table, None, batch_rows)
+    }
+
+    fn read_columns(&self, table: &str, columns: &[usize], batch_rows: usize) -> Result<BatchStream> {
+        self.read_projected(table, Some(columns.to_vec()), batch_rows)
+    }
+}
+
+impl ParquetSource {
+    /// Reads `table`'s files in order; with `columns`, only those are decoded and the others
+    /// come back as NULL arrays (their fields nullable).
+    fn read_projected(&self, table: &str, columns: Option<Vec<usize>>, batch_rows: usize) -> Result<BatchStream> {
         let index = self
             .tables
             .iter()
@@ -168,22 +182,64 @@ impl Source for ParquetSource {
             .ok_or_else(|| Error::source(table, "no such table in the input directory"))?;
         let files = self.files[index].clone();
         let iter = files.into_iter().flat_map(move |path| -> Box<dyn Iterator<Item = Result<_>> + Send> {
+            let columns = columns.clone();
             let reader = File::open(&path)
                 .map_err(|e| open_err(&path, e))
                 .and_then(|f| ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| open_err(&path, e)))
-                .and_then(|b| b.with_batch_size(batch_rows).build().map_err(|e| open_err(&path, e)));
+                .and_then(|b| {
+                    let full = b.schema().clone();
+                    let b = match &columns {
+                        Some(columns) => {
+                            let mask = ProjectionMask::roots(b.parquet_schema(), columns.iter().copied());
+                            b.with_projection(mask)
+                        }
+                        None => b,
+                    };
+                    Ok((full, b.with_batch_size(batch_rows).build().map_err(|e| open_err(&path, e))?))
+                });
             match reader {
                 Err(e) => Box::new(std::iter::once(Err(e))),
-                Ok(reader) => {
+                Ok((full, reader)) => {
                     let path = path.clone();
                     Box::new(reader.map(move |r| {
-                        r.and_then(super::zero_columns::without_placeholder).map_err(|e| open_err(&path, e))
+                        r.and_then(|batch| match &columns {
+                            Some(columns) => with_null_columns(&full, columns, batch),
+                            None => super::zero_columns::without_placeholder(batch),
+                        })
+                        .map_err(|e| open_err(&path, e))
                     }))
                 }
             }
         });
         Ok(Box::new(iter))
     }
+}
+
+/// A projected batch (the columns `columns` of `full`, in order) as a batch of `full`'s
+/// shape: the other columns all NULL, their fields nullable.
+fn with_null_columns(
+    full: &arrow_schema::SchemaRef,
+    columns: &[usize],
+    batch: RecordBatch,
+) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+    let mut projected = batch.columns().iter();
+    let mut fields = Vec::with_capacity(full.fields().len());
+    let mut arrays = Vec::with_capacity(full.fields().len());
+    for (i, field) in full.fields().iter().enumerate() {
+        if columns.contains(&i) {
+            let array = projected.next().cloned().ok_or_else(|| {
+                arrow_schema::ArrowError::SchemaError(format!("column {} missing from the projected read", field.name()))
+            })?;
+            fields.push(field.as_ref().clone());
+            arrays.push(array);
+        } else {
+            fields.push(field.as_ref().clone().with_nullable(true));
+            arrays.push(arrow_array::new_null_array(field.data_type(), batch.num_rows()));
+        }
+    }
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new_with_metadata(fields, full.metadata().clone()));
+    let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    RecordBatch::try_new_with_options(schema, arrays, &options)
 }
 
 #[cfg(test)]
@@ -242,6 +298,30 @@ mod tests {
         assert_eq!(names, ["public.a", "public.b"]);
         let rows: Vec<usize> = source.read("public.b", 4).unwrap().map(|b| b.unwrap().num_rows()).collect();
         assert_eq!(rows, [4, 1, 2], "parts in name order, batches of at most 4 rows");
+    }
+
+    #[test]
+    fn a_projected_read_has_the_same_rows_with_the_other_columns_null() {
+        use arrow_array::{Array, StringArray};
+        let dir = tempfile::tempdir().unwrap();
+        let batch = RecordBatch::try_from_iter_with_nullable([
+            ("a", Arc::new(Int32Array::from_iter_values(0..5)) as _, false),
+            ("b", Arc::new(StringArray::from_iter_values(["p", "q", "r", "s", "t"])) as _, false),
+            ("c", Arc::new(Int32Array::from_iter_values(10..15)) as _, false),
+        ])
+        .unwrap();
+        let path = dir.path().join("public.t.parquet");
+        let mut w = parquet::arrow::ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let source = ParquetSource::open(dir.path()).unwrap();
+        let read: Vec<RecordBatch> = source.read_columns("public.t", &[0, 2], 3).unwrap().map(|b| b.unwrap()).collect();
+        let all = arrow_select::concat::concat_batches(&read[0].schema(), &read).unwrap();
+        assert_eq!(all.num_columns(), 3);
+        assert_eq!(all.column(0).as_ref(), batch.column(0).as_ref());
+        assert_eq!(all.column(2).as_ref(), batch.column(2).as_ref());
+        assert_eq!(all.column(1).null_count(), 5);
+        assert!(all.schema().field(1).is_nullable() && !all.schema().field(0).is_nullable());
     }
 
     #[test]

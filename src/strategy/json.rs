@@ -22,7 +22,9 @@ use arrow_schema::{DataType, Field};
 use serde::Deserialize;
 use serde_json::{Number, Value};
 
+use super::fit::Declared;
 use super::noise::NoiseSpec;
+use super::redact::Fit;
 use super::{Behaviour, BindContext, Bound, ColumnRule, RuleOptions, Strategy};
 use crate::secret::DomainKey;
 
@@ -83,6 +85,15 @@ impl RuleOptions for JsonRule {
         if !errors.is_empty() {
             return Err(errors);
         }
+        // In a column with a declared length, a redacted string is never longer than the
+        // one it replaces (see `fit` below).
+        if super::fit::declared_limit(ctx.field).is_some() {
+            for p in &mut bound {
+                if let Strategy::Redact(r) = &p.strategy {
+                    p.strategy = Strategy::Redact(std::sync::Arc::new((**r).clone().fitting(Fit::NoLonger)));
+                }
+            }
+        }
         Ok(Bound { strategy: Strategy::Json(JsonPaths(bound)), domain: base, unique: false })
     }
 
@@ -122,7 +133,6 @@ fn bind_path(path: &str, rule: &ColumnRule, base_domain: &str) -> Result<JsonPat
     Ok(JsonPathRule { path: path.to_string(), steps, strategy, domain })
 }
 
-/// Its values' length depends on the document: checked at run time (the default `fit`).
 impl Behaviour for JsonPaths {
     fn action(&self) -> &'static str {
         "json"
@@ -131,6 +141,36 @@ impl Behaviour for JsonPaths {
     fn describe(&self) -> String {
         let list: Vec<String> = self.0.iter().map(|p| format!("{}: {}", p.path, p.strategy.describe())).collect();
         format!("json {{ {} }}", list.join("; "))
+    }
+
+    /// A document read from the column may already be as long as its type allows, so a
+    /// rewritten document fits only if no path's rule makes a value longer than the one it
+    /// replaces ([`never_longer`]); the document is written back compactly, never longer
+    /// than it was read. Accepted, every value is still checked at run time.
+    fn fit(&self, declared: &Declared) -> Result<Option<usize>, String> {
+        let longer: Vec<String> = self
+            .0
+            .iter()
+            .filter(|p| !never_longer(&p.strategy))
+            .map(|p| format!("`{}` ({})", p.path, p.strategy.describe()))
+            .collect();
+        if longer.is_empty() {
+            return Ok(Some(declared.limit));
+        }
+        Err(format!(
+            "the documents have no longest length within the column's type {pg_type}: a document read may already \
+             be {limit} characters long, all that {pg_type} holds, and the rule{s} at {paths} can make a value \
+             longer than the one {they} replace{verb}, so a rewritten document could be longer than {limit}; use \
+             `mask` or `redact` at {those} path{s} (they never lengthen a value), or widen the column (`text`, \
+             `json` or `jsonb`)",
+            pg_type = declared.pg_type,
+            limit = declared.limit,
+            paths = longer.join(", "),
+            s = if longer.len() == 1 { "" } else { "s" },
+            they = if longer.len() == 1 { "it" } else { "they" },
+            verb = if longer.len() == 1 { "s" } else { "" },
+            those = if longer.len() == 1 { "that" } else { "those" },
+        ))
     }
 
     /// As its paths' rules (numbers checked as Float64, the rest as text).
@@ -150,6 +190,19 @@ impl Behaviour for JsonPaths {
 
     fn apply(&self, c: &ColumnInput) -> Result<ArrayRef, CellError> {
         map_text(c.input, |s, out| apply_json(&self.0, c.json_keys, s, out))
+    }
+}
+
+/// Whether a path's rule never makes a JSON value's text longer than the value it replaces:
+/// `mask` keeps a string's length with characters JSON writes as they are (a plain mask's
+/// character must not need escaping), `redact` with `replacement = "mask"` or kept no longer
+/// than the string ([`super::redact::Fit::NoLonger`]). Every other rule can (`null` is four
+/// characters where a number may be one).
+fn never_longer(strategy: &Strategy) -> bool {
+    match strategy {
+        Strategy::Mask(spec) => spec.format_preserving || !matches!(spec.mask_char, '"' | '\\' | '\u{0}'..='\u{1f}'),
+        Strategy::Redact(r) => r.never_longer(),
+        _ => false,
     }
 }
 
@@ -282,4 +335,64 @@ fn apply_scalar(rule: &JsonPathRule, key: &DomainKey, v: &mut Value) -> Result<(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::fit::{check, declared_text};
+
+    fn bound(field: &Field, paths: &str) -> Result<Strategy, Vec<String>> {
+        let rule: JsonRule = toml::from_str(&format!("paths = {{ {paths} }}")).unwrap();
+        let schema = arrow_schema::Schema::new(vec![field.clone()]);
+        let ctx = BindContext { field, schema: &schema, default_domain: "d" };
+        rule.bind(&ctx).map(|b| b.strategy)
+    }
+
+    #[test]
+    fn in_a_column_with_a_declared_length_only_paths_that_never_lengthen_a_value_are_accepted() {
+        let field = declared_text("character varying(200)");
+        let keep_length = r#""a.mail" = { action = "mask" }, "b[*].note" = { action = "redact" }, "c" = { action = "mask", format_preserving = true }"#;
+        assert_eq!(check(&field, &bound(&field, keep_length).unwrap()), Ok(Some(200)));
+        let longer = r#""a.mail" = { action = "fake", generator = "email" }, "b" = { action = "null" }, "c" = { action = "mask" }"#;
+        let e = check(&field, &bound(&field, longer).unwrap()).unwrap_err();
+        assert!(
+            e.starts_with("the documents have no longest length within the column's type character varying(200): a document read may already be 200 characters long"),
+            "{e}"
+        );
+        assert!(e.contains("the rules at `a.mail` (fake email locale=en), `b` (null) can make a value longer"), "{e}");
+        // A mask character JSON must escape writes two characters for one.
+        let quote = r#""a" = { action = "mask", mask_char = '"' }"#;
+        assert!(check(&field, &bound(&field, quote).unwrap()).is_err());
+        // Without a declared length nothing is checked, and redact keeps its tags.
+        let text = Field::new("c", DataType::Utf8, true);
+        assert_eq!(check(&text, &bound(&text, longer).unwrap()), Ok(None));
+    }
+
+    #[test]
+    fn documents_rewritten_by_paths_that_never_lengthen_are_never_longer_than_they_were_read() {
+        let field = declared_text("character varying(400)");
+        let Strategy::Json(paths) =
+            bound(&field, r#""a" = { action = "mask" }, "b[*]" = { action = "redact" }, "c.d" = { action = "mask", format_preserving = true }"#)
+                .unwrap()
+        else {
+            panic!("json")
+        };
+        let key = crate::secret::Key::from_text("unit-test-key-0123456789abcdef0123456789").unwrap();
+        let keys: Vec<DomainKey> = paths.0.iter().map(|p| key.domain(&p.domain)).collect();
+        let documents = [
+            r#"{"a": "Zo\u00eb \"x\"", "b": ["ip ::1", "7", "mail a@b.co"], "c": {"d": "Ab-12\n"}}"#,
+            r#"{ "a" : "\u0001\u001f\/" , "n": 1.0E+2, "m": -0, "b": [] , "a": "dup" }"#,
+            r#"{"z": [1, 2.50, {"x": null}], "a": "q"}"#,
+            r#"{"b": ["\u00e9t\u00e9 ::1 0.0.0.0"], "c": {"d": "\ud83d\ude00 9"}}"#,
+        ];
+        for doc in documents {
+            let mut out = String::new();
+            apply_json(&paths.0, &keys, doc, &mut out).unwrap();
+            assert!(out.chars().count() <= doc.chars().count(), "{doc} -> {out}");
+        }
+        let mut out = String::new();
+        apply_json(&paths.0, &keys, r#"{"b": ["ip ::1", "x@example.com"]}"#, &mut out).unwrap();
+        assert_eq!(out, r#"{"b":["ip ::0","[EMAIL]"]}"#);
+    }
 }

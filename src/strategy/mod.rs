@@ -43,6 +43,7 @@ pub mod mask;
 pub mod noise;
 pub mod pg_types;
 pub mod redact;
+pub mod tag;
 pub mod template;
 pub(crate) mod types;
 pub mod values;

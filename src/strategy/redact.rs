@@ -12,6 +12,10 @@
 //!   `mask` keeps the finding's length and separators but turns every letter into `x` and
 //!   every digit into `0` (`+44 20 7946 0958` becomes `+00 00 0000 0000`).
 //!
+//! On a column with a declared `varchar(n)` / `char(n)`, `tag` redaction fits by
+//! construction: a text whose tags would make it too long is redacted again with the
+//! findings shorter than their tag masked instead ([`Fit`]), never longer than it was.
+//!
 //! What the detectors find, and what they leave alone, is described in [`crate::detect`].
 //!
 //! When findings overlap, the one that starts first wins, the longest among those (then
@@ -55,12 +59,12 @@ impl RuleOptions for RedactRule {
 
     fn bind(&self, ctx: &BindContext) -> Result<Bound, Vec<String>> {
         ctx.text_only("redact")?;
-        let redactor = bind(&self.detect, &self.patterns, &self.replacement).map_err(|e| vec![e])?;
+        let mut redactor = bind(&self.detect, &self.patterns, &self.replacement).map_err(|e| vec![e])?;
+        redactor.fit = super::fit::declared_limit(ctx.field).map(Fit::Within);
         ctx.plain(Strategy::Redact(Arc::new(redactor)))
     }
 }
 
-/// Its values' length depends on the text: checked at run time (the default `fit`).
 impl Behaviour for Redactor {
     fn action(&self) -> &'static str {
         "redact"
@@ -84,6 +88,16 @@ impl Behaviour for Redactor {
         Ok(())
     }
 
+    /// `mask` keeps the length; tags fit by construction on a column with a declared length
+    /// (see [`Fit`]): never longer than the text read, which fits the same type.
+    fn fit(&self, declared: &super::fit::Declared) -> Result<Option<usize>, String> {
+        match (self.replacement, self.fit) {
+            (Replacement::Mask, _) => Ok(None),
+            (Replacement::Tag, Some(Fit::Within(n))) if n <= declared.limit => Ok(None),
+            (Replacement::Tag, _) => Ok(Some(declared.limit)),
+        }
+    }
+
     fn apply(&self, c: &ColumnInput) -> Result<ArrayRef, CellError> {
         map_text(c.input, |s, out| self.text_value(c.key, s, c.attempt, out))
     }
@@ -92,6 +106,22 @@ impl Behaviour for Redactor {
         self.redact(s, out);
         Ok(())
     }
+}
+
+/// How a `tag` redaction is kept within a length. A tag can be longer than what it replaces
+/// (`[EMAIL]` for `a@b.co`, `[IP]` for `::1`, `[REDACTED]` for a one-character match), so a
+/// redacted text can be longer than the text read. When it would not fit, the text is
+/// redacted again with each finding shorter than its tag masked instead (as `replacement =
+/// "mask"`: same length, letters `x`, digits `0`): the result is then never longer than the
+/// text read. Deterministic: it depends only on the text and the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// At most this many characters (trailing spaces not counted): the column's declared
+    /// `varchar(n)` / `char(n)`, which the text read fits too.
+    Within(usize),
+    /// Never longer than the text read, in characters: a string inside a JSON document
+    /// stored in a column with a declared length (see [`super::json`]).
+    NoLonger,
 }
 
 /// What a finding is replaced by.
@@ -146,6 +176,8 @@ pub struct Redactor {
     detectors: Detectors,
     custom: Vec<Regex>,
     replacement: Replacement,
+    /// How `tag` replacements are kept within a length (`None`: they are not).
+    fit: Option<Fit>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -205,12 +237,41 @@ impl Redactor {
             return Err(errors.join("; "));
         }
         let detectors = Detectors::new(detectors).map_err(|e: BuiltinError| e.to_string())?;
-        Ok(Redactor { detectors, custom, replacement })
+        Ok(Redactor { detectors, custom, replacement, fit: None })
+    }
+
+    /// The redactor with its `tag` replacements kept within `fit` (see [`Fit`]).
+    pub fn fitting(self, fit: Fit) -> Redactor {
+        Redactor { fit: Some(fit), ..self }
+    }
+
+    /// Whether a redacted text is never longer than the text read (see [`Fit::NoLonger`]).
+    pub fn never_longer(&self) -> bool {
+        self.replacement == Replacement::Mask || self.fit == Some(Fit::NoLonger)
     }
 
     /// Appends `text` with every finding replaced to `out`. Returns the number of
-    /// replacements made (overlapping findings count once).
+    /// replacements made (overlapping findings count once). With a [`Fit`], a result that
+    /// would not fit is made again with the findings shorter than their tag masked.
     pub fn redact(&self, text: &str, out: &mut String) -> usize {
+        let start = out.len();
+        let count = self.replace(text, out, false);
+        let too_long = match self.fit {
+            None => false,
+            Some(_) if self.replacement == Replacement::Mask => false,
+            Some(Fit::Within(limit)) => super::fit::pg_chars(&out[start..]) > limit,
+            Some(Fit::NoLonger) => out[start..].chars().count() > text.chars().count(),
+        };
+        if too_long {
+            out.truncate(start);
+            self.replace(text, out, true);
+        }
+        count
+    }
+
+    /// [`Redactor::redact`] without the fit; `no_longer`: a finding shorter than its tag is
+    /// masked instead.
+    fn replace(&self, text: &str, out: &mut String, no_longer: bool) -> usize {
         let mut hits = Vec::new();
         self.find(text, &mut hits);
         if hits.is_empty() {
@@ -231,9 +292,12 @@ impl Redactor {
                 k += 1;
             }
             out.push_str(&text[pos..win.start]);
-            match self.replacement {
-                Replacement::Tag => out.push_str(win.tag),
-                Replacement::Mask => out.extend(text[win.start..end].chars().map(|c| {
+            let span = &text[win.start..end];
+            let masked = self.replacement == Replacement::Mask || no_longer && span.chars().count() < win.tag.len();
+            if !masked {
+                out.push_str(win.tag);
+            } else {
+                out.extend(span.chars().map(|c| {
                     if c.is_numeric() {
                         '0'
                     } else if c.is_alphanumeric() {
@@ -241,7 +305,7 @@ impl Redactor {
                     } else {
                         c
                     }
-                })),
+                }));
             }
             pos = end;
             count += 1;
@@ -481,18 +545,22 @@ mod tests {
         assert_eq!(out, format!("prefix|{text}"));
     }
 
+    /// One text of each length below `lengths`, of characters drawn from `alphabet` by a
+    /// generator seeded with `seed`.
+    fn awkward_texts(alphabet: &str, seed: u64, lengths: usize) -> Vec<String> {
+        let alphabet: Vec<char> = alphabet.chars().collect();
+        let mut x = seed;
+        let mut next = || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            alphabet[((x >> 33) as usize) % alphabet.len()]
+        };
+        (0..lengths).map(|len| (0..len).map(|_| next()).collect()).collect()
+    }
+
     #[test]
     fn never_panics_on_awkward_text() {
         let r = Redactor::new(Detector::ALL, &[r"\d".to_string()], Replacement::Mask).unwrap();
-        let mut x = 7u64;
-        let alphabet: Vec<char> = "0123456789 +-./()@:_aZé東\u{200b}GBDE".chars().collect();
-        for len in 0..200 {
-            let s: String = (0..len)
-                .map(|_| {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    alphabet[((x >> 33) as usize) % alphabet.len()]
-                })
-                .collect();
+        for s in awkward_texts("0123456789 +-./()@:_aZé東\u{200b}GBDE", 7, 200) {
             let mut out = String::new();
             r.redact(&s, &mut out);
             assert_eq!(out.chars().count(), s.chars().count());
@@ -504,6 +572,43 @@ mod tests {
         let mut out = String::new();
         r.redact(&long_run, &mut out);
         assert_eq!(out, "0 ".repeat(10_000));
+    }
+
+    #[test]
+    fn tags_too_long_for_the_column_become_masks_and_the_text_is_never_longer_than_it_was() {
+        let tag = Redactor::new(Detector::ALL, &[r"\d".to_string()], Replacement::Tag).unwrap();
+        let r = |fit: Fit, text: &str| {
+            let mut out = String::from("kept|");
+            tag.clone().fitting(fit).redact(text, &mut out);
+            out.split_off(5)
+        };
+        // Fits with its tags: as without a fit.
+        assert_eq!(r(Fit::Within(20), "ip ::1 ok"), "ip [IP] ok");
+        // Would not: the findings shorter than their tag are masked, the others keep it.
+        assert_eq!(r(Fit::Within(9), "ip ::1 ok"), "ip ::0 ok");
+        assert_eq!(r(Fit::Within(12), "a@b.co 7 x@example.com"), "x@x.xx 0 [EMAIL]");
+        assert_eq!(r(Fit::NoLonger, "7"), "0");
+        assert_eq!(r(Fit::NoLonger, "x@example.com"), "[EMAIL]");
+        // Any text: never longer than it was (nor than the limit it fits).
+        for s in awkward_texts("0123456789 .:@abxé[]", 11, 300) {
+            let n = s.chars().count();
+            assert!(r(Fit::Within(n), &s).chars().count() <= n, "{s}");
+            assert!(r(Fit::NoLonger, &s).chars().count() <= n, "{s}");
+        }
+    }
+
+    #[test]
+    fn redact_fits_a_declared_length_by_construction() {
+        use crate::strategy::fit::{check, declared_text};
+        use crate::strategy::{BindContext, RuleOptions};
+        let field = declared_text("character varying(12)");
+        let schema = arrow_schema::Schema::new(vec![field.clone()]);
+        let ctx = BindContext { field: &field, schema: &schema, default_domain: "d" };
+        for replacement in ["tag", "mask"] {
+            let rule = RedactRule { detect: None, patterns: vec![], replacement: Some(replacement.into()) };
+            let bound = rule.bind(&ctx).unwrap();
+            assert_eq!(check(&field, &bound.strategy), Ok(None), "{replacement}");
+        }
     }
 
     #[test]

@@ -13,7 +13,8 @@ use arrow_array::{Array, ArrayRef};
 use serde::Deserialize;
 
 use super::apply::{CellError, ColumnInput, map_text_indexed};
-use super::fit::Declared;
+use super::fit::{Declared, Longest};
+use super::tag;
 use super::{Behaviour, BindContext, Bound, RuleOptions, Strategy};
 
 /// `action = "template"`: text built from other columns' output values in the same row, e.g.
@@ -50,6 +51,8 @@ impl RuleOptions for TemplateRule {
 pub struct Template {
     source: String,
     parts: Vec<Part>,
+    /// The table's column names, for messages.
+    names: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +108,7 @@ impl Template {
         if !parts.iter().any(|p| matches!(p, Part::Column { .. })) {
             return Err("the template refers to no column; use `constant` for a fixed value".into());
         }
-        Ok(Template { source: text.to_string(), parts })
+        Ok(Template { source: text.to_string(), parts, names: columns.to_vec() })
     }
 
     pub fn source(&self) -> &str {
@@ -125,6 +128,79 @@ impl Template {
                 Part::Literal(_) => None,
             })
             .collect()
+    }
+}
+
+impl Template {
+    /// The longest value the template can make, with how it adds up (names and lengths,
+    /// never values): its fixed text, each inserted value after its filters (`column(i)`
+    /// gives the longest value of column `i` after its rule), and with `unique` the most a
+    /// collision's number adds ([`tag::max_added_chars`]). `Err` when a column it reads
+    /// has no longest value.
+    pub fn longest(
+        &self,
+        unique: bool,
+        column: &mut dyn FnMut(usize) -> Result<Longest, String>,
+    ) -> Result<(Longest, Vec<String>), String> {
+        let fixed: usize = self
+            .parts
+            .iter()
+            .map(|p| match p {
+                Part::Literal(l) => l.chars().count(),
+                Part::Column { .. } => 0,
+            })
+            .sum();
+        let mut total = Longest { chars: fixed, ascii: true };
+        let mut parts = vec![format!("{fixed} of fixed text")];
+        for part in &self.parts {
+            let Part::Column { index, filters } = part else { continue };
+            let inserted = filters.iter().fold(column(*index)?, |l, f| f.longest(l));
+            total = Longest { chars: total.chars + inserted.chars, ascii: total.ascii && inserted.ascii };
+            parts.push(format!("{} up to {}", self.placeholder_text(*index, filters), inserted.chars));
+        }
+        if unique {
+            total.chars += tag::max_added_chars();
+            parts.push(format!("up to {} for the number `unique` adds to a collision", tag::max_added_chars()));
+        }
+        Ok((total, parts))
+    }
+
+    /// `{column|filter}` as written, from the column's index (for messages).
+    fn placeholder_text(&self, index: usize, filters: &[Filter]) -> String {
+        let name = self.names.get(index).map(String::as_str).unwrap_or("?");
+        let filters: String = filters.iter().map(|f| format!("|{}", f.name())).collect();
+        format!("`{{{name}{filters}}}`")
+    }
+}
+
+/// Most characters one character becomes in Unicode's lowercase mapping (`İ` is `i̇`).
+pub const LOWER_GROWTH: usize = 2;
+/// Most characters one character becomes in Unicode's uppercase mapping (`ß` is `SS`, `ΐ`
+/// three characters).
+pub const UPPER_GROWTH: usize = 3;
+/// Most characters `slug` makes of one character (`ß` is `ss`, `Æ` is `ae`).
+pub const SLUG_GROWTH: usize = 2;
+
+impl Filter {
+    pub fn name(self) -> &'static str {
+        match self {
+            Filter::Lower => "lower",
+            Filter::Upper => "upper",
+            Filter::Slug => "slug",
+        }
+    }
+
+    /// The longest result of the filter on a value of at most `l`: ASCII text keeps its
+    /// length under case mapping and `slug` (which makes ASCII); other text may grow by
+    /// Unicode's case mappings and accent folding.
+    pub fn longest(self, l: Longest) -> Longest {
+        let growth = match self {
+            _ if l.ascii => 1,
+            Filter::Lower => LOWER_GROWTH,
+            Filter::Upper => UPPER_GROWTH,
+            Filter::Slug => SLUG_GROWTH,
+        };
+        Longest { chars: l.chars * growth, ascii: l.ascii || self == Filter::Slug }
     }
 }
 
@@ -187,7 +263,9 @@ impl Behaviour for Template {
         format!("template \"{}\"", self.source())
     }
 
-    /// The fixed text alone must fit; the values it inserts are checked at run time.
+    /// The fixed text alone must fit. The whole longest value, which needs the rules of the
+    /// columns it reads, is checked by [`super::fit::templates`]; every value is checked at run
+    /// time too, as a last line of defence.
     fn fit(&self, declared: &Declared) -> Result<Option<usize>, String> {
         let fixed: usize = self
             .parts()
@@ -273,6 +351,33 @@ mod tests {
         let mut out = String::new();
         apply_filters("Zoë Núñez-Groß 2", &[Filter::Slug], &mut out);
         assert_eq!(out, "zoenunezgross2");
+    }
+
+    #[test]
+    fn the_filters_grow_a_character_by_at_most_their_growth_and_keep_ascii_lengths() {
+        let (mut lower, mut upper, mut slug) = (0, 0, 0);
+        for c in (0..=char::MAX as u32).filter_map(char::from_u32) {
+            let one = c.to_string();
+            let filtered = |f: Filter| {
+                let mut out = String::new();
+                apply_filters(&one, &[f], &mut out);
+                out
+            };
+            let (l, u, s) = (filtered(Filter::Lower), filtered(Filter::Upper), filtered(Filter::Slug));
+            lower = lower.max(l.chars().count());
+            upper = upper.max(u.chars().count());
+            slug = slug.max(s.chars().count());
+            assert!(s.is_ascii());
+            if c.is_ascii() {
+                assert!(l.len() == 1 && u.len() == 1 && s.len() <= 1 && l.is_ascii() && u.is_ascii(), "{c:?}");
+            }
+        }
+        assert_eq!((lower, upper, slug), (LOWER_GROWTH, UPPER_GROWTH, SLUG_GROWTH));
+        let text = Longest::text(10);
+        assert_eq!(Filter::Upper.longest(text), Longest::text(30));
+        assert_eq!(Filter::Slug.longest(text), Longest::ascii(20));
+        assert_eq!(Filter::Upper.longest(Filter::Slug.longest(text)), Longest::ascii(20));
+        assert_eq!(Filter::Lower.longest(Longest::ascii(10)), Longest::ascii(10));
     }
 
     #[test]

@@ -225,7 +225,8 @@ impl TableTransform {
                     .apply(&c.key, input, output, c.family, regenerate)
                     .map_err(|(row, reason)| self.row_error(c, first_row, row, reason))?;
             }
-            // Generated text is never cut: a value longer than the column allows stops the run.
+            // Generated text is never cut: a value longer than the column allows stops the run
+            // (a last line of defence: `check` refuses every rule whose values may not fit).
             if let Some(limit) = c.length_limit
                 && let Some((row, length)) = fit::first_too_long(&output, limit)
             {
@@ -286,6 +287,16 @@ impl TableTransform {
                 .map_err(|(row, reason)| self.row_error(c, first_row, row, reason))?;
         }
         Ok(())
+    }
+
+    /// The columns pass 1 reads: [`Self::collect_unique`] uses no other column's values.
+    pub fn unique_inputs(&self) -> Vec<usize> {
+        self.needed_for_unique().into_iter().collect()
+    }
+
+    /// The columns pass 1b reads: [`Self::collect_redraws`] uses no other column's values.
+    pub fn redraw_inputs(&self) -> Vec<usize> {
+        self.columns.iter().filter(|c| c.unique && c.family == Family::Redraw).map(|c| c.index).collect()
     }
 
     /// Indexes of the unique columns and of every column their templates read (directly or

@@ -603,19 +603,31 @@ fn a_generated_value_too_long_stops_the_transform_naming_table_column_and_row() 
         ],
     )
     .unwrap();
-    let bind = |rule: &str| {
+    let try_bind = |rule: &str| {
         let text = format!(
             "version = 1\n[tables.\"public.people\"]\nkeep = [\"id\", \"name\"]\n[tables.\"public.people\".columns]\nemail = {rule}\n"
         );
         let rules = crate::rules::parse_rules(&[(std::path::PathBuf::from("r.toml"), text)]).unwrap();
-        bind(&rules, &[crate::schema::SourceTable::new("public.people", schema.clone())]).unwrap()
+        bind(&rules, &[crate::schema::SourceTable::new("public.people", schema.clone())])
     };
+    let bind = |rule: &str| try_bind(rule).unwrap();
     let key = crate::secret::Key::from_text("unit-test-key-0123456789abcdef0123456789").unwrap();
 
-    // A template of another column has no fixed length: checked per value, the first too
-    // long stops it.
-    let plan = bind("{ action = \"template\", template = \"{name}\" }");
-    assert_eq!(plan.tables[0].columns[1].length_limit, Some(12));
+    // A template of a kept column without a declared length has no longest value: the plan
+    // refuses it (see strategy::fit::templates).
+    let template = "{ action = \"template\", template = \"{name}\" }";
+    let e = try_bind(template).unwrap_err().to_string();
+    assert!(
+        e.contains("r.toml:5: public.people.email: the template's values have no longest length: `name` is kept"),
+        "{e}"
+    );
+    // The run-time check is the last line of defence behind the plan: a value too long
+    // (here from a template the plan was made to take) stops the run at the first one.
+    let mut plan = bind("{ action = \"hash\", length = 12 }");
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    plan.tables[0].columns[1].strategy =
+        crate::plan::Strategy::Template(crate::plan::Template::parse("{name}", &names, "email").unwrap());
+    plan.tables[0].columns[1].length_limit = Some(12);
     let transform = Transformer::new(&plan, &key).table("public.people").unwrap();
     let e = transform.apply(&batch, 1000).unwrap_err();
     // The strategy alone (unchecked) shows which row is the first too long.

@@ -254,8 +254,16 @@ pub(super) fn json(col: &Column, ctx: &TableContext) -> Suggestion {
         if rule.action == "template" || rule.action == "null" {
             rule = Rule::fake("email").domain(domain_of(Concept::Email));
         }
+        // JSON in a `varchar(n)` may already fill it: only rules that never lengthen a string
+        // fit (see strategy::json), so what is not `redact` is masked whole.
+        let mut why = s.why;
+        if col.limit.is_some() && rule.action != "redact" && rule.action != "mask" {
+            rule = Rule::new("mask");
+            let column = col.pg_type.as_deref().unwrap_or("a column with a declared length");
+            why.push_str(&format!(" (masked: a document in {column} may already fill it, so no value may grow)"));
+        }
         reviewed |= s.review;
-        reasons.push(format!("{path}: {}", s.why));
+        reasons.push(format!("{path}: {why}"));
         paths.push((path.clone(), rule));
     }
     for (path, n) in &j.scalars {

@@ -116,6 +116,10 @@ impl BinaryEncoder {
 }
 
 fn kind_of(pg_type: &str, data_type: &DataType) -> Option<Kind> {
+    // An array (`character varying(10)[]`) travels as its text form: no binary form here.
+    if pg_type.ends_with(']') {
+        return None;
+    }
     let base = pg_type.split('(').next().unwrap_or(pg_type);
     Some(match (base, data_type) {
         ("smallint", DataType::Int16) | ("integer", DataType::Int32) | ("bigint", DataType::Int64) => Kind::Int,
@@ -296,6 +300,11 @@ mod tests {
         let mut with_array = binary.fields().to_vec();
         with_array.push(std::sync::Arc::new(field("tags", DataType::Utf8, "text[]")));
         assert!(BinaryEncoder::for_schema(&Schema::new(with_array)).is_none());
+        // Nor an array of a type with a length: its text form is not a varchar's binary form.
+        for array in ["character varying(10)[]", "character(2)[]", "numeric(5,2)[]"] {
+            let schema = Schema::new(vec![field("tags", DataType::Utf8, array)]);
+            assert!(BinaryEncoder::for_schema(&schema).is_none(), "{array}");
+        }
         // Without the PostgreSQL type (a Parquet input), no guess is made.
         assert!(BinaryEncoder::for_schema(&Schema::new(vec![Field::new("id", DataType::Int64, true)])).is_none());
         // An Arrow type that does not match the declared one.

@@ -231,6 +231,49 @@ impl PostgresSource {
     }
 }
 
+impl PostgresSource {
+    /// Reads `table`; with `columns`, only those have values (the others are sent as NULL).
+    fn read_projected(&self, table: &str, columns: Option<&[usize]>, batch_rows: usize) -> Result<BatchStream> {
+        let index = self.tables.binary_search_by(|t| t.name.as_str().cmp(table)).map_err(|_| {
+            Error::source(
+                &self.params.location,
+                format!("no table {table} in the database (tables are named schema.table, without quotes)"),
+            )
+        })?;
+        let pg_table = &self.pg_tables[index];
+        if pg_table.row_security {
+            return Err(Error::source(&self.params.location, row_security_refusal(table, &self.params.user)));
+        }
+        let client = self.snapshot_connection(table)?;
+        let names = reader::Names {
+            location: self.params.location.clone(),
+            user: self.params.user.clone(),
+            table: table.to_string(),
+            columns: pg_table.columns.iter().map(|c| c.name.clone()).collect(),
+            relation: (pg_table.schema_name.clone(), pg_table.table_name.clone()),
+            tls: self.params.tls.connector(),
+        };
+        let query = match (self.restrictions.get(table), columns) {
+            (Some(select), None) => format!("COPY ({select}) TO STDOUT"),
+            (None, None) => pg_table.copy_query(),
+            (Some(select), Some(columns)) => format!(
+                "COPY (SELECT {} FROM ({select}) AS doppel_rows) TO STDOUT",
+                pg_table.projected_columns(columns).join(", ")
+            ),
+            (None, Some(columns)) => format!(
+                "COPY (SELECT {} FROM {}) TO STDOUT",
+                pg_table.projected_columns(columns).join(", "),
+                pg_table.from_clause()
+            ),
+        };
+        let schema = match columns {
+            Some(columns) => pg_table.projected_schema(columns),
+            None => pg_table.arrow_schema(),
+        };
+        reader::spawn(client, pg_table, schema, &query, names, batch_rows)
+    }
+}
+
 impl Source for PostgresSource {
     fn tables(&self) -> &[SourceTable] {
         &self.tables
@@ -256,30 +299,11 @@ impl Source for PostgresSource {
     }
 
     fn read(&self, table: &str, batch_rows: usize) -> Result<BatchStream> {
-        let index = self.tables.binary_search_by(|t| t.name.as_str().cmp(table)).map_err(|_| {
-            Error::source(
-                &self.params.location,
-                format!("no table {table} in the database (tables are named schema.table, without quotes)"),
-            )
-        })?;
-        let pg_table = &self.pg_tables[index];
-        if pg_table.row_security {
-            return Err(Error::source(&self.params.location, row_security_refusal(table, &self.params.user)));
-        }
-        let client = self.snapshot_connection(table)?;
-        let names = reader::Names {
-            location: self.params.location.clone(),
-            user: self.params.user.clone(),
-            table: table.to_string(),
-            columns: pg_table.columns.iter().map(|c| c.name.clone()).collect(),
-            relation: (pg_table.schema_name.clone(), pg_table.table_name.clone()),
-            tls: self.params.tls.connector(),
-        };
-        let query = match self.restrictions.get(table) {
-            Some(select) => format!("COPY ({select}) TO STDOUT"),
-            None => pg_table.copy_query(),
-        };
-        reader::spawn(client, pg_table, &query, names, batch_rows)
+        self.read_projected(table, None, batch_rows)
+    }
+
+    fn read_columns(&self, table: &str, columns: &[usize], batch_rows: usize) -> Result<BatchStream> {
+        self.read_projected(table, Some(columns), batch_rows)
     }
 }
 

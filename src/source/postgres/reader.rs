@@ -73,13 +73,14 @@ impl Names {
 pub(super) fn spawn(
     client: Client,
     table: &PgTable,
+    schema: arrow_schema::SchemaRef,
     query: &str,
     names: Names,
     batch_rows: usize,
 ) -> Result<BatchStream> {
     let (tx, rx) = crossbeam_channel::bounded(2);
     let query = query.to_string();
-    let decoder = RowDecoder::new(table.arrow_schema(), table.kinds(), batch_rows);
+    let decoder = RowDecoder::new(schema, table.kinds(), batch_rows);
     let thread_names = names.clone();
     thread::Builder::new()
         .name(format!("doppel-pg-read {}", names.table))

@@ -48,7 +48,6 @@
 //! n²/2⁶⁵, 3·10⁻⁶ for 10 million inputs) and a value would be treated as one input.
 
 mod pairs;
-pub mod tag;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -61,6 +60,7 @@ use rayon::prelude::*;
 
 use super::values::{text_key, value_key};
 use crate::secret::DomainKey;
+use crate::strategy::tag;
 use pairs::Pairs;
 
 /// Attempts of a redrawn value before the run stops.

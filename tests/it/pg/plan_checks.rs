@@ -1,6 +1,6 @@
 //! Plan-time checks and reports that need a real PostgreSQL source: keys read from the
 //! catalog, a foreign key into a skipped table, generated values that do not fit the
-//! declared `varchar(n)`, row-level security hiding rows from the reading role, and what is
+//! declared `varchar(n)` (and templates, `redact` and `json` that fit it), row-level security hiding rows from the reading role, and what is
 //! not copied (large objects, foreign tables) reported in the log.
 
 use crate::common;
@@ -73,6 +73,17 @@ fn check(rules: &Path, url: &str) -> std::process::Output {
 
 fn run(rules: &Path, url: &str, to: &str) -> std::process::Output {
     doppel_run(rules, url, to, &[])
+}
+
+/// `check` accepts the rules and `run` loads `db` into `<db>_target`, which it returns.
+fn check_and_load(rules: &Path, db: &str) -> String {
+    let c = cluster();
+    let out = check(rules, &c.url(db));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let target = format!("{db}_target");
+    let out = run(rules, &c.url(db), &c.url(&target));
+    assert!(out.status.success(), "{}", stderr(&out));
+    target
 }
 
 fn database_exists(db: &str) -> bool {
@@ -185,7 +196,7 @@ fn a_foreign_key_into_a_skipped_table_stops_check_and_run_unless_its_columns_are
 }
 
 #[test]
-fn values_longer_than_the_declared_varchar_are_refused_at_plan_time_or_stop_the_run() {
+fn values_longer_than_the_declared_varchar_are_refused_at_plan_time() {
     let c = cluster();
     let db = c.create_database("plan_fit");
     c.psql(
@@ -240,27 +251,70 @@ fn values_longer_than_the_declared_varchar_are_refused_at_plan_time_or_stop_the_
     );
     assert!(stderr(&out).contains("(measured)"), "{}", stderr(&out));
 
-    // Not knowable (a template of another column): the run stops at the first value too
-    // long, naming table, column and row, never the value; nothing is left behind.
+    // A template's longest value is known too: its fixed text and the longest values of the
+    // columns it reads after their rules. Too long: refused by check and run alike, naming
+    // the longest value and the limit; nothing is left behind.
     let template = "action = \"template\", template = \"{token}-{token}\"";
     let rules_file = rules(template, code, "action = \"hash\", length = 12", price);
     let out = check(&rules_file, &c.url(&db));
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "rules.toml:5: public.people.email: the template makes values of up to 25 characters (1 of fixed text, \
+             `{token}` up to 12, `{token}` up to 12), and the column's type character varying(12) holds at most 12; \
+             shorten the template"
+        ),
+        "{err}"
+    );
     let target = format!("{db}_target");
     let out = run(&rules_file, &c.url(&db), &c.url(&target));
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(err.contains("public.people.email, row "), "{err}");
-    assert!(
-        err.contains("characters, and the column's declared type holds at most 12") && err.contains("does not cut"),
-        "{err}"
-    );
-    assert!(!err.contains("@example.com"), "{err}");
+    assert!(stderr(&out).contains("the template makes values of up to 25 characters"), "{}", stderr(&out));
     assert!(!database_exists(&target));
     let parquet = dir.path().join("out");
     let out = run(&rules_file, &c.url(&db), parquet.to_str().unwrap());
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(!parquet.exists());
+    // A template reading a column without a longest value (kept `text`, an email generator on
+    // `text`) is refused too, saying why.
+    c.psql(&db, "ALTER TABLE people ADD COLUMN bio text; UPDATE people SET bio = 'likes tea';");
+    let with_bio = |email: &str, bio: &str| {
+        let text = std::fs::read_to_string(rules(email, code, "action = \"hash\", length = 12", price)).unwrap();
+        write_rules(dir.path(), &format!("{text}bio = {{ {bio} }}\n"))
+    };
+    let out = check(&with_bio("action = \"template\", template = \"{bio}\"", "action = \"keep\""), &c.url(&db));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "rules.toml:5: public.people.email: the template's values have no longest length: `bio` is kept, and its \
+             type text has no length limit, so doppel cannot promise that every value fits the column's type \
+             character varying(12), which holds at most 12;"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let bio = "action = \"fake\", generator = \"email\"";
+    let out = check(&with_bio("action = \"template\", template = \"{bio}\"", bio), &c.url(&db));
+    assert!(
+        stderr(&out).contains("`bio` gets generator `email` (locale en), which has no longest value, and its type text has no length limit"),
+        "{}",
+        stderr(&out)
+    );
+    // JSON text in a varchar(n): a document read may already fill it, so a path rule that can
+    // lengthen a value is refused.
+    let json = "action = \"json\", paths = { \"a\" = { action = \"fake\", generator = \"first_name\" } }";
+    let out = check(&with_bio(json, "action = \"keep\""), &c.url(&db));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "rules.toml:5: public.people.email: the documents have no longest length within the column's type \
+             character varying(12): a document read may already be 12 characters long"
+        ) && stderr(&out).contains("the rule at `a` (fake first_name locale=en) can make a value longer"),
+        "{}",
+        stderr(&out)
+    );
+    c.psql(&db, "ALTER TABLE people DROP COLUMN bio;");
 
     // A generated value that fits is loaded as it is.
     let rules_file = rules("action = \"hash\", length = 12", code, "action = \"mask\", keep_first = 3", price);
@@ -382,11 +436,7 @@ fn generators_without_a_longest_value_make_values_that_fit_the_declared_varchar(
          full_name = { action = \"fake\", generator = \"full_name\" }\n\
          street = { action = \"fake\", generator = \"street_address\" }\n",
     );
-    let out = check(&rules_file, &c.url(&db));
-    assert!(out.status.success(), "{}", stderr(&out));
-    let target = format!("{db}_target");
-    let out = run(&rules_file, &c.url(&db), &c.url(&target));
-    assert!(out.status.success(), "{}", stderr(&out));
+    let target = check_and_load(&rules_file, &db);
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM people"), "3000");
     // Unbounded generators would make longer values (measured on the same rules without limits).
     let longest = c.scalar(
@@ -395,4 +445,44 @@ fn generators_without_a_longest_value_make_values_that_fit_the_declared_varchar(
     );
     let parts: Vec<usize> = longest.split(' ').map(|n| n.parse().unwrap()).collect();
     assert!(parts[0] <= 24 && parts[1] <= 16 && parts[2] <= 22, "{longest}");
+}
+
+#[test]
+fn templates_redact_and_json_accepted_on_a_declared_varchar_load_without_error() {
+    let c = cluster();
+    let db = c.create_database("plan_fit_text");
+    // Each column as long as its type allows, so any rule making a longer value would fail.
+    c.psql(
+        &db,
+        r#"CREATE TABLE people (id integer PRIMARY KEY, first varchar(10), last varchar(12),
+                                email varchar(56) UNIQUE, note varchar(16), tags varchar(10)[], doc varchar(53));
+         INSERT INTO people SELECT i, 'Zoë' || i, 'Groß' || i, 'x' || i, 'ip ::1 and ::2 x',
+                                   '{"a@b.co ::1","ml a@b.co"}',
+                                   '{"contact": {"email": "a@b.co", "phone": "555-0100"}}'
+           FROM generate_series(1, 3000) i;
+         INSERT INTO people VALUES (0, 'Zoë', 'Groß', 'x', 'mail a@b.co now', NULL, '{}');"#,
+    );
+    assert_eq!(c.scalar(&db, "SELECT max(length(doc)) FROM people"), "53");
+    let dir = tempfile::tempdir().unwrap();
+    // 20 (a masked first name of up to 10, slugged) + 1 + 12 (a hash) + 5 + 18 (`unique`'s
+    // longest tag): 56.
+    let rules_file = write_rules(
+        dir.path(),
+        "version = 1\n[tables.\"public.people\"]\nkeep = [\"id\"]\n[tables.\"public.people\".columns]\n\
+         first = { action = \"mask\", keep_first = 1 }\n\
+         last = { action = \"hash\", length = 12 }\n\
+         email = { action = \"template\", template = \"{first|slug}.{last|upper}@x.io\", unique = true }\n\
+         note = { action = \"redact\" }\n\
+         tags = { action = \"redact\" }\n\
+         doc = { action = \"json\", paths = { \"contact.email\" = { action = \"redact\" }, \"contact.phone\" = { action = \"mask\", format_preserving = true } } }\n",
+    );
+    let target = check_and_load(&rules_file, &db);
+    assert_eq!(c.scalar(&target, "SELECT count(DISTINCT email) FROM people"), "3001");
+    // Tags that fit are kept; where they would not, the findings shorter than their tag are
+    // masked: never longer than the text read.
+    assert_eq!(c.scalar(&target, "SELECT note FROM people WHERE id = 0"), "mail [EMAIL] now");
+    assert_eq!(c.scalar(&target, "SELECT DISTINCT note FROM people WHERE id > 0"), "ip ::0 and ::0 x");
+    assert_eq!(c.scalar(&target, "SELECT DISTINCT tags::text FROM people"), r#"{"x@x.xx ::0","ml [EMAIL]"}"#);
+    assert_eq!(c.scalar(&target, "SELECT DISTINCT doc::jsonb->'contact'->>'email' FROM people WHERE id > 0"), "x@x.xx");
+    assert_eq!(c.scalar(&target, "SELECT max(length(doc)) FROM people"), "49");
 }

@@ -117,7 +117,11 @@ fn strategies() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("noise_duration", "{ action = \"noise\", duration = \"1h\" }", vec!["iv"]),
         ("redact", "{ action = \"redact\" }", each(&[])),
         ("template", "{ action = \"template\", template = \"row {id}\" }", with(&[])),
-        ("json", "{ action = \"json\", paths = { \"a\" = { action = \"null\" } } }", with(&["js", "jsb"])),
+        // Not on varchar(100): `null` can make a document longer than the one read (see
+        // strategy::json's fit), and one read may already hold 100 characters.
+        ("json", "{ action = \"json\", paths = { \"a\" = { action = \"null\" } } }", {
+            with(&["js", "jsb"]).into_iter().filter(|c| *c != "vc").collect()
+        }),
     ]
 }
 
@@ -303,7 +307,10 @@ fn scan_suggests_rules_that_check_accepts_and_that_load_for_every_type() {
     let target = format!("{source}_scanned");
     let run = doppel_run(&file, &c.url(&source), &c.url(&target), &[]);
     assert!(run.status.success(), "scanned rules did not load:\n{}\n{rules}", stderr(&run));
-    for (column, want) in [("tv_nn", "constant"), ("mo_nn", "\"enum\""), ("ip_nn", "\"ip\"")] {
+    // JSON in varchar(100): its path masked, never lengthened (a `fake` path would not fit).
+    let columns =
+        [("tv_nn", "constant"), ("mo_nn", "\"enum\""), ("ip_nn", "\"ip\""), ("vc", "a = { action = \"mask\" }")];
+    for (column, want) in columns {
         let line = rules.lines().find(|l| l.starts_with(&format!("{column} "))).unwrap_or_default();
         assert!(line.contains(want), "{column}: {line}\n{rules}");
     }

@@ -19,7 +19,7 @@
 //! | arrays, bytea, uuid, … transformed and loadable   | tests/it/pg/type_fidelity.rs `every_type_transformed_loads_with_changed_and_kept_columns` |
 //! | values Arrow cannot hold (numeric NaN in numeric(12,2), year 294276) | tests/it/pg/source.rs `values_arrow_cannot_hold_are_errors_with_row_numbers` |
 //! | connection errors never print the password        | tests/it/pg/source.rs `connection_errors_say_what_is_wrong_and_never_the_password` |
-//! | generated value longer than varchar(n)            | tests/it/pg/plan_checks.rs `values_longer_than_the_declared_varchar_are_refused_at_plan_time_or_stop_the_run` |
+//! | generated value longer than varchar(n)            | tests/it/pg/plan_checks.rs `values_longer_than_the_declared_varchar_are_refused_at_plan_time`, `templates_redact_and_json_accepted_on_a_declared_varchar_load_without_error` |
 //! | corrupt or missing Parquet input                  | tests/it/cli.rs `corrupt_or_missing_parquet_is_a_source_error_without_output` |
 //!
 //! The cases below are new.

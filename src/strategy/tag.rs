@@ -1,5 +1,6 @@
-//! The distinguishing tag of a `template` value that another, lower-ranked input already
-//! produced (see the module docs of [`super`]).
+//! The distinguishing tag of a `unique` template's value that another, lower-ranked input
+//! already produced (see [`crate::transform::unique`]); `check` adds its length to the
+//! template's longest value ([`max_added_chars`]).
 //!
 //! ```text
 //! ann.smith@example.com  ──position 2, form 0──▶  ann.smith.2@example.com
@@ -30,9 +31,9 @@ pub fn tagged(value: &str, position: u32, form: u32) -> String {
     }
 }
 
-/// The most characters a tag adds: a separator, [`MAX_FORMS`] letters and ten digits.
+/// The most characters a tag adds: a separator, `MAX_FORMS - 1` letters and ten digits.
 pub const fn max_added_chars() -> usize {
-    1 + MAX_FORMS as usize + 10
+    1 + MAX_FORMS as usize - 1 + 10
 }
 
 #[cfg(test)]
@@ -45,7 +46,7 @@ mod tests {
         assert_eq!(tagged("a@b@example.com", 3, 1), "a@b.x3@example.com");
         assert_eq!(tagged("ann-smith", 12, 0), "ann-smith-12");
         assert_eq!(tagged("", 2, 2), "-xx2");
-        assert!(tagged("x@y", u32::MAX, MAX_FORMS - 1).chars().count() - 3 <= max_added_chars());
+        assert_eq!(tagged("x@y", u32::MAX, MAX_FORMS - 1).chars().count() - 3, max_added_chars());
     }
 
     /// Distinct triples give distinct texts, also where values already look tagged.
