@@ -40,6 +40,11 @@ programs, cargo):
      verify       doppel verify of an anonymising PostgreSQL → PostgreSQL output (made once,
                   before the timed runs) against the source; compared with the anon-pg run
                   at all cores (issue 4: under 2× the run's own time)
+     pgdump       baseline D: `pg_dump -t public.customers -f FILE` (plain SQL: schema, COPY
+                  data, indexes and constraints of the one table)
+     anon-dump    doppel PostgreSQL → SQL dump file (`--to FILE.sql`) with rules/bench.toml
+                  and public.orders skipped (customers alone, unique email kept); compared
+                  with D (issue 17: at least 0.6× the speed of pg_dump)
 6. Prints, per variant, the median wall time with min and max, rows/s, the throughput ratio
    to its baseline (baseline time / doppel time, paired per repetition: median, min, max),
    CPU time (user + sys of the measured process and the children it waited for: doppel and
@@ -78,6 +83,8 @@ FIXTURE = REPO / "scripts" / "bench" / "fixture.sql"
 RULES = REPO / "rules" / "bench.toml"
 RULES_KEEP = REPO / "rules" / "bench_keep.toml"
 RULES_SUBSET = REPO / "rules" / "bench_subset"
+# rules/bench.toml with public.orders skipped, written into the work directory (anon-dump).
+RULES_DUMP_NAME = "bench_dump.toml"
 TABLES = ["public.customers", "public.orders"]
 SOURCE_DB = "bench"
 KEY = "bench-key-not-secret-0123456789abcdef"
@@ -87,6 +94,8 @@ TARGET_RATIO_ANON = 0.8
 TARGET_RATIO_KEEP = 0.9
 # issue 4: verify in under 2x the run's own time (ratio = run time / verify time).
 TARGET_RATIO_VERIFY = 0.5
+# issue 17: customers into an anonymised SQL dump at least 0.6x the speed of pg_dump -t customers.
+TARGET_RATIO_DUMP = 0.6
 TARGET_PARQUET_CUSTOMERS_ROWS_PER_S = 700_000
 TARGET_RSS_MIB = 300
 
@@ -196,8 +205,10 @@ class Measured:
     data: float = 0.0
     # doppel only: the process's own CPU seconds within the data phase
     data_cpu: float | None = None
-    # rows written, when they are not the source's (a subset)
+    # rows written, when they are not the source's (a subset, one table)
     rows: int | None = None
+    # doppel only: seconds of the steps its log times (post-data, ANALYZE), for the progress lines
+    steps: dict[str, float] = field(default_factory=dict)
 
 
 class CpuSampler(threading.Thread):
@@ -365,6 +376,9 @@ class Bench:
             hit = re.match(r"(\S+)\s+INFO\s+done\s+table=(\S+)", line)
             if hit:
                 done[hit.group(2)] = dt.datetime.fromisoformat(hit.group(1).replace("Z", "+00:00")).timestamp()
+            step = re.search(r'INFO\s+(post-data restored|ANALYZE done)\s.*\bseconds="?([0-9.]+)', line)
+            if step:
+                m.steps[step.group(1).split()[0]] = float(step.group(2))
         windows = {}
         for table in json.loads(report.read_text())["tables"]:
             name_, seconds = table["table"], table["seconds"]
@@ -413,6 +427,45 @@ class Bench:
         m.data = m.wall
         return m
 
+    def pg_dump_table(self, rep: int) -> Measured:
+        """Baseline D: a plain `pg_dump -t public.customers -f FILE` of the source."""
+        out = self.work / "pgdump.sql"
+        out.unlink(missing_ok=True)
+        self.quiesce()
+        m, _ = measure(["pg_dump", "-t", "public.customers", "-f", str(out), "-d", SOURCE_DB], self.env,
+                       self.work / f"pgdump-{rep}.log")
+        m.rows = self.dump_rows(out, "pgdump")
+        m.data = m.wall
+        out.unlink()
+        return m
+
+    def to_dump(self, name: str, rep: int, rules: Path) -> Measured:
+        """doppel PostgreSQL → SQL dump file, public.orders skipped."""
+        out = self.work / "anon-dump.sql"
+        out.unlink(missing_ok=True)
+        m = self.doppel_run(name, rep, rules, self.server.url(SOURCE_DB), str(out), subset=True)
+        rows = self.dump_rows(out, name)
+        if rows != m.rows:
+            raise BenchError(f"{name}: the dump holds {rows} customers rows, doppel reports {m.rows} rows")
+        out.unlink()
+        return m
+
+    def dump_rows(self, path: Path, name: str) -> int:
+        """Rows of public.customers' COPY block in a plain SQL dump; checked against the source."""
+        rows, inside = 0, False
+        with open(path, "rb") as f:
+            for line in f:
+                if inside:
+                    if line == b"\\.\n":
+                        break
+                    rows += 1
+                elif re.match(rb'COPY ("?public"?\.)?"?customers"? ', line):
+                    inside = True
+        if rows != self.rows["public.customers"]:
+            raise BenchError(f"{name}: {path.name} holds {rows} public.customers rows, the source "
+                             f"{self.rows['public.customers']}")
+        return rows
+
     def to_parquet(self, name: str, rep: int, rules: Path, source: str) -> Measured:
         out = self.work / "parquet-out"
         shutil.rmtree(out, ignore_errors=True)
@@ -434,7 +487,7 @@ class Variant:
     data_baseline: str | None = None  # id of the variant its data phase is compared with
     ratio_target: float | None = None  # the issue's target for the ratio to the baseline
     doppel: bool = True
-    subset: bool = False  # writes a subset: rows/s of its own rows, no data-phase rows
+    subset: bool = False  # writes a subset or one table: rows/s of its own rows, no data-phase rows
     results: list[Measured] = field(default_factory=list)
 
 
@@ -558,8 +611,11 @@ Runs: **A** is PostgreSQL's own copy of the whole database (createdb, `pg_dump
 FROM STDIN (FORMAT binary)"` pipe per table in parallel, `pg_dump --section=post-data | psql`);
 **B** is the same pipes alone into empty tables without indexes. doppel builds a new database
 as in production use (pre-data, COPY, post-data, sequences, ANALYZE), so its whole-run figure
-is compared with A and its data phase with B. Every doppel run writes its `--report` (the
-per-table times come from it), as a nightly job would, so the report's own cost is included.
+is compared with A and its data phase with B. **D** is a plain `pg_dump -t public.customers
+-f FILE` of the one table (schema, data, indexes); doppel's SQL dump of the same table (rules,
+orders skipped, unique email kept) is compared with it (issue 17: at least 0.6× its speed).
+Every doppel run writes its `--report` (the per-table times come from it), as a nightly job
+would, so the report's own cost is included.
 """
 
 
@@ -628,7 +684,8 @@ def load_average() -> str:
 # --------------------------------------------------------------------------------------------
 
 
-ALL_VARIANTS = ["a", "b", "anon-pg", "anon-pg-jobs1", "keep-pg", "anon-parquet", "parquet", "subset-pg", "verify"]
+ALL_VARIANTS = ["a", "b", "anon-pg", "anon-pg-jobs1", "keep-pg", "anon-parquet", "parquet", "subset-pg", "verify",
+                "pgdump", "anon-dump"]
 
 
 def parse_args() -> argparse.Namespace:
@@ -722,11 +779,15 @@ def main() -> int:
         for table in TABLES:
             bench.rows[table] = int(bench.psql(SOURCE_DB, f"SELECT count(*) FROM {table}"))
         log(f"fixture built in {fixture_seconds:.1f} s")
-        for rules in (RULES, RULES_KEEP, RULES_SUBSET):
+        rules_dump = work / RULES_DUMP_NAME
+        bench_rules = RULES.read_text()
+        rules_dump.write_text(bench_rules[:bench_rules.index('[tables."public.orders"]')]
+                              + '[tables."public.orders"]\naction = "skip"\n')
+        for rules in (RULES, RULES_KEEP, RULES_SUBSET, rules_dump):
             out = subprocess.run([str(doppel), "check", "--rules", str(rules), "--from", server.url(SOURCE_DB)],
                                  capture_output=True, text=True, env=env)
             if out.returncode != 0:
-                raise BenchError(f"doppel check --rules {rules.relative_to(REPO)} failed:\n{out.stdout}{out.stderr}")
+                raise BenchError(f"doppel check --rules {rules} failed:\n{out.stdout}{out.stderr}")
 
         parquet_input = work / "parquet-input"
         if "parquet" in args.variants:
@@ -771,6 +832,14 @@ def main() -> int:
             variants.append(Variant("subset-pg", "doppel PG → PG, rules + 1% subset",
                                     lambda rep: bench.to_database("subset-pg", rep, RULES_SUBSET, subset=True),
                                     baseline="a", subset=True))
+        if "pgdump" in args.variants:
+            variants.append(Variant("d", "D: pg_dump -t customers -f FILE", lambda rep: bench.pg_dump_table(rep),
+                                    doppel=False, subset=True))
+        if "anon-dump" in args.variants:
+            variants.append(Variant("anon-dump", "doppel PG → SQL dump, rules, orders skipped",
+                                    lambda rep: bench.to_dump("anon-dump", rep, rules_dump),
+                                    baseline="d" if "pgdump" in args.variants else None, subset=True,
+                                    ratio_target=TARGET_RATIO_DUMP if "pgdump" in args.variants else None))
         if "verify" in args.variants:
             cores = len(os.sched_getaffinity(0))
             run_id = f"anon-pg-t{cores}" if "anon-pg" in args.variants and cores in args.threads else None
@@ -784,8 +853,9 @@ def main() -> int:
             for v in variants[shift:] + variants[:shift]:
                 m = v.run(rep)
                 v.results.append(m)
+                steps = "".join(f", {k} {s:.2f} s" for k, s in m.steps.items())
                 log(f"repetition {rep + 1}/{args.repetitions}: {v.label}: {m.wall:.2f} s, cpu {m.cpu:.2f} s, "
-                    f"peak RSS {m.rss_mib:.0f} MiB")
+                    f"peak RSS {m.rss_mib:.0f} MiB{steps}")
 
         meta = machine(bench, args, fixture_seconds, load_before)
         section = render(bench, variants, meta)

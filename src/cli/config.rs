@@ -64,16 +64,18 @@ impl Existing {
         FileTarget { replace: self.replaces(), force, inputs }
     }
 
-    /// What a database target may do, restoring owners and privileges by `role_map`.
-    pub fn database(&self, role_map: RoleMap) -> TargetOptions {
+    /// What a database target may do, restoring owners and privileges by `role_map`, building
+    /// post-data over `jobs` connections.
+    pub fn database(&self, role_map: RoleMap, jobs: usize) -> TargetOptions {
         match self {
-            Existing::Refuse => TargetOptions { role_map, ..TargetOptions::default() },
+            Existing::Refuse => TargetOptions { role_map, jobs, ..TargetOptions::default() },
             Existing::Replace { force, terminate_connections, swap_timeout } => TargetOptions {
                 replace: true,
                 force: *force,
                 terminate_connections: *terminate_connections,
                 swap_timeout: *swap_timeout,
                 role_map,
+                jobs,
             },
         }
     }

@@ -39,7 +39,7 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
     let sink_options = SinkOptions {
         files: config.existing.files(config.inputs()),
         // `--replace --force` also replaces a database doppel did not write, as `--help` says.
-        database: config.existing.database(RoleMap::default()),
+        database: config.existing.database(RoleMap::default(), config.threads.min(4)),
         metadata: vec![
             ("doppel.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
             ("doppel.rules_blake3".to_string(), plan.rules_fingerprint.clone()),

@@ -309,9 +309,10 @@ pub struct RunArgs {
     /// Transform threads (default: all cores), from 1 to 1024. Output is identical for any value.
     #[arg(long, value_name = "N", value_parser = bounds::whole::<u16>(bounds::THREADS))]
     pub threads: Option<u16>,
-    /// Tables processed at the same time, each with its own source and target connection
-    /// (default: the number of cores, at most 4), from 1 to 64. Output is identical for any
-    /// value; a SQL dump target takes one table at a time.
+    /// Tables processed at the same time, each with its own source and target connection, and
+    /// the connections that build a new database's indexes and constraints (pg_restore --jobs)
+    /// and run ANALYZE (default: the number of cores, at most 4), from 1 to 64. Output is
+    /// identical for any value; a SQL dump target takes one table at a time.
     #[arg(long, value_name = "N", value_parser = bounds::whole::<u16>(bounds::JOBS))]
     pub jobs: Option<u16>,
     /// Rows per batch read from the source, from 1 to 1048576. Output is identical for any value.

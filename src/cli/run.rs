@@ -140,7 +140,7 @@ fn open_sink(config: &RunConfig, opened: &OpenedSource, plan: &Plan, key: &Key) 
     let schema = opened.snapshot().unwrap_or(TargetSchema::Existing(&existing));
     let options = SinkOptions {
         files: config.existing.files(config.inputs()),
-        database: config.existing.database(config.role_map.clone()),
+        database: config.existing.database(config.role_map.clone(), config.options.jobs),
         metadata: vec![
             ("doppel.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
             ("doppel.rules_blake3".to_string(), plan.rules_fingerprint.clone()),

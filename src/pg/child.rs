@@ -111,14 +111,46 @@ pub fn schema_section(
     roles: &RoleMap,
     location: &str,
 ) -> Result<Vec<u8>> {
-    let mut cmd = child_command("pg_dump", source);
-    cmd.args(["--schema-only", section, "--format=plain"])
-        .args(roles.pg_dump_args())
-        .arg(format!("--snapshot={snapshot}"))
-        .arg(format!("--lock-wait-timeout={}", DEFAULT_LOCK_TIMEOUT));
+    let mut cmd = schema_dump_command(source, snapshot, section, roles);
+    cmd.arg("--format=plain");
     if let Some(key) = restrict_key {
         cmd.arg(format!("--restrict-key={key}"));
     }
+    let out = run_pg_dump(cmd, source, section, location)?;
+    map_roles(roles, out, section, &source.location, location)
+}
+
+/// One section of the source's schema as a pg_dump archive (`--format=custom`) at `path`, for
+/// `pg_restore --jobs` ([`super::restore`]); otherwise as [`schema_section`]. Owners and
+/// privileges: with an empty `roles`, none are in the archive's SQL (pass `--no-owner
+/// --no-privileges` to pg_restore as well); with a map, the archive keeps the source's, and
+/// whoever restores it must check the map first ([`super::restore::PostDataArchive::as_sql`]).
+pub fn schema_archive(
+    source: &ConnectParams,
+    snapshot: &str,
+    section: &str,
+    roles: &RoleMap,
+    path: &std::path::Path,
+    location: &str,
+) -> Result<()> {
+    let mut cmd = schema_dump_command(source, snapshot, section, roles);
+    cmd.arg("--format=custom").arg("--file").arg(path);
+    run_pg_dump(cmd, source, section, location).map(|_| ())
+}
+
+/// `pg_dump --schema-only SECTION --snapshot=… --lock-wait-timeout=…` of the source, owners
+/// and privileges as `roles` says.
+fn schema_dump_command(source: &ConnectParams, snapshot: &str, section: &str, roles: &RoleMap) -> Command {
+    let mut cmd = child_command("pg_dump", source);
+    cmd.args(["--schema-only", section])
+        .args(roles.pg_dump_args())
+        .arg(format!("--snapshot={snapshot}"))
+        .arg(format!("--lock-wait-timeout={}", DEFAULT_LOCK_TIMEOUT));
+    cmd
+}
+
+/// Runs pg_dump, returning its standard output.
+fn run_pg_dump(mut cmd: Command, source: &ConnectParams, section: &str, location: &str) -> Result<Vec<u8>> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
@@ -138,11 +170,24 @@ pub fn schema_section(
             ),
         ));
     }
+    Ok(out.stdout)
+}
+
+/// pg_dump's plain SQL of `section` with owners and privileges rewritten by `roles`
+/// ([`RoleMap::rewrite`]); unchanged when the map is empty (pg_dump left them out).
+/// `source_location` names the source in errors, `location` the target.
+pub fn map_roles(
+    roles: &RoleMap,
+    sql: Vec<u8>,
+    section: &str,
+    source_location: &str,
+    location: &str,
+) -> Result<Vec<u8>> {
     if roles.is_empty() {
-        return Ok(out.stdout);
+        return Ok(sql);
     }
-    let sql = String::from_utf8(out.stdout).map_err(|_| {
-        Error::source(&source.location, format!("pg_dump {section} for {location} wrote text that is not UTF-8"))
+    let sql = String::from_utf8(sql).map_err(|_| {
+        Error::source(source_location, format!("pg_dump {section} for {location} wrote text that is not UTF-8"))
     })?;
     let (sql, dropped) = roles.rewrite(&sql);
     if !dropped.is_empty() {

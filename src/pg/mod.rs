@@ -8,6 +8,7 @@
 //!                  │                        │
 //!                  └─▶ child (pg_dump, psql)└─▶ copy_text ▶ text_forms ▶ decode (COPY out → Arrow)
 //! error: every failure in our words, by SQLSTATE       ident: quoting
+//! restore: post-data with pg_restore --jobs (several connections, dependencies in order)
 //! lock, marker, protect: what runs and branches agree on about the databases they write
 //! ```
 //!
@@ -26,6 +27,7 @@
 //! | [`text_forms`] | PostgreSQL text forms ↔ values; errors for values Arrow cannot hold |
 //! | [`decode`]     | COPY text rows → Arrow builders → batches                          |
 //! | [`child`]      | pg_dump and psql as child processes; the schema's sections         |
+//! | [`restore`]    | post-data over several connections with `pg_restore --jobs`       |
 //! | [`roles`]      | `--role-map`: owners and privileges carried over to other roles    |
 //! | [`lock`]       | the per-database advisory lock of runs and branches; lock timeout  |
 //! | [`marker`]     | the comment doppel puts on the databases it creates                |
@@ -42,6 +44,7 @@ pub mod lock;
 pub mod marker;
 pub mod pgpass;
 pub mod protect;
+pub mod restore;
 pub mod roles;
 pub mod text_forms;
 pub mod tls;

@@ -7,10 +7,13 @@
 //!              ── pg_dump --schema-only --section=pre-data --snapshot=S (source) | psql (target)
 //! open_table() ── own connection: COPY "s"."t" (non-generated columns) FROM STDIN (text),
 //!                  fed batch by batch from a writer thread
-//! commit()     ── pg_dump --section=post-data --snapshot=S | psql (indexes, constraints, triggers)
+//! commit()     ── post-data (indexes, constraints, triggers) over --jobs connections:
+//!                  pg_dump --section=post-data --format=custom --snapshot=S → temporary file,
+//!                  pg_restore --jobs N (see crate::pg::restore)
 //!              ── setval every sequence as the source has it under snapshot S (or above
 //!                  the loaded maximum of its owning column, when a rule changed that column)
-//!              ── ANALYZE; refuse if any constraint is NOT VALID
+//!              ── ANALYZE "s"."t" per table over N connections, largest first;
+//!                  refuse if any constraint is NOT VALID
 //!              ── COMMENT ON DATABASE "t" IS 'doppel …: complete'
 //! drop without commit ── DROP DATABASE "t" WITH (FORCE), only if this sink created it
 //! ```
@@ -30,13 +33,34 @@
 //! takes it as it is. Nothing is visible to other sessions before the commit, so `run
 //! --verify` cannot check such a target before publishing it.
 //!
-//! Child processes (pg_dump, psql) get the connection through their environment only
+//! Post-data over several connections: `pg_restore --jobs N` builds the indexes and keys of
+//! different tables at once and a foreign key once the key it refers to exists, as a restore of
+//! a whole dump does. N is [`TargetOptions::jobs`] (`run --jobs`: the core count, at most 4),
+//! lowered to what the target server can still give: pg_restore holds N + 1 connections, beside
+//! the run's two (the advisory lock on the maintenance database, the control connection), and a
+//! source on the same server keeps its snapshot's; the load before it held `--jobs` COPY
+//! connections, so a server that took the load takes post-data. Its `max_connections` needs
+//! `--jobs` + 3 free slots (more for a source on the same server); with fewer, fewer jobs, and
+//! with fewer than two, one connection (logged). One connection, statement after statement
+//! (psql), also:
+//! - in the ONE transaction of an existing, empty target (below): nothing else can see its
+//!   tables before it commits, so no other connection can build their indexes;
+//! - for a profile's schema (`generate --profile`: post-data SQL text, no source to dump an
+//!   archive from);
+//! - with a `--role-map` that rewrites a post-data statement (an owner or a grant: pg_restore
+//!   cannot rename roles); a map that changes nothing there keeps pg_restore.
+//!
+//! Child processes (pg_dump, psql, pg_restore) get the connection through their environment only
 //! (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, …): nothing on their command line names a
 //! password, and `DOPPEL_KEY` is removed from their environment. Server messages that could
 //! quote a cell value (COPY and post-data failures) are reduced to SQLSTATE, constraint,
-//! column and line number.
+//! column and line number: psql runs post-data with `VERBOSITY=sqlstate`; pg_restore's stderr
+//! is never shown as it is (it quotes `DETAIL: Key (email)=(…)`), the statement it names as
+//! failed is run again alone, in a transaction rolled back, for its SQLSTATE.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use arrow_schema::SchemaRef;
 use postgres::Client;
@@ -44,11 +68,12 @@ use postgres::config::Host;
 
 use crate::error::{Error, Result};
 use crate::pg::catalog::not_valid_constraints;
-use crate::pg::child::{child_command, last_statement, run_with_input, schema_section, tail};
+use crate::pg::child::{child_command, last_statement, map_roles, run_with_input, schema_section, tail};
 use crate::pg::connect::ConnectParams;
 use crate::pg::error::{as_target, describe, describe_admin};
 use crate::pg::ident::{quote_ident, quote_literal};
 use crate::pg::lock::{lock_target, maintenance};
+use crate::pg::restore::{self, PostDataArchive};
 use crate::pg::url::url_with_dbname;
 use crate::pg::{marker, protect};
 use crate::sink::{Sink, TableSink};
@@ -196,6 +221,17 @@ fn existing_target(maintenance: &mut Client, dbname: &str, loc: &str) -> Result<
         exists = false;
     }
     Ok((existing, exists))
+}
+
+/// What post-data failures are prefixed with.
+const POST_DATA: &str = "restoring indexes, constraints and triggers (post-data)";
+
+/// A target error `e` prefixed with `what` was being done.
+fn prefixed(e: Error, what: &str) -> Error {
+    match e {
+        Error::Target { location, message } => Error::Target { location, message: format!("{what}: {message}") },
+        other => other,
+    }
 }
 
 /// Which pg_dump section to pipe into psql.
@@ -385,25 +421,29 @@ impl PostgresSink {
     }
 
     /// `pg_dump --schema-only --section=… --snapshot=…` of the source (owners and privileges
-    /// as `--role-map` says) restored with psql on the target.
+    /// as `--role-map` says), or the profile's section, restored with psql on the target (or
+    /// on the load's connection, inside its transaction).
     fn restore(&self, section: Section) -> Result<()> {
         let loc = &self.target.location;
         let (flag, what) = match section {
             Section::PreData => ("--section=pre-data", "restoring the schema (pre-data)"),
-            Section::PostData => ("--section=post-data", "restoring indexes, constraints and triggers (post-data)"),
+            Section::PostData => ("--section=post-data", POST_DATA),
         };
         let sql = match (&self.ddl, section) {
             (Some((pre_data, _)), Section::PreData) => Ok(pre_data.clone()),
             (Some((_, post_data)), Section::PostData) => Ok(post_data.clone()),
             (None, _) => schema_section(&self.source, &self.snapshot, flag, None, &self.options.role_map, loc),
         }
-        .map_err(|e| match e {
-            Error::Target { location, message } => Error::Target { location, message: format!("{what}: {message}") },
-            other => other,
-        })?;
+        .map_err(|e| prefixed(e, what))?;
         if self.in_transaction {
             return self.run_in_transaction(&sql, section, what);
         }
+        self.run_psql(sql, section, what)
+    }
+
+    /// Runs the schema script `sql` with psql on the database being built.
+    fn run_psql(&self, sql: Vec<u8>, section: Section, what: &str) -> Result<()> {
+        let loc = &self.target.location;
         let mut psql = child_command("psql", &self.target);
         psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1"]);
         if section == Section::PostData {
@@ -425,6 +465,175 @@ impl PostgresSink {
             };
             return Err(Error::target(loc, format!("{what}: psql failed ({}): {detail}", restored.status)));
         }
+        Ok(())
+    }
+
+    /// Post-data: over [`TargetOptions::jobs`] connections with `pg_restore --jobs` (see
+    /// [`crate::pg::restore`]) when the schema comes from a source and the database is being
+    /// built (not the one transaction of an existing, empty target), otherwise one statement
+    /// after another ([`PostgresSink::restore`]). Logs how long it took.
+    fn restore_post_data(&self) -> Result<()> {
+        let loc = &self.target.location;
+        let started = Instant::now();
+        let jobs = self.parallel_jobs("post-data", 1);
+        let how = if jobs < 2 {
+            self.restore(Section::PostData).map(|()| "one connection")
+        } else {
+            self.restore_parallel(jobs)
+        }?;
+        let jobs = if how == "pg_restore" { jobs } else { 1 };
+        tracing::info!(
+            target = %loc,
+            seconds = %format_args!("{:.2}", started.elapsed().as_secs_f64()),
+            jobs,
+            how,
+            "post-data restored"
+        );
+        Ok(())
+    }
+
+    /// How many connections `step` may use at once: [`TargetOptions::jobs`], within what the
+    /// target server can still give (`reserve` more of them taken by the step itself); 1 inside
+    /// the load's one transaction, and for a profile's post-data (pg_restore needs an archive).
+    fn parallel_jobs(&self, step: &str, reserve: i64) -> usize {
+        let wanted = self.options.jobs.max(1);
+        let profile_post_data = self.ddl.is_some() && step == "post-data";
+        if wanted < 2 || self.in_transaction || profile_post_data {
+            return 1;
+        }
+        let free = match self.control().map(|mut c| restore::free_connections(&mut c)) {
+            Ok(Ok(free)) => free,
+            Ok(Err(e)) => {
+                tracing::debug!(step, error = %describe(&e), "free connections unknown; one connection");
+                return 1;
+            }
+            Err(_) => return 1,
+        };
+        let fits = usize::try_from(free - reserve).unwrap_or(0);
+        if fits < wanted {
+            tracing::info!(
+                target = %self.target.location,
+                step,
+                wanted,
+                free_connections = free,
+                "fewer connections than --jobs: the target server's max_connections (or the role's limit) leaves no more"
+            );
+        }
+        wanted.min(fits).max(1)
+    }
+
+    /// `pg_restore --jobs` of the source's post-data section (archived under the snapshot). With
+    /// a `--role-map` that changes a statement of post-data (an owner, a grant), psql runs the
+    /// rewritten script instead: pg_restore cannot rewrite roles.
+    fn restore_parallel(&self, jobs: usize) -> Result<&'static str> {
+        let loc = &self.target.location;
+        let roles = &self.options.role_map;
+        let archive =
+            PostDataArchive::dump(&self.source, &self.snapshot, roles, loc).map_err(|e| prefixed(e, POST_DATA))?;
+        if !roles.is_empty() {
+            let sql = archive.as_sql(loc).map_err(|e| prefixed(e, POST_DATA))?;
+            let mapped = map_roles(roles, sql.clone(), "--section=post-data", &self.source.location, loc)
+                .map_err(|e| prefixed(e, POST_DATA))?;
+            if mapped != sql {
+                tracing::debug!("--role-map rewrites post-data statements: psql, one connection");
+                return self.run_psql(mapped, Section::PostData, POST_DATA).map(|()| "one connection");
+            }
+        }
+        match archive.restore(&self.target, jobs, !roles.is_empty()).map_err(|e| prefixed(e, POST_DATA))? {
+            Ok(()) => Ok("pg_restore"),
+            Err(failure) => Err(self.restore_failure(failure)),
+        }
+    }
+
+    /// pg_restore's failure in words without values: the failed statement run again, alone, in
+    /// a transaction rolled back, on the control connection, for its SQLSTATE, constraint and
+    /// table ([`describe`]); the statement is schema text from the archive.
+    fn restore_failure(&self, failure: restore::Failure) -> Error {
+        let loc = &self.target.location;
+        let Some(statement) = failure.statement else {
+            return Error::target(
+                loc,
+                format!("{POST_DATA}: pg_restore failed ({}): {}", failure.status, failure.summary),
+            );
+        };
+        let why = match self.control() {
+            Ok(mut control) => {
+                let again = control
+                    .batch_execute("BEGIN; SET LOCAL search_path = ''")
+                    .and_then(|()| control.batch_execute(&statement));
+                let _ = control.batch_execute("ROLLBACK");
+                match again {
+                    Err(e) => describe(&e),
+                    Ok(()) => "it succeeded when run again alone (a lock or a resource of the moment?); the target \
+                               server's log has the server's message"
+                        .to_string(),
+                }
+            }
+            Err(e) => e.to_string(),
+        };
+        Error::target(
+            loc,
+            format!("{POST_DATA}: pg_restore failed ({}): {why} in: {}", failure.status, tail(&statement, 600)),
+        )
+    }
+
+    /// ANALYZE every table: over [`TargetOptions::jobs`] connections at once, largest tables
+    /// first, each its own `ANALYZE "s"."t"`; in the load's transaction, one `ANALYZE`. Logs how
+    /// long it took.
+    fn analyze(&self) -> Result<()> {
+        let loc = &self.target.location;
+        let started = Instant::now();
+        let jobs = self.parallel_jobs("ANALYZE", 0);
+        let analyze_error = |table: &str, e: &postgres::Error| {
+            let on = if table.is_empty() { String::new() } else { format!(" {table}") };
+            Error::target(loc, format!("ANALYZE{on}: {}", describe(e)))
+        };
+        let tables: Vec<String> = if jobs < 2 {
+            Vec::new()
+        } else {
+            self.control()?
+                .query(
+                    "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c \
+                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname <> 'information_schema' \
+                     AND n.nspname NOT LIKE 'pg\\_%' \
+                     ORDER BY pg_catalog.pg_relation_size(c.oid) DESC, 1",
+                    &[],
+                )
+                .map_err(|e| analyze_error("", &e))?
+                .iter()
+                .map(|r| r.get(0))
+                .collect()
+        };
+        let jobs = jobs.min(tables.len());
+        if jobs < 2 {
+            self.control()?.batch_execute("ANALYZE").map_err(|e| analyze_error("", &e))?;
+        } else {
+            let (next, target, tables, analyze_error) = (&AtomicUsize::new(0), &self.target, &tables, &analyze_error);
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..jobs)
+                    .map(|_| {
+                        scope.spawn(move || -> Result<()> {
+                            let mut client = target.connect().map_err(as_target)?;
+                            loop {
+                                let i = next.fetch_add(1, Ordering::Relaxed);
+                                let Some(table) = tables.get(i) else { return Ok(()) };
+                                client
+                                    .batch_execute(&format!("ANALYZE {table}"))
+                                    .map_err(|e| analyze_error(table, &e))?;
+                            }
+                        })
+                    })
+                    .collect();
+                workers.into_iter().try_for_each(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            })?;
+        }
+        tracing::info!(
+            target = %loc,
+            seconds = %format_args!("{:.2}", started.elapsed().as_secs_f64()),
+            jobs = jobs.max(1),
+            "ANALYZE done"
+        );
         Ok(())
     }
 
@@ -552,11 +761,11 @@ impl Sink for PostgresSink {
 
     fn commit(mut self: Box<Self>) -> Result<()> {
         let loc = self.target.location.clone();
-        self.restore(Section::PostData)?;
+        self.restore_post_data()?;
         let sequences = self.copy_sequences()?;
+        self.analyze()?;
         {
             let mut control = self.control()?;
-            control.batch_execute("ANALYZE").map_err(|e| Error::target(&loc, format!("ANALYZE: {}", describe(&e))))?;
             let names = not_valid_constraints(&mut control)
                 .map_err(|e| Error::target(&loc, format!("checking constraints: {}", describe(&e))))?;
             if !names.is_empty() {

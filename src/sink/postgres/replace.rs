@@ -60,6 +60,14 @@ pub struct TargetOptions {
     pub swap_timeout: Duration,
     /// Owners and privileges to restore (`--role-map`); empty: none (`--no-owner`).
     pub role_map: RoleMap,
+    /// Connections that build post-data (`pg_restore --jobs`) and run ANALYZE at once: `run
+    /// --jobs`; by default the core count, at most 4. 1: one after another on one connection.
+    pub jobs: usize,
+}
+
+/// [`TargetOptions::jobs`] when not given: the core count, at most 4 (as `run --jobs`).
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(4)
 }
 
 impl Default for TargetOptions {
@@ -70,6 +78,7 @@ impl Default for TargetOptions {
             terminate_connections: false,
             swap_timeout: DEFAULT_SWAP_TIMEOUT,
             role_map: RoleMap::default(),
+            jobs: default_jobs(),
         }
     }
 }

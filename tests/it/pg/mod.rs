@@ -8,6 +8,7 @@ mod dump;
 mod from_parquet;
 mod harness;
 mod plan_checks;
+mod post_data;
 mod protect;
 mod replace;
 mod report;

@@ -98,3 +98,27 @@ fn a_target_role_missing_on_the_server_is_refused_before_anything_is_created() {
     let out = run(&source, &c.url(&target), &["--role-map", "no-equals-sign"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn a_post_data_owner_is_mapped_too_when_post_data_runs_over_several_connections() {
+    // A publication's owner is a post-data statement (`ALTER PUBLICATION … OWNER TO`), which
+    // pg_restore --jobs cannot rename: the mapped script runs on one connection instead.
+    let c = cluster();
+    let source = source_with_roles();
+    c.psql(
+        &source,
+        "CREATE PUBLICATION rm_pub FOR TABLE app.accounts; ALTER PUBLICATION rm_pub OWNER TO rm_prod_owner;",
+    );
+    let publication_owner = |db: &str| c.scalar(db, "SELECT pubowner::regrole::text FROM pg_publication");
+    let target = format!("{source}_pub");
+    let map = ["--role-map", "rm_prod_owner=rm_stage_owner", "--jobs", "4"];
+    let out = run(&source, &c.url(&target), &map);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(publication_owner(&target), "rm_stage_owner");
+    assert_eq!(c.scalar(&target, "SELECT tableowner FROM pg_tables WHERE schemaname = 'app'"), "rm_stage_owner");
+    // Without a map, the connecting role owns it.
+    let plain = format!("{source}_pub_plain");
+    let out = run(&source, &c.url(&plain), &["--jobs", "4"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(publication_owner(&plain), c.scalar("postgres", "SELECT current_user"));
+}

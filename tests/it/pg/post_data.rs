@@ -1,0 +1,104 @@
+//! Post-data (indexes, constraints, foreign keys) of a new database built over several
+//! connections with `pg_restore --jobs`: the same schema as one connection builds, and a
+//! statement failing over loaded rows (a duplicate in a unique key) is reported by SQLSTATE and
+//! constraint, never with the duplicated value pg_restore's own message quotes.
+
+use crate::common;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use common::pg::cluster;
+use common::{TEST_KEY, schema_dump};
+use doppel::pipeline::{self, RunOptions};
+use doppel::plan;
+use doppel::rules::load_rules;
+use doppel::secret::Key;
+use doppel::sink::Sink;
+use doppel::sink::postgres::database::PostgresSink;
+use doppel::sink::postgres::replace::TargetOptions;
+use doppel::source::Source;
+use doppel::source::postgres::PostgresSource;
+use doppel::transform::Transformer;
+
+fn database_exists(db: &str) -> bool {
+    cluster().scalar("postgres", &format!("SELECT count(*) FROM pg_database WHERE datname = '{db}'")) == "1"
+}
+
+#[test]
+fn post_data_over_several_connections_builds_the_schema_one_connection_builds() {
+    let c = cluster();
+    let source_db = c.northwind();
+    let rules = load_rules(&common::root().join("rules/northwind.toml")).unwrap();
+    let key = Key::from_text(TEST_KEY).unwrap();
+    for jobs in [1, 4] {
+        let source = PostgresSource::open(&c.url(&source_db)).unwrap();
+        let plan = plan::bind(&rules, source.tables()).unwrap();
+        let target = format!("{source_db}_post_data_jobs{jobs}");
+        let options = TargetOptions { jobs, ..TargetOptions::default() };
+        let sink = PostgresSink::create_with(&c.url(&target), &c.url(&source_db), source.snapshot(), &options)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let run = RunOptions { threads: 2, jobs: 2, batch_rows: 100, progress: false };
+        let transformer = Transformer::new(&plan, &key);
+        pipeline::run(&plan, &transformer, &source, Box::new(sink), &run, &AtomicBool::new(false), key.fingerprint())
+            .unwrap_or_else(|e| panic!("--jobs {jobs}: {e}\n{}", c.log()));
+        assert_eq!(schema_dump(&source_db), schema_dump(&target), "--jobs {jobs}: schemas differ");
+        assert_eq!(c.scalar(&target, "SELECT count(*) FROM pg_constraint WHERE NOT convalidated"), "0");
+        // Every table has its statistics (ANALYZE, per table over several connections).
+        let unanalyzed = "SELECT count(*) FROM pg_stat_user_tables WHERE last_analyze IS NULL";
+        assert_eq!(c.scalar(&target, unanalyzed), "0", "--jobs {jobs}");
+    }
+}
+
+/// A source whose unique key is added in post-data, and a sink that loads its rows with every
+/// email the same: post-data fails over the loaded rows.
+fn duplicate_emails_fail_post_data(jobs: usize) -> String {
+    let c = cluster();
+    let db = c.create_database("pg_post_data_dup");
+    c.psql(
+        &db,
+        "CREATE TABLE public.people (id integer PRIMARY KEY, email text NOT NULL UNIQUE);
+         CREATE TABLE public.visits (id integer PRIMARY KEY, person integer REFERENCES public.people);
+         CREATE INDEX visits_person ON public.visits (person);
+         INSERT INTO public.people SELECT g, 'person' || g || '@example.org' FROM generate_series(1, 50) g;
+         INSERT INTO public.visits SELECT g, g % 50 + 1 FROM generate_series(1, 200) g;",
+    );
+    let source = PostgresSource::open(&c.url(&db)).unwrap();
+    let target = format!("{db}_out");
+    let options = TargetOptions { jobs, ..TargetOptions::default() };
+    let mut sink =
+        Box::new(PostgresSink::create_with(&c.url(&target), &c.url(&db), source.snapshot(), &options).unwrap());
+    for table in source.tables().to_vec() {
+        let mut t = sink.open_table(&table.name, table.schema.clone()).unwrap();
+        for batch in source.read(&table.name, 1000).unwrap() {
+            let mut batch = batch.unwrap();
+            if table.name == "public.people" {
+                let email = batch.schema().index_of("email").unwrap();
+                let mut columns = batch.columns().to_vec();
+                columns[email] =
+                    Arc::new(arrow_array::StringArray::from(vec!["dup.value@example.org"; batch.num_rows()]));
+                batch = arrow_array::RecordBatch::try_new(batch.schema(), columns).unwrap();
+            }
+            t.write(&batch).unwrap();
+        }
+        t.finish().unwrap();
+    }
+    let e = sink.commit().unwrap_err().to_string();
+    assert!(!database_exists(&target), "the half-built target was left behind");
+    assert!(e.contains("post-data") && e.contains("23505"), "{e}");
+    assert!(e.contains("people_email_key"), "the constraint is named: {e}");
+    assert!(!e.contains("dup.value") && !e.contains("Key ("), "a value leaked: {e}");
+    e
+}
+
+#[test]
+fn a_unique_key_failing_in_parallel_post_data_is_named_without_the_duplicated_value() {
+    let e = duplicate_emails_fail_post_data(4);
+    assert!(e.contains("pg_restore failed") && e.contains("UNIQUE (email)"), "{e}");
+}
+
+#[test]
+fn a_unique_key_failing_in_one_connections_post_data_is_named_without_the_duplicated_value() {
+    let e = duplicate_emails_fail_post_data(1);
+    assert!(e.contains("psql failed"), "{e}");
+}
