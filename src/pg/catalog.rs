@@ -115,7 +115,9 @@ impl PgTable {
             .fields()
             .iter()
             .enumerate()
-            .map(|(i, f)| if columns.contains(&i) { f.as_ref().clone() } else { f.as_ref().clone().with_nullable(true) })
+            .map(
+                |(i, f)| if columns.contains(&i) { f.as_ref().clone() } else { f.as_ref().clone().with_nullable(true) },
+            )
             .collect();
         std::sync::Arc::new(arrow_schema::Schema::new_with_metadata(fields, schema.metadata().clone()))
     }

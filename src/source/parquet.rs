@@ -7,8 +7,8 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use arrow_schema::SchemaRef;
 use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
@@ -228,7 +228,10 @@ fn with_null_columns(
     for (i, field) in full.fields().iter().enumerate() {
         if columns.contains(&i) {
             let array = projected.next().cloned().ok_or_else(|| {
-                arrow_schema::ArrowError::SchemaError(format!("column {} missing from the projected read", field.name()))
+                arrow_schema::ArrowError::SchemaError(format!(
+                    "column {} missing from the projected read",
+                    field.name()
+                ))
             })?;
             fields.push(field.as_ref().clone());
             arrays.push(array);

@@ -28,8 +28,8 @@ fn database_exists(db: &str) -> bool {
 #[test]
 fn post_data_over_several_connections_builds_the_schema_one_connection_builds() {
     let c = cluster();
-    let source_db = c.northwind();
-    let rules = load_rules(&common::root().join("rules/northwind.toml")).unwrap();
+    let source_db = c.trade();
+    let rules = load_rules(&common::root().join("tests/fixtures/pg/trade.toml")).unwrap();
     let key = Key::from_text(TEST_KEY).unwrap();
     for jobs in [1, 4] {
         let source = PostgresSource::open(&c.url(&source_db)).unwrap();
