@@ -28,7 +28,8 @@
 //!   SQLSTATE, and the locks and markers of the databases doppel writes.
 //! - [`table_files`]: table names as file names in a Parquet directory (encoded, never a path).
 //! - [`subset`]: referentially complete subsets along foreign keys, computed in the snapshot.
-//! - [`pipeline`]: reader → transform → writer with bounded channels, several tables at once.
+//! - [`pipeline`]: reader → transform → writer with bounded channels, several tables at once;
+//!   before them, `unique`'s pass over the tables with a unique column.
 //! - [`audit`]: the run's audit report (`--report`) and its summary on stderr.
 //! - [`verify`]: `doppel verify`, checking an output against its source for personal data.
 //! - [`scan`]: `doppel scan`, suggested rules from names and a bounded sample of values.

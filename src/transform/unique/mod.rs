@@ -32,16 +32,17 @@
 //! ```text
 //! pass 1  every table with a unique column: first values of the unique columns (and of
 //!         what their templates read) ──▶ (fingerprint, rank) pairs, collected per domain
-//!         ──▶ sorted and indexed (Pairs)        [parallel sort; 16 bytes per distinct pair]
+//!         ──▶ sorted and indexed (Pairs)        [parallel sort; then 8 bytes per distinct pair]
 //! pass 1b only if a non-template input lost: its table again, the losers' next
 //!         REDRAWS_PER_READ attempts ──▶ rounds resolved in memory (repeat while needed)
 //! pass 2  the run itself: per row, in parallel, its group's position ──▶ keep, tag or redraw
 //! ```
 //!
 //! Every step is parallel and touches each row a fixed number of times, so the cost per row
-//! does not depend on the size of the table. Memory is the sorted pairs, 16 bytes per
-//! distinct (value, input) of the unique columns, held from pass 1 to the end of the run:
-//! 160 MB for 10 million rows (not spilled to disk in this version).
+//! does not depend on the size of the table. Memory is the sorted pairs: 16 bytes per
+//! distinct (value, input) of the unique columns while pass 1 sorts them, then 8 (the ranks,
+//! grouped by value, with a small index) from the end of pass 1 to the end of the run: 80 MB
+//! for 10 million rows (not spilled to disk in this version).
 //!
 //! 64-bit fingerprints and ranks: two different values sharing a fingerprint only cost one of
 //! them a tag or a redraw (still unique); two different inputs sharing a rank (odds about
@@ -98,8 +99,7 @@ struct Redraws {
 /// What pass 1 and 1b build, before the resolution is final.
 #[derive(Default)]
 struct Building {
-    /// One vector per batch: growing one vector would copy it at each doubling, and hold
-    /// the old and the new buffer at once.
+    /// Pairs by partition of their fingerprint ([`pairs::partition_of`]).
     collected: Vec<Vec<(u64, u64)>>,
     pairs: Option<Pairs>,
     /// Ranks of losing inputs of redrawn rules still without a value.
@@ -220,20 +220,23 @@ impl DomainState {
         .into_iter()
         .flatten()
         .collect();
-        self.building().collected.push(pairs);
+        let mut b = self.building();
+        if b.collected.is_empty() {
+            b.collected = vec![Vec::new(); pairs::PARTITIONS];
+        }
+        for p in pairs {
+            b.collected[pairs::partition_of(p.0)].push(p);
+        }
     }
 
     /// After pass 1: sorts the pairs; returns how many redrawn inputs lost (pass 1b needed).
     pub fn sort_collected(&self) -> usize {
         let mut b = self.building();
-        let chunks = std::mem::take(&mut b.collected);
-        let mut all = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
-        for chunk in chunks {
-            all.extend(chunk);
-        }
-        let pairs = Pairs::new(all);
+        let mut partitions = std::mem::take(&mut b.collected);
+        partitions.resize(pairs::PARTITIONS, Vec::new());
+        let pairs = Pairs::new(partitions);
         let pending: HashSet<u64> =
-            pairs.groups().flat_map(|group| group.iter().skip(1).map(|p| p.1).filter(|rank| rank & 1 == 1)).collect();
+            pairs.groups().flat_map(|group| group.ranks()[1..].iter().copied().filter(|rank| rank & 1 == 1)).collect();
         b.pairs = Some(pairs);
         b.pending = pending;
         b.pending.len()
@@ -318,14 +321,14 @@ impl DomainState {
     /// Makes the decisions final for pass 2.
     pub fn finish(&self) -> Summary {
         let mut b = self.building();
-        let pairs = b.pairs.take().unwrap_or_else(|| Pairs::new(Vec::new()));
+        let pairs = b.pairs.take().unwrap_or_else(|| Pairs::new(vec![Vec::new(); pairs::PARTITIONS]));
         let mut redrawn: Vec<u64> = b.redrawn.drain().collect();
         redrawn.sort_unstable();
         let attempts = std::mem::take(&mut b.attempts);
         let mut summary = Summary { pairs: pairs.len(), redrawn: attempts.len(), ..Summary::default() };
         for group in pairs.groups() {
             summary.groups += 1;
-            summary.tagged += group.iter().skip(1).filter(|p| p.1 & 1 == 0).count();
+            summary.tagged += group.ranks()[1..].iter().filter(|&&rank| rank & 1 == 0).count();
         }
         let _ = self.resolution.set(Resolution { pairs, redrawn, attempts });
         summary
@@ -354,7 +357,7 @@ impl DomainState {
             }
             let rank = Self::rank(key, input.as_ref(), row, family, buf);
             // A group is sorted by rank: its position is its index.
-            pairs::position(group, rank).unwrap_or(0) as u32
+            group.position(rank).unwrap_or(0) as u32
         })
         .into_iter()
         .map(|p| p.filter(|&p| p > 0))

@@ -1,39 +1,73 @@
-//! The sorted (output fingerprint, rank) pairs of a unique domain, indexed so that a row's
-//! lookup costs a few cache misses, not binary searches over the whole table:
+//! The sorted (output fingerprint, rank) pairs of a unique domain, stored as ranks only
+//! (8 bytes per pair; the fingerprint is its group's) and indexed so that a row's lookup
+//! costs a few cache misses:
 //!
 //! ```text
-//! fingerprint ──top bits──▶ bucket of distinct fingerprints ──▶ its group's range in `pairs`
-//!             ──interpolation on the rank (uniform)──▶ the input's position in the group
+//! fingerprint ──top bits──▶ bucket of distinct fingerprints ──▶ its group's range in `ranks`
+//! rank ──every SAMPLE-th rank (small, cached)──▶ a run of SAMPLE ranks ──▶ its position
 //! ```
 
 use rayon::prelude::*;
 
-/// Every pair at most once, sorted by output fingerprint, then rank.
+/// One rank in this many is copied into the sample index.
+const SAMPLE: usize = 64;
+
+/// Pairs are collected and sorted in this many partitions by the top bits of their
+/// fingerprint: each grows on its own (a large one by remapping, not copying), so collecting
+/// never holds two copies of the pairs.
+const PARTITION_BITS: u32 = 8;
+pub const PARTITIONS: usize = 1 << PARTITION_BITS;
+
+/// The partition of a pair with fingerprint `fp`.
+pub fn partition_of(fp: u64) -> usize {
+    (fp >> (64 - PARTITION_BITS)) as usize
+}
+
+/// Every pair at most once, by output fingerprint, then rank.
 pub struct Pairs {
-    pairs: Vec<(u64, u64)>,
-    /// Each distinct fingerprint, sorted, with the start of its group in `pairs`.
+    /// The ranks, grouped by fingerprint, each group sorted.
+    ranks: Vec<u64>,
+    /// Each distinct fingerprint, sorted, with the start of its group in `ranks`.
     groups: Vec<(u64, u32)>,
     /// `starts[b]..starts[b + 1]` holds the groups whose fingerprint's top bits are `b`.
     starts: Vec<u32>,
     shift: u32,
+    /// `ranks[i * SAMPLE]` for every i.
+    samples: Vec<u64>,
+}
+
+/// One group: the ranks of the distinct inputs that made one value, sorted.
+#[derive(Clone, Copy)]
+pub struct Group<'a> {
+    pairs: &'a Pairs,
+    start: usize,
+    end: usize,
 }
 
 impl Pairs {
-    /// Sorts and deduplicates `pairs` (in the current rayon pool) and indexes them.
-    pub fn new(mut pairs: Vec<(u64, u64)>) -> Pairs {
-        pairs.par_sort_unstable();
-        pairs.dedup();
-        // Shrinking copies the vector; worth it only when many pairs were repeats.
-        if pairs.len() < pairs.capacity() / 4 * 3 {
-            pairs.shrink_to_fit();
-        }
+    /// Sorts and deduplicates `partitions` (pairs split by [`partition_of`] their fingerprint;
+    /// sorted in the current rayon pool) and indexes them. Each partition, sorted, gives its
+    /// ranks and is freed: the peak is the 16-byte pairs once, never pairs and ranks together.
+    pub fn new(mut partitions: Vec<Vec<(u64, u64)>>) -> Pairs {
+        let total: usize = partitions.iter().map(Vec::len).sum();
+        partitions.par_iter_mut().for_each(|p| {
+            p.sort_unstable();
+            p.dedup();
+        });
+        // Reserved, not touched: the pages become resident as the ranks are written.
+        let mut ranks: Vec<u64> = Vec::with_capacity(total);
         let mut groups: Vec<(u64, u32)> = Vec::new();
-        for (i, p) in pairs.iter().enumerate() {
-            if groups.last().is_none_or(|g| g.0 != p.0) {
-                groups.push((p.0, i as u32));
+        for partition in partitions {
+            for p in partition {
+                if groups.last().is_none_or(|g| g.0 != p.0) {
+                    groups.push((p.0, ranks.len() as u32));
+                }
+                ranks.push(p.1);
             }
         }
         groups.shrink_to_fit();
+        ranks.shrink_to_fit();
+        let samples: Vec<u64> = ranks.iter().step_by(SAMPLE).copied().collect();
         // About two groups per bucket; fingerprints are uniform.
         let bits = (usize::BITS - groups.len().leading_zeros()).saturating_sub(1).clamp(1, 24);
         let shift = 64 - bits;
@@ -47,11 +81,11 @@ impl Pairs {
             starts.push(at as u32);
         }
         starts.push(groups.len() as u32);
-        Pairs { pairs, groups, starts, shift }
+        Pairs { ranks, groups, starts, shift, samples }
     }
 
     pub fn len(&self) -> usize {
-        self.pairs.len()
+        self.ranks.len()
     }
 
     /// The index in `groups` of fingerprint `fp`.
@@ -61,15 +95,17 @@ impl Pairs {
         self.groups[start..end].iter().position(|g| g.0 == fp).map(|i| start + i)
     }
 
-    /// The pairs whose output fingerprint is `fp`, by rank.
-    pub fn group(&self, fp: u64) -> &[(u64, u64)] {
+    fn group_at(&self, i: usize) -> Group<'_> {
+        let start = self.groups[i].1 as usize;
+        let end = self.groups.get(i + 1).map_or(self.ranks.len(), |g| g.1 as usize);
+        Group { pairs: self, start, end }
+    }
+
+    /// The group of fingerprint `fp` (empty when no unique cell made that value).
+    pub fn group(&self, fp: u64) -> Group<'_> {
         match self.group_index(fp) {
-            None => &[],
-            Some(i) => {
-                let start = self.groups[i].1 as usize;
-                let end = self.groups.get(i + 1).map_or(self.pairs.len(), |g| g.1 as usize);
-                &self.pairs[start..end]
-            }
+            Some(i) => self.group_at(i),
+            None => Group { pairs: self, start: 0, end: 0 },
         }
     }
 
@@ -78,32 +114,39 @@ impl Pairs {
         self.group_index(fp).is_some()
     }
 
-    /// Every group (pairs of one fingerprint), in fingerprint order.
-    pub fn groups(&self) -> impl Iterator<Item = &[(u64, u64)]> {
-        self.pairs.chunk_by(|a, b| a.0 == b.0)
+    /// Every group, in fingerprint order.
+    pub fn groups(&self) -> impl Iterator<Item = Group<'_>> {
+        (0..self.groups.len()).map(|i| self.group_at(i))
     }
 }
 
-/// The index of `rank` in `group` (sorted by rank): interpolation first (ranks are uniform
-/// keyed hashes), then a binary search in a window that holds it.
-pub fn position(group: &[(u64, u64)], rank: u64) -> Option<usize> {
-    let n = group.len();
-    if n <= 32 {
-        return group.binary_search_by_key(&rank, |p| p.1).ok();
+impl<'a> Group<'a> {
+    pub fn len(&self) -> usize {
+        self.end - self.start
     }
-    let (low, high) = (group[0].1, group[n - 1].1);
-    if rank < low || rank > high {
-        return None;
+
+    /// The ranks, lowest first.
+    pub fn ranks(&self) -> &'a [u64] {
+        &self.pairs.ranks[self.start..self.end]
     }
-    let guess = ((u128::from(rank - low) * (n as u128 - 1)) / u128::from((high - low).max(1))) as usize;
-    let mut width = 16usize;
-    loop {
-        let (from, to) = (guess.saturating_sub(width), (guess + width).min(n - 1));
-        let holds = group[from].1 <= rank && rank <= group[to].1;
-        if holds || (from == 0 && to == n - 1) {
-            return group[from..=to].binary_search_by_key(&rank, |p| p.1).ok().map(|i| from + i);
-        }
-        width *= 4;
+
+    /// The index of `rank` in the group: the samples narrow it to a run of at most
+    /// [`SAMPLE`] ranks, searched last.
+    pub fn position(&self, rank: u64) -> Option<usize> {
+        let ranks = &self.pairs.ranks;
+        // Samples inside the group: indexes first..last (sample j is ranks[j * SAMPLE]).
+        let first = self.start.div_ceil(SAMPLE);
+        let last = self.end.div_ceil(SAMPLE);
+        let inside = &self.pairs.samples[first.min(last)..last];
+        // The last sample at or below `rank` starts the run that holds it.
+        let (from, to) = match inside.partition_point(|&s| s <= rank) {
+            0 => (self.start, self.end.min(first * SAMPLE)),
+            k => {
+                let from = (first + k - 1) * SAMPLE;
+                (from, self.end.min(from + SAMPLE))
+            }
+        };
+        ranks[from..to].binary_search(&rank).ok().map(|i| from + i - self.start)
     }
 }
 
@@ -120,30 +163,45 @@ mod tests {
             raw.push((fp, 10 + i % 3));
             raw.push((fp, 10 + i % 3));
         }
-        let pairs = Pairs::new(raw);
+        let mut partitions = vec![Vec::new(); PARTITIONS];
+        for p in raw {
+            partitions[partition_of(p.0)].push(p);
+        }
+        let pairs = Pairs::new(partitions);
         assert_eq!(pairs.len(), 10_000);
         for i in [0u64, 1, 2, 4999] {
             let fp = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            assert_eq!(pairs.group(fp), &[(fp, 10 + i % 3), (fp, 30 - i % 3)]);
+            assert_eq!(pairs.group(fp).ranks(), &[10 + i % 3, 30 - i % 3]);
         }
         assert!(!pairs.contains(12345));
         assert_eq!(pairs.groups().count(), 5000);
-        let empty = Pairs::new(Vec::new());
-        assert!(empty.group(u64::MAX).is_empty() && empty.group(0).is_empty());
+        let empty = Pairs::new(vec![Vec::new(); PARTITIONS]);
+        assert!(empty.group(u64::MAX).len() == 0 && empty.group(0).len() == 0);
     }
 
     #[test]
-    fn positions_are_found_in_large_and_small_groups() {
-        for n in [1usize, 5, 33, 1000] {
-            let group: Vec<(u64, u64)> =
-                (0..n as u64).map(|i| (7, i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 1)).collect::<Vec<_>>();
-            let mut group = group;
-            group.sort_unstable();
-            for (i, p) in group.iter().enumerate() {
-                assert_eq!(position(&group, p.1), Some(i), "n={n}");
+    fn positions_are_found_in_large_and_small_groups_wherever_they_start() {
+        // Groups of many sizes one after another, so they start at every offset of a sample run.
+        let mut raw = Vec::new();
+        let sizes = [1u64, 5, 63, 64, 65, 1000, 2, 130];
+        for (g, &n) in sizes.iter().enumerate() {
+            for i in 0..n {
+                raw.push((g as u64 * 0x1000_0000_0000_0000 + 7, i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 1));
             }
-            assert_eq!(position(&group, 12345), None);
-            assert_eq!(position(&group, u64::MAX), None);
+        }
+        let mut partitions = vec![Vec::new(); PARTITIONS];
+        for p in raw {
+            partitions[partition_of(p.0)].push(p);
+        }
+        let pairs = Pairs::new(partitions);
+        for (g, &n) in sizes.iter().enumerate() {
+            let group = pairs.group(g as u64 * 0x1000_0000_0000_0000 + 7);
+            assert_eq!(group.len(), n as usize);
+            for (i, &rank) in group.ranks().iter().enumerate() {
+                assert_eq!(group.position(rank), Some(i), "group of {n}");
+            }
+            assert_eq!(group.position(12345), None);
+            assert_eq!(group.position(u64::MAX), None);
         }
     }
 }
