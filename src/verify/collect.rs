@@ -1,23 +1,28 @@
 //! The source side of `verify`: one pass over every copied table, gathering what the output
-//! is then checked against.
+//! is then checked against, as fingerprints and keys, never as text.
 //!
 //! - per personal column whose rule replaces the whole value, a 64-bit fingerprint of every
 //!   row's value (for the own-row comparison), with the row's primary key fingerprint when
-//!   the key is kept;
-//! - the distinctive personal values (see [`super::text`]), counted, in normal form: whole
-//!   values of text and integer columns, their tokens of 8+ characters, and in free text (`redact`) and JSON (`json`)
-//!   columns only the parts that are personal (what the redact detectors find; the values
-//!   at the rule's JSON paths), since the rest of such a text is kept by design;
-//! - the unkeyed digests of every distinct personal value, as it is and lowercased/trimmed;
+//!   the key is kept (sorted arrays: 12 bytes per row);
+//! - the distinctive personal values (see [`super::text`]), counted, as [`ValueKey`]s of their
+//!   normal form: whole values of text and integer columns, their tokens of 8+ characters, and
+//!   in free text (`redact`) and JSON (`json`) columns only the parts that are personal (what
+//!   the redact detectors find; the values at the rule's JSON paths), since the rest of such a
+//!   text is kept by design. Strong values (emails, long numbers) are always searched, so they
+//!   are listed, not counted (`StrongValues`);
 //! - single words from the `fake` crate's lists are not searched for (see [`super::text`]);
-//! - the "public vocabulary": whole values and tokens of the columns the rules keep. A
+//! - the "public vocabulary": keys of whole values and tokens of the columns the rules keep. A
 //!   value that the rules publish anyway (a city in a kept `ship_city`) is not searched for,
 //!   unless it is strong (an email or a long number). Kept generated columns (`pg.generated`)
 //!   are left out of it: they are computed from other columns, perhaps personal ones, and
 //!   would otherwise hide the personal values they repeat from the search;
-//! - per kept text column, the fingerprints of its cells (normal form), so pass 2 can tell a
-//!   cell the rules kept as it was from one a value was put into.
+//! - per kept text column, the keys of its cells (normal form), so pass 2 can tell a cell the
+//!   rules kept as it was from one a value was put into.
+//!
+//! The unkeyed digests of the personal values are computed only by [`digests`], a second read
+//! of the source made when the output has hex runs of a digest's length.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 
@@ -26,6 +31,7 @@ use arrow_array::{Array, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::DataType;
 use rayon::prelude::*;
+use rayon::slice::ParallelSliceMut;
 use serde_json::Value;
 
 use crate::detect::{Detector, Detectors};
@@ -35,8 +41,8 @@ use crate::schema::generated_reads;
 use crate::source::Source;
 use crate::strategy::values::value_key;
 
-use super::matcher::{Algorithm, Matcher};
-use super::text::{MIN_CHARS, is_common_word, is_distinctive, is_strong, normalise_into, tokens};
+use super::matcher::{DigestSearch, Matcher, ValueKey, number_fps};
+use super::text::{MIN_CHARS, ValueClass, is_common_word, is_distinctive, is_strong, normalise_into, tokens};
 
 /// Fingerprint of a NULL cell.
 pub const NULL_FP: u64 = 0;
@@ -118,16 +124,45 @@ fn parts(strategy: &Strategy) -> Parts {
 /// The own-row fingerprints of one table.
 pub struct TableRows {
     pub rows: u64,
-    /// The kept primary key's columns and key fingerprint → row, when rows are matched by key.
-    pub key: Option<(Vec<String>, HashMap<u64, u32>)>,
+    /// The kept primary key's columns and their rows, when rows are matched by key.
+    pub key: Option<(Vec<String>, KeyIndex)>,
     /// (column name, one fingerprint per row).
     pub columns: Vec<(String, Vec<u64>)>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Seen {
-    rows: u32,
-    column: u32,
+/// Key fingerprint → source row: two parallel arrays sorted by fingerprint (12 bytes per row,
+/// searched by bisection). Two rows whose keys collide on 64 bits (odds 2^-64 per pair) are
+/// both kept; the output row is paired with the first, and a wrong pairing can only make the
+/// values differ (a missed own-row comparison for that row needs the same 64-bit collision).
+#[derive(Default)]
+pub struct KeyIndex {
+    keys: Vec<u64>,
+    rows: Vec<u32>,
+}
+
+impl KeyIndex {
+    fn push(&mut self, key: u64, row: u32) {
+        self.keys.push(key);
+        self.rows.push(row);
+    }
+
+    fn finish(&mut self) {
+        let (keys, rows) = (std::mem::take(&mut self.keys), std::mem::take(&mut self.rows));
+        let mut pairs: Vec<(u64, u32)> = keys.into_iter().zip(rows).collect();
+        pairs.par_sort_unstable();
+        self.keys = pairs.iter().map(|p| p.0).collect();
+        self.rows = pairs.into_iter().map(|p| p.1).collect();
+    }
+
+    /// The source row of a key fingerprint.
+    pub fn get(&self, key: u64) -> Option<u32> {
+        let at = self.keys.partition_point(|&k| k < key);
+        (self.keys.get(at) == Some(&key)).then(|| self.rows[at])
+    }
+
+    fn bytes(&self) -> usize {
+        self.keys.capacity() * 8 + self.rows.capacity() * 4
+    }
 }
 
 /// Everything pass 1 gathers.
@@ -135,10 +170,10 @@ pub struct Collected {
     /// `schema.table.column` of every personal column, indexed by `Hit::Value`.
     pub columns: Vec<String>,
     pub tables: HashMap<String, TableRows>,
-    /// Per table and kept text column: the sorted fingerprints ([`cell_text_fingerprint`])
-    /// of its cells of [`MIN_CHARS`] bytes or more. A value found in such a cell of the output
-    /// that the source's column holds too is published by the rules, not leaked.
-    pub kept_cells: HashMap<String, HashMap<String, Vec<u64>>>,
+    /// Per table and kept text column: the sorted keys ([`ValueKey`] of the normal form) of its
+    /// cells of [`MIN_CHARS`] bytes or more. A value found in such a cell of the output that the
+    /// source's column holds too is published by the rules, not leaked.
+    pub kept_cells: HashMap<String, HashMap<String, Vec<ValueKey>>>,
     pub matcher: Matcher,
 }
 
@@ -160,6 +195,12 @@ impl Hasher for FastHasher {
     fn write_u64(&mut self, v: u64) {
         self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(u64::from(v));
+    }
     fn finish(&self) -> u64 {
         // The multiply above mixes only upwards; hash tables index by the low bits, so mix
         // the high bits down (murmur3's finaliser).
@@ -174,13 +215,20 @@ impl Hasher for FastHasher {
 
 type Fast = BuildHasherDefault<FastHasher>;
 
-fn str_fp(s: &str) -> u64 {
-    fingerprint(s.as_bytes())
+/// The key of a cell's text in normal form, as [`Collected::kept_cells`] holds it.
+pub fn cell_text_key(normalised: &str) -> ValueKey {
+    ValueKey::of(normalised)
 }
 
-/// The fingerprint of a cell's text in normal form, as [`Collected::kept_cells`] holds it.
-pub fn cell_text_fingerprint(normalised: &str) -> u64 {
-    str_fp(normalised)
+/// A candidate value of one column: in how many of its cells it appears, and its class.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    rows: u32,
+    /// The source column it was first seen in.
+    column: u32,
+    class: ValueClass,
+    /// A single word of the `fake` crate's lists (see [`super::text`]).
+    common_word: bool,
 }
 
 /// What one personal column of the current table gathers; columns run in parallel.
@@ -192,15 +240,60 @@ struct ColumnState {
     /// Whether whole values are searched for (text and integers).
     searched: bool,
     rows: u64,
-    candidates: HashMap<Box<str>, u32, Fast>,
-    hashed: HashSet<u64, Fast>,
-    pending: Vec<String>,
-    digests: [Vec<u64>; 4],
+    /// Distinct candidate values that are not strong, by key: about 40 bytes each in a hash
+    /// table (no text is held).
+    candidates: HashMap<ValueKey, Candidate, Fast>,
+    /// The strong candidates (always searched, whatever their count): 32 bytes each.
+    strong: StrongValues,
     /// Own-row fingerprints, for columns whose rule replaces the whole value.
     fps: Option<Vec<u64>>,
     norm: String,
     text: String,
     buf: Vec<u8>,
+}
+
+/// Calls `digest` with every raw part of `text` whose unkeyed digests are looked for (the
+/// whole cell, and the personal parts inside it), and `personal` with every personal part
+/// that is searched for as a value (with whether its tokens are too).
+fn each_part(
+    parts: &Parts,
+    searched: bool,
+    text: &str,
+    detectors: &Detectors,
+    digest: &mut dyn FnMut(&str),
+    personal: &mut dyn FnMut(&str, bool),
+) {
+    digest(text);
+    let free_text = |t: &str, digest: &mut dyn FnMut(&str), personal: &mut dyn FnMut(&str, bool)| {
+        for (start, end) in detectors.spans(t) {
+            digest(&t[start..end]);
+            personal(&t[start..end], false);
+        }
+    };
+    match parts {
+        Parts::Whole if searched => personal(text, true),
+        Parts::Whole => {}
+        Parts::FreeText => free_text(text, digest, personal),
+        Parts::Json(paths) => {
+            let Ok(doc) = serde_json::from_str::<Value>(text) else { return };
+            let mut leaves = Vec::new();
+            for (steps, free) in paths {
+                json_leaves(&doc, steps, &mut |leaf| match leaf {
+                    Value::String(s) => leaves.push((s.clone(), *free)),
+                    Value::Null => {}
+                    other => leaves.push((other.to_string(), *free)),
+                });
+            }
+            for (leaf, free) in leaves {
+                if free {
+                    free_text(&leaf, digest, personal);
+                } else {
+                    digest(&leaf);
+                    personal(&leaf, true);
+                }
+            }
+        }
+    }
 }
 
 impl ColumnState {
@@ -210,101 +303,112 @@ impl ColumnState {
         if let Some(fps) = &mut self.fps {
             fps.extend((0..n).map(|row| cell_fingerprint(array, row, &mut self.buf)));
         }
+        if !self.searched && matches!(self.parts, Parts::Whole) {
+            return;
+        }
         let cells = CellText::new(array);
         let mut text = std::mem::take(&mut self.text);
         for row in 0..n {
             if !cells.get(row, &mut text) {
                 continue;
             }
-            self.queue_digests(&text);
-            match &self.parts {
-                Parts::Whole if self.searched => self.personal(&text, true),
-                Parts::Whole => {}
-                Parts::FreeText => self.free_text(&text, detectors),
-                Parts::Json(paths) => {
-                    let Ok(doc) = serde_json::from_str::<Value>(&text) else { continue };
-                    let mut leaves = Vec::new();
-                    for (steps, free) in paths {
-                        json_leaves(&doc, steps, &mut |leaf| match leaf {
-                            Value::String(s) => leaves.push((s.clone(), *free)),
-                            Value::Null => {}
-                            other => leaves.push((other.to_string(), *free)),
-                        });
-                    }
-                    for (leaf, free) in leaves {
-                        if free {
-                            self.free_text(&leaf, detectors);
-                        } else {
-                            self.queue_digests(&leaf);
-                            self.personal(&leaf, true);
-                        }
-                    }
-                }
-            }
+            let (parts, searched) = (&self.parts, self.searched);
+            let mut personal = |raw: &str, with_tokens: bool| {
+                self_personal(&mut self.candidates, &mut self.strong, &mut self.norm, self.id, raw, with_tokens)
+            };
+            each_part(parts, searched, &text, detectors, &mut |_| {}, &mut personal);
         }
         self.text = text;
-        self.digest();
     }
+}
 
-    /// The personal parts of a free text: what the detectors find, each also hashed.
-    fn free_text(&mut self, text: &str, detectors: &Detectors) {
-        for (start, end) in detectors.spans(text) {
-            self.queue_digests(&text[start..end]);
-            self.personal(&text[start..end], false);
-        }
-    }
-
-    /// Counts a personal part (raw text) as a candidate value, with its tokens.
-    fn personal(&mut self, raw: &str, with_tokens: bool) {
-        let mut norm = std::mem::take(&mut self.norm);
-        normalise_into(raw, &mut norm);
-        self.candidate(&norm);
-        if with_tokens && norm.contains(' ') {
-            for t in tokens(&norm) {
-                self.candidate(t);
-            }
-        }
-        self.norm = norm;
-    }
-
-    fn candidate(&mut self, norm: &str) {
-        if !is_distinctive(norm) {
-            return;
-        }
-        match self.candidates.get_mut(norm) {
-            Some(rows) => *rows = rows.saturating_add(1),
-            None => {
-                self.candidates.insert(norm.into(), 1);
-            }
-        }
-    }
-
-    /// Queues `raw` for digests when not seen before.
-    fn queue_digests(&mut self, raw: &str) {
-        if self.hashed.insert(str_fp(raw)) {
-            self.pending.push(raw.to_string());
-        }
-    }
-
-    fn digest(&mut self) {
-        for raw in self.pending.drain(..) {
-            let variant = raw.trim().to_lowercase();
-            for (a, d) in Algorithm::ALL.iter().zip(&mut self.digests) {
-                d.push(a.prefix(raw.as_bytes()));
-                if variant != raw {
-                    d.push(a.prefix(variant.as_bytes()));
-                }
-            }
+/// Counts a personal part (raw text) as a candidate value, with its tokens.
+fn self_personal(
+    candidates: &mut HashMap<ValueKey, Candidate, Fast>,
+    strong: &mut StrongValues,
+    norm: &mut String,
+    id: u32,
+    raw: &str,
+    with_tokens: bool,
+) {
+    normalise_into(raw, norm);
+    candidate(candidates, strong, id, norm);
+    if with_tokens && norm.contains(' ') {
+        for t in tokens(norm) {
+            candidate(candidates, strong, id, t);
         }
     }
 }
 
+fn candidate(candidates: &mut HashMap<ValueKey, Candidate, Fast>, strong: &mut StrongValues, id: u32, norm: &str) {
+    if !is_distinctive(norm) {
+        return;
+    }
+    if is_strong(norm) {
+        return strong.push(norm, id);
+    }
+    match candidates.entry(ValueKey::of(norm)) {
+        Entry::Occupied(mut e) => {
+            let c = e.get_mut();
+            c.rows = c.rows.saturating_add(1);
+        }
+        Entry::Vacant(e) => {
+            e.insert(Candidate { rows: 1, column: id, class: ValueClass::of(norm), common_word: is_common_word(norm) });
+        }
+    }
+}
+
+/// Strong values (emails, long numbers: [`is_strong`]) are searched for whatever their count
+/// and wherever the rules publish them, so they need no counting: they go into a list of
+/// (key, first column) that is sorted and deduplicated whenever it doubles (so it holds at most
+/// twice the distinct values), and their number fingerprints into another.
+#[derive(Default)]
+struct StrongValues {
+    values: Vec<(ValueKey, u32)>,
+    numbers: Vec<(u64, u32)>,
+    /// `values.len()` after the last compaction.
+    compacted: usize,
+}
+
+impl StrongValues {
+    fn push(&mut self, norm: &str, id: u32) {
+        self.values.push((ValueKey::of(norm), id));
+        number_fps(norm, |fp| self.numbers.push((fp, id)));
+        if self.values.len() >= 1 << 16 && self.values.len() >= 2 * self.compacted {
+            self.compact();
+        }
+    }
+
+    /// Sorts and deduplicates, keeping each value's first column (the lowest id).
+    fn compact(&mut self) {
+        self.values.sort_unstable();
+        self.values.dedup_by_key(|v| v.0);
+        self.numbers.sort_unstable();
+        self.numbers.dedup_by_key(|n| n.0);
+        self.compacted = self.values.len();
+    }
+
+    fn append(&mut self, mut other: StrongValues) {
+        self.values.append(&mut other.values);
+        self.numbers.append(&mut other.numbers);
+        if self.values.len() >= 2 * self.compacted {
+            self.compact();
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.values.capacity() * std::mem::size_of::<(ValueKey, u32)>() + self.numbers.capacity() * 16
+    }
+}
+
 /// What one kept text column gathers: its whole values and words (the public vocabulary),
-/// and the fingerprints of its cells long enough to hold a searched value.
+/// and the keys of its cells long enough to hold a searched value.
 #[derive(Default)]
 struct KeptColumn {
-    words: HashSet<u64, Fast>,
-    cells: Vec<u64>,
+    words: HashSet<ValueKey, Fast>,
+    cells: Vec<ValueKey>,
+    /// `cells.len()` after the last sort and deduplication.
+    compacted: usize,
 }
 
 /// Whole values and words of a kept text column, and its cells.
@@ -318,53 +422,77 @@ fn public_words(array: &dyn Array, kept: &mut KeptColumn) {
         }
         normalise_into(&text, &mut norm);
         if norm.len() >= MIN_CHARS {
-            kept.cells.push(str_fp(&norm));
+            kept.cells.push(cell_text_key(&norm));
         }
         if is_distinctive(&norm) {
-            set.insert(str_fp(&norm));
+            set.insert(ValueKey::of(&norm));
         }
         if norm.contains(' ') {
             for t in tokens(&norm) {
                 if is_distinctive(t) {
-                    set.insert(str_fp(t));
+                    set.insert(ValueKey::of(t));
                 }
             }
         }
     }
+    // Cells repeat (a city in every row): keep the list deduplicated as it grows.
+    if kept.cells.len() >= 1 << 16 && kept.cells.len() >= 2 * kept.compacted {
+        kept.cells.sort_unstable();
+        kept.cells.dedup();
+        kept.compacted = kept.cells.len();
+    }
+}
+
+/// Rows and column of a value's first sighting, across tables.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    rows: u32,
+    column: u32,
+    class: ValueClass,
+    common_word: bool,
+}
+
+/// The personal columns of `table`: (column plan index in `table.columns`, parts, searched).
+fn personal_columns(table: &TablePlan) -> impl Iterator<Item = (&crate::plan::ColumnPlan, Parts, bool)> {
+    table
+        .columns
+        .iter()
+        .filter(|col| col.is_personal())
+        .map(|col| (col, parts(&col.strategy), super::is_text_type(&col.data_type) || col.data_type.is_integer()))
 }
 
 /// Reads every copied table of the source once.
+///
+/// Memory while reading: per distinct candidate value about 40 bytes (its [`ValueKey`], its
+/// count, column and class in a hash table), per number among them 16 bytes, per row 8 bytes
+/// per personal column with an own-row comparison and 12 bytes for a kept primary key, per
+/// distinct kept cell 24 bytes. When all tables are read the candidates shrink to the
+/// [`Matcher`]'s 12 bytes per searched value. No value's text is kept beyond its cell.
 pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> Result<Collected> {
     let detectors = Detectors::new(Detector::ALL).map_err(|e| crate::error::Error::Usage(format!("verify: {e}")))?;
     let mut columns: Vec<String> = Vec::new();
     let mut column_rows: Vec<u64> = Vec::new();
-    let mut candidates: HashMap<Box<str>, Seen, Fast> = HashMap::default();
-    let mut digests: [Vec<u64>; 4] = Default::default();
-    let mut public: HashSet<u64, Fast> = HashSet::default();
+    let mut candidates: HashMap<ValueKey, Seen, Fast> = HashMap::default();
+    let mut strong = StrongValues::default();
+    let mut public: HashSet<ValueKey, Fast> = HashSet::default();
     let mut rows_by_table = HashMap::new();
     let mut kept_cells = HashMap::new();
     let mut buf = Vec::new();
     for table in tables.iter().filter(|t| !t.columns.is_empty()) {
         let source_table = source.tables().iter().find(|t| t.name == table.name);
-        let mut states: Vec<ColumnState> = table
-            .columns
-            .iter()
-            .filter(|col| col.is_personal())
-            .map(|col| {
+        let mut states: Vec<ColumnState> = personal_columns(table)
+            .map(|(col, parts, searched)| {
                 columns.push(format!("{}.{}", table.name, col.name));
                 column_rows.push(0);
-                let parts = parts(&col.strategy);
                 ColumnState {
                     index: col.index,
                     id: (columns.len() - 1) as u32,
-                    searched: super::is_text_type(&col.data_type) || col.data_type.is_integer(),
+                    searched,
                     fps: matches!(parts, Parts::Whole).then(Vec::new),
                     parts,
                     rows: 0,
                     candidates: HashMap::default(),
-                    hashed: HashSet::default(),
-                    pending: Vec::new(),
-                    digests: Default::default(),
+                    strong: StrongValues::default(),
                     norm: String::new(),
                     text: String::new(),
                     buf: Vec::new(),
@@ -390,14 +518,14 @@ pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> 
         });
         let mut key = key_columns
             .as_ref()
-            .map(|k| (k.iter().map(|&i| table.columns[i].name.clone()).collect::<Vec<_>>(), HashMap::new()));
+            .map(|k| (k.iter().map(|&i| table.columns[i].name.clone()).collect::<Vec<_>>(), KeyIndex::default()));
         let mut rows: u64 = 0;
         for batch in source.read(&table.name, batch_rows)? {
             let batch: RecordBatch = batch?;
             let n = batch.num_rows();
-            if let (Some(key_cols), Some((_, map))) = (&key_columns, &mut key) {
+            if let (Some(key_cols), Some((_, index))) = (&key_columns, &mut key) {
                 for row in 0..n {
-                    map.insert(key_fingerprint(&batch, key_cols, row, &mut buf), (rows + row as u64) as u32);
+                    index.push(key_fingerprint(&batch, key_cols, row, &mut buf), (rows + row as u64) as u32);
                 }
             }
             rayon::join(
@@ -406,20 +534,28 @@ pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> 
             );
             rows += n as u64;
         }
+        if let Some((_, index)) = &mut key {
+            index.finish();
+        }
         let mut fingerprints = Vec::new();
+        let mut table_bytes = key.as_ref().map_or(0, |(_, k)| k.bytes());
         for s in states {
             column_rows[s.id as usize] = s.rows;
-            if let Some(fps) = s.fps {
+            if let Some(mut fps) = s.fps {
+                fps.shrink_to_fit();
+                table_bytes += fps.capacity() * 8;
                 fingerprints.push((table.columns[s.index].name.clone(), fps));
             }
-            for (d, mut more) in digests.iter_mut().zip(s.digests) {
-                d.append(&mut more);
-            }
-            for (v, n) in s.candidates {
-                match candidates.get_mut(&v) {
-                    Some(seen) => seen.rows = seen.rows.saturating_add(n),
-                    None => {
-                        candidates.insert(v, Seen { rows: n, column: s.id });
+            strong.append(s.strong);
+            candidates.reserve(s.candidates.len().saturating_sub(candidates.capacity() - candidates.len()));
+            for (v, c) in s.candidates {
+                match candidates.entry(v) {
+                    Entry::Occupied(mut e) => {
+                        let seen = e.get_mut();
+                        seen.rows = seen.rows.saturating_add(c.rows);
+                    }
+                    Entry::Vacant(e) => {
+                        e.insert(Seen { rows: c.rows, column: c.column, class: c.class, common_word: c.common_word });
                     }
                 }
             }
@@ -430,26 +566,89 @@ pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> 
             let mut cells = kept.cells;
             cells.sort_unstable();
             cells.dedup();
+            cells.shrink_to_fit();
+            table_bytes += cells.capacity() * std::mem::size_of::<ValueKey>();
             cells_by_column.insert(table.columns[index].name.clone(), cells);
         }
+        tracing::debug!(
+            "verify: {}: {rows} rows; own-row fingerprints, key and kept cells take about {} MiB; {} candidate \
+             values so far (about {} MiB), {} strong ones and {} numbers (about {} MiB)",
+            table.name,
+            table_bytes >> 20,
+            candidates.len(),
+            (candidates.capacity() * (std::mem::size_of::<(ValueKey, Seen)>() + 1)) >> 20,
+            strong.values.len(),
+            strong.numbers.len(),
+            strong.bytes() >> 20
+        );
         kept_cells.insert(table.name.clone(), cells_by_column);
         rows_by_table.insert(table.name.clone(), TableRows { rows, key, columns: fingerprints });
     }
     let started = std::time::Instant::now();
-    let values: Vec<(Box<str>, u32)> = candidates
-        .into_iter()
-        .filter(|(v, seen)| {
-            let rows = column_rows[seen.column as usize] as f64;
-            let common = seen.rows > 3 && f64::from(seen.rows) > rows * 0.01;
-            is_strong(v) || (!common && !public.contains(&str_fp(v)) && !is_common_word(v))
-        })
-        .map(|(v, seen)| (v, seen.column))
-        .collect();
+    strong.compact();
+    strong.values.shrink_to_fit();
+    strong.numbers.shrink_to_fit();
+    let StrongValues { values: strong_values, numbers, .. } = strong;
+    // Same size as the strong list's entries: collected in place, without a second copy.
+    let mut values: Vec<(ValueKey, u32, ValueClass)> =
+        strong_values.into_iter().map(|(v, column)| (v, column, ValueClass::Strong)).collect();
+    values.reserve(candidates.len());
+    values.extend(
+        candidates
+            .into_iter()
+            .filter(|(v, seen)| {
+                let rows = column_rows[seen.column as usize] as f64;
+                let common = seen.rows > 3 && f64::from(seen.rows) > rows * 0.01;
+                !common && !public.contains(v) && !seen.common_word
+            })
+            .map(|(v, seen)| (v, seen.column, seen.class)),
+    );
     drop(public);
     tracing::debug!("verify: {} values chosen in {:.2}s", values.len(), started.elapsed().as_secs_f64());
-    let matcher = Matcher::build(values, digests)?;
+    let matcher = Matcher::build(values, numbers)?;
     tracing::debug!("verify: search built in {:.2}s", started.elapsed().as_secs_f64());
     Ok(Collected { columns, tables: rows_by_table, kept_cells, matcher })
+}
+
+/// Reads the personal columns of every copied table again for the digest check (see
+/// [`DigestSearch`]): only when the output has hex runs of a digest's length.
+///
+/// Memory: the output's hex runs (8 bytes each) and the digests found among them; a value
+/// seen again in a column within its last 4096 distinct ones is not hashed twice (the cache
+/// compares the text itself).
+pub fn digests(tables: &[TablePlan], source: &dyn Source, batch_rows: usize, search: &mut DigestSearch) -> Result<()> {
+    const CACHE: usize = 4096;
+    let detectors = Detectors::new(Detector::ALL).map_err(|e| crate::error::Error::Usage(format!("verify: {e}")))?;
+    for table in tables.iter().filter(|t| !t.columns.is_empty()) {
+        let mut states: Vec<(usize, Parts, bool, DigestSearch, Vec<String>)> = personal_columns(table)
+            .map(|(col, parts, searched)| (col.index, parts, searched, search.fork(), vec![String::new(); CACHE]))
+            .collect();
+        for batch in source.read(&table.name, batch_rows)? {
+            let batch: RecordBatch = batch?;
+            states.par_iter_mut().for_each(|(index, parts, searched, found, cache)| {
+                let array = batch.column(*index).as_ref();
+                let cells = CellText::new(array);
+                let mut text = String::new();
+                let mut digest = |raw: &str| {
+                    let slot = &mut cache[(fingerprint(raw.as_bytes()) as usize) % CACHE];
+                    if slot != raw {
+                        found.add(raw);
+                        slot.clear();
+                        slot.push_str(raw);
+                    }
+                };
+                for row in 0..array.len() {
+                    if cells.get(row, &mut text) {
+                        each_part(parts, *searched, &text, &detectors, &mut digest, &mut |_, _| {});
+                    }
+                }
+            });
+        }
+        for (_, _, _, found, _) in states {
+            search.merge(found);
+        }
+    }
+    Ok(())
 }
 
 /// The fingerprint of a row's key columns.
