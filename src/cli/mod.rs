@@ -4,6 +4,7 @@
 mod bounds;
 mod branch;
 mod check;
+mod completions;
 mod config;
 mod constants;
 mod generate;
@@ -13,6 +14,8 @@ mod protect;
 mod run;
 mod scan;
 mod verify;
+
+mod output;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -150,6 +153,27 @@ pub enum Command {
     /// row counts times --scale, per-column distributions, keys and references that hold;
     /// personal columns from the rules' generators. Deterministic for a key and --seed.
     Generate(GenerateArgs),
+    /// Print a completion script for SHELL on stdout, generated from these definitions.
+    /// bash: `doppel completions bash > ~/.local/share/bash-completion/completions/doppel`;
+    /// zsh: into a directory of $fpath as `_doppel`; fish: `~/.config/fish/completions/doppel.fish`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout, generated from these definitions:
+    /// `doppel man | man -l -`, or `doppel man run > doppel-run.1` for one command's page.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_name = "SHELL", value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command's own page (`run`, or `branch create`) instead of doppel(1).
+    #[arg(value_name = "COMMAND", num_args = 0..)]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -211,7 +235,7 @@ pub struct ProfileArgs {
     /// The PostgreSQL source (postgres://…), analysed (ANALYZE) beforehand.
     #[arg(long, value_name = "SRC")]
     pub from: String,
-    /// Write the profile to FILE (which must not exist yet) instead of stdout.
+    /// Write the profile to FILE (which must not exist yet) instead of stdout (- is stdout).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
@@ -224,7 +248,7 @@ pub struct ScanArgs {
     /// Rows read per table to judge the values by (0: names and types only), from 0 to 1000000.
     #[arg(long, value_name = "N", default_value_t = crate::scan::DEFAULT_SAMPLE_ROWS, value_parser = bounds::whole::<usize>(bounds::SAMPLE_ROWS))]
     pub sample_rows: usize,
-    /// Write the rules to FILE (which must not exist yet) instead of stdout.
+    /// Write the rules to FILE (which must not exist yet) instead of stdout (- is stdout).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
@@ -247,9 +271,13 @@ pub struct VerifyArgs {
     /// Rows per batch read from either side, from 1 to 1048576.
     #[arg(long, value_name = "N", default_value_t = 8192, value_parser = bounds::whole::<u32>(bounds::BATCH_ROWS))]
     pub batch_rows: u32,
-    /// Also write the counts as JSON to FILE.
+    /// Also write the counts as JSON to FILE (- is stdout, without --json).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Print the outcome as JSON (schema doppel.verify/1, see the README's "Machine-readable
+    /// output") on stdout; the human summary still goes to stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -317,12 +345,17 @@ pub struct RunArgs {
     /// Rows per batch read from the source, from 1 to 1048576. Output is identical for any value.
     #[arg(long, value_name = "N", default_value_t = 8192, value_parser = bounds::whole::<u32>(bounds::BATCH_ROWS))]
     pub batch_rows: u32,
-    /// Write a JSON report (per-table counts, rules hash, key fingerprint) to FILE.
+    /// Write a JSON report (per-table counts, rules hash, key fingerprint) to FILE; - is stdout
+    /// (not with --to - or --json, which use stdout already).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// No progress bars and no summary (log lines follow --log).
     #[arg(long)]
     pub quiet: bool,
+    /// Print the final summary as JSON (schema doppel.run/1, see the README's "Machine-readable
+    /// output") on stdout (not with --to -, whose dump is on stdout).
+    #[arg(long)]
+    pub json: bool,
     /// Check the finished output like `doppel verify` (default --max-same-rate) before publishing
     /// it; any finding stops the run with exit code 6 and nothing is published. Parquet targets
     /// and databases built from a PostgreSQL source.
@@ -341,6 +374,10 @@ pub struct CheckArgs {
     /// Print the bound plan, table by table and column by column.
     #[arg(long)]
     pub explain: bool,
+    /// Print the outcome as JSON (schema doppel.check/1, see the README's "Machine-readable
+    /// output") on stdout: the summary, or the problems found in the rules.
+    #[arg(long, conflicts_with = "explain")]
+    pub json: bool,
     /// Record the source schema the rules now cover in the schema lock beside them
     /// (`<rules>.schema.lock`, or `schema.lock` in a rules directory), after they bind.
     /// Review and commit it with the rules: check and run stop when the source differs from it.
@@ -359,5 +396,7 @@ pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<()> {
         Command::Profile(args) => profile::profile(args),
         Command::Generate(args) => generate::generate(args, cancel),
         Command::Branch(args) => branch::branch(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     }
 }
