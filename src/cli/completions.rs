@@ -38,11 +38,43 @@ pub fn render_man(path: &[String]) -> Result<Vec<u8>> {
             ))
         })?;
     }
+    let man = clap_mangen::Man::new(at.clone());
     let mut page = Vec::new();
-    clap_mangen::Man::new(at.clone())
-        .render(&mut page)
-        .map_err(|e| Error::Usage(format!("cannot render the manual page ({e})")))?;
+    let sections = |w: &mut Vec<u8>| -> std::io::Result<()> {
+        man.render_title(w)?;
+        man.render_name_section(w)?;
+        man.render_synopsis_section(w)?;
+        man.render_description_section(w)?;
+        if at.get_arguments().any(|a| !a.is_hide_set()) {
+            man.render_options_section(w)?;
+        }
+        if at.get_subcommands().any(|s| !s.is_hide_set()) {
+            man.render_subcommands_section(w)?;
+        }
+        // The help's sections (locations, the key, exit codes) are laid out in columns: kept
+        // as they are (no fill), not reflowed as clap_mangen's EXTRA section would.
+        if let Some(after) = at.get_after_long_help().or(at.get_after_help()) {
+            w.extend_from_slice(b".SH NOTES\n.nf\n");
+            for line in after.to_string().lines() {
+                w.extend_from_slice(roff_line(line).as_bytes());
+                w.push(b'\n');
+            }
+            w.extend_from_slice(b".fi\n");
+        }
+        if at.get_version().is_some() {
+            man.render_version_section(w)?;
+        }
+        Ok(())
+    };
+    sections(&mut page).map_err(|e| Error::Usage(format!("cannot render the manual page ({e})")))?;
     Ok(ascii_roff(&String::from_utf8_lossy(&page)).into_bytes())
+}
+
+/// A line of text as roff reads it literally: backslashes escaped, a leading `.` or `'` (a
+/// request) made text, hyphens as minus signs (so that flags copy and paste as typed).
+fn roff_line(line: &str) -> String {
+    let text = line.replace('\\', "\\e").replace('-', "\\-");
+    if text.starts_with('.') || text.starts_with('\'') { format!("\\&{text}") } else { text }
 }
 
 /// The page in ASCII: troff reads bytes, and not every `man` passes a page through `preconv`
@@ -79,7 +111,9 @@ mod tests {
         }
         let branch = String::from_utf8(render_man(&["branch".into(), "create".into()]).unwrap()).unwrap();
         assert!(branch.contains(".TH doppel-branch-create 1"), "{branch}");
-        assert!(top.is_ascii() && top.contains("postgres://\\&..."), "non-ASCII as escapes");
+        assert!(top.is_ascii() && top.contains("\\&..."), "non-ASCII as escapes");
+        assert_eq!(roff_line(".x \\ --to -"), "\\&.x \\e \\-\\-to \\-");
+        assert!(top.contains(".SH NOTES\n.nf\nLocations (\\-\\-from / \\-\\-to):\n"), "{top}");
         assert_eq!(ascii_roff("a → b — c – d é"), "a \\[->] b \\[em] c \\[en] d \\[u00E9]");
         let err = render_man(&["rn".into()]).unwrap_err().to_string();
         assert!(err.contains("`doppel` has no command `rn`") && err.contains("run, check"), "{err}");

@@ -24,9 +24,13 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::error::Result;
 
-const AFTER_HELP: &str = "\
+// The help's shared sections, one text each: the top-level help has them all, and every
+// command's own --help the ones it needs, so that it stands alone.
+macro_rules! locations {
+    () => {
+        "\
 Locations (--from / --to):
-  postgres://… or postgresql://…   a PostgreSQL database: a source read under one snapshot, or a
+  postgres:// or postgresql:// URL  a PostgreSQL database: a source read under one snapshot, or a
                                     new target database built from a PostgreSQL source
                                     (PG* environment variables fill the gaps); with --replace
                                     an existing one is rebuilt beside it and swapped in.
@@ -36,21 +40,63 @@ Locations (--from / --to):
                                     a plain script for psql -v ON_ERROR_STOP=1 -f
   any other path                    a directory of Parquet files, one <schema>.<table>.parquet
                                     file (or <schema>.<table>/ folder of parts) per table
+"
+    };
+}
 
+macro_rules! key {
+    () => {
+        "\
 The key (run, generate): the DOPPEL_KEY environment variable or --key-file FILE (a regular file,
 mode 600, at most 4096 bytes): at least 32 characters of UTF-8 text. Both are read the same way:
 one trailing line ending (a newline, or CR LF) is ignored, nothing else is trimmed. It is never printed.
+"
+    };
+}
 
-Numbers and durations in flags are bounded (the ranges are in each command's --help); a value
-outside its range is a usage error (exit 2).
+macro_rules! conventions {
+    () => {
+        "\
+Output: what a program reads (--json, --report -, rules, profiles, a dump to -) goes to stdout;
+messages for people go to stderr. - names stdout wherever a flag names a file to write.
+"
+    };
+}
 
+macro_rules! exit_codes {
+    () => {
+        "\
 Exit codes:
   0 success   2 usage   3 rules, plan, key or a value the rules cannot transform
   4 source    5 target  6 verification finding   130 interrupted (Ctrl-C, SIGTERM)
+"
+    };
+}
 
+/// `--help` of the commands that read or write locations.
+const LOCATIONS_HELP: &str = concat!(locations!(), "\n", conventions!(), "\n", exit_codes!());
+/// `--help` of the commands that also need the key.
+const KEYED_HELP: &str = concat!(locations!(), "\n", key!(), "\n", conventions!(), "\n", exit_codes!());
+/// `--help` of the other commands.
+const EXIT_HELP: &str = concat!(conventions!(), "\n", exit_codes!());
+
+const AFTER_HELP: &str = concat!(
+    locations!(),
+    "\n",
+    key!(),
+    "
+Numbers and durations in flags are bounded (the ranges are in each command's --help); a value
+outside its range is a usage error (exit 2).
+
+",
+    conventions!(),
+    "\n",
+    exit_codes!(),
+    "
 Example:
   doppel check --rules rules/shop.toml --from fixtures/shop/data --explain
-  doppel run --rules rules/shop.toml --from fixtures/shop/data --to out/shop --key-file my.key";
+  doppel run --rules rules/shop.toml --from fixtures/shop/data --to out/shop --key-file my.key",
+);
 
 /// doppel: a production-shaped double of your data, without its personal data.
 ///
@@ -128,30 +174,38 @@ impl Cli {
 pub enum Command {
     /// Anonymise SRC into DST with the rules (every row, or the referentially complete subset of the
     /// rules' `[subset]` section); nothing is published unless the whole run succeeds.
+    #[command(after_help = KEYED_HELP)]
     Run(RunArgs),
     /// Check that the rules cover the source exactly (every table, every column), without a key.
+    #[command(after_help = LOCATIONS_HELP)]
     Check(CheckArgs),
     /// Mark a PostgreSQL database (production, say) so that doppel never writes into, replaces
     /// or drops it, whatever the flags. The mark is the setting doppel.protected, read as
     /// PostgreSQL reads booleans (on, true, yes, 1, any case); it counts on the database, on a
     /// role in that database, or on the role doppel connects as, and an odd value counts as on.
+    #[command(after_help = EXIT_HELP)]
     Protect(ProtectArgs),
     /// Check a finished output (database or Parquet directory) against its source: no row keeps
     /// its own personal value, no personal value or unkeyed hash of one appears anywhere. Prints
     /// counts, never values; exits 6 on any finding. No key needed.
+    #[command(after_help = LOCATIONS_HELP)]
     Verify(VerifyArgs),
     /// Suggest a complete rules file for SRC from its names and a bounded sample of its values
     /// (never printed), with a reason per column; `# review` marks the guesses.
+    #[command(after_help = LOCATIONS_HELP)]
     Scan(ScanArgs),
     /// Branch databases for CI: create one as a server-side copy of a database doppel wrote
     /// (CREATE DATABASE … TEMPLATE), drop it, list them, prune the old ones.
+    #[command(after_help = EXIT_HELP)]
     Branch(branch::BranchArgs),
     /// Write the shape of a PostgreSQL source (row counts, per-column planner statistics,
     /// constraints, schema DDL) as a TOML profile for `generate`; personal columns carry no values.
+    #[command(after_help = EXIT_HELP)]
     Profile(ProfileArgs),
     /// Generate a synthetic dataset shaped like a profile (or a PostgreSQL source's statistics):
     /// row counts times --scale, per-column distributions, keys and references that hold;
     /// personal columns from the rules' generators. Deterministic for a key and --seed.
+    #[command(after_help = KEYED_HELP)]
     Generate(GenerateArgs),
     /// Print a completion script for SHELL on stdout, generated from these definitions.
     /// bash: `doppel completions bash > ~/.local/share/bash-completion/completions/doppel`;
@@ -184,7 +238,7 @@ pub struct GenerateArgs {
     /// A profile written by `doppel profile`.
     #[arg(long, value_name = "FILE", conflicts_with = "from")]
     pub profile: Option<PathBuf>,
-    /// A PostgreSQL source (postgres://…) to profile now, instead of --profile.
+    /// A PostgreSQL source (postgres://…; see "Locations" below) to profile now, instead of --profile.
     #[arg(long, value_name = "SRC")]
     pub from: Option<String>,
     /// Target: a Parquet directory, a new PostgreSQL database, or a SQL dump file (with --from;
@@ -258,10 +312,10 @@ pub struct VerifyArgs {
     /// Rules the output was made with: a .toml file or a directory of them.
     #[arg(long, value_name = "PATH")]
     pub rules: PathBuf,
-    /// Source location the output was made from.
+    /// Source location the output was made from (see "Locations" below).
     #[arg(long, value_name = "SRC")]
     pub from: String,
-    /// The output to check: a PostgreSQL database or a Parquet directory.
+    /// The output to check: a PostgreSQL database or a Parquet directory (see "Locations" below).
     #[arg(long, value_name = "DST")]
     pub to: String,
     /// Highest share of rows (a number from 0 to 1; 0.02 is 2%) that may keep their own value of
@@ -368,7 +422,7 @@ pub struct CheckArgs {
     /// Rules: a .toml file or a directory of them.
     #[arg(long, value_name = "PATH")]
     pub rules: PathBuf,
-    /// Source location whose schema the rules must cover.
+    /// Source location whose schema the rules must cover (see "Locations" below).
     #[arg(long, value_name = "SRC")]
     pub from: String,
     /// Print the bound plan, table by table and column by column.
@@ -398,5 +452,39 @@ pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<()> {
         Command::Branch(args) => branch::branch(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every command's --help stands alone: what it points to ("Locations" below, the key,
+    /// exit codes) is in its own text, not only in the top-level help.
+    #[test]
+    fn every_commands_help_holds_the_sections_it_refers_to() {
+        fn walk(cmd: &mut clap::Command, path: String) {
+            let help = cmd.render_long_help().to_string();
+            if help.contains("\"Locations\" below") {
+                assert!(help.contains("Locations (--from / --to):"), "{path}: refers to Locations without them");
+            }
+            if help.contains("DOPPEL_KEY") {
+                assert!(help.contains("The key (run, generate)"), "{path}: the key's rules are missing");
+            }
+            if path.split(' ').count() == 2
+                && !["doppel completions", "doppel man", "doppel help"].contains(&path.as_str())
+            {
+                assert!(help.contains("Exit codes:"), "{path}: no exit codes");
+            }
+            for sub in cmd.get_subcommands_mut() {
+                let name = format!("{path} {}", sub.get_name());
+                walk(sub, name);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        walk(&mut cmd, "doppel".to_string());
     }
 }
