@@ -279,6 +279,10 @@ pub struct GenerateArgs {
     /// Generating threads (default: all cores), from 1 to 1024. Output is identical for any value.
     #[arg(long, value_name = "N", value_parser = bounds::whole::<u16>(bounds::THREADS))]
     pub threads: Option<u16>,
+    /// Print the final summary as JSON (schema doppel.generate/1, see the README's
+    /// "Machine-readable output") on stdout (not with --to -, whose dump is on stdout).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -292,6 +296,10 @@ pub struct ProfileArgs {
     /// Write the profile to FILE (which must not exist yet) instead of stdout (- is stdout).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Print a summary as JSON (schema doppel.profile/1, see the README's "Machine-readable
+    /// output") on stdout; needs --out FILE, as the profile is on stdout otherwise.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -305,6 +313,11 @@ pub struct ScanArgs {
     /// Write the rules to FILE (which must not exist yet) instead of stdout (- is stdout).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Print a summary of the scan as JSON (schema doppel.scan/1, see the README's
+    /// "Machine-readable output") on stdout; needs --out FILE, as the rules are on stdout
+    /// otherwise.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -32,3 +32,18 @@ pub fn print_json(value: &serde_json::Value) -> Result<()> {
 pub fn stdout_taken(flag: &str, by: &str, instead: &str) -> Error {
     Error::Usage(format!("{flag}: stdout already carries {by}; {instead}"))
 }
+
+/// `--out FILE` of a command whose output is data (`scan`'s rules, `profile`): the file, or
+/// `None` for stdout (no `--out`, or `--out -`). With `--json` the data must go to a file, as
+/// the summary takes stdout; `what` names the data in the refusal.
+pub fn data_out<'a>(out: Option<&'a Path>, json: bool, what: &str) -> Result<Option<&'a Path>> {
+    let out = out.filter(|p| !is_stdout(p));
+    if json && out.is_none() {
+        return Err(stdout_taken(
+            "--json",
+            &format!("the {what} (without --out FILE)"),
+            &format!("write the {what} to a file with --out FILE and the summary comes on stdout"),
+        ));
+    }
+    Ok(out)
+}

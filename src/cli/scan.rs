@@ -7,12 +7,15 @@ use crate::scan;
 use crate::source::{self, Location};
 
 use super::ScanArgs;
-use super::output::{is_stdout, write_stdout};
+use super::output::{data_out, print_json, write_stdout};
+
+/// The `--json` schema's name and version: bumped when a field changes meaning or goes.
+pub const SCHEMA: &str = "doppel.scan/1";
 
 pub fn scan(args: ScanArgs) -> Result<()> {
     let location = Location::parse(&args.from);
     // `--out -` is stdout, as without --out.
-    let out = args.out.as_deref().filter(|p| !is_stdout(p));
+    let out = data_out(args.out.as_deref(), args.json, "rules")?;
     if let Some(out) = out
         && out.exists()
     {
@@ -36,6 +39,19 @@ pub fn scan(args: ScanArgs) -> Result<()> {
         t.transformed,
         t.review
     );
+    if args.json {
+        print_json(&serde_json::json!({
+            "schema": SCHEMA,
+            "source": location.display(),
+            "out": out.map(|p| p.display().to_string()),
+            "tables": result.tables.len(),
+            "columns": t.kept + t.transformed,
+            "kept_columns": t.kept,
+            "transformed_columns": t.transformed,
+            "review_columns": t.review,
+            "sample_rows": args.sample_rows,
+        }))?;
+    }
     Ok(())
 }
 

@@ -261,6 +261,17 @@ fn machine_output_matches_the_documented_schemas() {
     assert!(problems.iter().any(|p| p["column"] == "emial" && p["line"].is_u64()), "{doc}");
     assert!(problems.iter().any(|p| p["column"] == "email"), "{doc}");
 
+    // scan: the summary, with the rules in the --out file.
+    let scanned = dir.path().join("scanned.toml");
+    let out = doppel(&["scan", "--json", "--from", data_s, "--out", scanned.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json_of(&out);
+    assert_documented("doppel.scan/1", &doc);
+    assert_eq!(doc["out"], scanned.to_str().unwrap());
+    let columns = doc["columns"].as_u64().unwrap();
+    assert_eq!(columns, doc["kept_columns"].as_u64().unwrap() + doc["transformed_columns"].as_u64().unwrap());
+    assert!(std::fs::read_to_string(&scanned).unwrap().contains("[tables."));
+
     // run: the final summary; --quiet hides the people's summary, not this.
     let target = dir.path().join("out");
     let report = dir.path().join("report.json");
@@ -361,7 +372,9 @@ fn a_dash_means_stdout_for_every_file_written_and_is_refused_where_stdout_is_tak
     // Two outputs on stdout: refused before anything is read or written (exit 2), naming both.
     let other = dir.path().join("other");
     let other_s = other.to_str().unwrap();
-    let refused: [(Vec<&str>, &str); 4] = [
+    let refused: [(Vec<&str>, &str); 6] = [
+        (vec!["scan", "--from", data_s, "--json"], "the rules (without --out FILE)"),
+        (vec!["scan", "--from", data_s, "--json", "--out", "-"], "the rules (without --out FILE)"),
         (
             vec!["run", "--rules", rules_s, "--from", data_s, "--to", other_s, "--report", "-", "--json"],
             "the --json summary",
@@ -391,4 +404,51 @@ fn a_dash_means_stdout_for_every_file_written_and_is_refused_where_stdout_is_tak
         assert_eq!(stdout(&out), "", "{args:?}");
         assert!(!other.exists() && !cwd.path().join("-").exists(), "{args:?}");
     }
+}
+
+#[test]
+fn profile_and_generate_print_their_documented_summaries() {
+    let c = crate::common::pg::cluster();
+    let db = c.trade();
+    c.psql(&db, "ANALYZE");
+    let dir = tempfile::tempdir().unwrap();
+    let rules = root().join("tests/fixtures/pg/trade.toml");
+    let rules_s = rules.to_str().unwrap();
+    let url = c.url(&db);
+
+    // profile: the profile on stdout leaves no room for JSON there.
+    let out = doppel(&["profile", "--json", "--rules", rules_s, "--from", &url], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("stdout already carries the profile"), "{}", stderr(&out));
+    let file = dir.path().join("trade.profile.toml");
+    let out = doppel(&["profile", "--json", "--rules", rules_s, "--from", &url, "--out", file.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json_of(&out);
+    assert_documented("doppel.profile/1", &doc);
+    assert_eq!(doc["out"], file.to_str().unwrap());
+    assert!(doc["personal_columns"].as_u64().unwrap() > 0 && doc["tables"].as_u64().unwrap() > 5, "{doc}");
+    assert!(!stdout(&out).contains("password"), "{doc}");
+
+    // generate: the summary of what was written.
+    let target = dir.path().join("generated");
+    let args = ["generate", "--json", "--rules", rules_s, "--profile", file.to_str().unwrap(), "--scale", "0.5"];
+    let out = doppel(&[&args[..], &["--to", target.to_str().unwrap(), "--shard", "1/2"]].concat(), Some(TEST_KEY));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json_of(&out);
+    assert_documented("doppel.generate/1", &doc);
+    assert_eq!(doc["tables"], doc_tables(&file));
+    assert!(doc["rows"].as_u64().unwrap() > 0, "{doc}");
+    assert_eq!(doc["shard"], serde_json::json!({"index": 1, "count": 2}));
+    assert_eq!(doc["scale"].as_f64(), Some(0.5));
+    let out = doppel(&[&args[..], &["--to", "-"]].concat(), Some(TEST_KEY));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("stdout already carries the SQL dump"), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+}
+
+/// The number of tables in a profile file.
+fn doc_tables(profile: &Path) -> Value {
+    let text = std::fs::read_to_string(profile).unwrap();
+    let profile = doppel::generate::profile::Profile::from_toml(&text, "profile").unwrap();
+    Value::from(profile.tables.len())
 }
