@@ -138,7 +138,7 @@ mod tests {
     /// Flags that take text (paths, URLs, names, lists of names), not a number or a duration.
     const TEXT_FLAGS: &[&str] = &[
         "log", "color", "rules", "from", "to", "profile", "key_file", "report", "out", "role_map", "url", "template",
-        "name", "database",
+        "name", "database", "shell", "command",
     ];
 
     /// Every flag that takes a number or a duration: subcommand, flag, values refused, the

@@ -142,6 +142,9 @@ fn drop(args: DropArgs) -> Result<()> {
     Ok(())
 }
 
+/// `branch list --json`'s schema name and version (fields in the README).
+pub const LIST_SCHEMA: &str = "doppel.branch.list/1";
+
 fn list(args: ListArgs) -> Result<()> {
     let mut server = Server::connect(&args.server.url)?;
     let branches = branch::list(&mut server)?;
@@ -157,9 +160,11 @@ fn list(args: ListArgs) -> Result<()> {
                 })
             })
             .collect();
-        let text = serde_json::to_string_pretty(&items)
-            .map_err(|e| Error::target(server.location(), format!("writing JSON: {e}")))?;
-        println!("{text}");
+        super::output::print_json(&serde_json::json!({
+            "schema": LIST_SCHEMA,
+            "server": server.location(),
+            "branches": items,
+        }))?;
         return Ok(());
     }
     if branches.is_empty() {

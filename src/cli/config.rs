@@ -26,6 +26,7 @@ use crate::sink::postgres::replace::TargetOptions;
 use crate::sink::staging::{FileTarget, overlap};
 use crate::source::Location;
 
+use super::output::{is_stdout, stdout_taken};
 use super::{GenerateArgs, RunArgs};
 
 /// What a run may do to a target that already holds something.
@@ -96,6 +97,8 @@ pub struct RunConfig {
     pub report: Option<PathBuf>,
     /// `--quiet`: only errors on stderr (no bars, no log lines, no summary).
     pub quiet: bool,
+    /// `--json`: the final summary as JSON on stdout.
+    pub json: bool,
     pub options: RunOptions,
 }
 
@@ -116,6 +119,31 @@ impl RunConfig {
 pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
     let from = Location::parse(&args.from);
     let to = Location::parse(&args.to);
+    let dump_to_stdout = matches!(&to, Location::Dump(p) if is_stdout(p));
+    if args.json && dump_to_stdout {
+        return Err(stdout_taken(
+            "--json",
+            "the SQL dump (--to -)",
+            "write the dump to a file (--to FILE.sql), or read the run's figures from --report FILE",
+        ));
+    }
+    if let Some(report) = &args.report {
+        if is_stdout(report) && dump_to_stdout {
+            return Err(stdout_taken(
+                "--report -",
+                "the SQL dump (--to -)",
+                "write the report to a file (--report FILE)",
+            ));
+        }
+        if is_stdout(report) && args.json {
+            return Err(stdout_taken(
+                "--report -",
+                "the --json summary",
+                "write the report to a file (--report FILE), or leave out --json",
+            ));
+        }
+        check_report_outside(report, &to)?;
+    }
     check_verify_target(args.verify, &from, &to)?;
     let from_postgres = matches!(from, Location::Postgres(_));
     if subset && !from_postgres {
@@ -153,9 +181,6 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
         }
         _ => {}
     }
-    if let Some(report) = &args.report {
-        check_report_outside(report, &to)?;
-    }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let options = RunOptions {
         threads: args.threads.map(usize::from).unwrap_or(cores),
@@ -173,6 +198,7 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
         verify: args.verify,
         report: args.report,
         quiet: args.quiet,
+        json: args.json,
         options,
     })
 }
@@ -201,7 +227,8 @@ fn check_verify_target(verify: bool, from: &Location, to: &Location) -> Result<(
 /// The report is published after the target: never in or over a file target, which the
 /// publish replaces.
 fn check_report_outside(report: &Path, to: &Location) -> Result<()> {
-    if let Location::Parquet(target) | Location::Dump(target) = to
+    if !is_stdout(report)
+        && let Location::Parquet(target) | Location::Dump(target) = to
         && target.as_os_str() != "-"
         && let Some(relation) = overlap(report, target)
     {

@@ -21,8 +21,16 @@ use crate::source::postgres::PostgresSource;
 use super::GenerateArgs;
 use super::config::{GenerateConfig, Shape, resolve_generate};
 use super::opened::OpenedSource;
+use super::output::{is_stdout, print_json, stdout_taken};
+
+/// The `--json` schema's name and version: bumped when a field changes meaning or goes.
+pub const SCHEMA: &str = "doppel.generate/1";
 
 pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
+    let json = args.json;
+    if json && matches!(crate::source::Location::parse(&args.to), crate::source::Location::Dump(p) if is_stdout(&p)) {
+        return Err(stdout_taken("--json", "the SQL dump (--to -)", "write the dump to a file (--to FILE.sql)"));
+    }
     let rules = load_rules(&args.rules)?;
     let key = Key::from_environment(args.key_file.as_deref())?;
     let config = resolve_generate(args)?;
@@ -63,7 +71,19 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
     let started = Instant::now();
     let total = write_dataset(&dataset, config.shard, sink, &pool, cancel)?;
     drop(live);
-    report(&config, &dataset, total, started);
+    let seconds = report(&config, &dataset, total, started);
+    if json {
+        print_json(&serde_json::json!({
+            "schema": SCHEMA,
+            "target": config.to.display(),
+            "tables": dataset.tables.len(),
+            "rows": total,
+            "seconds": seconds,
+            "seed": config.seed,
+            "scale": config.scale,
+            "shard": {"index": config.shard.index, "count": config.shard.count},
+        }))?;
+    }
     Ok(())
 }
 
@@ -95,7 +115,8 @@ fn load_profile(shape: &Shape, rules: &RuleSet) -> Result<(Profile, Option<Opene
     }
 }
 
-fn report(config: &GenerateConfig, dataset: &Dataset, total: u64, started: Instant) {
+/// Says what was generated on stderr; returns the seconds it took.
+fn report(config: &GenerateConfig, dataset: &Dataset, total: u64, started: Instant) -> f64 {
     let seconds = started.elapsed().as_secs_f64();
     eprintln!(
         "done: {total} rows generated in {seconds:.2}s ({:.0} rows/s) in {} tables → {}",
@@ -103,4 +124,5 @@ fn report(config: &GenerateConfig, dataset: &Dataset, total: u64, started: Insta
         dataset.tables.len(),
         config.to.display()
     );
+    seconds
 }

@@ -4,6 +4,7 @@
 mod bounds;
 mod branch;
 mod check;
+mod completions;
 mod config;
 mod constants;
 mod generate;
@@ -14,6 +15,8 @@ mod run;
 mod scan;
 mod verify;
 
+mod output;
+
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
@@ -21,9 +24,13 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::error::Result;
 
-const AFTER_HELP: &str = "\
+// The help's shared sections, one text each: the top-level help has them all, and every
+// command's own --help the ones it needs, so that it stands alone.
+macro_rules! locations {
+    () => {
+        "\
 Locations (--from / --to):
-  postgres://… or postgresql://…   a PostgreSQL database: a source read under one snapshot, or a
+  postgres:// or postgresql:// URL  a PostgreSQL database: a source read under one snapshot, or a
                                     new target database built from a PostgreSQL source
                                     (PG* environment variables fill the gaps); with --replace
                                     an existing one is rebuilt beside it and swapped in.
@@ -33,21 +40,63 @@ Locations (--from / --to):
                                     a plain script for psql -v ON_ERROR_STOP=1 -f
   any other path                    a directory of Parquet files, one <schema>.<table>.parquet
                                     file (or <schema>.<table>/ folder of parts) per table
+"
+    };
+}
 
+macro_rules! key {
+    () => {
+        "\
 The key (run, generate): the DOPPEL_KEY environment variable or --key-file FILE (a regular file,
 mode 600, at most 4096 bytes): at least 32 characters of UTF-8 text. Both are read the same way:
 one trailing line ending (a newline, or CR LF) is ignored, nothing else is trimmed. It is never printed.
+"
+    };
+}
 
-Numbers and durations in flags are bounded (the ranges are in each command's --help); a value
-outside its range is a usage error (exit 2).
+macro_rules! conventions {
+    () => {
+        "\
+Output: what a program reads (--json, --report -, rules, profiles, a dump to -) goes to stdout;
+messages for people go to stderr. - names stdout wherever a flag names a file to write.
+"
+    };
+}
 
+macro_rules! exit_codes {
+    () => {
+        "\
 Exit codes:
   0 success   2 usage   3 rules, plan, key or a value the rules cannot transform
   4 source    5 target  6 verification finding   130 interrupted (Ctrl-C, SIGTERM)
+"
+    };
+}
 
+/// `--help` of the commands that read or write locations.
+const LOCATIONS_HELP: &str = concat!(locations!(), "\n", conventions!(), "\n", exit_codes!());
+/// `--help` of the commands that also need the key.
+const KEYED_HELP: &str = concat!(locations!(), "\n", key!(), "\n", conventions!(), "\n", exit_codes!());
+/// `--help` of the other commands.
+const EXIT_HELP: &str = concat!(conventions!(), "\n", exit_codes!());
+
+const AFTER_HELP: &str = concat!(
+    locations!(),
+    "\n",
+    key!(),
+    "
+Numbers and durations in flags are bounded (the ranges are in each command's --help); a value
+outside its range is a usage error (exit 2).
+
+",
+    conventions!(),
+    "\n",
+    exit_codes!(),
+    "
 Example:
   doppel check --rules rules/shop.toml --from fixtures/shop/data --explain
-  doppel run --rules rules/shop.toml --from fixtures/shop/data --to out/shop --key-file my.key";
+  doppel run --rules rules/shop.toml --from fixtures/shop/data --to out/shop --key-file my.key",
+);
 
 /// doppel: a production-shaped double of your data, without its personal data.
 ///
@@ -125,31 +174,60 @@ impl Cli {
 pub enum Command {
     /// Anonymise SRC into DST with the rules (every row, or the referentially complete subset of the
     /// rules' `[subset]` section); nothing is published unless the whole run succeeds.
+    #[command(after_help = KEYED_HELP)]
     Run(RunArgs),
     /// Check that the rules cover the source exactly (every table, every column), without a key.
+    #[command(after_help = LOCATIONS_HELP)]
     Check(CheckArgs),
     /// Mark a PostgreSQL database (production, say) so that doppel never writes into, replaces
     /// or drops it, whatever the flags. The mark is the setting doppel.protected, read as
     /// PostgreSQL reads booleans (on, true, yes, 1, any case); it counts on the database, on a
     /// role in that database, or on the role doppel connects as, and an odd value counts as on.
+    #[command(after_help = EXIT_HELP)]
     Protect(ProtectArgs),
     /// Check a finished output (database or Parquet directory) against its source: no row keeps
     /// its own personal value, no personal value or unkeyed hash of one appears anywhere. Prints
     /// counts, never values; exits 6 on any finding. No key needed.
+    #[command(after_help = LOCATIONS_HELP)]
     Verify(VerifyArgs),
     /// Suggest a complete rules file for SRC from its names and a bounded sample of its values
     /// (never printed), with a reason per column; `# review` marks the guesses.
+    #[command(after_help = LOCATIONS_HELP)]
     Scan(ScanArgs),
     /// Branch databases for CI: create one as a server-side copy of a database doppel wrote
     /// (CREATE DATABASE … TEMPLATE), drop it, list them, prune the old ones.
+    #[command(after_help = EXIT_HELP)]
     Branch(branch::BranchArgs),
     /// Write the shape of a PostgreSQL source (row counts, per-column planner statistics,
     /// constraints, schema DDL) as a TOML profile for `generate`; personal columns carry no values.
+    #[command(after_help = EXIT_HELP)]
     Profile(ProfileArgs),
     /// Generate a synthetic dataset shaped like a profile (or a PostgreSQL source's statistics):
     /// row counts times --scale, per-column distributions, keys and references that hold;
     /// personal columns from the rules' generators. Deterministic for a key and --seed.
+    #[command(after_help = KEYED_HELP)]
     Generate(GenerateArgs),
+    /// Print a completion script for SHELL on stdout, generated from these definitions.
+    /// bash: `doppel completions bash > ~/.local/share/bash-completion/completions/doppel`;
+    /// zsh: into a directory of $fpath as `_doppel`; fish: `~/.config/fish/completions/doppel.fish`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout, generated from these definitions:
+    /// `doppel man | man -l -`, or `doppel man run > doppel-run.1` for one command's page.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_name = "SHELL", value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command's own page (`run`, or `branch create`) instead of doppel(1).
+    #[arg(value_name = "COMMAND", num_args = 0..)]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -160,7 +238,7 @@ pub struct GenerateArgs {
     /// A profile written by `doppel profile`.
     #[arg(long, value_name = "FILE", conflicts_with = "from")]
     pub profile: Option<PathBuf>,
-    /// A PostgreSQL source (postgres://…) to profile now, instead of --profile.
+    /// A PostgreSQL source (postgres://…; see "Locations" below) to profile now, instead of --profile.
     #[arg(long, value_name = "SRC")]
     pub from: Option<String>,
     /// Target: a Parquet directory, a new PostgreSQL database, or a SQL dump file (with --from;
@@ -201,6 +279,10 @@ pub struct GenerateArgs {
     /// Generating threads (default: all cores), from 1 to 1024. Output is identical for any value.
     #[arg(long, value_name = "N", value_parser = bounds::whole::<u16>(bounds::THREADS))]
     pub threads: Option<u16>,
+    /// Print the final summary as JSON (schema doppel.generate/1, see the README's
+    /// "Machine-readable output") on stdout (not with --to -, whose dump is on stdout).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -211,9 +293,13 @@ pub struct ProfileArgs {
     /// The PostgreSQL source (postgres://…), analysed (ANALYZE) beforehand.
     #[arg(long, value_name = "SRC")]
     pub from: String,
-    /// Write the profile to FILE (which must not exist yet) instead of stdout.
+    /// Write the profile to FILE (which must not exist yet) instead of stdout (- is stdout).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Print a summary as JSON (schema doppel.profile/1, see the README's "Machine-readable
+    /// output") on stdout; needs --out FILE, as the profile is on stdout otherwise.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -224,9 +310,14 @@ pub struct ScanArgs {
     /// Rows read per table to judge the values by (0: names and types only), from 0 to 1000000.
     #[arg(long, value_name = "N", default_value_t = crate::scan::DEFAULT_SAMPLE_ROWS, value_parser = bounds::whole::<usize>(bounds::SAMPLE_ROWS))]
     pub sample_rows: usize,
-    /// Write the rules to FILE (which must not exist yet) instead of stdout.
+    /// Write the rules to FILE (which must not exist yet) instead of stdout (- is stdout).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Print a summary of the scan as JSON (schema doppel.scan/1, see the README's
+    /// "Machine-readable output") on stdout; needs --out FILE, as the rules are on stdout
+    /// otherwise.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -234,10 +325,10 @@ pub struct VerifyArgs {
     /// Rules the output was made with: a .toml file or a directory of them.
     #[arg(long, value_name = "PATH")]
     pub rules: PathBuf,
-    /// Source location the output was made from.
+    /// Source location the output was made from (see "Locations" below).
     #[arg(long, value_name = "SRC")]
     pub from: String,
-    /// The output to check: a PostgreSQL database or a Parquet directory.
+    /// The output to check: a PostgreSQL database or a Parquet directory (see "Locations" below).
     #[arg(long, value_name = "DST")]
     pub to: String,
     /// Highest share of rows (a number from 0 to 1; 0.02 is 2%) that may keep their own value of
@@ -247,9 +338,13 @@ pub struct VerifyArgs {
     /// Rows per batch read from either side, from 1 to 1048576.
     #[arg(long, value_name = "N", default_value_t = 8192, value_parser = bounds::whole::<u32>(bounds::BATCH_ROWS))]
     pub batch_rows: u32,
-    /// Also write the counts as JSON to FILE.
+    /// Also write the counts as JSON to FILE (- is stdout, without --json).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Print the outcome as JSON (schema doppel.verify/1, see the README's "Machine-readable
+    /// output") on stdout; the human summary still goes to stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -318,12 +413,17 @@ pub struct RunArgs {
     /// Rows per batch read from the source, from 1 to 1048576. Output is identical for any value.
     #[arg(long, value_name = "N", default_value_t = 8192, value_parser = bounds::whole::<u32>(bounds::BATCH_ROWS))]
     pub batch_rows: u32,
-    /// Write a JSON report (per-table counts, rules hash, key fingerprint) to FILE.
+    /// Write a JSON report (per-table counts, rules hash, key fingerprint) to FILE; - is stdout
+    /// (not with --to - or --json, which use stdout already).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// No progress bars and no summary (log lines follow --log).
     #[arg(long)]
     pub quiet: bool,
+    /// Print the final summary as JSON (schema doppel.run/1, see the README's "Machine-readable
+    /// output") on stdout (not with --to -, whose dump is on stdout).
+    #[arg(long)]
+    pub json: bool,
     /// Check the finished output like `doppel verify` (default --max-same-rate) before publishing
     /// it; any finding stops the run with exit code 6 and nothing is published. Parquet targets
     /// and databases built from a PostgreSQL source.
@@ -336,12 +436,16 @@ pub struct CheckArgs {
     /// Rules: a .toml file or a directory of them.
     #[arg(long, value_name = "PATH")]
     pub rules: PathBuf,
-    /// Source location whose schema the rules must cover.
+    /// Source location whose schema the rules must cover (see "Locations" below).
     #[arg(long, value_name = "SRC")]
     pub from: String,
     /// Print the bound plan, table by table and column by column.
     #[arg(long)]
     pub explain: bool,
+    /// Print the outcome as JSON (schema doppel.check/1, see the README's "Machine-readable
+    /// output") on stdout: the summary, or the problems found in the rules.
+    #[arg(long, conflicts_with = "explain")]
+    pub json: bool,
     /// Record the source schema the rules now cover in the schema lock beside them
     /// (`<rules>.schema.lock`, or `schema.lock` in a rules directory), after they bind.
     /// Review and commit it with the rules: check and run stop when the source differs from it.
@@ -360,5 +464,41 @@ pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<()> {
         Command::Profile(args) => profile::profile(args),
         Command::Generate(args) => generate::generate(args, cancel),
         Command::Branch(args) => branch::branch(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every command's --help stands alone: what it points to ("Locations" below, the key,
+    /// exit codes) is in its own text, not only in the top-level help.
+    #[test]
+    fn every_commands_help_holds_the_sections_it_refers_to() {
+        fn walk(cmd: &mut clap::Command, path: String) {
+            let help = cmd.render_long_help().to_string();
+            if help.contains("\"Locations\" below") {
+                assert!(help.contains("Locations (--from / --to):"), "{path}: refers to Locations without them");
+            }
+            if help.contains("DOPPEL_KEY") {
+                assert!(help.contains("The key (run, generate)"), "{path}: the key's rules are missing");
+            }
+            if path.split(' ').count() == 2
+                && !["doppel completions", "doppel man", "doppel help"].contains(&path.as_str())
+            {
+                assert!(help.contains("Exit codes:"), "{path}: no exit codes");
+            }
+            for sub in cmd.get_subcommands_mut() {
+                let name = format!("{path} {}", sub.get_name());
+                walk(sub, name);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        walk(&mut cmd, "doppel".to_string());
     }
 }

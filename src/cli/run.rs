@@ -23,9 +23,21 @@ use crate::subset::{self, SubsetReport};
 use crate::transform::Transformer;
 use crate::verify::{self, DEFAULT_MAX_SAME_RATE, VerifyOptions};
 
+use serde_json::json;
+
 use super::RunArgs;
 use super::config::{RunConfig, resolve_run};
 use super::opened::OpenedSource;
+use super::output::{is_stdout, print_json, write_stdout};
+
+/// The `--json` schema's name and version: bumped when a field changes meaning or goes.
+pub const SCHEMA: &str = "doppel.run/1";
+
+/// Where `--report` goes: a file staged before anything is published, or stdout (`-`).
+enum ReportOut {
+    File(StagedFile),
+    Stdout,
+}
 
 pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     let rules = load_rules(&args.rules)?;
@@ -42,7 +54,11 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         )));
     }
     // Opened before anything is published: an unwritable report stops the run first.
-    let report_file = config.report.as_deref().map(|path| StagedFile::open(path, &config.inputs())).transpose()?;
+    let report_file = match config.report.as_deref() {
+        None => None,
+        Some(path) if is_stdout(path) => Some(ReportOut::Stdout),
+        Some(path) => Some(ReportOut::File(StagedFile::open(path, &config.inputs())?)),
+    };
     let transformer = Transformer::new(&plan, &key);
     // The verification's outcome, for the audit report.
     let verified: Mutex<Option<verify::Report>> = Mutex::new(None);
@@ -82,7 +98,32 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         };
         write_report(report_file, &plan, &report, context)?;
     }
+    if config.json {
+        print_json(&summary_json(&config, &report))?;
+    }
     Ok(())
+}
+
+/// `run --json` (schema [`SCHEMA`], fields in the README).
+fn summary_json(config: &RunConfig, report: &RunReport) -> serde_json::Value {
+    let tables: Vec<serde_json::Value> = report
+        .tables
+        .iter()
+        .map(|t| json!({"name": t.table, "action": t.action, "rows": t.rows, "bytes_written": t.bytes_written, "seconds": t.seconds}))
+        .collect();
+    json!({
+        "schema": SCHEMA,
+        "ok": true,
+        "source": config.from.display(),
+        "target": config.to.display(),
+        "rows": report.total_rows,
+        "seconds": report.seconds,
+        "tables": tables,
+        "verified": config.verify,
+        "report": config.report.as_ref().map(|p| p.display().to_string()),
+        "rules_blake3": report.rules_blake3,
+        "key_fingerprint": report.key_fingerprint,
+    })
 }
 
 /// Opens the source and binds the plan to it. A PostgreSQL source is bound before it is
@@ -179,10 +220,13 @@ fn verify_staged(
 }
 
 /// Publishes the audit report, after the target.
-fn write_report(file: StagedFile, plan: &Plan, report: &RunReport, context: RunContext<'_>) -> Result<()> {
+fn write_report(out: ReportOut, plan: &Plan, report: &RunReport, context: RunContext<'_>) -> Result<()> {
     let audit = AuditReport::new(plan, report, context)?;
     let json = serde_json::to_string_pretty(&audit).map_err(|e| Error::target("the report", e))?;
-    file.publish((json + "\n").as_bytes())
+    match out {
+        ReportOut::File(file) => file.publish((json + "\n").as_bytes()),
+        ReportOut::Stdout => write_stdout((json + "\n").as_bytes(), "the report"),
+    }
 }
 
 /// What the run published, for the report: the database, or the files with their hashes.

@@ -1,6 +1,5 @@
 //! `doppel scan`: print (or write) the rules [`crate::scan`] suggests for a source.
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -8,10 +7,16 @@ use crate::scan;
 use crate::source::{self, Location};
 
 use super::ScanArgs;
+use super::output::{data_out, print_json, write_stdout};
+
+/// The `--json` schema's name and version: bumped when a field changes meaning or goes.
+pub const SCHEMA: &str = "doppel.scan/1";
 
 pub fn scan(args: ScanArgs) -> Result<()> {
     let location = Location::parse(&args.from);
-    if let Some(out) = &args.out
+    // `--out -` is stdout, as without --out.
+    let out = data_out(args.out.as_deref(), args.json, "rules")?;
+    if let Some(out) = out
         && out.exists()
     {
         return Err(Error::Usage(format!(
@@ -21,14 +26,8 @@ pub fn scan(args: ScanArgs) -> Result<()> {
     }
     let source = source::open(&location)?;
     let result = scan::scan(source.as_ref(), &location.display(), args.sample_rows)?;
-    match &args.out {
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(result.text.as_bytes())
-                .and_then(|_| stdout.flush())
-                .map_err(|e| Error::Usage(format!("cannot write the rules to stdout ({e})")))?;
-        }
+    match out {
+        None => write_stdout(result.text.as_bytes(), "the rules")?,
         Some(out) => write_new(out, &result.text)?,
     }
     let t = &result.tally;
@@ -40,6 +39,19 @@ pub fn scan(args: ScanArgs) -> Result<()> {
         t.transformed,
         t.review
     );
+    if args.json {
+        print_json(&serde_json::json!({
+            "schema": SCHEMA,
+            "source": location.display(),
+            "out": out.map(|p| p.display().to_string()),
+            "tables": result.tables.len(),
+            "columns": t.kept + t.transformed,
+            "kept_columns": t.kept,
+            "transformed_columns": t.transformed,
+            "review_columns": t.review,
+            "sample_rows": args.sample_rows,
+        }))?;
+    }
     Ok(())
 }
 

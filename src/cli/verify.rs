@@ -6,9 +6,22 @@ use crate::scan;
 use crate::source::{self, Location};
 use crate::verify::{self, VerifyOptions};
 
+use serde_json::{Value, json};
+
 use super::VerifyArgs;
+use super::output::{is_stdout, print_json, stdout_taken, write_stdout};
+
+/// The `--json` schema's name and version: bumped when a field changes meaning or goes.
+pub const SCHEMA: &str = "doppel.verify/1";
 
 pub fn verify(args: VerifyArgs) -> Result<()> {
+    if args.json && args.report.as_deref().is_some_and(is_stdout) {
+        return Err(stdout_taken(
+            "--report -",
+            "the --json output",
+            "write the report to a file (--report FILE), or leave out --json",
+        ));
+    }
     let rules = load_rules(&args.rules)?;
     let from = Location::parse(&args.from);
     let to = Location::parse(&args.to);
@@ -27,14 +40,52 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
         pair_by_position: rules.subset.is_none(),
     };
     let report = verify::verify(&plan, source.as_ref(), output.as_ref(), &options)?;
-    println!("{report}");
+    // The summary is for people (stderr); --json and --report - are for programs (stdout).
+    eprintln!("{report}");
+    if args.json {
+        print_json(&report_json(&report, &from.display(), &to.display()))?;
+    }
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&report).map_err(|e| Error::target(path.display(), e))?;
-        crate::sink::file::write_replacing(path, (json + "\n").as_bytes())
-            .map_err(|e| Error::target(path.display(), e))?;
+        if is_stdout(path) {
+            write_stdout((json + "\n").as_bytes(), "the report")?;
+        } else {
+            crate::sink::file::write_replacing(path, (json + "\n").as_bytes())
+                .map_err(|e| Error::target(path.display(), e))?;
+        }
     }
     match report.findings.len() {
         0 => Ok(()),
         count => Err(Error::Findings { location: to.display(), count }),
     }
+}
+
+/// `verify --json` (schema [`SCHEMA`], fields in the README): counts and names, never a value.
+pub fn report_json(report: &verify::Report, source: &str, target: &str) -> Value {
+    let finding = |f: &verify::Finding| {
+        json!({
+            "table": f.table,
+            "column": if f.column.is_empty() { None } else { Some(&f.column) },
+            "kind": f.kind,
+            "count": f.count,
+            "from": f.from,
+            "rule": f.rule,
+        })
+    };
+    json!({
+        "schema": SCHEMA,
+        "outcome": if report.findings.is_empty() { "clean" } else { "findings" },
+        "source": source,
+        "target": target,
+        "tables_checked": report.tables_checked,
+        "personal_columns": report.personal_columns,
+        "values_searched": report.values_searched,
+        "max_same_rate": report.max_same_rate,
+        "findings": report.findings.iter().map(finding).collect::<Vec<_>>(),
+        "notes": report.published.iter().map(|n| {
+            let mut note = finding(n);
+            note["kind"] = json!("kept");
+            note
+        }).collect::<Vec<_>>(),
+    })
 }

@@ -481,3 +481,5 @@ fn quiet_hides_the_summary_log_levels_are_checked_and_unknown_ones_refused() {
     let out = doppel(&[&["--color", "sometimes"][..], &check[..]].concat(), None);
     assert_eq!(out.status.code(), Some(2));
 }
+
+mod shell;

@@ -102,7 +102,10 @@ fn a_branch_is_a_fast_full_copy_listed_with_template_time_and_size() {
     // list --json: name, template, created_at, size_bytes.
     let out = branch(&["list", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let items: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(listed["schema"], "doppel.branch.list/1");
+    assert!(listed["server"].is_string(), "{listed}");
+    let items = &listed["branches"];
     let item = items.as_array().unwrap().iter().find(|i| i["name"] == name.as_str()).expect("branch in JSON");
     assert_eq!(item["template"], template.as_str());
     let size = item["size_bytes"].as_i64().unwrap();
@@ -129,8 +132,8 @@ fn a_branch_is_a_fast_full_copy_listed_with_template_time_and_size() {
         assert!(!exists(db));
     }
     let out = branch(&["list", "--json"]);
-    let items: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert!(!items.as_array().unwrap().iter().any(|i| i["name"] == name.as_str()));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(!listed["branches"].as_array().unwrap().iter().any(|i| i["name"] == name.as_str()));
     assert!(exists(&template), "the template stays");
 }
 
