@@ -63,6 +63,8 @@ fn batch_bench(c: &mut Criterion, name: &str, column: &str, rule: &str) {
     let set = parse_rules(&[(PathBuf::from("bench.toml"), rules)]).expect("rules");
     let plan = bind(&set, &[SourceTable::new("public.t", batch.schema())]).expect("plan");
     let transformer = Transformer::new(&plan, &key());
+    // `unique` decisions are made before the batches run, as the pipeline's pass 1 does.
+    transformer.resolve_unique_from(&[("public.t", &batch)], 0).expect("unique");
     let table = transformer.table("public.t").expect("table");
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
     let mut group = c.benchmark_group("batch");

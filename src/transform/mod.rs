@@ -100,6 +100,30 @@ impl Transformer {
         Ok(pending)
     }
 
+    /// Passes 1 and 1b from batches in memory (each table one batch whose first row is
+    /// numbered `first_row`), then [`Self::finish_unique`]: for callers without a source,
+    /// such as benchmarks and tests. The pipeline does the same from a source.
+    pub fn resolve_unique_from(&self, tables: &[(&str, &RecordBatch)], first_row: u64) -> Result<(), RowError> {
+        let batch_of = |name: &str| tables.iter().find(|(n, _)| *n == name).map(|(_, b)| *b);
+        for t in self.unique_tables() {
+            if let Some(b) = batch_of(t.name()) {
+                t.collect_unique(b, first_row)?;
+            }
+        }
+        let (mut pending, mut first_attempt) = (self.sort_collected(), 1);
+        while pending > 0 {
+            for t in self.redraw_tables() {
+                if let Some(b) = batch_of(t.name()) {
+                    t.collect_redraws(b, first_row, first_attempt)?;
+                }
+            }
+            pending = self.resolve_redraws(first_attempt)?;
+            first_attempt += unique::REDRAWS_PER_READ;
+        }
+        self.finish_unique();
+        Ok(())
+    }
+
     /// Makes every domain's decisions final; (domain, summary) for the log.
     pub fn finish_unique(&self) -> Vec<(String, unique::Summary)> {
         self.states.iter().map(|(domain, s)| (domain.clone(), s.finish())).collect()

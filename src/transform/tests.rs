@@ -29,7 +29,7 @@ pub(crate) fn plan_for(rules: &str, tables: &[(&str, &RecordBatch)]) -> crate::p
 }
 
 /// A transformer whose `unique` domains are resolved from `tables` (each one batch, its
-/// first row numbered `first_row`), as the pipeline's passes 1 and 1b do from a source.
+/// first row numbered `first_row`).
 pub(crate) fn resolved(
     plan: &crate::plan::Plan,
     key: &Key,
@@ -37,23 +37,7 @@ pub(crate) fn resolved(
     first_row: u64,
 ) -> Result<Transformer, crate::error::RowError> {
     let transformer = Transformer::new(plan, key);
-    let batch_of = |name: &str| tables.iter().find(|(n, _)| *n == name).map(|(_, b)| *b);
-    for t in transformer.unique_tables() {
-        if let Some(b) = batch_of(t.name()) {
-            t.collect_unique(b, first_row)?;
-        }
-    }
-    let (mut pending, mut first_attempt) = (transformer.sort_collected(), 1);
-    while pending > 0 {
-        for t in transformer.redraw_tables() {
-            if let Some(b) = batch_of(t.name()) {
-                t.collect_redraws(b, first_row, first_attempt)?;
-            }
-        }
-        pending = transformer.resolve_redraws(first_attempt)?;
-        first_attempt += super::unique::REDRAWS_PER_READ;
-    }
-    transformer.finish_unique();
+    transformer.resolve_unique_from(tables, first_row)?;
     Ok(transformer)
 }
 
