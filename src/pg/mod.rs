@@ -26,6 +26,7 @@
 //! | [`copy_text`]  | COPY text framing: rows, fields, NULL, backslash escapes           |
 //! | [`text_forms`] | PostgreSQL text forms ↔ values; errors for values Arrow cannot hold |
 //! | [`decode`]     | COPY text rows → Arrow builders → batches                          |
+//! | [`raw_copy`]   | tables copied unchanged: COPY data cut into whole rows, counted     |
 //! | [`child`]      | pg_dump and psql as child processes; the schema's sections         |
 //! | [`restore`]    | post-data over several connections with `pg_restore --jobs`       |
 //! | [`roles`]      | `--role-map`: owners and privileges carried over to other roles    |
@@ -44,6 +45,7 @@ pub mod lock;
 pub mod marker;
 pub mod pgpass;
 pub mod protect;
+pub mod raw_copy;
 pub mod restore;
 pub mod roles;
 pub mod text_forms;

@@ -31,9 +31,9 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::plan::{Plan, TablePlan};
 use crate::rules::TableAction;
-use crate::sink::Sink;
-use crate::source::Source;
-use crate::transform::Transformer;
+use crate::sink::{Sink, TableSink};
+use crate::source::{RawStream, Source};
+use crate::transform::{TableTransform, Transformer};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -282,20 +282,57 @@ fn progress_bar(progress: &MultiProgress, table: &str) -> ProgressBar {
     bar
 }
 
-/// Reads, transforms and writes one table: reader thread → transform on this thread (in the
-/// shared pool) → writer thread.
+/// Copies one table: its rows as they are when nothing changes them and the source and sink
+/// can ([`copy_unchanged`]), else read, transformed and written ([`transform_batches`]).
 fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
     let table_started = Instant::now();
     let transform = shared
         .transformer
         .table(&table.name)
         .ok_or_else(|| Error::Usage(format!("{}: no transform was built for this table", table.name)))?;
-    let mut table_sink = lock(&shared.sink).open_table(&table.name, table.schema.clone())?;
-    let stream = shared.source.read(&table.name, shared.options.batch_rows.max(1))?;
+    let table_sink = lock(&shared.sink).open_table(&table.name, table.schema.clone())?;
     let bar = shared.progress.as_ref().map(|p| progress_bar(p, &table.name));
+    let raw = match table_sink.raw_request() {
+        Some(request) if transform.is_identity() => {
+            let raw = shared.source.read_raw(&table.name, &request)?;
+            if raw.is_some() {
+                tracing::debug!(table = %table.name, format = ?request.format, "copied unchanged, without decoding");
+            }
+            raw
+        }
+        _ => None,
+    };
+    let (rows_read, rows, bytes) = match raw {
+        Some(chunks) => copy_unchanged(chunks, table_sink, bar.as_ref(), shared)?,
+        None => transform_batches(table, &transform, table_sink, bar.as_ref(), shared)?,
+    };
+    let seconds = table_started.elapsed().as_secs_f64();
+    let rate = rows as f64 / seconds.max(1e-9);
+    match (&shared.progress, bar) {
+        (Some(progress), Some(bar)) => {
+            bar.finish_and_clear();
+            progress.remove(&bar);
+            let _ = progress
+                .println(format!("  {:<30} {:>12} rows  {:>9.0} rows/s  {:.2}s", table.name, rows, rate, seconds));
+        }
+        _ => tracing::info!(table = %table.name, rows, rows_per_sec = rate as u64, "done"),
+    }
+    Ok(TableReport { table: table.name.clone(), action: "copy", rows_read, rows, bytes_written: bytes, seconds })
+}
+
+/// Reads, transforms and writes one table's batches: the reader, the transform (on the
+/// pool) and the writer run side by side. Returns (rows read, rows written, bytes written).
+fn transform_batches(
+    table: &TablePlan,
+    transform: &TableTransform,
+    mut table_sink: Box<dyn TableSink>,
+    bar: Option<&ProgressBar>,
+    shared: &Shared<'_>,
+) -> Result<(u64, u64, u64)> {
+    let stream = shared.source.read(&table.name, shared.options.batch_rows.max(1))?;
     let (to_transform, from_reader) = bounded(2);
     let (to_writer, from_transform) = bounded::<arrow_array::RecordBatch>(2);
-    let (rows_read, rows, bytes) = std::thread::scope(|scope| -> Result<(u64, u64, u64)> {
+    std::thread::scope(|scope| -> Result<(u64, u64, u64)> {
         let reader = scope.spawn(move || {
             for batch in stream {
                 if shared.stopping() || to_transform.send(batch).is_err() {
@@ -333,7 +370,7 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
                 }
             };
             rows += out.num_rows() as u64;
-            if let Some(bar) = &bar {
+            if let Some(bar) = bar {
                 bar.set_position(rows);
             }
             if to_writer.send(out).is_err() {
@@ -351,17 +388,29 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
             return Err(Error::Interrupted);
         }
         written.map(|bytes| (rows_read, rows, bytes))
-    })?;
-    let seconds = table_started.elapsed().as_secs_f64();
-    let rate = rows as f64 / seconds.max(1e-9);
-    match (&shared.progress, bar) {
-        (Some(progress), Some(bar)) => {
-            bar.finish_and_clear();
-            progress.remove(&bar);
-            let _ = progress
-                .println(format!("  {:<30} {:>12} rows  {:>9.0} rows/s  {:.2}s", table.name, rows, rate, seconds));
+    })
+}
+
+/// A table whose every column is kept, from a source that can send its COPY data as the sink
+/// takes it: the rows pass as they are, never decoded ([`crate::pg::raw_copy`]).
+fn copy_unchanged(
+    chunks: RawStream,
+    mut table_sink: Box<dyn TableSink>,
+    bar: Option<&ProgressBar>,
+    shared: &Shared<'_>,
+) -> Result<(u64, u64, u64)> {
+    let mut rows = 0u64;
+    for chunk in chunks {
+        if shared.stopping() {
+            return Err(Error::Interrupted);
         }
-        _ => tracing::info!(table = %table.name, rows, rows_per_sec = rate as u64, "done"),
+        let chunk = chunk?;
+        rows += chunk.rows;
+        table_sink.write_raw(chunk)?;
+        if let Some(bar) = bar {
+            bar.set_position(rows);
+        }
     }
-    Ok(TableReport { table: table.name.clone(), action: "copy", rows_read, rows, bytes_written: bytes, seconds })
+    let bytes = table_sink.finish()?;
+    Ok((rows, rows, bytes))
 }

@@ -19,6 +19,7 @@ use arrow_array::{RecordBatch, RecordBatchOptions};
 use arrow_schema::{ArrowError, SchemaRef};
 
 use crate::error::Result;
+use crate::pg::raw_copy::{RawChunk, RawRequest};
 
 pub use open::{SinkOptions, TargetSchema, open};
 
@@ -55,6 +56,15 @@ pub trait Sink: Send {
 
 pub trait TableSink: Send {
     fn write(&mut self, batch: &RecordBatch) -> Result<()>;
+    /// The raw COPY data this table sink takes in place of batches when the table is copied
+    /// unchanged ([`crate::pg::raw_copy`]); `None` when it takes only batches.
+    fn raw_request(&self) -> Option<RawRequest> {
+        None
+    }
+    /// Writes whole rows of raw COPY data in the form of [`TableSink::raw_request`].
+    fn write_raw(&mut self, _chunk: RawChunk) -> Result<()> {
+        Err(crate::error::Error::Usage("internal error: this target takes no raw COPY data".into()))
+    }
     /// Completes the table; returns the bytes written.
     fn finish(self: Box<Self>) -> Result<u64>;
 }

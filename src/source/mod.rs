@@ -14,12 +14,16 @@ pub mod zero_columns;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+use crate::pg::raw_copy::{RawChunk, RawRequest};
 use crate::pg::url::redact_url_password;
 use crate::schema::SourceTable;
 use arrow_array::RecordBatch;
 
 /// A stream of batches of one table.
 pub type BatchStream = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
+
+/// A stream of raw COPY data of one table, in chunks of whole rows.
+pub type RawStream = Box<dyn Iterator<Item = Result<RawChunk>> + Send>;
 
 pub trait Source: Send + Sync {
     /// Tables in name order.
@@ -31,6 +35,12 @@ pub trait Source: Send + Sync {
     /// nullable), which spares decoding them. The same rows in the same order as `read`.
     fn read_columns(&self, table: &str, _columns: &[usize], batch_rows: usize) -> Result<BatchStream> {
         self.read(table, batch_rows)
+    }
+    /// The rows of `table` as raw COPY data in the form `request` asks (its columns, in its
+    /// format), for a table copied unchanged ([`crate::pg::raw_copy`]); `None` when this
+    /// source cannot produce it, and the table is then read with [`Source::read`].
+    fn read_raw(&self, _table: &str, _request: &RawRequest) -> Result<Option<RawStream>> {
+        Ok(None)
     }
     /// Whether the source's database accepts `text` as a value of the PostgreSQL type
     /// `pg_type` (as its catalog spells it); `None` when there is no database to ask.

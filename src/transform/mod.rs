@@ -234,6 +234,11 @@ impl TableTransform {
         }
     }
 
+    /// Whether every column is kept: the batches come out as they went in.
+    pub fn is_identity(&self) -> bool {
+        self.columns.is_empty()
+    }
+
     /// Transforms one batch. `first_row` is the 0-based index of the batch's first row in
     /// the table, used to report 1-based row numbers in errors.
     pub fn apply(&self, batch: &RecordBatch, first_row: u64) -> Result<RecordBatch, RowError> {

@@ -15,6 +15,7 @@ use postgres::Client;
 
 use crate::error::{Error, Result};
 use crate::pg::error::describe;
+use crate::pg::raw_copy::{CopyFormat, RawChunk, RawRequest};
 use crate::sink::TableSink;
 
 use super::copy_binary::{self, BinaryEncoder};
@@ -28,13 +29,16 @@ pub enum Chunk {
 
 /// Starts the [`TableSink`] of table `name`: batches are projected on `columns`, given the
 /// `projected` schema, encoded as COPY text and passed to `copy`, which runs on a writer thread
-/// of its own (usually [`copy_thread`] on some connection).
+/// of its own (usually [`copy_thread`] on some connection). With `raw_major` (the target
+/// server's major version), the table sink also takes raw COPY data of a table copied
+/// unchanged, in its own format ([`crate::pg::raw_copy`]).
 pub fn start_copy(
     location: &str,
     name: &str,
     columns: Vec<usize>,
     projected: SchemaRef,
     binary: Option<BinaryEncoder>,
+    raw_major: Option<u32>,
     copy: impl FnOnce(Receiver<Chunk>) -> std::result::Result<u64, String> + Send + 'static,
 ) -> Result<Box<dyn TableSink>> {
     let (sender, receiver) = bounded::<Chunk>(2);
@@ -54,6 +58,7 @@ pub fn start_copy(
         sender: Some(sender),
         writer: Some(writer),
         binary,
+        raw_major,
         rows: 0,
         bytes: 0,
         buffer: Vec::new(),
@@ -92,6 +97,8 @@ struct PostgresTableSink {
     writer: Option<JoinHandle<std::result::Result<u64, String>>>,
     /// Binary COPY (header already sent); `None`: text.
     binary: Option<BinaryEncoder>,
+    /// The target's major version when raw COPY data is taken.
+    raw_major: Option<u32>,
     /// Rows sent so far, for row numbers in errors.
     rows: u64,
     bytes: u64,
@@ -99,6 +106,16 @@ struct PostgresTableSink {
 }
 
 impl PostgresTableSink {
+    /// Hands encoded rows to the writer thread.
+    fn send(&mut self, bytes: Vec<u8>) -> Result<()> {
+        self.bytes += bytes.len() as u64;
+        let sent = self.sender.as_ref().map(|s| s.send(Chunk::Data(bytes)).is_ok()).unwrap_or(false);
+        if !sent {
+            return Err(self.writer_error());
+        }
+        Ok(())
+    }
+
     fn writer_error(&mut self) -> Error {
         self.sender = None;
         let message = match self.writer.take().map(JoinHandle::join) {
@@ -133,12 +150,17 @@ impl TableSink for PostgresTableSink {
             None => copy_text::encode_batch(&batch, &mut buffer),
         }
         self.rows += batch.num_rows() as u64;
-        self.bytes += buffer.len() as u64;
-        let sent = self.sender.as_ref().map(|s| s.send(Chunk::Data(buffer)).is_ok()).unwrap_or(false);
-        if !sent {
-            return Err(self.writer_error());
-        }
-        Ok(())
+        self.send(buffer)
+    }
+
+    fn raw_request(&self) -> Option<RawRequest> {
+        let format = if self.binary.is_some() { CopyFormat::Binary } else { CopyFormat::Text };
+        Some(RawRequest { columns: self.columns.clone(), format, server_major: Some(self.raw_major?) })
+    }
+
+    fn write_raw(&mut self, chunk: RawChunk) -> Result<()> {
+        self.rows += chunk.rows;
+        self.send(chunk.bytes)
     }
 
     fn finish(mut self: Box<Self>) -> Result<u64> {

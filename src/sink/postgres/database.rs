@@ -111,6 +111,8 @@ pub struct PostgresSink {
     /// The comment put on the created database; it is dropped only if the comment still says this.
     marker: String,
     committed: bool,
+    /// The target server's major version, once asked ([`PostgresSink::server_major`]).
+    server_major: Option<u32>,
 }
 
 impl std::fmt::Debug for PostgresSink {
@@ -317,6 +319,7 @@ impl PostgresSink {
             created: false,
             marker,
             committed: false,
+            server_major: None,
         };
         let build_beside = if let (Some(comment), true) = (&existing, options.replace) {
             if !marker::is_doppel_marker(comment.as_deref()) && !options.force {
@@ -411,6 +414,24 @@ impl PostgresSink {
         }
         self.control = Some(Arc::new(Mutex::new(self.target.connect().map_err(as_target)?)));
         Ok(())
+    }
+
+    /// The target server's major version (asked once).
+    fn server_major(&mut self) -> Result<u32> {
+        if let Some(major) = self.server_major {
+            return Ok(major);
+        }
+        let loc = self.target.location.clone();
+        let number: String = self
+            .control()?
+            .query_one("SHOW server_version_num", &[])
+            .map_err(|e| Error::target(&loc, format!("reading the server version: {}", describe(&e))))?
+            .get(0);
+        let number: i32 =
+            number.trim().parse().map_err(|_| Error::target(&loc, "the server reported an unreadable version"))?;
+        let major = crate::pg::version::major_of(number);
+        self.server_major = Some(major);
+        Ok(major)
     }
 
     fn control(&self) -> Result<MutexGuard<'_, Client>> {
@@ -746,17 +767,20 @@ impl Sink for PostgresSink {
             statement.push_str(" (FORMAT binary)");
         }
         tracing::debug!(table = name, binary = binary.is_some(), "COPY format");
+        let major = Some(self.server_major()?);
         if self.in_transaction {
             // One table at a time on the load's connection: a COPY holds it until it is done.
             let shared =
                 self.control.clone().ok_or_else(|| Error::target(&loc, "the connection to the target is gone"))?;
-            return start_copy(&loc, name, columns, projected, binary, move |chunks| {
+            return start_copy(&loc, name, columns, projected, binary, major, move |chunks| {
                 let mut client = shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 copy_thread(&mut client, &statement, chunks)
             });
         }
         let mut client = self.target.connect().map_err(as_target)?;
-        start_copy(&loc, name, columns, projected, binary, move |chunks| copy_thread(&mut client, &statement, chunks))
+        start_copy(&loc, name, columns, projected, binary, major, move |chunks| {
+            copy_thread(&mut client, &statement, chunks)
+        })
     }
 
     fn commit(mut self: Box<Self>) -> Result<()> {

@@ -50,6 +50,7 @@ use arrow_schema::{DataType, Schema, SchemaRef};
 use crate::error::{Error, Result};
 use crate::pg::connect::ConnectParams;
 use crate::pg::ident::{quote_ident, quote_literal};
+use crate::pg::raw_copy::{self, CopyFormat, RawChunk, RawRequest};
 use crate::secret::Key;
 use crate::sink::staging::{Claim, FileTarget, claim};
 use crate::sink::{Sink, TableSink};
@@ -106,6 +107,14 @@ struct Shared {
 }
 
 impl Shared {
+    /// Raises the largest value of sequence `seq`'s owning column to `max`.
+    fn raise_max(&mut self, seq: usize, max: Option<i64>) {
+        if let Some(max) = max {
+            let m = &mut self.maxima[seq];
+            *m = Some(m.map_or(max, |m| m.max(max)));
+        }
+    }
+
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
         let loc = &self.location;
         self.out.writer().write_all(bytes).map_err(|e| Error::target(loc, format!("writing the SQL dump: {e}")))
@@ -456,12 +465,28 @@ impl TableSink for DumpTableSink {
         self.bytes += self.buffer.len() as u64;
         let mut shared = self.shared.lock().map_err(|_| Error::target(&self.location, "a writer thread panicked"))?;
         for &(seq, col) in &self.owned {
-            if let Some(max) = column_max(batch.column(col).as_ref()) {
-                let m = &mut shared.maxima[seq];
-                *m = Some(m.map_or(max, |m| m.max(max)));
-            }
+            shared.raise_max(seq, column_max(batch.column(col).as_ref()));
         }
         shared.write(&self.buffer)
+    }
+
+    /// The source's COPY text, as pg_dump writes it.
+    fn raw_request(&self) -> Option<RawRequest> {
+        Some(RawRequest { columns: self.columns.clone(), format: CopyFormat::Text, server_major: None })
+    }
+
+    fn write_raw(&mut self, chunk: RawChunk) -> Result<()> {
+        self.bytes += chunk.bytes.len() as u64;
+        let mut shared = self.shared.lock().map_err(|_| Error::target(&self.location, "a writer thread panicked"))?;
+        for &(seq, col) in &self.owned {
+            // Integer columns: their text form is plain digits, never escaped.
+            let max = raw_copy::text_fields(&chunk.bytes, col)
+                .flatten()
+                .filter_map(|field| std::str::from_utf8(field).ok()?.parse::<i64>().ok())
+                .max();
+            shared.raise_max(seq, max);
+        }
+        shared.write(&chunk.bytes)
     }
 
     fn finish(mut self: Box<Self>) -> Result<u64> {

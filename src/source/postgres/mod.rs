@@ -45,12 +45,13 @@ use postgres::error::SqlState;
 
 use crate::error::{Error, Result};
 use crate::schema::SourceTable;
-use crate::source::{BatchStream, Source};
+use crate::source::{BatchStream, RawStream, Source};
 
 use crate::pg::catalog::{self, PgTable};
 use crate::pg::connect::{ConnectParams, query_error};
 use crate::pg::ident::quote_literal;
 use crate::pg::lock::DEFAULT_LOCK_TIMEOUT;
+use crate::pg::raw_copy::{CopyFormat, RawRequest};
 use crate::pg::version;
 
 /// A PostgreSQL database as a [`Source`].
@@ -234,25 +235,9 @@ impl PostgresSource {
 impl PostgresSource {
     /// Reads `table`; with `columns`, only those have values (the others are sent as NULL).
     fn read_projected(&self, table: &str, columns: Option<&[usize]>, batch_rows: usize) -> Result<BatchStream> {
-        let index = self.tables.binary_search_by(|t| t.name.as_str().cmp(table)).map_err(|_| {
-            Error::source(
-                &self.params.location,
-                format!("no table {table} in the database (tables are named schema.table, without quotes)"),
-            )
-        })?;
-        let pg_table = &self.pg_tables[index];
-        if pg_table.row_security {
-            return Err(Error::source(&self.params.location, row_security_refusal(table, &self.params.user)));
-        }
+        let pg_table = self.readable(table)?;
         let client = self.snapshot_connection(table)?;
-        let names = reader::Names {
-            location: self.params.location.clone(),
-            user: self.params.user.clone(),
-            table: table.to_string(),
-            columns: pg_table.columns.iter().map(|c| c.name.clone()).collect(),
-            relation: (pg_table.schema_name.clone(), pg_table.table_name.clone()),
-            tls: self.params.tls.connector(),
-        };
+        let names = self.names(pg_table, table);
         let query = match (self.restrictions.get(table), columns) {
             (Some(select), None) => format!("COPY ({select}) TO STDOUT"),
             (None, None) => pg_table.copy_query(),
@@ -271,6 +256,32 @@ impl PostgresSource {
             None => pg_table.arrow_schema(),
         };
         reader::spawn(client, pg_table, schema, &query, names, batch_rows)
+    }
+
+    /// The catalog entry of `table`, refused when row-level security applies to the role.
+    fn readable(&self, table: &str) -> Result<&PgTable> {
+        let index = self.tables.binary_search_by(|t| t.name.as_str().cmp(table)).map_err(|_| {
+            Error::source(
+                &self.params.location,
+                format!("no table {table} in the database (tables are named schema.table, without quotes)"),
+            )
+        })?;
+        let pg_table = &self.pg_tables[index];
+        if pg_table.row_security {
+            return Err(Error::source(&self.params.location, row_security_refusal(table, &self.params.user)));
+        }
+        Ok(pg_table)
+    }
+
+    fn names(&self, pg_table: &PgTable, table: &str) -> reader::Names {
+        reader::Names {
+            location: self.params.location.clone(),
+            user: self.params.user.clone(),
+            table: table.to_string(),
+            columns: pg_table.columns.iter().map(|c| c.name.clone()).collect(),
+            relation: (pg_table.schema_name.clone(), pg_table.table_name.clone()),
+            tls: self.params.tls.connector(),
+        }
     }
 }
 
@@ -304,6 +315,29 @@ impl Source for PostgresSource {
 
     fn read_columns(&self, table: &str, columns: &[usize], batch_rows: usize) -> Result<BatchStream> {
         self.read_projected(table, Some(columns), batch_rows)
+    }
+
+    /// Binary only from a server of the sink's major version (binary forms may differ
+    /// between major versions); text always.
+    fn read_raw(&self, table: &str, request: &RawRequest) -> Result<Option<RawStream>> {
+        let major = version::major_of(self.server_version_num);
+        if request.format == CopyFormat::Binary && request.server_major != Some(major) {
+            return Ok(None);
+        }
+        let pg_table = self.readable(table)?;
+        let quoted = pg_table.quoted_columns();
+        let Some(list) = request.columns.iter().map(|&i| quoted.get(i).cloned()).collect::<Option<Vec<_>>>() else {
+            return Ok(None);
+        };
+        let from = match self.restrictions.get(table) {
+            Some(select) => format!("({select}) AS doppel_rows"),
+            None => pg_table.from_clause(),
+        };
+        let options = if request.format == CopyFormat::Binary { " (FORMAT binary)" } else { "" };
+        let query = format!("COPY (SELECT {} FROM {from}) TO STDOUT{options}", list.join(", "));
+        let client = self.snapshot_connection(table)?;
+        let stream = reader::spawn_raw(client, &query, self.names(pg_table, table), request.format, list.len())?;
+        Ok(Some(stream))
     }
 }
 

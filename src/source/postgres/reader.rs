@@ -6,6 +6,9 @@
 //! reader thread: CopyOutReader ─rows─▶ RowDecoder ─RecordBatch─▶ bounded(2) ─▶ BatchStream
 //! ```
 //!
+//! A table copied unchanged ([`spawn_raw`]) goes the same way as raw COPY data cut into
+//! chunks of whole rows ([`crate::pg::raw_copy`]), never decoded.
+//!
 //! After the COPY, before its last batch, the reader checks that the table was not emptied
 //! or rewritten after the snapshot was taken ([`check_not_rewritten`]).
 //!
@@ -13,6 +16,7 @@
 //! cancels the COPY on the server (otherwise closing the connection would first drain the
 //! rest of the table), and drops the connection. A decoding error stops the same way.
 
+use std::io::BufRead;
 use std::thread;
 
 use arrow_array::RecordBatch;
@@ -24,12 +28,13 @@ use crate::pg::catalog::PgTable;
 use crate::pg::copy_text::{ReadError, RowReader};
 use crate::pg::decode::{RowDecoder, RowFailure};
 use crate::pg::error::describe_query_error;
+use crate::pg::raw_copy::{Chunker, CopyFormat, FramingError, RawChunk};
 use crate::pg::tls::MakeTls;
-use crate::source::BatchStream;
+use crate::source::{BatchStream, RawStream};
 
-/// What the reader thread sends.
-enum Msg {
-    Batch(RecordBatch),
+/// What the reader thread sends: batches, or raw chunks.
+enum Msg<T> {
+    Item(T),
     Failed(Error),
     /// The COPY completed and every row was sent.
     End,
@@ -78,15 +83,39 @@ pub(super) fn spawn(
     names: Names,
     batch_rows: usize,
 ) -> Result<BatchStream> {
+    let decoder = RowDecoder::new(schema, table.kinds(), batch_rows);
+    let stream = start(query, names, move |query, names, tx| copy_table(client, query, decoder, names, tx))?;
+    Ok(Box::new(stream))
+}
+
+/// Starts reading `query` (a `COPY (SELECT …) TO STDOUT` of `fields` columns in `format`) as
+/// raw chunks of whole rows, in a thread.
+pub(super) fn spawn_raw(
+    client: Client,
+    query: &str,
+    names: Names,
+    format: CopyFormat,
+    fields: usize,
+) -> Result<RawStream> {
+    let chunker = Chunker::new(format, fields);
+    let stream = start(query, names, move |query, names, tx| copy_raw(client, query, chunker, names, tx))?;
+    Ok(Box::new(stream))
+}
+
+/// Runs `copy` in a reader thread; its items come out of the returned stream.
+fn start<T: Send + 'static>(
+    query: &str,
+    names: Names,
+    copy: impl FnOnce(&str, &Names, &Sender<Msg<T>>) -> Result<u64, Stop> + Send + 'static,
+) -> Result<PgStream<T>> {
     let (tx, rx) = crossbeam_channel::bounded(2);
     let query = query.to_string();
-    let decoder = RowDecoder::new(schema, table.kinds(), batch_rows);
     let thread_names = names.clone();
     thread::Builder::new()
         .name(format!("doppel-pg-read {}", names.table))
         .spawn(move || {
             let started = std::time::Instant::now();
-            match copy_table(client, &query, decoder, &thread_names, &tx) {
+            match copy(&query, &thread_names, &tx) {
                 Ok(rows) => {
                     tracing::debug!(table = %thread_names.table, rows, elapsed = ?started.elapsed(), "table read");
                     let _ = tx.send(Msg::End);
@@ -100,7 +129,7 @@ pub(super) fn spawn(
             }
         })
         .map_err(|e| names.error(format!("cannot start a reader thread ({e})")))?;
-    Ok(Box::new(PgBatchStream { rx, names: Some(names) }))
+    Ok(PgStream { rx, names: Some(names) })
 }
 
 fn copy_table(
@@ -108,14 +137,12 @@ fn copy_table(
     query: &str,
     mut decoder: RowDecoder,
     names: &Names,
-    tx: &Sender<Msg>,
+    tx: &Sender<Msg<RecordBatch>>,
 ) -> Result<u64, Stop> {
     // Stopping early must not drain the rest of the table: the server only reads our
     // Terminate after the COPY ends, so ask it to cancel the COPY first.
     let cancel = client.cancel_token();
-    let copy = client
-        .copy_out(query)
-        .map_err(|e| Stop::Failed(names.error(format!("starting COPY: {}", describe_query_error(&e, &names.user)))))?;
+    let copy = client.copy_out(query).map_err(|e| starting_failed(&e, names))?;
     let mut rows = RowReader::new(copy);
     let result = rows.for_each_row(|line| -> Result<(), Stop> {
         decoder.push_row(line).map_err(|f| Stop::Failed(names.row_error(&f)))?;
@@ -126,25 +153,9 @@ fn copy_table(
     });
     match result {
         Ok(()) => {}
-        Err(ReadError::Callback(stop)) => {
-            if let Err(e) = cancel.cancel_query(names.tls.clone()) {
-                tracing::debug!(table = %names.table, error = %e, "cannot cancel the COPY; the connection is dropped");
-            }
-            return Err(stop);
-        }
-        Err(ReadError::Truncated) => {
-            return Err(Stop::Failed(names.error(format!(
-                "the COPY data ended in the middle of row {}; the connection was probably lost, run again",
-                decoder.rows() + 1
-            ))));
-        }
-        Err(ReadError::Io(e)) => {
-            let why = match e.get_ref().and_then(|inner| inner.downcast_ref::<postgres::Error>()) {
-                Some(pg) => describe_query_error(pg, &names.user),
-                None => format!("the connection failed ({})", e.kind()),
-            };
-            return Err(Stop::Failed(names.error(format!("reading failed after row {}: {why}", decoder.rows()))));
-        }
+        Err(ReadError::Callback(stop)) => return Err(cancelled(&cancel, names, stop)),
+        Err(ReadError::Truncated) => return Err(Stop::Failed(truncated(names, decoder.rows() + 1))),
+        Err(ReadError::Io(e)) => return Err(Stop::Failed(read_failed(names, &e, decoder.rows()))),
     }
     drop(rows);
     check_not_rewritten(&mut client, names).map_err(Stop::Failed)?;
@@ -154,6 +165,67 @@ fn copy_table(
     // Read-only: ending the session ends the transaction.
     drop(client);
     Ok(decoder.rows())
+}
+
+/// [`copy_table`] for raw COPY data: the bytes as they come, cut into whole rows.
+fn copy_raw(
+    mut client: Client,
+    query: &str,
+    mut chunker: Chunker,
+    names: &Names,
+    tx: &Sender<Msg<RawChunk>>,
+) -> Result<u64, Stop> {
+    let cancel = client.cancel_token();
+    let mut copy = client.copy_out(query).map_err(|e| starting_failed(&e, names))?;
+    let framing = |e: FramingError| Stop::Failed(names.error(format!("{e}; run again")));
+    loop {
+        let data = match copy.fill_buf() {
+            Ok(data) => data,
+            Err(e) => return Err(Stop::Failed(read_failed(names, &e, chunker.rows()))),
+        };
+        if data.is_empty() {
+            break;
+        }
+        let n = data.len();
+        let chunk = chunker.push(data).map_err(framing);
+        copy.consume(n);
+        if let Some(chunk) = chunk.map_err(|stop| cancelled(&cancel, names, stop))? {
+            tx.send(Msg::Item(chunk)).map_err(|_| cancelled(&cancel, names, Stop::Disconnected))?;
+        }
+    }
+    drop(copy);
+    check_not_rewritten(&mut client, names).map_err(Stop::Failed)?;
+    let rows = chunker.rows();
+    let last = chunker.finish().map_err(framing)?;
+    if !last.bytes.is_empty() {
+        tx.send(Msg::Item(last)).map_err(|_| Stop::Disconnected)?;
+    }
+    drop(client);
+    Ok(rows)
+}
+
+fn starting_failed(e: &postgres::Error, names: &Names) -> Stop {
+    Stop::Failed(names.error(format!("starting COPY: {}", describe_query_error(e, &names.user))))
+}
+
+/// Cancels the COPY on the server before the connection is dropped, and passes `stop` on.
+fn cancelled(cancel: &postgres::CancelToken, names: &Names, stop: Stop) -> Stop {
+    if let Err(e) = cancel.cancel_query(names.tls.clone()) {
+        tracing::debug!(table = %names.table, error = %e, "cannot cancel the COPY; the connection is dropped");
+    }
+    stop
+}
+
+fn truncated(names: &Names, row: u64) -> Error {
+    names.error(format!("the COPY data ended in the middle of row {row}; the connection was probably lost, run again"))
+}
+
+fn read_failed(names: &Names, e: &std::io::Error, after_row: u64) -> Error {
+    let why = match e.get_ref().and_then(|inner| inner.downcast_ref::<postgres::Error>()) {
+        Some(pg) => describe_query_error(pg, &names.user),
+        None => format!("the connection failed ({})", e.kind()),
+    };
+    names.error(format!("reading failed after row {after_row}: {why}"))
 }
 
 /// The storage of a table (and of its partitions) in the snapshot's catalog and now: a row
@@ -191,28 +263,28 @@ fn check_not_rewritten(client: &mut Client, names: &Names) -> Result<(), Error> 
     Ok(())
 }
 
-fn send_batch(decoder: &mut RowDecoder, names: &Names, tx: &Sender<Msg>) -> Result<(), Stop> {
+fn send_batch(decoder: &mut RowDecoder, names: &Names, tx: &Sender<Msg<RecordBatch>>) -> Result<(), Stop> {
     let batch = decoder.finish_batch().map_err(|e| {
         Stop::Failed(names.error(format!("cannot assemble a batch ending at row {} ({e})", decoder.rows())))
     })?;
-    tx.send(Msg::Batch(batch)).map_err(|_| Stop::Disconnected)
+    tx.send(Msg::Item(batch)).map_err(|_| Stop::Disconnected)
 }
 
 /// The consumer's end. Ends after [`Msg::End`]; a thread that vanished without it (a panic)
 /// is an error, never a silently short table.
-struct PgBatchStream {
-    rx: Receiver<Msg>,
+struct PgStream<T> {
+    rx: Receiver<Msg<T>>,
     /// `None` once the stream has ended.
     names: Option<Names>,
 }
 
-impl Iterator for PgBatchStream {
-    type Item = Result<RecordBatch>;
+impl<T> Iterator for PgStream<T> {
+    type Item = Result<T>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let names = self.names.as_ref()?;
         match self.rx.recv() {
-            Ok(Msg::Batch(b)) => Some(Ok(b)),
+            Ok(Msg::Item(item)) => Some(Ok(item)),
             Ok(Msg::End) => {
                 self.names = None;
                 None

@@ -20,3 +20,4 @@ mod tls;
 mod to_parquet;
 mod type_fidelity;
 mod type_matrix;
+mod unchanged;
