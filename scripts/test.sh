@@ -2,8 +2,9 @@
 # The project's test command; CI runs it (through .ci/run) as root on a fresh machine.
 #
 # The integration tests check doppel's Parquet output with an independent reader,
-# scripts/check_parquet.py (pyarrow).  pyarrow lives in a venv under target/pyenv, installed on
-# first use, and the tests find that interpreter through DOPPEL_PYTHON.
+# scripts/check_parquet.py (pyarrow), and the YAML blocks of the documentation with PyYAML
+# (tests/it/docs_examples.rs).  Both live in a venv under target/pyenv, installed on first use,
+# and the tests find that interpreter through DOPPEL_PYTHON.
 #
 #   bash scripts/test.sh              # style (cargo fmt --check, clippy -D warnings), then every test
 #   bash scripts/test.sh some_filter  # extra arguments go to `cargo test`
@@ -11,12 +12,13 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PYARROW_VERSION=26.0.1
+PYYAML_VERSION=6.0.3
 VENV="$PWD/target/pyenv"
 
-if ! "$VENV/bin/python" -c "import sys, pyarrow; sys.exit(pyarrow.__version__ != '$PYARROW_VERSION')" 2>/dev/null; then
-  echo "test.sh: installing pyarrow $PYARROW_VERSION into target/pyenv" >&2
+if ! "$VENV/bin/python" -c "import sys, pyarrow, yaml; sys.exit(pyarrow.__version__ != '$PYARROW_VERSION' or yaml.__version__ != '$PYYAML_VERSION')" 2>/dev/null; then
+  echo "test.sh: installing pyarrow $PYARROW_VERSION and PyYAML $PYYAML_VERSION into target/pyenv" >&2
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "pyarrow==$PYARROW_VERSION"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "pyarrow==$PYARROW_VERSION" "PyYAML==$PYYAML_VERSION"
 fi
 export DOPPEL_PYTHON="$VENV/bin/python"
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use crate::secret::KeyError;
 
-/// Exit codes, documented in the README and `--help`.
+/// Exit codes, documented in docs/commands.md and `--help`.
 pub mod exit {
     pub const SUCCESS: i32 = 0;
     pub const USAGE: i32 = 2;

@@ -75,7 +75,7 @@
 //!    `Strategy::behaviour`, the name in [`strategy::ACTIONS`], and a row in the module table.
 //! 3. Which PostgreSQL types it can write valid values of, when they travel as text: its row
 //!    in `src/strategy/pg_types.rs` (the one table `check` refuses other pairings by), a
-//!    column in the type matrix test (`tests/it/pg/type_matrix.rs`) and in the README's
+//!    column in the type matrix test (`tests/it/pg/type_matrix.rs`) and in docs/rules.md's
 //!    per-type table.
 //! 4. Tests in `src/transform/tests.rs` pinning its output, and an example in `rules/`.
 //!

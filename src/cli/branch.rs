@@ -142,7 +142,7 @@ fn drop(args: DropArgs) -> Result<()> {
     Ok(())
 }
 
-/// `branch list --json`'s schema name and version (fields in the README).
+/// `branch list --json`'s schema name and version (fields in docs/machine-output.md).
 pub const LIST_SCHEMA: &str = "doppel.branch.list/1";
 
 fn list(args: ListArgs) -> Result<()> {

@@ -279,8 +279,8 @@ pub struct GenerateArgs {
     /// Generating threads (default: all cores), from 1 to 1024. Output is identical for any value.
     #[arg(long, value_name = "N", value_parser = bounds::whole::<u16>(bounds::THREADS))]
     pub threads: Option<u16>,
-    /// Print the final summary as JSON (schema doppel.generate/1, see the README's
-    /// "Machine-readable output") on stdout (not with --to -, whose dump is on stdout).
+    /// Print the final summary as JSON (schema doppel.generate/1, fields in
+    /// docs/machine-output.md) on stdout (not with --to -, whose dump is on stdout).
     #[arg(long)]
     pub json: bool,
 }
@@ -296,8 +296,8 @@ pub struct ProfileArgs {
     /// Write the profile to FILE (which must not exist yet) instead of stdout (- is stdout).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Print a summary as JSON (schema doppel.profile/1, see the README's "Machine-readable
-    /// output") on stdout; needs --out FILE, as the profile is on stdout otherwise.
+    /// Print a summary as JSON (schema doppel.profile/1, fields in docs/machine-output.md)
+    /// on stdout; needs --out FILE, as the profile is on stdout otherwise.
     #[arg(long)]
     pub json: bool,
 }
@@ -313,8 +313,8 @@ pub struct ScanArgs {
     /// Write the rules to FILE (which must not exist yet) instead of stdout (- is stdout).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Print a summary of the scan as JSON (schema doppel.scan/1, see the README's
-    /// "Machine-readable output") on stdout; needs --out FILE, as the rules are on stdout
+    /// Print a summary of the scan as JSON (schema doppel.scan/1, fields in
+    /// docs/machine-output.md) on stdout; needs --out FILE, as the rules are on stdout
     /// otherwise.
     #[arg(long)]
     pub json: bool,
@@ -341,8 +341,8 @@ pub struct VerifyArgs {
     /// Also write the counts as JSON to FILE (- is stdout, without --json).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Print the outcome as JSON (schema doppel.verify/1, see the README's "Machine-readable
-    /// output") on stdout; the human summary still goes to stderr.
+    /// Print the outcome as JSON (schema doppel.verify/1, fields in docs/machine-output.md)
+    /// on stdout; the human summary still goes to stderr.
     #[arg(long)]
     pub json: bool,
 }
@@ -420,8 +420,8 @@ pub struct RunArgs {
     /// No progress bars and no summary (log lines follow --log).
     #[arg(long)]
     pub quiet: bool,
-    /// Print the final summary as JSON (schema doppel.run/1, see the README's "Machine-readable
-    /// output") on stdout (not with --to -, whose dump is on stdout).
+    /// Print the final summary as JSON (schema doppel.run/1, fields in docs/machine-output.md)
+    /// on stdout (not with --to -, whose dump is on stdout).
     #[arg(long)]
     pub json: bool,
     /// Check the finished output like `doppel verify` (default --max-same-rate) before publishing
@@ -442,8 +442,8 @@ pub struct CheckArgs {
     /// Print the bound plan, table by table and column by column.
     #[arg(long)]
     pub explain: bool,
-    /// Print the outcome as JSON (schema doppel.check/1, see the README's "Machine-readable
-    /// output") on stdout: the summary, or the problems found in the rules.
+    /// Print the outcome as JSON (schema doppel.check/1, fields in docs/machine-output.md)
+    /// on stdout: the summary, or the problems found in the rules.
     #[arg(long, conflicts_with = "explain")]
     pub json: bool,
     /// Record the source schema the rules now cover in the schema lock beside them

@@ -104,7 +104,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     Ok(())
 }
 
-/// `run --json` (schema [`SCHEMA`], fields in the README).
+/// `run --json` (schema [`SCHEMA`], fields in docs/machine-output.md).
 fn summary_json(config: &RunConfig, report: &RunReport) -> serde_json::Value {
     let tables: Vec<serde_json::Value> = report
         .tables

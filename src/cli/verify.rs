@@ -60,7 +60,7 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
     }
 }
 
-/// `verify --json` (schema [`SCHEMA`], fields in the README): counts and names, never a value.
+/// `verify --json` (schema [`SCHEMA`], fields in docs/machine-output.md): counts and names, never a value.
 pub fn report_json(report: &verify::Report, source: &str, target: &str) -> Value {
     let finding = |f: &verify::Finding| {
         json!({

@@ -1,6 +1,6 @@
 //! The serde model of a rules file: what users write, checked only for structure.
 //!
-//! A rules file looks like this (the README has the full reference):
+//! A rules file looks like this (docs/rules.md has the full reference):
 //!
 //! ```toml
 //! version = 1

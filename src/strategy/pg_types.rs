@@ -1,5 +1,5 @@
 //! Which strategies can write valid values of which PostgreSQL types: the one table the plan
-//! checks every rule against before binding it ([`check`]), `check --explain` and the README
+//! checks every rule against before binding it ([`check`]), `check --explain` and docs/rules.md
 //! print ([`applicable`]). Columns with a native Arrow type are judged by their Arrow type in
 //! each strategy's own binding; this table covers the types that travel as PostgreSQL's text
 //! form (see [`crate::type_kind`]).

@@ -12,7 +12,7 @@
 //!   half the room to grow that the source's have, and a second run's SQL dump is the same
 //!   bytes as the first's.
 //! - **The example rules** (`the_example_rules_fit_the_public_samples`): rules/northwind.toml,
-//!   rules/northwind_subset and rules/clubdata.toml, the README's examples, pass `check` against
+//!   rules/northwind_subset and rules/clubdata.toml, the documentation's examples, pass `check` against
 //!   their datasets with their schema locks and run; scan's classification of the two datasets
 //!   is the committed one (`fixtures/scan/northwind.expected`, `clubdata.expected`;
 //!   `DOPPEL_SCAN_BLESS=1` rewrites them).

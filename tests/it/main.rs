@@ -9,6 +9,7 @@ mod common;
 mod architecture;
 mod cli;
 mod corpus;
+mod docs_examples;
 mod drift;
 mod generate;
 mod golden;

@@ -15,7 +15,7 @@ use crate::type_kind::TypeKind;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FakeRule {
-    /// Generator name, e.g. `"first_name"`, `"email"`, `"date"` (see the README).
+    /// Generator name, e.g. `"first_name"`, `"email"`, `"date"` (see docs/rules.md).
     pub generator: String,
     /// Locale of the generated text: `en` (default), `fr_fr`, `de_de`, ...
     #[serde(default)]

@@ -1,5 +1,5 @@
 //! Shell and pipeline conventions: completions and the man page generated from the argument
-//! definitions, `--json` against the README's documented schemas (read here with serde_json's
+//! definitions, `--json` against the schemas documented in docs/machine-output.md (read here with serde_json's
 //! untyped `Value`, independent of doppel's own structs), and `-` as stdout.
 
 use std::path::Path;
@@ -126,12 +126,12 @@ fn the_man_page_is_roff_that_renders_and_names_every_command() {
     }
 }
 
-/// The rows of the README's table for `schema`: (field path, type).
+/// The rows of docs/machine-output.md's table for `schema`: (field path, type).
 fn documented(schema: &str) -> Vec<(String, String)> {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let heading = format!("### `{schema}`");
-    let at = readme.find(&heading).unwrap_or_else(|| panic!("README: no section {heading}"));
-    let rows: Vec<(String, String)> = readme[at..]
+    let doc = std::fs::read_to_string(root().join("docs/machine-output.md")).unwrap();
+    let heading = format!("## `{schema}`");
+    let at = doc.find(&heading).unwrap_or_else(|| panic!("docs/machine-output.md: no section {heading}"));
+    let rows: Vec<(String, String)> = doc[at..]
         .lines()
         .skip(1)
         .take_while(|l| !l.starts_with('#'))
@@ -154,7 +154,7 @@ fn type_ok(value: &Value, ty: &str) -> bool {
         "array" => value.is_array(),
         "object" => value.is_object(),
         "null" => value.is_null(),
-        other => panic!("README: unknown type `{other}`"),
+        other => panic!("docs/machine-output.md: unknown type `{other}`"),
     })
 }
 
@@ -218,7 +218,10 @@ fn assert_documented(schema: &str, doc: &Value) -> Vec<String> {
     let mut present = Vec::new();
     walk(doc, "", &mut present);
     for p in present {
-        assert!(rows.iter().any(|(path, _)| *path == p), "{schema}: `{p}` is printed but not documented in the README");
+        assert!(
+            rows.iter().any(|(path, _)| *path == p),
+            "{schema}: `{p}` is printed but not documented in docs/machine-output.md"
+        );
     }
     seen
 }

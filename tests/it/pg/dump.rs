@@ -23,7 +23,7 @@ fn ok(out: &Output) {
     assert!(out.status.success(), "{}", common::stderr(out));
 }
 
-/// `psql -X -v ON_ERROR_STOP=1 -d db -f file`, as the README says to restore.
+/// `psql -X -v ON_ERROR_STOP=1 -d db -f file`, as docs/sql-dump.md says to restore.
 fn restore(db: &str, file: &Path) -> Output {
     let c = cluster();
     c.client("psql")

@@ -230,7 +230,7 @@ fn replace_replaces_doppel_outputs_with_or_without_the_marker() {
     assert_fails(&out, 5, &[s(&out_dir), "--replace"]);
     assert_eq!(snapshot(&out_dir), first);
 
-    // The README's flow: the same run again with --replace, another key so the bytes change.
+    // The documented flow: the same run again with --replace, another key so the bytes change.
     ok(&run_shop(&out_dir, OTHER_KEY, &["--replace"]));
     let second = snapshot(&out_dir);
     assert_ne!(second, first, "not replaced");
