@@ -97,6 +97,7 @@
 
 pub mod collect;
 pub mod matcher;
+pub mod spill;
 pub mod text;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -112,8 +113,10 @@ use crate::plan::{Plan, Strategy, TablePlan};
 use crate::rules::TableAction;
 use crate::source::Source;
 
+use self::collect::RowReader;
 use self::collect::{CellText, Collected, NULL_FP, cell_fingerprint, key_fingerprint};
 use self::matcher::{Algorithm, DigestSearch, Hit, Matcher, ValueKey};
+use self::spill::{SortedFile, SpillDir};
 use self::text::ValueClass;
 use self::text::{hex_runs, normalise_into};
 
@@ -317,8 +320,10 @@ pub fn verify(plan: &Plan, source: &dyn Source, output: &dyn Source, options: &V
         )));
     }
     let started = std::time::Instant::now();
+    // Every temporary file is in `dir`, removed when it is dropped (also on an error).
+    let dir = SpillDir::new()?;
     let Collected { columns, mut tables, mut kept_cells, matcher } =
-        collect::collect(&copied, source, options.batch_rows)?;
+        collect::collect(&copied, source, options.batch_rows, &dir)?;
     tracing::debug!(
         "verify: source read in {:.2}s; the search takes about {} MiB",
         started.elapsed().as_secs_f64(),
@@ -423,9 +428,10 @@ type HexRuns = Vec<(u64, u64)>;
 type Counts = HashMap<(usize, Kind, Option<u32>), u64>;
 
 /// Own-row state of one output column.
-struct Compare {
+struct Compare<'r> {
     output_index: usize,
-    source: usize,
+    /// The source column's fingerprints.
+    source: RowReader<'r>,
     compared: u64,
     same: u64,
     distinctive: u64,
@@ -434,7 +440,7 @@ struct Compare {
 /// What pass 1 and the plan say about one output table.
 struct Found<'r, 'p> {
     rows: Option<&'r collect::TableRows>,
-    kept_cells: Option<&'r HashMap<String, Vec<ValueKey>>>,
+    kept_cells: Option<&'r HashMap<String, SortedFile<ValueKey>>>,
     plan: Option<&'p TablePlan>,
 }
 
@@ -442,7 +448,7 @@ struct Found<'r, 'p> {
 #[derive(Clone, Copy, Default)]
 struct ColumnRole<'a> {
     /// A kept column: the source's cells of it (sorted keys).
-    kept_cells: Option<&'a [ValueKey]>,
+    kept_cells: Option<&'a SortedFile<ValueKey>>,
     /// The column's rule generates values (`fake`): it can make a dictionary value by chance.
     generates: bool,
 }
@@ -451,7 +457,7 @@ impl Found<'_, '_> {
     fn role(&self, column: &str) -> ColumnRole<'_> {
         let plan = self.plan.and_then(|t| t.columns.iter().find(|c| c.name == column));
         ColumnRole {
-            kept_cells: self.kept_cells.and_then(|k| k.get(column)).map(Vec::as_slice),
+            kept_cells: self.kept_cells.and_then(|k| k.get(column)),
             generates: plan.is_some_and(|c| matches!(c.strategy, Strategy::Fake(_))),
         }
     }
@@ -498,8 +504,14 @@ fn check_table<'a>(
     let mut compares = Vec::new();
     let mut key_columns = Vec::new();
     if let Some(rows) = rows {
-        for (i, (col, _)) in rows.columns.iter().enumerate() {
-            compares.push(Compare { output_index: find(col)?, source: i, compared: 0, same: 0, distinctive: 0 });
+        for (col, fps) in &rows.columns {
+            compares.push(Compare {
+                output_index: find(col)?,
+                source: fps.reader(),
+                compared: 0,
+                same: 0,
+                distinctive: 0,
+            });
         }
         match &rows.key {
             Some((names, _)) => {
@@ -524,27 +536,28 @@ fn check_table<'a>(
     let mut position: u64 = 0;
     let mut unmatched: u64 = 0;
     let mut scratch = Scratch::default();
+    let mut in_order = rows.and_then(|r| r.key.as_ref()).map(|(_, index)| index.in_order().reader());
     for batch in output.read(name, options.batch_rows)? {
         let batch = batch?;
         let n = batch.num_rows();
         if let Some(rows) = rows {
-            let source_rows: Vec<Option<usize>> = (0..n)
-                .map(|row| match &rows.key {
-                    Some((_, index)) => {
-                        index.get(key_fingerprint(&batch, &key_columns, row, &mut scratch.buf)).map(|r| r as usize)
-                    }
-                    None => {
-                        let r = position + row as u64;
-                        (r < rows.rows).then_some(r as usize)
+            let source_rows: Vec<Option<u64>> = (0..n)
+                .map(|row| {
+                    let at = position + row as u64;
+                    match (&rows.key, &mut in_order) {
+                        (Some((_, index)), Some(in_order)) => {
+                            index.get(key_fingerprint(&batch, &key_columns, row, &mut scratch.buf), at, in_order)
+                        }
+                        _ => Ok((at < rows.rows).then_some(at)),
                     }
                 })
-                .collect();
+                .collect::<Result<_>>()?;
             unmatched += source_rows.iter().filter(|r| r.is_none()).count() as u64;
             for cmp in &mut compares {
-                cmp.add(&batch, &rows.columns[cmp.source].1, &source_rows, matcher, &mut scratch);
+                cmp.add(&batch, &source_rows, matcher, &mut scratch)?;
             }
         }
-        text_hits(&batch, position, &text_columns, matcher, &mut hits, &mut published, &mut hex);
+        text_hits(&batch, position, &text_columns, matcher, &mut hits, &mut published, &mut hex)?;
         position += n as u64;
     }
     let first = report.findings.len();
@@ -572,22 +585,21 @@ struct Scratch {
     norm: String,
 }
 
-impl Compare {
-    /// Compares one batch's output column with the source fingerprints `fps` of the paired
-    /// rows (`source_rows[row]`, `None` when the output row has no source row).
+impl Compare<'_> {
+    /// Compares one batch's output column with the source fingerprints of the paired rows
+    /// (`source_rows[row]`, `None` when the output row has no source row).
     fn add(
         &mut self,
         batch: &RecordBatch,
-        fps: &[u64],
-        source_rows: &[Option<usize>],
+        source_rows: &[Option<u64>],
         matcher: &Matcher,
         scratch: &mut Scratch,
-    ) {
+    ) -> Result<()> {
         let array = batch.column(self.output_index).as_ref();
         let cells = CellText::new(array);
         for (row, source_row) in source_rows.iter().enumerate() {
             let Some(r) = source_row else { continue };
-            let before = fps[*r];
+            let before = self.source.get(*r)?;
             if before == NULL_FP {
                 continue;
             }
@@ -596,10 +608,11 @@ impl Compare {
                 self.same += 1;
                 if cells.get(row, &mut scratch.text) {
                     normalise_into(&scratch.text, &mut scratch.norm);
-                    self.distinctive += u64::from(matcher.is_value(&scratch.norm));
+                    self.distinctive += u64::from(matcher.is_value(&scratch.norm)?);
                 }
             }
         }
+        Ok(())
     }
 }
 
@@ -616,7 +629,7 @@ fn text_hits(
     hits: &mut Counts,
     published: &mut Counts,
     hex: &mut HexRuns,
-) {
+) -> Result<()> {
     let n = batch.num_rows();
     let per_column: Vec<(Counts, Counts, HexRuns)> = text_columns
         .par_iter()
@@ -633,12 +646,15 @@ fn text_hits(
                     runs.push((prefix, ((position + row as u64) << 24) | ((i as u64) << 8) | len as u64))
                 });
                 found.clear();
-                matcher.scan(&norm, &mut found);
+                matcher.scan(&norm, &mut found)?;
                 if found.is_empty() {
                     continue;
                 }
-                let as_in_source =
-                    role.kept_cells.is_some_and(|c| c.binary_search(&collect::cell_text_key(&norm)).is_ok());
+                let key = collect::cell_text_key(&norm);
+                let as_in_source = match role.kept_cells {
+                    Some(c) => c.get(|k| k.cmp(&key))?.is_some(),
+                    None => false,
+                };
                 for hit in &found {
                     let (key, target) = match *hit {
                         Hit::Value(_, ValueClass::Dictionary) if role.generates => continue,
@@ -651,9 +667,9 @@ fn text_hits(
                     *target.entry(key).or_insert(0) += 1;
                 }
             }
-            (counts, kept, runs)
+            Ok((counts, kept, runs))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     for (counts, kept, mut runs) in per_column {
         for (k, v) in counts {
             *hits.entry(k).or_insert(0) += v;
@@ -663,6 +679,7 @@ fn text_hits(
         }
         hex.append(&mut runs);
     }
+    Ok(())
 }
 
 /// Output rows read, and those without a source row.
