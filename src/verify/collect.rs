@@ -3,13 +3,13 @@
 //!
 //! - per personal column whose rule replaces the whole value, a 64-bit fingerprint of every
 //!   row's value (for the own-row comparison), with the row's primary key fingerprint when
-//!   the key is kept (sorted arrays: 12 bytes per row);
+//!   the key is kept (on disk: [`RowFile`], [`KeyIndex`]);
 //! - the distinctive personal values (see [`super::text`]), counted, as [`ValueKey`]s of their
 //!   normal form: whole values of text and integer columns, their tokens of 8+ characters, and
 //!   in free text (`redact`) and JSON (`json`) columns only the parts that are personal (what
 //!   the redact detectors find; the values at the rule's JSON paths), since the rest of such a
 //!   text is kept by design. Strong values (emails, long numbers) are always searched, so they
-//!   are listed, not counted (`StrongValues`);
+//!   are listed, not counted (`Gathered`). All of them go to sorted runs on disk ([`super::spill`]);
 //! - single words from the `fake` crate's lists are not searched for (see [`super::text`]);
 //! - the "public vocabulary": keys of whole values and tokens of the columns the rules keep. A
 //!   value that the rules publish anyway (a city in a kept `ship_city`) is not searched for,

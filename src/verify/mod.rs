@@ -48,38 +48,40 @@
 //!
 //! ## Memory model
 //!
-//! No value's text is held beyond the cell being read. What is held, and when:
+//! Memory is bounded by construction: it depends on the number of columns and on the run
+//! size, not on the number of rows or values. No value's text is held beyond the cell being
+//! read; what grows with the data goes to sorted runs on disk ([`spill`]), in one temporary
+//! directory under `TMPDIR`, removed at the end (also on an error):
 //!
-//! - **pass 1, per table** (dropped once pass 2 has checked that table): 8 bytes per row per
-//!   personal column compared row by row; 12 bytes per row for a kept primary key (sorted
-//!   arrays, not a hash table); 24 bytes per distinct long cell of a kept text column.
-//! - **pass 1, across tables**: per distinct candidate value that is not strong, about 40
-//!   bytes in a hash table (its [`matcher::ValueKey`]: first 8 bytes, length, 64-bit
-//!   fingerprint; with its count, column and class); per distinct strong value (emails, long
-//!   numbers: always searched, so never counted) 32 bytes in a list compacted whenever it
-//!   doubles, and 16 bytes per number fingerprint.
-//! - **pass 2**: the [`Matcher`], 12 bytes per searched value plus 12 per number fingerprint
-//!   and an automaton over the distinct 8-byte prefixes; 16 bytes per hex run of a digest's
-//!   length found in the output (none in most outputs).
+//! - **pass 1**, per personal column: a hash table counting its candidate values, written as a
+//!   sorted run whenever it holds the run size (`DOPPEL_VERIFY_RUN_RECORDS`, default
+//!   [`spill::DEFAULT_RUN_RECORDS`]), and run buffers of that size for its strong values and
+//!   numbers; per kept text column, run buffers for its words and cells. On disk: 8 bytes per
+//!   row per personal column compared row by row (in row order), for a kept primary key 12
+//!   bytes per row sorted and 8 in row order; the runs (31 bytes per distinct candidate per
+//!   run, 26 per strong value, 12 per number fingerprint, 21 per kept word or cell).
+//! - **end of pass 1**: the runs are merged (k-way, 128 at a time) into the [`Matcher`]'s
+//!   files: the values sorted by key (26 bytes each on disk) and the numbers (12 bytes).
+//! - **pass 2**: the [`Matcher`]'s fixed 112 MiB (start table and Bloom filters) and one key in
+//!   memory per 256 on disk; own-row fingerprints read back 8192 rows at a time; 16 bytes per
+//!   hex run of a digest's length found in the output (none in most outputs: the one part still
+//!   held in memory).
 //! - **pass 3** (only when the output has hex runs): the runs' first 8 bytes and the digests
 //!   among them; a 4096-entry cache per column. The source's digests are never held.
 //!
-//! Measured on the benchmark database (1M customers, 3M orders; 4.0M values searched, 3.6M of
-//! them strong): peak RSS 1.06-1.08 GiB before this model, 474 MiB with it; CPU (user + sys)
-//! 57-60 s → 33 s (the digests of every personal value are no longer computed in pass 1). At
-//! the end of pass 1 it held about 230 MiB of strong values and numbers, 35 MiB of other
-//! candidates and 130 MiB of own-row fingerprints and keys; the matcher takes 222 MiB. All of
-//! it grows with the distinct personal values and rows: a table ten times larger needs a
-//! spill to disk (sorted runs) to stay under 500 MiB, which this version does not have.
+//! A source small enough for every buffer to stay under the run size writes no run at all,
+//! only the sorted files looked up in pass 2.
 //!
 //! ## Fingerprint collisions
 //!
 //! Which way each 64-bit fingerprint errs when two different texts share one (odds 2^-64 per
 //! pair compared):
 //!
-//! - the search (an output text's fingerprint equals a searched value's), the distinctive
-//!   own-value test ([`Matcher::is_value`]), numbers and digest prefixes: a finding too many;
-//!   equal texts always have equal fingerprints, so a value is never missed;
+//! - the search (an output text's key, its first 8 bytes, length and fingerprint, equals a
+//!   searched value's), the distinctive own-value test ([`Matcher::is_value`]), numbers and
+//!   digest prefixes: a finding too many; equal texts always have equal keys, so a value is
+//!   never missed. The Bloom filters and the start table in front of the files on disk only
+//!   answer "maybe" too often, which costs a lookup, never a miss;
 //! - counting a value's rows, the public vocabulary and the kept cells could hide a value if
 //!   two merged, so these compare whole [`matcher::ValueKey`]s: a collision needs the same
 //!   first 8 bytes, the same length and the same 64 bits (odds 2^-64 per pair that already
@@ -93,7 +95,8 @@
 //! |---------------|---------------------------------------------------------------|
 //! | [`text`]      | normal form, word boundaries, tokens, distinctive values, hex runs |
 //! | [`collect`]   | pass 1 over the source                                        |
-//! | [`matcher`]   | the automaton over value prefixes, the value fingerprints, the digest check |
+//! | [`matcher`]   | the search over the values and numbers on disk, the digest check |
+//! | [`spill`]     | the temporary directory, sorted runs, their merge, sorted files looked up by key |
 
 pub mod collect;
 pub mod matcher;

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! records ──▶ buffer of run_records ──full──▶ sorted, folded ──▶ run file (temp dir)
-//! run files ──k-way merge (fan-in 64, folding equal keys)──▶ one sorted stream
+//! run files ──k-way merge (fan-in 128, folding equal keys)──▶ one sorted stream
 //! sorted stream ──▶ SortedFile: records on disk + every 256th record in memory ──▶ lookups (pread)
 //! ```
 //!
@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 pub const DEFAULT_RUN_RECORDS: usize = 1 << 19;
 
 /// Runs merged at once; more are merged in rounds.
-const FAN_IN: usize = 64;
+const FAN_IN: usize = 128;
 
 /// Records per block of a [`SortedFile`] (one in-memory index entry each, one read per lookup).
 const BLOCK: usize = 256;
@@ -229,7 +229,7 @@ impl<T: Record> Merge<T> {
         let mut bytes = vec![0u8; T::SIZE];
         for (i, path) in paths.iter().enumerate() {
             let file = File::open(path).map_err(|e| io(path, e))?;
-            let mut reader = RunReader { path: path.clone(), file: BufReader::with_capacity(1 << 16, file) };
+            let mut reader = RunReader { path: path.clone(), file: BufReader::with_capacity(1 << 15, file) };
             if let Some(r) = reader.next::<T>(&mut bytes)? {
                 heap.push(std::cmp::Reverse((r, i)));
             }
