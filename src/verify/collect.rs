@@ -3,13 +3,13 @@
 //!
 //! - per personal column whose rule replaces the whole value, a 64-bit fingerprint of every
 //!   row's value (for the own-row comparison), with the row's primary key fingerprint when
-//!   the key is kept (sorted arrays: 12 bytes per row);
+//!   the key is kept (on disk: [`RowFile`], [`KeyIndex`]);
 //! - the distinctive personal values (see [`super::text`]), counted, as [`ValueKey`]s of their
 //!   normal form: whole values of text and integer columns, their tokens of 8+ characters, and
 //!   in free text (`redact`) and JSON (`json`) columns only the parts that are personal (what
 //!   the redact detectors find; the values at the rule's JSON paths), since the rest of such a
 //!   text is kept by design. Strong values (emails, long numbers) are always searched, so they
-//!   are listed, not counted (`StrongValues`);
+//!   are listed, not counted (`Gathered`). All of them go to sorted runs on disk ([`super::spill`]);
 //! - single words from the `fake` crate's lists are not searched for (see [`super::text`]);
 //! - the "public vocabulary": keys of whole values and tokens of the columns the rules keep. A
 //!   value that the rules publish anyway (a city in a kept `ship_city`) is not searched for,
@@ -22,16 +22,19 @@
 //! The unkeyed digests of the personal values are computed only by [`digests`], a second read
 //! of the source made when the output has hex runs of a digest's length.
 
+use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::fs::File;
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::DataType;
 use rayon::prelude::*;
-use rayon::slice::ParallelSliceMut;
 use serde_json::Value;
 
 use crate::detect::{Detector, Detectors};
@@ -41,7 +44,8 @@ use crate::schema::generated_reads;
 use crate::source::Source;
 use crate::strategy::values::value_key;
 
-use super::matcher::{DigestSearch, Matcher, ValueKey, number_fps};
+use super::matcher::{DigestSearch, Matcher, Searched, ValueKey, class_bits, class_of_bits, number_fps};
+use super::spill::{Pair, Record, Runs, SortedFile, SpillDir, io};
 use super::text::{MIN_CHARS, ValueClass, is_common_word, is_distinctive, is_strong, normalise_into, tokens};
 
 /// Fingerprint of a NULL cell.
@@ -121,47 +125,103 @@ fn parts(strategy: &Strategy) -> Parts {
     }
 }
 
-/// The own-row fingerprints of one table.
+/// One `u64` per row, in row order, on disk: the own-row fingerprints of a column, the key
+/// fingerprints of a table (8 bytes per row).
+pub struct RowFile {
+    path: PathBuf,
+    file: File,
+    rows: u64,
+}
+
+struct RowWriter {
+    path: PathBuf,
+    out: BufWriter<File>,
+    rows: u64,
+}
+
+impl RowWriter {
+    fn new(dir: &SpillDir) -> Result<RowWriter> {
+        let (path, file) = dir.new_file()?;
+        Ok(RowWriter { path, out: BufWriter::with_capacity(1 << 16, file), rows: 0 })
+    }
+
+    fn push(&mut self, v: u64) -> Result<()> {
+        self.rows += 1;
+        self.out.write_all(&v.to_ne_bytes()).map_err(|e| io(&self.path, e))
+    }
+
+    fn finish(self) -> Result<RowFile> {
+        let file = self.out.into_inner().map_err(|e| io(&self.path, e.into_error()))?;
+        Ok(RowFile { path: self.path, file, rows: self.rows })
+    }
+}
+
+/// Rows a [`RowReader`] reads at once.
+const WINDOW: u64 = 8192;
+
+/// Reads a [`RowFile`] by row, [`WINDOW`] rows at a time: in row order, one read per window.
+pub struct RowReader<'a> {
+    file: &'a RowFile,
+    start: u64,
+    buf: Vec<u64>,
+    bytes: Vec<u8>,
+}
+
+impl RowFile {
+    pub fn reader(&self) -> RowReader<'_> {
+        RowReader { file: self, start: 0, buf: Vec::new(), bytes: Vec::new() }
+    }
+}
+
+impl RowReader<'_> {
+    /// The value of `row` (below the file's rows).
+    pub fn get(&mut self, row: u64) -> Result<u64> {
+        if row < self.start || row >= self.start + self.buf.len() as u64 {
+            let count = WINDOW.min(self.file.rows.saturating_sub(row)) as usize;
+            self.bytes.resize(count * 8, 0);
+            self.file.file.read_exact_at(&mut self.bytes, row * 8).map_err(|e| io(&self.file.path, e))?;
+            self.buf.clear();
+            self.buf.extend(self.bytes.chunks_exact(8).map(|c| u64::from_ne_bytes(c.try_into().expect("8 bytes"))));
+            self.start = row;
+        }
+        Ok(self.buf[(row - self.start) as usize])
+    }
+}
+
+/// The own-row fingerprints of one table, on disk.
 pub struct TableRows {
     pub rows: u64,
     /// The kept primary key's columns and their rows, when rows are matched by key.
     pub key: Option<(Vec<String>, KeyIndex)>,
     /// (column name, one fingerprint per row).
-    pub columns: Vec<(String, Vec<u64>)>,
+    pub columns: Vec<(String, RowFile)>,
 }
 
-/// Key fingerprint → source row: two parallel arrays sorted by fingerprint (12 bytes per row,
-/// searched by bisection). Two rows whose keys collide on 64 bits (odds 2^-64 per pair) are
-/// both kept; the output row is paired with the first, and a wrong pairing can only make the
-/// values differ (a missed own-row comparison for that row needs the same 64-bit collision).
-#[derive(Default)]
+/// Key fingerprint → source row: (fingerprint, row) sorted on disk, and the fingerprints in row
+/// order. Two rows whose keys collide on 64 bits (odds 2^-64 per pair) pair an output row with
+/// the first; a wrong pairing can only make the values differ (a missed own-row comparison for
+/// that row needs the same 64-bit collision).
 pub struct KeyIndex {
-    keys: Vec<u64>,
-    rows: Vec<u32>,
+    sorted: SortedFile<Pair>,
+    in_order: RowFile,
+    /// No two rows share a key fingerprint.
+    unique: bool,
 }
 
 impl KeyIndex {
-    fn push(&mut self, key: u64, row: u32) {
-        self.keys.push(key);
-        self.rows.push(row);
+    /// The key fingerprints in row order (for [`KeyIndex::get`]).
+    pub fn in_order(&self) -> &RowFile {
+        &self.in_order
     }
 
-    fn finish(&mut self) {
-        let (keys, rows) = (std::mem::take(&mut self.keys), std::mem::take(&mut self.rows));
-        let mut pairs: Vec<(u64, u32)> = keys.into_iter().zip(rows).collect();
-        pairs.par_sort_unstable();
-        self.keys = pairs.iter().map(|p| p.0).collect();
-        self.rows = pairs.into_iter().map(|p| p.1).collect();
-    }
-
-    /// The source row of a key fingerprint.
-    pub fn get(&self, key: u64) -> Option<u32> {
-        let at = self.keys.partition_point(|&k| k < key);
-        (self.keys.get(at) == Some(&key)).then(|| self.rows[at])
-    }
-
-    fn bytes(&self) -> usize {
-        self.keys.capacity() * 8 + self.rows.capacity() * 4
+    /// The source row of a key fingerprint. `hint`: the row it is likely at (output rows mostly
+    /// come in the source's order), checked first with `in_order` (a reader of
+    /// [`KeyIndex::in_order`]) when keys are unique; else the sorted file is searched.
+    pub fn get(&self, key: u64, hint: u64, in_order: &mut RowReader) -> Result<Option<u64>> {
+        if self.unique && hint < self.in_order.rows && in_order.get(hint)? == key {
+            return Ok(Some(hint));
+        }
+        Ok(self.sorted.get(|p| p.0.cmp(&key))?.map(|p| u64::from(p.1)))
     }
 }
 
@@ -173,7 +233,7 @@ pub struct Collected {
     /// Per table and kept text column: the sorted keys ([`ValueKey`] of the normal form) of its
     /// cells of [`MIN_CHARS`] bytes or more. A value found in such a cell of the output that the
     /// source's column holds too is published by the rules, not leaked.
-    pub kept_cells: HashMap<String, HashMap<String, Vec<ValueKey>>>,
+    pub kept_cells: HashMap<String, HashMap<String, SortedFile<ValueKey>>>,
     pub matcher: Matcher,
 }
 
@@ -220,15 +280,83 @@ pub fn cell_text_key(normalised: &str) -> ValueKey {
     ValueKey::of(normalised)
 }
 
-/// A candidate value of one column: in how many of its cells it appears, and its class.
-#[derive(Debug, Clone, Copy)]
+/// A candidate value: its key, in how many cells it appears, the source column it was first
+/// seen in (the lowest id), its class, and whether it is a single word of the `fake` crate's
+/// lists (see [`super::text`]). Runs of them fold by key, adding the counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Candidate {
+    key: ValueKey,
     rows: u32,
-    /// The source column it was first seen in.
     column: u32,
     class: ValueClass,
-    /// A single word of the `fake` crate's lists (see [`super::text`]).
     common_word: bool,
+}
+
+impl Record for Candidate {
+    const SIZE: usize = ValueKey::SIZE + 10;
+    fn encode(&self, out: &mut [u8]) {
+        self.key.encode(out);
+        out[21..25].copy_from_slice(&self.rows.to_ne_bytes());
+        out[25..29].copy_from_slice(&self.column.to_ne_bytes());
+        out[29] = class_bits(self.class);
+        out[30] = u8::from(self.common_word);
+    }
+    fn decode(b: &[u8]) -> Self {
+        Candidate {
+            key: ValueKey::decode(b),
+            rows: u32::from_ne_bytes(b[21..25].try_into().expect("4 bytes")),
+            column: u32::from_ne_bytes(b[25..29].try_into().expect("4 bytes")),
+            class: class_of_bits(b[29]),
+            common_word: b[30] != 0,
+        }
+    }
+    fn fold(&mut self, next: &Self) -> bool {
+        if self.key != next.key {
+            return false;
+        }
+        self.rows = self.rows.saturating_add(next.rows);
+        self.column = self.column.min(next.column);
+        true
+    }
+}
+
+/// A candidate counted in memory, before it is written in a run.
+#[derive(Debug, Clone, Copy)]
+struct Counted {
+    rows: u32,
+    class: ValueClass,
+    common_word: bool,
+}
+
+/// The candidate values one column gathers: the distinct ones that are not strong counted in a
+/// hash table of at most the run size (then written as a run), the strong ones (emails, long
+/// numbers: always searched, whatever their count) and their number fingerprints in runs.
+struct Gathered {
+    counting: HashMap<ValueKey, Counted, Fast>,
+    candidates: Runs<Candidate>,
+    strong: Runs<Searched>,
+    numbers: Runs<Pair>,
+}
+
+impl Gathered {
+    fn new(dir: &SpillDir) -> Gathered {
+        Gathered {
+            counting: HashMap::default(),
+            candidates: Runs::new(dir),
+            strong: Runs::new(dir),
+            numbers: Runs::new(dir),
+        }
+    }
+
+    /// Writes the counted candidates of column `id` as a run.
+    fn spill(&mut self, dir: &SpillDir, id: u32) -> Result<()> {
+        let run = self
+            .counting
+            .drain()
+            .map(|(key, c)| Candidate { key, rows: c.rows, column: id, class: c.class, common_word: c.common_word })
+            .collect();
+        self.candidates.add_run(dir, run)
+    }
 }
 
 /// What one personal column of the current table gathers; columns run in parallel.
@@ -240,13 +368,9 @@ struct ColumnState {
     /// Whether whole values are searched for (text and integers).
     searched: bool,
     rows: u64,
-    /// Distinct candidate values that are not strong, by key: about 40 bytes each in a hash
-    /// table (no text is held).
-    candidates: HashMap<ValueKey, Candidate, Fast>,
-    /// The strong candidates (always searched, whatever their count): 32 bytes each.
-    strong: StrongValues,
+    gathered: Gathered,
     /// Own-row fingerprints, for columns whose rule replaces the whole value.
-    fps: Option<Vec<u64>>,
+    fps: Option<RowWriter>,
     norm: String,
     text: String,
     buf: Vec<u8>,
@@ -297,123 +421,114 @@ fn each_part(
 }
 
 impl ColumnState {
-    fn absorb(&mut self, array: &dyn Array, detectors: &Detectors) {
+    fn absorb(&mut self, array: &dyn Array, detectors: &Detectors, dir: &SpillDir) -> Result<()> {
         let n = array.len();
         self.rows += n as u64;
         if let Some(fps) = &mut self.fps {
-            fps.extend((0..n).map(|row| cell_fingerprint(array, row, &mut self.buf)));
+            for row in 0..n {
+                fps.push(cell_fingerprint(array, row, &mut self.buf))?;
+            }
         }
         if !self.searched && matches!(self.parts, Parts::Whole) {
-            return;
+            return Ok(());
         }
         let cells = CellText::new(array);
         let mut text = std::mem::take(&mut self.text);
+        let mut failed = None;
         for row in 0..n {
             if !cells.get(row, &mut text) {
                 continue;
             }
             let (parts, searched) = (&self.parts, self.searched);
             let mut personal = |raw: &str, with_tokens: bool| {
-                self_personal(&mut self.candidates, &mut self.strong, &mut self.norm, self.id, raw, with_tokens)
+                if failed.is_none()
+                    && let Err(e) = self_personal(&mut self.gathered, dir, &mut self.norm, self.id, raw, with_tokens)
+                {
+                    failed = Some(e);
+                }
             };
             each_part(parts, searched, &text, detectors, &mut |_| {}, &mut personal);
+            if let Some(e) = failed {
+                return Err(e);
+            }
         }
         self.text = text;
+        Ok(())
     }
 }
 
 /// Counts a personal part (raw text) as a candidate value, with its tokens.
 fn self_personal(
-    candidates: &mut HashMap<ValueKey, Candidate, Fast>,
-    strong: &mut StrongValues,
+    gathered: &mut Gathered,
+    dir: &SpillDir,
     norm: &mut String,
     id: u32,
     raw: &str,
     with_tokens: bool,
-) {
+) -> Result<()> {
     normalise_into(raw, norm);
-    candidate(candidates, strong, id, norm);
+    candidate(gathered, dir, id, norm)?;
     if with_tokens && norm.contains(' ') {
         for t in tokens(norm) {
-            candidate(candidates, strong, id, t);
+            candidate(gathered, dir, id, t)?;
         }
     }
+    Ok(())
 }
 
-fn candidate(candidates: &mut HashMap<ValueKey, Candidate, Fast>, strong: &mut StrongValues, id: u32, norm: &str) {
+fn candidate(gathered: &mut Gathered, dir: &SpillDir, id: u32, norm: &str) -> Result<()> {
     if !is_distinctive(norm) {
-        return;
+        return Ok(());
     }
     if is_strong(norm) {
-        return strong.push(norm, id);
+        let mut numbers = Vec::new();
+        number_fps(norm, |fp| numbers.push(Pair(fp, id)));
+        for n in numbers {
+            gathered.numbers.push(dir, n)?;
+        }
+        return gathered.strong.push(dir, Searched { key: ValueKey::of(norm), column: id, class: ValueClass::Strong });
     }
-    match candidates.entry(ValueKey::of(norm)) {
+    match gathered.counting.entry(ValueKey::of(norm)) {
         Entry::Occupied(mut e) => {
             let c = e.get_mut();
             c.rows = c.rows.saturating_add(1);
         }
         Entry::Vacant(e) => {
-            e.insert(Candidate { rows: 1, column: id, class: ValueClass::of(norm), common_word: is_common_word(norm) });
+            e.insert(Counted { rows: 1, class: ValueClass::of(norm), common_word: is_common_word(norm) });
         }
     }
+    if gathered.counting.len() >= dir.run_records() { gathered.spill(dir, id) } else { Ok(()) }
 }
 
-/// Strong values (emails, long numbers: [`is_strong`]) are searched for whatever their count
-/// and wherever the rules publish them, so they need no counting: they go into a list of
-/// (key, first column) that is sorted and deduplicated whenever it doubles (so it holds at most
-/// twice the distinct values), and their number fingerprints into another.
-#[derive(Default)]
-struct StrongValues {
-    values: Vec<(ValueKey, u32)>,
-    numbers: Vec<(u64, u32)>,
-    /// `values.len()` after the last compaction.
-    compacted: usize,
-}
+/// Slots of [`Recent`].
+const RECENT: usize = 1024;
 
-impl StrongValues {
-    fn push(&mut self, norm: &str, id: u32) {
-        self.values.push((ValueKey::of(norm), id));
-        number_fps(norm, |fp| self.numbers.push((fp, id)));
-        if self.values.len() >= 1 << 16 && self.values.len() >= 2 * self.compacted {
-            self.compact();
-        }
+/// The keys seen lately (a direct-mapped cache): a kept column repeats its values (a city in
+/// every row), and each is written to a run once per stay in the cache, not once per row.
+struct Recent(Vec<ValueKey>);
+
+impl Recent {
+    fn new() -> Recent {
+        Recent(vec![ValueKey { prefix: [0; 8], prefix_len: 0, fp: 0, len: 0 }; RECENT])
     }
 
-    /// Sorts and deduplicates, keeping each value's first column (the lowest id).
-    fn compact(&mut self) {
-        self.values.sort_unstable();
-        self.values.dedup_by_key(|v| v.0);
-        self.numbers.sort_unstable();
-        self.numbers.dedup_by_key(|n| n.0);
-        self.compacted = self.values.len();
-    }
-
-    fn append(&mut self, mut other: StrongValues) {
-        self.values.append(&mut other.values);
-        self.numbers.append(&mut other.numbers);
-        if self.values.len() >= 2 * self.compacted {
-            self.compact();
-        }
-    }
-
-    fn bytes(&self) -> usize {
-        self.values.capacity() * std::mem::size_of::<(ValueKey, u32)>() + self.numbers.capacity() * 16
+    fn first_time(&mut self, key: ValueKey) -> bool {
+        let slot = &mut self.0[(key.fp as usize) % RECENT];
+        std::mem::replace(slot, key) != key
     }
 }
 
 /// What one kept text column gathers: its whole values and words (the public vocabulary),
 /// and the keys of its cells long enough to hold a searched value.
-#[derive(Default)]
 struct KeptColumn {
-    words: HashSet<ValueKey, Fast>,
-    cells: Vec<ValueKey>,
-    /// `cells.len()` after the last sort and deduplication.
-    compacted: usize,
+    words: Runs<ValueKey>,
+    cells: Runs<ValueKey>,
+    recent_words: Recent,
+    recent_cells: Recent,
 }
 
 /// Whole values and words of a kept text column, and its cells.
-fn public_words(array: &dyn Array, kept: &mut KeptColumn) {
-    let set = &mut kept.words;
+fn public_words(array: &dyn Array, kept: &mut KeptColumn, dir: &SpillDir) -> Result<()> {
     let cells = CellText::new(array);
     let (mut text, mut norm) = (String::new(), String::new());
     for row in 0..array.len() {
@@ -422,34 +537,29 @@ fn public_words(array: &dyn Array, kept: &mut KeptColumn) {
         }
         normalise_into(&text, &mut norm);
         if norm.len() >= MIN_CHARS {
-            kept.cells.push(cell_text_key(&norm));
+            let key = cell_text_key(&norm);
+            if kept.recent_cells.first_time(key) {
+                kept.cells.push(dir, key)?;
+            }
         }
         if is_distinctive(&norm) {
-            set.insert(ValueKey::of(&norm));
+            let key = ValueKey::of(&norm);
+            if kept.recent_words.first_time(key) {
+                kept.words.push(dir, key)?;
+            }
         }
         if norm.contains(' ') {
             for t in tokens(&norm) {
                 if is_distinctive(t) {
-                    set.insert(ValueKey::of(t));
+                    let key = ValueKey::of(t);
+                    if kept.recent_words.first_time(key) {
+                        kept.words.push(dir, key)?;
+                    }
                 }
             }
         }
     }
-    // Cells repeat (a city in every row): keep the list deduplicated as it grows.
-    if kept.cells.len() >= 1 << 16 && kept.cells.len() >= 2 * kept.compacted {
-        kept.cells.sort_unstable();
-        kept.cells.dedup();
-        kept.compacted = kept.cells.len();
-    }
-}
-
-/// Rows and column of a value's first sighting, across tables.
-#[derive(Debug, Clone, Copy)]
-struct Seen {
-    rows: u32,
-    column: u32,
-    class: ValueClass,
-    common_word: bool,
+    Ok(())
 }
 
 /// The personal columns of `table`: (column plan index in `table.columns`, parts, searched).
@@ -463,18 +573,18 @@ fn personal_columns(table: &TablePlan) -> impl Iterator<Item = (&crate::plan::Co
 
 /// Reads every copied table of the source once.
 ///
-/// Memory while reading: per distinct candidate value about 40 bytes (its [`ValueKey`], its
-/// count, column and class in a hash table), per number among them 16 bytes, per row 8 bytes
-/// per personal column with an own-row comparison and 12 bytes for a kept primary key, per
-/// distinct kept cell 24 bytes. When all tables are read the candidates shrink to the
-/// [`Matcher`]'s 12 bytes per searched value. No value's text is kept beyond its cell.
-pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> Result<Collected> {
+/// Memory while reading, per personal column: a hash table of at most the run size
+/// ([`SpillDir::run_records`]) counting its candidate values, and run buffers of the same size
+/// for its strong values and numbers; per kept text column, run buffers for its words and cells.
+/// Everything else goes to `dir`: own-row fingerprints (8 bytes per row per column compared row
+/// by row), the key index (12 bytes per row, twice, and 8 in row order), the runs. At the end,
+/// the runs are merged into the [`Matcher`]'s files. No value's text is kept beyond its cell.
+pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize, dir: &SpillDir) -> Result<Collected> {
     let detectors = Detectors::new(Detector::ALL).map_err(|e| crate::error::Error::Usage(format!("verify: {e}")))?;
     let mut columns: Vec<String> = Vec::new();
     let mut column_rows: Vec<u64> = Vec::new();
-    let mut candidates: HashMap<ValueKey, Seen, Fast> = HashMap::default();
-    let mut strong = StrongValues::default();
-    let mut public: HashSet<ValueKey, Fast> = HashSet::default();
+    let mut all = Gathered::new(dir);
+    let mut public: Runs<ValueKey> = Runs::new(dir);
     let mut rows_by_table = HashMap::new();
     let mut kept_cells = HashMap::new();
     let mut buf = Vec::new();
@@ -484,21 +594,20 @@ pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> 
             .map(|(col, parts, searched)| {
                 columns.push(format!("{}.{}", table.name, col.name));
                 column_rows.push(0);
-                ColumnState {
+                Ok(ColumnState {
                     index: col.index,
                     id: (columns.len() - 1) as u32,
                     searched,
-                    fps: matches!(parts, Parts::Whole).then(Vec::new),
+                    fps: if matches!(parts, Parts::Whole) { Some(RowWriter::new(dir)?) } else { None },
                     parts,
                     rows: 0,
-                    candidates: HashMap::default(),
-                    strong: StrongValues::default(),
+                    gathered: Gathered::new(dir),
                     norm: String::new(),
                     text: String::new(),
                     buf: Vec::new(),
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         // A kept generated column is computed from other columns, perhaps personal ones: its
         // values are not public vocabulary (they would hide the personal values they derive from).
         let mut kept_text: Vec<(usize, KeptColumn)> = table
@@ -506,7 +615,15 @@ pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> 
             .iter()
             .filter(|col| !col.is_personal() && super::is_text_type(&col.data_type))
             .filter(|col| generated_reads(table.schema.field(col.index)).is_none())
-            .map(|col| (col.index, KeptColumn::default()))
+            .map(|col| {
+                let kept = KeptColumn {
+                    words: Runs::new(dir),
+                    cells: Runs::new(dir),
+                    recent_words: Recent::new(),
+                    recent_cells: Recent::new(),
+                };
+                (col.index, kept)
+            })
             .collect();
         // Rows are matched by primary key when every key column is kept.
         let key_columns: Option<Vec<usize>> = source_table.and_then(|t| t.primary_key.as_ref()).and_then(|pk| {
@@ -516,97 +633,95 @@ pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize) -> 
                 })
                 .collect()
         });
-        let mut key = key_columns
-            .as_ref()
-            .map(|k| (k.iter().map(|&i| table.columns[i].name.clone()).collect::<Vec<_>>(), KeyIndex::default()));
+        let mut key = match &key_columns {
+            Some(k) => {
+                let names: Vec<String> = k.iter().map(|&i| table.columns[i].name.clone()).collect();
+                Some((names, Runs::<Pair>::new(dir), RowWriter::new(dir)?))
+            }
+            None => None,
+        };
         let mut rows: u64 = 0;
         for batch in source.read(&table.name, batch_rows)? {
             let batch: RecordBatch = batch?;
             let n = batch.num_rows();
-            if let (Some(key_cols), Some((_, index))) = (&key_columns, &mut key) {
+            if let (Some(key_cols), Some((_, index, in_order))) = (&key_columns, &mut key) {
                 for row in 0..n {
-                    index.push(key_fingerprint(&batch, key_cols, row, &mut buf), (rows + row as u64) as u32);
+                    let fp = key_fingerprint(&batch, key_cols, row, &mut buf);
+                    index.push(dir, Pair(fp, (rows + row as u64) as u32))?;
+                    in_order.push(fp)?;
                 }
             }
-            rayon::join(
-                || states.par_iter_mut().for_each(|s| s.absorb(batch.column(s.index).as_ref(), &detectors)),
-                || kept_text.par_iter_mut().for_each(|(i, kept)| public_words(batch.column(*i).as_ref(), kept)),
+            let (personal, kept) = rayon::join(
+                || states.par_iter_mut().try_for_each(|s| s.absorb(batch.column(s.index).as_ref(), &detectors, dir)),
+                || {
+                    kept_text
+                        .par_iter_mut()
+                        .try_for_each(|(i, kept)| public_words(batch.column(*i).as_ref(), kept, dir))
+                },
             );
+            personal?;
+            kept?;
             rows += n as u64;
         }
-        if let Some((_, index)) = &mut key {
-            index.finish();
-        }
+        let key = match key {
+            Some((names, index, in_order)) => {
+                let sorted = SortedFile::write(dir, index.into_sorted(dir)?, |_| {})?;
+                let unique = sorted.len() as u64 == rows;
+                Some((names, KeyIndex { sorted, in_order: in_order.finish()?, unique }))
+            }
+            None => None,
+        };
         let mut fingerprints = Vec::new();
-        let mut table_bytes = key.as_ref().map_or(0, |(_, k)| k.bytes());
-        for s in states {
+        for mut s in states {
             column_rows[s.id as usize] = s.rows;
-            if let Some(mut fps) = s.fps {
-                fps.shrink_to_fit();
-                table_bytes += fps.capacity() * 8;
-                fingerprints.push((table.columns[s.index].name.clone(), fps));
+            if let Some(fps) = s.fps {
+                fingerprints.push((table.columns[s.index].name.clone(), fps.finish()?));
             }
-            strong.append(s.strong);
-            candidates.reserve(s.candidates.len().saturating_sub(candidates.capacity() - candidates.len()));
-            for (v, c) in s.candidates {
-                match candidates.entry(v) {
-                    Entry::Occupied(mut e) => {
-                        let seen = e.get_mut();
-                        seen.rows = seen.rows.saturating_add(c.rows);
-                    }
-                    Entry::Vacant(e) => {
-                        e.insert(Seen { rows: c.rows, column: c.column, class: c.class, common_word: c.common_word });
-                    }
-                }
-            }
+            s.gathered.spill(dir, s.id)?;
+            all.candidates.append(dir, s.gathered.candidates)?;
+            all.strong.append(dir, s.gathered.strong)?;
+            all.numbers.append(dir, s.gathered.numbers)?;
         }
         let mut cells_by_column = HashMap::new();
         for (index, kept) in kept_text {
-            public.extend(kept.words);
-            let mut cells = kept.cells;
-            cells.sort_unstable();
-            cells.dedup();
-            cells.shrink_to_fit();
-            table_bytes += cells.capacity() * std::mem::size_of::<ValueKey>();
+            public.append(dir, kept.words)?;
+            let cells = SortedFile::write(dir, kept.cells.into_sorted(dir)?, |_| {})?;
             cells_by_column.insert(table.columns[index].name.clone(), cells);
         }
-        tracing::debug!(
-            "verify: {}: {rows} rows; own-row fingerprints, key and kept cells take about {} MiB; {} candidate \
-             values so far (about {} MiB), {} strong ones and {} numbers (about {} MiB)",
-            table.name,
-            table_bytes >> 20,
-            candidates.len(),
-            (candidates.capacity() * (std::mem::size_of::<(ValueKey, Seen)>() + 1)) >> 20,
-            strong.values.len(),
-            strong.numbers.len(),
-            strong.bytes() >> 20
-        );
+        tracing::debug!("verify: {}: {rows} rows read", table.name);
         kept_cells.insert(table.name.clone(), cells_by_column);
         rows_by_table.insert(table.name.clone(), TableRows { rows, key, columns: fingerprints });
     }
     let started = std::time::Instant::now();
-    strong.compact();
-    strong.values.shrink_to_fit();
-    strong.numbers.shrink_to_fit();
-    let StrongValues { values: strong_values, numbers, .. } = strong;
-    // Same size as the strong list's entries: collected in place, without a second copy.
-    let mut values: Vec<(ValueKey, u32, ValueClass)> =
-        strong_values.into_iter().map(|(v, column)| (v, column, ValueClass::Strong)).collect();
-    values.reserve(candidates.len());
-    values.extend(
-        candidates
-            .into_iter()
-            .filter(|(v, seen)| {
-                let rows = column_rows[seen.column as usize] as f64;
-                let common = seen.rows > 3 && f64::from(seen.rows) > rows * 0.01;
-                !common && !public.contains(v) && !seen.common_word
-            })
-            .map(|(v, seen)| (v, seen.column, seen.class)),
-    );
+    // The candidates that are not common, not public and not a single dictionary word join
+    // the strong values (their keys differ: a value is strong or not by its text).
+    let mut public = public.into_sorted(dir)?.peekable();
+    let Gathered { candidates, mut strong, numbers, .. } = all;
+    for c in candidates.into_sorted(dir)? {
+        let c = c?;
+        let is_public = loop {
+            match public.peek() {
+                Some(Ok(p)) if *p < c.key => {
+                    public.next();
+                }
+                Some(Ok(p)) => break *p == c.key,
+                Some(Err(_)) => return Err(public.next().and_then(|r| r.err()).expect("an error")),
+                None => break false,
+            }
+        };
+        let rows = column_rows[c.column as usize] as f64;
+        let common = c.rows > 3 && f64::from(c.rows) > rows * 0.01;
+        if !common && !is_public && !c.common_word {
+            strong.push(dir, Searched { key: c.key, column: c.column, class: c.class })?;
+        }
+    }
     drop(public);
-    tracing::debug!("verify: {} values chosen in {:.2}s", values.len(), started.elapsed().as_secs_f64());
-    let matcher = Matcher::build(values, numbers)?;
-    tracing::debug!("verify: search built in {:.2}s", started.elapsed().as_secs_f64());
+    let matcher = Matcher::build(dir, strong.into_sorted(dir)?, numbers.into_sorted(dir)?)?;
+    tracing::debug!(
+        "verify: {} values chosen and the search built in {:.2}s",
+        matcher.value_count(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(Collected { columns, tables: rows_by_table, kept_cells, matcher })
 }
 
@@ -743,11 +858,12 @@ mod tests {
                 origin: Origin { file: "rules.toml".into(), line: 1 },
             };
             let source = OneTable(vec![SourceTable::new("public.t".to_string(), schema)], batch);
-            let collected = collect(&[plan], &source, 100).unwrap();
+            let dir = SpillDir::with_run_records(1).unwrap();
+            let collected = collect(&[plan], &source, 100, &dir).unwrap();
             let mut norm = String::new();
             normalise_into("Zebulon-Quartermaine-4417", &mut norm);
             // A kept ordinary column publishes the value; a kept generated one does not.
-            assert_eq!(collected.matcher.is_value(&norm), generated, "generated: {generated}");
+            assert_eq!(collected.matcher.is_value(&norm).unwrap(), generated, "generated: {generated}");
         }
     }
 }

@@ -1,31 +1,31 @@
-//! The search side of `verify`: one Aho-Corasick automaton over the first bytes of the
-//! source's distinctive personal values, their 64-bit fingerprints, and the digest check.
+//! The search side of `verify`: the source's distinctive personal values and numbers, held on
+//! disk, found in the output's text; and the digest check.
 //!
 //! ```text
-//! normalised output text ──automaton (first ≤8 bytes of each value)──▶ candidate starts
-//!                          └─ fingerprint of the text up to each word boundary looked up
-//!                             among the values sharing that prefix (sorted: binary search) ─▶ hit
-//!                        ──number runs──▶ fingerprint of the digits ∈ numbers ─▶ hit
+//! normalised output text ── every start on a word boundary ──▶ its first ≤8 bytes: any value
+//!                           begins so? (table of 2^24 slots, the longest such value's length)
+//!                        └─ key of the text up to each word boundary (prefix, fingerprint,
+//!                           length) ──Bloom filter──▶ lookup in the sorted values file ─▶ hit
+//!                        ──number runs──▶ fingerprint of the digits ──Bloom──▶ numbers file ─▶ hit
 //!                        ──hex runs of 32/40/64 digits──▶ kept for the digest check ([`DigestSearch`])
 //! ```
 //!
-//! Memory and speed: the automaton holds only each value's first [`PREFIX_BYTES`] bytes (a
-//! million emails `user123456@…` need a few thousand states); each value is held as its
-//! 64-bit fingerprint (8 bytes) and its column and class (4 bytes), sorted by prefix then
-//! fingerprint. No text is held: a text matches a value when its fingerprint does, so equal
-//! texts always match and a collision (odds 2^-64 per comparison) can only add a finding.
-//! Digests are not held at all: see [`DigestSearch`].
+//! Memory is fixed, whatever the number of values: the start table (16 MiB), the Bloom filters
+//! of the values (64 MiB) and of the numbers (32 MiB), and one record in memory per 256 on disk
+//! ([`SortedFile`]). Disk: 26 bytes per value, 12 per number fingerprint. No text is held: a
+//! text matches a value when its key does, so equal texts always match and a collision (odds
+//! 2^-64 per comparison, with the same first bytes and length) can only add a finding. The
+//! start table and the Bloom filters answer "maybe" for some texts that are no value, which
+//! only costs a lookup on disk. Digests are not held at all: see [`DigestSearch`].
 
 use std::collections::HashSet;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use rayon::slice::ParallelSliceMut;
+use crate::error::Result;
 
-use crate::error::{Error, Result};
-
+use super::spill::{Bloom, Pair, Record, SortedFile, SpillDir};
 use super::text::{ValueClass, is_word_char, number_digits, number_runs};
 
-/// Bytes of each value the automaton holds (every searched value has at least 8 characters).
+/// Bytes of each value the start table is keyed by (every searched value has at least 8 bytes).
 pub const PREFIX_BYTES: usize = 8;
 
 /// Which digest a hex run matched.
@@ -92,6 +92,72 @@ impl ValueKey {
         let (prefix, prefix_len) = prefix_key(normalised);
         ValueKey { prefix, prefix_len, fp: value_fp(normalised), len: normalised.len() as u32 }
     }
+
+    /// Bytes of [`ValueKey::encode`].
+    pub const SIZE: usize = 21;
+
+    pub fn encode(&self, out: &mut [u8]) {
+        out[..8].copy_from_slice(&self.prefix);
+        out[8] = self.prefix_len;
+        out[9..17].copy_from_slice(&self.fp.to_ne_bytes());
+        out[17..21].copy_from_slice(&self.len.to_ne_bytes());
+    }
+
+    pub fn decode(b: &[u8]) -> ValueKey {
+        ValueKey {
+            prefix: b[..8].try_into().expect("8 bytes"),
+            prefix_len: b[8],
+            fp: u64::from_ne_bytes(b[9..17].try_into().expect("8 bytes")),
+            len: u32::from_ne_bytes(b[17..21].try_into().expect("4 bytes")),
+        }
+    }
+
+    /// The hash the Bloom filter of the values holds.
+    fn hash(&self) -> u64 {
+        self.fp ^ u64::from(self.len).wrapping_mul(0xff51_afd7_ed55_8ccd)
+    }
+}
+
+/// A key alone as a record (the public vocabulary, the kept cells): one per key.
+impl Record for ValueKey {
+    const SIZE: usize = ValueKey::SIZE;
+    fn encode(&self, out: &mut [u8]) {
+        ValueKey::encode(self, out)
+    }
+    fn decode(b: &[u8]) -> Self {
+        ValueKey::decode(b)
+    }
+    fn fold(&mut self, next: &Self) -> bool {
+        self == next
+    }
+}
+
+/// A searched value: its key, the source column it was first seen in and its class. Sorted by
+/// key then column: one per key, with the lowest column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Searched {
+    pub key: ValueKey,
+    pub column: u32,
+    pub class: ValueClass,
+}
+
+impl Record for Searched {
+    const SIZE: usize = ValueKey::SIZE + 5;
+    fn encode(&self, out: &mut [u8]) {
+        self.key.encode(out);
+        out[21..25].copy_from_slice(&self.column.to_ne_bytes());
+        out[25] = class_bits(self.class);
+    }
+    fn decode(b: &[u8]) -> Self {
+        Searched {
+            key: ValueKey::decode(b),
+            column: u32::from_ne_bytes(b[21..25].try_into().expect("4 bytes")),
+            class: class_of_bits(b[25]),
+        }
+    }
+    fn fold(&mut self, next: &Self) -> bool {
+        self.key == next.key
+    }
 }
 
 /// The 64-bit fingerprint a searched value is held and looked up by. Equal texts always have
@@ -101,30 +167,26 @@ pub fn value_fp(normalised: &str) -> u64 {
     super::collect::fingerprint(normalised.as_bytes())
 }
 
-/// The compiled search over values and numbers (digests: [`DigestSearch`]).
-///
-/// Memory: per searched value 12 bytes (its 8-byte fingerprint and a 4-byte column and
-/// class); per distinct 8-byte prefix one automaton pattern and 21 bytes of range and prefix;
-/// per number (and per form without its country code) 12 bytes. No value's text is held.
-pub struct Matcher {
-    automaton: Option<AhoCorasick>,
-    /// Fingerprints of the values, sorted by (prefix, fingerprint), so the values of one
-    /// automaton pattern (one prefix) are a contiguous range, sorted by fingerprint.
-    values: Vec<u64>,
-    /// Per value: the source column (index into the report's list) in the low 30 bits, the
-    /// class in the top 2.
-    value_meta: Vec<u32>,
-    /// Fingerprints of the digits of the values that are numbers written with separators,
-    /// sorted, with their source column: a phone is found whatever separators it is given.
-    numbers: Vec<u64>,
-    number_column: Vec<u32>,
-    /// `ranges[p]`: the values whose prefix is automaton pattern `p`, and the longest one's
-    /// length in bytes.
-    ranges: Vec<(u32, u32, u32)>,
-    /// `prefixes[p]`: the prefix of automaton pattern `p` (zero-padded, and its length), sorted.
-    prefixes: Vec<([u8; PREFIX_BYTES], u8)>,
-}
+/// Slots of the start table (one byte each).
+const START_SLOTS_LOG2: u32 = 24;
+/// Bits of the Bloom filters of the values and of the numbers.
+const VALUE_BLOOM_LOG2: u32 = 29;
+const NUMBER_BLOOM_LOG2: u32 = 28;
 
+/// The compiled search over values and numbers (digests: [`DigestSearch`]), on disk.
+pub struct Matcher {
+    /// The values, sorted by key.
+    values: SortedFile<Searched>,
+    value_filter: Bloom,
+    /// Per slot (a hash of a value's prefix): the length in bytes of the longest value whose
+    /// prefix falls in it, 0 when none does, 255 for 255 or more (then `longest`).
+    starts: Vec<u8>,
+    longest: u32,
+    /// Fingerprints of the digits of the values that are numbers written with separators,
+    /// with their source column: a phone is found whatever separators it is given.
+    numbers: SortedFile<Pair>,
+    number_filter: Bloom,
+}
 /// Digits a number needs, once its country code is dropped, to be looked for that way.
 const MIN_DIGITS_WITHOUT_COUNTRY: usize = 8;
 
@@ -163,7 +225,7 @@ fn prefix_key(s: &str) -> ([u8; PREFIX_BYTES], u8) {
     (prefix, p.len() as u8)
 }
 
-fn class_bits(c: ValueClass) -> u32 {
+pub fn class_bits(c: ValueClass) -> u8 {
     match c {
         ValueClass::Strong => 0,
         ValueClass::Dictionary => 1,
@@ -171,129 +233,140 @@ fn class_bits(c: ValueClass) -> u32 {
     }
 }
 
-fn class_of_bits(meta: u32) -> ValueClass {
-    match meta >> 30 {
+pub fn class_of_bits(bits: u8) -> ValueClass {
+    match bits {
         0 => ValueClass::Strong,
         1 => ValueClass::Dictionary,
         _ => ValueClass::Other,
     }
 }
 
+fn start_slot(prefix: &[u8; PREFIX_BYTES], len: u8) -> usize {
+    let h = (u64::from_le_bytes(*prefix) ^ u64::from(len)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> (64 - START_SLOTS_LOG2)) as usize
+}
+
 impl Matcher {
-    /// `values`: the searched values (key, source column, class), in any order; several with
-    /// one prefix and fingerprint are all kept, and each is reported when a text matches
-    /// them. `numbers`: (number fingerprint from [`number_fps`], source column), any order.
-    pub fn build(mut values: Vec<(ValueKey, u32, ValueClass)>, mut numbers: Vec<(u64, u32)>) -> Result<Matcher> {
-        values.par_sort_unstable();
-        values.dedup();
-        let mut prefixes: Vec<&[u8]> = Vec::new();
-        let mut ranges: Vec<(u32, u32, u32)> = Vec::new();
-        for (i, (v, _, _)) in values.iter().enumerate() {
-            let p = &v.prefix[..v.prefix_len as usize];
-            if prefixes.last() == Some(&p)
-                && let Some(r) = ranges.last_mut()
-            {
-                r.1 = i as u32 + 1;
-                r.2 = r.2.max(v.len);
-            } else {
-                prefixes.push(p);
-                ranges.push((i as u32, i as u32 + 1, v.len));
-            }
-        }
-        let automaton =
-            if prefixes.is_empty() {
-                None
-            } else {
-                Some(AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(&prefixes).map_err(|e| {
-                    Error::Usage(format!("verify: cannot build the search over the source's values: {e}"))
-                })?)
-            };
-        let prefixes = prefixes
-            .iter()
-            .map(|p| {
-                let mut a = [0u8; PREFIX_BYTES];
-                a[..p.len()].copy_from_slice(p);
-                (a, p.len() as u8)
-            })
-            .collect();
-        numbers.par_sort_unstable();
-        numbers.dedup_by_key(|n| n.0);
-        let (numbers, number_column) = numbers.into_iter().unzip();
-        let value_meta = values.iter().map(|&(_, column, class)| column | (class_bits(class) << 30)).collect();
-        let values = values.into_iter().map(|(v, _, _)| v.fp).collect();
-        Ok(Matcher { automaton, values, value_meta, numbers, number_column, ranges, prefixes })
+    /// `values`: the searched values, sorted by key, one per key. `numbers`: (number fingerprint
+    /// from [`number_fps`], source column), sorted, one per fingerprint. Both are written to
+    /// `dir`.
+    pub fn build(
+        dir: &SpillDir,
+        values: impl Iterator<Item = Result<Searched>>,
+        numbers: impl Iterator<Item = Result<Pair>>,
+    ) -> Result<Matcher> {
+        let mut value_filter = Bloom::new(VALUE_BLOOM_LOG2);
+        let mut starts = vec![0u8; 1 << START_SLOTS_LOG2];
+        let mut longest = 0;
+        let values = SortedFile::write(dir, values, |v| {
+            value_filter.insert(v.key.hash());
+            let slot = &mut starts[start_slot(&v.key.prefix, v.key.prefix_len)];
+            *slot = (*slot).max(v.key.len.min(255) as u8);
+            longest = longest.max(v.key.len);
+        })?;
+        let mut number_filter = Bloom::new(NUMBER_BLOOM_LOG2);
+        let numbers = SortedFile::write(dir, numbers, |n| number_filter.insert(n.0))?;
+        Ok(Matcher { values, value_filter, starts, longest, numbers, number_filter })
     }
 
-    /// How many values the automaton searches for.
+    /// A matcher over values and numbers in any order (as [`Matcher::build`] wants them sorted).
+    pub fn of(dir: &SpillDir, mut values: Vec<Searched>, mut numbers: Vec<Pair>) -> Result<Matcher> {
+        values.sort_unstable();
+        values.dedup_by(|next, kept| kept.fold(next));
+        numbers.sort_unstable();
+        numbers.dedup_by(|next, kept| kept.fold(next));
+        Matcher::build(dir, values.into_iter().map(Ok), numbers.into_iter().map(Ok))
+    }
+
+    /// How many values are searched for.
     pub fn value_count(&self) -> usize {
         self.values.len()
     }
 
+    fn lookup(&self, key: &ValueKey) -> Result<Option<Searched>> {
+        if !self.value_filter.may_contain(key.hash()) {
+            return Ok(None);
+        }
+        self.values.get(|v| v.key.cmp(key))
+    }
+
     /// Whether `normalised` is one of the searched values (a distinctive value). A
     /// fingerprint collision can only make this true for another text (a finding too many).
-    pub fn is_value(&self, normalised: &str) -> bool {
-        let key = prefix_key(normalised);
-        let Ok(p) = self.prefixes.binary_search(&key) else { return false };
-        let (from, to, _) = self.ranges[p];
-        self.values[from as usize..to as usize].binary_search(&value_fp(normalised)).is_ok()
+    pub fn is_value(&self, normalised: &str) -> Result<bool> {
+        if normalised.len() < PREFIX_BYTES {
+            return Ok(false);
+        }
+        Ok(self.lookup(&ValueKey::of(normalised))?.is_some())
     }
 
     /// Every hit in `text` (normal form), each (kind, column) at most once.
-    pub fn scan(&self, text: &str, hits: &mut HashSet<Hit>) {
-        if let Some(ac) = &self.automaton {
-            for m in ac.find_overlapping_iter(text) {
-                let (from, to, longest) = self.ranges[m.pattern().as_usize()];
-                let range = &self.values[from as usize..to as usize];
-                let start = m.start();
-                let rest = &text[start..];
-                let first = rest.chars().next().unwrap_or(' ');
-                if is_word_char(first) && text[..start].chars().next_back().is_some_and(is_word_char) {
+    pub fn scan(&self, text: &str, hits: &mut HashSet<Hit>) -> Result<()> {
+        let mut previous: Option<char> = None;
+        for (start, first) in text.char_indices() {
+            let before = previous.replace(first);
+            if is_word_char(first) && before.is_some_and(is_word_char) {
+                continue;
+            }
+            let rest = &text[start..];
+            if rest.len() < PREFIX_BYTES {
+                break;
+            }
+            // A value found here begins with the same first bytes as `rest` (it has 8 or more).
+            let (prefix, prefix_len) = prefix_key(rest);
+            let longest = match self.starts[start_slot(&prefix, prefix_len)] {
+                0 => continue,
+                255 => self.longest,
+                n => u32::from(n),
+            };
+            // Every end at a word boundary, from 8 bytes to the longest value: the character
+            // before it or the one at it (none at the end) is not a word character.
+            let mut limit = rest.len().min(longest as usize);
+            while !rest.is_char_boundary(limit) {
+                limit -= 1;
+            }
+            let ends = rest[..limit].char_indices().map(|(e, c)| (e, Some(c)));
+            let mut before: Option<char> = None;
+            for (e, at) in ends.chain(std::iter::once((limit, rest[limit..].chars().next()))) {
+                let boundary = at.is_none_or(|c| !is_word_char(c)) || before.is_some_and(|c| !is_word_char(c));
+                before = at;
+                if e < PREFIX_BYTES || !boundary {
                     continue;
                 }
-                // Every end at a word boundary, from the prefix to the longest value: the
-                // character before it or the one at it (none at the end) is not a word character.
-                let mut limit = rest.len().min(longest as usize);
-                while !rest.is_char_boundary(limit) {
-                    limit -= 1;
-                }
-                let min_end = m.end() - start;
-                let ends = rest[..limit].char_indices().map(|(e, c)| (e, Some(c)));
-                let mut before: Option<char> = None;
-                for (e, at) in ends.chain(std::iter::once((limit, rest[limit..].chars().next()))) {
-                    let boundary = at.is_none_or(|c| !is_word_char(c)) || before.is_some_and(|c| !is_word_char(c));
-                    before = at;
-                    if e < min_end || !boundary {
-                        continue;
-                    }
-                    let fp = value_fp(&rest[..e]);
-                    let mut i = range.partition_point(|&v| v < fp);
-                    while i < range.len() && range[i] == fp {
-                        let meta = self.value_meta[from as usize + i];
-                        hits.insert(Hit::Value(meta & 0x3fff_ffff, class_of_bits(meta)));
-                        i += 1;
-                    }
+                let key = ValueKey { prefix, prefix_len, fp: value_fp(&rest[..e]), len: e as u32 };
+                if let Some(v) = self.lookup(&key)? {
+                    hits.insert(Hit::Value(v.column, v.class));
                 }
             }
         }
         if !self.numbers.is_empty() {
+            let mut failed = None;
             number_runs(text, |digits| {
                 let fp = number_fp(digits);
-                let at = self.numbers.partition_point(|&n| n < fp);
-                if self.numbers.get(at) == Some(&fp) {
-                    hits.insert(Hit::Value(self.number_column[at], ValueClass::Strong));
+                if failed.is_some() || !self.number_filter.may_contain(fp) {
+                    return;
+                }
+                match self.numbers.get(|n| n.0.cmp(&fp)) {
+                    Ok(Some(n)) => {
+                        hits.insert(Hit::Value(n.1, ValueClass::Strong));
+                    }
+                    Ok(None) => {}
+                    Err(e) => failed = Some(e),
                 }
             });
+            if let Some(e) = failed {
+                return Err(e);
+            }
         }
+        Ok(())
     }
 
-    /// Bytes held, roughly: the automaton, the values and the numbers.
+    /// Bytes held in memory, roughly.
     pub fn memory_bytes(&self) -> usize {
-        self.automaton.as_ref().map_or(0, |a| a.memory_usage())
-            + self.values.capacity() * 8
-            + self.value_meta.capacity() * 4
-            + self.ranges.capacity() * 12
-            + self.prefixes.capacity() * 9
-            + self.numbers.capacity() * 12
+        self.values.memory_bytes()
+            + self.value_filter.memory_bytes()
+            + self.starts.capacity()
+            + self.numbers.memory_bytes()
+            + self.number_filter.memory_bytes()
     }
 }
 
@@ -372,6 +445,7 @@ mod tests {
     struct Test {
         matcher: Matcher,
         hashed: Vec<String>,
+        _dir: SpillDir,
     }
 
     fn matcher(values: &[&str], hashed: &[&str]) -> Test {
@@ -381,19 +455,21 @@ mod tests {
             .enumerate()
             .map(|(i, v)| {
                 let v = normalise(v);
-                number_fps(&v, |fp| numbers.push((fp, i as u32)));
-                (ValueKey::of(&v), i as u32, ValueClass::of(&v))
+                number_fps(&v, |fp| numbers.push(Pair(fp, i as u32)));
+                Searched { key: ValueKey::of(&v), column: i as u32, class: ValueClass::of(&v) }
             })
             .collect();
+        let dir = SpillDir::with_run_records(2).unwrap();
         Test {
-            matcher: Matcher::build(values, numbers).unwrap(),
+            matcher: Matcher::of(&dir, values, numbers).unwrap(),
             hashed: hashed.iter().map(|h| h.to_string()).collect(),
+            _dir: dir,
         }
     }
 
     impl Test {
         fn is_value(&self, normalised: &str) -> bool {
-            self.matcher.is_value(normalised)
+            self.matcher.is_value(normalised).unwrap()
         }
     }
 
@@ -401,7 +477,7 @@ mod tests {
     fn scan(m: &Test, text: &str) -> Vec<Hit> {
         let mut hits = HashSet::new();
         let norm = normalise(text);
-        m.matcher.scan(&norm, &mut hits);
+        m.matcher.scan(&norm, &mut hits).unwrap();
         let mut runs = Vec::new();
         hex_runs(&norm, |prefix, len| runs.push((prefix, len)));
         let mut digests = DigestSearch::new(runs.iter().map(|r| r.0).collect());

@@ -48,38 +48,40 @@
 //!
 //! ## Memory model
 //!
-//! No value's text is held beyond the cell being read. What is held, and when:
+//! Memory is bounded by construction: it depends on the number of columns and on the run
+//! size, not on the number of rows or values. No value's text is held beyond the cell being
+//! read; what grows with the data goes to sorted runs on disk ([`spill`]), in one temporary
+//! directory under `TMPDIR`, removed at the end (also on an error):
 //!
-//! - **pass 1, per table** (dropped once pass 2 has checked that table): 8 bytes per row per
-//!   personal column compared row by row; 12 bytes per row for a kept primary key (sorted
-//!   arrays, not a hash table); 24 bytes per distinct long cell of a kept text column.
-//! - **pass 1, across tables**: per distinct candidate value that is not strong, about 40
-//!   bytes in a hash table (its [`matcher::ValueKey`]: first 8 bytes, length, 64-bit
-//!   fingerprint; with its count, column and class); per distinct strong value (emails, long
-//!   numbers: always searched, so never counted) 32 bytes in a list compacted whenever it
-//!   doubles, and 16 bytes per number fingerprint.
-//! - **pass 2**: the [`Matcher`], 12 bytes per searched value plus 12 per number fingerprint
-//!   and an automaton over the distinct 8-byte prefixes; 16 bytes per hex run of a digest's
-//!   length found in the output (none in most outputs).
+//! - **pass 1**, per personal column: a hash table counting its candidate values, written as a
+//!   sorted run whenever it holds the run size (`DOPPEL_VERIFY_RUN_RECORDS`, default
+//!   [`spill::DEFAULT_RUN_RECORDS`]), and run buffers of that size for its strong values and
+//!   numbers; per kept text column, run buffers for its words and cells. On disk: 8 bytes per
+//!   row per personal column compared row by row (in row order), for a kept primary key 12
+//!   bytes per row sorted and 8 in row order; the runs (31 bytes per distinct candidate per
+//!   run, 26 per strong value, 12 per number fingerprint, 21 per kept word or cell).
+//! - **end of pass 1**: the runs are merged (k-way, 128 at a time) into the [`Matcher`]'s
+//!   files: the values sorted by key (26 bytes each on disk) and the numbers (12 bytes).
+//! - **pass 2**: the [`Matcher`]'s fixed 112 MiB (start table and Bloom filters) and one key in
+//!   memory per 256 on disk; own-row fingerprints read back 8192 rows at a time; 16 bytes per
+//!   hex run of a digest's length found in the output (none in most outputs: the one part still
+//!   held in memory).
 //! - **pass 3** (only when the output has hex runs): the runs' first 8 bytes and the digests
 //!   among them; a 4096-entry cache per column. The source's digests are never held.
 //!
-//! Measured on the benchmark database (1M customers, 3M orders; 4.0M values searched, 3.6M of
-//! them strong): peak RSS 1.06-1.08 GiB before this model, 474 MiB with it; CPU (user + sys)
-//! 57-60 s → 33 s (the digests of every personal value are no longer computed in pass 1). At
-//! the end of pass 1 it held about 230 MiB of strong values and numbers, 35 MiB of other
-//! candidates and 130 MiB of own-row fingerprints and keys; the matcher takes 222 MiB. All of
-//! it grows with the distinct personal values and rows: a table ten times larger needs a
-//! spill to disk (sorted runs) to stay under 500 MiB, which this version does not have.
+//! A source small enough for every buffer to stay under the run size writes no run at all,
+//! only the sorted files looked up in pass 2.
 //!
 //! ## Fingerprint collisions
 //!
 //! Which way each 64-bit fingerprint errs when two different texts share one (odds 2^-64 per
 //! pair compared):
 //!
-//! - the search (an output text's fingerprint equals a searched value's), the distinctive
-//!   own-value test ([`Matcher::is_value`]), numbers and digest prefixes: a finding too many;
-//!   equal texts always have equal fingerprints, so a value is never missed;
+//! - the search (an output text's key, its first 8 bytes, length and fingerprint, equals a
+//!   searched value's), the distinctive own-value test ([`Matcher::is_value`]), numbers and
+//!   digest prefixes: a finding too many; equal texts always have equal keys, so a value is
+//!   never missed. The Bloom filters and the start table in front of the files on disk only
+//!   answer "maybe" too often, which costs a lookup, never a miss;
 //! - counting a value's rows, the public vocabulary and the kept cells could hide a value if
 //!   two merged, so these compare whole [`matcher::ValueKey`]s: a collision needs the same
 //!   first 8 bytes, the same length and the same 64 bits (odds 2^-64 per pair that already
@@ -93,10 +95,12 @@
 //! |---------------|---------------------------------------------------------------|
 //! | [`text`]      | normal form, word boundaries, tokens, distinctive values, hex runs |
 //! | [`collect`]   | pass 1 over the source                                        |
-//! | [`matcher`]   | the automaton over value prefixes, the value fingerprints, the digest check |
+//! | [`matcher`]   | the search over the values and numbers on disk, the digest check |
+//! | [`spill`]     | the temporary directory, sorted runs, their merge, sorted files looked up by key |
 
 pub mod collect;
 pub mod matcher;
+pub mod spill;
 pub mod text;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -112,8 +116,10 @@ use crate::plan::{Plan, Strategy, TablePlan};
 use crate::rules::TableAction;
 use crate::source::Source;
 
+use self::collect::RowReader;
 use self::collect::{CellText, Collected, NULL_FP, cell_fingerprint, key_fingerprint};
 use self::matcher::{Algorithm, DigestSearch, Hit, Matcher, ValueKey};
+use self::spill::{SortedFile, SpillDir};
 use self::text::ValueClass;
 use self::text::{hex_runs, normalise_into};
 
@@ -317,8 +323,10 @@ pub fn verify(plan: &Plan, source: &dyn Source, output: &dyn Source, options: &V
         )));
     }
     let started = std::time::Instant::now();
+    // Every temporary file is in `dir`, removed when it is dropped (also on an error).
+    let dir = SpillDir::new()?;
     let Collected { columns, mut tables, mut kept_cells, matcher } =
-        collect::collect(&copied, source, options.batch_rows)?;
+        collect::collect(&copied, source, options.batch_rows, &dir)?;
     tracing::debug!(
         "verify: source read in {:.2}s; the search takes about {} MiB",
         started.elapsed().as_secs_f64(),
@@ -423,9 +431,10 @@ type HexRuns = Vec<(u64, u64)>;
 type Counts = HashMap<(usize, Kind, Option<u32>), u64>;
 
 /// Own-row state of one output column.
-struct Compare {
+struct Compare<'r> {
     output_index: usize,
-    source: usize,
+    /// The source column's fingerprints.
+    source: RowReader<'r>,
     compared: u64,
     same: u64,
     distinctive: u64,
@@ -434,7 +443,7 @@ struct Compare {
 /// What pass 1 and the plan say about one output table.
 struct Found<'r, 'p> {
     rows: Option<&'r collect::TableRows>,
-    kept_cells: Option<&'r HashMap<String, Vec<ValueKey>>>,
+    kept_cells: Option<&'r HashMap<String, SortedFile<ValueKey>>>,
     plan: Option<&'p TablePlan>,
 }
 
@@ -442,7 +451,7 @@ struct Found<'r, 'p> {
 #[derive(Clone, Copy, Default)]
 struct ColumnRole<'a> {
     /// A kept column: the source's cells of it (sorted keys).
-    kept_cells: Option<&'a [ValueKey]>,
+    kept_cells: Option<&'a SortedFile<ValueKey>>,
     /// The column's rule generates values (`fake`): it can make a dictionary value by chance.
     generates: bool,
 }
@@ -451,7 +460,7 @@ impl Found<'_, '_> {
     fn role(&self, column: &str) -> ColumnRole<'_> {
         let plan = self.plan.and_then(|t| t.columns.iter().find(|c| c.name == column));
         ColumnRole {
-            kept_cells: self.kept_cells.and_then(|k| k.get(column)).map(Vec::as_slice),
+            kept_cells: self.kept_cells.and_then(|k| k.get(column)),
             generates: plan.is_some_and(|c| matches!(c.strategy, Strategy::Fake(_))),
         }
     }
@@ -498,8 +507,14 @@ fn check_table<'a>(
     let mut compares = Vec::new();
     let mut key_columns = Vec::new();
     if let Some(rows) = rows {
-        for (i, (col, _)) in rows.columns.iter().enumerate() {
-            compares.push(Compare { output_index: find(col)?, source: i, compared: 0, same: 0, distinctive: 0 });
+        for (col, fps) in &rows.columns {
+            compares.push(Compare {
+                output_index: find(col)?,
+                source: fps.reader(),
+                compared: 0,
+                same: 0,
+                distinctive: 0,
+            });
         }
         match &rows.key {
             Some((names, _)) => {
@@ -524,27 +539,28 @@ fn check_table<'a>(
     let mut position: u64 = 0;
     let mut unmatched: u64 = 0;
     let mut scratch = Scratch::default();
+    let mut in_order = rows.and_then(|r| r.key.as_ref()).map(|(_, index)| index.in_order().reader());
     for batch in output.read(name, options.batch_rows)? {
         let batch = batch?;
         let n = batch.num_rows();
         if let Some(rows) = rows {
-            let source_rows: Vec<Option<usize>> = (0..n)
-                .map(|row| match &rows.key {
-                    Some((_, index)) => {
-                        index.get(key_fingerprint(&batch, &key_columns, row, &mut scratch.buf)).map(|r| r as usize)
-                    }
-                    None => {
-                        let r = position + row as u64;
-                        (r < rows.rows).then_some(r as usize)
+            let source_rows: Vec<Option<u64>> = (0..n)
+                .map(|row| {
+                    let at = position + row as u64;
+                    match (&rows.key, &mut in_order) {
+                        (Some((_, index)), Some(in_order)) => {
+                            index.get(key_fingerprint(&batch, &key_columns, row, &mut scratch.buf), at, in_order)
+                        }
+                        _ => Ok((at < rows.rows).then_some(at)),
                     }
                 })
-                .collect();
+                .collect::<Result<_>>()?;
             unmatched += source_rows.iter().filter(|r| r.is_none()).count() as u64;
             for cmp in &mut compares {
-                cmp.add(&batch, &rows.columns[cmp.source].1, &source_rows, matcher, &mut scratch);
+                cmp.add(&batch, &source_rows, matcher, &mut scratch)?;
             }
         }
-        text_hits(&batch, position, &text_columns, matcher, &mut hits, &mut published, &mut hex);
+        text_hits(&batch, position, &text_columns, matcher, &mut hits, &mut published, &mut hex)?;
         position += n as u64;
     }
     let first = report.findings.len();
@@ -572,22 +588,21 @@ struct Scratch {
     norm: String,
 }
 
-impl Compare {
-    /// Compares one batch's output column with the source fingerprints `fps` of the paired
-    /// rows (`source_rows[row]`, `None` when the output row has no source row).
+impl Compare<'_> {
+    /// Compares one batch's output column with the source fingerprints of the paired rows
+    /// (`source_rows[row]`, `None` when the output row has no source row).
     fn add(
         &mut self,
         batch: &RecordBatch,
-        fps: &[u64],
-        source_rows: &[Option<usize>],
+        source_rows: &[Option<u64>],
         matcher: &Matcher,
         scratch: &mut Scratch,
-    ) {
+    ) -> Result<()> {
         let array = batch.column(self.output_index).as_ref();
         let cells = CellText::new(array);
         for (row, source_row) in source_rows.iter().enumerate() {
             let Some(r) = source_row else { continue };
-            let before = fps[*r];
+            let before = self.source.get(*r)?;
             if before == NULL_FP {
                 continue;
             }
@@ -596,10 +611,11 @@ impl Compare {
                 self.same += 1;
                 if cells.get(row, &mut scratch.text) {
                     normalise_into(&scratch.text, &mut scratch.norm);
-                    self.distinctive += u64::from(matcher.is_value(&scratch.norm));
+                    self.distinctive += u64::from(matcher.is_value(&scratch.norm)?);
                 }
             }
         }
+        Ok(())
     }
 }
 
@@ -616,7 +632,7 @@ fn text_hits(
     hits: &mut Counts,
     published: &mut Counts,
     hex: &mut HexRuns,
-) {
+) -> Result<()> {
     let n = batch.num_rows();
     let per_column: Vec<(Counts, Counts, HexRuns)> = text_columns
         .par_iter()
@@ -633,12 +649,15 @@ fn text_hits(
                     runs.push((prefix, ((position + row as u64) << 24) | ((i as u64) << 8) | len as u64))
                 });
                 found.clear();
-                matcher.scan(&norm, &mut found);
+                matcher.scan(&norm, &mut found)?;
                 if found.is_empty() {
                     continue;
                 }
-                let as_in_source =
-                    role.kept_cells.is_some_and(|c| c.binary_search(&collect::cell_text_key(&norm)).is_ok());
+                let key = collect::cell_text_key(&norm);
+                let as_in_source = match role.kept_cells {
+                    Some(c) => c.get(|k| k.cmp(&key))?.is_some(),
+                    None => false,
+                };
                 for hit in &found {
                     let (key, target) = match *hit {
                         Hit::Value(_, ValueClass::Dictionary) if role.generates => continue,
@@ -651,9 +670,9 @@ fn text_hits(
                     *target.entry(key).or_insert(0) += 1;
                 }
             }
-            (counts, kept, runs)
+            Ok((counts, kept, runs))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     for (counts, kept, mut runs) in per_column {
         for (k, v) in counts {
             *hits.entry(k).or_insert(0) += v;
@@ -663,6 +682,7 @@ fn text_hits(
         }
         hex.append(&mut runs);
     }
+    Ok(())
 }
 
 /// Output rows read, and those without a source row.

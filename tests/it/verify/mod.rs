@@ -339,3 +339,64 @@ fn run_verify_checks_a_database_before_it_is_finished_or_swapped_in() {
         .scalar("postgres", &format!("SELECT count(*) FROM pg_database WHERE datname LIKE '{target}\\_\\_doppel\\_%'"));
     assert_eq!(leftovers, "0");
 }
+
+/// `verify` with `DOPPEL_VERIFY_RUN_RECORDS` set to `runs` (none: the default) and `TMPDIR`
+/// set to `tmp`: the report's JSON, and the outcome.
+fn verify_with_runs(rules: &Path, from: &str, to: &str, tmp: &Path, runs: Option<&str>) -> (String, Output) {
+    let report = tmp.join("report.json");
+    let spill = tmp.join("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    let args = ["verify", "--rules", rules.to_str().unwrap(), "--from", from, "--to", to];
+    let mut cmd = common::doppel_command(&args, None);
+    cmd.args(["--report", report.to_str().unwrap()]).env("TMPDIR", &spill);
+    match runs {
+        Some(n) => cmd.env("DOPPEL_VERIFY_RUN_RECORDS", n),
+        None => cmd.env_remove("DOPPEL_VERIFY_RUN_RECORDS"),
+    };
+    let o = cmd.output().unwrap();
+    let left: Vec<_> = std::fs::read_dir(&spill).unwrap().collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}\n{}", text(&o));
+    (std::fs::read_to_string(&report).unwrap_or_default(), o)
+}
+
+/// Runs of 3 records make verify write and merge runs on disk for every table (rows matched by
+/// primary key in PostgreSQL, by position in Parquet): its report is the same as with the
+/// default runs (held in memory for outputs this small), and its temporary directory is gone
+/// afterwards, also when it stops with an error.
+#[test]
+fn tiny_runs_on_disk_give_the_same_findings_and_leave_no_temporary_file() {
+    let c = cluster();
+    let (source, pg_from, pg_to, pg_rules, _pg_dir) = run_on("verify_spill", PEOPLE, PEOPLE_RULES);
+    c.psql(
+        &format!("{source}_out"),
+        "UPDATE people SET email = 'person17.verify@example.org' WHERE id = 17;
+         UPDATE tickets SET body = body || ' (cc PERSON42.verify@example.org)' WHERE id = 5;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let shop_rules = shop_rules_leaving_names_in_notes(dir.path());
+    let out = dir.path().join("out");
+    let (from, to) = (fixture_dir().to_str().unwrap().to_string(), out.to_str().unwrap().to_string());
+    run(&shop_rules, &from, &to);
+    for (rules, from, to, expected) in [
+        (&pg_rules, &pg_from, &pg_to, "FINDING [own-value] public.people.email: 1 row(s)"),
+        (&shop_rules, &from, &to, "FINDING [value] public.customers.notes:"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (in_memory, o) = verify_with_runs(rules, from, to, tmp.path(), None);
+        assert_findings(&o, &[expected], &[]);
+        let (on_disk, o) = verify_with_runs(rules, from, to, tmp.path(), Some("3"));
+        assert_findings(&o, &[expected], &[]);
+        assert_eq!(in_memory, on_disk);
+    }
+    // An output table without one of its columns: an error once the source is read.
+    let batch = concat(&read_table(&out, "public.customers"));
+    let batch = batch.project(&(1..batch.num_columns()).collect::<Vec<_>>()).unwrap();
+    let file = std::fs::File::create(out.join("public.customers.parquet")).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, o) = verify_with_runs(&shop_rules, &from, &to, tmp.path(), Some("3"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("has no column id"), "{}", text(&o));
+}
