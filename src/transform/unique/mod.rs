@@ -6,9 +6,10 @@
 //! For a domain with a `unique` column, every non-NULL cell of a unique column of the domain
 //! (in any table) is a pair (its value at attempt 0, its input). Each input has a **rank**, a
 //! keyed 64-bit hash of the input (and of whether its rule is a template), so the order says
-//! nothing about the data. Pairs with the same value form a group (values compared by 64-bit
-//! fingerprint, lowercased first when a unique column of the domain is `citext` or under a
-//! `lower()` index); within a group, distinct inputs are ordered by rank:
+//! nothing about the data. Pairs with the same value form a group (values compared by their
+//! fingerprint, the unkeyed XXH3-64 hash of the value's bytes with a type prefix, lowercased
+//! first when a unique column of the domain is `citext` or under a `lower()` index); within a
+//! group, distinct inputs are ordered by rank:
 //!
 //! - the lowest-ranked input keeps the value;
 //! - the input at **position** p ≥ 2 of a `template` group gets the value with a tag:
@@ -143,10 +144,6 @@ pub struct Summary {
     pub redrawn: usize,
 }
 
-fn first_u64(h: blake3::Hash) -> u64 {
-    u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]))
-}
-
 /// The fingerprint of a text value, lowercased first when `fold` (as PostgreSQL's `lower()`
 /// in a UTF-8 database for the letters that matter).
 fn text_fingerprint(s: &str, fold: bool, buf: &mut Vec<u8>) -> u64 {
@@ -157,7 +154,13 @@ fn text_fingerprint(s: &str, fold: bool, buf: &mut Vec<u8>) -> u64 {
     } else {
         text_key(s, buf);
     }
-    first_u64(blake3::hash(buf))
+    fingerprint(buf)
+}
+
+/// The fingerprint of a value's key bytes: the unkeyed XXH3-64 hash. Unkeyed is enough: a
+/// collision only costs one value a tag or a redraw, never a duplicate.
+fn fingerprint(bytes: &[u8]) -> u64 {
+    twox_hash::XxHash3_64::oneshot(bytes)
 }
 
 fn text_of(array: &dyn Array, row: usize) -> Option<&str> {
@@ -197,7 +200,7 @@ impl DomainState {
             None => {
                 buf.clear();
                 value_key(array, row, buf);
-                first_u64(blake3::hash(buf))
+                fingerprint(buf)
             }
         }
     }

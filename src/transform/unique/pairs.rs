@@ -4,13 +4,15 @@
 //!
 //! ```text
 //! fingerprint ──top bits──▶ bucket of distinct fingerprints ──▶ its group's range in `ranks`
-//! rank ──every SAMPLE-th rank (small, cached)──▶ a run of SAMPLE ranks ──▶ its position
+//! rank ──its share of the 64-bit range──▶ a guessed index in the group ──gallop──▶ its position
 //! ```
+//!
+//! Ranks are keyed hashes, spread evenly over the 64-bit range, so a rank's index in its
+//! sorted group is close to `rank / 2^64 × group size` (off by about the square root of the
+//! group size): the search starts there and widens by doubling steps, touching a few
+//! neighbouring cache lines where a binary search over the group would jump across it.
 
 use rayon::prelude::*;
-
-/// One rank in this many is copied into the sample index.
-const SAMPLE: usize = 64;
 
 /// Pairs are collected and sorted in this many partitions by the top bits of their
 /// fingerprint: each grows on its own (a large one by remapping, not copying), so collecting
@@ -32,8 +34,6 @@ pub struct Pairs {
     /// `starts[b]..starts[b + 1]` holds the groups whose fingerprint's top bits are `b`.
     starts: Vec<u32>,
     shift: u32,
-    /// `ranks[i * SAMPLE]` for every i.
-    samples: Vec<u64>,
 }
 
 /// One group: the ranks of the distinct inputs that made one value, sorted.
@@ -67,7 +67,6 @@ impl Pairs {
         }
         groups.shrink_to_fit();
         ranks.shrink_to_fit();
-        let samples: Vec<u64> = ranks.iter().step_by(SAMPLE).copied().collect();
         // About two groups per bucket; fingerprints are uniform.
         let bits = (usize::BITS - groups.len().leading_zeros()).saturating_sub(1).clamp(1, 24);
         let shift = 64 - bits;
@@ -81,7 +80,7 @@ impl Pairs {
             starts.push(at as u32);
         }
         starts.push(groups.len() as u32);
-        Pairs { ranks, groups, starts, shift, samples }
+        Pairs { ranks, groups, starts, shift }
     }
 
     pub fn len(&self) -> usize {
@@ -130,23 +129,45 @@ impl<'a> Group<'a> {
         &self.pairs.ranks[self.start..self.end]
     }
 
-    /// The index of `rank` in the group: the samples narrow it to a run of at most
-    /// [`SAMPLE`] ranks, searched last.
+    /// The index of `rank` in the group: guessed from the rank's share of the 64-bit range,
+    /// then searched around the guess by doubling steps (see the module doc).
     pub fn position(&self, rank: u64) -> Option<usize> {
-        let ranks = &self.pairs.ranks;
-        // Samples inside the group: indexes first..last (sample j is ranks[j * SAMPLE]).
-        let first = self.start.div_ceil(SAMPLE);
-        let last = self.end.div_ceil(SAMPLE);
-        let inside = &self.pairs.samples[first.min(last)..last];
-        // The last sample at or below `rank` starts the run that holds it.
-        let (from, to) = match inside.partition_point(|&s| s <= rank) {
-            0 => (self.start, self.end.min(first * SAMPLE)),
-            k => {
-                let from = (first + k - 1) * SAMPLE;
-                (from, self.end.min(from + SAMPLE))
+        let ranks = self.ranks();
+        let n = ranks.len();
+        if n == 0 {
+            return None;
+        }
+        let guess = ((u128::from(rank) * n as u128) >> 64) as usize;
+        // The rank's index is in lo..hi.
+        let (mut lo, mut hi);
+        if ranks[guess] < rank {
+            lo = guess + 1;
+            hi = n;
+            let mut step = 1;
+            while guess + step < n {
+                let probe = guess + step;
+                if ranks[probe] >= rank {
+                    hi = probe + 1;
+                    break;
+                }
+                lo = probe + 1;
+                step *= 2;
             }
-        };
-        ranks[from..to].binary_search(&rank).ok().map(|i| from + i - self.start)
+        } else {
+            lo = 0;
+            hi = guess + 1;
+            let mut step = 1;
+            while step <= guess {
+                let probe = guess - step;
+                if ranks[probe] < rank {
+                    lo = probe + 1;
+                    break;
+                }
+                hi = probe + 1;
+                step *= 2;
+            }
+        }
+        ranks[lo..hi].binary_search(&rank).ok().map(|i| lo + i)
     }
 }
 
@@ -202,6 +223,25 @@ mod tests {
             }
             assert_eq!(group.position(12345), None);
             assert_eq!(group.position(u64::MAX), None);
+        }
+    }
+
+    #[test]
+    fn positions_are_found_when_the_ranks_are_not_spread_evenly() {
+        // All near 0, all near the top, and half at each end: the guess is far off.
+        let low: Vec<u64> = (0..3000).collect();
+        let high: Vec<u64> = (0..3000).map(|i| u64::MAX - 2 * i).collect();
+        let split: Vec<u64> = low.iter().take(1500).chain(high.iter().take(1500)).copied().collect();
+        for (g, ranks) in [low, high, split].iter().enumerate() {
+            let fp = (g as u64 + 1) << 60;
+            let mut partitions = vec![Vec::new(); PARTITIONS];
+            partitions[partition_of(fp)] = ranks.iter().map(|&r| (fp, r)).collect();
+            let pairs = Pairs::new(partitions);
+            let group = pairs.group(fp);
+            for (i, &rank) in group.ranks().iter().enumerate() {
+                assert_eq!(group.position(rank), Some(i));
+            }
+            assert_eq!(group.position(1 << 62), None);
         }
     }
 }
