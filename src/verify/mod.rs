@@ -524,7 +524,8 @@ fn check_table<'a>(
     let mut position: u64 = 0;
     let mut unmatched: u64 = 0;
     let mut scratch = Scratch::default();
-    for batch in output.read(name, options.batch_rows)? {
+    let progress = crate::progress::track(format!("{name} (output)"), output.expected_rows(name));
+    for batch in progress.count(output.read(name, options.batch_rows)?) {
         let batch = batch?;
         let n = batch.num_rows();
         if let Some(rows) = rows {
