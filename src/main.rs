@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::new(format!("doppel={}", cli.log_level().filter()));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(doppel::progress::LogWriter)
         .with_target(false)
         .with_ansi(cli.color.enabled())
         .init();

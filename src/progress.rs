@@ -125,6 +125,45 @@ pub fn say(text: impl Display) {
     }
 }
 
+/// The log's writer (`tracing_subscriber`'s `with_writer`): stderr, each event written whole
+/// above the bars when they are shown, so that log lines and bars do not tear each other.
+pub struct LogWriter;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = EventWriter;
+
+    fn make_writer(&'a self) -> EventWriter {
+        EventWriter(Vec::new())
+    }
+}
+
+/// One log event, buffered until it is complete (dropped).
+pub struct EventWriter(Vec<u8>);
+
+impl std::io::Write for EventWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for EventWriter {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let write = || {
+            let _ = std::io::stderr().lock().write_all(&self.0);
+        };
+        match BARS.get() {
+            Some(bars) => bars.suspend(write),
+            None => write(),
+        }
+    }
+}
+
 /// [`say`] with `format!`'s arguments: `say!("ok: {n} tables")`.
 #[macro_export]
 macro_rules! say {
