@@ -30,6 +30,8 @@
 //! - [`subset`]: referentially complete subsets along foreign keys, computed in the snapshot.
 //! - [`pipeline`]: reader → transform → writer with bounded channels, several tables at once;
 //!   before them, `unique`'s pass over the tables with a unique column.
+//! - [`progress`]: what stderr shows while commands work: a bar per table on a terminal,
+//!   periodic log lines otherwise, nothing but errors with `--quiet`.
 //! - [`audit`]: the run's audit report (`--report`) and its summary on stderr.
 //! - [`verify`]: `doppel verify`, checking an output against its source for personal data.
 //! - [`scan`]: `doppel scan`, suggested rules from names and a bounded sample of values.
@@ -119,6 +121,7 @@ pub mod generate;
 pub mod pg;
 pub mod pipeline;
 pub mod plan;
+pub mod progress;
 pub mod rules;
 pub mod scan;
 pub mod schema;

@@ -19,10 +19,18 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
     let cli = Cli::parse();
+    let interval = match doppel::progress::interval_from_env() {
+        Ok(interval) => interval,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    doppel::progress::init(cli.quiet, cli.color.enabled(), interval);
     let filter = tracing_subscriber::EnvFilter::new(format!("doppel={}", cli.log_level().filter()));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(doppel::progress::LogWriter)
         .with_target(false)
         .with_ansi(cli.color.enabled())
         .init();

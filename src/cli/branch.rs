@@ -1,10 +1,15 @@
 //! `doppel branch create|drop|list|prune`: branch databases for CI pipelines (see
-//! [`crate::branch`]). Messages go to stderr; `list` prints its table or JSON on stdout.
+//! [`crate::branch`]). Messages go to stderr; `list` prints its table on stdout, and every
+//! subcommand with `--json` one JSON document (schemas `doppel.branch.<subcommand>/1`).
 
 use clap::{Args, Subcommand};
 
 use crate::branch::{self, Branch, Dropped, Server};
 use crate::error::{Error, Result};
+
+use serde_json::{Value, json};
+
+use super::output::print_json;
 
 #[derive(Debug, Args)]
 pub struct BranchArgs {
@@ -61,6 +66,9 @@ pub struct CreateArgs {
     /// database is refused even so.
     #[arg(long)]
     pub force: bool,
+    /// Print what was created as JSON (schema doppel.branch.create/1) on stdout.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub server: ServerArgs,
 }
@@ -76,13 +84,17 @@ pub struct DropArgs {
     /// Succeed (with a note) when no database NAME exists; without it, that is an error (exit 5).
     #[arg(long)]
     pub if_exists: bool,
+    /// Print what was dropped as JSON (schema doppel.branch.drop/1) on stdout.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub server: ServerArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Print a JSON array of {name, template, created_at, size_bytes} instead of a table.
+    /// Print the branches as JSON (schema doppel.branch.list/1: an array of {name, template,
+    /// created_at, size_bytes}) instead of a table.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -100,6 +112,10 @@ pub struct PruneArgs {
     /// Only list what would be dropped.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print what was dropped, kept and could not be dropped as JSON (schema
+    /// doppel.branch.prune/1) on stdout, also when some drops failed (exit 5).
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub server: ServerArgs,
 }
@@ -113,25 +129,36 @@ pub fn branch(args: BranchArgs) -> Result<()> {
     }
 }
 
+/// The `--json` schemas' names and versions (fields in docs/progress.md and docs/machine-output.md):
+/// bumped when a field changes meaning or goes.
+pub const CREATE_SCHEMA: &str = "doppel.branch.create/1";
+pub const DROP_SCHEMA: &str = "doppel.branch.drop/1";
+pub const LIST_SCHEMA: &str = "doppel.branch.list/1";
+pub const PRUNE_SCHEMA: &str = "doppel.branch.prune/1";
+
 fn create(args: CreateArgs) -> Result<()> {
     let mut server = Server::connect(&args.server.url)?;
     let started = std::time::Instant::now();
     let b = branch::create(&mut server, &args.name, &args.template, args.force)?;
-    eprintln!(
-        "created branch {} from {} in {:.1} s ({})",
-        b.name,
-        b.marker.template,
-        started.elapsed().as_secs_f64(),
-        size(b.size_bytes)
-    );
+    let seconds = started.elapsed().as_secs_f64();
+    crate::say!("created branch {} from {} in {seconds:.1} s ({})", b.name, b.marker.template, size(b.size_bytes));
+    if args.json {
+        let mut doc = json!({"schema": CREATE_SCHEMA, "server": server.location()});
+        extend(&mut doc, branch_json(&b));
+        doc["seconds"] = json!(seconds);
+        print_json(&doc)?;
+    }
     Ok(())
 }
 
 fn drop(args: DropArgs) -> Result<()> {
     let mut server = Server::connect(&args.server.url)?;
-    match branch::drop(&mut server, &args.name, args.terminate_connections)? {
-        Dropped::Dropped(b) => eprintln!("dropped branch {} ({})", b.name, describe(&b)),
-        Dropped::Missing if args.if_exists => eprintln!("no database {} on this server; nothing to do", args.name),
+    let dropped = branch::drop(&mut server, &args.name, args.terminate_connections)?;
+    match &dropped {
+        Dropped::Dropped(b) => crate::say!("dropped branch {} ({})", b.name, describe(b)),
+        Dropped::Missing if args.if_exists => {
+            crate::say!("no database {} on this server; nothing to do", args.name)
+        }
         Dropped::Missing => {
             return Err(Error::target(
                 format!("{} (database {})", server.location(), args.name),
@@ -139,36 +166,36 @@ fn drop(args: DropArgs) -> Result<()> {
             ));
         }
     }
+    if args.json {
+        let mut doc = json!({"schema": DROP_SCHEMA, "server": server.location(), "name": args.name});
+        match &dropped {
+            Dropped::Dropped(b) => {
+                doc["dropped"] = json!(true);
+                extend(&mut doc, branch_json(b));
+            }
+            Dropped::Missing => {
+                doc["dropped"] = json!(false);
+                extend(&mut doc, json!({"template": null, "created_at": null, "size_bytes": null}));
+            }
+        }
+        print_json(&doc)?;
+    }
     Ok(())
 }
-
-/// `branch list --json`'s schema name and version (fields in docs/machine-output.md).
-pub const LIST_SCHEMA: &str = "doppel.branch.list/1";
 
 fn list(args: ListArgs) -> Result<()> {
     let mut server = Server::connect(&args.server.url)?;
     let branches = branch::list(&mut server)?;
     if args.json {
-        let items: Vec<serde_json::Value> = branches
-            .iter()
-            .map(|b| {
-                serde_json::json!({
-                    "name": b.name,
-                    "template": b.marker.template,
-                    "created_at": created(b),
-                    "size_bytes": b.size_bytes,
-                })
-            })
-            .collect();
-        super::output::print_json(&serde_json::json!({
+        print_json(&json!({
             "schema": LIST_SCHEMA,
             "server": server.location(),
-            "branches": items,
+            "branches": branches.iter().map(branch_json).collect::<Vec<_>>(),
         }))?;
         return Ok(());
     }
     if branches.is_empty() {
-        eprintln!("no branch databases on {}", server.location());
+        crate::say!("no branch databases on {}", server.location());
         return Ok(());
     }
     let rows: Vec<[String; 4]> =
@@ -189,15 +216,16 @@ fn prune(args: PruneArgs) -> Result<()> {
     let pruned = branch::prune(&mut server, older_than, args.terminate_connections, args.dry_run)?;
     let verb = if args.dry_run { "would drop" } else { "dropped" };
     for b in &pruned.dropped {
-        eprintln!("{verb} branch {} ({})", b.name, describe(b));
+        crate::say!("{verb} branch {} ({})", b.name, describe(b));
     }
     for b in &pruned.protected {
-        eprintln!("kept branch {} ({}): it is protected", b.name, describe(b));
+        crate::say!("kept branch {} ({}): it is protected", b.name, describe(b));
     }
+    // Errors: printed even with --quiet.
     for (b, e) in &pruned.failed {
         eprintln!("could not drop branch {}: {e}", b.name);
     }
-    eprintln!(
+    crate::say!(
         "{verb} {} branch(es) older than {}; {} younger kept, {} protected kept, {} failed",
         pruned.dropped.len(),
         args.older_than.text,
@@ -205,6 +233,27 @@ fn prune(args: PruneArgs) -> Result<()> {
         pruned.protected.len(),
         pruned.failed.len()
     );
+    if args.json {
+        let failed: Vec<Value> = pruned
+            .failed
+            .iter()
+            .map(|(b, e)| {
+                let mut item = branch_json(b);
+                item["error"] = json!(e.to_string());
+                item
+            })
+            .collect();
+        print_json(&json!({
+            "schema": PRUNE_SCHEMA,
+            "server": server.location(),
+            "older_than": args.older_than.text,
+            "dry_run": args.dry_run,
+            "dropped": pruned.dropped.iter().map(branch_json).collect::<Vec<_>>(),
+            "protected": pruned.protected.iter().map(branch_json).collect::<Vec<_>>(),
+            "failed": failed,
+            "kept_younger": pruned.kept,
+        }))?;
+    }
     if !pruned.failed.is_empty() {
         return Err(Error::target(
             server.location(),
@@ -212,6 +261,23 @@ fn prune(args: PruneArgs) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// A branch in the JSON documents: `{name, template, created_at, size_bytes}`.
+fn branch_json(b: &Branch) -> Value {
+    json!({
+        "name": b.name,
+        "template": b.marker.template,
+        "created_at": created(b),
+        "size_bytes": b.size_bytes,
+    })
+}
+
+/// Adds `fields`' entries to the object `doc`.
+fn extend(doc: &mut Value, fields: Value) {
+    if let (Value::Object(doc), Value::Object(fields)) = (doc, fields) {
+        doc.extend(fields);
+    }
 }
 
 fn created(b: &Branch) -> String {

@@ -77,13 +77,13 @@ fn check_inner(args: CheckArgs) -> Result<serde_json::Map<String, Value>> {
     if let Some(spec) = &rules.subset {
         let subset = crate::subset::bind(spec, tables, &plan)?;
         if subset.edges.is_empty() && tables.iter().all(|t| t.foreign_keys.is_empty()) {
-            eprintln!(
+            crate::say!(
                 "note: the source declares no foreign keys (a Parquet source cannot), so the subset takes the roots' \
                  rows only; doppel run computes subsets from a PostgreSQL source"
             );
         }
         let unreached = subset.reached.iter().filter(|r| !**r).count();
-        eprintln!(
+        crate::say!(
             "ok: the subset starts from {} root(s) and follows {} foreign key(s); {unreached} table(s) no root reaches",
             subset.roots.len(),
             subset.edges.len(),
@@ -100,7 +100,7 @@ fn check_inner(args: CheckArgs) -> Result<serde_json::Map<String, Value>> {
     }
     let copied = plan.tables.iter().filter(|t| t.action == TableAction::Copy).count();
     let personal: usize = plan.tables.iter().flat_map(|t| &t.columns).filter(|c| c.is_personal()).count();
-    eprintln!(
+    crate::say!(
         "ok: the rules cover all {} tables ({} copied, {} skipped); {} columns are transformed",
         plan.tables.len(),
         copied,
@@ -126,13 +126,13 @@ fn check_inner(args: CheckArgs) -> Result<serde_json::Map<String, Value>> {
             "lock".into(),
             json!({"path": lock_path.display().to_string(), "status": "recorded", "changes": count}),
         );
-        eprintln!(
+        crate::say!(
             "recorded the schema of {} tables in {} ({changes}); review and commit it with the rules",
             tables.len(),
             lock_path.display()
         );
     } else if rules.lock.is_some() {
-        eprintln!("ok: the source schema matches {}", lock_path.display());
+        crate::say!("ok: the source schema matches {}", lock_path.display());
         summary
             .insert("lock".into(), json!({"path": lock_path.display().to_string(), "status": "matches", "changes": 0}));
     } else {
@@ -140,7 +140,7 @@ fn check_inner(args: CheckArgs) -> Result<serde_json::Map<String, Value>> {
             "lock".into(),
             json!({"path": lock_path.display().to_string(), "status": "absent", "changes": null}),
         );
-        eprintln!(
+        crate::say!(
             "note: no schema lock at {}: a column retyped in the source would go unnoticed; record the schema the \
              rules were reviewed against with `doppel check --lock` and commit it with the rules",
             lock_path.display()

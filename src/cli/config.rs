@@ -95,8 +95,6 @@ pub struct RunConfig {
     pub verify: bool,
     /// `--report FILE`, never in or over a file target.
     pub report: Option<PathBuf>,
-    /// `--quiet`: only errors on stderr (no bars, no log lines, no summary).
-    pub quiet: bool,
     /// `--json`: the final summary as JSON on stdout.
     pub json: bool,
     pub options: RunOptions,
@@ -186,7 +184,6 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
         threads: args.threads.map(usize::from).unwrap_or(cores),
         jobs: args.jobs.map(usize::from).unwrap_or(cores.min(4)),
         batch_rows: args.batch_rows as usize,
-        progress: !args.quiet,
     };
     Ok(RunConfig {
         existing: Existing::from_flags(args.replace, args.force, args.terminate_connections, args.swap_timeout),
@@ -197,7 +194,6 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
         role_map,
         verify: args.verify,
         report: args.report,
-        quiet: args.quiet,
         json: args.json,
         options,
     })

@@ -118,11 +118,11 @@ fn load_profile(shape: &Shape, rules: &RuleSet) -> Result<(Profile, Option<Opene
 /// Says what was generated on stderr; returns the seconds it took.
 fn report(config: &GenerateConfig, dataset: &Dataset, total: u64, started: Instant) -> f64 {
     let seconds = started.elapsed().as_secs_f64();
-    eprintln!(
+    crate::progress::say(format_args!(
         "done: {total} rows generated in {seconds:.2}s ({:.0} rows/s) in {} tables → {}",
         total as f64 / seconds.max(1e-9),
         dataset.tables.len(),
         config.to.display()
-    );
+    ));
     seconds
 }

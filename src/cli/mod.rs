@@ -59,6 +59,8 @@ macro_rules! conventions {
         "\
 Output: what a program reads (--json, --report -, rules, profiles, a dump to -) goes to stdout;
 messages for people go to stderr. - names stdout wherever a flag names a file to write.
+Progress: a bar per table on a terminal, else a log line per table every 10 s
+(DOPPEL_PROGRESS_INTERVAL_MS); --quiet leaves only errors on stderr.
 "
     };
 }
@@ -115,6 +117,10 @@ pub struct Cli {
     /// Colours on stderr: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+    /// Only errors on stderr: no progress, summaries, notes, warnings or log lines, whatever
+    /// --log says. What goes to stdout (--json, --report -, data) is unchanged.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 /// `--log`: how much doppel says on stderr.
@@ -164,9 +170,13 @@ impl ColorChoice {
 }
 
 impl Cli {
-    /// The log level in effect: `--log` (or DOPPEL_LOG) when given, else info.
+    /// The log level in effect: error with `--quiet`, else `--log` (or DOPPEL_LOG) when
+    /// given, else info.
     pub fn log_level(&self) -> LogLevel {
-        self.log.unwrap_or(LogLevel::Info)
+        match self.quiet {
+            true => LogLevel::Error,
+            false => self.log.unwrap_or(LogLevel::Info),
+        }
     }
 }
 
@@ -417,9 +427,6 @@ pub struct RunArgs {
     /// (not with --to - or --json, which use stdout already).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// No progress bars and no summary (log lines follow --log).
-    #[arg(long)]
-    pub quiet: bool,
     /// Print the final summary as JSON (schema doppel.run/1, fields in docs/machine-output.md)
     /// on stdout (not with --to -, whose dump is on stdout).
     #[arg(long)]

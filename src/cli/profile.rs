@@ -38,7 +38,10 @@ pub fn profile(args: ProfileArgs) -> Result<()> {
     }
     let columns: usize = profile.tables.iter().map(|t| t.columns.len()).sum();
     let personal: usize = profile.tables.iter().flat_map(|t| &t.columns).filter(|c| c.is_personal()).count();
-    eprintln!("profiled {} tables, {columns} columns ({personal} personal: no values recorded)", profile.tables.len());
+    crate::progress::say(format_args!(
+        "profiled {} tables, {columns} columns ({personal} personal: no values recorded)",
+        profile.tables.len()
+    ));
     if args.json {
         print_json(&serde_json::json!({
             "schema": SCHEMA,

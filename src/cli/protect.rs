@@ -42,7 +42,7 @@ pub fn protect(args: ProtectArgs) -> Result<()> {
             ),
         ));
     }
-    eprintln!(
+    crate::say!(
         "{}: {}",
         args.database,
         if now.is_empty() {

@@ -10,6 +10,7 @@ use crate::audit::{self, AuditReport, Identity, RunContext, identity};
 use crate::error::{Error, Result};
 use crate::pipeline::{self, RunReport};
 use crate::plan::Plan;
+use crate::progress;
 use crate::rules::{RuleSet, TableAction, load_rules};
 use crate::scan;
 use crate::schema::SourceTable;
@@ -74,17 +75,15 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         key.fingerprint(),
         before_publish,
     )?;
-    // --quiet: only errors (the summary is for people; scripts read --report).
-    if !config.quiet {
-        eprintln!(
-            "done: {} rows in {:.2}s ({:.0} rows/s) → {}\n{}",
-            report.total_rows,
-            report.seconds,
-            report.total_rows as f64 / report.seconds.max(1e-9),
-            config.to.display(),
-            audit::summary(&plan, &report, &config.rules, &key.fingerprint())
-        );
-    }
+    // For people (hidden by --quiet); scripts read --json or --report.
+    progress::say(format_args!(
+        "done: {} rows in {:.2}s ({:.0} rows/s) → {}\n{}",
+        report.total_rows,
+        report.seconds,
+        report.total_rows as f64 / report.seconds.max(1e-9),
+        config.to.display(),
+        audit::summary(&plan, &report, &config.rules, &key.fingerprint())
+    ));
     if let Some(report_file) = report_file {
         let context = RunContext {
             rules_path: &config.rules,
@@ -210,7 +209,7 @@ fn verify_staged(
         pair_by_position: true,
     };
     let report = verify::verify(plan, opened.source(), output.as_ref(), &options)?;
-    eprintln!("{report}");
+    super::verify::say_report(&report);
     let findings = report.findings.len();
     *verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(report);
     match findings {

@@ -31,14 +31,14 @@ pub fn scan(args: ScanArgs) -> Result<()> {
         Some(out) => write_new(out, &result.text)?,
     }
     let t = &result.tally;
-    eprintln!(
+    crate::progress::say(format_args!(
         "scanned {} tables, {} columns: {} kept, {} transformed, {} to review (marked `# review`)",
         result.tables.len(),
         t.kept + t.transformed,
         t.kept,
         t.transformed,
         t.review
-    );
+    ));
     if args.json {
         print_json(&serde_json::json!({
             "schema": SCHEMA,

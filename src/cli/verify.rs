@@ -41,7 +41,7 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
     };
     let report = verify::verify(&plan, source.as_ref(), output.as_ref(), &options)?;
     // The summary is for people (stderr); --json and --report - are for programs (stdout).
-    eprintln!("{report}");
+    say_report(&report);
     if args.json {
         print_json(&report_json(&report, &from.display(), &to.display()))?;
     }
@@ -57,6 +57,15 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
     match report.findings.len() {
         0 => Ok(()),
         count => Err(Error::Findings { location: to.display(), count }),
+    }
+}
+
+/// The report for people on stderr: hidden by `--quiet` when clean; findings are the error
+/// they explain, so they are printed even then.
+pub fn say_report(report: &verify::Report) {
+    match report.findings.is_empty() {
+        true => crate::progress::say(report),
+        false => eprintln!("{report}"),
     }
 }
 

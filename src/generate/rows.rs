@@ -15,6 +15,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result, RowError};
 use crate::pg::decode::ColumnBuilder;
+use crate::progress::Total;
 use crate::sink::{Sink, TableSink};
 
 use super::model::Dataset;
@@ -106,6 +107,7 @@ pub fn write_table(
     sink: &mut dyn TableSink,
     cancel: &AtomicBool,
 ) -> Result<u64> {
+    let progress = crate::progress::track(&ds.tables[t].name, Some(Total::Exact(range.end - range.start)));
     // Chunks are made a window at a time: a table of 10^12 rows has 10^8 of them.
     let window = pool.current_num_threads().max(1) as u64 * 2;
     let (sender, receiver) = crossbeam_channel::bounded::<Vec<Result<RecordBatch>>>(1);
@@ -134,7 +136,11 @@ pub fn write_table(
         let mut written = Ok(());
         for batches in receiver.iter() {
             for b in batches {
-                written = b.and_then(|b| sink.write(&b));
+                written = b.and_then(|b| {
+                    sink.write(&b)?;
+                    progress.add(b.num_rows() as u64);
+                    Ok(())
+                });
                 if written.is_err() {
                     break;
                 }
@@ -151,6 +157,7 @@ pub fn write_table(
     if cancel.load(Ordering::Relaxed) {
         return Err(Error::Interrupted);
     }
+    progress.finish();
     Ok(range.end - range.start)
 }
 

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use postgres::Client;
 
 use crate::error::{Error, Result};
+use crate::pg::catalog;
 use crate::pg::child::schema_section;
 use crate::pg::connect::{ConnectParams, query_error};
 use crate::pg::roles::RoleMap;
@@ -46,9 +47,11 @@ pub fn read_profile(source: &PostgresSource, url: &str, plan: &Plan) -> Result<P
     let params = ConnectParams::from_url(url)?;
     let location = source.location().to_string();
     let mut client = source.connection_in_snapshot("statistics")?;
+    let step = crate::progress::step("reading the planner statistics");
     let rows = read_row_counts(&mut client, &params)?;
     let (unique, checks) = read_constraints(&mut client, &params)?;
     let stats = read_stats(&mut client, &params)?;
+    step.finish();
 
     let mut never_analysed = Vec::new();
     let mut tables = Vec::new();
@@ -134,7 +137,9 @@ pub fn read_profile(source: &PostgresSource, url: &str, plan: &Plan) -> Result<P
         String::from_utf8(bytes)
             .map_err(|_| Error::source(&location, format!("pg_dump {flag} wrote text that is not UTF-8")))
     };
+    let step = crate::progress::step("dumping the schema (pg_dump)");
     let schema = SchemaDdl { pre_data: section("--section=pre-data")?, post_data: section("--section=post-data")? };
+    step.finish();
     let skipped = plan.tables.iter().filter(|t| t.action != TableAction::Copy).map(|t| t.name.clone()).collect();
     let profile = Profile { version: PROFILE_VERSION, source: location.clone(), skipped, tables, schema };
     profile.check_no_values().map_err(|m| Error::source(&location, m))?;
@@ -146,23 +151,9 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-/// `schema.table` → reltuples; partitioned tables sum their leaf partitions (−1 if any leaf
-/// was never analysed).
+/// `schema.table` → reltuples ([`catalog::row_estimates`]).
 fn read_row_counts(client: &mut Client, params: &ConnectParams) -> Result<HashMap<String, f64>> {
-    let rows = client
-        .query(
-            "SELECT n.nspname::text || '.' || c.relname::text, \
-                    CASE WHEN c.relkind = 'p' THEN \
-                      (SELECT CASE WHEN bool_or(l.reltuples < 0) THEN -1 ELSE coalesce(sum(l.reltuples), 0) END \
-                       FROM pg_catalog.pg_partition_tree(c.oid) p JOIN pg_catalog.pg_class l ON l.oid = p.relid \
-                       WHERE p.isleaf) \
-                    ELSE c.reltuples END::float8 \
-             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relkind IN ('r', 'p')",
-            &[],
-        )
-        .map_err(|e| query_error(&e, params, "reading row counts (pg_class.reltuples)"))?;
-    Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    catalog::row_estimates(client).map_err(|e| query_error(&e, params, "reading row counts (pg_class.reltuples)"))
 }
 
 type Constraints = (HashMap<String, Vec<UniqueProfile>>, HashMap<String, Vec<CheckProfile>>);

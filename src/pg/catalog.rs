@@ -177,6 +177,29 @@ pub fn lockable_tables(client: &mut Client) -> Result<Vec<Lockable>, postgres::E
 const SCHEMA_FILTER: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
      AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'";
 
+/// The planner's row count (`pg_class.reltuples`) of every table, by `schema.table`; a
+/// partitioned table sums its leaf partitions (at any depth). Negative when the table, or one
+/// of its leaves, was never analysed (PostgreSQL 14 and later; older servers say 0).
+pub fn row_estimates(client: &mut Client) -> Result<HashMap<String, f64>, postgres::Error> {
+    let rows = client.query(
+        "WITH RECURSIVE tree(root, relid) AS ( \
+             SELECT c.oid, c.oid FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p') \
+           UNION ALL \
+             SELECT t.root, i.inhrelid FROM tree t \
+             JOIN pg_catalog.pg_class p ON p.oid = t.relid AND p.relkind = 'p' \
+             JOIN pg_catalog.pg_inherits i ON i.inhparent = t.relid) \
+         SELECT n.nspname::text || '.' || r.relname::text, \
+                CASE WHEN bool_or(l.reltuples < 0) THEN -1 ELSE coalesce(sum(l.reltuples), 0) END::float8 \
+         FROM tree t \
+         JOIN pg_catalog.pg_class r ON r.oid = t.root \
+         JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace \
+         LEFT JOIN pg_catalog.pg_class l ON l.oid = t.relid AND l.relkind <> 'p' \
+         GROUP BY 1",
+        &[],
+    )?;
+    Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 /// Every domain of the database: its oid → (base type oid, typmod), for
 /// [`super::types::resolve_domain`].
 pub fn read_domains(client: &mut Client) -> Result<HashMap<u32, (u32, i32)>, postgres::Error> {

@@ -19,17 +19,16 @@
 mod unique_pass;
 
 use std::collections::VecDeque;
-use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use crossbeam_channel::bounded;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::plan::{Plan, TablePlan};
+use crate::progress::Tracker;
 use crate::rules::TableAction;
 use crate::sink::{Sink, TableSink};
 use crate::source::{RawStream, Source};
@@ -44,8 +43,6 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Rows per batch read from the source.
     pub batch_rows: usize,
-    /// Show progress bars (only when stderr is a terminal).
-    pub progress: bool,
 }
 
 /// What a run did, per table. Names and counts only.
@@ -81,7 +78,6 @@ struct Shared<'a> {
     cancel: &'a AtomicBool,
     /// Set by the first table that fails, so the others stop between batches.
     failed: AtomicBool,
-    progress: Option<MultiProgress>,
 }
 
 impl Shared<'_> {
@@ -125,17 +121,8 @@ pub fn run_checked(
         .build()
         .map_err(|e| Error::Usage(format!("cannot start {} worker threads: {e}", options.threads)))?;
     let jobs = if sink.tables_in_parallel() { options.jobs.max(1) } else { 1 };
-    let show_progress = options.progress && std::io::stderr().is_terminal();
-    let shared = Shared {
-        transformer,
-        source,
-        sink: Mutex::new(sink),
-        options,
-        pool,
-        cancel,
-        failed: AtomicBool::new(false),
-        progress: show_progress.then(MultiProgress::new),
-    };
+    let shared =
+        Shared { transformer, source, sink: Mutex::new(sink), options, pool, cancel, failed: AtomicBool::new(false) };
 
     let mut reports: Vec<TableReport> = plan
         .tables
@@ -268,20 +255,6 @@ fn record_failure(slot: &Mutex<Option<Error>>, e: Error) {
     }
 }
 
-fn progress_bar(progress: &MultiProgress, table: &str) -> ProgressBar {
-    let bar = progress.add(ProgressBar::new_spinner());
-    let style = ProgressStyle::with_template("{spinner} {prefix:30} {human_pos:>12} rows  {rate:>14}  {elapsed}")
-        .map(|s| {
-            s.with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.0} rows/s", state.per_sec());
-            })
-        })
-        .unwrap_or_else(|_| ProgressStyle::default_spinner());
-    bar.set_style(style);
-    bar.set_prefix(table.to_string());
-    bar
-}
-
 /// Copies one table: its rows as they are when nothing changes them and the source and sink
 /// can ([`copy_unchanged`]), else read, transformed and written ([`transform_batches`]).
 fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
@@ -291,7 +264,7 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
         .table(&table.name)
         .ok_or_else(|| Error::Usage(format!("{}: no transform was built for this table", table.name)))?;
     let table_sink = lock(&shared.sink).open_table(&table.name, table.schema.clone())?;
-    let bar = shared.progress.as_ref().map(|p| progress_bar(p, &table.name));
+    let progress = crate::progress::track(&table.name, shared.source.expected_rows(&table.name));
     let raw = match table_sink.raw_request() {
         Some(request) if transform.is_identity() => {
             let raw = shared.source.read_raw(&table.name, &request)?;
@@ -303,20 +276,11 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
         _ => None,
     };
     let (rows_read, rows, bytes) = match raw {
-        Some(chunks) => copy_unchanged(chunks, table_sink, bar.as_ref(), shared)?,
-        None => transform_batches(table, &transform, table_sink, bar.as_ref(), shared)?,
+        Some(chunks) => copy_unchanged(chunks, table_sink, &progress, shared)?,
+        None => transform_batches(table, &transform, table_sink, &progress, shared)?,
     };
     let seconds = table_started.elapsed().as_secs_f64();
-    let rate = rows as f64 / seconds.max(1e-9);
-    match (&shared.progress, bar) {
-        (Some(progress), Some(bar)) => {
-            bar.finish_and_clear();
-            progress.remove(&bar);
-            let _ = progress
-                .println(format!("  {:<30} {:>12} rows  {:>9.0} rows/s  {:.2}s", table.name, rows, rate, seconds));
-        }
-        _ => tracing::info!(table = %table.name, rows, rows_per_sec = rate as u64, "done"),
-    }
+    progress.finish();
     Ok(TableReport { table: table.name.clone(), action: "copy", rows_read, rows, bytes_written: bytes, seconds })
 }
 
@@ -326,7 +290,7 @@ fn transform_batches(
     table: &TablePlan,
     transform: &TableTransform,
     mut table_sink: Box<dyn TableSink>,
-    bar: Option<&ProgressBar>,
+    progress: &Tracker,
     shared: &Shared<'_>,
 ) -> Result<(u64, u64, u64)> {
     let stream = shared.source.read(&table.name, shared.options.batch_rows.max(1))?;
@@ -370,9 +334,7 @@ fn transform_batches(
                 }
             };
             rows += out.num_rows() as u64;
-            if let Some(bar) = bar {
-                bar.set_position(rows);
-            }
+            progress.add(out.num_rows() as u64);
             if to_writer.send(out).is_err() {
                 break; // the writer failed; its error is collected below
             }
@@ -396,7 +358,7 @@ fn transform_batches(
 fn copy_unchanged(
     chunks: RawStream,
     mut table_sink: Box<dyn TableSink>,
-    bar: Option<&ProgressBar>,
+    progress: &Tracker,
     shared: &Shared<'_>,
 ) -> Result<(u64, u64, u64)> {
     let mut rows = 0u64;
@@ -406,10 +368,8 @@ fn copy_unchanged(
         }
         let chunk = chunk?;
         rows += chunk.rows;
+        progress.add(chunk.rows);
         table_sink.write_raw(chunk)?;
-        if let Some(bar) = bar {
-            bar.set_position(rows);
-        }
     }
     let bytes = table_sink.finish()?;
     Ok((rows, rows, bytes))

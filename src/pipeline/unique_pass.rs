@@ -82,6 +82,8 @@ fn read_table(
     each: impl Fn(&TableTransform, &RecordBatch, u64) -> std::result::Result<(), RowError> + Sync,
 ) -> Result<()> {
     let stream = source.read_columns(table.name(), columns, batch_rows.max(1))?;
+    let progress =
+        crate::progress::track(format!("{} (unique values)", table.name()), source.expected_rows(table.name()));
     let (to_transform, from_reader) = bounded(2);
     std::thread::scope(|scope| {
         scope.spawn(move || {
@@ -101,6 +103,7 @@ fn read_table(
             let step = batch.and_then(|batch| {
                 pool.install(|| each(table, &batch, rows))?;
                 rows += batch.num_rows() as u64;
+                progress.add(batch.num_rows() as u64);
                 Ok(())
             });
             if let Err(e) = step {
@@ -112,6 +115,9 @@ fn read_table(
         drop(from_reader);
         if outcome.is_ok() && cancel.load(Ordering::Relaxed) {
             outcome = Err(Error::Interrupted);
+        }
+        if outcome.is_ok() {
+            progress.finish();
         }
         outcome
     })

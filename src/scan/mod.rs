@@ -47,6 +47,7 @@ use std::path::PathBuf;
 use crate::error::{Error, Result};
 use crate::plan;
 use crate::plan::fit::declared_chars;
+use crate::progress::Total;
 use crate::rules::parse_rules;
 use crate::schema::PG_TYPE;
 use crate::schema::SourceTable;
@@ -129,6 +130,12 @@ fn sample_table(
     let mut sampled = 0usize;
     if sample_rows > 0 {
         let mut stream = source.read(&table.name, sample_rows.min(8192))?;
+        let cap = sample_rows as u64;
+        let expected = source.expected_rows(&table.name).map(|total| match total {
+            Total::Exact(n) => Total::Exact(n.min(cap)),
+            Total::About(n) => Total::About(n.min(cap)),
+        });
+        let progress = crate::progress::track(format!("{} (sample)", table.name), expected);
         while sampled < sample_rows {
             let Some(batch) = stream.next() else { break };
             let batch = batch?;
@@ -141,7 +148,9 @@ fn sample_table(
                 }
             }
             sampled += take;
+            progress.add(take as u64);
         }
+        progress.finish();
         // Dropping the stream stops the reader (a PostgreSQL COPY is cancelled).
         drop(stream);
     }

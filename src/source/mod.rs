@@ -42,6 +42,11 @@ pub trait Source: Send + Sync {
     fn read_raw(&self, _table: &str, _request: &RawRequest) -> Result<Option<RawStream>> {
         Ok(None)
     }
+    /// How many rows [`Source::read`] of `table` is expected to give, for progress: exact,
+    /// estimated, or unknown (`None`).
+    fn expected_rows(&self, _table: &str) -> Option<crate::progress::Total> {
+        None
+    }
     /// Whether the source's database accepts `text` as a value of the PostgreSQL type
     /// `pg_type` (as its catalog spells it); `None` when there is no database to ask.
     fn accepts_text(&self, _pg_type: &str, _text: &str) -> Result<Option<bool>> {

@@ -15,6 +15,7 @@ use parquet::basic::Compression;
 use parquet::file::metadata::ParquetMetaData;
 
 use crate::error::{Error, Result};
+use crate::progress::Total;
 use crate::table_files;
 
 use super::{BatchStream, Source};
@@ -23,6 +24,8 @@ use crate::schema::SourceTable;
 pub struct ParquetSource {
     tables: Vec<SourceTable>,
     files: Vec<Vec<PathBuf>>,
+    /// Rows per table, from the files' footers.
+    rows: Vec<u64>,
 }
 
 fn is_parquet(p: &Path) -> bool {
@@ -37,11 +40,13 @@ fn open_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::source(path.display(), format!("cannot read Parquet file ({e}); check that it is a complete Parquet file"))
 }
 
-fn file_schema(path: &Path) -> Result<SchemaRef> {
+/// A file's schema and row count (from its footer).
+fn file_schema(path: &Path) -> Result<(SchemaRef, u64)> {
     let file = File::open(path).map_err(|e| open_err(path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| open_err(path, e))?;
     refuse_unreadable_codec(path, builder.metadata())?;
-    Ok(super::zero_columns::without_placeholder_schema(builder.schema()))
+    let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
+    Ok((super::zero_columns::without_placeholder_schema(builder.schema()), rows))
 }
 
 /// The codecs this build reads (the parquet crate's features in Cargo.toml): a file using
@@ -136,10 +141,12 @@ impl ParquetSource {
         }
         let mut tables = Vec::new();
         let mut files = Vec::new();
+        let mut rows = Vec::new();
         for (name, parts) in found {
-            let schema = file_schema(&parts[0])?;
+            let (schema, mut table_rows) = file_schema(&parts[0])?;
             for part in &parts[1..] {
-                let other = file_schema(part)?;
+                let (other, part_rows) = file_schema(part)?;
+                table_rows += part_rows;
                 if other.fields() != schema.fields() {
                     return Err(Error::source(
                         part.display(),
@@ -152,8 +159,9 @@ impl ParquetSource {
             }
             tables.push(SourceTable::new(name, schema));
             files.push(parts);
+            rows.push(table_rows);
         }
-        Ok(ParquetSource { tables, files })
+        Ok(ParquetSource { tables, files, rows })
     }
 }
 
@@ -168,6 +176,10 @@ impl Source for ParquetSource {
 
     fn read_columns(&self, table: &str, columns: &[usize], batch_rows: usize) -> Result<BatchStream> {
         self.read_projected(table, Some(columns.to_vec()), batch_rows)
+    }
+
+    fn expected_rows(&self, table: &str) -> Option<Total> {
+        self.tables.iter().position(|t| t.name == table).map(|i| Total::Exact(self.rows[i]))
     }
 }
 

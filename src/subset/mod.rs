@@ -53,6 +53,7 @@ pub use report::SubsetReport;
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;
+use crate::progress::Total;
 use crate::rules::SubsetSpec;
 use crate::secret::Key;
 use crate::source::Source;
@@ -78,11 +79,18 @@ pub fn apply(spec: &SubsetSpec, source: &mut PostgresSource, plan: &Plan, key: &
     let mut client = source.connection_in_snapshot("subset")?;
     let selection = select(&mut client, &subset, tables, &key.domain(KEY_DOMAIN), source.location())?;
     drop(client);
-    for (table, query) in selection.queries() {
-        source.restrict(&table, query);
-    }
     let report = selection.report();
-    eprint!("{report}");
+    for (table, query) in selection.queries() {
+        // For progress: rows selected by key are known, all rows are estimated as before, a
+        // table's own `where` gives an unknown number.
+        let rows = match report.tables.iter().find(|t| t.table == table) {
+            Some(t) if t.all_rows => source.expected_rows(&table),
+            Some(t) if t.filters == 0 => Some(Total::Exact(t.keyed_rows)),
+            _ => None,
+        };
+        source.restrict(&table, query, rows);
+    }
+    crate::progress::say(&report);
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "subset computed");
     Ok(report)
 }

@@ -641,7 +641,8 @@ pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize, dir
             None => None,
         };
         let mut rows: u64 = 0;
-        for batch in source.read(&table.name, batch_rows)? {
+        let progress = crate::progress::track(format!("{} (source)", table.name), source.expected_rows(&table.name));
+        for batch in progress.count(source.read(&table.name, batch_rows)?) {
             let batch: RecordBatch = batch?;
             let n = batch.num_rows();
             if let (Some(key_cols), Some((_, index, in_order))) = (&key_columns, &mut key) {
@@ -738,7 +739,9 @@ pub fn digests(tables: &[TablePlan], source: &dyn Source, batch_rows: usize, sea
         let mut states: Vec<(usize, Parts, bool, DigestSearch, Vec<String>)> = personal_columns(table)
             .map(|(col, parts, searched)| (col.index, parts, searched, search.fork(), vec![String::new(); CACHE]))
             .collect();
-        for batch in source.read(&table.name, batch_rows)? {
+        let progress =
+            crate::progress::track(format!("{} (source digests)", table.name), source.expected_rows(&table.name));
+        for batch in progress.count(source.read(&table.name, batch_rows)?) {
             let batch: RecordBatch = batch?;
             states.par_iter_mut().for_each(|(index, parts, searched, found, cache)| {
                 let array = batch.column(*index).as_ref();

@@ -540,7 +540,8 @@ fn check_table<'a>(
     let mut unmatched: u64 = 0;
     let mut scratch = Scratch::default();
     let mut in_order = rows.and_then(|r| r.key.as_ref()).map(|(_, index)| index.in_order().reader());
-    for batch in output.read(name, options.batch_rows)? {
+    let progress = crate::progress::track(format!("{name} (output)"), output.expected_rows(name));
+    for batch in progress.count(output.read(name, options.batch_rows)?) {
         let batch = batch?;
         let n = batch.num_rows();
         if let Some(rows) = rows {

@@ -460,14 +460,22 @@ fn a_table_given_as_a_folder_of_part_files_reads_like_one_file() {
 }
 
 #[test]
-fn quiet_hides_the_summary_log_levels_are_checked_and_unknown_ones_refused() {
+fn quiet_leaves_only_errors_log_levels_are_checked_and_unknown_ones_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_shop(&dir.path().join("out"), TEST_KEY, &["--log", "error"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stderr(&out), "", "--quiet --log error printed more than errors");
+    // --quiet means only errors, whatever --log says.
     let out = run_shop(&dir.path().join("out2"), TEST_KEY, &["--log", "info"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains(" INFO ") && !stderr(&out).contains("key fingerprint"), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "--quiet --log info printed more than errors");
+    let out3 = dir.path().join("out3");
+    let mut args = vec!["--log".to_string(), "info".to_string()];
+    args.extend(run_args(&shop_rules(), fixture_dir().to_str().unwrap(), out3.to_str().unwrap(), &[]));
+    args.retain(|a| a != "--quiet");
+    let out = doppel(&args, Some(TEST_KEY));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains(" INFO ") && stderr(&out).contains("key fingerprint"), "{}", stderr(&out));
     let out = run_shop(&dir.path().join("out"), TEST_KEY, &[]);
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
@@ -482,4 +490,5 @@ fn quiet_hides_the_summary_log_levels_are_checked_and_unknown_ones_refused() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-mod shell;
+mod progress;
+pub(crate) mod shell;

@@ -44,6 +44,7 @@ use postgres::Client;
 use postgres::error::SqlState;
 
 use crate::error::{Error, Result};
+use crate::progress::Total;
 use crate::schema::SourceTable;
 use crate::source::{BatchStream, RawStream, Source};
 
@@ -70,6 +71,8 @@ pub struct PostgresSource {
     pg_tables: Vec<PgTable>,
     /// Tables read through a SELECT of their own instead of whole (a subset), by name.
     restrictions: HashMap<String, String>,
+    /// Rows each table's read is expected to give (for progress), by name.
+    expected_rows: HashMap<String, Total>,
 }
 
 impl std::fmt::Debug for PostgresSource {
@@ -136,6 +139,13 @@ impl PostgresSource {
                 row_security: t.row_security,
             })
             .collect();
+        // The planner's estimates, for progress; a table never analysed has none.
+        let expected_rows = catalog::row_estimates(&mut client)
+            .map_err(|e| query_error(&e, &params, "reading row estimates (pg_class.reltuples)"))?
+            .into_iter()
+            .filter(|(_, rows)| *rows >= 0.0)
+            .map(|(name, rows)| (name, Total::About(rows.round() as u64)))
+            .collect();
         tracing::info!(
             location = %params.location,
             snapshot = %snapshot,
@@ -152,6 +162,7 @@ impl PostgresSource {
             tables,
             pg_tables,
             restrictions: HashMap::new(),
+            expected_rows,
         })
     }
 
@@ -198,9 +209,14 @@ impl PostgresSource {
     }
 
     /// From now on, `read(table)` returns the rows of `select` (a SELECT of the table's
-    /// columns in their order, e.g. a subset's) instead of the whole table.
-    pub fn restrict(&mut self, table: &str, select: String) {
+    /// columns in their order, e.g. a subset's) instead of the whole table: `rows` of them,
+    /// when known.
+    pub fn restrict(&mut self, table: &str, select: String, rows: Option<Total>) {
         self.restrictions.insert(table.to_string(), select);
+        match rows {
+            Some(rows) => self.expected_rows.insert(table.to_string(), rows),
+            None => self.expected_rows.remove(table),
+        };
     }
 
     /// Opens a connection inside the snapshot, with `row_security = off`: should row-level
@@ -311,6 +327,10 @@ impl Source for PostgresSource {
 
     fn read(&self, table: &str, batch_rows: usize) -> Result<BatchStream> {
         self.read_projected(table, None, batch_rows)
+    }
+
+    fn expected_rows(&self, table: &str) -> Option<Total> {
+        self.expected_rows.get(table).copied()
     }
 
     fn read_columns(&self, table: &str, columns: &[usize], batch_rows: usize) -> Result<BatchStream> {

@@ -126,12 +126,24 @@ fn the_man_page_is_roff_that_renders_and_names_every_command() {
     }
 }
 
-/// The rows of docs/machine-output.md's table for `schema`: (field path, type).
+/// The rows of the table for `schema` in the README or a page of docs/: (field path, type).
 fn documented(schema: &str) -> Vec<(String, String)> {
-    let doc = std::fs::read_to_string(root().join("docs/machine-output.md")).unwrap();
-    let heading = format!("## `{schema}`");
-    let at = doc.find(&heading).unwrap_or_else(|| panic!("docs/machine-output.md: no section {heading}"));
-    let rows: Vec<(String, String)> = doc[at..]
+    let heading = format!("# `{schema}`");
+    let mut pages = vec![root().join("README.md")];
+    let mut docs: Vec<_> = std::fs::read_dir(root().join("docs"))
+        .map(|dir| {
+            dir.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "md")).collect()
+        })
+        .unwrap_or_default();
+    docs.sort();
+    pages.extend(docs);
+    let readme = pages
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .find(|text| text.contains(&heading))
+        .unwrap_or_else(|| panic!("README.md, docs/*.md: no section #{heading}"));
+    let at = readme.find(&heading).unwrap();
+    let rows: Vec<(String, String)> = readme[at..]
         .lines()
         .skip(1)
         .take_while(|l| !l.starts_with('#'))
@@ -191,7 +203,7 @@ fn values_at<'a>(doc: &'a Value, path: &str, partial: bool) -> Vec<&'a Value> {
 /// Every field in `doc` is documented for `schema` with its type, and every documented field
 /// present in `doc` has that type; all of them are present unless `ok` is false (the
 /// documented short form of a failure). Returns the fields seen, to show the test reached them.
-fn assert_documented(schema: &str, doc: &Value) -> Vec<String> {
+pub(crate) fn assert_documented(schema: &str, doc: &Value) -> Vec<String> {
     let partial = doc.get("ok") == Some(&Value::Bool(false));
     assert_eq!(doc["schema"], schema, "{doc}");
     let rows = documented(schema);

@@ -57,6 +57,13 @@ pub fn doppel_run(rules: &Path, from: &str, to: &str, extra: &[&str]) -> Output 
     doppel(&run_args(rules, from, to, extra), Some(TEST_KEY))
 }
 
+/// [`doppel_run`] without `--quiet`, for tests that read what the run says to people.
+pub fn doppel_run_saying(rules: &Path, from: &str, to: &str, extra: &[&str]) -> Output {
+    let mut args = run_args(rules, from, to, extra);
+    args.retain(|a| a != "--quiet");
+    doppel(&args, Some(TEST_KEY))
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }

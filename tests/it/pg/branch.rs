@@ -271,6 +271,65 @@ fn open_sessions_stop_a_drop_unless_terminate_connections() {
     assert!(session.simple_query("SELECT 1").is_err(), "the session was ended");
 }
 
+/// The JSON document on `out`'s stdout, checked against the documented fields of `schema`.
+fn json_of(out: &Output, schema: &str) -> serde_json::Value {
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    crate::cli::shell::assert_documented(schema, &doc);
+    doc
+}
+
+/// The `name`s of a JSON array of branches, sorted.
+fn names_in(branches: &serde_json::Value) -> Vec<String> {
+    let mut names: Vec<String> =
+        branches.as_array().unwrap().iter().map(|b| b["name"].as_str().unwrap().to_string()).collect();
+    names.sort();
+    names
+}
+
+fn sorted<const N: usize>(names: [&String; N]) -> Vec<String> {
+    let mut names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn create_and_drop_print_their_documented_json_on_stdout_and_are_silent_with_quiet() {
+    let template = anonymised();
+    let name = fresh("json");
+    let out = branch(&["create", &name, "--template", &template, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("created branch {name} from {template}")), "{}", stderr(&out));
+    let doc = json_of(&out, "doppel.branch.create/1");
+    assert_eq!((doc["name"].as_str(), doc["template"].as_str()), (Some(name.as_str()), Some(template.as_str())));
+    assert!(doc["size_bytes"].as_i64().unwrap() > 0 && doc["seconds"].as_f64().unwrap() >= 0.0, "{doc}");
+    assert!(doc["created_at"].as_str().unwrap().ends_with('Z'), "{doc}");
+    assert!(doc["server"].as_str().unwrap().contains("postgres"), "{doc}");
+
+    let out = branch(&["drop", &name, "--json", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "--quiet");
+    let doc = json_of(&out, "doppel.branch.drop/1");
+    assert_eq!((doc["name"].as_str(), doc["dropped"].as_bool()), (Some(name.as_str()), Some(true)), "{doc}");
+    assert_eq!(doc["template"], template.as_str());
+    assert!(!exists(&name));
+
+    // A missing branch with --if-exists: dropped false, the branch's fields null.
+    let out = branch(&["drop", &name, "--if-exists", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json_of(&out, "doppel.branch.drop/1");
+    assert_eq!(doc["dropped"], false);
+    assert!(doc["template"].is_null() && doc["created_at"].is_null() && doc["size_bytes"].is_null(), "{doc}");
+    // Without it: exit 5 and nothing on stdout.
+    let out = branch(&["drop", &name, "--json"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+
+    let out = branch(&["create", &name, "--template", &template, "-q"]);
+    assert!(out.status.success() && out.stderr.is_empty() && out.stdout.is_empty(), "{}", stderr(&out));
+    assert!(branch(&["drop", &name, "-q"]).status.success());
+}
+
 #[test]
 fn prune_drops_only_branches_older_than_the_limit() {
     let c = cluster();
@@ -294,8 +353,14 @@ fn prune_drops_only_branches_older_than_the_limit() {
     let session = connect(old_busy);
 
     // --dry-run: says what would go, drops nothing.
-    let out = branch(&["prune", "--older-than", "7d", "--dry-run"]);
+    let out = branch(&["prune", "--older-than", "7d", "--dry-run", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json_of(&out, "doppel.branch.prune/1");
+    assert_eq!((doc["dry_run"].as_bool(), doc["older_than"].as_str()), (Some(true), Some("7d")), "{doc}");
+    assert_eq!(names_in(&doc["dropped"]), sorted([old, old_busy]), "{doc}");
+    assert_eq!(names_in(&doc["protected"]), sorted([old_protected]), "{doc}");
+    assert_eq!(doc["dropped"][0]["created_at"], "2000-01-01T00:00:00Z", "{doc}");
+    assert!(doc["kept_younger"].as_u64().unwrap() >= 1, "{doc}");
     let err = stderr(&out);
     assert!(
         err.contains(&format!("would drop branch {old} ")) && err.contains(&format!("would drop branch {old_busy} ")),
@@ -305,9 +370,14 @@ fn prune_drops_only_branches_older_than_the_limit() {
     assert!(!err.contains(&format!("branch {young} ")), "{err}");
     assert!(names.iter().all(|n| exists(n)));
 
-    // Without --terminate-connections the busy one stays (exit 5), the others go.
-    let out = branch(&["prune", "--older-than", "7d"]);
+    // Without --terminate-connections the busy one stays (exit 5), the others go; the JSON
+    // says which, and why.
+    let out = branch(&["prune", "--older-than", "7d", "--json"]);
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let doc = json_of(&out, "doppel.branch.prune/1");
+    assert_eq!(names_in(&doc["dropped"]), sorted([old]), "{doc}");
+    assert_eq!(names_in(&doc["failed"]), sorted([old_busy]), "{doc}");
+    assert!(doc["failed"][0]["error"].as_str().unwrap().contains("--terminate-connections"), "{doc}");
     let err = stderr(&out);
     assert!(err.contains(&format!("dropped branch {old} ")), "{err}");
     assert!(

@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::pg::cluster;
-use common::{doppel_run, stderr};
+use common::{doppel_run_saying, stderr};
 
 const RULES: &str = "version = 1\n[tables.\"app.accounts\"]\nkeep = [\"id\", \"name\"]\n";
 
@@ -39,7 +39,8 @@ fn run(source: &str, to: &str, extra: &[&str]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules.toml");
     std::fs::write(&rules, RULES).unwrap();
-    doppel_run(&rules, &cluster().url(source), to, extra)
+    // Not quiet: the roles left out are logged.
+    doppel_run_saying(&rules, &cluster().url(source), to, extra)
 }
 
 #[test]

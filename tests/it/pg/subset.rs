@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use common::pg::cluster;
-use common::{doppel, doppel_run, stderr};
+use common::{doppel, doppel_run, doppel_run_saying, stderr};
 
 /// A rules folder keeping every column of every `public` table of `db`, plus `subset`.
 fn keep_all_rules(db: &str, subset: &str) -> tempfile::TempDir {
@@ -40,7 +40,8 @@ fn run(rules: &Path, from: &str, to: &str) -> std::process::Output {
 }
 
 fn run_with(rules: &Path, from: &str, to: &str, extra: &[&str]) -> std::process::Output {
-    doppel_run(rules, from, to, &[&["--jobs", "2"], extra].concat())
+    // Not quiet: the subset's report is read.
+    doppel_run_saying(rules, from, to, &[&["--jobs", "2"], extra].concat())
 }
 
 fn run_ok(rules: &Path, from: &str, to: &str) -> String {

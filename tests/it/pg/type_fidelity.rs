@@ -448,7 +448,9 @@ fn a_table_of_binary_capable_types_is_loaded_with_binary_copy_byte_for_byte() {
         .unwrap();
     let target_db = format!("{source_db}_binary");
     let (from, to) = (c.url(&source_db), c.url(&target_db));
-    let mut cmd = common::doppel_command(&common::run_args(&rules, &from, &to, &[]), Some(TEST_KEY));
+    let mut args = common::run_args(&rules, &from, &to, &[]);
+    args.retain(|a| a != "--quiet");
+    let mut cmd = common::doppel_command(&args, Some(TEST_KEY));
     cmd.env("DOPPEL_LOG", "debug");
     let out = cmd.output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));

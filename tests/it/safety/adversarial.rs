@@ -118,7 +118,7 @@ fn check(rules: &Path, from: &str) -> Output {
 }
 
 fn run(rules: &Path, from: &str, to: &str) -> Output {
-    doppel_run(rules, from, to, &["--log", "debug"])
+    doppel_run_saying(rules, from, to, &["--log", "debug"])
 }
 
 fn database_exists(db: &str) -> bool {

@@ -321,7 +321,8 @@ fn canary_run(delivery_notes: bool) {
     for (to, report) in
         [(c.url(&target), dir.path().join("pg.json")), (parquet.display().to_string(), dir.path().join("pq.json"))]
     {
-        let out = doppel_run(&rules, &c.url(&db), &to, &["--log", "debug", "--report", report.to_str().unwrap()]);
+        let out =
+            doppel_run_saying(&rules, &c.url(&db), &to, &["--log", "debug", "--report", report.to_str().unwrap()]);
         assert!(
             out.status.success(),
             "run into {to} with the suggested rules:\n{}\nrules:\n{rules_text}",

@@ -66,7 +66,8 @@ fn setup() -> (String, tempfile::TempDir, PathBuf) {
 const SLOW: [&str; 6] = ["--batch-rows", "1000", "--jobs", "1", "--threads", "1"];
 
 fn run(rules: &Path, from: &str, to: &str, extra: &[&str]) -> Output {
-    doppel_run(rules, from, to, &[&SLOW[..], extra].concat())
+    // Not quiet: what a rerun cleans up is logged.
+    doppel_run_saying(rules, from, to, &[&SLOW[..], extra].concat())
 }
 
 fn spawn(rules: &Path, from: &str, to: &str) -> Child {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use common::pg::cluster;
-use common::{TEST_KEY, concat, doppel, doppel_run, fixture_dir, read_table};
+use common::{TEST_KEY, concat, doppel, doppel_run, doppel_run_saying, fixture_dir, read_table};
 
 fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
@@ -281,7 +281,7 @@ fn run_verify_publishes_a_clean_output_and_nothing_with_a_finding() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(leftovers.iter().all(|n| !n.to_string_lossy().contains("doppel-partial")), "{leftovers:?}");
     let to = out.to_str().unwrap();
-    let o = doppel_run(&clean_rules, &from, to, &["--verify"]);
+    let o = doppel_run_saying(&clean_rules, &from, to, &["--verify"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("no findings"), "{}", text(&o));
     assert!(out.join("public.customers.parquet").exists());
@@ -314,7 +314,7 @@ fn run_verify_checks_a_database_before_it_is_finished_or_swapped_in() {
         std::fs::copy(&lock, dir.path().join("trade.schema.lock")).unwrap();
     }
     let run_verify = |rules: &Path, target: &str, extra: &[&str]| {
-        doppel_run(rules, &c.url(&source), &c.url(target), &[&["--verify"], extra].concat())
+        doppel_run_saying(rules, &c.url(&source), &c.url(target), &[&["--verify"], extra].concat())
     };
     let exists = |db: &str| c.scalar("postgres", &format!("SELECT count(*) FROM pg_database WHERE datname = '{db}'"));
 
