@@ -32,7 +32,9 @@ macro_rules! locations {
 Locations (--from / --to):
   postgres:// or postgresql:// URL  a PostgreSQL database: a source read under one snapshot, or a
                                     new target database built from a PostgreSQL source
-                                    (PG* environment variables fill the gaps); with --replace
+                                    (PG* environment variables fill the gaps); or a libpq
+                                    key=value string ('host=db dbname=shop', 'service=prod',
+                                    PGSERVICE too); with --replace
                                     an existing one is rebuilt beside it and swapped in.
                                     From Parquet: the target's existing, empty tables (schema
                                     made beforehand) are loaded in one transaction

@@ -36,6 +36,7 @@
 pub mod catalog;
 pub mod child;
 pub mod connect;
+pub mod conninfo;
 pub mod copy_text;
 pub mod decode;
 pub mod error;

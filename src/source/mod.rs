@@ -3,7 +3,7 @@
 //!
 //! | location                          | source                           |
 //! |-----------------------------------|----------------------------------|
-//! | `postgres://…`, `postgresql://…`  | PostgreSQL ([`postgres`])        |
+//! | `postgres://…`, `postgresql://…`, `host=… dbname=…`, `service=…` | PostgreSQL ([`postgres`]) |
 //! | `*.sql`, `-`                      | SQL dump (not in this version)   |
 //! | any other path                    | a directory of Parquet files ([`parquet`]) |
 
@@ -49,7 +49,7 @@ pub enum Location {
 
 impl Location {
     pub fn parse(s: &str) -> Location {
-        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+        if crate::pg::url::is_connection(s) {
             Location::Postgres(s.to_string())
         } else if s == "-" || s.ends_with(".sql") {
             Location::Dump(PathBuf::from(s))
