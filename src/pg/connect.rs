@@ -228,7 +228,7 @@ impl UrlSettings {
                     return Err(Error::source(
                         shown,
                         format!(
-                            "unsupported connection parameter '{other}' in the URL; supported: {}",
+                            "unsupported connection parameter '{other}'; supported: {}",
                             SUPPORTED_PARAMS.join(", ")
                         ),
                     ));

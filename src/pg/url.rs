@@ -209,6 +209,20 @@ mod tests {
         assert_eq!(url_with_dbname("postgres://h/?x=1", "d"), "postgres://h/d?x=1");
         let p = parse_url(&url_with_dbname("postgres://u@h/prod", "staging__doppel_9"), "u").unwrap();
         assert_eq!(p.dbname.as_deref(), Some("staging__doppel_9"));
+        // A connection string: the last dbname counts, for libpq and for doppel.
+        let s = url_with_dbname("service=prod dbname=shop", "it's x");
+        assert_eq!(s, r"service=prod dbname=shop dbname='it\'s x'");
+        let p = parse_connection(&s, "s").unwrap();
+        assert_eq!(p.params.last(), Some(&("dbname".to_string(), "it's x".to_string())));
+    }
+
+    #[test]
+    fn services_fill_only_what_the_string_leaves_out() {
+        let mut p = parse_url("postgres://u@h/db?service=prod&sslmode=disable", "u").unwrap();
+        assert_eq!(p.take_service().as_deref(), Some("prod"));
+        let service = [("host", "sh"), ("port", "1"), ("user", "su"), ("dbname", "sd"), ("sslmode", "require")];
+        p.add_service(service.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        assert_eq!(p.params, vec![("port".into(), "1".into()), ("sslmode".into(), "disable".into())]);
     }
 
     #[test]

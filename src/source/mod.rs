@@ -92,5 +92,9 @@ mod tests {
         assert_eq!(pg.display(), "postgresql://app:***@db:5432/prod?sslmode=require");
         assert!(!pg.display().contains("s3cr3t"));
         assert_eq!(redact_url_password("postgres://db/prod"), "postgres://db/prod");
+        let kv = Location::parse("host=db dbname=prod password='s3 cr3t'");
+        assert_eq!(kv.display(), "host=db dbname=prod password=***");
+        assert_eq!(Location::parse("service=prod"), Location::Postgres("service=prod".into()));
+        assert_eq!(Location::parse("data/year=2024"), Location::Parquet("data/year=2024".into()));
     }
 }
