@@ -441,7 +441,8 @@ pub struct CheckArgs {
     /// Source location whose schema the rules must cover (see "Locations" below).
     #[arg(long, value_name = "SRC")]
     pub from: String,
-    /// Print the bound plan, table by table and column by column.
+    /// Print the bound plan, table by table and column by column, each rule in the rules file's
+    /// words with the defaults it takes (`noise duration="180d"`, `hash format="hex" length=32`).
     #[arg(long)]
     pub explain: bool,
     /// Print the outcome as JSON (schema doppel.check/1, see the README's "Machine-readable
