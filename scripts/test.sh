@@ -6,7 +6,8 @@
 # (tests/it/docs_examples.rs).  Both live in a venv under target/pyenv, installed on first use,
 # and the tests find that interpreter through DOPPEL_PYTHON.
 #
-#   bash scripts/test.sh              # style (cargo fmt --check, clippy -D warnings), then every test
+#   bash scripts/test.sh              # style (cargo fmt --check, clippy -D warnings), every test,
+#                                     # then the install check (scripts/check_install.sh)
 #   bash scripts/test.sh some_filter  # extra arguments go to `cargo test`
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -35,3 +36,10 @@ fi
 export RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}"
 
 cargo test --all-targets "$@"
+
+# On a full run, the documented install: `cargo install --locked --path .` into a temporary
+# root (dev profile, reusing the build above: seconds), and the installed binary running the
+# shop job. DOPPEL_INSTALL_PROFILE=release checks the optimised build instead (minutes more).
+if [ "$#" -eq 0 ]; then
+  bash scripts/check_install.sh
+fi

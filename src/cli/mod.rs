@@ -32,7 +32,9 @@ macro_rules! locations {
 Locations (--from / --to):
   postgres:// or postgresql:// URL  a PostgreSQL database: a source read under one snapshot, or a
                                     new target database built from a PostgreSQL source
-                                    (PG* environment variables fill the gaps); with --replace
+                                    (PG* environment variables fill the gaps); or a libpq
+                                    key=value string ('host=db dbname=shop', 'service=prod',
+                                    PGSERVICE too); with --replace
                                     an existing one is rebuilt beside it and swapped in.
                                     From Parquet: the target's existing, empty tables (schema
                                     made beforehand) are loaded in one transaction
@@ -446,7 +448,8 @@ pub struct CheckArgs {
     /// Source location whose schema the rules must cover (see "Locations" below).
     #[arg(long, value_name = "SRC")]
     pub from: String,
-    /// Print the bound plan, table by table and column by column.
+    /// Print the bound plan, table by table and column by column, each rule in the rules file's
+    /// words with the defaults it takes (`noise duration="180d"`, `hash format="hex" length=32`).
     #[arg(long)]
     pub explain: bool,
     /// Print the outcome as JSON (schema doppel.check/1, fields in docs/machine-output.md)

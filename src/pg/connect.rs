@@ -1,4 +1,5 @@
-//! Connecting: the `postgres://` URL and the libpq environment variables resolved into one
+//! Connecting: the `postgres://` URL or `key=value` string, its connection service (see
+//! [`super::conninfo`]) and the libpq environment variables resolved into one
 //! connection configuration, the printable location used in every message (host, port,
 //! database and user, never the password), opening a session (over TLS as `sslmode` says, see
 //! [`super::tls`]) with settings that make the COPY text forms unambiguous, and turning driver
@@ -21,7 +22,7 @@ use postgres::config::{Host, SslMode, TargetSessionAttrs};
 use postgres::{Client, Config};
 
 use super::tls::{self, TlsParams, TlsSettings};
-use super::{error, pgpass, url};
+use super::{conninfo, error, pgpass, url};
 use crate::error::{Error, Result};
 
 /// Session settings applied on every connection (coordinator and readers) so that the text
@@ -56,13 +57,16 @@ impl std::fmt::Debug for ConnectParams {
     }
 }
 
-/// Connection parameters accepted in the URL's query string.
-const SUPPORTED_PARAMS: &[&str] = &[
+/// Connection parameters accepted in the URL's query string, a connection string or a
+/// service file.
+pub(super) const SUPPORTED_PARAMS: &[&str] = &[
     "host",
     "port",
     "user",
     "password",
+    "passfile",
     "dbname",
+    "service",
     "sslmode",
     "requiressl",
     "sslrootcert",
@@ -134,6 +138,7 @@ struct UrlSettings {
     ports: Vec<String>,
     user: Option<String>,
     password: Option<String>,
+    passfile: Option<String>,
     dbname: Option<String>,
     tls_params: TlsParams,
     connect_timeout: Option<Duration>,
@@ -158,6 +163,7 @@ impl UrlSettings {
                 "port" => s.ports = value.split(',').map(str::to_string).collect(),
                 "user" => s.user = Some(value.clone()).filter(|u| !u.is_empty()),
                 "password" => s.password = Some(value.clone()),
+                "passfile" => s.passfile = Some(value.clone()).filter(|f| !f.is_empty()),
                 "dbname" => s.dbname = Some(value.clone()).filter(|d| !d.is_empty()),
                 "sslmode" => s.tls_params.sslmode = Some((value.clone(), "the URL")),
                 // libpq: requiressl=1 means require, 0 means prefer; sslmode wins when both are given.
@@ -222,7 +228,7 @@ impl UrlSettings {
                     return Err(Error::source(
                         shown,
                         format!(
-                            "unsupported connection parameter '{other}' in the URL; supported: {}",
+                            "unsupported connection parameter '{other}'; supported: {}",
                             SUPPORTED_PARAMS.join(", ")
                         ),
                     ));
@@ -239,20 +245,26 @@ impl ConnectParams {
         ConnectParams::resolve(url, &|name| std::env::var(name).ok())
     }
 
-    /// Resolves `url`, taking unset parts from `env` (PGHOST, PGPORT, PGUSER, PGPASSWORD,
-    /// PGDATABASE, PGPASSFILE, PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY, PGCONNECT_TIMEOUT,
-    /// PGAPPNAME, PGOPTIONS, and HOME for libpq's default files); the URL wins. Reads the
-    /// certificate files the TLS settings name.
+    /// Resolves `url` (a `postgres://` URL or a `key=value` connection string), then the
+    /// service it or PGSERVICE names (PGSERVICEFILE, `~/.pg_service.conf`, PGSYSCONFDIR; see
+    /// [`conninfo::service`]) for what it leaves out, then `env` for what both leave out
+    /// (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGPASSFILE, PGSSLMODE, PGSSLROOTCERT,
+    /// PGSSLCERT, PGSSLKEY, PGCONNECT_TIMEOUT, PGAPPNAME, PGOPTIONS, and HOME for libpq's
+    /// default files): libpq's precedence. Reads the certificate files the TLS settings name.
     pub fn resolve(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectParams> {
         let shown = url::redact_url_password(url);
         let env = |name: &str| env(name).filter(|v| !v.is_empty());
-        let parts = url::parse_url(url, &shown)?;
+        let mut parts = url::parse_connection(url, &shown)?;
+        if let Some(service) = parts.take_service().or_else(|| env("PGSERVICE")) {
+            parts.add_service(conninfo::service(&service, &env, &shown)?);
+        }
         let mut config = Config::new();
         let UrlSettings {
             mut hosts,
             mut ports,
             user,
             password,
+            passfile,
             dbname,
             tls_params,
             mut connect_timeout,
@@ -280,7 +292,8 @@ impl ConnectParams {
         };
         let password = password.or_else(|| env("PGPASSWORD"));
         let dbname = dbname.or_else(|| env("PGDATABASE")).unwrap_or_else(|| user.clone());
-        let passfile = env("PGPASSFILE")
+        let passfile = passfile
+            .or_else(|| env("PGPASSFILE"))
             .map(std::path::PathBuf::from)
             .or_else(|| env("HOME").map(|h| std::path::Path::new(&h).join(".pgpass")));
         if connect_timeout.is_none()
@@ -457,6 +470,43 @@ mod tests {
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
         let p = ConnectParams::resolve("postgres://app@db.example/shop", &env).unwrap();
         assert_eq!(p.config.get_password(), None, "a readable password file is ignored");
+    }
+
+    #[test]
+    fn key_value_strings_resolve_like_urls() {
+        let env = env_of(&[("PGPORT", "7777"), ("PGUSER", "envuser")]);
+        let p = ConnectParams::resolve("host=db port=6000 user=app dbname='my db' password='pw \\x'", &env).unwrap();
+        assert_eq!(p.location, "postgresql://app@db:6000/my db");
+        assert_eq!(p.config.get_password(), Some(&b"pw x"[..]), "a backslash takes the next character");
+        let p = ConnectParams::resolve("host=/tmp dbname=x", &env).unwrap();
+        assert_eq!(p.location, "postgresql://envuser@/x?host=/tmp&port=7777", "the environment fills the rest");
+        let e = ConnectParams::resolve("host=db password=hunter2 sslmode=maybe", &env).unwrap_err().to_string();
+        assert!(!e.contains("hunter2") && e.contains("password=***"), "{e}");
+    }
+
+    #[test]
+    fn services_sit_between_the_string_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("services.conf");
+        std::fs::write(&file, "[prod]\nhost=svchost\nport=6543\nuser=svcuser\ndbname=svcdb\nsslmode=disable\n")
+            .unwrap();
+        let path = file.display().to_string();
+        let env = move |name: &str| match name {
+            "PGSERVICEFILE" => Some(path.clone()),
+            "PGHOST" => Some("envhost".to_string()),
+            "PGDATABASE" => Some("envdb".to_string()),
+            "PGSERVICE" => Some("prod".to_string()),
+            _ => None,
+        };
+        let p = ConnectParams::resolve("service=prod dbname=mine", &env).unwrap();
+        assert_eq!(p.location, "postgresql://svcuser@svchost:6543/mine", "explicit keys beat the service");
+        assert_eq!(p.tls.mode, tls::SslMode::Disable);
+        let p = ConnectParams::resolve("postgres://other@h2/x", &env).unwrap();
+        assert_eq!(p.location, "postgresql://other@h2:6543/x", "PGSERVICE applies under a URL too");
+        let p = ConnectParams::resolve("postgres:///?service=prod&port=1", &env).unwrap();
+        assert_eq!(p.location, "postgresql://svcuser@svchost:1/svcdb");
+        let e = ConnectParams::resolve("service=nope", &env).unwrap_err().to_string();
+        assert!(e.contains("service \"nope\" not found in") && e.contains("services.conf"), "{e}");
     }
 
     #[test]

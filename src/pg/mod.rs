@@ -37,6 +37,7 @@
 pub mod catalog;
 pub mod child;
 pub mod connect;
+pub mod conninfo;
 pub mod copy_text;
 pub mod decode;
 pub mod error;

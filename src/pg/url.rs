@@ -1,9 +1,11 @@
 //! PostgreSQL URLs taken apart and put together: `postgres[ql]://user:password@host:port/db?…`
 //! split into percent-decoded parts, the same URL naming another database, and the printable
-//! form without the password.
+//! form without the password. A libpq `key=value` connection string ([`super::conninfo`]) is
+//! taken apart into the same parts, all as parameters.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
+use super::conninfo;
 use crate::error::{Error, Result};
 
 /// What a database name keeps unescaped in a URL: RFC 3986's unreserved characters.
@@ -18,6 +20,49 @@ pub struct UrlParts {
     pub ports: Vec<String>,
     pub dbname: Option<String>,
     pub params: Vec<(String, String)>,
+}
+
+/// Whether `s` names a PostgreSQL connection: a `postgres[ql]://` URL or a libpq `key=value`
+/// connection string.
+pub fn is_connection(s: &str) -> bool {
+    s.starts_with("postgres://") || s.starts_with("postgresql://") || conninfo::is_conninfo(s)
+}
+
+/// A URL's parts ([`parse_url`]), or a connection string's pairs as parameters.
+pub fn parse_connection(s: &str, shown: &str) -> Result<UrlParts> {
+    if s.contains("://") {
+        parse_url(s, shown)
+    } else {
+        Ok(UrlParts { params: conninfo::parse(s, shown)?, ..UrlParts::default() })
+    }
+}
+
+impl UrlParts {
+    /// Applies a service's parameters under the ones given explicitly (libpq's precedence:
+    /// the string, then the service, then the environment).
+    pub fn add_service(&mut self, service: Vec<(String, String)>) {
+        let explicit = |key: &str| {
+            self.params.iter().any(|(k, _)| k == key)
+                || match key {
+                    "host" => self.hosts.iter().any(|h| !h.is_empty()),
+                    "port" => self.ports.iter().any(|p| !p.is_empty()),
+                    "user" => self.user.is_some(),
+                    "password" => self.password.is_some(),
+                    "dbname" => self.dbname.is_some(),
+                    "sslmode" => self.params.iter().any(|(k, _)| k == "requiressl"),
+                    _ => false,
+                }
+        };
+        let kept: Vec<(String, String)> = service.into_iter().filter(|(k, _)| !explicit(k)).collect();
+        self.params.splice(0..0, kept);
+    }
+
+    /// Removes the `service` parameter and returns the service it names (the last one given).
+    pub fn take_service(&mut self) -> Option<String> {
+        let service = self.params.iter().rev().find(|(k, _)| k == "service").map(|(_, v)| v.clone());
+        self.params.retain(|(k, _)| k != "service");
+        service
+    }
 }
 
 /// Splits `postgres[ql]://[user[:password]@][host][:port][,...][/dbname][?param=value&...]`.
@@ -105,9 +150,12 @@ fn percent_decode(s: &str, what: &str, shown: &str) -> Result<String> {
         .map_err(|_| Error::source(shown, format!("the {what} in the URL is not valid UTF-8 after percent-decoding")))
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`; a connection string's
+/// `password=secret` → `password=***`.
 pub fn redact_url_password(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else { return url.to_string() };
+    let Some(scheme_end) = url.find("://") else {
+        return if conninfo::is_conninfo(url) { conninfo::redact_password(url) } else { url.to_string() };
+    };
     let rest = &url[scheme_end + 3..];
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let authority = &rest[..authority_end];
@@ -119,8 +167,12 @@ pub fn redact_url_password(url: &str) -> String {
     }
 }
 
-/// `url` naming database `dbname` instead (percent-encoded; query parameters kept).
+/// `url` naming database `dbname` instead (percent-encoded; query parameters kept). A
+/// connection string gets `dbname='…'` at its end, which libpq and doppel read as the last word.
 pub fn url_with_dbname(url: &str, dbname: &str) -> String {
+    if !url.contains("://") && conninfo::is_conninfo(url) {
+        return format!("{url} dbname={}", conninfo::quote(dbname));
+    }
     let scheme_end = url.find("://").map_or(0, |i| i + 3);
     let rest = &url[scheme_end..];
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
@@ -157,6 +209,20 @@ mod tests {
         assert_eq!(url_with_dbname("postgres://h/?x=1", "d"), "postgres://h/d?x=1");
         let p = parse_url(&url_with_dbname("postgres://u@h/prod", "staging__doppel_9"), "u").unwrap();
         assert_eq!(p.dbname.as_deref(), Some("staging__doppel_9"));
+        // A connection string: the last dbname counts, for libpq and for doppel.
+        let s = url_with_dbname("service=prod dbname=shop", "it's x");
+        assert_eq!(s, r"service=prod dbname=shop dbname='it\'s x'");
+        let p = parse_connection(&s, "s").unwrap();
+        assert_eq!(p.params.last(), Some(&("dbname".to_string(), "it's x".to_string())));
+    }
+
+    #[test]
+    fn services_fill_only_what_the_string_leaves_out() {
+        let mut p = parse_url("postgres://u@h/db?service=prod&sslmode=disable", "u").unwrap();
+        assert_eq!(p.take_service().as_deref(), Some("prod"));
+        let service = [("host", "sh"), ("port", "1"), ("user", "su"), ("dbname", "sd"), ("sslmode", "require")];
+        p.add_service(service.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        assert_eq!(p.params, vec![("port".into(), "1".into()), ("sslmode".into(), "disable".into())]);
     }
 
     #[test]

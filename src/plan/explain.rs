@@ -1,4 +1,6 @@
-//! `doppel check --explain`: the bound plan as text, table by table, column by column. A
+//! `doppel check --explain`: the bound plan as text, table by table, column by column, each
+//! rule in its rules file's words (`noise duration="180d" domain="dob"`, see
+//! [`crate::strategy::words`]). A
 //! column whose PostgreSQL type travels as text and is not a string type (or is a domain with
 //! CHECK constraints or NOT NULL) also shows the type,
 //! its kind and the actions that can write valid values of it (`[tsvector, tsvector: keep,
@@ -36,10 +38,10 @@ pub fn explain(plan: &Plan) -> String {
         for c in &table.columns {
             let mut rule = c.strategy.describe();
             if c.strategy.behaviour().keyed() {
-                let _ = write!(rule, " domain={}", c.domain);
+                let _ = write!(rule, " domain={}", toml::Value::from(c.domain.as_str()));
             }
             if c.unique {
-                rule.push_str(if c.fold_case { " unique (case-insensitive)" } else { " unique" });
+                rule.push_str(if c.fold_case { " unique=true (case-insensitive)" } else { " unique=true" });
             }
             if c.is_personal() && !c.checks.is_empty() {
                 let _ = write!(rule, " [the target checks: {}]", c.checks.join(", "));

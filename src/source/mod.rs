@@ -3,7 +3,7 @@
 //!
 //! | location                          | source                           |
 //! |-----------------------------------|----------------------------------|
-//! | `postgres://…`, `postgresql://…`  | PostgreSQL ([`postgres`])        |
+//! | `postgres://…`, `postgresql://…`, `host=… dbname=…`, `service=…` | PostgreSQL ([`postgres`]) |
 //! | `*.sql`, `-`                      | SQL dump (not in this version)   |
 //! | any other path                    | a directory of Parquet files ([`parquet`]) |
 
@@ -64,7 +64,7 @@ pub enum Location {
 
 impl Location {
     pub fn parse(s: &str) -> Location {
-        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+        if crate::pg::url::is_connection(s) {
             Location::Postgres(s.to_string())
         } else if s == "-" || s.ends_with(".sql") {
             Location::Dump(PathBuf::from(s))
@@ -107,5 +107,9 @@ mod tests {
         assert_eq!(pg.display(), "postgresql://app:***@db:5432/prod?sslmode=require");
         assert!(!pg.display().contains("s3cr3t"));
         assert_eq!(redact_url_password("postgres://db/prod"), "postgres://db/prod");
+        let kv = Location::parse("host=db dbname=prod password='s3 cr3t'");
+        assert_eq!(kv.display(), "host=db dbname=prod password=***");
+        assert_eq!(Location::parse("service=prod"), Location::Postgres("service=prod".into()));
+        assert_eq!(Location::parse("data/year=2024"), Location::Parquet("data/year=2024".into()));
     }
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::apply::{CellError, ColumnInput};
 use super::fit::{self, Declared};
+use super::words::Words;
 use super::{Behaviour, BindContext, Bound, RuleOptions, Strategy};
 
 /// `action = "constant"`: replace every value, NULLs included, with one typed value. The
@@ -20,9 +21,10 @@ pub struct ConstantRule {
     pub value: toml::Value,
 }
 
-/// The bound constant: a one-element array of the column's type.
+/// The bound constant: a one-element array of the column's type, and the value as the rules
+/// wrote it (for `--explain`).
 #[derive(Debug, Clone)]
-pub struct Constant(pub ArrayRef);
+pub struct Constant(pub ArrayRef, pub toml::Value);
 
 impl RuleOptions for ConstantRule {
     fn action(&self) -> &'static str {
@@ -30,14 +32,16 @@ impl RuleOptions for ConstantRule {
     }
 
     fn bind(&self, ctx: &BindContext) -> Result<Bound, Vec<String>> {
-        ctx.plain(Strategy::Constant(Constant(bind(&self.value, ctx.field).map_err(|e| vec![e])?)))
+        let value = bind(&self.value, ctx.field).map_err(|e| vec![e])?;
+        ctx.plain(Strategy::Constant(Constant(value, self.value.clone())))
     }
 
     /// Inside JSON the constant is the JSON text of the value.
     fn bind_in_json(&self, default_domain: &str) -> Result<(Strategy, String), String> {
         let json = serde_json::to_value(&self.value).map_err(|e| format!("constant cannot be written as JSON: {e}"))?;
         let s = serde_json::to_string(&json).map_err(|e| e.to_string())?;
-        Ok((Strategy::Constant(Constant(Arc::new(StringArray::from(vec![s])))), default_domain.to_string()))
+        let array = Arc::new(StringArray::from(vec![s]));
+        Ok((Strategy::Constant(Constant(array, self.value.clone())), default_domain.to_string()))
     }
 }
 
@@ -47,7 +51,7 @@ impl Behaviour for Constant {
     }
 
     fn describe(&self) -> String {
-        "constant".into()
+        Words::new("constant").opt("value", self.1.clone()).finish()
     }
 
     fn keyed(&self) -> bool {

@@ -21,7 +21,7 @@ impl Behaviour for Elements {
     }
 
     fn describe(&self) -> String {
-        format!("each element: {}", self.0.describe())
+        format!("{} (on each element)", self.0.describe())
     }
 
     fn keyed(&self) -> bool {

@@ -139,8 +139,12 @@ impl Behaviour for JsonPaths {
     }
 
     fn describe(&self) -> String {
-        let list: Vec<String> = self.0.iter().map(|p| format!("{}: {}", p.path, p.strategy.describe())).collect();
-        format!("json {{ {} }}", list.join("; "))
+        let list: Vec<String> = self
+            .0
+            .iter()
+            .map(|p| format!("{} = {}", toml::Value::from(p.path.as_str()), p.strategy.describe()))
+            .collect();
+        format!("json paths={{ {} }}", list.join(", "))
     }
 
     /// A document read from the column may already be as long as its type allows, so a
@@ -360,7 +364,12 @@ mod tests {
             e.starts_with("the documents have no longest length within the column's type character varying(200): a document read may already be 200 characters long"),
             "{e}"
         );
-        assert!(e.contains("the rules at `a.mail` (fake email locale=en), `b` (null) can make a value longer"), "{e}");
+        assert!(
+            e.contains(
+                "the rules at `a.mail` (fake generator=\"email\" locale=\"en\"), `b` (null) can make a value longer"
+            ),
+            "{e}"
+        );
         // A mask character JSON must escape writes two characters for one.
         let quote = r#""a" = { action = "mask", mask_char = '"' }"#;
         assert!(check(&field, &bound(&field, quote).unwrap()).is_err());

@@ -37,6 +37,7 @@ use serde::Deserialize;
 use super::apply::{CellError, ColumnInput, Regenerate, map_text};
 use super::fit::Declared;
 use super::values::text_key;
+use super::words::Words;
 use super::{Behaviour, BindContext, Bound, RuleOptions, Strategy};
 use crate::secret::DomainKey;
 
@@ -95,16 +96,13 @@ impl Behaviour for MaskSpec {
     }
 
     fn describe(&self) -> String {
-        format!(
-            "mask keep_first={} keep_last={}{}",
-            self.keep_first,
-            self.keep_last,
-            if self.format_preserving {
-                " format_preserving".to_string()
-            } else {
-                format!(" char='{}'", self.mask_char)
-            }
-        )
+        let words =
+            Words::new("mask").opt("keep_first", self.keep_first as i64).opt("keep_last", self.keep_last as i64);
+        if self.format_preserving {
+            words.opt("format_preserving", true).finish()
+        } else {
+            words.opt("mask_char", self.mask_char.to_string()).finish()
+        }
     }
 
     /// A mask keeps the length.

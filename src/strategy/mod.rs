@@ -47,6 +47,7 @@ pub mod tag;
 pub mod template;
 pub(crate) mod types;
 pub mod values;
+pub mod words;
 
 use std::fmt;
 use std::sync::Arc;

@@ -34,6 +34,7 @@ use crate::detect::{BuiltinError, Detectors, Finding};
 use crate::secret::DomainKey;
 
 use super::apply::{CellError, ColumnInput, map_text};
+use super::words::Words;
 use super::{Behaviour, BindContext, Bound, RuleOptions, Strategy};
 
 /// `action = "redact"`: find personal data inside free text and replace it.
@@ -71,7 +72,17 @@ impl Behaviour for Redactor {
     }
 
     fn describe(&self) -> String {
-        "redact".into()
+        let detect: Vec<toml::Value> = self.detect.iter().map(|d| d.name().into()).collect();
+        let patterns: Vec<toml::Value> = self.custom.iter().map(|re| re.as_str().into()).collect();
+        let replacement = match self.replacement {
+            Replacement::Tag => "tag",
+            Replacement::Mask => "mask",
+        };
+        Words::new("redact")
+            .opt("detect", detect)
+            .opt_some("patterns", (!patterns.is_empty()).then_some(patterns))
+            .opt("replacement", replacement)
+            .finish()
     }
 
     fn keyed(&self) -> bool {
@@ -173,6 +184,8 @@ fn priority(d: Detector) -> u8 {
 /// thread.
 #[derive(Debug, Clone)]
 pub struct Redactor {
+    /// The detectors as the rules name them (for `--explain`), compiled in `detectors`.
+    detect: Vec<Detector>,
     detectors: Detectors,
     custom: Vec<Regex>,
     replacement: Replacement,
@@ -236,8 +249,9 @@ impl Redactor {
         if !errors.is_empty() {
             return Err(errors.join("; "));
         }
+        let detect = detectors.to_vec();
         let detectors = Detectors::new(detectors).map_err(|e: BuiltinError| e.to_string())?;
-        Ok(Redactor { detectors, custom, replacement, fit: None })
+        Ok(Redactor { detect, detectors, custom, replacement, fit: None })
     }
 
     /// The redactor with its `tag` replacements kept within `fit` (see [`Fit`]).

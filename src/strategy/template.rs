@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::apply::{CellError, ColumnInput, map_text_indexed};
 use super::fit::{Declared, Longest};
 use super::tag;
+use super::words::Words;
 use super::{Behaviour, BindContext, Bound, RuleOptions, Strategy};
 
 /// `action = "template"`: text built from other columns' output values in the same row, e.g.
@@ -260,7 +261,7 @@ impl Behaviour for Template {
     }
 
     fn describe(&self) -> String {
-        format!("template \"{}\"", self.source())
+        Words::new("template").opt("template", self.source()).finish()
     }
 
     /// The fixed text alone must fit. The whole longest value, which needs the rules of the

@@ -39,6 +39,19 @@ fn check_accepts_the_shop_rules() {
     let explain = String::from_utf8_lossy(&out.stdout);
     assert!(explain.contains("public.customers"));
     assert!(explain.contains("email"));
+    // Rules in the rules file's words: no Rust debug forms, no units the rules do not use.
+    for words in [
+        "noise duration=\"180d\" domain=\"public.customers.date_of_birth\"",
+        "noise absolute=25 domain=",
+        "noise relative=0.05 domain=",
+        "mask keep_first=3 keep_last=0 format_preserving=true",
+        "template template=\"{first_name|slug}.{last_name|slug}@example.com\" domain=\"email\" unique=true",
+    ] {
+        assert!(explain.contains(words), "{words}: {explain}");
+    }
+    for debug in ["Absolute(", "Relative(", "units", "Some(", "{ "] {
+        assert!(!explain.replace("json paths={ ", "").contains(debug), "{debug}: {explain}");
+    }
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod drift;
 mod generate;
 mod golden;
 mod independent_reader;
+mod install;
 mod pg;
 mod safety;
 mod scan;

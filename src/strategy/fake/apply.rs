@@ -9,6 +9,10 @@ use crate::strategy::Behaviour;
 use crate::strategy::apply::{CellError, ColumnInput, Regenerate, map_text};
 use crate::strategy::fit::{Declared, pg_chars};
 use crate::strategy::values::{fake_array, fake_text, text_key, value_key};
+use crate::strategy::words::{Words, number};
+
+/// Days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
+const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 impl Behaviour for FakeSpec {
     fn action(&self) -> &'static str {
@@ -16,7 +20,26 @@ impl Behaviour for FakeSpec {
     }
 
     fn describe(&self) -> String {
-        format!("fake {} locale={}", self.generator.name(), self.locale.name())
+        // `min` and `max` are held as days or microseconds; the rules write dates and times.
+        let bound = |b: Option<f64>| {
+            b.map(|v| match self.generator {
+                Generator::Date => chrono::NaiveDate::from_num_days_from_ce_opt(EPOCH_DAYS_FROM_CE + v as i32)
+                    .map_or_else(|| number(v), |d| d.to_string().into()),
+                Generator::DateTime => chrono::DateTime::from_timestamp_micros(v as i64)
+                    .map_or_else(|| number(v), |t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true).into()),
+                _ => number(v),
+            })
+        };
+        let count = self.count.map(|(low, high)| toml::Value::Array(vec![(low as i64).into(), (high as i64).into()]));
+        Words::new("fake")
+            .opt("generator", self.generator.name())
+            .opt("locale", self.locale.name())
+            .opt_some("min", bound(self.min))
+            .opt_some("max", bound(self.max))
+            .opt_some("count", count)
+            .opt_some("email_domain", self.email_domain.clone())
+            .opt_some("scale", self.scale.map(i64::from))
+            .finish()
     }
 
     /// Generators with a longest value are checked now. The others make values that fit by

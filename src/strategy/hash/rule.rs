@@ -15,6 +15,7 @@ use crate::strategy::apply::{CellError, ColumnInput, Regenerate, map_text};
 use crate::strategy::fit::Declared;
 use crate::strategy::types::{int_bits, is_text, is_uuid_binary};
 use crate::strategy::values::text_key;
+use crate::strategy::words::Words;
 use crate::strategy::{Behaviour, BindContext, Bound, RuleOptions, Strategy};
 
 /// `action = "hash"`: keyed blake3 pseudonym.
@@ -104,9 +105,16 @@ impl Behaviour for HashSpec {
 
     fn describe(&self) -> String {
         match self {
-            HashSpec::Hex { length } => format!("hash hex length={length}"),
-            HashSpec::Int { bits } => format!("hash preserve (keyed permutation of {bits}-bit integers)"),
-            HashSpec::Uuid => "hash preserve (keyed permutation of uuids)".into(),
+            HashSpec::Hex { length } => Words::new("hash").opt("format", "hex").opt("length", *length as i64).finish(),
+            HashSpec::Int { bits } => {
+                format!(
+                    "{} (a keyed permutation of {bits}-bit integers)",
+                    Words::new("hash").opt("format", "preserve").finish()
+                )
+            }
+            HashSpec::Uuid => {
+                format!("{} (a keyed permutation of uuids)", Words::new("hash").opt("format", "preserve").finish())
+            }
         }
     }
 

@@ -15,6 +15,7 @@ use crate::strategy::Behaviour;
 use crate::strategy::apply::{CellError, ColumnInput, map_text_indexed};
 use crate::strategy::fit::Declared;
 use crate::strategy::values::value_key;
+use crate::strategy::words::{Words, duration, number};
 
 impl Behaviour for NoiseSpec {
     fn action(&self) -> &'static str {
@@ -23,8 +24,11 @@ impl Behaviour for NoiseSpec {
 
     fn describe(&self) -> String {
         match self {
-            NoiseSpec::Number(a) => format!("noise {a:?}"),
-            NoiseSpec::Shift { max_shift } => format!("noise shift up to {max_shift} units"),
+            NoiseSpec::Number(Amount::Absolute(a)) => Words::new("noise").opt("absolute", number(*a)).finish(),
+            NoiseSpec::Number(Amount::Relative(r)) => Words::new("noise").opt("relative", number(*r)).finish(),
+            NoiseSpec::Shift { duration_micros, .. } => {
+                Words::new("noise").opt("duration", duration(*duration_micros)).finish()
+            }
         }
     }
 
@@ -159,7 +163,7 @@ fn noise(input: &ArrayRef, spec: &NoiseSpec, key: &DomainKey) -> Result<ArrayRef
                 other => Err((0, format!("noise on numbers does not apply to {other}"))),
             }
         }
-        (NoiseSpec::Shift { max_shift }, dt) => {
+        (NoiseSpec::Shift { max_shift, .. }, dt) => {
             let m = *max_shift;
             // The extremes stand for ±infinity (the PostgreSQL source reads them so): they stay.
             // Others move within what PostgreSQL holds, in the column's unit.

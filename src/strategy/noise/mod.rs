@@ -73,8 +73,9 @@ pub struct NoiseRule {
 pub enum NoiseSpec {
     /// Numbers moved by up to `Amount`.
     Number(Amount),
-    /// Shift in the column's own unit (days for dates, the timestamp's unit otherwise).
-    Shift { max_shift: i64 },
+    /// Shift in the column's own unit (days for dates, the timestamp's unit otherwise), and the
+    /// `duration` as written, in microseconds.
+    Shift { max_shift: i64, duration_micros: i64 },
 }
 
 impl RuleOptions for NoiseRule {
@@ -271,7 +272,7 @@ fn bind_interval(rule: &NoiseRule) -> Result<NoiseSpec, String> {
     if max_shift < 1 {
         return Err("`duration` is shorter than one microsecond; use a longer duration".into());
     }
-    Ok(NoiseSpec::Shift { max_shift })
+    Ok(NoiseSpec::Shift { max_shift, duration_micros: max_shift })
 }
 
 /// Binds a `noise` rule to a column of type `dt`: a time shift in the column's unit for dates
@@ -304,7 +305,7 @@ fn bind(
         if max_shift < 1 {
             return Err(format!("`duration` is shorter than one unit of a {dt} column; use a longer duration"));
         }
-        return Ok(NoiseSpec::Shift { max_shift });
+        return Ok(NoiseSpec::Shift { max_shift, duration_micros: micros });
     }
     if !numeric {
         return Err(format!("`noise` works on numbers, dates and timestamps, and this column is {dt}"));

@@ -145,14 +145,14 @@ fn scan_rules_keep_every_key_into_a_database_an_sql_dump_and_parquet_then_postgr
     let explained = String::from_utf8_lossy(&out.stdout);
     for column in ["email", "login"] {
         let line = explained.lines().find(|l| l.trim_start().starts_with(&format!("{column} "))).unwrap_or_default();
-        assert!(line.contains("unique (case-insensitive)"), "{column}: {explained}");
+        assert!(line.contains("unique=true (case-insensitive)"), "{column}: {explained}");
     }
     let postcode = explained.lines().find(|l| l.trim_start().starts_with("postcode ")).unwrap_or_default();
     assert!(postcode.contains("[the target checks: postcode_check (domain public.postcode)]"), "{explained}");
     let tag = explained.lines().find(|l| l.trim_start().starts_with("tag ")).unwrap_or_default();
     assert!(tag.contains("[the target checks: tag_not_empty]") && !tag.contains("null"), "{explained}");
     let phone = explained.lines().find(|l| l.trim_start().starts_with("phone ")).unwrap_or_default();
-    assert!(phone.contains(" unique") && !phone.contains("case-insensitive"), "{explained}");
+    assert!(phone.contains(" unique=true") && !phone.contains("case-insensitive"), "{explained}");
     for column in ["email", "login", "phone", "badge"] {
         let line = text.lines().find(|l| l.split(" = ").next().map(str::trim) == Some(column)).unwrap_or_default();
         assert!(line.contains("unique = true"), "{column}: {line:?} in\n{text}");

@@ -3,6 +3,7 @@
 //! throwaway-cluster harness itself.
 
 mod branch;
+mod conninfo;
 mod constraints;
 mod dump;
 mod from_parquet;

@@ -310,7 +310,8 @@ fn values_longer_than_the_declared_varchar_are_refused_at_plan_time() {
         stderr(&out).contains(
             "rules.toml:5: public.people.email: the documents have no longest length within the column's type \
              character varying(12): a document read may already be 12 characters long"
-        ) && stderr(&out).contains("the rule at `a` (fake first_name locale=en) can make a value longer"),
+        ) && stderr(&out)
+            .contains("the rule at `a` (fake generator=\"first_name\" locale=\"en\") can make a value longer"),
         "{}",
         stderr(&out)
     );
