@@ -7,7 +7,7 @@
 use crate::common;
 
 use common::pg::cluster;
-use common::{doppel_run, stderr};
+use common::{doppel_run_saying, stderr};
 
 const SCHEMA: &str = r#"
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
@@ -89,7 +89,7 @@ fn kept_tables_pass_unchanged_into_a_database_and_a_dump_with_their_sequences() 
     std::fs::write(&rules, RULES).unwrap();
 
     let target = format!("{source}_copy");
-    let out = doppel_run(&rules, &c.url(&source), &c.url(&target), &["--log", "debug"]);
+    let out = doppel_run_saying(&rules, &c.url(&source), &c.url(&target), &["--log", "debug"]);
     let log = stderr(&out);
     assert!(out.status.success(), "{log}");
     assert!(passed(&log, "public.plain", "Binary"), "{log}");
@@ -101,7 +101,7 @@ fn kept_tables_pass_unchanged_into_a_database_and_a_dump_with_their_sequences() 
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM people WHERE name LIKE 'Person %'"), "0");
 
     let dump = dir.path().join("copy.sql");
-    let out = doppel_run(&rules, &c.url(&source), dump.to_str().unwrap(), &["--log", "debug"]);
+    let out = doppel_run_saying(&rules, &c.url(&source), dump.to_str().unwrap(), &["--log", "debug"]);
     let log = stderr(&out);
     assert!(out.status.success(), "{log}");
     assert!(passed(&log, "public.plain", "Text") && passed(&log, "public.fancy", "Text"), "{log}");
