@@ -50,9 +50,10 @@ Locations (--from / --to):
 macro_rules! key {
     () => {
         "\
-The key (run, generate): the DOPPEL_KEY environment variable or --key-file FILE (a regular file,
-mode 600, at most 4096 bytes): at least 32 characters of UTF-8 text. Both are read the same way:
-one trailing line ending (a newline, or CR LF) is ignored, nothing else is trimmed. It is never printed.
+The key (run, preview, generate): the DOPPEL_KEY environment variable or --key-file FILE (a
+regular file, mode 600, at most 4096 bytes): at least 32 characters of UTF-8 text. Both are read
+the same way: one trailing line ending (a newline, or CR LF) is ignored, nothing else is trimmed.
+It is never printed.
 "
     };
 }
@@ -117,7 +118,8 @@ pub struct Cli {
     /// stderr.
     #[arg(long, global = true, value_enum, env = "DOPPEL_LOG")]
     pub log: Option<LogLevel>,
-    /// Colours on stderr: auto (on a terminal, unless NO_COLOR is set), always, never.
+    /// Colours on stderr (and on the stdout of preview): auto (on a terminal, unless NO_COLOR is
+    /// set), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
     /// Only errors on stderr: no progress, summaries, notes, warnings or log lines, whatever
@@ -540,7 +542,7 @@ mod tests {
                 assert!(help.contains("Locations (--from / --to):"), "{path}: refers to Locations without them");
             }
             if help.contains("DOPPEL_KEY") {
-                assert!(help.contains("The key (run, generate)"), "{path}: the key's rules are missing");
+                assert!(help.contains("The key (run, preview, generate)"), "{path}: the key's rules are missing");
             }
             if path.split(' ').count() == 2
                 && !["doppel completions", "doppel man", "doppel help"].contains(&path.as_str())
