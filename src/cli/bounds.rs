@@ -17,6 +17,8 @@ pub const JOBS: RangeInclusive<u64> = 1..=64;
 pub const BATCH_ROWS: RangeInclusive<u64> = 1..=1_048_576;
 /// `scan --sample-rows`: rows read per table.
 pub const SAMPLE_ROWS: RangeInclusive<u64> = 0..=1_000_000;
+/// `preview --rows`: rows shown (and read) of one table.
+pub const PREVIEW_ROWS: RangeInclusive<u64> = 1..=1_000;
 /// `run --swap-timeout`, in seconds (one day at most; also written as a duration, `30s`).
 pub const SWAP_TIMEOUT_SECONDS: RangeInclusive<u64> = 0..=86_400;
 /// Rows of one generated table (`generate --rows`, `--file-rows`, and `--scale` times the
@@ -138,7 +140,7 @@ mod tests {
     /// Flags that take text (paths, URLs, names, lists of names), not a number or a duration.
     const TEXT_FLAGS: &[&str] = &[
         "log", "color", "rules", "from", "to", "profile", "key_file", "report", "out", "role_map", "url", "template",
-        "name", "database", "shell", "command",
+        "name", "database", "shell", "command", "table",
     ];
 
     /// Every flag that takes a number or a duration: subcommand, flag, values refused, the
@@ -184,6 +186,7 @@ mod tests {
             ),
             (&["generate"], "--shard", vec!["1/1000001", "2/1", "0/0"], "1/1000000", describe(&SHARDS)),
             (&["generate"], "--seed", vec!["-1", "18446744073709551616"], "18446744073709551615", describe(&SEED)),
+            (&["preview"], "--rows", vec!["0", "1001", "18446744073709551616"], "1000", describe(&PREVIEW_ROWS)),
             (&["verify"], "--max-same-rate", vec!["-0.1", "1.5", "NaN", "inf"], "1", describe(&SAME_RATE)),
             (
                 &["branch", "prune"],

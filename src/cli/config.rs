@@ -188,7 +188,7 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
     Ok(RunConfig {
         existing: Existing::from_flags(args.replace, args.force, args.terminate_connections, args.swap_timeout),
         rules: args.rules,
-        key_file: args.key_file,
+        key_file: args.key.key_file,
         from,
         to,
         role_map,
@@ -319,7 +319,7 @@ pub fn resolve_generate(args: GenerateArgs) -> Result<GenerateConfig> {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     Ok(GenerateConfig {
         rules: args.rules,
-        key_file: args.key_file,
+        key_file: args.key.key_file,
         shape,
         to,
         existing: Existing::from_flags(args.replace, args.force, false, TargetOptions::default().swap_timeout),

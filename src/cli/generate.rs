@@ -12,7 +12,6 @@ use crate::generate::stats::read_profile;
 use crate::pg::roles::RoleMap;
 use crate::rules::{RuleSet, load_rules};
 use crate::scan;
-use crate::secret::Key;
 use crate::sink::postgres::dump;
 use crate::sink::{self, SinkOptions, TargetSchema};
 use crate::source::Source;
@@ -32,7 +31,7 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
         return Err(stdout_taken("--json", "the SQL dump (--to -)", "write the dump to a file (--to FILE.sql)"));
     }
     let rules = load_rules(&args.rules)?;
-    let key = Key::from_environment(args.key_file.as_deref())?;
+    let key = args.key.load()?;
     let config = resolve_generate(args)?;
     // The source, if any, stays open (and its snapshot valid) until the target has its schema.
     let (profile, live) = load_profile(&config.shape, &rules)?;

@@ -9,6 +9,7 @@ mod config;
 mod constants;
 mod generate;
 mod opened;
+mod preview;
 mod profile;
 mod protect;
 mod run;
@@ -49,9 +50,10 @@ Locations (--from / --to):
 macro_rules! key {
     () => {
         "\
-The key (run, generate): the DOPPEL_KEY environment variable or --key-file FILE (a regular file,
-mode 600, at most 4096 bytes): at least 32 characters of UTF-8 text. Both are read the same way:
-one trailing line ending (a newline, or CR LF) is ignored, nothing else is trimmed. It is never printed.
+The key (run, preview, generate): the DOPPEL_KEY environment variable or --key-file FILE (a
+regular file, mode 600, at most 4096 bytes): at least 32 characters of UTF-8 text. Both are read
+the same way: one trailing line ending (a newline, or CR LF) is ignored, nothing else is trimmed.
+It is never printed.
 "
     };
 }
@@ -116,7 +118,8 @@ pub struct Cli {
     /// stderr.
     #[arg(long, global = true, value_enum, env = "DOPPEL_LOG")]
     pub log: Option<LogLevel>,
-    /// Colours on stderr: auto (on a terminal, unless NO_COLOR is set), always, never.
+    /// Colours on stderr (and on the stdout of preview): auto (on a terminal, unless NO_COLOR is
+    /// set), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
     /// Only errors on stderr: no progress, summaries, notes, warnings or log lines, whatever
@@ -191,6 +194,11 @@ pub enum Command {
     /// Check that the rules cover the source exactly (every table, every column), without a key.
     #[command(after_help = LOCATIONS_HELP)]
     Check(CheckArgs),
+    /// Show the first rows of one table before and after the rules, side by side, for a reviewer
+    /// who may read the source: real values, so only on a terminal (or with --force). Unique
+    /// columns show their first-choice values, marked with *.
+    #[command(after_help = KEYED_HELP)]
+    Preview(PreviewArgs),
     /// Mark a PostgreSQL database (production, say) so that doppel never writes into, replaces
     /// or drops it, whatever the flags. The mark is the setting doppel.protected, read as
     /// PostgreSQL reads booleans (on, true, yes, 1, any case); it counts on the database, on a
@@ -226,6 +234,22 @@ pub enum Command {
     /// Print the manual page (roff) on stdout, generated from these definitions:
     /// `doppel man | man -l -`, or `doppel man run > doppel-run.1` for one command's page.
     Man(ManArgs),
+}
+
+/// Where the key comes from: `--key-file`, else DOPPEL_KEY (the commands that need one).
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// Read the key from this file (a regular file, mode 600; one trailing newline is ignored, as
+    /// in DOPPEL_KEY) instead of DOPPEL_KEY.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+impl KeyArgs {
+    /// Loads the key (see [`crate::secret::Key::from_environment`]).
+    pub fn load(&self) -> Result<crate::secret::Key> {
+        Ok(crate::secret::Key::from_environment(self.key_file.as_deref())?)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -284,10 +308,8 @@ pub struct GenerateArgs {
     /// With --replace: also replace a target doppel did not write (never one of the run's inputs).
     #[arg(long, requires = "replace")]
     pub force: bool,
-    /// Read the key from this file (a regular file, mode 600; one trailing newline is ignored, as
-    /// in DOPPEL_KEY) instead of DOPPEL_KEY.
-    #[arg(long, value_name = "FILE")]
-    pub key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub key: KeyArgs,
     /// Generating threads (default: all cores), from 1 to 1024. Output is identical for any value.
     #[arg(long, value_name = "N", value_parser = bounds::whole::<u16>(bounds::THREADS))]
     pub threads: Option<u16>,
@@ -409,10 +431,8 @@ pub struct RunArgs {
     /// that are not mapped are left out.
     #[arg(long, value_name = "FROM=TO")]
     pub role_map: Vec<String>,
-    /// Read the key from this file (a regular file, mode 600; one trailing newline is ignored, as
-    /// in DOPPEL_KEY) instead of DOPPEL_KEY.
-    #[arg(long, value_name = "FILE")]
-    pub key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub key: KeyArgs,
     /// Transform threads (default: all cores), from 1 to 1024. Output is identical for any value.
     #[arg(long, value_name = "N", value_parser = bounds::whole::<u16>(bounds::THREADS))]
     pub threads: Option<u16>,
@@ -438,6 +458,32 @@ pub struct RunArgs {
     /// and databases built from a PostgreSQL source.
     #[arg(long)]
     pub verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// Rules: a .toml file or a directory of them.
+    #[arg(long, value_name = "PATH")]
+    pub rules: PathBuf,
+    /// Source location (see "Locations" below).
+    #[arg(long, value_name = "SRC")]
+    pub from: String,
+    /// The table to preview, as the rules name it: schema.table.
+    #[arg(long, value_name = "TABLE")]
+    pub table: String,
+    /// How many of the table's first rows (in the source's order) to show, from 1 to 1000;
+    /// only these are read.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = bounds::whole::<usize>(bounds::PREVIEW_ROWS))]
+    pub rows: usize,
+    /// Also show the columns the rules keep (their value once); by default only the columns
+    /// the rules change are shown.
+    #[arg(long)]
+    pub all_columns: bool,
+    /// Write the real values even when stdout is not a terminal (a pipe or a file).
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub key: KeyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -467,6 +513,7 @@ pub struct CheckArgs {
 pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<()> {
     match cli.command {
         Command::Run(args) => run::run(args, cancel),
+        Command::Preview(args) => preview::preview(args, cli.color),
         Command::Check(args) => check::check(args),
         Command::Protect(args) => protect::protect(args),
         Command::Verify(args) => verify::verify(args),
@@ -495,7 +542,7 @@ mod tests {
                 assert!(help.contains("Locations (--from / --to):"), "{path}: refers to Locations without them");
             }
             if help.contains("DOPPEL_KEY") {
-                assert!(help.contains("The key (run, generate)"), "{path}: the key's rules are missing");
+                assert!(help.contains("The key (run, preview, generate)"), "{path}: the key's rules are missing");
             }
             if path.split(' ').count() == 2
                 && !["doppel completions", "doppel man", "doppel help"].contains(&path.as_str())

@@ -42,7 +42,7 @@ enum ReportOut {
 
 pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     let rules = load_rules(&args.rules)?;
-    let key = Key::from_environment(args.key_file.as_deref())?;
+    let key = args.key.load()?;
     let config = resolve_run(args, rules.subset.is_some())?;
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let (opened, plan, subset_report) = open_source(&config, &rules, &key)?;

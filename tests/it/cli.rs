@@ -503,5 +503,6 @@ fn quiet_leaves_only_errors_log_levels_are_checked_and_unknown_ones_refused() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+mod preview;
 mod progress;
 pub(crate) mod shell;

@@ -4,7 +4,7 @@
 //! all with `--quiet` for a successful command.
 
 use std::collections::HashMap;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use regex::Regex;
@@ -88,26 +88,11 @@ fn log_lines_come_every_interval_with_table_names_and_counts_and_never_a_value()
     assert!(!dir.path().join("out3").exists());
 }
 
-/// `arg` quoted for `sh -c`.
-fn sh_quote(arg: &str) -> String {
-    format!("'{}'", arg.replace('\'', r"'\''"))
-}
-
 #[test]
 fn a_terminal_shows_a_bar_per_table_with_percentage_and_eta() {
-    let script = Command::new("script").arg("--version").output();
-    assert!(script.is_ok_and(|o| o.status.success()), "script (util-linux) runs doppel under a pseudo-terminal");
     let dir = tempfile::tempdir().unwrap();
-    let mut command = vec![sh_quote(env!("CARGO_BIN_EXE_doppel"))];
-    command.extend(slow_run_args(&dir.path().join("out")).iter().map(|a| sh_quote(a)));
-    let out: Output = Command::new("script")
-        .args(["-qec", &command.join(" "), "/dev/null"])
-        .env("DOPPEL_KEY", TEST_KEY)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "120")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out: Output =
+        doppel_on_terminal(&slow_run_args(&dir.path().join("out")), TEST_KEY).env("COLUMNS", "120").output().unwrap();
     // Under `script`, doppel's stderr (the terminal) arrives on script's stdout.
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{text}");

@@ -38,6 +38,24 @@ pub fn doppel_command<S: AsRef<OsStr>>(args: &[S], key: Option<&str>) -> Command
     cmd
 }
 
+/// `doppel ARGS` under a pseudo-terminal (`script -qec` of util-linux), DOPPEL_KEY set to
+/// `key`, NO_COLOR set, not started yet: doppel's stdout and stderr (the terminal) arrive on
+/// the command's stdout.
+pub fn doppel_on_terminal<S: AsRef<str>>(args: &[S], key: &str) -> Command {
+    let script = Command::new("script").arg("--version").output();
+    assert!(script.is_ok_and(|o| o.status.success()), "script (util-linux) runs doppel under a pseudo-terminal");
+    let quote = |arg: &str| format!("'{}'", arg.replace('\'', r"'\''"));
+    let mut command = vec![quote(env!("CARGO_BIN_EXE_doppel"))];
+    command.extend(args.iter().map(|a| quote(a.as_ref())));
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &command.join(" "), "/dev/null"])
+        .env("DOPPEL_KEY", key)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    script
+}
+
 /// Runs `doppel` with `args` and DOPPEL_KEY set to `key` (or unset).
 pub fn doppel<S: AsRef<OsStr>>(args: &[S], key: Option<&str>) -> Output {
     doppel_command(args, key).output().expect("run doppel")
