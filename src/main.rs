@@ -34,9 +34,18 @@ fn main() -> ExitCode {
         .with_target(false)
         .with_ansi(cli.color.enabled())
         .init();
-    // Ctrl-C, SIGTERM and SIGHUP (the `termination` feature) all stop the run cleanly:
-    // nothing is published and what was staged is removed.
-    if let Err(e) = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst)) {
+    // Ctrl-C, SIGTERM and SIGHUP (the `termination` feature) all stop run, generate and verify
+    // cleanly: nothing is published and what was staged (or spilled) is removed. The other
+    // commands publish nothing on their own way and end at once, with the same exit code.
+    let cooperative = cli.stops_on_cancel();
+    let handler = move || {
+        CANCEL.store(true, Ordering::SeqCst);
+        if !cooperative {
+            eprintln!("error: {}", doppel::error::Error::Interrupted);
+            std::process::exit(doppel::error::Error::Interrupted.exit_code());
+        }
+    };
+    if let Err(e) = ctrlc::set_handler(handler) {
         tracing::warn!("cannot install the signal handler for Ctrl-C and SIGTERM: {e}");
     }
     match dispatch(cli, &CANCEL) {

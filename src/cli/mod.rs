@@ -509,6 +509,14 @@ pub struct CheckArgs {
     pub lock: bool,
 }
 
+impl Cli {
+    /// Whether the command watches `cancel` and stops cleanly on its own (removing what it
+    /// staged); the others are ended by the signal at once, as without a handler.
+    pub fn stops_on_cancel(&self) -> bool {
+        matches!(self.command, Command::Run(_) | Command::Generate(_) | Command::Verify(_))
+    }
+}
+
 /// Runs the parsed command. `cancel` is set when the user interrupts.
 pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<()> {
     match cli.command {
@@ -516,7 +524,7 @@ pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<()> {
         Command::Preview(args) => preview::preview(args, cli.color),
         Command::Check(args) => check::check(args),
         Command::Protect(args) => protect::protect(args),
-        Command::Verify(args) => verify::verify(args),
+        Command::Verify(args) => verify::verify(args, cancel),
         Command::Scan(args) => scan::scan(args),
         Command::Profile(args) => profile::profile(args),
         Command::Generate(args) => generate::generate(args, cancel),

@@ -63,7 +63,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
     let transformer = Transformer::new(&plan, &key);
     // The verification's outcome, for the audit report.
     let verified: Mutex<Option<verify::Report>> = Mutex::new(None);
-    let verify_staged = |staged: &Location| verify_staged(&config, &plan, &opened, staged, &verified);
+    let verify_staged = |staged: &Location| verify_staged(&config, &plan, &opened, staged, &verified, cancel);
     let before_publish: Option<pipeline::BeforePublish> = if config.verify { Some(&verify_staged) } else { None };
     let report = pipeline::run_checked(
         &plan,
@@ -200,10 +200,12 @@ fn verify_staged(
     opened: &OpenedSource,
     staged: &Location,
     verified: &Mutex<Option<verify::Report>>,
+    cancel: &AtomicBool,
 ) -> Result<()> {
     let output = source::open(staged)?;
     // The source object reads the subset's rows too: pairing by position holds.
     let options = VerifyOptions {
+        cancel,
         max_same_rate: DEFAULT_MAX_SAME_RATE,
         batch_rows: config.options.batch_rows,
         pair_by_position: true,

@@ -1,5 +1,7 @@
 //! `doppel verify`: check a finished output against its source (see [`crate::verify`]).
 
+use std::sync::atomic::AtomicBool;
+
 use crate::error::{Error, Result};
 use crate::rules::load_rules;
 use crate::scan;
@@ -14,7 +16,7 @@ use super::output::{is_stdout, print_json, stdout_taken, write_stdout};
 /// The `--json` schema's name and version: bumped when a field changes meaning or goes.
 pub const SCHEMA: &str = "doppel.verify/1";
 
-pub fn verify(args: VerifyArgs) -> Result<()> {
+pub fn verify(args: VerifyArgs, cancel: &AtomicBool) -> Result<()> {
     if args.json && args.report.as_deref().is_some_and(is_stdout) {
         return Err(stdout_taken(
             "--report -",
@@ -35,6 +37,7 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
     let plan = scan::bind(&rules, source.tables())?;
     let output = source::open(&to)?;
     let options = VerifyOptions {
+        cancel,
         max_same_rate: args.max_same_rate,
         batch_rows: args.batch_rows as usize,
         pair_by_position: rules.subset.is_none(),

@@ -44,6 +44,7 @@ use crate::schema::generated_reads;
 use crate::source::Source;
 use crate::strategy::values::value_key;
 
+use super::VerifyOptions;
 use super::matcher::{DigestSearch, Matcher, Searched, ValueKey, class_bits, class_of_bits, number_fps};
 use super::spill::{Pair, Record, Runs, SortedFile, SpillDir, io};
 use super::text::{MIN_CHARS, ValueClass, is_common_word, is_distinctive, is_strong, normalise_into, tokens};
@@ -579,7 +580,12 @@ fn personal_columns(table: &TablePlan) -> impl Iterator<Item = (&crate::plan::Co
 /// Everything else goes to `dir`: own-row fingerprints (8 bytes per row per column compared row
 /// by row), the key index (12 bytes per row, twice, and 8 in row order), the runs. At the end,
 /// the runs are merged into the [`Matcher`]'s files. No value's text is kept beyond its cell.
-pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize, dir: &SpillDir) -> Result<Collected> {
+pub fn collect(
+    tables: &[TablePlan],
+    source: &dyn Source,
+    options: &VerifyOptions,
+    dir: &SpillDir,
+) -> Result<Collected> {
     let detectors = Detectors::new(Detector::ALL).map_err(|e| crate::error::Error::Usage(format!("verify: {e}")))?;
     let mut columns: Vec<String> = Vec::new();
     let mut column_rows: Vec<u64> = Vec::new();
@@ -642,7 +648,8 @@ pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize, dir
         };
         let mut rows: u64 = 0;
         let progress = crate::progress::track(format!("{} (source)", table.name), source.expected_rows(&table.name));
-        for batch in progress.count(source.read(&table.name, batch_rows)?) {
+        for batch in progress.count(source.read(&table.name, options.batch_rows)?) {
+            options.stop_if_cancelled()?;
             let batch: RecordBatch = batch?;
             let n = batch.num_rows();
             if let (Some(key_cols), Some((_, index, in_order))) = (&key_columns, &mut key) {
@@ -732,7 +739,12 @@ pub fn collect(tables: &[TablePlan], source: &dyn Source, batch_rows: usize, dir
 /// Memory: the output's hex runs (8 bytes each) and the digests found among them; a value
 /// seen again in a column within its last 4096 distinct ones is not hashed twice (the cache
 /// compares the text itself).
-pub fn digests(tables: &[TablePlan], source: &dyn Source, batch_rows: usize, search: &mut DigestSearch) -> Result<()> {
+pub fn digests(
+    tables: &[TablePlan],
+    source: &dyn Source,
+    options: &VerifyOptions,
+    search: &mut DigestSearch,
+) -> Result<()> {
     const CACHE: usize = 4096;
     let detectors = Detectors::new(Detector::ALL).map_err(|e| crate::error::Error::Usage(format!("verify: {e}")))?;
     for table in tables.iter().filter(|t| !t.columns.is_empty()) {
@@ -741,7 +753,8 @@ pub fn digests(tables: &[TablePlan], source: &dyn Source, batch_rows: usize, sea
             .collect();
         let progress =
             crate::progress::track(format!("{} (source digests)", table.name), source.expected_rows(&table.name));
-        for batch in progress.count(source.read(&table.name, batch_rows)?) {
+        for batch in progress.count(source.read(&table.name, options.batch_rows)?) {
+            options.stop_if_cancelled()?;
             let batch: RecordBatch = batch?;
             states.par_iter_mut().for_each(|(index, parts, searched, found, cache)| {
                 let array = batch.column(*index).as_ref();
@@ -862,7 +875,10 @@ mod tests {
             };
             let source = OneTable(vec![SourceTable::new("public.t".to_string(), schema)], batch);
             let dir = SpillDir::with_run_records(1).unwrap();
-            let collected = collect(&[plan], &source, 100, &dir).unwrap();
+            let cancel = std::sync::atomic::AtomicBool::new(false);
+            let options =
+                VerifyOptions { cancel: &cancel, max_same_rate: 0.0, batch_rows: 100, pair_by_position: true };
+            let collected = collect(&[plan], &source, &options, &dir).unwrap();
             let mut norm = String::new();
             normalise_into("Zebulon-Quartermaine-4417", &mut norm);
             // A kept ordinary column publishes the value; a kept generated one does not.

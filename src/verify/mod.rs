@@ -105,6 +105,7 @@ pub mod text;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, SchemaRef};
@@ -128,7 +129,10 @@ pub const DEFAULT_MAX_SAME_RATE: f64 = 0.02;
 
 /// Options of one verification.
 #[derive(Debug, Clone)]
-pub struct VerifyOptions {
+pub struct VerifyOptions<'a> {
+    /// Set when the user interrupts (Ctrl-C, SIGTERM): the reads stop at the next batch with
+    /// [`Error::Interrupted`], and the temporary files are removed.
+    pub cancel: &'a AtomicBool,
     /// Highest share of rows (0..1) that may keep their own low-entropy value by chance.
     pub max_same_rate: f64,
     pub batch_rows: usize,
@@ -136,6 +140,16 @@ pub struct VerifyOptions {
     /// of rules with a `[subset]` checked on its own (`doppel verify` has no key to select the
     /// same rows again): those tables get the value and digest checks only.
     pub pair_by_position: bool,
+}
+
+impl VerifyOptions<'_> {
+    /// [`Error::Interrupted`] once the user asked to stop.
+    pub(crate) fn stop_if_cancelled(&self) -> Result<()> {
+        match self.cancel.load(Ordering::Relaxed) {
+            true => Err(Error::Interrupted),
+            false => Ok(()),
+        }
+    }
 }
 
 /// What a finding is about.
@@ -325,8 +339,7 @@ pub fn verify(plan: &Plan, source: &dyn Source, output: &dyn Source, options: &V
     let started = std::time::Instant::now();
     // Every temporary file is in `dir`, removed when it is dropped (also on an error).
     let dir = SpillDir::new()?;
-    let Collected { columns, mut tables, mut kept_cells, matcher } =
-        collect::collect(&copied, source, options.batch_rows, &dir)?;
+    let Collected { columns, mut tables, mut kept_cells, matcher } = collect::collect(&copied, source, options, &dir)?;
     tracing::debug!(
         "verify: source read in {:.2}s; the search takes about {} MiB",
         started.elapsed().as_secs_f64(),
@@ -361,7 +374,7 @@ pub fn verify(plan: &Plan, source: &dyn Source, output: &dyn Source, options: &V
     let mut digests = DigestSearch::new(outcomes.iter().flat_map(|o| o.hex_runs.iter().map(|r| r.0)).collect());
     if !digests.is_empty() {
         let started = std::time::Instant::now();
-        collect::digests(&copied, source, options.batch_rows, &mut digests)?;
+        collect::digests(&copied, source, options, &mut digests)?;
         tracing::debug!("verify: digests of the source checked in {:.2}s", started.elapsed().as_secs_f64());
     }
     for outcome in outcomes {
@@ -542,6 +555,7 @@ fn check_table<'a>(
     let mut in_order = rows.and_then(|r| r.key.as_ref()).map(|(_, index)| index.in_order().reader());
     let progress = crate::progress::track(format!("{name} (output)"), output.expected_rows(name));
     for batch in progress.count(output.read(name, options.batch_rows)?) {
+        options.stop_if_cancelled()?;
         let batch = batch?;
         let n = batch.num_rows();
         if let Some(rows) = rows {

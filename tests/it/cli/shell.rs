@@ -238,6 +238,25 @@ pub(crate) fn assert_documented(schema: &str, doc: &Value) -> Vec<String> {
     seen
 }
 
+/// Python's own JSON reader, through scripts/check_json.py, finds the document `o` printed
+/// fits the schema documented in docs/machine-output.md: an independent reading of it.
+fn python_agrees(schema: &str, o: &Output) {
+    use std::io::Write;
+    let python = python().unwrap_or_else(|| "python3".to_string());
+    let mut child = Command::new(python)
+        .arg(root().join("scripts/check_json.py"))
+        .arg(root().join("docs/machine-output.md"))
+        .arg(schema)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run python3 scripts/check_json.py");
+    child.stdin.take().unwrap().write_all(&o.stdout).unwrap();
+    let checked = child.wait_with_output().unwrap();
+    assert!(checked.status.success(), "scripts/check_json.py {schema}:\n{}", stderr(&checked));
+}
+
 fn json_of(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", stdout(o)))
@@ -255,6 +274,7 @@ fn machine_output_matches_the_documented_schemas() {
     assert!(stderr(&out).contains("ok: the rules cover all"), "{}", stderr(&out));
     let doc = json_of(&out);
     let seen = assert_documented("doppel.check/1", &doc);
+    python_agrees("doppel.check/1", &out);
     assert!(seen.contains(&"lock.status".to_string()), "{doc}");
     assert_eq!(doc["ok"], true);
     assert_eq!(doc["problems"], serde_json::json!([]));
@@ -270,6 +290,7 @@ fn machine_output_matches_the_documented_schemas() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let doc = json_of(&out);
     let seen = assert_documented("doppel.check/1", &doc);
+    python_agrees("doppel.check/1", &out);
     assert!(seen.contains(&"problems[].line".to_string()));
     assert_eq!(doc["ok"], false);
     let problems = doc["problems"].as_array().unwrap();
@@ -282,6 +303,7 @@ fn machine_output_matches_the_documented_schemas() {
     assert!(out.status.success(), "{}", stderr(&out));
     let doc = json_of(&out);
     assert_documented("doppel.scan/1", &doc);
+    python_agrees("doppel.scan/1", &out);
     assert_eq!(doc["out"], scanned.to_str().unwrap());
     let columns = doc["columns"].as_u64().unwrap();
     assert_eq!(columns, doc["kept_columns"].as_u64().unwrap() + doc["transformed_columns"].as_u64().unwrap());
@@ -294,6 +316,7 @@ fn machine_output_matches_the_documented_schemas() {
     assert!(out.status.success(), "{}", stderr(&out));
     let doc = json_of(&out);
     let seen = assert_documented("doppel.run/1", &doc);
+    python_agrees("doppel.run/1", &out);
     assert!(seen.contains(&"tables[].rows".to_string()));
     let tables = doc["tables"].as_array().unwrap();
     let sum: u64 = tables.iter().map(|t| t["rows"].as_u64().unwrap()).sum();
@@ -314,6 +337,7 @@ fn machine_output_matches_the_documented_schemas() {
     assert!(stderr(&out).contains("no findings"), "{}", stderr(&out));
     let doc = json_of(&out);
     assert_documented("doppel.verify/1", &doc);
+    python_agrees("doppel.verify/1", &out);
     assert_eq!(doc["outcome"], "clean");
     assert_eq!(doc["findings"], serde_json::json!([]));
 
@@ -333,6 +357,7 @@ fn machine_output_matches_the_documented_schemas() {
     assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
     let doc = json_of(&out);
     let seen = assert_documented("doppel.verify/1", &doc);
+    python_agrees("doppel.verify/1", &out);
     assert!(seen.contains(&"findings[].rule".to_string()));
     assert_eq!(doc["outcome"], "findings");
     let email = doc["findings"]
@@ -440,6 +465,7 @@ fn profile_and_generate_print_their_documented_summaries() {
     assert!(out.status.success(), "{}", stderr(&out));
     let doc = json_of(&out);
     assert_documented("doppel.profile/1", &doc);
+    python_agrees("doppel.profile/1", &out);
     assert_eq!(doc["out"], file.to_str().unwrap());
     assert!(doc["personal_columns"].as_u64().unwrap() > 0 && doc["tables"].as_u64().unwrap() > 5, "{doc}");
     assert!(!stdout(&out).contains("password"), "{doc}");
@@ -451,6 +477,7 @@ fn profile_and_generate_print_their_documented_summaries() {
     assert!(out.status.success(), "{}", stderr(&out));
     let doc = json_of(&out);
     assert_documented("doppel.generate/1", &doc);
+    python_agrees("doppel.generate/1", &out);
     assert_eq!(doc["tables"], doc_tables(&file));
     assert!(doc["rows"].as_u64().unwrap() > 0, "{doc}");
     assert_eq!(doc["shard"], serde_json::json!({"index": 1, "count": 2}));

@@ -400,3 +400,40 @@ fn tiny_runs_on_disk_give_the_same_findings_and_leave_no_temporary_file() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("has no column id"), "{}", text(&o));
 }
+
+/// SIGTERM (like Ctrl-C) stops a verify while it reads: it ends with the interrupted exit
+/// code and removes its temporary files, instead of running to the end.
+#[test]
+fn an_interrupted_verify_stops_and_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let rules = common::shop_rules();
+    let o = common::run_shop(&out, TEST_KEY, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let spill = dir.path().join("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    let data = fixture_dir();
+    let args = ["verify", "--rules", rules.to_str().unwrap(), "--from", data.to_str().unwrap()];
+    let mut cmd = common::doppel_command(&args, None);
+    // Runs of 3 records and batches of 50 rows: slow enough to be stopped in the middle.
+    cmd.args(["--to", out.to_str().unwrap(), "--batch-rows", "50"])
+        .env("TMPDIR", &spill)
+        .env("DOPPEL_VERIFY_RUN_RECORDS", "3")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&spill).unwrap().next().is_none() {
+        assert!(child.try_wait().unwrap().is_none(), "verify ended before it could be interrupted");
+        assert!(started.elapsed().as_secs() < 60, "verify made no temporary directory");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
+    assert!(text(&o).contains("interrupted"), "{}", text(&o));
+    let left: Vec<_> = std::fs::read_dir(&spill).unwrap().collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
+}
