@@ -3,13 +3,12 @@
 # temporary root, then the installed binary: `doppel --version`, and the main job on the
 # bundled shop fixture (the four tables written).
 #
-#   bash scripts/check_install.sh                            # dev profile, reusing target/ (~10 s
-#                                                            # after the tests' build)
 #   DOPPEL_INSTALL_PROFILE=release bash scripts/check_install.sh   # the release build users get
 #                                                            # (a full optimised build: minutes)
+#   bash scripts/check_install.sh                            # dev profile (--debug), reusing the
+#                                                            # tests' build: seconds, for a quick check
 #
-# scripts/test.sh runs it with the dev profile: the same `cargo install --locked` resolution and
-# binary, without a second, optimised build of every dependency.
+# scripts/test.sh runs it with the release profile, the command docs/install.md documents.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
