@@ -372,7 +372,7 @@ class Bench:
         report = self.work / f"{name}-{rep}.json"
         report.unlink(missing_ok=True)
         cmd = [str(self.doppel), "run", "--rules", str(rules), "--from", source, "--to", target,
-               "--key-file", str(self.key_file), "--report", str(report), "--quiet"]
+               "--key-file", str(self.key_file), "--report", str(report), "--log", "info"]
         if threads is not None:
             cmd += ["--threads", str(threads)]
         if jobs is not None:
@@ -383,7 +383,10 @@ class Bench:
         done = {}
         for line in log.read_text(errors="replace").splitlines():
             line = re.sub(r"\x1b\[[0-9;]*m", "", line)
-            hit = re.match(r"(\S+)\s+INFO\s+done\s+table=(\S+)", line)
+            # The line a table's end is logged with: `INFO public.t: 1,000 rows in 1.00 s (…)`
+            # (before 2026-12-03: `INFO done table=public.t …`).
+            hit = (re.match(r"(\S+)\s+INFO\s+done\s+table=(\S+)", line)
+                   or re.match(r"(\S+)\s+INFO\s+([^\s:]+): [0-9,]+ rows in ", line))
             if hit:
                 done[hit.group(2)] = dt.datetime.fromisoformat(hit.group(1).replace("Z", "+00:00")).timestamp()
             step = re.search(r'INFO\s+(post-data restored|ANALYZE done)\s.*\bseconds="?([0-9.]+)', line)
