@@ -97,11 +97,17 @@ struct Redraws {
     at: RowAt,
 }
 
+/// The largest chunk of a partition while pass 1 collects pairs (128 KiB): at most one partly
+/// filled chunk per partition, 32 MiB for all of them.
+const CHUNK_PAIRS: usize = 8192;
+
 /// What pass 1 and 1b build, before the resolution is final.
 #[derive(Default)]
 struct Building {
-    /// Pairs by partition of their fingerprint ([`pairs::partition_of`]).
-    collected: Vec<Vec<(u64, u64)>>,
+    /// Pairs by partition of their fingerprint ([`pairs::partition_of`]), each partition in
+    /// chunks of [`CHUNK_PAIRS`]: a partition grows without reallocating, so collecting never
+    /// holds a partition twice nor leaves freed copies behind.
+    collected: Vec<Vec<Vec<(u64, u64)>>>,
     pairs: Option<Pairs>,
     /// Ranks of losing inputs of redrawn rules still without a value.
     pending: HashSet<u64>,
@@ -228,15 +234,36 @@ impl DomainState {
             b.collected = vec![Vec::new(); pairs::PARTITIONS];
         }
         for p in pairs {
-            b.collected[pairs::partition_of(p.0)].push(p);
+            let chunks = &mut b.collected[pairs::partition_of(p.0)];
+            match chunks.last_mut() {
+                Some(chunk) if chunk.len() < chunk.capacity() => chunk.push(p),
+                _ => {
+                    // 64 pairs, then twice as many per chunk up to CHUNK_PAIRS: small domains
+                    // stay small.
+                    let mut chunk = Vec::with_capacity(CHUNK_PAIRS.min(64 << chunks.len().min(16)));
+                    chunk.push(p);
+                    chunks.push(chunk);
+                }
+            }
         }
     }
 
     /// After pass 1: sorts the pairs; returns how many redrawn inputs lost (pass 1b needed).
     pub fn sort_collected(&self) -> usize {
         let mut b = self.building();
-        let mut partitions = std::mem::take(&mut b.collected);
-        partitions.resize(pairs::PARTITIONS, Vec::new());
+        let mut collected = std::mem::take(&mut b.collected);
+        collected.resize(pairs::PARTITIONS, Vec::new());
+        // One partition at a time into one exact-size vector, its chunks freed as it goes.
+        let partitions: Vec<Vec<(u64, u64)>> = collected
+            .into_iter()
+            .map(|chunks| {
+                let mut partition = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+                for chunk in chunks {
+                    partition.extend_from_slice(&chunk);
+                }
+                partition
+            })
+            .collect();
         let pairs = Pairs::new(partitions);
         let pending: HashSet<u64> =
             pairs.groups().flat_map(|group| group.ranks()[1..].iter().copied().filter(|rank| rank & 1 == 1)).collect();
