@@ -665,6 +665,9 @@ def machine(bench: Bench, args: argparse.Namespace, fixture_seconds: float, load
                            capture_output=True, text=True).stdout.strip()
     if dirty:
         commit += " (with uncommitted changes under src/ or Cargo.*)"
+    if args.doppel:
+        # Another build than the repository's: say so rather than name the HEAD as its version.
+        commit = f"binary given with --doppel (the repository was at {commit})"
     # The command as given, but for --note (printed on its own line).
     argv, rest = [], iter(sys.argv[1:])
     for arg in rest:
