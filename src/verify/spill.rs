@@ -7,7 +7,11 @@
 //! ```
 //!
 //! Every file lives in one temporary directory ([`SpillDir`]: under `TMPDIR`, `/tmp` when it is
-//! unset), removed when verify ends, also on an error or an interruption. Records have a fixed
+//! unset), removed when verify ends, also on an error or an interruption. A verify that was
+//! killed (SIGKILL, a crash) cannot remove its own: each directory holds a lock file its run
+//! keeps locked (flock) while it lives, and the next verify removes every `doppel-verify-*`
+//! directory whose lock it can take. Liveness is decided by the lock alone, as for the file
+//! targets' staging (`crate::sink::staging`), never by looking up a process id. Records have a fixed
 //! size ([`Record`]) and are written in the machine's byte order: the files are read back by the
 //! same process only.
 //!
@@ -47,11 +51,42 @@ pub trait Record: Copy + Ord + Send + Sync {
     fn fold(&mut self, next: &Self) -> bool;
 }
 
+/// The name of the lock file in a spill directory, locked by its run while it lives.
+const OWNER_LOCK: &str = "owner.lock";
+
+/// The prefix of spill directories' names.
+const PREFIX: &str = "doppel-verify-";
+
 /// The temporary directory of one verification, removed when dropped.
 pub struct SpillDir {
+    /// Held locked while the directory is in use (see the module doc); declared before `dir`
+    /// so it is closed first.
+    _owner: File,
     dir: tempfile::TempDir,
     next: AtomicU64,
     run_records: usize,
+}
+
+/// Removes the spill directories in `tmp` that no live verify owns: those whose lock file can
+/// be locked. A directory without a lock file (being created, or not ours) is left alone.
+fn remove_abandoned(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else { return };
+    for entry in entries.flatten() {
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if !is_dir || !entry.file_name().to_string_lossy().starts_with(PREFIX) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(lock) = File::open(path.join(OWNER_LOCK)) else { continue };
+        if lock.try_lock().is_ok() {
+            match std::fs::remove_dir_all(&path) {
+                Ok(()) => tracing::info!(directory = %path.display(), "removed a killed verify's temporary files"),
+                Err(e) => {
+                    tracing::warn!(directory = %path.display(), error = %e, "cannot remove a killed verify's temporary files")
+                }
+            }
+        }
+    }
 }
 
 impl SpillDir {
@@ -67,13 +102,21 @@ impl SpillDir {
     }
 
     pub fn with_run_records(run_records: usize) -> Result<SpillDir> {
-        let dir = tempfile::Builder::new().prefix("doppel-verify-").tempdir().map_err(|e| {
+        let tmp = std::env::temp_dir();
+        remove_abandoned(&tmp);
+        let failed = |e: std::io::Error| {
             Error::Usage(format!(
                 "verify: cannot create a temporary directory in {}: {e}; set TMPDIR to a writable directory",
-                std::env::temp_dir().display()
+                tmp.display()
             ))
-        })?;
-        Ok(SpillDir { dir, next: AtomicU64::new(0), run_records })
+        };
+        let dir = tempfile::Builder::new().prefix(PREFIX).tempdir().map_err(failed)?;
+        // Locked under another name, then renamed: another verify never sees it unlocked.
+        let staged = dir.path().join(".owner.lock");
+        let owner = File::create(&staged).map_err(failed)?;
+        owner.try_lock().map_err(|e| failed(std::io::Error::other(e.to_string())))?;
+        std::fs::rename(&staged, dir.path().join(OWNER_LOCK)).map_err(failed)?;
+        Ok(SpillDir { _owner: owner, dir, next: AtomicU64::new(0), run_records })
     }
 
     pub fn path(&self) -> &Path {
@@ -403,6 +446,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn abandoned_spill_directories_are_removed_and_live_ones_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let make = |name: &str, lock_file: bool| {
+            let dir = tmp.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join("0.run"), b"records").unwrap();
+            if lock_file {
+                File::create(dir.join(OWNER_LOCK)).unwrap();
+            }
+            dir
+        };
+        let dead = make("doppel-verify-dead", true);
+        let live = make("doppel-verify-live", true);
+        let held = File::open(live.join(OWNER_LOCK)).unwrap();
+        held.try_lock().unwrap();
+        let unlocked = make("doppel-verify-nolock", false);
+        let other = make("not-doppel", true);
+        remove_abandoned(tmp.path());
+        assert!(!dead.exists(), "a directory nobody holds is removed");
+        assert!(live.join("0.run").exists(), "a live run's directory is kept");
+        assert!(unlocked.exists() && other.exists());
+        // Our own directory is locked from its creation: another verify keeps it.
+        let ours = SpillDir::with_run_records(3).unwrap();
+        remove_abandoned(ours.path().parent().unwrap());
+        assert!(ours.path().join(OWNER_LOCK).exists());
+        drop(held);
+    }
+
+    #[test]
     fn runs_merge_sorted_and_folded_in_rounds_and_leave_no_file() {
         let dir = SpillDir::with_run_records(3).unwrap();
         let mut a = Runs::new(&dir);
@@ -423,7 +495,8 @@ mod tests {
             assert_eq!(file.get(|r| r.0.cmp(&p.0)).unwrap(), Some(*p));
         }
         assert_eq!(file.get(|r| r.0.cmp(&500)).unwrap(), None);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "only the sorted file is left");
+        let left = std::fs::read_dir(dir.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name() != OWNER_LOCK);
+        assert_eq!(left.count(), 1, "only the sorted file is left (beside the owner's lock)");
         let path = dir.path().to_path_buf();
         drop(file);
         drop(dir);
