@@ -39,6 +39,8 @@ pub enum ColumnBuilder {
     Decimal(Decimal128Builder, u8, i8),
     Bytea(BinaryBuilder, Vec<u8>),
     Uuid(FixedSizeBinaryBuilder),
+    /// A carried column ([`super::carried`]): the field's bytes as they stand, not decoded.
+    Carried(BinaryBuilder),
 }
 
 impl ColumnBuilder {
@@ -89,6 +91,7 @@ impl ColumnBuilder {
             ColumnBuilder::Decimal(b, ..) => b.append_null(),
             ColumnBuilder::Bytea(b, _) => b.append_null(),
             ColumnBuilder::Uuid(b) => b.append_null(),
+            ColumnBuilder::Carried(b) => b.append_null(),
         }
     }
 
@@ -113,6 +116,7 @@ impl ColumnBuilder {
             ColumnBuilder::Uuid(b) => {
                 b.append_value(parse_uuid(v)?).expect("a uuid is 16 bytes");
             }
+            ColumnBuilder::Carried(b) => b.append_value(v),
         }
         Ok(())
     }
@@ -132,6 +136,7 @@ impl ColumnBuilder {
             ColumnBuilder::Decimal(b, ..) => Arc::new(b.finish()),
             ColumnBuilder::Bytea(b, _) => Arc::new(b.finish()),
             ColumnBuilder::Uuid(b) => Arc::new(b.finish()),
+            ColumnBuilder::Carried(b) => Arc::new(b.finish()),
         }
     }
 }
@@ -179,8 +184,21 @@ pub struct RowDecoder {
 
 impl RowDecoder {
     pub fn new(schema: SchemaRef, kinds: Vec<ColumnKind>, batch_rows: usize) -> RowDecoder {
+        RowDecoder::carrying(schema, kinds, &[], batch_rows)
+    }
+
+    /// [`RowDecoder::new`] with the columns at `carried` (indexes) kept as their escaped COPY
+    /// text ([`super::carried`]; `schema` marks them so).
+    pub fn carrying(schema: SchemaRef, kinds: Vec<ColumnKind>, carried: &[usize], batch_rows: usize) -> RowDecoder {
         let batch_rows = batch_rows.max(1);
-        let columns = kinds.iter().map(|k| ColumnBuilder::new(*k, batch_rows)).collect();
+        let columns = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| match carried.contains(&i) {
+                true => ColumnBuilder::Carried(BinaryBuilder::with_capacity(batch_rows, batch_rows * 8)),
+                false => ColumnBuilder::new(*k, batch_rows),
+            })
+            .collect();
         RowDecoder { schema, columns, scratch: Vec::new(), batch_rows, in_batch: 0, rows: 0 }
     }
 
@@ -230,6 +248,10 @@ impl RowDecoder {
                 };
                 if raw == copy_text::NULL {
                     col.append_null();
+                    continue;
+                }
+                if let ColumnBuilder::Carried(b) = col {
+                    b.append_value(raw);
                     continue;
                 }
                 let fail = |e: ValueError| RowFailure { row, column: Some(i), problem: RowProblem::Value(e) };
@@ -288,6 +310,26 @@ mod tests {
             batches.push(d.finish_batch().unwrap());
         }
         Ok(batches)
+    }
+
+    #[test]
+    fn carried_columns_keep_their_escaped_text_and_nulls() {
+        let kinds = [ColumnKind::Int64, ColumnKind::Text, ColumnKind::Timestamp];
+        let fields: Vec<Field> =
+            kinds.iter().enumerate().map(|(i, k)| k.field(&format!("c{i}"), "t", true, false)).collect();
+        let carried = [1, 2];
+        let schema =
+            crate::pg::carried::carrying_schema(&Schema::new(fields), &carried, crate::pg::raw_copy::CopyFormat::Text);
+        let mut d = RowDecoder::carrying(schema, kinds.to_vec(), &carried, 10);
+        let data = b"7\ta\\\\b\t2020-01-01 00:00:00\n\\N\t\\N\t2020-01-02 00:00:00\n";
+        let batches = decode_all(&mut d, data).unwrap();
+        let batch = &batches[0];
+        assert_eq!(batch.column(0).as_primitive::<Int64Type>().value(0), 7);
+        assert!(batch.column(0).is_null(1));
+        let text = batch.column(1).as_binary::<i32>();
+        assert_eq!(text.value(0), b"a\\\\b", "still escaped");
+        assert!(text.is_null(1));
+        assert_eq!(batch.column(2).as_binary::<i32>().value(1), b"2020-01-02 00:00:00");
     }
 
     #[test]

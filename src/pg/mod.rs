@@ -34,6 +34,7 @@
 //! | [`marker`]     | the comment doppel puts on the databases it creates                |
 //! | [`protect`]    | the `doppel protect` mark that makes a database untouchable        |
 
+pub mod carried;
 pub mod catalog;
 pub mod child;
 pub mod connect;

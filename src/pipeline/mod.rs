@@ -27,11 +27,12 @@ use crossbeam_channel::bounded;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::pg::raw_copy::RawRequest;
 use crate::plan::{Plan, TablePlan};
 use crate::progress::Tracker;
 use crate::rules::TableAction;
 use crate::sink::{Sink, TableSink};
-use crate::source::{RawStream, Source};
+use crate::source::{BatchStream, RawStream, Source};
 use crate::transform::{TableTransform, Transformer};
 
 #[derive(Debug, Clone)]
@@ -265,9 +266,10 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
         .ok_or_else(|| Error::Usage(format!("{}: no transform was built for this table", table.name)))?;
     let table_sink = lock(&shared.sink).open_table(&table.name, table.schema.clone())?;
     let progress = crate::progress::track(&table.name, shared.source.expected_rows(&table.name));
-    let raw = match table_sink.raw_request() {
+    let request = table_sink.raw_request();
+    let raw = match &request {
         Some(request) if transform.is_identity() => {
-            let raw = shared.source.read_raw(&table.name, &request)?;
+            let raw = shared.source.read_raw(&table.name, request)?;
             if raw.is_some() {
                 tracing::debug!(table = %table.name, format = ?request.format, "copied unchanged, without decoding");
             }
@@ -277,23 +279,46 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
     };
     let (rows_read, rows, bytes) = match raw {
         Some(chunks) => copy_unchanged(chunks, table_sink, &progress, shared)?,
-        None => transform_batches(table, &transform, table_sink, &progress, shared)?,
+        None => {
+            let stream = read_batches(table, &transform, request.as_ref(), shared)?;
+            transform_batches(&table.name, stream, &transform, table_sink, &progress, shared)?
+        }
     };
     let seconds = table_started.elapsed().as_secs_f64();
     progress.finish();
     Ok(TableReport { table: table.name.clone(), action: "copy", rows_read, rows, bytes_written: bytes, seconds })
 }
 
-/// Reads, transforms and writes one table's batches: the reader, the transform (on the
-/// pool) and the writer run side by side. Returns (rows read, rows written, bytes written).
-fn transform_batches(
+/// The batches of one table: with the columns no rule reads carried undecoded when the sink
+/// takes raw COPY data the source can give ([`crate::pg::carried`]), else every column decoded.
+fn read_batches(
     table: &TablePlan,
+    transform: &TableTransform,
+    request: Option<&RawRequest>,
+    shared: &Shared<'_>,
+) -> Result<BatchStream> {
+    let batch_rows = shared.options.batch_rows.max(1);
+    let carried = transform.unread_columns(table.schema.fields().len());
+    if let Some(request) = request
+        && !carried.is_empty()
+        && let Some(stream) = shared.source.read_carrying(&table.name, &carried, request, batch_rows)?
+    {
+        tracing::debug!(table = %table.name, carried = carried.len(), format = ?request.format, "kept columns carried without decoding");
+        return Ok(stream);
+    }
+    shared.source.read(&table.name, batch_rows)
+}
+
+/// Transforms and writes one table's batches: the reader, the transform (on the pool) and
+/// the writer run side by side. Returns (rows read, rows written, bytes written).
+fn transform_batches(
+    table: &str,
+    stream: BatchStream,
     transform: &TableTransform,
     mut table_sink: Box<dyn TableSink>,
     progress: &Tracker,
     shared: &Shared<'_>,
 ) -> Result<(u64, u64, u64)> {
-    let stream = shared.source.read(&table.name, shared.options.batch_rows.max(1))?;
     let (to_transform, from_reader) = bounded(2);
     let (to_writer, from_transform) = bounded::<arrow_array::RecordBatch>(2);
     std::thread::scope(|scope| -> Result<(u64, u64, u64)> {
@@ -342,7 +367,7 @@ fn transform_batches(
         drop(from_reader);
         drop(to_writer);
         let _ = reader.join();
-        let written = writer.join().map_err(|_| Error::target(&table.name, "the writer thread panicked"))?;
+        let written = writer.join().map_err(|_| Error::target(table, "the writer thread panicked"))?;
         if let Some(e) = failure {
             return Err(e);
         }

@@ -71,8 +71,10 @@ pub trait TableSink: Send {
 
 /// `batch`'s columns under `schema` (the same columns with the target's names and metadata),
 /// keeping the row count: a table without columns still has rows, which a plain
-/// `RecordBatch::try_new` cannot express.
+/// `RecordBatch::try_new` cannot express. Carried columns ([`crate::pg::carried`]) keep their
+/// own field.
 pub(crate) fn with_schema(batch: &RecordBatch, schema: SchemaRef) -> std::result::Result<RecordBatch, ArrowError> {
     let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    let schema = crate::pg::carried::with_carried_fields(&schema, batch.schema_ref());
     RecordBatch::try_new_with_options(schema, batch.columns().to_vec(), &options)
 }

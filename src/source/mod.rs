@@ -42,6 +42,19 @@ pub trait Source: Send + Sync {
     fn read_raw(&self, _table: &str, _request: &RawRequest) -> Result<Option<RawStream>> {
         Ok(None)
     }
+    /// [`Source::read`] with the columns at `carried` (indexes) not decoded: each comes as the
+    /// bytes of its fields in raw COPY data of `request.format` ([`crate::pg::carried`]), for a
+    /// sink that writes them back as they are (`request.columns` is not used). `None` when this
+    /// source cannot, and the table is then read with [`Source::read`].
+    fn read_carrying(
+        &self,
+        _table: &str,
+        _carried: &[usize],
+        _request: &RawRequest,
+        _batch_rows: usize,
+    ) -> Result<Option<BatchStream>> {
+        Ok(None)
+    }
     /// How many rows [`Source::read`] of `table` is expected to give, for progress: exact,
     /// estimated, or unknown (`None`).
     fn expected_rows(&self, _table: &str) -> Option<crate::progress::Total> {

@@ -234,6 +234,21 @@ impl TableTransform {
         }
     }
 
+    /// The columns among the first `width` that no rule reads or writes: kept, and read by no
+    /// template. The source may carry them undecoded ([`crate::pg::carried`]).
+    pub fn unread_columns(&self, width: usize) -> Vec<usize> {
+        let read: std::collections::BTreeSet<usize> = self
+            .columns
+            .iter()
+            .flat_map(|c| match &c.strategy {
+                Strategy::Template(t) => t.references(),
+                _ => Vec::new(),
+            })
+            .chain(self.columns.iter().map(|c| c.index))
+            .collect();
+        (0..width).filter(|i| !read.contains(i)).collect()
+    }
+
     /// Whether every column is kept: the batches come out as they went in.
     pub fn is_identity(&self) -> bool {
         self.columns.is_empty()

@@ -37,6 +37,8 @@ use arrow_array::types::*;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Schema, TimeUnit};
 
+use crate::pg::carried::carried_format;
+use crate::pg::raw_copy::CopyFormat;
 use crate::pg::text_forms::{DATE_INFINITY, DATE_NEG_INFINITY, TIMESTAMP_INFINITY, TIMESTAMP_NEG_INFINITY};
 use crate::schema::PG_TYPE;
 
@@ -97,11 +99,23 @@ impl BinaryEncoder {
     pub fn encode(&self, batch: &RecordBatch, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let count = (batch.num_columns() as i16).to_be_bytes();
         let mut digits = String::new();
+        // Carried columns ([`crate::pg::carried`]): the source's binary fields, as they are.
+        let carried: Vec<Option<&arrow_array::BinaryArray>> = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .map(|(f, c)| (carried_format(f) == Some(CopyFormat::Binary)).then(|| c.as_binary::<i32>()))
+            .collect();
         for row in 0..batch.num_rows() {
             out.extend_from_slice(&count);
             for (i, (column, kind)) in batch.columns().iter().zip(&self.kinds).enumerate() {
                 if column.is_null(row) {
                     out.extend_from_slice(&(-1i32).to_be_bytes());
+                    continue;
+                }
+                if let Some(bytes) = carried[i] {
+                    field(out, bytes.value(row));
                     continue;
                 }
                 write_value(column.as_ref(), *kind, row, out, &mut digits).map_err(|reason| EncodeError {

@@ -20,6 +20,7 @@ use arrow_schema::{DataType, SchemaRef, TimeUnit};
 use std::sync::Arc;
 
 use crate::pg::ident::quote_ident;
+use crate::pg::raw_copy::CopyFormat;
 use crate::pg::text_forms::{
     DATE_INFINITY, DATE_NEG_INFINITY, MICROS_PER_DAY, TIMESTAMP_INFINITY, TIMESTAMP_NEG_INFINITY, civil_from_days,
 };
@@ -99,7 +100,13 @@ pub fn check_types(schema: &arrow_schema::Schema) -> Result<(), UnsupportedType>
 /// Each column's array is resolved to its concrete type once per batch (`ColumnWriter`);
 /// text and integers, the bulk of most tables, are then written straight from the array.
 pub fn encode_batch(batch: &RecordBatch, out: &mut Vec<u8>) {
-    let writers: Vec<ColumnWriter> = batch.columns().iter().map(|c| ColumnWriter::new(c.as_ref())).collect();
+    let writers: Vec<ColumnWriter> = batch
+        .schema_ref()
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(f, c)| ColumnWriter::new(f, c.as_ref()))
+        .collect();
     let mut field = String::new();
     let mut digits = itoa::Buffer::new();
     for row in 0..batch.num_rows() {
@@ -120,12 +127,17 @@ enum ColumnWriter<'a> {
     Int16(&'a arrow_array::Int16Array),
     Int32(&'a arrow_array::Int32Array),
     Int64(&'a arrow_array::Int64Array),
+    /// A carried column ([`crate::pg::carried`]): its fields as the source's COPY text had them.
+    Carried(&'a arrow_array::BinaryArray),
     /// Every other type, through [`encode_value`].
     Other(&'a dyn Array),
 }
 
 impl<'a> ColumnWriter<'a> {
-    fn new(array: &'a dyn Array) -> ColumnWriter<'a> {
+    fn new(field: &arrow_schema::Field, array: &'a dyn Array) -> ColumnWriter<'a> {
+        if crate::pg::carried::carried_format(field) == Some(CopyFormat::Text) {
+            return ColumnWriter::Carried(array.as_binary::<i32>());
+        }
         match array.data_type() {
             DataType::Utf8 => ColumnWriter::Utf8(array.as_string::<i32>()),
             DataType::LargeUtf8 => ColumnWriter::LargeUtf8(array.as_string::<i64>()),
@@ -144,6 +156,7 @@ impl<'a> ColumnWriter<'a> {
             ColumnWriter::Int16(a) if a.is_valid(row) => out.extend_from_slice(digits.format(a.value(row)).as_bytes()),
             ColumnWriter::Int32(a) if a.is_valid(row) => out.extend_from_slice(digits.format(a.value(row)).as_bytes()),
             ColumnWriter::Int64(a) if a.is_valid(row) => out.extend_from_slice(digits.format(a.value(row)).as_bytes()),
+            ColumnWriter::Carried(a) if a.is_valid(row) => out.extend_from_slice(a.value(row)),
             ColumnWriter::Other(a) if a.is_valid(row) => {
                 field.clear();
                 if encode_value(*a, row, field) {

@@ -451,8 +451,15 @@ fn column_max(array: &dyn Array) -> Option<i64> {
         DataType::Int16 => array.as_primitive::<Int16Type>().iter().flatten().max().map(i64::from),
         DataType::Int32 => array.as_primitive::<Int32Type>().iter().flatten().max().map(i64::from),
         DataType::Int64 => array.as_primitive::<Int64Type>().iter().flatten().max(),
+        // A carried integer column ([`crate::pg::carried`]): its COPY text is plain digits.
+        DataType::Binary => array.as_binary::<i32>().iter().flatten().filter_map(parse_digits).max(),
         _ => None,
     }
+}
+
+/// An integer's COPY text form.
+fn parse_digits(field: &[u8]) -> Option<i64> {
+    std::str::from_utf8(field).ok()?.parse::<i64>().ok()
 }
 
 impl TableSink for DumpTableSink {
@@ -480,10 +487,7 @@ impl TableSink for DumpTableSink {
         let mut shared = self.shared.lock().map_err(|_| Error::target(&self.location, "a writer thread panicked"))?;
         for &(seq, col) in &self.owned {
             // Integer columns: their text form is plain digits, never escaped.
-            let max = raw_copy::text_fields(&chunk.bytes, col)
-                .flatten()
-                .filter_map(|field| std::str::from_utf8(field).ok()?.parse::<i64>().ok())
-                .max();
+            let max = raw_copy::text_fields(&chunk.bytes, col).flatten().filter_map(parse_digits).max();
             shared.raise_max(seq, max);
         }
         shared.write(&chunk.bytes)

@@ -48,6 +48,7 @@ use crate::progress::Total;
 use crate::schema::SourceTable;
 use crate::source::{BatchStream, RawStream, Source};
 
+use crate::pg::carried;
 use crate::pg::catalog::{self, PgTable};
 use crate::pg::connect::{ConnectParams, query_error};
 use crate::pg::ident::quote_literal;
@@ -271,7 +272,7 @@ impl PostgresSource {
             Some(columns) => pg_table.projected_schema(columns),
             None => pg_table.arrow_schema(),
         };
-        reader::spawn(client, pg_table, schema, &query, names, batch_rows)
+        reader::spawn(client, pg_table, schema, &query, names, &[], batch_rows)
     }
 
     /// The catalog entry of `table`, refused when row-level security applies to the role.
@@ -335,6 +336,30 @@ impl Source for PostgresSource {
 
     fn read_columns(&self, table: &str, columns: &[usize], batch_rows: usize) -> Result<BatchStream> {
         self.read_projected(table, Some(columns), batch_rows)
+    }
+
+    /// Text only, for now: a binary COPY carries values whose binary form the sink writes
+    /// back only from a server of its own major version, and needs binary decoders for the
+    /// columns that are decoded.
+    fn read_carrying(
+        &self,
+        table: &str,
+        carried: &[usize],
+        request: &RawRequest,
+        batch_rows: usize,
+    ) -> Result<Option<BatchStream>> {
+        if request.format != CopyFormat::Text {
+            return Ok(None);
+        }
+        let pg_table = self.readable(table)?;
+        let query = match self.restrictions.get(table) {
+            Some(select) => format!("COPY ({select}) TO STDOUT"),
+            None => pg_table.copy_query(),
+        };
+        let schema = carried::carrying_schema(&pg_table.arrow_schema(), carried, request.format);
+        let client = self.snapshot_connection(table)?;
+        let names = self.names(pg_table, table);
+        reader::spawn(client, pg_table, schema, &query, names, carried, batch_rows).map(Some)
     }
 
     /// Binary only from a server of the sink's major version (binary forms may differ

@@ -74,16 +74,18 @@ impl Names {
 }
 
 /// Starts reading `table` on `client` (already inside the snapshot) in a thread, with `query`
-/// (a `COPY (SELECT …) TO STDOUT` of its columns in order).
+/// (a `COPY (SELECT …) TO STDOUT` of its columns in order); the columns at `carried` come as
+/// their COPY text ([`crate::pg::carried`]).
 pub(super) fn spawn(
     client: Client,
     table: &PgTable,
     schema: arrow_schema::SchemaRef,
     query: &str,
     names: Names,
+    carried: &[usize],
     batch_rows: usize,
 ) -> Result<BatchStream> {
-    let decoder = RowDecoder::new(schema, table.kinds(), batch_rows);
+    let decoder = RowDecoder::carrying(schema, table.kinds(), carried, batch_rows);
     let stream = start(query, names, move |query, names, tx| copy_table(client, query, decoder, names, tx))?;
     Ok(Box::new(stream))
 }

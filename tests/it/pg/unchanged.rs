@@ -117,3 +117,76 @@ fn kept_tables_pass_unchanged_into_a_database_and_a_dump_with_their_sequences() 
         assert_eq!(next.parse::<u64>().unwrap(), largest.parse::<u64>().unwrap() + 1, "{table}");
     }
 }
+
+/// The kept columns of `table` (every column but `changed`), in id order, as PostgreSQL's text.
+fn kept_rows(db: &str, table: &str, changed: &str) -> String {
+    let columns = cluster().scalar(
+        db,
+        &format!(
+            "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute \
+             WHERE attrelid = '{table}'::regclass AND attnum > 0 AND NOT attisdropped AND attname <> '{changed}'"
+        ),
+    );
+    cluster().psql(db, &format!("COPY (SELECT {columns} FROM {table} ORDER BY id) TO STDOUT"))
+}
+
+/// Whether the run's debug log says the kept columns of `table` were carried in `format`.
+fn carried(log: &str, table: &str, format: &str) -> bool {
+    log.lines()
+        .any(|l| l.contains("kept columns carried") && l.contains(&format!("table={table} ")) && l.contains(format))
+}
+
+#[test]
+fn kept_columns_of_transformed_tables_are_carried_undecoded_into_a_database_and_a_dump() {
+    let c = cluster();
+    let source = c.create_database("carried");
+    c.psql(&source, SCHEMA);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        r#"version = 1
+[tables."public.plain"]
+keep = ["id", "tiny", "amount", "ratio", "flag", "born", "seen", "local", "at_time", "token", "raw", "doc", "doubled"]
+[tables."public.plain".columns]
+label = { action = "hash", length = 12 }
+[tables."public.fancy"]
+keep = ["id", "feeling", "numbers", "words", "duo", "span", "wait"]
+[tables."public.fancy".columns]
+note = { action = "null" }
+[tables."public.people"]
+keep = ["id", "plain_id"]
+[tables."public.people".columns]
+name = { action = "template", template = "person-{plain_id}" }
+"#,
+    )
+    .unwrap();
+
+    let target = format!("{source}_copy");
+    let out = doppel_run_saying(&rules, &c.url(&source), &c.url(&target), &["--log", "debug"]);
+    let log = stderr(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(carried(&log, "public.fancy", "Text"), "arrays, enums and composites go as text: {log}");
+    assert!(!carried(&log, "public.people", "Text"), "a template reads the only kept column left: {log}");
+    for (table, changed) in [("plain", "label"), ("fancy", "note")] {
+        assert!(kept_rows(&source, table, changed) == kept_rows(&target, table, changed), "{table} differs");
+        assert_eq!(c.scalar(&target, &format!("SELECT count(*) FROM {table} s WHERE {changed} LIKE 'plain %'")), "0");
+    }
+    assert_eq!(c.scalar(&target, "SELECT count(*) FROM people WHERE name = 'person-' || plain_id"), "500");
+
+    let dump = dir.path().join("copy.sql");
+    let out = doppel_run_saying(&rules, &c.url(&source), dump.to_str().unwrap(), &["--log", "debug"]);
+    let log = stderr(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(carried(&log, "public.plain", "Text") && carried(&log, "public.fancy", "Text"), "{log}");
+    let restored = c.create_database("carried_restored");
+    c.load_file(&restored, &dump);
+    for (table, changed) in [("plain", "label"), ("fancy", "note")] {
+        assert!(kept_rows(&source, table, changed) == kept_rows(&restored, table, changed), "{table} differs");
+    }
+    // The sequences follow the carried id columns: the next id is past the largest one.
+    for (table, largest) in [("plain", "20000"), ("fancy", "3000")] {
+        let next = c.scalar(&restored, &format!("SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"));
+        assert_eq!(next.parse::<u64>().unwrap(), largest.parse::<u64>().unwrap() + 1, "{table}");
+    }
+}
