@@ -274,11 +274,20 @@ impl RowDecoder {
 
     /// Takes the rows decoded since the last batch as a `RecordBatch`.
     pub fn finish_batch(&mut self) -> Result<RecordBatch, ArrowError> {
-        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(ColumnBuilder::finish).collect();
-        let options = RecordBatchOptions::new().with_row_count(Some(self.in_batch));
-        self.in_batch = 0;
-        RecordBatch::try_new_with_options(self.schema.clone(), arrays, &options)
+        take_batch(&self.schema, &mut self.columns, &mut self.in_batch)
     }
+}
+
+/// The `in_batch` rows of `columns` as a `RecordBatch` of `schema`; the builders start anew.
+pub(super) fn take_batch(
+    schema: &SchemaRef,
+    columns: &mut [ColumnBuilder],
+    in_batch: &mut usize,
+) -> Result<RecordBatch, ArrowError> {
+    let arrays: Vec<ArrayRef> = columns.iter_mut().map(ColumnBuilder::finish).collect();
+    let options = RecordBatchOptions::new().with_row_count(Some(*in_batch));
+    *in_batch = 0;
+    RecordBatch::try_new_with_options(schema.clone(), arrays, &options)
 }
 
 #[cfg(test)]

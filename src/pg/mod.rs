@@ -41,6 +41,7 @@ pub mod connect;
 pub mod conninfo;
 pub mod copy_text;
 pub mod decode;
+pub mod decode_binary;
 pub mod error;
 pub mod ident;
 pub mod lock;

@@ -51,6 +51,7 @@ use crate::source::{BatchStream, RawStream, Source};
 use crate::pg::carried;
 use crate::pg::catalog::{self, PgTable};
 use crate::pg::connect::{ConnectParams, query_error};
+use crate::pg::decode_binary::BinaryRowDecoder;
 use crate::pg::ident::quote_literal;
 use crate::pg::lock::DEFAULT_LOCK_TIMEOUT;
 use crate::pg::raw_copy::{CopyFormat, RawRequest};
@@ -338,9 +339,9 @@ impl Source for PostgresSource {
         self.read_projected(table, Some(columns), batch_rows)
     }
 
-    /// Text only, for now: a binary COPY carries values whose binary form the sink writes
-    /// back only from a server of its own major version, and needs binary decoders for the
-    /// columns that are decoded.
+    /// Binary only from a server of the sink's major version (binary forms may differ between
+    /// major versions) and when every decoded column has a binary decoder
+    /// ([`crate::pg::decode_binary`]); text always.
     fn read_carrying(
         &self,
         table: &str,
@@ -348,15 +349,25 @@ impl Source for PostgresSource {
         request: &RawRequest,
         batch_rows: usize,
     ) -> Result<Option<BatchStream>> {
-        if request.format != CopyFormat::Text {
-            return Ok(None);
-        }
         let pg_table = self.readable(table)?;
         let query = match self.restrictions.get(table) {
             Some(select) => format!("COPY ({select}) TO STDOUT"),
             None => pg_table.copy_query(),
         };
         let schema = carried::carrying_schema(&pg_table.arrow_schema(), carried, request.format);
+        let kinds = pg_table.kinds();
+        if request.format == CopyFormat::Binary {
+            let major = version::major_of(self.server_version_num);
+            let Some(decoder) = BinaryRowDecoder::new(schema, &kinds, carried, batch_rows)
+                .filter(|_| request.server_major == Some(major))
+            else {
+                return Ok(None);
+            };
+            let client = self.snapshot_connection(table)?;
+            let names = self.names(pg_table, table);
+            let query = format!("{query} (FORMAT binary)");
+            return reader::spawn_binary(client, &query, names, decoder, kinds.len()).map(Some);
+        }
         let client = self.snapshot_connection(table)?;
         let names = self.names(pg_table, table);
         reader::spawn(client, pg_table, schema, &query, names, carried, batch_rows).map(Some)

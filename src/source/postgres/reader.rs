@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::pg::catalog::PgTable;
 use crate::pg::copy_text::{ReadError, RowReader};
 use crate::pg::decode::{RowDecoder, RowFailure};
+use crate::pg::decode_binary::BinaryRowDecoder;
 use crate::pg::error::describe_query_error;
 use crate::pg::raw_copy::{Chunker, CopyFormat, FramingError, RawChunk};
 use crate::pg::tls::MakeTls;
@@ -87,6 +88,21 @@ pub(super) fn spawn(
 ) -> Result<BatchStream> {
     let decoder = RowDecoder::carrying(schema, table.kinds(), carried, batch_rows);
     let stream = start(query, names, move |query, names, tx| copy_table(client, query, decoder, names, tx))?;
+    Ok(Box::new(stream))
+}
+
+/// Starts reading `query` (a `COPY (SELECT …) TO STDOUT (FORMAT binary)` of every column) in
+/// a thread, decoded by `decoder` (which carries some columns, [`crate::pg::carried`]).
+pub(super) fn spawn_binary(
+    client: Client,
+    query: &str,
+    names: Names,
+    decoder: BinaryRowDecoder,
+    fields: usize,
+) -> Result<BatchStream> {
+    let chunker = Chunker::new(CopyFormat::Binary, fields);
+    let stream =
+        start(query, names, move |query, names, tx| copy_binary_table(client, query, chunker, decoder, names, tx))?;
     Ok(Box::new(stream))
 }
 
@@ -179,31 +195,80 @@ fn copy_raw(
 ) -> Result<u64, Stop> {
     let cancel = client.cancel_token();
     let mut copy = client.copy_out(query).map_err(|e| starting_failed(&e, names))?;
-    let framing = |e: FramingError| Stop::Failed(names.error(format!("{e}; run again")));
+    for_each_chunk(&mut copy, &mut chunker, names, &cancel, |chunk| {
+        tx.send(Msg::Item(chunk)).map_err(|_| Stop::Disconnected)
+    })?;
+    drop(copy);
+    check_not_rewritten(&mut client, names).map_err(Stop::Failed)?;
+    let rows = chunker.rows();
+    let last = chunker.finish().map_err(|e| framing_failed(names, e))?;
+    if !last.bytes.is_empty() {
+        tx.send(Msg::Item(last)).map_err(|_| Stop::Disconnected)?;
+    }
+    drop(client);
+    Ok(rows)
+}
+
+/// [`copy_table`] for binary COPY data: cut into whole tuples, then decoded.
+fn copy_binary_table(
+    mut client: Client,
+    query: &str,
+    mut chunker: Chunker,
+    mut decoder: BinaryRowDecoder,
+    names: &Names,
+    tx: &Sender<Msg<RecordBatch>>,
+) -> Result<u64, Stop> {
+    let cancel = client.cancel_token();
+    let mut copy = client.copy_out(query).map_err(|e| starting_failed(&e, names))?;
+    let decode = |decoder: &mut BinaryRowDecoder, chunk: RawChunk| {
+        decoder.push_tuples(&chunk.bytes, |d| send_binary_batch(d, names, tx), |f| Stop::Failed(names.row_error(&f)))
+    };
+    for_each_chunk(&mut copy, &mut chunker, names, &cancel, |chunk| decode(&mut decoder, chunk))?;
+    drop(copy);
+    check_not_rewritten(&mut client, names).map_err(Stop::Failed)?;
+    decode(&mut decoder, chunker.finish().map_err(|e| framing_failed(names, e))?)?;
+    if decoder.has_rows() {
+        send_binary_batch(&mut decoder, names, tx)?;
+    }
+    drop(client);
+    Ok(decoder.rows())
+}
+
+/// Feeds the COPY data of `copy` to `chunker` and each chunk of whole rows to `each`; a
+/// failure cancels the COPY on the server.
+fn for_each_chunk(
+    copy: &mut impl BufRead,
+    chunker: &mut Chunker,
+    names: &Names,
+    cancel: &postgres::CancelToken,
+    mut each: impl FnMut(RawChunk) -> Result<(), Stop>,
+) -> Result<(), Stop> {
     loop {
         let data = match copy.fill_buf() {
             Ok(data) => data,
             Err(e) => return Err(Stop::Failed(read_failed(names, &e, chunker.rows()))),
         };
         if data.is_empty() {
-            break;
+            return Ok(());
         }
         let n = data.len();
-        let chunk = chunker.push(data).map_err(framing);
+        let chunk = chunker.push(data).map_err(|e| framing_failed(names, e));
         copy.consume(n);
-        if let Some(chunk) = chunk.map_err(|stop| cancelled(&cancel, names, stop))? {
-            tx.send(Msg::Item(chunk)).map_err(|_| cancelled(&cancel, names, Stop::Disconnected))?;
+        if let Some(chunk) = chunk.map_err(|stop| cancelled(cancel, names, stop))? {
+            each(chunk).map_err(|stop| cancelled(cancel, names, stop))?;
         }
     }
-    drop(copy);
-    check_not_rewritten(&mut client, names).map_err(Stop::Failed)?;
-    let rows = chunker.rows();
-    let last = chunker.finish().map_err(framing)?;
-    if !last.bytes.is_empty() {
-        tx.send(Msg::Item(last)).map_err(|_| Stop::Disconnected)?;
-    }
-    drop(client);
-    Ok(rows)
+}
+
+fn framing_failed(names: &Names, e: FramingError) -> Stop {
+    Stop::Failed(names.error(format!("{e}; run again")))
+}
+
+fn send_binary_batch(decoder: &mut BinaryRowDecoder, names: &Names, tx: &Sender<Msg<RecordBatch>>) -> Result<(), Stop> {
+    let batch = decoder.finish_batch().map_err(|e| {
+        Stop::Failed(names.error(format!("cannot assemble a batch ending at row {} ({e})", decoder.rows())))
+    })?;
+    tx.send(Msg::Item(batch)).map_err(|_| Stop::Disconnected)
 }
 
 fn starting_failed(e: &postgres::Error, names: &Names) -> Stop {
