@@ -217,11 +217,29 @@ impl DomainKey {
     /// Keyed blake3 of `purpose` and `input`. `purpose` separates uses of one domain
     /// (e.g. `b"hash"` vs `b"fake"`), so a hash output never reveals a fake seed.
     pub fn hash(&self, purpose: &[u8], input: &[u8]) -> blake3::Hash {
-        let mut h = blake3::Hasher::new_keyed(&self.key);
-        h.update(&(purpose.len() as u64).to_le_bytes());
-        h.update(purpose);
-        h.update(input);
-        h.finalize()
+        self.keyed_hash(&[&(purpose.len() as u64).to_le_bytes(), purpose, input])
+    }
+
+    /// Keyed blake3 of the concatenation of `parts`. Short messages (nearly every value) are
+    /// gathered on the stack and hashed in one call, which skips the incremental hasher's
+    /// set-up; the bytes hashed, hence the output, are the same either way.
+    fn keyed_hash(&self, parts: &[&[u8]]) -> blake3::Hash {
+        const SHORT: usize = 256;
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if total > SHORT {
+            let mut h = blake3::Hasher::new_keyed(&self.key);
+            for part in parts {
+                h.update(part);
+            }
+            return h.finalize();
+        }
+        let mut buffer = [0u8; SHORT];
+        let mut at = 0;
+        for part in parts {
+            buffer[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        blake3::keyed_hash(&self.key, &buffer[..at])
     }
 
     /// First 8 bytes of [`DomainKey::hash`] as an integer.
@@ -233,12 +251,8 @@ impl DomainKey {
     /// A deterministic random generator for `input`: the seed is the keyed hash of the
     /// input and the attempt number (attempts > 0 are used to resolve unique collisions).
     pub fn rng(&self, purpose: &[u8], input: &[u8], attempt: u32) -> ChaCha8Rng {
-        let mut h = blake3::Hasher::new_keyed(&self.key);
-        h.update(&(purpose.len() as u64).to_le_bytes());
-        h.update(purpose);
-        h.update(&attempt.to_le_bytes());
-        h.update(input);
-        ChaCha8Rng::from_seed(*h.finalize().as_bytes())
+        let seed = self.keyed_hash(&[&(purpose.len() as u64).to_le_bytes(), purpose, &attempt.to_le_bytes(), input]);
+        ChaCha8Rng::from_seed(*seed.as_bytes())
     }
 
     /// Round function of keyed permutations: a keyed PRF of `(purpose, round, x)`.
@@ -273,6 +287,21 @@ mod tests {
         let err = Key::from_text("tooshort-secret").unwrap_err();
         assert!(matches!(err, KeyError::TooShort { len: 15 }));
         assert!(!err.to_string().contains("tooshort-secret"));
+    }
+
+    #[test]
+    fn short_and_long_inputs_hash_as_one_keyed_message() {
+        let key = Key::from_text("0123456789abcdef0123456789abcdef-test").unwrap().domain("d");
+        for len in [0, 10, 231, 232, 300, 5000] {
+            let input = vec![7u8; len];
+            let mut h = blake3::Hasher::new_keyed(&key.key);
+            h.update(&4u64.to_le_bytes());
+            h.update(b"fake");
+            h.update(&3u32.to_le_bytes());
+            h.update(&input);
+            let seed = *h.finalize().as_bytes();
+            assert_eq!(key.rng(b"fake", &input, 3), ChaCha8Rng::from_seed(seed), "{len} bytes");
+        }
     }
 
     #[test]

@@ -17,8 +17,9 @@
 //! A single capitalised known first name with no cue (`Will`, `May`, `Mark`) is left alone:
 //! those are too often ordinary words.
 
-use std::collections::HashSet;
 use std::sync::OnceLock;
+
+use foldhash::HashSet;
 
 use fake::locales::{CY_GB, DE_DE, Data, EN, FR_FR, IT_IT, NL_NL, PT_BR, PT_PT, TR_TR};
 
@@ -66,8 +67,23 @@ pub(crate) fn fold_accent(c: char) -> Option<&'static str> {
     })
 }
 
-/// Known first names, folded (see [`fold`]); also used by `doppel scan` on sampled values.
-pub(crate) fn first_names() -> &'static HashSet<String> {
+/// Whether `word` is a known first name (compared folded, see [`fold`]). ASCII words, most of
+/// them, are lowercased on the stack: the detector sees a capitalised word in nearly every text.
+pub(crate) fn is_first_name(word: &str) -> bool {
+    const SHORT: usize = 32;
+    if word.len() <= SHORT && word.is_ascii() {
+        let mut buffer = [0u8; SHORT];
+        let lower = &mut buffer[..word.len()];
+        lower.copy_from_slice(word.as_bytes());
+        lower.make_ascii_lowercase();
+        // ASCII stays ASCII when lowercased.
+        return std::str::from_utf8(lower).is_ok_and(|w| first_names().contains(w));
+    }
+    first_names().contains(&fold(word))
+}
+
+/// Known first names, folded (see [`fold`]).
+fn first_names() -> &'static HashSet<String> {
     static SET: OnceLock<HashSet<String>> = OnceLock::new();
     SET.get_or_init(|| {
         let lists: [&[&str]; 10] = [
@@ -219,7 +235,6 @@ fn adjacent(text: &str, a: &Word, b: &Word) -> bool {
 /// Byte ranges of person names found in `text`.
 pub fn find_names(text: &str) -> Vec<(usize, usize)> {
     let ws = words(text);
-    let lower = text.to_lowercase();
     let mut found = Vec::new();
     let mut i = 0;
     while i < ws.len() {
@@ -228,8 +243,8 @@ pub fn find_names(text: &str) -> Vec<(usize, usize)> {
             i += 1;
             continue;
         }
-        let known = first_names().contains(&fold(&text[w.start..w.end]));
-        let cued = lower.len() == text.len() && cue_before(&lower[..w.start]);
+        let known = is_first_name(&text[w.start..w.end]);
+        let cued = cue_before(&text[..w.start]);
         // Extend over following capitalised words (at most two more), and over name
         // particles when a capitalised word follows them (`van Vliet`, `de la Cruz`).
         let mut last = i;
@@ -256,13 +271,15 @@ pub fn find_names(text: &str) -> Vec<(usize, usize)> {
     found
 }
 
-/// Whether `before` (lowercased text up to a word) ends with a cue and one space.
+/// Whether `before` (the text up to a word) ends with a cue (in any ASCII case) and one space.
 fn cue_before(before: &str) -> bool {
     let Some(trimmed) = before.strip_suffix(' ') else { return false };
     // `contact: Ann Lee`: a colon may also follow the cue.
     let cued = |text: &str| {
+        let bytes = text.as_bytes();
         CUES.iter().any(|cue| {
-            text.ends_with(cue) && {
+            bytes.len() >= cue.len() && bytes[bytes.len() - cue.len()..].eq_ignore_ascii_case(cue.as_bytes()) && {
+                // The cue is ASCII, so this cut is at a character boundary.
                 let head = &text[..text.len() - cue.len()];
                 head.chars().next_back().is_none_or(|c| !c.is_alphanumeric())
             }

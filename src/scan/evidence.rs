@@ -18,7 +18,7 @@ use arrow_schema::DataType;
 use chrono::Datelike;
 use regex::Regex;
 
-use crate::detect::names::{find_names, first_names, fold};
+use crate::detect::names::{find_names, is_first_name};
 use crate::detect::{Detector, Detectors, luhn_valid};
 
 /// Whole-value kinds recognised in text.
@@ -198,7 +198,7 @@ impl TextEvidence {
                 *self.whole.entry(Kind::PersonName).or_default() += 1;
             }
         }
-        if !v.contains(char::is_whitespace) && first_names().contains(&fold(v)) {
+        if !v.contains(char::is_whitespace) && is_first_name(v) {
             *self.whole.entry(Kind::FirstName).or_default() += 1;
         }
         if postcode_shapes().is_match(&v.to_uppercase()) {
