@@ -6,7 +6,7 @@ use arrow_schema::DataType;
 use super::{FIT_ATTEMPTS, FIT_SEED_STRIDE, FakeSpec, FakeValue, Generator, generate, ip_like, max_chars};
 use crate::secret::DomainKey;
 use crate::strategy::Behaviour;
-use crate::strategy::apply::{CellError, ColumnInput, Regenerate, map_text};
+use crate::strategy::apply::{CellError, ColumnInput, Regenerate, map_text_memo};
 use crate::strategy::fit::{Declared, pg_chars};
 use crate::strategy::values::{fake_array, fake_text, text_key, value_key};
 use crate::strategy::words::{Words, number};
@@ -61,7 +61,8 @@ impl Behaviour for FakeSpec {
     fn apply(&self, c: &ColumnInput) -> Result<ArrayRef, CellError> {
         let input = c.input;
         if matches!(input.data_type(), DataType::Utf8 | DataType::LargeUtf8) {
-            return map_text(input, |s, out| self.text_value(c.key, s, c.attempt, out));
+            // A fake is a function of the value: repeated values are generated once.
+            return map_text_memo(input, |s, out| self.text_value(c.key, s, c.attempt, out));
         }
         let mut buf = Vec::with_capacity(32);
         let values: Vec<Option<FakeValue>> = (0..input.len())
