@@ -26,6 +26,7 @@ use std::time::Instant;
 use crossbeam_channel::bounded;
 use serde::Serialize;
 
+use crate::audit::risk::{ClassCounter, ClassCounts};
 use crate::error::{Error, Result};
 use crate::plan::{Plan, TablePlan};
 use crate::progress::Tracker;
@@ -43,6 +44,10 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Rows per batch read from the source.
     pub batch_rows: usize,
+    /// Count the equivalence classes of each table's output on its `quasi_identifiers` (the
+    /// audit report's `risk`; see [`crate::audit::risk`]). A table with quasi-identifiers is
+    /// then always decoded, never copied as raw COPY data.
+    pub collect_risk: bool,
 }
 
 /// What a run did, per table. Names and counts only.
@@ -56,6 +61,9 @@ pub struct TableReport {
     pub rows: u64,
     pub bytes_written: u64,
     pub seconds: f64,
+    /// The output's equivalence classes on the quasi-identifiers, when counted.
+    #[serde(skip)]
+    pub risk: Option<ClassCounts>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -130,7 +138,15 @@ pub fn run_checked(
         .filter(|t| t.action == TableAction::Skip)
         .map(|t| {
             tracing::info!(table = %t.name, "skipped by the rules");
-            TableReport { table: t.name.clone(), action: "skip", rows_read: 0, rows: 0, bytes_written: 0, seconds: 0.0 }
+            TableReport {
+                table: t.name.clone(),
+                action: "skip",
+                rows_read: 0,
+                rows: 0,
+                bytes_written: 0,
+                seconds: 0.0,
+                risk: None,
+            }
         })
         .collect();
     // Tables that need no `unique` decision start at once, beside pass 1; the others wait for
@@ -265,8 +281,12 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
         .ok_or_else(|| Error::Usage(format!("{}: no transform was built for this table", table.name)))?;
     let table_sink = lock(&shared.sink).open_table(&table.name, table.schema.clone())?;
     let progress = crate::progress::track(&table.name, shared.source.expected_rows(&table.name));
+    let mut classes = match shared.options.collect_risk && !table.quasi_identifiers.is_empty() {
+        true => Some(ClassCounter::new(table.quasi_identifiers.clone())?),
+        false => None,
+    };
     let raw = match table_sink.raw_request() {
-        Some(request) if transform.is_identity() => {
+        Some(request) if transform.is_identity() && classes.is_none() => {
             let raw = shared.source.read_raw(&table.name, &request)?;
             if raw.is_some() {
                 tracing::debug!(table = %table.name, format = ?request.format, "copied unchanged, without decoding");
@@ -277,21 +297,24 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
     };
     let (rows_read, rows, bytes) = match raw {
         Some(chunks) => copy_unchanged(chunks, table_sink, &progress, shared)?,
-        None => transform_batches(table, &transform, table_sink, &progress, shared)?,
+        None => transform_batches(table, &transform, table_sink, &progress, shared, classes.as_mut())?,
     };
+    let risk = classes.map(ClassCounter::finish).transpose()?;
     let seconds = table_started.elapsed().as_secs_f64();
     progress.finish();
-    Ok(TableReport { table: table.name.clone(), action: "copy", rows_read, rows, bytes_written: bytes, seconds })
+    Ok(TableReport { table: table.name.clone(), action: "copy", rows_read, rows, bytes_written: bytes, seconds, risk })
 }
 
 /// Reads, transforms and writes one table's batches: the reader, the transform (on the
-/// pool) and the writer run side by side. Returns (rows read, rows written, bytes written).
+/// pool) and the writer run side by side; `classes` counts each output batch before it is
+/// sent to the writer. Returns (rows read, rows written, bytes written).
 fn transform_batches(
     table: &TablePlan,
     transform: &TableTransform,
     mut table_sink: Box<dyn TableSink>,
     progress: &Tracker,
     shared: &Shared<'_>,
+    mut classes: Option<&mut ClassCounter>,
 ) -> Result<(u64, u64, u64)> {
     let stream = shared.source.read(&table.name, shared.options.batch_rows.max(1))?;
     let (to_transform, from_reader) = bounded(2);
@@ -333,6 +356,12 @@ fn transform_batches(
                     break;
                 }
             };
+            if let Some(counter) = classes.as_deref_mut()
+                && let Err(e) = counter.add(&out)
+            {
+                failure = Some(e);
+                break;
+            }
             rows += out.num_rows() as u64;
             progress.add(out.num_rows() as u64);
             if to_writer.send(out).is_err() {
