@@ -28,6 +28,7 @@
 //! Nothing of a value reaches the report: only column names and counts.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Field};
@@ -38,7 +39,11 @@ use crate::plan::{Strategy, TablePlan};
 use crate::rules::suggestion::Rule;
 use crate::strategy::generalise::{GeneraliseSpec, Period};
 use crate::strategy::values::value_key;
+use crate::verify::collect::FastHasher;
 use crate::verify::spill::{Record, Runs, SpillDir};
+
+/// Maps keyed by fingerprints (already well mixed): a cheap hasher is enough.
+type Fast = BuildHasherDefault<FastHasher>;
 
 /// Classes held in memory before they are written to disk.
 pub const DEFAULT_CAP: usize = 1 << 21;
@@ -53,11 +58,11 @@ const SEED: u64 = 0x646f_7070_656c_2d6b; // "doppel-k"
 pub struct ClassCounter {
     /// Schema indexes of the quasi-identifiers.
     columns: Vec<usize>,
-    classes: HashMap<u64, u64>,
+    classes: HashMap<u64, u64, Fast>,
     cap: usize,
     spilled: Option<(SpillDir, Runs<Class>)>,
     /// Distinct value fingerprints per quasi-identifier, up to [`DISTINCT_CAP`].
-    distinct: Vec<HashSet<u64>>,
+    distinct: Vec<HashSet<u64, Fast>>,
     rows: u64,
     buf: Vec<u8>,
     value: Vec<u8>,
@@ -88,10 +93,10 @@ impl ClassCounter {
     }
 
     pub fn with_cap(columns: Vec<usize>, cap: usize) -> ClassCounter {
-        let distinct = columns.iter().map(|_| HashSet::new()).collect();
+        let distinct = columns.iter().map(|_| HashSet::default()).collect();
         ClassCounter {
             columns,
-            classes: HashMap::new(),
+            classes: HashMap::default(),
             cap: cap.max(1),
             spilled: None,
             distinct,

@@ -10,6 +10,8 @@
 //! At most a few batches per table are in memory whatever the table size, so memory grows
 //! with `--jobs`, not with the data (the one exception: `unique` columns, whose decisions are
 //! made before the tables run, in [`unique_pass`], and held as 8 bytes per distinct value).
+//! With [`RunOptions::collect_risk`], each output batch of a table with `quasi_identifiers`
+//! is counted by a [`ClassCounter`] before it goes to the writer (bounded: it spills to disk).
 //! `jobs` workers take tables in name order. A sink that can only take one table at a time
 //! (a SQL dump) gets one worker.
 //!
