@@ -11,11 +11,11 @@
 //!
 //! Counted in the run's one pass over the output ([`crate::pipeline`] calls [`ClassCounter::add`]
 //! with every transformed batch of the table), so the figures describe what was published, not
-//! the source. Exact: each class is counted by a 64-bit fingerprint of its tuple (NULL is a value
-//! of its own; the tuple's values are told apart by their canonical bytes, see
-//! [`crate::strategy::values::value_key`]). Two distinct tuples share a fingerprint with
-//! probability about n²/2⁶⁵ for n classes (below 3·10⁻⁶ for ten million), which could only
-//! merge two classes, never split one.
+//! the source. Exact: each value is fingerprinted (XXH3-64 of its canonical bytes, see
+//! [`crate::strategy::values::value_key`]; NULL is a value of its own), and each class is
+//! counted by the XXH3-64 of its values' fingerprints. Two distinct tuples share a fingerprint
+//! with probability about n²/2⁶⁵ for n classes or values of a column (below 3·10⁻⁶ for ten
+//! million), which could only merge two classes, never split one.
 //!
 //! Memory: a hash map of fingerprint → count, 16 bytes per class plus the map's slack (at most
 //! about 37 bytes per class). Past [`DEFAULT_CAP`] classes (`DOPPEL_RISK_CLASSES` sets another)
@@ -65,7 +65,6 @@ pub struct ClassCounter {
     distinct: Vec<HashSet<u64, Fast>>,
     rows: u64,
     buf: Vec<u8>,
-    value: Vec<u8>,
 }
 
 /// What a counter found: rows, class sizes, distinct values per quasi-identifier.
@@ -102,29 +101,28 @@ impl ClassCounter {
             distinct,
             rows: 0,
             buf: Vec::new(),
-            value: Vec::new(),
         }
     }
 
-    /// Counts every row of an output batch (in the table's schema order).
+    /// Counts every row of an output batch (in the table's schema order). Each column's
+    /// value fingerprints are computed side by side (on the rayon pool the caller runs in),
+    /// then each row's tuple is the fingerprint of its values' fingerprints.
     pub fn add(&mut self, batch: &RecordBatch) -> Result<()> {
-        let arrays: Vec<&dyn Array> = self.columns.iter().map(|&i| batch.column(i).as_ref()).collect();
+        use rayon::prelude::*;
+        let hashes: Vec<Vec<u64>> =
+            self.columns.par_iter().map(|&i| value_fingerprints(batch.column(i).as_ref())).collect();
+        for (seen, column) in self.distinct.iter_mut().zip(&hashes) {
+            for &h in column {
+                if seen.len() >= DISTINCT_CAP {
+                    break;
+                }
+                seen.insert(h);
+            }
+        }
         for row in 0..batch.num_rows() {
             self.buf.clear();
-            for (q, array) in arrays.iter().enumerate() {
-                self.value.clear();
-                if array.is_null(row) {
-                    self.buf.push(0);
-                } else {
-                    value_key(*array, row, &mut self.value);
-                    self.buf.push(1);
-                    self.buf.extend_from_slice(&(self.value.len() as u64).to_le_bytes());
-                    self.buf.extend_from_slice(&self.value);
-                }
-                let seen = &mut self.distinct[q];
-                if seen.len() < DISTINCT_CAP {
-                    seen.insert(fingerprint(&self.value, array.is_null(row)));
-                }
+            for column in &hashes {
+                self.buf.extend_from_slice(&column[row].to_le_bytes());
             }
             *self.classes.entry(twox_hash::XxHash3_64::oneshot_with_seed(SEED, &self.buf)).or_default() += 1;
             if self.classes.len() >= self.cap {
@@ -168,8 +166,19 @@ impl ClassCounter {
     }
 }
 
-fn fingerprint(value: &[u8], null: bool) -> u64 {
-    if null { 0 } else { twox_hash::XxHash3_64::oneshot_with_seed(SEED, value) }
+/// The fingerprint of every value of `array`: XXH3 of its canonical bytes, 0 for NULL.
+fn value_fingerprints(array: &dyn Array) -> Vec<u64> {
+    let mut value = Vec::new();
+    (0..array.len())
+        .map(|row| {
+            if array.is_null(row) {
+                return 0;
+            }
+            value.clear();
+            value_key(array, row, &mut value);
+            twox_hash::XxHash3_64::oneshot_with_seed(SEED, &value)
+        })
+        .collect()
 }
 
 /// A class on disk: its fingerprint and how many rows it has so far; equal fingerprints fold

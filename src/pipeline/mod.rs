@@ -11,7 +11,7 @@
 //! with `--jobs`, not with the data (the one exception: `unique` columns, whose decisions are
 //! made before the tables run, in [`unique_pass`], and held as 8 bytes per distinct value).
 //! With [`RunOptions::collect_risk`], each output batch of a table with `quasi_identifiers`
-//! is counted by a [`ClassCounter`] before it goes to the writer (bounded: it spills to disk).
+//! is also sent to a [`ClassCounter`] on its own thread (bounded: it spills to disk).
 //! `jobs` workers take tables in name order. A sink that can only take one table at a time
 //! (a SQL dump) gets one worker.
 //!
@@ -308,15 +308,15 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
 }
 
 /// Reads, transforms and writes one table's batches: the reader, the transform (on the
-/// pool) and the writer run side by side; `classes` counts each output batch before it is
-/// sent to the writer. Returns (rows read, rows written, bytes written).
+/// pool) and the writer run side by side, and so does `classes`, which counts each output
+/// batch (its own thread, fed like the writer). Returns (rows read, rows written, bytes written).
 fn transform_batches(
     table: &TablePlan,
     transform: &TableTransform,
     mut table_sink: Box<dyn TableSink>,
     progress: &Tracker,
     shared: &Shared<'_>,
-    mut classes: Option<&mut ClassCounter>,
+    classes: Option<&mut ClassCounter>,
 ) -> Result<(u64, u64, u64)> {
     let stream = shared.source.read(&table.name, shared.options.batch_rows.max(1))?;
     let (to_transform, from_reader) = bounded(2);
@@ -335,6 +335,16 @@ fn transform_batches(
             }
             table_sink.finish()
         });
+        let (to_counter, from_transform_counted) = bounded::<arrow_array::RecordBatch>(2);
+        let counter = classes.map(|counter| {
+            scope.spawn(move || -> Result<()> {
+                for batch in from_transform_counted {
+                    shared.pool.install(|| counter.add(&batch))?;
+                }
+                Ok(())
+            })
+        });
+        let to_counter = counter.is_some().then_some(to_counter);
         let mut rows: u64 = 0;
         let mut rows_read: u64 = 0;
         let mut failure: Option<Error> = None;
@@ -358,11 +368,10 @@ fn transform_batches(
                     break;
                 }
             };
-            if let Some(counter) = classes.as_deref_mut()
-                && let Err(e) = counter.add(&out)
+            if let Some(to_counter) = &to_counter
+                && to_counter.send(out.clone()).is_err()
             {
-                failure = Some(e);
-                break;
+                break; // the counter failed; its error is collected below
             }
             rows += out.num_rows() as u64;
             progress.add(out.num_rows() as u64);
@@ -372,11 +381,14 @@ fn transform_batches(
         }
         drop(from_reader);
         drop(to_writer);
+        drop(to_counter);
         let _ = reader.join();
         let written = writer.join().map_err(|_| Error::target(&table.name, "the writer thread panicked"))?;
+        let counted = counter.map(|c| c.join().map_err(|_| Error::target(&table.name, "the risk counter panicked")));
         if let Some(e) = failure {
             return Err(e);
         }
+        counted.transpose()?.transpose()?;
         if shared.stopping() {
             return Err(Error::Interrupted);
         }
