@@ -18,16 +18,17 @@
 //! million), which could only merge two classes, never split one.
 //!
 //! Memory: a hash map of fingerprint → count, 16 bytes per class plus the map's slack (at most
-//! about 37 bytes per class). Past [`DEFAULT_CAP`] classes (`DOPPEL_RISK_CLASSES` sets another)
+//! about 37 bytes per class; about 110 MB at the default cap while the map grows or is written
+//! out). Past [`DEFAULT_CAP`] classes (`DOPPEL_RISK_CLASSES` sets another)
 //! the map is written to disk as a sorted run (16 bytes per class) and emptied; the runs are
 //! merged when the table ends ([`crate::verify::spill`], in a temporary directory removed
 //! afterwards). The figures stay exact; only the time grows. Besides, each quasi-identifier's
-//! distinct values are counted up to [`DISTINCT_CAP`] (8 bytes each) to choose which one to
+//! distinct values are estimated by a sketch of [`DISTINCT_SKETCH`] fingerprints to choose which one to
 //! suggest generalising.
 //!
 //! Nothing of a value reaches the report: only column names and counts.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasherDefault;
 
 use arrow_array::{Array, RecordBatch};
@@ -48,8 +49,8 @@ type Fast = BuildHasherDefault<FastHasher>;
 /// Classes held in memory before they are written to disk.
 pub const DEFAULT_CAP: usize = 1 << 21;
 
-/// Distinct values counted per quasi-identifier (for the suggestion only).
-pub const DISTINCT_CAP: usize = 1 << 16;
+/// Fingerprints a quasi-identifier's distinct-value sketch keeps (for the suggestion only).
+pub const DISTINCT_SKETCH: usize = 1024;
 
 /// The fixed seed of the tuple fingerprints (the same in every run).
 const SEED: u64 = 0x646f_7070_656c_2d6b; // "doppel-k"
@@ -61,8 +62,8 @@ pub struct ClassCounter {
     classes: HashMap<u64, u64, Fast>,
     cap: usize,
     spilled: Option<(SpillDir, Runs<Class>)>,
-    /// Distinct value fingerprints per quasi-identifier, up to [`DISTINCT_CAP`].
-    distinct: Vec<HashSet<u64, Fast>>,
+    /// Distinct values per quasi-identifier.
+    distinct: Vec<Distinct>,
     rows: u64,
     buf: Vec<u8>,
 }
@@ -73,7 +74,8 @@ pub struct ClassCounts {
     pub rows: u64,
     /// Class size → number of classes of that size.
     pub sizes: BTreeMap<u64, u64>,
-    /// Distinct values per quasi-identifier, in the rules' order; at most [`DISTINCT_CAP`].
+    /// Distinct values per quasi-identifier, in the rules' order: exact up to
+    /// [`DISTINCT_SKETCH`], estimated beyond (see [`Distinct`]).
     pub distinct: Vec<u64>,
 }
 
@@ -92,7 +94,7 @@ impl ClassCounter {
     }
 
     pub fn with_cap(columns: Vec<usize>, cap: usize) -> ClassCounter {
-        let distinct = columns.iter().map(|_| HashSet::default()).collect();
+        let distinct = columns.iter().map(|_| Distinct::default()).collect();
         ClassCounter {
             columns,
             classes: HashMap::default(),
@@ -112,12 +114,7 @@ impl ClassCounter {
         let hashes: Vec<Vec<u64>> =
             self.columns.par_iter().map(|&i| value_fingerprints(batch.column(i).as_ref())).collect();
         for (seen, column) in self.distinct.iter_mut().zip(&hashes) {
-            for &h in column {
-                if seen.len() >= DISTINCT_CAP {
-                    break;
-                }
-                seen.insert(h);
-            }
+            column.iter().for_each(|&h| seen.add(h));
         }
         for row in 0..batch.num_rows() {
             self.buf.clear();
@@ -161,8 +158,33 @@ impl ClassCounter {
                 }
             }
         }
-        let distinct = self.distinct.iter().map(|d| d.len() as u64).collect();
+        let distinct = self.distinct.iter().map(Distinct::estimate).collect();
         Ok(ClassCounts { rows: self.rows, sizes, distinct })
+    }
+}
+
+/// A column's distinct values, estimated from the [`DISTINCT_SKETCH`] smallest fingerprints
+/// (a k-minimum-values sketch): exact up to that many, within about 3% (one standard error)
+/// beyond. Most rows cost one comparison.
+#[derive(Default)]
+struct Distinct(BTreeSet<u64>);
+
+impl Distinct {
+    fn add(&mut self, h: u64) {
+        if self.0.len() < DISTINCT_SKETCH {
+            self.0.insert(h);
+        } else if self.0.last().is_some_and(|&max| h < max) && self.0.insert(h) {
+            self.0.pop_last();
+        }
+    }
+
+    fn estimate(&self) -> u64 {
+        match self.0.last() {
+            Some(&max) if self.0.len() == DISTINCT_SKETCH => {
+                ((DISTINCT_SKETCH - 1) as f64 * (u64::MAX as f64 / max.max(1) as f64)) as u64
+            }
+            _ => self.0.len() as u64,
+        }
     }
 }
 
@@ -352,6 +374,17 @@ mod tests {
         let mut reversed = fixture();
         reversed.reverse();
         assert_eq!(count(2, &reversed), expected);
+    }
+
+    #[test]
+    fn distinct_values_are_exact_when_few_and_estimated_within_a_few_percent_beyond() {
+        let mut few = Distinct::default();
+        (0..1000u64).chain(0..1000).for_each(|v| few.add(twox_hash::XxHash3_64::oneshot(&v.to_le_bytes())));
+        assert_eq!(few.estimate(), 1000);
+        let mut many = Distinct::default();
+        (0..200_000u64).for_each(|v| many.add(twox_hash::XxHash3_64::oneshot(&v.to_le_bytes())));
+        let estimate = many.estimate() as f64;
+        assert!((estimate / 200_000.0 - 1.0).abs() < 0.1, "{estimate}");
     }
 
     #[test]
