@@ -369,6 +369,27 @@ mod tests {
     }
 
     #[test]
+    fn a_generalised_value_is_its_own_generalisation_and_never_above_the_value() {
+        let days: Vec<i32> = (-800_000..800_000).step_by(997).collect();
+        let input: ArrayRef = Arc::new(Date32Array::from(days.clone()));
+        for rule in ["to = \"year\"", "to = \"month\""] {
+            let once = run(rule, input.clone()).unwrap();
+            assert_eq!(run(rule, once.clone()).unwrap().as_ref(), once.as_ref(), "{rule}");
+            let once = once.as_primitive::<Date32Type>();
+            for (v, g) in days.iter().zip(once.values()) {
+                assert!(g <= v && v - g < 366, "{rule}: {v} -> {g}");
+            }
+        }
+        let ints: Vec<i64> = (-100_000..100_000).step_by(37).collect();
+        let input: ArrayRef = Arc::new(arrow_array::Int64Array::from(ints.clone()));
+        let once = run("band = 25", input).unwrap();
+        assert_eq!(run("band = 25", once.clone()).unwrap().as_ref(), once.as_ref());
+        for (v, g) in ints.iter().zip(once.as_primitive::<Int64Type>().values()) {
+            assert!(g <= v && v - g < 25 && g % 25 == 0, "{v} -> {g}");
+        }
+    }
+
+    #[test]
     fn text_keeps_its_first_characters_and_nothing_marks_the_cut() {
         let input: ArrayRef = Arc::new(StringArray::from(vec![Some("SW1A 1AA"), Some("Zü"), None, Some("")]));
         let out = run("prefix = 3", input).unwrap();

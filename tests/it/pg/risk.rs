@@ -215,3 +215,19 @@ fn classes_equal_what_python_counts_on_the_output_and_generalising_raises_k() {
     let (_, spilled) = run_with_report(&source, &generalised, &["--batch-rows", "64"], Some(5));
     assert_eq!(spilled, after);
 }
+
+#[test]
+fn scan_suggests_the_quasi_identifiers_and_its_rules_measure_them() {
+    let c = cluster();
+    let source = people(200);
+    let out = common::doppel(&["scan", "--from", &c.url(&source)], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let scanned = String::from_utf8(out.stdout).unwrap();
+    // The birth date and the age are noised, the gender kept; the postcode is masked.
+    assert!(scanned.contains("quasi_identifiers = [\"date_of_birth\", \"age\", \"gender\"]"), "{scanned}");
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules(dir.path(), &scanned);
+    let (_, risk) = run_with_report(&source, &rules, &[], None);
+    assert_eq!(risk["quasi_identifiers"], serde_json::json!(["date_of_birth", "age", "gender"]));
+    assert_eq!(risk["rows"], 200);
+}
