@@ -11,8 +11,8 @@
 //!
 //! - [`git`]: the rules' last commit, author, date and whether they changed since.
 //! - [`identity`]: databases and files identified by place, version, snapshot, size and blake3.
-//! - [`risk`]: equivalence classes of the output on each table's `quasi_identifiers`
-//!   (k-anonymity), counted in the run's pass over the output.
+//! - [`risk`]: k-anonymity of each table's output on its `quasi_identifiers`, from the classes
+//!   the run counted ([`crate::pipeline::classes`]).
 
 pub mod git;
 pub mod identity;

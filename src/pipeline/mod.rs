@@ -18,6 +18,7 @@
 //! A cancel flag (set on Ctrl-C) and the first failure of any table stop every table between
 //! batches; the sink is then dropped without commit, so nothing is published.
 
+pub mod classes;
 mod unique_pass;
 
 use std::collections::VecDeque;
@@ -28,7 +29,6 @@ use std::time::Instant;
 use crossbeam_channel::bounded;
 use serde::Serialize;
 
-use crate::audit::risk::{ClassCounter, ClassCounts};
 use crate::error::{Error, Result};
 use crate::plan::{Plan, TablePlan};
 use crate::progress::Tracker;
@@ -36,6 +36,7 @@ use crate::rules::TableAction;
 use crate::sink::{Sink, TableSink};
 use crate::source::{RawStream, Source};
 use crate::transform::{TableTransform, Transformer};
+use classes::{ClassCounter, ClassCounts};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
