@@ -29,10 +29,12 @@
 //! - [`table_files`]: table names as file names in a Parquet directory (encoded, never a path).
 //! - [`subset`]: referentially complete subsets along foreign keys, computed in the snapshot.
 //! - [`pipeline`]: reader → transform → writer with bounded channels, several tables at once;
-//!   before them, `unique`'s pass over the tables with a unique column.
+//!   before them, `unique`'s pass over the tables with a unique column; beside the writer, the
+//!   count of each output's equivalence classes on its quasi-identifiers (with `--report`).
 //! - [`progress`]: what stderr shows while commands work: a bar per table on a terminal,
 //!   periodic log lines otherwise, nothing but errors with `--quiet`.
-//! - [`audit`]: the run's audit report (`--report`) and its summary on stderr.
+//! - [`audit`]: the run's audit report (`--report`, with each table's re-identification risk)
+//!   and its summary on stderr.
 //! - [`verify`]: `doppel verify`, checking an output against its source for personal data.
 //! - [`scan`]: `doppel scan`, suggested rules from names and a bounded sample of values.
 //! - [`branch`]: `doppel branch`, branch databases cloned from a database doppel wrote.

@@ -11,9 +11,12 @@
 //!
 //! - [`git`]: the rules' last commit, author, date and whether they changed since.
 //! - [`identity`]: databases and files identified by place, version, snapshot, size and blake3.
+//! - [`risk`]: k-anonymity of each table's output on its `quasi_identifiers`, from the classes
+//!   the run counted ([`crate::pipeline::classes`]).
 
 pub mod git;
 pub mod identity;
+pub mod risk;
 
 use std::path::Path;
 
@@ -68,6 +71,10 @@ pub struct TableAudit {
     pub bytes_written: u64,
     pub seconds: f64,
     pub columns: Vec<ColumnAudit>,
+    /// Re-identification risk on the table's `quasi_identifiers` (absent when the rules name
+    /// none, or the run did not count it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<risk::RiskSection>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -149,6 +156,7 @@ impl AuditReport {
                             }
                         })
                         .collect(),
+                    risk: counts.and_then(|c| c.risk.as_ref()).map(|r| risk::RiskSection::new(table, r)),
                 }
             })
             .collect();

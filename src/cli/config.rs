@@ -184,6 +184,7 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
         threads: args.threads.map(usize::from).unwrap_or(cores),
         jobs: args.jobs.map(usize::from).unwrap_or(cores.min(4)),
         batch_rows: args.batch_rows as usize,
+        collect_risk: args.report.is_some(),
     };
     Ok(RunConfig {
         existing: Existing::from_flags(args.replace, args.force, args.terminate_connections, args.swap_timeout),

@@ -445,8 +445,9 @@ pub struct RunArgs {
     /// Rows per batch read from the source, from 1 to 1048576. Output is identical for any value.
     #[arg(long, value_name = "N", default_value_t = 8192, value_parser = bounds::whole::<u32>(bounds::BATCH_ROWS))]
     pub batch_rows: u32,
-    /// Write a JSON report (per-table counts, rules hash, key fingerprint) to FILE; - is stdout
-    /// (not with --to - or --json, which use stdout already).
+    /// Write a JSON report (per-table counts, rules hash, key fingerprint, and k-anonymity of
+    /// tables with quasi_identifiers) to FILE; - is stdout (not with --to - or --json, which
+    /// use stdout already).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Print the final summary as JSON (schema doppel.run/1, fields in docs/machine-output.md)

@@ -10,12 +10,15 @@
 //! At most a few batches per table are in memory whatever the table size, so memory grows
 //! with `--jobs`, not with the data (the one exception: `unique` columns, whose decisions are
 //! made before the tables run, in [`unique_pass`], and held as 8 bytes per distinct value).
+//! With [`RunOptions::collect_risk`], each output batch of a table with `quasi_identifiers`
+//! is also sent to a [`ClassCounter`] on its own thread (bounded: it spills to disk).
 //! `jobs` workers take tables in name order. A sink that can only take one table at a time
 //! (a SQL dump) gets one worker.
 //!
 //! A cancel flag (set on Ctrl-C) and the first failure of any table stop every table between
 //! batches; the sink is then dropped without commit, so nothing is published.
 
+pub mod classes;
 mod unique_pass;
 
 use std::collections::VecDeque;
@@ -34,6 +37,7 @@ use crate::rules::TableAction;
 use crate::sink::{Sink, TableSink};
 use crate::source::{BatchStream, RawStream, Source};
 use crate::transform::{TableTransform, Transformer};
+use classes::{ClassCounter, ClassCounts};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -44,6 +48,10 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Rows per batch read from the source.
     pub batch_rows: usize,
+    /// Count the equivalence classes of each table's output on its `quasi_identifiers` (the
+    /// audit report's `risk`; see [`crate::audit::risk`]). A table with quasi-identifiers is
+    /// then always decoded, never copied as raw COPY data.
+    pub collect_risk: bool,
 }
 
 /// What a run did, per table. Names and counts only.
@@ -57,6 +65,9 @@ pub struct TableReport {
     pub rows: u64,
     pub bytes_written: u64,
     pub seconds: f64,
+    /// The output's equivalence classes on the quasi-identifiers, when counted.
+    #[serde(skip)]
+    pub risk: Option<ClassCounts>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -131,7 +142,15 @@ pub fn run_checked(
         .filter(|t| t.action == TableAction::Skip)
         .map(|t| {
             tracing::info!(table = %t.name, "skipped by the rules");
-            TableReport { table: t.name.clone(), action: "skip", rows_read: 0, rows: 0, bytes_written: 0, seconds: 0.0 }
+            TableReport {
+                table: t.name.clone(),
+                action: "skip",
+                rows_read: 0,
+                rows: 0,
+                bytes_written: 0,
+                seconds: 0.0,
+                risk: None,
+            }
         })
         .collect();
     // Tables that need no `unique` decision start at once, beside pass 1; the others wait for
@@ -266,9 +285,13 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
         .ok_or_else(|| Error::Usage(format!("{}: no transform was built for this table", table.name)))?;
     let table_sink = lock(&shared.sink).open_table(&table.name, table.schema.clone())?;
     let progress = crate::progress::track(&table.name, shared.source.expected_rows(&table.name));
+    let mut classes = match shared.options.collect_risk && !table.quasi_identifiers.is_empty() {
+        true => Some(ClassCounter::new(table.quasi_identifiers.clone())?),
+        false => None,
+    };
     let request = table_sink.raw_request();
     let raw = match &request {
-        Some(request) if transform.is_identity() => {
+        Some(request) if transform.is_identity() && classes.is_none() => {
             let raw = shared.source.read_raw(&table.name, request)?;
             if raw.is_some() {
                 tracing::debug!(table = %table.name, format = ?request.format, "copied unchanged, without decoding");
@@ -280,25 +303,31 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
     let (rows_read, rows, bytes) = match raw {
         Some(chunks) => copy_unchanged(chunks, table_sink, &progress, shared)?,
         None => {
-            let stream = read_batches(table, &transform, request.as_ref(), shared)?;
-            transform_batches(&table.name, stream, &transform, table_sink, &progress, shared)?
+            let stream = read_batches(table, &transform, request.as_ref(), classes.is_some(), shared)?;
+            transform_batches(&table.name, stream, &transform, table_sink, &progress, shared, classes.as_mut())?
         }
     };
+    let risk = classes.map(ClassCounter::finish).transpose()?;
     let seconds = table_started.elapsed().as_secs_f64();
     progress.finish();
-    Ok(TableReport { table: table.name.clone(), action: "copy", rows_read, rows, bytes_written: bytes, seconds })
+    Ok(TableReport { table: table.name.clone(), action: "copy", rows_read, rows, bytes_written: bytes, seconds, risk })
 }
 
 /// The batches of one table: with the columns no rule reads carried undecoded when the sink
 /// takes raw COPY data the source can give ([`crate::pg::carried`]), else every column decoded.
+/// With `counting_classes`, the quasi-identifiers are decoded too (the risk count reads them).
 fn read_batches(
     table: &TablePlan,
     transform: &TableTransform,
     request: Option<&RawRequest>,
+    counting_classes: bool,
     shared: &Shared<'_>,
 ) -> Result<BatchStream> {
     let batch_rows = shared.options.batch_rows.max(1);
-    let carried = transform.unread_columns(table.schema.fields().len());
+    let mut carried = transform.unread_columns(table.schema.fields().len());
+    if counting_classes {
+        carried.retain(|i| !table.quasi_identifiers.contains(i));
+    }
     if let Some(request) = request
         && !carried.is_empty()
         && let Some(stream) = shared.source.read_carrying(&table.name, &carried, request, batch_rows)?
@@ -310,7 +339,8 @@ fn read_batches(
 }
 
 /// Transforms and writes one table's batches: the reader, the transform (on the pool) and
-/// the writer run side by side. Returns (rows read, rows written, bytes written).
+/// the writer run side by side, and so does `classes`, which counts each output batch (its
+/// own thread, fed like the writer). Returns (rows read, rows written, bytes written).
 fn transform_batches(
     table: &str,
     stream: BatchStream,
@@ -318,6 +348,7 @@ fn transform_batches(
     mut table_sink: Box<dyn TableSink>,
     progress: &Tracker,
     shared: &Shared<'_>,
+    classes: Option<&mut ClassCounter>,
 ) -> Result<(u64, u64, u64)> {
     let (to_transform, from_reader) = bounded(2);
     let (to_writer, from_transform) = bounded::<arrow_array::RecordBatch>(2);
@@ -335,6 +366,16 @@ fn transform_batches(
             }
             table_sink.finish()
         });
+        let (to_counter, from_transform_counted) = bounded::<arrow_array::RecordBatch>(2);
+        let counter = classes.map(|counter| {
+            scope.spawn(move || -> Result<()> {
+                for batch in from_transform_counted {
+                    shared.pool.install(|| counter.add(&batch))?;
+                }
+                Ok(())
+            })
+        });
+        let to_counter = counter.is_some().then_some(to_counter);
         let mut rows: u64 = 0;
         let mut rows_read: u64 = 0;
         let mut failure: Option<Error> = None;
@@ -358,6 +399,11 @@ fn transform_batches(
                     break;
                 }
             };
+            if let Some(to_counter) = &to_counter
+                && to_counter.send(out.clone()).is_err()
+            {
+                break; // the counter failed; its error is collected below
+            }
             rows += out.num_rows() as u64;
             progress.add(out.num_rows() as u64);
             if to_writer.send(out).is_err() {
@@ -366,11 +412,14 @@ fn transform_batches(
         }
         drop(from_reader);
         drop(to_writer);
+        drop(to_counter);
         let _ = reader.join();
         let written = writer.join().map_err(|_| Error::target(table, "the writer thread panicked"))?;
+        let counted = counter.map(|c| c.join().map_err(|_| Error::target(table, "the risk counter panicked")));
         if let Some(e) = failure {
             return Err(e);
         }
+        counted.transpose()?.transpose()?;
         if shared.stopping() {
             return Err(Error::Interrupted);
         }

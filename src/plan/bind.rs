@@ -23,6 +23,7 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
             action: TableAction::Skip,
             columns: Vec::new(),
             eval_order: Vec::new(),
+            quasi_identifiers: Vec::new(),
             origin,
         });
     }
@@ -36,6 +37,20 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
                 &entry.name,
                 format!("the source table has no such column; its columns are: {}", valid_columns()),
             ));
+        }
+    }
+    let mut quasi_identifiers = Vec::with_capacity(rules.quasi_identifiers.len());
+    for q in &rules.quasi_identifiers {
+        match table.schema.index_of(&q.item) {
+            Ok(index) => quasi_identifiers.push(index),
+            Err(_) => problems.push(problem(
+                q.line,
+                &q.item,
+                format!(
+                    "`quasi_identifiers` names a column the source table does not have; its columns are: {}",
+                    valid_columns()
+                ),
+            )),
         }
     }
     let mut columns = Vec::with_capacity(fields.len());
@@ -116,6 +131,7 @@ pub(super) fn bind_table(table: &SourceTable, rules: &TableRules, problems: &mut
         action: TableAction::Copy,
         columns,
         eval_order,
+        quasi_identifiers,
         origin,
     })
 }
@@ -230,5 +246,25 @@ mod tests {
         assert_eq!(problems(Some("not json"), rules).len(), 1);
         let all_kept = "[tables.\"public.t\".columns]\nname = { action = \"keep\" }\nnote = { action = \"keep\" }\n";
         assert!(problems(None, all_kept).is_empty());
+    }
+
+    #[test]
+    fn quasi_identifiers_name_columns_of_a_copied_table_once() {
+        let rules = "quasi_identifiers = [\"name\", \"zip\"]\n[tables.\"public.t\".columns]\nname = { action = \"keep\" }\n\
+                     note = { action = \"keep\" }\n";
+        let p = problems(Some("[]"), rules);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("r.toml:4: public.t.zip: `quasi_identifiers` names a column"), "{p:?}");
+        assert!(p[0].contains("id, name, note, g"), "{p:?}");
+
+        let parse = |text: &str| match parse_rules(&[(PathBuf::from("r.toml"), format!("version = 1\n{text}"))]) {
+            Err(Error::Rules(p)) => p.0.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            Ok(_) => Vec::new(),
+            Err(e) => panic!("{e}"),
+        };
+        let p = parse("[tables.\"public.t\"]\naction = \"skip\"\nquasi_identifiers = [\"name\"]\n");
+        assert!(p.len() == 1 && p[0].contains("a skipped table has no output"), "{p:?}");
+        let p = parse("[tables.\"public.t\"]\nkeep = [\"name\"]\nquasi_identifiers = [\"name\",\n \"name\"]\n");
+        assert!(p.len() == 1 && p[0].starts_with("r.toml:5: public.t.name: named twice"), "{p:?}");
     }
 }

@@ -34,6 +34,15 @@ pub fn explain(plan: &Plan) -> String {
             personal,
             table.origin
         );
+        if !table.quasi_identifiers.is_empty() {
+            let names: Vec<&str> =
+                table.quasi_identifiers.iter().map(|&i| table.schema.field(i).name().as_str()).collect();
+            let _ = writeln!(
+                out,
+                "  quasi-identifiers: {}  (the audit report measures the risk on them)",
+                names.join(", ")
+            );
+        }
         let width = table.columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
         for c in &table.columns {
             let mut rule = c.strategy.describe();

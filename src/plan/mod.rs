@@ -59,6 +59,9 @@ pub struct TablePlan {
     pub columns: Vec<ColumnPlan>,
     /// Column indexes in evaluation order: templates after the columns they read.
     pub eval_order: Vec<usize>,
+    /// The rules' `quasi_identifiers`, as schema indexes in the order written (empty when
+    /// none): what the audit report's re-identification risk counts classes over.
+    pub quasi_identifiers: Vec<usize>,
     pub origin: Origin,
 }
 

@@ -55,6 +55,9 @@ pub struct TableRules {
     pub action: TableAction,
     /// Column rules, `keep` list entries included (as [`ColumnRule::Keep`]).
     pub columns: Vec<ColumnEntry>,
+    /// `quasi_identifiers`: column names, each with its line (checked against the schema
+    /// when the plan binds).
+    pub quasi_identifiers: Vec<Lined<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -284,6 +287,31 @@ fn parse_file(
             };
             push(ColumnEntry { name: column, line, rule }, problems);
         }
+        let mut quasi_identifiers: Vec<Lined<String>> = Vec::new();
+        for name in raw_table.quasi_identifiers {
+            let line = line_of(text, name.span().start);
+            let name = name.into_inner();
+            if quasi_identifiers.iter().any(|q| q.item == name) {
+                problems.push(
+                    Problem::new("named twice in `quasi_identifiers`; name each column once")
+                        .at(file, Some(line))
+                        .table(&table_name)
+                        .column(&name),
+                );
+                continue;
+            }
+            quasi_identifiers.push(Lined { item: name, line });
+        }
+        if raw_table.action == TableAction::Skip && !quasi_identifiers.is_empty() {
+            problems.push(
+                Problem::new(
+                    "a skipped table has no output whose risk could be measured; remove `quasi_identifiers` or use \
+                     action = \"copy\"",
+                )
+                .at(file, Some(table_line))
+                .table(&table_name),
+            );
+        }
         if raw_table.action == TableAction::Skip && !columns.is_empty() {
             problems.push(
                 Problem::new("a skipped table takes no column rules; remove them or use action = \"copy\"")
@@ -293,7 +321,13 @@ fn parse_file(
         }
         tables.insert(
             table_name,
-            TableRules { file: file.to_path_buf(), line: table_line, action: raw_table.action, columns },
+            TableRules {
+                file: file.to_path_buf(),
+                line: table_line,
+                action: raw_table.action,
+                columns,
+                quasi_identifiers,
+            },
         );
     }
 }

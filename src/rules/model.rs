@@ -170,6 +170,11 @@ pub struct RawTable {
     /// Column rules by column name; each is a table with an `action` and its options.
     #[serde(default)]
     pub columns: BTreeMap<String, Spanned<toml::Value>>,
+    /// Columns that together narrow a person down (birth date, postcode, gender, …): the
+    /// audit report counts how many output rows share each combination of their values
+    /// (see docs/risk.md). Names columns of this table; a skipped table takes none.
+    #[serde(default)]
+    pub quasi_identifiers: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]

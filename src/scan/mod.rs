@@ -70,6 +70,9 @@ pub struct ScannedTable {
     pub context: TableContext,
     /// In schema order: column name and suggestion.
     pub columns: Vec<(String, Suggestion)>,
+    /// The columns suggested as the table's `quasi_identifiers` (see
+    /// [`suggest::quasi_identifiers`]), in schema order.
+    pub quasi_identifiers: Vec<String>,
 }
 
 /// The result of a scan: the rules text and counts.
@@ -91,12 +94,21 @@ pub fn scan(source: &dyn Source, location: &str, sample_rows: usize) -> Result<S
         let (columns, sampled) = sample_table(source, table, tables, infer_fks, sample_rows)?;
         let context = suggest::context(&table.name, &columns, table.primary_key.as_deref(), sampled);
         let suggestions = columns.iter().map(|c| (c.field.name().clone(), suggest::suggest(c, &context))).collect();
-        scanned.push(ScannedTable { name: table.name.clone(), sampled, context, columns: suggestions });
+        scanned.push(ScannedTable {
+            name: table.name.clone(),
+            sampled,
+            context,
+            columns: suggestions,
+            quasi_identifiers: Vec::new(),
+        });
         all_columns.push(columns);
     }
     share_key_domains(&mut scanned, &all_columns);
     constraints::no_null_on_not_null_domains(&mut scanned, tables);
     constraints::keep_keys_unique(&mut scanned, tables);
+    for (t, columns) in scanned.iter_mut().zip(&all_columns) {
+        t.quasi_identifiers = suggest::quasi_identifiers(columns, &t.context, &t.columns);
+    }
     let text = self_check(&mut scanned, tables, location, sample_rows)?;
     let mut tally = Tally::default();
     for t in &scanned {

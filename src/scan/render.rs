@@ -61,6 +61,13 @@ pub(super) fn render(tables: &[ScannedTable], location: &str, sample_rows: usize
             }
             out.push_str("]\n");
         }
+        if !t.quasi_identifiers.is_empty() {
+            let names: Vec<String> = t.quasi_identifiers.iter().map(|n| string(n)).collect();
+            out.push_str(
+                "# kept or coarsened columns that narrow a person down: `run --report` counts the rows unique on them\n",
+            );
+            out.push_str(&format!("quasi_identifiers = [{}]\n", names.join(", ")));
+        }
         let rules: Vec<(String, String, String)> = t
             .columns
             .iter()

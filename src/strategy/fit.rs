@@ -219,6 +219,8 @@ pub(crate) fn output_longest(field: &Field, strategy: &Strategy) -> Result<Longe
             )),
         },
         Strategy::Noise(_) => unbounded("gets `noise`"),
+        Strategy::Generalise(super::generalise::GeneraliseSpec::Prefix(n)) if text => bounded(Longest::text(*n)),
+        Strategy::Generalise(_) => unbounded("is generalised"),
         Strategy::Redact(_) => unbounded("gets `redact`, whose values are as long as the text it reads"),
         Strategy::Json(_) => unbounded("gets `json`, whose values are as long as the documents it reads"),
         Strategy::Elements(_) => unbounded("is an array whose elements get a rule"),

@@ -22,6 +22,7 @@
 //! | [`hash`]      | the `hash` strategy: keyed hex digests and permutations (rule in `hash/rule.rs`) |
 //! | [`fake`]      | the `fake` strategy: generators and locales (rule in `fake/bind.rs`, apply in `fake/apply.rs`) |
 //! | [`noise`]     | the `noise` strategy: numbers and time shifts (apply in `noise/apply.rs`) |
+//! | [`generalise`] | the `generalise` strategy: dates to a year or month, numbers to bands, text to a prefix |
 //! | [`redact`]    | the `redact` strategy, on top of [`crate::detect`]                       |
 //! | [`json`]      | the `json` strategy: rules per path inside JSON values                   |
 //! | [`template`]  | the `template` strategy: parsing, filters, evaluation                    |
@@ -36,6 +37,7 @@ pub mod constant;
 pub mod elements;
 pub mod fake;
 pub mod fit;
+pub mod generalise;
 pub mod hash;
 pub mod json;
 pub mod keep;
@@ -90,6 +92,9 @@ pub enum ColumnRule {
     /// Numbers moved by a keyed random amount; dates and timestamps shifted by a duration
     /// ([`noise::NoiseRule`]).
     Noise(noise::NoiseRule),
+    /// A coarser value of the same type: dates to a year or month, numbers to a band, text
+    /// to a prefix ([`generalise::GeneraliseRule`]).
+    Generalise(generalise::GeneraliseRule),
     /// Text built from other columns' output values in the same row
     /// ([`template::TemplateRule`]).
     Template(template::TemplateRule),
@@ -101,7 +106,7 @@ pub enum ColumnRule {
 
 /// The actions, as written in rules, in the order of [`ColumnRule`].
 pub const ACTIONS: &[&str] =
-    &["keep", "null", "constant", "mask", "hash", "fake", "noise", "template", "redact", "json"];
+    &["keep", "null", "constant", "mask", "hash", "fake", "noise", "generalise", "template", "redact", "json"];
 
 impl ColumnRule {
     /// The strategy module that binds this rule.
@@ -114,6 +119,7 @@ impl ColumnRule {
             ColumnRule::Hash(r) => r,
             ColumnRule::Fake(r) => r,
             ColumnRule::Noise(r) => r,
+            ColumnRule::Generalise(r) => r,
             ColumnRule::Template(r) => r,
             ColumnRule::Redact(r) => r,
             ColumnRule::Json(r) => r,
@@ -136,6 +142,7 @@ pub enum Strategy {
     Hash(hash::HashSpec),
     Fake(FakeSpec),
     Noise(noise::NoiseSpec),
+    Generalise(generalise::GeneraliseSpec),
     Template(Template),
     Redact(Arc<Redactor>),
     Json(json::JsonPaths),
@@ -154,6 +161,7 @@ impl Strategy {
             Strategy::Hash(s) => s,
             Strategy::Fake(s) => s,
             Strategy::Noise(s) => s,
+            Strategy::Generalise(s) => s,
             Strategy::Template(s) => s,
             Strategy::Redact(s) => s.as_ref(),
             Strategy::Json(s) => s,
@@ -322,6 +330,7 @@ mod tests {
             "fake" => "generator = \"email\"",
             "template" => "template = \"x\"",
             "json" => "paths = {}",
+            "generalise" => "prefix = 2",
             _ => "",
         };
         for name in ACTIONS {

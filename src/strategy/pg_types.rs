@@ -161,7 +161,7 @@ pub fn applicable(field: &Field) -> Vec<String> {
 /// The transforming strategies for a kind (besides keep, null and constant).
 pub fn kind_strategies(kind: TypeKind) -> &'static [&'static str] {
     match kind {
-        TypeKind::String | TypeKind::Native => &["mask", "hash", "fake", "redact", "template", "json"],
+        TypeKind::String | TypeKind::Native => &["mask", "hash", "fake", "generalise", "redact", "template", "json"],
         TypeKind::Json | TypeKind::Jsonb => &["json"],
         TypeKind::Inet | TypeKind::Cidr => &["fake (generator = \"ip\", \"ipv4\", \"ipv6\")"],
         TypeKind::Macaddr | TypeKind::Macaddr8 => &["fake (generator = \"mac_address\")"],

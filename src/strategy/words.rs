@@ -155,6 +155,9 @@ mod tests {
             ("action = \"noise\"\nrelative = 0.1", DataType::Int64, "noise relative=0.1"),
             ("action = \"noise\"\nduration = \"180d\"", DataType::Date32, "noise duration=\"180d\""),
             ("action = \"noise\"\nduration = \"36h\"", micros, "noise duration=\"1d12h\""),
+            ("action = \"generalise\"\nto = \"year\"", DataType::Date32, "generalise to=\"year\""),
+            ("action = \"generalise\"\nband = 10", DataType::Int32, "generalise band=10"),
+            ("action = \"generalise\"\nprefix = 3", DataType::Utf8, "generalise prefix=3"),
             ("action = \"template\"\ntemplate = \"{d|upper}-x\"", DataType::Utf8, "template template=\"{d|upper}-x\""),
             (
                 "action = \"redact\"\ndetect = [\"email\", \"ip\"]\npatterns = ['\\bCUST-\\d{6}\\b']",

@@ -871,6 +871,7 @@ mod tests {
                 action: TableAction::Copy,
                 columns: vec![column("name", 0, Strategy::Null), column("shout", 1, Strategy::Keep)],
                 eval_order: vec![0, 1],
+                quasi_identifiers: Vec::new(),
                 origin: Origin { file: "rules.toml".into(), line: 1 },
             };
             let source = OneTable(vec![SourceTable::new("public.t".to_string(), schema)], batch);

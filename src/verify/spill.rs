@@ -106,7 +106,7 @@ impl SpillDir {
         remove_abandoned(&tmp);
         let failed = |e: std::io::Error| {
             Error::Usage(format!(
-                "verify: cannot create a temporary directory in {}: {e}; set TMPDIR to a writable directory",
+                "cannot create a temporary directory in {}: {e}; set TMPDIR to a writable directory",
                 tmp.display()
             ))
         };

@@ -102,6 +102,34 @@ const IDENTIFYING: &[Concept] = &[
 const NEUTRAL: &[Concept] =
     &[Concept::Country, Concept::Region, Concept::Product, Concept::Measure, Concept::Status, Concept::Id];
 
+/// Concepts that narrow a person down without naming them: in a table about people, such a
+/// column kept or coarsened (`noise`, `generalise`) is suggested as a quasi-identifier.
+const QUASI_IDENTIFYING: &[Concept] =
+    &[Concept::BirthDate, Concept::Postcode, Concept::City, Concept::Gender, Concept::JobTitle, Concept::Age];
+
+/// The columns of a table about people that narrow a person down (by name or detected kind:
+/// birth date, postcode, city, gender, job title, age) and keep something of their value
+/// (kept, `noise`, `generalise`): the table's suggested `quasi_identifiers`. A column that
+/// gets a fake, hash or mask no longer narrows anyone down; a table not about people has none.
+pub fn quasi_identifiers(columns: &[Column], ctx: &TableContext, suggested: &[(String, Suggestion)]) -> Vec<String> {
+    if ctx.about_people.is_none() {
+        return Vec::new();
+    }
+    columns
+        .iter()
+        .zip(suggested)
+        .filter(|(c, (_, s))| {
+            let narrows = c.concept().is_some_and(|k| QUASI_IDENTIFYING.contains(&k) || k == Concept::Title);
+            let keeps_something = match &s.action {
+                Action::Keep => c.key.is_none(),
+                Action::Rule(r) => matches!(r.action, "noise" | "generalise"),
+            };
+            narrows && keeps_something
+        })
+        .map(|(_, (name, _))| name.clone())
+        .collect()
+}
+
 impl Column {
     /// What the column most likely is: a validated value kind first, then the name.
     pub fn concept(&self) -> Option<Concept> {

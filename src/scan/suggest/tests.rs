@@ -237,3 +237,25 @@ fn a_business_name_is_kept_only_where_no_person_is_named() {
     assert!(suggest(&picture, &ctx_for("public.categories", std::slice::from_ref(&picture))).is_keep());
     assert!(!suggest(&picture, &ctx_for("public.employees", std::slice::from_ref(&picture))).is_keep());
 }
+
+#[test]
+fn kept_or_noised_columns_that_narrow_a_person_down_are_suggested_as_quasi_identifiers() {
+    let cols = [
+        column("id", DataType::Int32, &[]),
+        column("date_of_birth", DataType::Date32, &[]),
+        text_col("gender", &["f", "m", "f", "m", "f", "m"]),
+        column("age", DataType::Int32, &[]),
+        text_col("email", &[]),
+        column("amount", DataType::Int32, &[]),
+    ];
+    let ctx = ctx_for("public.customers", &cols);
+    assert!(ctx.about_people.is_some());
+    let suggested: Vec<(String, Suggestion)> =
+        cols.iter().map(|c| (c.field.name().clone(), suggest(c, &ctx))).collect();
+    let names = quasi_identifiers(&cols, &ctx, &suggested);
+    // The birth date is noised, the age noised, the gender kept; the email gets a fake.
+    assert_eq!(names, ["date_of_birth", "gender", "age"], "{suggested:?}");
+    // Not about people: none.
+    let orders = TableContext::default();
+    assert!(quasi_identifiers(&cols, &orders, &suggested).is_empty());
+}

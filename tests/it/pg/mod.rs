@@ -13,6 +13,7 @@ mod post_data;
 mod protect;
 mod replace;
 mod report;
+mod risk;
 mod roles;
 mod source;
 mod subset;
