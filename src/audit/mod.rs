@@ -68,6 +68,10 @@ pub struct TableAudit {
     pub bytes_written: u64,
     pub seconds: f64,
     pub columns: Vec<ColumnAudit>,
+    /// Profiles of the source and output values and their distances (absent for a table
+    /// not decoded: skipped, or copied unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub utility: Option<crate::utility::Utility>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -149,6 +153,7 @@ impl AuditReport {
                             }
                         })
                         .collect(),
+                    utility: counts.and_then(|c| c.utility.clone()),
                 }
             })
             .collect();

@@ -43,6 +43,8 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Rows per batch read from the source.
     pub batch_rows: usize,
+    /// Collect the report's utility figures beside the transform (`None`: not asked for).
+    pub utility: Option<crate::utility::Options>,
 }
 
 /// What a run did, per table. Names and counts only.
@@ -56,6 +58,10 @@ pub struct TableReport {
     pub rows: u64,
     pub bytes_written: u64,
     pub seconds: f64,
+    /// The utility figures, when asked for and the rows were decoded (not for a table
+    /// copied unchanged: its output is its source).
+    #[serde(skip)]
+    pub utility: Option<crate::utility::Utility>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -130,7 +136,15 @@ pub fn run_checked(
         .filter(|t| t.action == TableAction::Skip)
         .map(|t| {
             tracing::info!(table = %t.name, "skipped by the rules");
-            TableReport { table: t.name.clone(), action: "skip", rows_read: 0, rows: 0, bytes_written: 0, seconds: 0.0 }
+            TableReport {
+                table: t.name.clone(),
+                action: "skip",
+                rows_read: 0,
+                rows: 0,
+                bytes_written: 0,
+                seconds: 0.0,
+                utility: None,
+            }
         })
         .collect();
     // Tables that need no `unique` decision start at once, beside pass 1; the others wait for
@@ -275,23 +289,37 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
         }
         _ => None,
     };
-    let (rows_read, rows, bytes) = match raw {
-        Some(chunks) => copy_unchanged(chunks, table_sink, &progress, shared)?,
-        None => transform_batches(table, &transform, table_sink, &progress, shared)?,
+    let ((rows_read, rows, bytes), utility) = match raw {
+        Some(chunks) => (copy_unchanged(chunks, table_sink, &progress, shared)?, None),
+        None => {
+            let mut collector = shared.options.utility.map(|o| crate::utility::TableCollector::new(table, o));
+            let counts = transform_batches(table, &transform, table_sink, &progress, shared, collector.as_mut())?;
+            (counts, collector.map(|c| c.finish()))
+        }
     };
     let seconds = table_started.elapsed().as_secs_f64();
     progress.finish();
-    Ok(TableReport { table: table.name.clone(), action: "copy", rows_read, rows, bytes_written: bytes, seconds })
+    Ok(TableReport {
+        table: table.name.clone(),
+        action: "copy",
+        rows_read,
+        rows,
+        bytes_written: bytes,
+        seconds,
+        utility,
+    })
 }
 
 /// Reads, transforms and writes one table's batches: the reader, the transform (on the
-/// pool) and the writer run side by side. Returns (rows read, rows written, bytes written).
+/// pool) and the writer run side by side; `collector` (the report's utility figures) sees
+/// each source batch with its output. Returns (rows read, rows written, bytes written).
 fn transform_batches(
     table: &TablePlan,
     transform: &TableTransform,
     mut table_sink: Box<dyn TableSink>,
     progress: &Tracker,
     shared: &Shared<'_>,
+    mut collector: Option<&mut crate::utility::TableCollector>,
 ) -> Result<(u64, u64, u64)> {
     let stream = shared.source.read(&table.name, shared.options.batch_rows.max(1))?;
     let (to_transform, from_reader) = bounded(2);
@@ -335,6 +363,9 @@ fn transform_batches(
             };
             rows += out.num_rows() as u64;
             progress.add(out.num_rows() as u64);
+            if let Some(collector) = collector.as_deref_mut() {
+                shared.pool.install(|| collector.observe(&batch, &out));
+            }
             if to_writer.send(out).is_err() {
                 break; // the writer failed; its error is collected below
             }

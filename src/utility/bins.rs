@@ -1,0 +1,163 @@
+//! A histogram of two sides (source and output) over shared, fixed-width bins whose range
+//! grows as values stream in: it starts at the first value and doubles its width (merging
+//! neighbouring bins) whenever a value falls outside. Counts are exact, memory is
+//! [`FINE_BINS`] counters per side, and the bins depend only on the order of the values,
+//! never on batch sizes. The Kolmogorov–Smirnov distance is read off the fine bins; the
+//! page gets at most [`SHOWN_BINS`] of them, merged.
+
+use super::Histogram;
+
+/// Bins counted while streaming.
+pub const FINE_BINS: usize = 512;
+/// Bins in a histogram written to the report.
+pub const SHOWN_BINS: usize = 32;
+/// The first bins' width, relative to the first value's magnitude (at least 1): narrow
+/// enough to tell apart small fractions; doubled as the data needs.
+const FIRST_WIDTH: f64 = 1.0 / (1u64 << 20) as f64;
+
+/// Source and output counts over the same bins.
+#[derive(Debug, Clone, Default)]
+pub struct PairedBins {
+    lo: f64,
+    width: f64,
+    before: Vec<u64>,
+    after: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Before,
+    After,
+}
+
+impl PairedBins {
+    /// Bins of width 1 from 0 (growing rightwards as needed): for whole numbers such as text
+    /// lengths, so that each bin holds whole values and the page's bins are whole too.
+    pub fn counting() -> PairedBins {
+        PairedBins { lo: 0.0, width: 1.0, before: vec![0; FINE_BINS], after: vec![0; FINE_BINS] }
+    }
+
+    /// Counts `v` on `side`; NaN and infinities are not counted (the caller counts them).
+    pub fn add(&mut self, side: Side, v: f64) {
+        if !v.is_finite() {
+            return;
+        }
+        if self.before.is_empty() {
+            self.lo = v;
+            self.width = FIRST_WIDTH * v.abs().max(1.0);
+            self.before = vec![0; FINE_BINS];
+            self.after = vec![0; FINE_BINS];
+        }
+        while v < self.lo {
+            if !self.grow(true) {
+                return;
+            }
+        }
+        while v >= self.lo + self.width * FINE_BINS as f64 {
+            if !self.grow(false) {
+                return;
+            }
+        }
+        let i = (((v - self.lo) / self.width) as usize).min(FINE_BINS - 1);
+        match side {
+            Side::Before => self.before[i] += 1,
+            Side::After => self.after[i] += 1,
+        }
+    }
+
+    /// Doubles the width, keeping the upper end (`left`) or the lower one. False when the
+    /// range would no longer be finite (the value is then not counted).
+    fn grow(&mut self, left: bool) -> bool {
+        let span = self.width * FINE_BINS as f64;
+        let lo = if left { self.lo - span } else { self.lo };
+        if !(lo + 2.0 * span).is_finite() || !lo.is_finite() {
+            return false;
+        }
+        let offset = if left { FINE_BINS } else { 0 };
+        for counts in [&mut self.before, &mut self.after] {
+            let mut merged = vec![0; FINE_BINS];
+            for (i, c) in counts.iter().enumerate() {
+                merged[(i + offset) / 2] += c;
+            }
+            *counts = merged;
+        }
+        self.lo = lo;
+        self.width *= 2.0;
+        true
+    }
+
+    /// Counts `side`'s values as the other side too (a kept column: the output is the source).
+    pub fn mirror(&mut self, from: Side) {
+        match from {
+            Side::Before => self.after.clone_from(&self.before),
+            Side::After => self.before.clone_from(&self.after),
+        }
+    }
+
+    /// The largest gap between the two sides' cumulative shares over the bins; `None` when
+    /// a side has no finite value.
+    pub fn ks(&self) -> Option<f64> {
+        let (nb, na) = (self.before.iter().sum::<u64>(), self.after.iter().sum::<u64>());
+        if nb == 0 || na == 0 {
+            return None;
+        }
+        let (mut cb, mut ca, mut d) = (0u64, 0u64, 0f64);
+        for (b, a) in self.before.iter().zip(&self.after) {
+            cb += b;
+            ca += a;
+            d = d.max((cb as f64 / nb as f64 - ca as f64 / na as f64).abs());
+        }
+        Some(d)
+    }
+
+    /// Both sides as at most [`SHOWN_BINS`] bins over the range either side uses; `None`
+    /// when no finite value was seen.
+    pub fn shown(&self) -> Option<(Histogram, Histogram)> {
+        let used = |i: &usize| self.before[*i] + self.after[*i] > 0;
+        let first = (0..self.before.len()).find(used)?;
+        let last = (0..self.before.len()).rev().find(used)?;
+        let group = (last - first + 1).div_ceil(SHOWN_BINS);
+        let bins = (last - first + 1).div_ceil(group);
+        let edges: Vec<f64> = (0..=bins).map(|k| self.lo + ((first + k * group) as f64) * self.width).collect();
+        let merge = |counts: &[u64]| -> Vec<u64> {
+            (0..bins).map(|k| counts[first + k * group..(first + (k + 1) * group).min(last + 1)].iter().sum()).collect()
+        };
+        Some((
+            Histogram { edges: edges.clone(), counts: merge(&self.before) },
+            Histogram { edges, counts: merge(&self.after) },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_sides_are_at_distance_zero_and_shifted_ones_at_one() {
+        let mut same = PairedBins::default();
+        let mut apart = PairedBins::default();
+        for v in 0..1000 {
+            same.add(Side::Before, v as f64);
+            same.add(Side::After, v as f64);
+            apart.add(Side::Before, v as f64);
+            apart.add(Side::After, v as f64 + 5000.0);
+        }
+        assert_eq!(same.ks(), Some(0.0));
+        assert_eq!(apart.ks(), Some(1.0));
+    }
+
+    #[test]
+    fn the_range_grows_both_ways_and_keeps_every_count() {
+        let mut bins = PairedBins::default();
+        for v in [0.5, -3.0e6, 7.0e9, 12.0, 12.0] {
+            bins.add(Side::Before, v);
+        }
+        bins.add(Side::Before, f64::NAN);
+        let (before, after) = bins.shown().unwrap();
+        assert_eq!(before.counts.iter().sum::<u64>(), 5);
+        assert_eq!(after.counts.iter().sum::<u64>(), 0);
+        assert!(before.counts.len() <= SHOWN_BINS);
+        assert!(before.edges[0] <= -3.0e6 && *before.edges.last().unwrap() > 7.0e9);
+    }
+}
