@@ -11,9 +11,10 @@ use super::Histogram;
 pub const FINE_BINS: usize = 512;
 /// Bins in a histogram written to the report.
 pub const SHOWN_BINS: usize = 32;
-/// The first bins' width, relative to the first value's magnitude (at least 1): narrow
-/// enough to tell apart small fractions; doubled as the data needs.
-const FIRST_WIDTH: f64 = 1.0 / (1u64 << 20) as f64;
+/// The first bins' width is 2^-20 times the power of two at or below the first value's
+/// magnitude (at least 1): narrow enough to tell small fractions apart, doubled as the data
+/// needs. A power of two keeps the edges of whole-number data exact.
+const FIRST_WIDTH_BITS: i32 = 20;
 
 /// Source and output counts over the same bins.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +23,8 @@ pub struct PairedBins {
     width: f64,
     before: Vec<u64>,
     after: Vec<u64>,
+    /// A value with a fraction was counted (else the page's bins are whole units).
+    fractional: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +37,7 @@ impl PairedBins {
     /// Bins of width 1 from 0 (growing rightwards as needed): for whole numbers such as text
     /// lengths, so that each bin holds whole values and the page's bins are whole too.
     pub fn counting() -> PairedBins {
-        PairedBins { lo: 0.0, width: 1.0, before: vec![0; FINE_BINS], after: vec![0; FINE_BINS] }
+        PairedBins { lo: 0.0, width: 1.0, before: vec![0; FINE_BINS], after: vec![0; FINE_BINS], fractional: false }
     }
 
     /// Counts `v` on `side`; NaN and infinities are not counted (the caller counts them).
@@ -42,9 +45,10 @@ impl PairedBins {
         if !v.is_finite() {
             return;
         }
+        self.fractional |= v.fract() != 0.0;
         if self.before.is_empty() {
             self.lo = v;
-            self.width = FIRST_WIDTH * v.abs().max(1.0);
+            self.width = 2f64.powi(v.abs().max(1.0).log2().floor() as i32 - FIRST_WIDTH_BITS);
             self.before = vec![0; FINE_BINS];
             self.after = vec![0; FINE_BINS];
         }
@@ -114,9 +118,18 @@ impl PairedBins {
     /// when no finite value was seen.
     pub fn shown(&self) -> Option<(Histogram, Histogram)> {
         let used = |i: &usize| self.before[*i] + self.after[*i] > 0;
-        let first = (0..self.before.len()).find(used)?;
+        let mut first = (0..self.before.len()).find(used)?;
         let last = (0..self.before.len()).rev().find(used)?;
-        let group = (last - first + 1).div_ceil(SHOWN_BINS);
+        let mut group = (last - first + 1).div_ceil(SHOWN_BINS);
+        // Whole numbers in bins narrower than 1: whole-unit bins from a whole edge, so that
+        // no shown bin is empty only for falling between two whole numbers.
+        if !self.fractional && self.width < 1.0 {
+            let per_unit = (1.0 / self.width).round() as usize;
+            group = group.div_ceil(per_unit) * per_unit;
+            let edge = self.lo + first as f64 * self.width;
+            let below = ((edge - edge.floor()) / self.width).round() as usize;
+            first = first.saturating_sub(below);
+        }
         let bins = (last - first + 1).div_ceil(group);
         let edges: Vec<f64> = (0..=bins).map(|k| self.lo + ((first + k * group) as f64) * self.width).collect();
         let merge = |counts: &[u64]| -> Vec<u64> {
@@ -159,5 +172,16 @@ mod tests {
         assert_eq!(after.counts.iter().sum::<u64>(), 0);
         assert!(before.counts.len() <= SHOWN_BINS);
         assert!(before.edges[0] <= -3.0e6 && *before.edges.last().unwrap() > 7.0e9);
+    }
+
+    #[test]
+    fn whole_numbers_are_shown_in_whole_unit_bins() {
+        let mut bins = PairedBins::default();
+        for v in [0.0, 3.0, 5.0, 8.0, 8.0] {
+            bins.add(Side::Before, v);
+        }
+        let (shown, _) = bins.shown().unwrap();
+        assert_eq!(shown.edges, (0..=9).map(f64::from).collect::<Vec<_>>());
+        assert_eq!(shown.counts, [1, 0, 0, 1, 0, 1, 0, 0, 2]);
     }
 }

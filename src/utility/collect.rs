@@ -134,20 +134,22 @@ impl Categories {
         }
     }
 
-    /// Total variation between two sides' shares; `None` when either gave up or is empty.
+    /// Total variation between two sides' shares, in whole numbers until the last division
+    /// (so that it does not depend on the maps' order); `None` when either gave up or is empty.
     fn tv(&self, other: &Categories) -> Option<f64> {
-        let (n, m) = (self.counts.values().sum::<u64>() as f64, other.counts.values().sum::<u64>() as f64);
-        if self.overflowed || other.overflowed || n == 0.0 || m == 0.0 {
+        let (n, m) = (self.counts.values().sum::<u64>() as u128, other.counts.values().sum::<u64>() as u128);
+        if self.overflowed || other.overflowed || n == 0 || m == 0 {
             return None;
         }
-        let mut sum: f64 = self.counts.iter().map(|(h, c)| (*c as f64 / n - other.share(h, m)).abs()).sum();
-        sum +=
-            other.counts.iter().filter(|(h, _)| !self.counts.contains_key(h)).map(|(_, c)| *c as f64 / m).sum::<f64>();
-        Some(sum / 2.0)
-    }
-
-    fn share(&self, hash: &u64, total: f64) -> f64 {
-        self.counts.get(hash).map_or(0.0, |c| *c as f64 / total)
+        let count = |c: &Categories, h: &u64| c.counts.get(h).copied().unwrap_or(0) as u128;
+        let mut sum: u128 = self.counts.iter().map(|(h, c)| (*c as u128 * m).abs_diff(count(other, h) * n)).sum();
+        sum += other
+            .counts
+            .iter()
+            .filter(|(h, _)| !self.counts.contains_key(h))
+            .map(|(_, c)| *c as u128 * n)
+            .sum::<u128>();
+        Some(sum as f64 / (2 * n * m) as f64)
     }
 
     /// The named values with at least `min_count` rows, most frequent first (then by value),

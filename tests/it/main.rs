@@ -16,6 +16,7 @@ mod golden;
 mod independent_reader;
 mod install;
 mod pg;
+mod report;
 mod safety;
 mod scan;
 mod verify;
