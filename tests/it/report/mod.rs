@@ -3,3 +3,4 @@
 
 mod browser;
 mod figures;
+mod flags;
