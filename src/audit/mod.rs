@@ -127,10 +127,14 @@ impl AuditReport {
                 let counts = run.tables.iter().find(|t| t.table == table.name);
                 TableAudit {
                     table: table.name.clone(),
-                    action: match table.action {
-                        TableAction::Copy => "copy",
-                        TableAction::Skip => "skip",
-                    },
+                    // What the pipeline did (`generate` for a generated table), else the rules' word.
+                    action: counts.map_or(
+                        match table.action {
+                            TableAction::Copy => "copy",
+                            TableAction::Skip => "skip",
+                        },
+                        |c| c.action,
+                    ),
                     rows_read: counts.map_or(0, |c| c.rows_read),
                     rows_written: counts.map_or(0, |c| c.rows),
                     bytes_written: counts.map_or(0, |c| c.bytes_written),

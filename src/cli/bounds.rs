@@ -213,6 +213,7 @@ mod tests {
                 "1000000000",
                 describe(&MIN_COUNT),
             ),
+            (&["generate"], "--report-min-count", vec!["0", "1000000001"], "1000000000", describe(&MIN_COUNT)),
             (&["verify"], "--max-same-rate", vec!["-0.1", "1.5", "NaN", "inf"], "1", describe(&SAME_RATE)),
             (
                 &["branch", "prune"],

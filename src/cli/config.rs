@@ -282,6 +282,10 @@ pub struct GenerateConfig {
     pub seed: u64,
     pub file_rows: u64,
     pub threads: usize,
+    /// `--report-html FILE`, never in or over a file target.
+    pub report_html: Option<PathBuf>,
+    /// `--report-min-count`.
+    pub report_min_count: u64,
 }
 
 impl GenerateConfig {
@@ -338,7 +342,17 @@ pub fn resolve_generate(args: GenerateArgs) -> Result<GenerateConfig> {
         _ => {}
     }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    if let Some(page) = &args.report_html {
+        if is_stdout(page) {
+            return Err(Error::Usage(
+                "--report-html -: the page is written to a file; name one (--report-html FILE)".into(),
+            ));
+        }
+        check_report_outside("--report-html", page, &to)?;
+    }
     Ok(GenerateConfig {
+        report_html: args.report_html,
+        report_min_count: args.report_min_count,
         rules: args.rules,
         key_file: args.key.key_file,
         shape,

@@ -244,18 +244,9 @@ fn write_report(
 }
 
 /// What the run published, for the report: the database, or the files with their hashes.
-fn target_identity(to: &Location) -> Result<Identity> {
+pub(super) fn target_identity(to: &Location) -> Result<Identity> {
     Ok(match to {
-        Location::Postgres(url) => {
-            let params = crate::pg::connect::ConnectParams::from_url(url)?;
-            Identity::Postgres {
-                location: params.location.clone(),
-                database: params.dbname.clone(),
-                server_version: None,
-                snapshot: None,
-                snapshot_taken_at: None,
-            }
-        }
+        Location::Postgres(url) => Identity::database(url)?,
         Location::Parquet(dir) => Identity::Parquet { path: to.display(), files: identity::parquet_files(dir)? },
         Location::Dump(path) if path.as_os_str() == "-" => Identity::SqlDump { path: "-".into(), file: None },
         Location::Dump(path) => {

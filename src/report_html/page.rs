@@ -8,7 +8,7 @@ use std::fmt::Write;
 use super::escape::esc;
 use super::model::{Column, Report, Risk, Table, Verify};
 use super::svg;
-use crate::utility::{ColumnUtility, Kind, Metric, Profile};
+use crate::utility::{ColumnUtility, Histogram, Kind, Metric, Profile};
 
 const CSS: &str = r#"
 *{box-sizing:border-box}
@@ -324,16 +324,22 @@ fn chart(u: &ColumnUtility, data_type: &str) -> String {
     let number = |v: f64| number_label(v);
     let lengths = |v: f64| format!("{v:.0} chars");
     let temporal_seconds = data_type.to_lowercase().contains("timestamp");
-    if let (Some(b), Some(a)) = (&u.before.histogram, &u.after.histogram) {
+    // A side without a histogram (generate's source side: statistics only) is drawn empty.
+    let pair = |b: &Option<Histogram>, a: &Option<Histogram>| match (b, a) {
+        (Some(b), Some(a)) => Some((b.clone(), a.clone())),
+        (None, Some(a)) => Some((Histogram { edges: a.edges.clone(), counts: vec![0; a.counts.len()] }, a.clone())),
+        _ => None,
+    };
+    if let Some((b, a)) = pair(&u.before.histogram, &u.after.histogram) {
         let label: &dyn Fn(f64) -> String = match (u.kind, temporal_seconds) {
             (Kind::Temporal, true) => &seconds,
             (Kind::Temporal, false) => &days,
             _ => &number,
         };
-        return svg::histogram(b, a, label);
+        return svg::histogram(&b, &a, label);
     }
-    if let (Some(b), Some(a)) = (&u.before.length, &u.after.length) {
-        return format!("<div class=\"sub\">text length</div>{}", svg::histogram(b, a, &lengths));
+    if let Some((b, a)) = pair(&u.before.length, &u.after.length) {
+        return format!("<div class=\"sub\">text length</div>{}", svg::histogram(&b, &a, &lengths));
     }
     String::new()
 }

@@ -392,6 +392,23 @@ impl TableCollector {
         TableCollector { options, columns, pairs }
     }
 
+    /// A collector of the output alone (`generate`: there is no source batch; the caller
+    /// fills the source side from the profile's statistics).
+    pub fn for_output(table: &TablePlan, options: Options) -> TableCollector {
+        let mut collector = TableCollector::new(table, options);
+        collector.columns.iter_mut().for_each(|c| c.kept = false);
+        collector.pairs.clear();
+        collector
+    }
+
+    /// Counts one output batch (see [`Self::for_output`]).
+    pub fn observe_output(&mut self, after: &RecordBatch) {
+        self.columns.par_iter_mut().for_each(|c| {
+            let values = Values::read(after.column(c.index), c.reading);
+            observe_side(&mut c.after, &mut c.bins, &mut c.lengths, Side::After, &values, !c.personal);
+        });
+    }
+
     /// Counts one source batch and the output batch made from it (same rows, same order).
     /// Runs on the caller's rayon pool, a column per task.
     pub fn observe(&mut self, before: &RecordBatch, after: &RecordBatch) {

@@ -11,7 +11,7 @@ mod cli;
 mod corpus;
 mod docs_examples;
 mod drift;
-mod generate;
+pub mod generate;
 mod golden;
 mod independent_reader;
 mod install;

@@ -12,7 +12,7 @@ use std::process::Command;
 use crate::common::*;
 
 /// The browser, or `None` (with a notice) when it is not installed.
-fn chromium() -> Option<PathBuf> {
+pub(super) fn chromium() -> Option<PathBuf> {
     let found = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
@@ -65,7 +65,7 @@ fn needed_width(browser: &Path, page: &Path) -> u32 {
 }
 
 /// Checks one page: no console message, `charts` SVG charts at least, no sideways scrolling.
-fn check_page(browser: &Path, page: &Path, charts: usize) {
+pub(super) fn check_page(browser: &Path, page: &Path, charts: usize) {
     let loaded = load(browser, page, 900, &[]);
     assert!(loaded.console.is_empty(), "console messages on {}: {:?}", page.display(), loaded.console);
     let drawn = loaded.dom.matches("<svg class=\"chart").count();

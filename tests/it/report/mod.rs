@@ -4,3 +4,4 @@
 mod browser;
 mod figures;
 mod flags;
+mod generated;
