@@ -121,6 +121,7 @@ fn summary_json(config: &RunConfig, report: &RunReport) -> serde_json::Value {
         "tables": tables,
         "verified": config.verify,
         "report": config.report.as_ref().map(|p| p.display().to_string()),
+        "report_html": config.report_html.as_ref().map(|p| p.display().to_string()),
         "rules_blake3": report.rules_blake3,
         "key_fingerprint": report.key_fingerprint,
     })

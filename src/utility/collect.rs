@@ -10,7 +10,7 @@ use arrow_schema::{DataType, TimeUnit};
 use rayon::prelude::*;
 
 use super::bins::{PairedBins, Side};
-use super::distinct::Distinct;
+use super::distinct::{ByHash, Distinct};
 use super::{Category, ColumnUtility, Correlation, Distance, Kind, Metric, Options, Profile, Utility};
 use crate::plan::{Strategy, TablePlan};
 
@@ -108,8 +108,8 @@ fn hash(bytes: &[u8]) -> u64 {
 /// shown; gives up (and forgets them) past [`CATEGORY_CAP`] distinct values.
 #[derive(Debug, Clone, Default)]
 struct Categories {
-    counts: HashMap<u64, u64>,
-    names: HashMap<u64, String>,
+    counts: HashMap<u64, u64, ByHash>,
+    names: HashMap<u64, String, ByHash>,
     overflowed: bool,
 }
 
@@ -124,8 +124,8 @@ impl Categories {
         }
         if self.counts.len() == CATEGORY_CAP {
             self.overflowed = true;
-            self.counts = HashMap::new();
-            self.names = HashMap::new();
+            self.counts = HashMap::default();
+            self.names = HashMap::default();
             return;
         }
         self.counts.insert(hash, 1);

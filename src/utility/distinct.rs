@@ -3,6 +3,29 @@
 //! (standard error about 1.04/√4096 ≈ 1.6%). The hashes never leave memory.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The keys are 64-bit hashes already: used as they are, not hashed again.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed with it (write_u64); any other input is folded in.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A map or set keyed by 64-bit hashes.
+pub type ByHash = BuildHasherDefault<Prehashed>;
 
 /// Distinct values counted exactly.
 pub const EXACT_CAP: usize = 4096;
@@ -10,7 +33,7 @@ const HLL_BITS: u32 = 12;
 
 #[derive(Debug, Clone, Default)]
 pub struct Distinct {
-    exact: HashSet<u64>,
+    exact: HashSet<u64, ByHash>,
     /// Registers, once past [`EXACT_CAP`].
     registers: Option<Vec<u8>>,
 }
