@@ -116,3 +116,23 @@ fn the_sample_page_with_every_section_loads_cleanly_and_is_the_documented_screen
         std::fs::copy(&shot, root().join("docs/img/report.png")).unwrap();
     }
 }
+
+#[test]
+fn the_page_of_a_northwind_subset_run_into_postgres_draws_the_closure_and_fits_1280_pixels() {
+    let c = crate::common::pg::cluster();
+    let source = c.trade();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("subset.html");
+    let rules = root().join("tests/fixtures/pg/trade_subset");
+    let target = format!("{source}_subset");
+    let out = doppel_run(&rules, &c.url(&source), &c.url(&target), &["--report-html", page.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("aria-label=\"subset: tables and foreign keys\""), "no subset graph");
+    // Every table of the closure is a box with its rows selected.
+    for t in c.psql(&target, "SELECT schemaname || '.' || relname FROM pg_stat_user_tables").lines() {
+        assert!(html.contains(&format!(">{t}</text>")) || html.contains(&format!(">{t}</h2>")), "{t} missing");
+    }
+    let Some(browser) = chromium() else { return };
+    check_page(&browser, &page, 10);
+}
