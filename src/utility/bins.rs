@@ -21,6 +21,10 @@ const FIRST_WIDTH_BITS: i32 = 20;
 pub struct PairedBins {
     lo: f64,
     width: f64,
+    /// `lo + width * FINE_BINS`, the range's (excluded) upper end.
+    hi: f64,
+    /// `1 / width`: exact, as the width is a power of two.
+    per_width: f64,
     before: Vec<u64>,
     after: Vec<u64>,
     /// A value with a fraction was counted (else the page's bins are whole units).
@@ -37,7 +41,27 @@ impl PairedBins {
     /// Bins of width 1 from 0 (growing rightwards as needed): for whole numbers such as text
     /// lengths, so that each bin holds whole values and the page's bins are whole too.
     pub fn counting() -> PairedBins {
-        PairedBins { lo: 0.0, width: 1.0, before: vec![0; FINE_BINS], after: vec![0; FINE_BINS], fractional: false }
+        let mut bins = PairedBins::default();
+        bins.start(0.0, 1.0);
+        bins
+    }
+
+    /// [`Self::add`] for each of `values` in order: the same counts, with the common case (a
+    /// value within the range) inline.
+    pub fn add_all(&mut self, side: Side, values: impl Iterator<Item = f64>) {
+        for v in values {
+            // NaN, infinities and values outside (also before the first) take the slow path.
+            if !(v >= self.lo && v < self.hi) {
+                self.add(side, v);
+                continue;
+            }
+            self.fractional |= v != (v as i64) as f64;
+            let i = (((v - self.lo) * self.per_width) as usize).min(FINE_BINS - 1);
+            match side {
+                Side::Before => self.before[i] += 1,
+                Side::After => self.after[i] += 1,
+            }
+        }
     }
 
     /// Counts `v` on `side`; NaN and infinities are not counted (the caller counts them).
@@ -45,28 +69,36 @@ impl PairedBins {
         if !v.is_finite() {
             return;
         }
-        self.fractional |= v.fract() != 0.0;
+        // (A cast, not `fract`: this runs for every value. Beyond 2^63 counts as fractional.)
+        self.fractional |= v != (v as i64) as f64;
         if self.before.is_empty() {
-            self.lo = v;
-            self.width = 2f64.powi(v.abs().max(1.0).log2().floor() as i32 - FIRST_WIDTH_BITS);
-            self.before = vec![0; FINE_BINS];
-            self.after = vec![0; FINE_BINS];
+            self.start(v, 2f64.powi(v.abs().max(1.0).log2().floor() as i32 - FIRST_WIDTH_BITS));
         }
         while v < self.lo {
             if !self.grow(true) {
                 return;
             }
         }
-        while v >= self.lo + self.width * FINE_BINS as f64 {
+        while v >= self.hi {
             if !self.grow(false) {
                 return;
             }
         }
-        let i = (((v - self.lo) / self.width) as usize).min(FINE_BINS - 1);
+        let i = (((v - self.lo) * self.per_width) as usize).min(FINE_BINS - 1);
         match side {
             Side::Before => self.before[i] += 1,
             Side::After => self.after[i] += 1,
         }
+    }
+
+    fn start(&mut self, lo: f64, width: f64) {
+        self.before = vec![0; FINE_BINS];
+        self.after = vec![0; FINE_BINS];
+        self.set_range(lo, width);
+    }
+
+    fn set_range(&mut self, lo: f64, width: f64) {
+        (self.lo, self.width, self.per_width, self.hi) = (lo, width, 1.0 / width, lo + width * FINE_BINS as f64);
     }
 
     /// Doubles the width, keeping the upper end (`left`) or the lower one. False when the
@@ -85,8 +117,7 @@ impl PairedBins {
             }
             *counts = merged;
         }
-        self.lo = lo;
-        self.width *= 2.0;
+        self.set_range(lo, self.width * 2.0);
         true
     }
 

@@ -123,9 +123,8 @@ impl Categories {
             return;
         }
         if self.counts.len() == CATEGORY_CAP {
+            // The caller moves the distinct values on (see [`SideStats::add_category`]).
             self.overflowed = true;
-            self.counts = HashMap::default();
-            self.names = HashMap::default();
             return;
         }
         self.counts.insert(hash, 1);
@@ -174,8 +173,33 @@ impl Categories {
 struct SideStats {
     rows: u64,
     nulls: u64,
+    /// Distinct values; of text and booleans, only those past the categories' cap (the
+    /// categories count the others: one lookup per value, not two).
     distinct: Distinct,
     categories: Categories,
+}
+
+impl SideStats {
+    fn add_category(&mut self, hash: u64, value: Option<&str>) {
+        if self.categories.overflowed {
+            self.distinct.add(hash);
+            return;
+        }
+        self.categories.add(hash, value);
+        if self.categories.overflowed {
+            self.settle();
+            self.categories.counts = HashMap::default();
+            self.categories.names = HashMap::default();
+            self.distinct.add(hash);
+        }
+    }
+
+    /// Counts the categories' values as distinct values (once, at the end or at the cap).
+    fn settle(&mut self) {
+        for h in self.categories.counts.keys() {
+            self.distinct.add(*h);
+        }
+    }
 }
 
 struct ColumnCollector {
@@ -202,6 +226,8 @@ impl ColumnCollector {
     }
 
     fn finish(mut self, options: &Options) -> ColumnUtility {
+        self.before.settle();
+        self.after.settle();
         if self.kept {
             self.after = self.before.clone();
             self.bins.mirror(Side::Before);
@@ -279,23 +305,22 @@ fn observe_side(
             for v in a.iter().flatten() {
                 // -0.0 and 0.0 are one value.
                 stats.distinct.add(hash(&(v + 0.0).to_bits().to_le_bytes()));
-                bins.add(side, v);
             }
+            bins.add_all(side, a.iter().flatten());
         }
         Values::Bool(a) => {
             for v in a.iter().flatten() {
-                let h = hash(&[v as u8]);
-                stats.distinct.add(h);
-                stats.categories.add(h, Some(if v { "true" } else { "false" }));
+                stats.add_category(hash(&[v as u8]), Some(if v { "true" } else { "false" }));
             }
         }
         Values::Text(a) => {
             for v in a.iter().flatten() {
-                let h = hash(v.as_bytes());
-                stats.distinct.add(h);
-                stats.categories.add(h, named.then_some(v));
-                lengths.add(side, v.chars().count() as f64);
+                stats.add_category(hash(v.as_bytes()), named.then_some(v));
             }
+            // Characters: bytes when the whole batch is ASCII (one pass over its buffer).
+            let ascii = a.value_data().is_ascii();
+            let length = |v: &str| if ascii { v.len() } else { v.chars().count() } as f64;
+            lengths.add_all(side, a.iter().flatten().map(length));
         }
         Values::Other(a) => {
             let options = arrow_cast::display::FormatOptions::default();
