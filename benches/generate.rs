@@ -160,7 +160,7 @@ fn generate(c: &mut Criterion) {
             let mut sink =
                 Box::new(ParquetSink::create(&dir.path().join("out"), &Default::default(), Vec::new()).expect("sink"));
             let mut table = sink.open_table("public.customers", ds.tables[0].schema.clone()).expect("table");
-            write_table(&ds, 0, 0..ROWS, &pool, table.as_mut(), &cancel).expect("rows");
+            write_table(&ds, 0, 0..ROWS, &pool, table.as_mut(), &cancel, None).expect("rows");
             table.finish().expect("finish");
             sink.commit().expect("commit");
         })

@@ -23,6 +23,15 @@ if ! "$VENV/bin/python" -c "import sys, pyarrow, yaml; sys.exit(pyarrow.__versio
 fi
 export DOPPEL_PYTHON="$VENV/bin/python"
 
+# The report page's browser tests (tests/it/report/browser.rs) draw it in headless Chromium,
+# Debian's `chromium` package: installed here when missing (the tests skip without it, saying so).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "test.sh: installing chromium (for the report page's browser tests)" >&2
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium >&2
+fi
+
 # Style first, on a full run (extra arguments select tests and skip it): formatting as
 # rustfmt.toml says, and no clippy warning anywhere.
 if [ "$#" -eq 0 ]; then

@@ -35,6 +35,10 @@
 //!   periodic log lines otherwise, nothing but errors with `--quiet`.
 //! - [`audit`]: the run's audit report (`--report`, with each table's re-identification risk)
 //!   and its summary on stderr.
+//! - [`utility`]: the report's utility figures (profiles before and after, distances,
+//!   correlations), collected beside the transform in bounded memory.
+//! - [`report_html`]: the assessment page (`--report-html`, `doppel report`): one
+//!   self-contained HTML file drawn from the audit report.
 //! - [`verify`]: `doppel verify`, checking an output against its source for personal data.
 //! - [`scan`]: `doppel scan`, suggested rules from names and a bounded sample of values.
 //! - [`branch`]: `doppel branch`, branch databases cloned from a database doppel wrote.
@@ -124,6 +128,7 @@ pub mod pg;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;
+pub mod report_html;
 pub mod rules;
 pub mod scan;
 pub mod schema;
@@ -135,4 +140,5 @@ pub mod subset;
 pub mod table_files;
 pub mod transform;
 pub mod type_kind;
+pub mod utility;
 pub mod verify;

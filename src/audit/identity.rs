@@ -32,6 +32,11 @@ pub enum Identity {
         /// `None` when the dump went to stdout.
         file: Option<FileHash>,
     },
+    /// A profile file `generate` read (`--profile`).
+    Profile {
+        path: String,
+        file: FileHash,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -40,6 +45,21 @@ pub struct FileHash {
     pub name: String,
     pub bytes: u64,
     pub blake3: String,
+}
+
+impl Identity {
+    /// A database by its URL alone (place, database; no version or snapshot): a target, or
+    /// a source read elsewhere.
+    pub fn database(url: &str) -> Result<Identity> {
+        let params = crate::pg::connect::ConnectParams::from_url(url)?;
+        Ok(Identity::Postgres {
+            location: params.location.clone(),
+            database: params.dbname.clone(),
+            server_version: None,
+            snapshot: None,
+            snapshot_taken_at: None,
+        })
+    }
 }
 
 /// The `*.parquet` files under `dir` (recursively), in name order, hashed.

@@ -75,6 +75,10 @@ pub struct TableAudit {
     /// none, or the run did not count it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk: Option<risk::RiskSection>,
+    /// Profiles of the source and output values and their distances (absent for a table
+    /// not decoded: skipped, or copied unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub utility: Option<crate::utility::Utility>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -130,10 +134,14 @@ impl AuditReport {
                 let counts = run.tables.iter().find(|t| t.table == table.name);
                 TableAudit {
                     table: table.name.clone(),
-                    action: match table.action {
-                        TableAction::Copy => "copy",
-                        TableAction::Skip => "skip",
-                    },
+                    // What the pipeline did (`generate` for a generated table), else the rules' word.
+                    action: counts.map_or(
+                        match table.action {
+                            TableAction::Copy => "copy",
+                            TableAction::Skip => "skip",
+                        },
+                        |c| c.action,
+                    ),
                     rows_read: counts.map_or(0, |c| c.rows_read),
                     rows_written: counts.map_or(0, |c| c.rows),
                     bytes_written: counts.map_or(0, |c| c.bytes_written),
@@ -157,6 +165,7 @@ impl AuditReport {
                         })
                         .collect(),
                     risk: counts.and_then(|c| c.risk.as_ref()).map(|r| risk::RiskSection::new(table, r)),
+                    utility: counts.and_then(|c| c.utility.clone()),
                 }
             })
             .collect();

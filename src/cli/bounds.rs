@@ -34,6 +34,8 @@ pub const SCALE: RangeInclusive<f64> = 0.0..=1_000_000.0;
 pub const SEED: RangeInclusive<u64> = 0..=u64::MAX;
 /// `verify --max-same-rate`.
 pub const SAME_RATE: RangeInclusive<f64> = 0.0..=1.0;
+/// `run --report-min-count`: rows a kept column's value needs to be named in the report.
+pub const MIN_COUNT: RangeInclusive<u64> = 1..=1_000_000_000;
 /// `branch prune --older-than`, in days (a century at most).
 pub const AGE_DAYS: RangeInclusive<u64> = 0..=36_500;
 
@@ -139,8 +141,25 @@ mod tests {
 
     /// Flags that take text (paths, URLs, names, lists of names), not a number or a duration.
     const TEXT_FLAGS: &[&str] = &[
-        "log", "color", "rules", "from", "to", "profile", "key_file", "report", "out", "role_map", "url", "template",
-        "name", "database", "shell", "command", "table",
+        "log",
+        "color",
+        "rules",
+        "from",
+        "to",
+        "profile",
+        "key_file",
+        "report",
+        "out",
+        "role_map",
+        "url",
+        "template",
+        "name",
+        "database",
+        "shell",
+        "command",
+        "table",
+        "report_html",
+        "to_html",
     ];
 
     /// Every flag that takes a number or a duration: subcommand, flag, values refused, the
@@ -187,6 +206,14 @@ mod tests {
             (&["generate"], "--shard", vec!["1/1000001", "2/1", "0/0"], "1/1000000", describe(&SHARDS)),
             (&["generate"], "--seed", vec!["-1", "18446744073709551616"], "18446744073709551615", describe(&SEED)),
             (&["preview"], "--rows", vec!["0", "1001", "18446744073709551616"], "1000", describe(&PREVIEW_ROWS)),
+            (
+                &["run"],
+                "--report-min-count",
+                vec!["0", "1000000001", "18446744073709551616"],
+                "1000000000",
+                describe(&MIN_COUNT),
+            ),
+            (&["generate"], "--report-min-count", vec!["0", "1000000001"], "1000000000", describe(&MIN_COUNT)),
             (&["verify"], "--max-same-rate", vec!["-0.1", "1.5", "NaN", "inf"], "1", describe(&SAME_RATE)),
             (
                 &["branch", "prune"],

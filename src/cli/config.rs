@@ -95,6 +95,8 @@ pub struct RunConfig {
     pub verify: bool,
     /// `--report FILE`, never in or over a file target.
     pub report: Option<PathBuf>,
+    /// `--report-html FILE`, never in or over a file target.
+    pub report_html: Option<PathBuf>,
     /// `--json`: the final summary as JSON on stdout.
     pub json: bool,
     pub options: RunOptions,
@@ -140,7 +142,23 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
                 "write the report to a file (--report FILE), or leave out --json",
             ));
         }
-        check_report_outside(report, &to)?;
+        check_report_outside("--report", report, &to)?;
+    }
+    if let Some(page) = &args.report_html {
+        if is_stdout(page) {
+            return Err(Error::Usage(
+                "--report-html -: the page is written to a file; name one (--report-html FILE), or write the JSON \
+                 report (--report FILE) and turn it into a page with doppel report"
+                    .to_string(),
+            ));
+        }
+        if args.report.as_deref() == Some(page.as_path()) {
+            return Err(Error::Usage(format!(
+                "--report-html {}: the same file as --report; give the page and the JSON report different names",
+                page.display()
+            )));
+        }
+        check_report_outside("--report-html", page, &to)?;
     }
     check_verify_target(args.verify, &from, &to)?;
     let from_postgres = matches!(from, Location::Postgres(_));
@@ -184,7 +202,9 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
         threads: args.threads.map(usize::from).unwrap_or(cores),
         jobs: args.jobs.map(usize::from).unwrap_or(cores.min(4)),
         batch_rows: args.batch_rows as usize,
-        collect_risk: args.report.is_some(),
+        collect_risk: args.report.is_some() || args.report_html.is_some(),
+        utility: (args.report.is_some() || args.report_html.is_some())
+            .then_some(crate::utility::Options { min_count: args.report_min_count }),
     };
     Ok(RunConfig {
         existing: Existing::from_flags(args.replace, args.force, args.terminate_connections, args.swap_timeout),
@@ -195,6 +215,7 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
         role_map,
         verify: args.verify,
         report: args.report,
+        report_html: args.report_html,
         json: args.json,
         options,
     })
@@ -223,14 +244,14 @@ fn check_verify_target(verify: bool, from: &Location, to: &Location) -> Result<(
 
 /// The report is published after the target: never in or over a file target, which the
 /// publish replaces.
-fn check_report_outside(report: &Path, to: &Location) -> Result<()> {
+fn check_report_outside(flag: &str, report: &Path, to: &Location) -> Result<()> {
     if !is_stdout(report)
         && let Location::Parquet(target) | Location::Dump(target) = to
         && target.as_os_str() != "-"
         && let Some(relation) = overlap(report, target)
     {
         return Err(Error::Usage(format!(
-            "--report {}: {relation} the target {}, which the run replaces when it publishes; write the report \
+            "{flag} {}: {relation} the target {}, which the run replaces when it publishes; write the report \
              beside the target instead",
             report.display(),
             target.display()
@@ -262,6 +283,10 @@ pub struct GenerateConfig {
     pub seed: u64,
     pub file_rows: u64,
     pub threads: usize,
+    /// `--report-html FILE`, never in or over a file target.
+    pub report_html: Option<PathBuf>,
+    /// `--report-min-count`.
+    pub report_min_count: u64,
 }
 
 impl GenerateConfig {
@@ -318,7 +343,17 @@ pub fn resolve_generate(args: GenerateArgs) -> Result<GenerateConfig> {
         _ => {}
     }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    if let Some(page) = &args.report_html {
+        if is_stdout(page) {
+            return Err(Error::Usage(
+                "--report-html -: the page is written to a file; name one (--report-html FILE)".into(),
+            ));
+        }
+        check_report_outside("--report-html", page, &to)?;
+    }
     Ok(GenerateConfig {
+        report_html: args.report_html,
+        report_min_count: args.report_min_count,
         rules: args.rules,
         key_file: args.key.key_file,
         shape,

@@ -12,6 +12,7 @@ mod opened;
 mod preview;
 mod profile;
 mod protect;
+mod report;
 mod run;
 mod scan;
 mod verify;
@@ -227,6 +228,11 @@ pub enum Command {
     /// personal columns from the rules' generators. Deterministic for a key and --seed.
     #[command(after_help = KEYED_HELP)]
     Generate(GenerateArgs),
+    /// Turn a JSON report written by `run --report` into the assessment page: one self-contained
+    /// HTML file (no network, works from file://) showing the run, every column's rule, the
+    /// utility figures and, where present, verify's findings, the subset and the risk figures.
+    #[command(after_help = EXIT_HELP)]
+    Report(ReportArgs),
     /// Print a completion script for SHELL on stdout, generated from these definitions.
     /// bash: `doppel completions bash > ~/.local/share/bash-completion/completions/doppel`;
     /// zsh: into a directory of $fpath as `_doppel`; fish: `~/.config/fish/completions/doppel.fish`.
@@ -317,6 +323,25 @@ pub struct GenerateArgs {
     /// docs/machine-output.md) on stdout (not with --to -, whose dump is on stdout).
     #[arg(long)]
     pub json: bool,
+    /// Write the assessment page to FILE when the generation succeeds: every table and column
+    /// with its rule and the generated data's profile against the source's statistics.
+    #[arg(long, value_name = "FILE")]
+    pub report_html: Option<PathBuf>,
+    /// With --report-html: a kept column's value is named on the page only when at least this
+    /// many generated rows hold it, from 1 to 1000000000.
+    #[arg(long, value_name = "N", default_value_t = crate::utility::DEFAULT_MIN_COUNT, value_parser = bounds::whole::<u64>(bounds::MIN_COUNT))]
+    pub report_min_count: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The JSON report (`doppel run --report FILE`); - is stdin.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// The HTML page to write (written whole, then renamed into place; an existing file is
+    /// replaced); - is stdout.
+    #[arg(long = "to", value_name = "FILE")]
+    pub to_html: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -445,11 +470,20 @@ pub struct RunArgs {
     /// Rows per batch read from the source, from 1 to 1048576. Output is identical for any value.
     #[arg(long, value_name = "N", default_value_t = 8192, value_parser = bounds::whole::<u32>(bounds::BATCH_ROWS))]
     pub batch_rows: u32,
-    /// Write a JSON report (per-table counts, rules hash, key fingerprint, and k-anonymity of
-    /// tables with quasi_identifiers) to FILE; - is stdout (not with --to - or --json, which
-    /// use stdout already).
+    /// Write a JSON report (per-table counts, rules hash, key fingerprint, utility figures, and
+    /// k-anonymity of tables with quasi_identifiers) to FILE; - is stdout (not with --to - or
+    /// --json, which use stdout already).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Write the assessment page (one self-contained HTML file: what was done to every column,
+    /// how the data's distributions survived) to FILE, when the run succeeds.
+    #[arg(long, value_name = "FILE")]
+    pub report_html: Option<PathBuf>,
+    /// With --report or --report-html: a kept column's value is named in the report only when
+    /// at least this many rows hold it (transformed columns never show a value), from 1 to
+    /// 1000000000.
+    #[arg(long, value_name = "N", default_value_t = crate::utility::DEFAULT_MIN_COUNT, value_parser = bounds::whole::<u64>(bounds::MIN_COUNT))]
+    pub report_min_count: u64,
     /// Print the final summary as JSON (schema doppel.run/1, fields in docs/machine-output.md)
     /// on stdout (not with --to -, whose dump is on stdout).
     #[arg(long)]
@@ -530,6 +564,7 @@ pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<()> {
         Command::Profile(args) => profile::profile(args),
         Command::Generate(args) => generate::generate(args, cancel),
         Command::Branch(args) => branch::branch(args),
+        Command::Report(args) => report::report(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
     }

@@ -60,6 +60,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         Some(path) if is_stdout(path) => Some(ReportOut::Stdout),
         Some(path) => Some(ReportOut::File(StagedFile::open(path, &config.inputs())?)),
     };
+    let page_file = config.report_html.as_deref().map(|path| StagedFile::open(path, &config.inputs())).transpose()?;
     let transformer = Transformer::new(&plan, &key);
     // The verification's outcome, for the audit report.
     let verified: Mutex<Option<verify::Report>> = Mutex::new(None);
@@ -84,7 +85,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         config.to.display(),
         audit::summary(&plan, &report, &config.rules, &key.fingerprint())
     ));
-    if let Some(report_file) = report_file {
+    if report_file.is_some() || page_file.is_some() {
         let context = RunContext {
             rules_path: &config.rules,
             rules: &rules,
@@ -95,7 +96,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
             verify: verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take(),
             subset: subset_report,
         };
-        write_report(report_file, &plan, &report, context)?;
+        write_report(report_file, page_file, &plan, &report, context)?;
     }
     if config.json {
         print_json(&summary_json(&config, &report))?;
@@ -120,6 +121,7 @@ fn summary_json(config: &RunConfig, report: &RunReport) -> serde_json::Value {
         "tables": tables,
         "verified": config.verify,
         "report": config.report.as_ref().map(|p| p.display().to_string()),
+        "report_html": config.report_html.as_ref().map(|p| p.display().to_string()),
         "rules_blake3": report.rules_blake3,
         "key_fingerprint": report.key_fingerprint,
     })
@@ -220,29 +222,32 @@ fn verify_staged(
     }
 }
 
-/// Publishes the audit report, after the target.
-fn write_report(out: ReportOut, plan: &Plan, report: &RunReport, context: RunContext<'_>) -> Result<()> {
+/// Publishes the audit report and its page, after the target. The page is drawn from the
+/// report's JSON, as `doppel report` draws it.
+fn write_report(
+    out: Option<ReportOut>,
+    page_file: Option<StagedFile>,
+    plan: &Plan,
+    report: &RunReport,
+    context: RunContext<'_>,
+) -> Result<()> {
     let audit = AuditReport::new(plan, report, context)?;
-    let json = serde_json::to_string_pretty(&audit).map_err(|e| Error::target("the report", e))?;
+    let json = serde_json::to_string_pretty(&audit).map_err(|e| Error::target("the report", e))? + "\n";
     match out {
-        ReportOut::File(file) => file.publish((json + "\n").as_bytes()),
-        ReportOut::Stdout => write_stdout((json + "\n").as_bytes(), "the report"),
+        Some(ReportOut::File(file)) => file.publish(json.as_bytes())?,
+        Some(ReportOut::Stdout) => write_stdout(json.as_bytes(), "the report")?,
+        None => {}
     }
+    if let Some(page_file) = page_file {
+        page_file.publish(super::report::page(&json, "the run's report")?.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// What the run published, for the report: the database, or the files with their hashes.
-fn target_identity(to: &Location) -> Result<Identity> {
+pub(super) fn target_identity(to: &Location) -> Result<Identity> {
     Ok(match to {
-        Location::Postgres(url) => {
-            let params = crate::pg::connect::ConnectParams::from_url(url)?;
-            Identity::Postgres {
-                location: params.location.clone(),
-                database: params.dbname.clone(),
-                server_version: None,
-                snapshot: None,
-                snapshot_taken_at: None,
-            }
-        }
+        Location::Postgres(url) => Identity::database(url)?,
         Location::Parquet(dir) => Identity::Parquet { path: to.display(), files: identity::parquet_files(dir)? },
         Location::Dump(path) if path.as_os_str() == "-" => Identity::SqlDump { path: "-".into(), file: None },
         Location::Dump(path) => {

@@ -52,6 +52,8 @@ pub struct RunOptions {
     /// audit report's `risk`; see [`crate::audit::risk`]). A table with quasi-identifiers is
     /// then always decoded, never copied as raw COPY data.
     pub collect_risk: bool,
+    /// Collect the report's utility figures beside the transform (`None`: not asked for).
+    pub utility: Option<crate::utility::Options>,
 }
 
 /// What a run did, per table. Names and counts only.
@@ -68,6 +70,10 @@ pub struct TableReport {
     /// The output's equivalence classes on the quasi-identifiers, when counted.
     #[serde(skip)]
     pub risk: Option<ClassCounts>,
+    /// The utility figures, when asked for and the rows were decoded (not for a table
+    /// copied unchanged: its output is its source).
+    #[serde(skip)]
+    pub utility: Option<crate::utility::Utility>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -150,6 +156,7 @@ pub fn run_checked(
                 bytes_written: 0,
                 seconds: 0.0,
                 risk: None,
+                utility: None,
             }
         })
         .collect();
@@ -300,32 +307,56 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
         }
         _ => None,
     };
-    let (rows_read, rows, bytes) = match raw {
-        Some(chunks) => copy_unchanged(chunks, table_sink, &progress, shared)?,
+    let ((rows_read, rows, bytes), utility) = match raw {
+        Some(chunks) => (copy_unchanged(chunks, table_sink, &progress, shared)?, None),
         None => {
-            let stream = read_batches(table, &transform, request.as_ref(), classes.is_some(), shared)?;
-            transform_batches(&table.name, stream, &transform, table_sink, &progress, shared, classes.as_mut())?
+            let mut collector = shared.options.utility.map(|o| crate::utility::TableCollector::new(table, o));
+            let decoded = Decoded { quasi_identifiers: classes.is_some(), all: collector.is_some() };
+            let stream = read_batches(table, &transform, request.as_ref(), decoded, shared)?;
+            let observers = Observers { classes: classes.as_mut(), utility: collector.as_mut() };
+            let counts = transform_batches(&table.name, stream, &transform, table_sink, &progress, shared, observers)?;
+            (counts, collector.map(|c| c.finish()))
         }
     };
     let risk = classes.map(ClassCounter::finish).transpose()?;
     let seconds = table_started.elapsed().as_secs_f64();
     progress.finish();
-    Ok(TableReport { table: table.name.clone(), action: "copy", rows_read, rows, bytes_written: bytes, seconds, risk })
+    Ok(TableReport {
+        table: table.name.clone(),
+        action: "copy",
+        rows_read,
+        rows,
+        bytes_written: bytes,
+        seconds,
+        risk,
+        utility,
+    })
+}
+
+/// Which columns must be decoded beyond those the rules read.
+#[derive(Debug, Clone, Copy)]
+struct Decoded {
+    /// The quasi-identifiers: the risk count reads them.
+    quasi_identifiers: bool,
+    /// Every column: the utility figures profile each source column.
+    all: bool,
 }
 
 /// The batches of one table: with the columns no rule reads carried undecoded when the sink
 /// takes raw COPY data the source can give ([`crate::pg::carried`]), else every column decoded.
-/// With `counting_classes`, the quasi-identifiers are decoded too (the risk count reads them).
 fn read_batches(
     table: &TablePlan,
     transform: &TableTransform,
     request: Option<&RawRequest>,
-    counting_classes: bool,
+    decoded: Decoded,
     shared: &Shared<'_>,
 ) -> Result<BatchStream> {
     let batch_rows = shared.options.batch_rows.max(1);
     let mut carried = transform.unread_columns(table.schema.fields().len());
-    if counting_classes {
+    if decoded.all {
+        carried.clear();
+    }
+    if decoded.quasi_identifiers {
         carried.retain(|i| !table.quasi_identifiers.contains(i));
     }
     if let Some(request) = request
@@ -338,9 +369,18 @@ fn read_batches(
     shared.source.read(&table.name, batch_rows)
 }
 
+/// What watches a table's batches go by, for the audit report.
+struct Observers<'o> {
+    /// Counts each output batch's equivalence classes (the risk), on a thread of its own fed
+    /// like the writer.
+    classes: Option<&'o mut ClassCounter>,
+    /// Sees each source batch with its output (the utility figures).
+    utility: Option<&'o mut crate::utility::TableCollector>,
+}
+
 /// Transforms and writes one table's batches: the reader, the transform (on the pool) and
-/// the writer run side by side, and so does `classes`, which counts each output batch (its
-/// own thread, fed like the writer). Returns (rows read, rows written, bytes written).
+/// the writer run side by side, and so do the `observers`. Returns (rows read, rows written,
+/// bytes written).
 fn transform_batches(
     table: &str,
     stream: BatchStream,
@@ -348,8 +388,9 @@ fn transform_batches(
     mut table_sink: Box<dyn TableSink>,
     progress: &Tracker,
     shared: &Shared<'_>,
-    classes: Option<&mut ClassCounter>,
+    observers: Observers<'_>,
 ) -> Result<(u64, u64, u64)> {
+    let Observers { classes, utility: mut collector } = observers;
     let (to_transform, from_reader) = bounded(2);
     let (to_writer, from_transform) = bounded::<arrow_array::RecordBatch>(2);
     std::thread::scope(|scope| -> Result<(u64, u64, u64)> {
@@ -406,6 +447,9 @@ fn transform_batches(
             }
             rows += out.num_rows() as u64;
             progress.add(out.num_rows() as u64);
+            if let Some(collector) = collector.as_deref_mut() {
+                shared.pool.install(|| collector.observe(&batch, &out));
+            }
             if to_writer.send(out).is_err() {
                 break; // the writer failed; its error is collected below
             }

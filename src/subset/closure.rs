@@ -17,7 +17,7 @@ use crate::pg::error::describe_subset_query as describe;
 use crate::secret::DomainKey;
 
 use super::bind::{Subset, Take, Up};
-use super::report::{Reason, SubsetReport, TableReport};
+use super::report::{EdgeReport, Reason, SubsetReport, TableReport};
 use super::sql::{self, Key, TableSql};
 
 /// Keys per query.
@@ -393,7 +393,17 @@ impl Selection {
                 }
             })
             .collect();
-        SubsetReport { tables }
+        let edges = self
+            .subset
+            .edges
+            .iter()
+            .map(|e| EdgeReport {
+                name: e.name.clone(),
+                child: self.subset.tables[e.child].clone(),
+                parent: self.subset.tables[e.parent].clone(),
+            })
+            .collect();
+        SubsetReport { tables, edges }
     }
 }
 

@@ -37,6 +37,16 @@ impl Reason {
 #[derive(Debug, Clone, Serialize)]
 pub struct SubsetReport {
     pub tables: Vec<TableReport>,
+    /// The foreign keys the closure follows (the graph the assessment page draws).
+    pub edges: Vec<EdgeReport>,
+}
+
+/// A foreign key of the subset: `child` references `parent`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EdgeReport {
+    pub name: String,
+    pub child: String,
+    pub parent: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

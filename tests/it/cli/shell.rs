@@ -323,6 +323,7 @@ fn machine_output_matches_the_documented_schemas() {
     assert_eq!(doc["rows"].as_u64(), Some(sum));
     assert!(sum > 0);
     assert_eq!(doc["report"], report.to_str().unwrap());
+    assert_eq!(doc["report_html"], serde_json::Value::Null);
     assert_eq!(doc["target"], target.to_str().unwrap());
     assert!(!stdout(&out).contains(TEST_KEY));
 

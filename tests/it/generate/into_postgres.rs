@@ -14,7 +14,7 @@ use common::*;
 use doppel::generate::profile::Profile;
 
 /// An analysed trade fixture and its profile file (in `dir`).
-fn trade_profile(dir: &Path) -> (String, PathBuf) {
+pub fn trade_profile(dir: &Path) -> (String, PathBuf) {
     let c = cluster();
     let db = c.trade();
     c.psql(&db, "ANALYZE");
@@ -28,7 +28,7 @@ fn trade_profile(dir: &Path) -> (String, PathBuf) {
     (db, file)
 }
 
-fn generate(profile: &Path, to: &str, extra: &[&str]) -> std::process::Output {
+pub fn generate(profile: &Path, to: &str, extra: &[&str]) -> std::process::Output {
     let rules = root().join("tests/fixtures/pg/trade.toml");
     let args = [
         &["generate", "--rules", rules.to_str().unwrap(), "--profile", profile.to_str().unwrap(), "--to", to][..],

@@ -1,5 +1,5 @@
 //! `doppel generate` and `doppel profile`, and the benchmark fixture generator.
 
 mod bench_fixture;
-mod into_postgres;
+pub mod into_postgres;
 mod profile;

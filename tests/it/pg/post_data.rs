@@ -38,7 +38,7 @@ fn post_data_over_several_connections_builds_the_schema_one_connection_builds() 
         let options = TargetOptions { jobs, ..TargetOptions::default() };
         let sink = PostgresSink::create_with(&c.url(&target), &c.url(&source_db), source.snapshot(), &options)
             .unwrap_or_else(|e| panic!("{e}"));
-        let run = RunOptions { threads: 2, jobs: 2, batch_rows: 100, collect_risk: false };
+        let run = RunOptions { threads: 2, jobs: 2, batch_rows: 100, collect_risk: false, utility: None };
         let transformer = Transformer::new(&plan, &key);
         pipeline::run(&plan, &transformer, &source, Box::new(sink), &run, &AtomicBool::new(false), key.fingerprint())
             .unwrap_or_else(|e| panic!("--jobs {jobs}: {e}\n{}", c.log()));

@@ -34,7 +34,7 @@ fn run_into(source_db: &str, rules: &Path, target_db: &str) -> (Plan, Result<Run
         let with_password = |db: &str| c.url(db).replace("postgres@", "postgres:s3cret@");
         let sink = PostgresSink::create(&with_password(target_db), &with_password(source_db), source.snapshot())?;
         let transformer = Transformer::new(&plan, &key);
-        let options = RunOptions { threads: 2, jobs: 2, batch_rows: 100, collect_risk: false };
+        let options = RunOptions { threads: 2, jobs: 2, batch_rows: 100, collect_risk: false, utility: None };
         pipeline::run(
             &plan,
             &transformer,

@@ -9,7 +9,8 @@
 //! - the Parquet output, every column of every file rendered by the crate's reader (strings
 //!   and binaries as text, everything else in Arrow's display form);
 //! - stdout and stderr of scan, both runs and verify, at `--log debug`;
-//! - both runs' `--report` JSON and verify's `--report` JSON;
+//! - both runs' `--report` JSON and `--report-html` page (its text with the HTML escapes
+//!   undone, too), and verify's `--report` JSON;
 //! - the output of `doppel verify`, which must also pass (exit 0) on both outputs.
 
 use crate::common;
@@ -321,8 +322,13 @@ fn canary_run(delivery_notes: bool) {
     for (to, report) in
         [(c.url(&target), dir.path().join("pg.json")), (parquet.display().to_string(), dir.path().join("pq.json"))]
     {
-        let out =
-            doppel_run_saying(&rules, &c.url(&db), &to, &["--log", "debug", "--report", report.to_str().unwrap()]);
+        let page = report.with_extension("html");
+        let out = doppel_run_saying(
+            &rules,
+            &c.url(&db),
+            &to,
+            &["--log", "debug", "--report", report.to_str().unwrap(), "--report-html", page.to_str().unwrap()],
+        );
         assert!(
             out.status.success(),
             "run into {to} with the suggested rules:\n{}\nrules:\n{rules_text}",
@@ -331,6 +337,10 @@ fn canary_run(delivery_notes: bool) {
         assert!(stderr(&out).contains("DEBUG"), "not at debug level");
         search.look(&format!("the log of the run into {to}"), &all_output(&out));
         search.look(&format!("the report of the run into {to}"), &std::fs::read_to_string(&report).unwrap());
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert!(html.contains("<svg"), "the page of the run into {to} has no chart");
+        search.look(&format!("the page of the run into {to}"), &html);
+        search.look(&format!("the page of the run into {to}, unescaped"), &unescape_html(&html));
         logs.push(to);
     }
     assert_eq!(c.scalar(&target, "SELECT count(*) FROM customers"), PEOPLE.to_string());
@@ -368,4 +378,9 @@ fn canary_run(delivery_notes: bool) {
         "personal values escaped with the rules scan suggested:\n- {}\nrules:\n{rules_text}",
         search.findings.join("\n- ")
     );
+}
+
+/// `text` with the page's character references undone (what a reader of the page sees).
+fn unescape_html(text: &str) -> String {
+    text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
 }

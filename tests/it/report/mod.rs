@@ -1,0 +1,7 @@
+//! The assessment page (`run --report-html`, `doppel report`): drawn in a real browser, and
+//! its utility figures checked against values computed independently.
+
+mod browser;
+mod figures;
+mod flags;
+mod generated;
