@@ -12,6 +12,20 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# The dump source parses SQL with PostgreSQL's own parser (the pg_query crate), whose build
+# runs bindgen, which loads libclang. A fresh Debian machine (CI runs as root) lacks it:
+# install Debian's libclang-dev once. protoc is not needed (pg_query ships its generated code).
+if ! compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null && ! compgen -G "/usr/lib/*/libclang*.so*" >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing libclang-dev (pg_query's build needs libclang)" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libclang-dev >/dev/null
+  else
+    echo "test.sh: libclang not found; install it (Debian/Ubuntu: apt-get install libclang-dev), see docs/install.md" >&2
+    exit 1
+  fi
+fi
+
 PYARROW_VERSION=26.0.1
 PYYAML_VERSION=6.0.3
 VENV="$PWD/target/pyenv"

@@ -105,8 +105,10 @@ impl RunConfig {
     /// the rules, the key file.
     pub fn inputs(&self) -> Vec<PathBuf> {
         let mut paths = vec![self.rules.clone()];
-        if let Location::Parquet(dir) = &self.from {
-            paths.push(dir.clone());
+        if let Location::Parquet(path) | Location::Dump(path) = &self.from
+            && path.as_os_str() != "-"
+        {
+            paths.push(path.clone());
         }
         paths.extend(self.key_file.clone());
         paths
@@ -115,7 +117,7 @@ impl RunConfig {
 
 /// Resolves `run`'s flags; `subset` says whether the rules have a `[subset]` section.
 pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
-    let from = Location::parse(&args.from);
+    let from = Location::parse_source(&args.from);
     let to = Location::parse(&args.to);
     let dump_to_stdout = matches!(&to, Location::Dump(p) if is_stdout(p));
     if args.json && dump_to_stdout {
