@@ -32,7 +32,7 @@ macro_rules! locations {
         "\
 Locations (--from / --to):
   postgres:// or postgresql:// URL  a PostgreSQL database: a source read under one snapshot, or a
-                                    new target database built from a PostgreSQL source
+                                    new target database built from a PostgreSQL source or a dump
                                     (PG* environment variables fill the gaps); or a libpq
                                     key=value string ('host=db dbname=shop', 'service=prod',
                                     PGSERVICE too); with --replace

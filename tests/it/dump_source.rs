@@ -116,3 +116,95 @@ fn a_plain_dump_on_stdin_gives_the_same_output_and_leaves_no_spool() {
     assert_eq!(parquet_tables(&live), parquet_tables(&out_dir));
     assert!(visible_entries(&tmp).is_empty(), "the spool is removed: {:?}", visible_entries(&tmp));
 }
+
+/// A SQL script without its comment lines.
+fn without_comments(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines().filter(|l| !l.starts_with("--")).map(|l| format!("{l}\n")).collect()
+}
+
+/// The first line where `a` and `b` differ, with a few lines around it.
+fn first_difference(a: &str, b: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let i = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+    let around = |v: &[&str]| v[i.saturating_sub(3)..(i + 4).min(v.len())].join("\n");
+    format!("line {}:\n--- live\n{}\n--- dump\n{}", i + 1, around(&a), around(&b))
+}
+
+#[test]
+fn every_dump_format_gives_the_live_sources_sql_dump_comment_lines_aside() {
+    let c = cluster();
+    for (fixture, db) in [("club", c.club()), ("trade", c.trade())] {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = fixture_rules(fixture);
+        let live = dir.path().join("live.sql");
+        ok(&doppel_run(&rules, &c.url(&db), live.to_str().unwrap(), &[]), "live run");
+        let expected = without_comments(&live);
+        for dump in dumps(&db, dir.path()) {
+            let out = dir.path().join(format!("from-{}.sql", dump.extension().unwrap().to_string_lossy()));
+            ok(&doppel_run(&rules, dump.to_str().unwrap(), out.to_str().unwrap(), &[]), &dump.display().to_string());
+            let got = without_comments(&out);
+            assert!(got == expected, "{fixture} from {}: {}", dump.display(), first_difference(&expected, &got));
+        }
+    }
+}
+
+/// Every user table's rows in `db`, each table's in column order, as COPY text.
+fn database_rows(db: &str) -> Vec<(String, String)> {
+    let c = cluster();
+    let tables = c.psql(
+        db,
+        "SELECT format('%I.%I', n.nspname, c.relname), c.relnatts FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+    );
+    tables
+        .lines()
+        .map(|l| {
+            let (t, n) = l.split_once('|').unwrap();
+            let order: Vec<String> = (1..=n.parse::<usize>().unwrap()).map(|i| i.to_string()).collect();
+            (t.to_string(), c.psql(db, &format!("COPY (SELECT * FROM {t} ORDER BY {}) TO STDOUT", order.join(", "))))
+        })
+        .collect()
+}
+
+/// A database name no test uses, for doppel to create.
+fn new_database_name(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    format!("{prefix}_{}_{n}", std::process::id())
+}
+
+#[test]
+fn every_dump_format_gives_the_live_sources_database() {
+    let c = cluster();
+    for (fixture, db) in [("club", c.club()), ("trade", c.trade())] {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = fixture_rules(fixture);
+        let live = new_database_name(&format!("{fixture}_live"));
+        ok(&doppel_run(&rules, &c.url(&db), &c.url(&live), &[]), "live run");
+        let (schema, rows, values) = (schema_dump(&live), database_rows(&live), sequences(&live));
+        assert!(!rows.is_empty());
+        for dump in dumps(&db, dir.path()) {
+            let target = new_database_name(&format!("{fixture}_from_dump"));
+            ok(&doppel_run(&rules, dump.to_str().unwrap(), &c.url(&target), &[]), &dump.display().to_string());
+            assert_eq!(schema_dump(&target), schema, "{fixture} from {}: schema", dump.display());
+            assert_eq!(database_rows(&target), rows, "{fixture} from {}: rows", dump.display());
+            assert_eq!(sequences(&target), values, "{fixture} from {}: sequences", dump.display());
+        }
+    }
+}
+
+#[test]
+fn rules_with_a_subset_are_refused_from_a_dump() {
+    let c = cluster();
+    let db = c.trade();
+    let dir = tempfile::tempdir().unwrap();
+    let dump = pg_dump(&db, "c", dir.path(), "dump.custom");
+    let rules = root().join("rules/northwind_subset");
+    let out_dir = dir.path().join("out");
+    let out = doppel_run(&rules, dump.to_str().unwrap(), out_dir.to_str().unwrap(), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("[subset] section, which is not available from a dump file"), "{}", stderr(&out));
+    assert!(!out_dir.exists());
+}

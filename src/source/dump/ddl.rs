@@ -532,6 +532,60 @@ fn line_at(text: &str, first: u64, at: i32) -> u64 {
     first + text.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() as u64
 }
 
+/// Where the entry of the statement at `at` begins in `text`: the comment header (pg_dump's
+/// `--\n-- Name: …`) before the statement, after the empty lines that end the entry before.
+/// `at` is a statement's location: its first token, or just after the `;` before it.
+fn entry_start(text: &str, at: usize) -> usize {
+    let mut p = at.min(text.len());
+    // The rest of the line of a `;` before the statement.
+    if let Some(end) = text[p..].find('\n')
+        && text[p..p + end].trim().is_empty()
+        && !text[..p].ends_with('\n')
+    {
+        p += end + 1;
+    }
+    // Back over the comment and empty lines before the statement.
+    while p > 0 {
+        let line_start = text[..p - 1].rfind('\n').map_or(0, |i| i + 1);
+        let line = &text[line_start..p];
+        if line.starts_with("--") || line.trim().is_empty() {
+            p = line_start;
+        } else {
+            break;
+        }
+    }
+    p + text[p..].bytes().take_while(|&b| b == b'\n').count()
+}
+
+/// A section's text from its first statement to its last: without pg_dump's opening and
+/// closing comment lines, nor the comment header of the table data that follows pre-data.
+fn section_body(text: &str) -> String {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let is_text = |l: &&str| !l.starts_with("--") && !l.trim().is_empty();
+    match (lines.iter().position(is_text), lines.iter().rposition(is_text)) {
+        (Some(first), Some(last)) => lines[first..=last].concat(),
+        _ => String::new(),
+    }
+}
+
+/// A statement for which pg_dump selects a tablespace: an index, or a constraint that builds one.
+fn builds_index(stmt: &NodeEnum) -> bool {
+    match stmt {
+        NodeEnum::IndexStmt(_) => true,
+        NodeEnum::AlterTableStmt(a) => a.cmds.iter().any(|c| match node(c) {
+            Some(NodeEnum::AlterTableCmd(cmd)) => match cmd.def.as_deref().and_then(node) {
+                Some(NodeEnum::Constraint(c)) => matches!(
+                    ConstrType::try_from(c.contype),
+                    Ok(ConstrType::ConstrPrimary | ConstrType::ConstrUnique | ConstrType::ConstrExclusion)
+                ),
+                _ => false,
+            },
+            _ => false,
+        }),
+        _ => false,
+    }
+}
+
 /// Reads `script`'s DDL; errors are messages naming the line (the caller names the file).
 pub fn read(script: &Script) -> Result<DumpSchema, String> {
     let mut c = Collector::default();
@@ -540,6 +594,7 @@ pub fn read(script: &Script) -> Result<DumpSchema, String> {
     let mut preamble = String::new();
     let mut seen_data = false;
     let mut in_preamble = true;
+    let mut tablespace_set = false;
     for piece in &script.pieces {
         let sql = match piece {
             Piece::Copy(_) => {
@@ -549,10 +604,14 @@ pub fn read(script: &Script) -> Result<DumpSchema, String> {
             Piece::Sql(sql) => sql,
         };
         let mut post_from: Option<usize> = None;
+        // Where pg_dump would say `SET default_tablespace` in a post-data section of its own.
+        let mut tablespace_at: Option<usize> = None;
         for s in &sql.statements {
             let Some(stmt) = s.stmt.as_deref().and_then(node) else { continue };
             let line = line_at(&sql.text, sql.first_line, s.stmt_location);
-            let is_set = matches!(stmt, NodeEnum::VariableSetStmt(_))
+            // pg_dump's session settings; not those it says before the entries that need them.
+            let is_set = matches!(stmt, NodeEnum::VariableSetStmt(v)
+                    if !matches!(v.name.as_str(), "default_tablespace" | "default_table_access_method" | "session_authorization"))
                 || matches!(stmt, NodeEnum::SelectStmt(sel) if strings_of_call(sel) == Some("set_config"));
             if in_preamble && is_set {
                 preamble.push_str(statement_text(&sql.text, s));
@@ -572,15 +631,30 @@ pub fn read(script: &Script) -> Result<DumpSchema, String> {
             if seen_data && post_from.is_none() {
                 post_from = Some(s.stmt_location.max(0) as usize);
             }
+            if seen_data && !tablespace_set && tablespace_at.is_none() && builds_index(stmt) {
+                tablespace_at = Some(s.stmt_location.max(0) as usize);
+            }
+            if seen_data && matches!(stmt, NodeEnum::VariableSetStmt(v) if v.name == "default_tablespace") {
+                tablespace_set = true;
+            }
         }
         if !seen_data {
             pre_data.push_str(&sql.text);
         } else if let Some(from) = post_from {
             // From the first statement after the data on (comments before it included).
-            let start = sql.text[..from.min(sql.text.len())].rfind(";").map_or(0, |i| i + 1);
-            post_data.push_str(&sql.text[start..]);
+            let start = entry_start(&sql.text, from);
+            match tablespace_at.map(|at| entry_start(&sql.text, at).max(start)) {
+                Some(at) => {
+                    post_data.push_str(&sql.text[start..at]);
+                    post_data.push_str("SET default_tablespace = '';\n\n");
+                    post_data.push_str(&sql.text[at..]);
+                    tablespace_set = true;
+                }
+                None => post_data.push_str(&sql.text[start..]),
+            }
         }
     }
+    let (pre_data, post_data) = (section_body(&pre_data), section_body(&post_data));
     if let Some((name, line)) = c.partitions.first() {
         return Err(format!(
             "line {line}: table {name} is a partition; dumps with partitioned tables cannot be read as a source in \

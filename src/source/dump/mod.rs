@@ -16,6 +16,7 @@
 //! | [`input`]  | the plain script on disk, spooling stdin and archives                 |
 //! | [`script`] | the line scanner: SQL pieces, COPY blocks, refusals of hostile scripts |
 //! | [`ddl`]    | the schema, sequences and sections from the parsed SQL                 |
+//! | `rows`     | one table's rows from its COPY block: decoded batches, or raw text     |
 //! | [`types`]  | a column type's name → what the catalog would say of it                |
 //!
 //! What a dump cannot tell: statistics (row estimates are exact counts of its COPY rows
@@ -25,25 +26,29 @@
 pub mod ddl;
 pub mod detect;
 pub mod input;
+mod rows;
 pub mod script;
 pub mod types;
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::io::{BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{RecordBatch, RecordBatchOptions, new_null_array};
-use arrow_schema::{Schema, SchemaRef};
+use arrow_schema::Schema;
 
 use crate::error::{Error, Result};
 use crate::pg::catalog::PgTable;
-use crate::pg::decode::{RowDecoder, RowFailure, RowProblem};
+use crate::pg::decode::RowDecoder;
+use crate::pg::raw_copy::{CopyFormat, RawRequest};
 use crate::progress::Total;
 use crate::schema::SourceTable;
-use crate::source::{BatchStream, Source};
+use crate::source::{BatchStream, RawStream, Source};
+use rows::{BlockLines, RawRows, Rows};
 
+use crate::pg::types::ColumnKind;
+use crate::schema::{DumpedSchema, SequenceState};
 pub use ddl::{DumpSchema, Sequence};
 pub use detect::Format;
 use script::CopyBlock;
@@ -146,9 +151,37 @@ impl DumpSource {
         self.format
     }
 
-    /// The dump's sequences, sections and tables as its DDL describes them.
-    pub fn schema(&self) -> &DumpSchema {
-        &self.schema
+    /// The schema as the database and SQL dump targets rebuild it: the dump's sections and
+    /// its sequences' values (a sequence the dump does not set is unused: 1, not called).
+    pub fn dumped_schema(&self) -> DumpedSchema {
+        let owner_column = |owner: &Option<(String, String)>| {
+            let (table, column) = owner.as_ref()?;
+            let t = self.pg_tables.iter().find(|t| &t.name() == table)?;
+            let c = t.columns.iter().find(|c| &c.name == column)?;
+            matches!(c.kind, ColumnKind::Int16 | ColumnKind::Int32 | ColumnKind::Int64)
+                .then(|| (table.clone(), column.clone()))
+        };
+        DumpedSchema {
+            preamble: self.schema.preamble.clone(),
+            pre_data: self.schema.pre_data.clone(),
+            post_data: self.schema.post_data.clone(),
+            tables: self.pg_tables.iter().map(|t| (t.schema_name.clone(), t.table_name.clone())).collect(),
+            sequences: self
+                .schema
+                .sequences
+                .iter()
+                .map(|s| {
+                    let (last_value, is_called) = s.value.unwrap_or((1, false));
+                    SequenceState {
+                        schema: s.schema.clone(),
+                        name: s.name.clone(),
+                        last_value,
+                        is_called,
+                        owner: if s.ascending { owner_column(&s.owner) } else { None },
+                    }
+                })
+                .collect(),
+        }
     }
 
     pub fn location(&self) -> &str {
@@ -161,6 +194,16 @@ impl DumpSource {
             .enumerate()
             .find(|(_, t)| t.name() == name)
             .ok_or_else(|| Error::source(&self.location, format!("no table {name} in the dump")))
+    }
+}
+
+impl DumpSource {
+    /// The rows of `block` (of `table`), line by line.
+    fn lines(&self, table: &str, block: &CopyBlock) -> Result<BlockLines> {
+        let open = |e: std::io::Error| Error::source(&self.location, format!("cannot read the dump ({e})"));
+        let mut file = File::open(&self.file).map_err(open)?;
+        file.seek(SeekFrom::Start(block.offset)).map_err(open)?;
+        Ok(BlockLines::new(BufReader::with_capacity(1 << 20, file), &self.location, table, block.line + 1))
     }
 }
 
@@ -178,127 +221,26 @@ impl Source for DumpSource {
         let copied: Vec<usize> = pg.columns.iter().enumerate().filter(|(_, c)| !c.generated).map(|(i, _)| i).collect();
         let copied_schema = Arc::new(Schema::new(copied.iter().map(|&i| schema.field(i).clone()).collect::<Vec<_>>()));
         let kinds = copied.iter().map(|&i| pg.columns[i].kind).collect();
-        let mut file =
-            File::open(&self.file).map_err(|e| Error::source(&self.location, format!("cannot read the dump ({e})")))?;
-        file.seek(SeekFrom::Start(block.offset)).map_err(|e| Error::source(&self.location, e))?;
-        Ok(Box::new(Rows {
-            input: BufReader::with_capacity(1 << 20, file),
-            decoder: RowDecoder::new(copied_schema, kinds, batch_rows),
-            schema,
-            copied,
-            names: pg.columns.iter().filter(|c| !c.generated).map(|c| c.name.clone()).collect(),
-            location: self.location.clone(),
-            table: table.to_string(),
-            first_line: block.line + 1,
-            line: Vec::new(),
-            done: false,
-        }))
+        let names = pg.columns.iter().filter(|c| !c.generated).map(|c| c.name.clone()).collect();
+        let decoder = RowDecoder::new(copied_schema, kinds, batch_rows);
+        Ok(Box::new(Rows::new(self.lines(table, block)?, decoder, schema, copied, names)))
+    }
+
+    /// A table's COPY text as the dump holds it, when asked for all its columns in the
+    /// dump's order (rows checked for their field count and UTF-8, never decoded).
+    fn read_raw(&self, table: &str, request: &RawRequest) -> Result<Option<RawStream>> {
+        let (_, pg) = self.table(table)?;
+        let copied: Vec<usize> = pg.columns.iter().enumerate().filter(|(_, c)| !c.generated).map(|(i, _)| i).collect();
+        if request.format != CopyFormat::Text || request.columns != copied {
+            return Ok(None);
+        }
+        match self.blocks.get(table) {
+            None => Ok(Some(Box::new(std::iter::empty()))),
+            Some(block) => Ok(Some(Box::new(RawRows::new(self.lines(table, block)?, copied.len())))),
+        }
     }
 
     fn expected_rows(&self, table: &str) -> Option<Total> {
         Some(Total::Exact(self.blocks.get(table).map_or(0, |b| b.rows)))
-    }
-}
-
-/// One table's rows from its COPY block.
-struct Rows {
-    input: BufReader<File>,
-    decoder: RowDecoder,
-    /// The table's full schema (generated columns included).
-    schema: SchemaRef,
-    /// Positions in `schema` of the columns the block holds.
-    copied: Vec<usize>,
-    names: Vec<String>,
-    location: String,
-    table: String,
-    /// Line of the dump holding row 1.
-    first_line: u64,
-    line: Vec<u8>,
-    done: bool,
-}
-
-impl Rows {
-    fn failure(&self, f: &RowFailure) -> Error {
-        let line = self.first_line + f.row - 1;
-        let what = match (&f.problem, f.column) {
-            (RowProblem::FieldCount { expected, found }, _) => {
-                format!(
-                    "the row has {found} fields, the table has {expected} columns; the dump is damaged or was edited"
-                )
-            }
-            (RowProblem::Value(v), Some(c)) => format!("column {}: {v}", self.names[c]),
-            (RowProblem::Value(v), None) => v.to_string(),
-        };
-        Error::source(&self.location, format!("table {}, row {} (line {line}): {what}", self.table, f.row))
-    }
-
-    /// The decoded batch with the columns the dump leaves out (generated) as NULL.
-    fn batch(&mut self) -> Result<RecordBatch> {
-        let decoded = self.decoder.finish_batch().map_err(|e| Error::source(&self.location, e))?;
-        if self.copied.len() == self.schema.fields().len() {
-            return RecordBatch::try_new_with_options(
-                self.schema.clone(),
-                decoded.columns().to_vec(),
-                &RecordBatchOptions::new().with_row_count(Some(decoded.num_rows())),
-            )
-            .map_err(|e| Error::source(&self.location, e));
-        }
-        let rows = decoded.num_rows();
-        let columns = (0..self.schema.fields().len())
-            .map(|i| match self.copied.iter().position(|&c| c == i) {
-                Some(p) => decoded.column(p).clone(),
-                None => new_null_array(self.schema.field(i).data_type(), rows),
-            })
-            .collect();
-        let fields: Vec<_> = self
-            .schema
-            .fields()
-            .iter()
-            .enumerate()
-            .map(
-                |(i, f)| {
-                    if self.copied.contains(&i) { f.as_ref().clone() } else { f.as_ref().clone().with_nullable(true) }
-                },
-            )
-            .collect();
-        let schema = Arc::new(Schema::new_with_metadata(fields, self.schema.metadata().clone()));
-        RecordBatch::try_new_with_options(schema, columns, &RecordBatchOptions::new().with_row_count(Some(rows)))
-            .map_err(|e| Error::source(&self.location, e))
-    }
-
-    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
-        loop {
-            self.line.clear();
-            let n = self.input.read_until(b'\n', &mut self.line).map_err(|e| Error::source(&self.location, e))?;
-            if n == 0 || self.line == b"\\.\n" || self.line == b"\\." || self.line == b"\\.\r\n" {
-                self.done = true;
-                return if self.decoder.has_rows() { self.batch().map(Some) } else { Ok(None) };
-            }
-            let row = self.line.strip_suffix(b"\n").unwrap_or(&self.line);
-            if let Err(f) = self.decoder.push_row(row) {
-                return Err(self.failure(&f));
-            }
-            if self.decoder.batch_full() {
-                return self.batch().map(Some);
-            }
-        }
-    }
-}
-
-impl Iterator for Rows {
-    type Item = Result<RecordBatch>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        match self.next_batch() {
-            Ok(Some(b)) => Some(Ok(b)),
-            Ok(None) => None,
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
     }
 }
