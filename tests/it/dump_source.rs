@@ -208,3 +208,130 @@ fn rules_with_a_subset_are_refused_from_a_dump() {
     assert!(stderr(&out).contains("[subset] section, which is not available from a dump file"), "{}", stderr(&out));
     assert!(!out_dir.exists());
 }
+
+/// The club fixture's plain dump, changed by `edit`, run with the club rules into a Parquet
+/// directory: the run must fail as a source problem (exit 4) naming the dump, publish
+/// nothing, and never print `secret`; returns its stderr.
+fn refused(edit: impl FnOnce(Vec<u8>) -> Vec<u8>, secret: &str) -> String {
+    let c = cluster();
+    let db = c.club();
+    let dir = tempfile::tempdir().unwrap();
+    let plain = pg_dump(&db, "p", dir.path(), "club.sql");
+    let hostile = dir.path().join("hostile.sql");
+    std::fs::write(&hostile, edit(std::fs::read(&plain).unwrap())).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = doppel_run(&fixture_rules("club"), hostile.to_str().unwrap(), out_dir.to_str().unwrap(), &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains(hostile.to_str().unwrap()), "the message names the file: {err}");
+    assert!(!out_dir.exists(), "nothing is published");
+    assert!(secret.is_empty() || !err.contains(secret), "no value in the message: {err}");
+    err
+}
+
+/// `text` with the first line starting with `start` passed to `edit`.
+fn edit_line(text: Vec<u8>, start: &str, edit: impl FnOnce(&str) -> String) -> Vec<u8> {
+    let text = String::from_utf8(text).unwrap();
+    let at = text.find(&format!("\n{start}")).expect("the line is in the dump") + 1;
+    let end = at + text[at..].find('\n').unwrap();
+    let line = edit(&text[at..end]);
+    format!("{}{line}{}", &text[..at], &text[end..]).into_bytes()
+}
+
+/// The `n`th row (1-based) of the COPY block of `table` in `text`.
+fn row_of(text: &[u8], table: &str, n: usize) -> String {
+    let text = std::str::from_utf8(text).unwrap();
+    let block = &text[text.find(&format!("\nCOPY {table} ")).unwrap() + 1..];
+    block.lines().nth(n).unwrap().to_string()
+}
+
+#[test]
+fn a_truncated_dump_is_refused_naming_the_table_and_row() {
+    let err = refused(
+        |text| {
+            let row = row_of(&text, "cd.bookings", 40);
+            let at = String::from_utf8_lossy(&text).find(&row).unwrap() + row.len() / 2;
+            text[..at].to_vec()
+        },
+        "",
+    );
+    assert!(err.contains("table cd.bookings, row 40: the dump ends inside this row"), "{err}");
+}
+
+#[test]
+fn a_row_with_an_extra_field_is_refused_naming_the_table_and_row() {
+    let err = refused(
+        |text| {
+            let row = row_of(&text, "cd.members", 3);
+            edit_line(text, &row, |l| format!("{l}\tEXTRA_FIELD"))
+        },
+        "EXTRA_FIELD",
+    );
+    assert!(err.contains("table cd.members, row 3 ("), "{err}");
+    assert!(err.contains("the row has 9 fields, the table has 8 columns"), "{err}");
+}
+
+#[test]
+fn data_for_a_table_the_ddl_does_not_define_is_refused() {
+    let err = refused(|text| edit_line(text, "COPY cd.facilities ", |l| l.replace("cd.facilities", "cd.ghost")), "");
+    assert!(err.contains("the dump holds data for table cd.ghost, which its DDL does not define"), "{err}");
+}
+
+#[test]
+fn text_that_is_not_utf8_is_refused_in_decoded_and_in_raw_tables() {
+    // cd.members is transformed (decoded), cd.facilities kept whole (its COPY text passed on).
+    for (table, column) in [("cd.members", "column surname: "), ("cd.facilities", "")] {
+        let err = refused(
+            |text| {
+                let row = row_of(&text, table, 2);
+                // A byte 0xff (never in UTF-8) at the end of the row's second field.
+                let mut fields: Vec<String> = row.split('\t').map(str::to_string).collect();
+                fields[1].push('\u{1}');
+                let edited = edit_line(text, &row, |_| fields.join("\t"));
+                edited.into_iter().map(|b| if b == 1 { 0xff } else { b }).collect()
+            },
+            "",
+        );
+        assert!(err.contains(&format!("table {table}, row 2 (")), "{err}");
+        assert!(err.contains(column) && err.contains("UTF-8"), "{err}");
+    }
+}
+
+#[test]
+fn a_dump_that_switches_databases_is_refused() {
+    let err = refused(|text| edit_line(text, "CREATE SCHEMA cd;", |l| format!("\\connect other\n{l}")), "");
+    assert!(err.contains("the dump switches databases (\\connect)"), "{err}");
+}
+
+#[test]
+fn copy_from_program_is_refused() {
+    let err = refused(
+        |text| {
+            edit_line(text, "COPY cd.facilities ", |l| {
+                l.replace("FROM stdin;", "FROM PROGRAM 'touch /tmp/doppel-pwned';")
+            })
+        },
+        "",
+    );
+    assert!(err.contains("COPY cd.facilities FROM PROGRAM runs a shell command: refused"), "{err}");
+    assert!(!Path::new("/tmp/doppel-pwned").exists());
+}
+
+#[test]
+fn an_archive_newer_than_pg_restore_is_refused_naming_both_versions() {
+    let c = cluster();
+    let db = c.club();
+    let dir = tempfile::tempdir().unwrap();
+    let archive = pg_dump(&db, "c", dir.path(), "club.custom");
+    let mut bytes = std::fs::read(&archive).unwrap();
+    // The header: "PGDMP", then the archive format's major, minor and revision bytes.
+    bytes[6] = 99;
+    std::fs::write(&archive, bytes).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = doppel_run(&fixture_rules("club"), archive.to_str().unwrap(), out_dir.to_str().unwrap(), &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains(archive.to_str().unwrap()) && err.contains("archive format 1.99"), "{err}");
+    assert!(err.contains("newer than the installed pg_restore (PostgreSQL 1"), "{err}");
+    assert!(!out_dir.exists());
+}
