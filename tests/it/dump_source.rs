@@ -336,23 +336,6 @@ fn an_archive_newer_than_pg_restore_is_refused_naming_both_versions() {
     assert!(!out_dir.exists());
 }
 
-/// The end-to-end benchmark's database (scripts/bench/fixture.sql) with `customers` and
-/// `orders` rows.
-fn bench_database(customers: u32, orders: u32) -> String {
-    let c = cluster();
-    let db = c.create_database("dump_stream");
-    let out = c
-        .client("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
-        .arg(c.url(&db))
-        .args(["-v", &format!("customers={customers}"), "-v", &format!("orders={orders}"), "-v", "seed=1", "-f"])
-        .arg(root().join("scripts/bench/fixture.sql"))
-        .output()
-        .expect("run psql");
-    assert!(out.status.success(), "fixture.sql: {}", String::from_utf8_lossy(&out.stderr));
-    db
-}
-
 /// `pg_dump -d SRC | tee >(wc -c > SIZE) | time doppel run … --from - --to - | psql -d DST`,
 /// the one-line stream of docs/backup-files.md; returns doppel's peak RSS (KiB, GNU time)
 /// and the dump's size (bytes).
@@ -379,7 +362,7 @@ fn stream(src: &str, rules: &Path, extra: &str, dst: &str, dir: &Path) -> (u64, 
 #[test]
 fn the_one_line_stream_restores_the_live_sources_database() {
     let c = cluster();
-    let db = bench_database(5_000, 15_000);
+    let db = c.bench("dump_stream", 5_000, 15_000, "1");
     let dir = tempfile::tempdir().unwrap();
     let rules = root().join("rules/bench.toml");
     let live = new_database_name("stream_live");
