@@ -420,3 +420,25 @@ fn a_stream_that_fails_halfway_ends_without_its_commit() {
     let script = String::from_utf8_lossy(&out.stdout);
     assert!(script.contains("BEGIN;") && !script.contains("COMMIT;"), "{script}");
 }
+
+#[test]
+fn replace_rebuilds_a_database_from_a_dump_and_verify_reads_a_dump() {
+    let c = cluster();
+    let db = c.club();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = fixture_rules("club");
+    let dump = pg_dump(&db, "d", dir.path(), "club.dir");
+    let target = new_database_name("club_replaced");
+    ok(&doppel_run(&rules, dump.to_str().unwrap(), &c.url(&target), &[]), "first run");
+    c.psql(&target, "DELETE FROM cd.bookings");
+    ok(&doppel_run(&rules, dump.to_str().unwrap(), &c.url(&target), &["--replace"]), "--replace");
+    assert_eq!(
+        c.scalar(&target, "SELECT count(*) FROM cd.bookings"),
+        c.scalar(&db, "SELECT count(*) FROM cd.bookings")
+    );
+    let out = doppel(
+        &["verify", "--rules", rules.to_str().unwrap(), "--from", dump.to_str().unwrap(), "--to", &c.url(&target)],
+        Some(TEST_KEY),
+    );
+    ok(&out, "verify from the dump");
+}
