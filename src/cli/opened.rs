@@ -57,6 +57,14 @@ impl OpenedSource {
             _ => None,
         };
         if let Location::Dump(path) = from {
+            // A dump file is hashed for the report (stdin and directory dumps are named only).
+            let file = match path.file_name() {
+                Some(name) if identify && path.is_file() => Some(
+                    identity::hash_file(path, name.to_string_lossy().into_owned()).map_err(|e| as_source(e, from))?,
+                ),
+                _ => None,
+            };
+            let identity = Some(Identity::SqlDump { path: from.display(), file });
             let dump = DumpSource::open(path)?;
             let dumped = Some(dump.dumped_schema());
             return Ok(OpenedSource { source: Box::new(dump), snapshot: None, dumped, identity });

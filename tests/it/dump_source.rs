@@ -442,3 +442,26 @@ fn replace_rebuilds_a_database_from_a_dump_and_verify_reads_a_dump() {
     );
     ok(&out, "verify from the dump");
 }
+
+#[test]
+fn the_report_names_the_dump_by_its_size_and_blake3() {
+    let c = cluster();
+    let db = c.club();
+    let dir = tempfile::tempdir().unwrap();
+    let dump = pg_dump(&db, "c", dir.path(), "club.custom");
+    let report = dir.path().join("report.json");
+    let out_dir = dir.path().join("out");
+    let out = doppel_run(
+        &fixture_rules("club"),
+        dump.to_str().unwrap(),
+        out_dir.to_str().unwrap(),
+        &["--report", report.to_str().unwrap()],
+    );
+    ok(&out, "run with --report");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let source = &report["source"];
+    assert_eq!(source["kind"], "sql_dump", "{source}");
+    assert_eq!(source["path"], dump.to_str().unwrap());
+    assert_eq!(source["file"]["bytes"], std::fs::metadata(&dump).unwrap().len());
+    assert_eq!(source["file"]["blake3"].as_str().unwrap().len(), 64);
+}
