@@ -13,6 +13,10 @@ ARG RUST_VERSION=1.89
 
 FROM rust:${RUST_VERSION}-bookworm AS build
 WORKDIR /src
+# pg_query (the SQL parser of the dump source) builds with bindgen, which needs libclang.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libclang-dev \
+ && rm -rf /var/lib/apt/lists/*
 COPY Cargo.toml Cargo.lock README.md LICENSE ./
 COPY src ./src
 COPY benches ./benches

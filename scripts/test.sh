@@ -12,6 +12,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# Building doppel needs libclang (the pg_query crate, PostgreSQL's own parser for dump files).
+bash scripts/build-deps.sh
+
 PYARROW_VERSION=26.0.1
 PYYAML_VERSION=6.0.3
 VENV="$PWD/target/pyenv"

@@ -124,3 +124,31 @@ pub fn generated_reads(field: &Field) -> Option<Option<Vec<String>>> {
     metadata.get(PG_GENERATED)?;
     Some(metadata.get(PG_GENERATED_READS).and_then(|t| serde_json::from_str(t).ok()))
 }
+
+/// A schema as a dump file states it, for the targets that rebuild it (a database, a SQL
+/// dump): the dump's own SQL before and after its table data, and its sequences' values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DumpedSchema {
+    /// pg_dump's session settings (`SET …;` lines), which each section runs first.
+    pub preamble: String,
+    /// The SQL before the first table data (pre-data), as in the dump, owners and privileges
+    /// included (the targets filter them as `--role-map` says).
+    pub pre_data: String,
+    /// The SQL after the last table data (post-data).
+    pub post_data: String,
+    /// Every table as `(schema, table)`.
+    pub tables: Vec<(String, String)>,
+    /// Every sequence, in (schema, name) order.
+    pub sequences: Vec<SequenceState>,
+}
+
+/// A sequence's value as a dump sets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SequenceState {
+    pub schema: String,
+    pub name: String,
+    pub last_value: i64,
+    pub is_called: bool,
+    /// `schema.table` and column of the integer column owning it, when it is ascending.
+    pub owner: Option<(String, String)>,
+}

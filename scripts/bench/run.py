@@ -49,6 +49,10 @@ programs, cargo):
      anon-dump    doppel PostgreSQL → SQL dump file (`--to FILE.sql`) with rules/bench.toml
                   and public.orders skipped (customers alone, unique email kept); compared
                   with D (issue 17: at least 0.6× the speed of pg_dump)
+     dump-dump    doppel plain pg_dump file of the whole source (made once, before the timed
+                  runs) → SQL dump file, the same rules as anon-dump (issue 19: a backup
+                  anonymised without a database; the file's orders rows are read past, not
+                  written); compared with anon-dump
 6. Prints, per variant, the median wall time with min and max, rows/s, the throughput ratio
    to its baseline (baseline time / doppel time, paired per repetition: median, min, max),
    CPU time (user + sys of the measured process and the children it waited for: doppel and
@@ -463,6 +467,17 @@ class Bench:
         out.unlink()
         return m
 
+    def dump_to_dump(self, name: str, rep: int, rules: Path, source: Path) -> Measured:
+        """doppel plain dump file → SQL dump file, public.orders skipped."""
+        out = self.work / "dump-dump.sql"
+        out.unlink(missing_ok=True)
+        m = self.doppel_run(name, rep, rules, str(source), str(out), subset=True)
+        rows = self.dump_rows(out, name)
+        if rows != m.rows:
+            raise BenchError(f"{name}: the dump holds {rows} customers rows, doppel reports {m.rows} rows")
+        out.unlink()
+        return m
+
     def dump_rows(self, path: Path, name: str) -> int:
         """Rows of public.customers' COPY block in a plain SQL dump; checked against the source."""
         rows, inside = 0, False
@@ -702,7 +717,7 @@ def load_average() -> str:
 
 
 ALL_VARIANTS = ["a", "b", "anon-pg", "anon-pg-jobs1", "keep-pg", "anon-parquet", "parquet", "keep-parquet", "subset-pg",
-                "verify", "pgdump", "anon-dump"]
+                "verify", "pgdump", "anon-dump", "dump-dump"]
 
 
 def parse_args() -> argparse.Namespace:
@@ -811,6 +826,11 @@ def main() -> int:
             log("preparing the Parquet input (keep-all PostgreSQL → Parquet)")
             bench.doppel_run("parquet-input", 0, RULES_KEEP, server.url(SOURCE_DB), str(parquet_input))
 
+        source_dump = work / "source.sql"
+        if "dump-dump" in args.variants:
+            log("preparing the dump-dump input (pg_dump of the whole source, plain)")
+            subprocess.run(["pg_dump", "-f", str(source_dump), "-d", SOURCE_DB], env=env, check=True)
+
         verify_output = "bench_verify_output"
         if "verify" in args.variants:
             log("preparing the output to verify (anonymising PostgreSQL → PostgreSQL)")
@@ -864,6 +884,10 @@ def main() -> int:
                                     lambda rep: bench.to_dump("anon-dump", rep, rules_dump),
                                     baseline="d" if "pgdump" in args.variants else None, subset=True,
                                     ratio_target=TARGET_RATIO_DUMP if "pgdump" in args.variants else None))
+        if "dump-dump" in args.variants:
+            variants.append(Variant("dump-dump", "doppel dump file → SQL dump, rules, orders skipped",
+                                    lambda rep: bench.dump_to_dump("dump-dump", rep, rules_dump, source_dump),
+                                    baseline="anon-dump" if "anon-dump" in args.variants else None, subset=True))
         if "verify" in args.variants:
             cores = len(os.sched_getaffinity(0))
             run_id = f"anon-pg-t{cores}" if "anon-pg" in args.variants and cores in args.threads else None

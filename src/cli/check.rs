@@ -18,7 +18,7 @@ pub const SCHEMA: &str = "doppel.check/1";
 pub fn check(args: CheckArgs) -> Result<()> {
     let json = args.json;
     let rules = args.rules.display().to_string();
-    let from = Location::parse(&args.from).display();
+    let from = Location::parse_source(&args.from).display();
     match check_inner(args) {
         Ok(summary) => {
             if json {
@@ -68,7 +68,7 @@ fn problem_json(p: &Problem) -> Value {
 fn check_inner(args: CheckArgs) -> Result<serde_json::Map<String, Value>> {
     let mut summary = serde_json::Map::new();
     let mut rules = load_rules(&args.rules)?;
-    let source = source::open(&Location::parse(&args.from))?;
+    let source = source::open(&Location::parse_source(&args.from))?;
     let tables = source.tables();
     // Recording a new lock: the old one is what is being replaced, so only the rules bind.
     let old_lock = if args.lock { rules.lock.take() } else { None };

@@ -107,8 +107,10 @@ impl RunConfig {
     /// the rules, the key file.
     pub fn inputs(&self) -> Vec<PathBuf> {
         let mut paths = vec![self.rules.clone()];
-        if let Location::Parquet(dir) = &self.from {
-            paths.push(dir.clone());
+        if let Location::Parquet(path) | Location::Dump(path) = &self.from
+            && path.as_os_str() != "-"
+        {
+            paths.push(path.clone());
         }
         paths.extend(self.key_file.clone());
         paths
@@ -117,7 +119,7 @@ impl RunConfig {
 
 /// Resolves `run`'s flags; `subset` says whether the rules have a `[subset]` section.
 pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
-    let from = Location::parse(&args.from);
+    let from = Location::parse_source(&args.from);
     let to = Location::parse(&args.to);
     let dump_to_stdout = matches!(&to, Location::Dump(p) if is_stdout(p));
     if args.json && dump_to_stdout {
@@ -162,6 +164,15 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
     }
     check_verify_target(args.verify, &from, &to)?;
     let from_postgres = matches!(from, Location::Postgres(_));
+    // A PostgreSQL source or a dump file gives a database or SQL dump target its schema.
+    let has_schema = from_postgres || matches!(from, Location::Dump(_));
+    if subset && matches!(from, Location::Dump(_)) {
+        return Err(Error::Usage(format!(
+            "{}: the rules have a [subset] section, which is not available from a dump file: restore the dump into \
+             a database and read that, or run with rules without [subset]",
+            from.display()
+        )));
+    }
     if subset && !from_postgres {
         return Err(Error::Usage(format!(
             "{}: the rules have a [subset] section, which follows foreign keys: it needs a PostgreSQL source",
@@ -180,7 +191,7 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
     }
     match &to {
         // Without a schema to restore, the target's existing, empty tables are loaded.
-        Location::Postgres(_) if !from_postgres && (args.replace || !role_map.is_empty()) => {
+        Location::Postgres(_) if !has_schema && (args.replace || !role_map.is_empty()) => {
             return Err(Error::Usage(format!(
                 "{}: --replace and --role-map rebuild a database from a PostgreSQL source's schema; from {} \
                  doppel loads the target's existing, empty tables in one transaction: empty them (TRUNCATE) or \
@@ -189,9 +200,9 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
                 from.display()
             )));
         }
-        Location::Dump(_) if !from_postgres => {
+        Location::Dump(_) if !has_schema => {
             return Err(Error::Usage(format!(
-                "{}: a SQL dump target needs a PostgreSQL source in this version of doppel",
+                "{}: a SQL dump target needs a PostgreSQL source or a dump file",
                 to.display()
             )));
         }

@@ -33,15 +33,18 @@ macro_rules! locations {
         "\
 Locations (--from / --to):
   postgres:// or postgresql:// URL  a PostgreSQL database: a source read under one snapshot, or a
-                                    new target database built from a PostgreSQL source
+                                    new target database built from a PostgreSQL source or a dump
                                     (PG* environment variables fill the gaps); or a libpq
                                     key=value string ('host=db dbname=shop', 'service=prod',
                                     PGSERVICE too); with --replace
                                     an existing one is rebuilt beside it and swapped in.
                                     From Parquet: the target's existing, empty tables (schema
                                     made beforehand) are loaded in one transaction
-  a path ending in .sql, or -       a SQL dump target (- is stdout) from a PostgreSQL source:
-                                    a plain script for psql -v ON_ERROR_STOP=1 -f
+  a path ending in .sql, or -       a SQL dump target (- is stdout) from a PostgreSQL source
+                                    or a dump: a plain script for psql -v ON_ERROR_STOP=1 -f
+  --from a file, pg_dump -Fd dir, - a pg_dump output as the source, without a database: plain
+                                    SQL, custom, directory or tar format (told from its
+                                    content); - is a plain dump on stdin
   any other path                    a directory of Parquet files, one <schema>.<table>.parquet
                                     file (or <schema>.<table>/ folder of parts) per table
 "

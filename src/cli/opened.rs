@@ -4,13 +4,16 @@
 //!
 //! ```text
 //! PostgresSource ──(subset applied)──▶ OpenedSource::postgres ─┬─ source()    rows
-//! Parquet files ──────────────────────▶ OpenedSource::files ───┼─ snapshot()  TargetSchema::Source, if any
+//! Parquet files, dump files ──────────▶ OpenedSource::open ────┼─ snapshot()  TargetSchema::Source or
+//!                                                              │              ::Dumped, if any
 //!                                                              └─ identity()  for the report
 //! ```
 
 use crate::audit::{Identity, identity};
 use crate::error::{Error, Result};
+use crate::schema::DumpedSchema;
 use crate::sink::TargetSchema;
+use crate::source::dump::DumpSource;
 use crate::source::postgres::PostgresSource;
 use crate::source::{self, Location, Source};
 
@@ -19,6 +22,8 @@ pub struct OpenedSource {
     source: Box<dyn Source>,
     /// The source's URL and exported snapshot.
     snapshot: Option<(String, String)>,
+    /// A dump file's schema, for the targets that rebuild it.
+    dumped: Option<DumpedSchema>,
     identity: Option<Identity>,
 }
 
@@ -33,7 +38,12 @@ impl OpenedSource {
             snapshot: Some(snapshot.clone()),
             snapshot_taken_at: Some(source.snapshot_taken_at().to_string()),
         };
-        OpenedSource { source: Box::new(source), snapshot: Some((url.to_string(), snapshot)), identity: Some(identity) }
+        OpenedSource {
+            source: Box::new(source),
+            snapshot: Some((url.to_string(), snapshot)),
+            dumped: None,
+            identity: Some(identity),
+        }
     }
 
     /// Any other source, without a snapshot. With `identify`, a Parquet directory's files are
@@ -46,7 +56,20 @@ impl OpenedSource {
             }
             _ => None,
         };
-        Ok(OpenedSource { source: source::open(from)?, snapshot: None, identity })
+        if let Location::Dump(path) = from {
+            // A dump file is hashed for the report (stdin and directory dumps are named only).
+            let file = match path.file_name() {
+                Some(name) if identify && path.is_file() => Some(
+                    identity::hash_file(path, name.to_string_lossy().into_owned()).map_err(|e| as_source(e, from))?,
+                ),
+                _ => None,
+            };
+            let identity = Some(Identity::SqlDump { path: from.display(), file });
+            let dump = DumpSource::open(path)?;
+            let dumped = Some(dump.dumped_schema());
+            return Ok(OpenedSource { source: Box::new(dump), snapshot: None, dumped, identity });
+        }
+        Ok(OpenedSource { source: source::open(from)?, snapshot: None, dumped: None, identity })
     }
 
     /// The rows.
@@ -55,9 +78,13 @@ impl OpenedSource {
     }
 
     /// Where a database or SQL dump target restores its schema from: the source's snapshot,
-    /// if it has one.
+    /// or a dump file's own schema, if the source has one.
     pub fn snapshot(&self) -> Option<TargetSchema<'_>> {
-        self.snapshot.as_ref().map(|(url, snapshot)| TargetSchema::Source { url, snapshot })
+        match (&self.snapshot, &self.dumped) {
+            (Some((url, snapshot)), _) => Some(TargetSchema::Source { url, snapshot }),
+            (None, Some(dumped)) => Some(TargetSchema::Dumped(dumped)),
+            (None, None) => None,
+        }
     }
 
     /// The source as the report names it (`from` shown when nothing was identified).

@@ -13,7 +13,7 @@ use super::output::{data_out, print_json, write_stdout};
 pub const SCHEMA: &str = "doppel.scan/1";
 
 pub fn scan(args: ScanArgs) -> Result<()> {
-    let location = Location::parse(&args.from);
+    let location = Location::parse_source(&args.from);
     // `--out -` is stdout, as without --out.
     let out = data_out(args.out.as_deref(), args.json, "rules")?;
     if let Some(out) = out

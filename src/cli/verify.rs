@@ -25,7 +25,7 @@ pub fn verify(args: VerifyArgs, cancel: &AtomicBool) -> Result<()> {
         ));
     }
     let rules = load_rules(&args.rules)?;
-    let from = Location::parse(&args.from);
+    let from = Location::parse_source(&args.from);
     let to = Location::parse(&args.to);
     if matches!(to, Location::Dump(_)) {
         return Err(Error::Usage(format!(

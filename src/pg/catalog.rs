@@ -92,6 +92,19 @@ impl PgTable {
         Arc::new(Schema::new(fields))
     }
 
+    /// The table as sources present it.
+    pub fn source_table(&self) -> crate::schema::SourceTable {
+        crate::schema::SourceTable {
+            name: self.name(),
+            schema: self.arrow_schema(),
+            primary_key: self.primary_key.clone(),
+            unique_keys: self.unique_keys.clone(),
+            checks: self.checks.clone(),
+            foreign_keys: self.foreign_keys.clone(),
+            row_security: self.row_security,
+        }
+    }
+
     pub fn kinds(&self) -> Vec<ColumnKind> {
         self.columns.iter().map(|c| c.kind).collect()
     }

@@ -251,6 +251,14 @@ impl RowDecoder {
                     continue;
                 }
                 if let ColumnBuilder::Carried(b) = col {
+                    // Checked like decoded text: a dump or a SQL_ASCII database may hold any bytes.
+                    if std::str::from_utf8(raw).is_err() {
+                        return Err(RowFailure {
+                            row,
+                            column: Some(i),
+                            problem: RowProblem::Value(ValueError::InvalidUtf8),
+                        });
+                    }
                     b.append_value(raw);
                     continue;
                 }

@@ -28,6 +28,8 @@ use crate::pg::ident::quote_ident;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoleMap {
     map: BTreeMap<String, String>,
+    /// Privileges of `PUBLIC` are dropped too ([`RoleMap::rewrite_dump`] without a map).
+    drop_public: bool,
 }
 
 impl RoleMap {
@@ -47,7 +49,7 @@ impl RoleMap {
                 return Err(Error::Usage(format!("--role-map: role {from} is mapped twice")));
             }
         }
-        Ok(RoleMap { map })
+        Ok(RoleMap { map, drop_public: false })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -68,7 +70,7 @@ impl RoleMap {
     /// the role is not mapped.
     fn target_of(&self, written: &str) -> Option<String> {
         if written == "PUBLIC" {
-            return Some(written.to_string());
+            return (!self.drop_public).then(|| written.to_string());
         }
         self.map.get(&unquote(written)).map(|to| quote_ident(to))
     }
@@ -76,7 +78,22 @@ impl RoleMap {
     /// Rewrites pg_dump's plain SQL as the module docs say. Also returns the source roles
     /// whose statements were dropped, for the log.
     pub fn rewrite(&self, sql: &str) -> (String, Vec<String>) {
+        self.rewrite_lines(sql, false)
+    }
+
+    /// [`RoleMap::rewrite`] of a whole dump's SQL (a dump file's, with its owners and
+    /// privileges), where pg_dump wrote each of these statements followed by one empty line: a
+    /// dropped statement takes its empty line along, so the SQL reads as pg_dump would have
+    /// written it without the statement. Without a map, privileges of `PUBLIC` go too, as
+    /// `pg_dump --no-owner --no-privileges` leaves out every owner and privilege.
+    pub fn rewrite_dump(&self, sql: &str) -> (String, Vec<String>) {
+        let map = RoleMap { map: self.map.clone(), drop_public: self.is_empty() };
+        map.rewrite_lines(sql, true)
+    }
+
+    fn rewrite_lines(&self, sql: &str, with_empty_line: bool) -> (String, Vec<String>) {
         let mut out = String::with_capacity(sql.len());
+        let mut after_drop = false;
         let mut dropped: Vec<String> = Vec::new();
         let mut quotes = DollarQuotes::default();
         let mut skipping_authorization = false;
@@ -88,6 +105,9 @@ impl RoleMap {
                 continue;
             }
             let statement = line.trim_end_matches(['\n', '\r']);
+            if std::mem::take(&mut after_drop) && with_empty_line && statement.is_empty() {
+                continue;
+            }
             if statement == "RESET SESSION AUTHORIZATION;" && skipping_authorization {
                 skipping_authorization = false;
                 continue;
@@ -99,6 +119,7 @@ impl RoleMap {
                     out.push('\n');
                 }
                 Rewrite::Drop(role) => {
+                    after_drop = true;
                     if statement.starts_with("SET SESSION AUTHORIZATION ") {
                         skipping_authorization = true;
                     }
@@ -252,6 +273,14 @@ impl DollarQuotes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dumps_dropped_statement_takes_its_empty_line_along() {
+        let sql = "CREATE TABLE t (a int);\n\nALTER TABLE t OWNER TO app;\n\nGRANT SELECT ON TABLE t TO PUBLIC;\n\n";
+        let none = RoleMap::default();
+        assert_eq!(none.rewrite_dump(sql).0, "CREATE TABLE t (a int);\n\n");
+        assert_eq!(none.rewrite(sql).0, "CREATE TABLE t (a int);\n\n\nGRANT SELECT ON TABLE t TO PUBLIC;\n\n");
+    }
 
     fn map(pairs: &[&str]) -> RoleMap {
         RoleMap::parse(&pairs.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()

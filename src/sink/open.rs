@@ -6,7 +6,9 @@
 //! | `postgres://…`      | a PostgreSQL source's snapshot      | a new database, or one replaced        |
 //! | `postgres://…`      | a profile's DDL (`generate`)        | a new database, or one replaced        |
 //! | `postgres://…`      | the target's existing, empty tables | those tables, loaded in one transaction |
+//! | `postgres://…`      | a dump file's DDL and sequences     | a new database, or one replaced        |
 //! | `*.sql`, `-`        | a PostgreSQL source's snapshot      | a plain SQL dump                       |
+//! | `*.sql`, `-`        | a dump file's DDL and sequences     | a plain SQL dump                       |
 //! | any other path      | (the batches' own schemas)          | a directory of Parquet files           |
 //!
 //! Whether a combination of flags makes sense for a target is decided before anything is
@@ -23,6 +25,7 @@ use super::postgres::existing::ExistingTablesSink;
 use super::postgres::replace::TargetOptions;
 use super::staging::FileTarget;
 use crate::error::{Error, Result};
+use crate::schema::DumpedSchema;
 use crate::source::Location;
 
 /// Where a database or SQL dump target takes its schema from.
@@ -34,6 +37,8 @@ pub enum TargetSchema<'a> {
     Ddl { pre_data: &'a str, post_data: &'a str },
     /// The target's own existing, empty tables: these, by name and columns.
     Existing(&'a [(String, SchemaRef)]),
+    /// A dump file's own schema and sequence values (`run --from dump`).
+    Dumped(&'a DumpedSchema),
 }
 
 /// Everything a sink is opened with besides its location and schema.
@@ -70,6 +75,9 @@ pub fn open(location: &Location, schema: TargetSchema, options: &SinkOptions) ->
             Box::new(PostgresSink::create_from_ddl(url, pre_data, post_data, &options.database)?)
         }
         (Location::Postgres(url), TargetSchema::Existing(tables)) => Box::new(ExistingTablesSink::open(url, tables)?),
+        (Location::Postgres(url), TargetSchema::Dumped(dumped)) => {
+            Box::new(PostgresSink::create_from_dump(url, dumped, &options.database)?)
+        }
         (Location::Dump(path), TargetSchema::Source { url: source_url, snapshot }) => Box::new(DumpSink::create(
             path,
             &options.files,
@@ -79,9 +87,17 @@ pub fn open(location: &Location, schema: TargetSchema, options: &SinkOptions) ->
             &options.restrict_key,
             &options.database.role_map,
         )?),
+        (Location::Dump(path), TargetSchema::Dumped(dumped)) => Box::new(DumpSink::create_from_dump(
+            path,
+            &options.files,
+            dumped,
+            &options.rules_fingerprint,
+            &options.restrict_key,
+            &options.database.role_map,
+        )?),
         (Location::Dump(_), _) => {
             return Err(Error::Usage(format!(
-                "{}: a SQL dump target takes its schema from a PostgreSQL source",
+                "{}: a SQL dump target takes its schema from a PostgreSQL source or a dump file",
                 location.display()
             )));
         }

@@ -4,16 +4,20 @@
 //! | location                          | source                           |
 //! |-----------------------------------|----------------------------------|
 //! | `postgres://…`, `postgresql://…`, `host=… dbname=…`, `service=…` | PostgreSQL ([`postgres`]) |
-//! | `*.sql`, `-`                      | SQL dump (not in this version)   |
+//! | `-`, a file, a directory with `toc.dat` | a pg_dump output in any format ([`dump`]) |
 //! | any other path                    | a directory of Parquet files ([`parquet`]) |
+//!
+//! [`Location::parse_source`] reads `--from` (a file is a dump whatever its name);
+//! [`Location::parse`] reads `--to` (`*.sql` and `-` are SQL dump targets).
 
+pub mod dump;
 pub mod parquet;
 pub mod postgres;
 pub mod zero_columns;
 
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::pg::raw_copy::{RawChunk, RawRequest};
 use crate::pg::url::redact_url_password;
 use crate::schema::SourceTable;
@@ -86,6 +90,16 @@ impl Location {
         }
     }
 
+    /// `--from`: `-`, a file, or a directory holding pg_dump's `toc.dat` is a dump (its format
+    /// is read from its content); another directory is Parquet; `*.sql` that does not exist is
+    /// a dump (and fails to open as one).
+    pub fn parse_source(s: &str) -> Location {
+        match Location::parse(s) {
+            Location::Parquet(p) if p.is_file() || p.join("toc.dat").is_file() => Location::Dump(p),
+            other => other,
+        }
+    }
+
     /// A printable form; database URLs lose their password.
     pub fn display(&self) -> String {
         match self {
@@ -100,10 +114,7 @@ pub fn open(location: &Location) -> Result<Box<dyn Source>> {
     match location {
         Location::Parquet(dir) => Ok(Box::new(parquet::ParquetSource::open(dir)?)),
         Location::Postgres(url) => Ok(Box::new(postgres::PostgresSource::open(url)?)),
-        Location::Dump(_) => Err(Error::Usage(format!(
-            "{}: SQL dump sources are not supported by this version of doppel; use a Parquet directory",
-            location.display()
-        ))),
+        Location::Dump(path) => Ok(Box::new(dump::DumpSource::open(path)?)),
     }
 }
 

@@ -40,18 +40,7 @@ fn run(rules: &Path, from: &str, to: &str) -> std::process::Output {
 
 /// A new database loaded with the benchmark fixture (small).
 fn bench_fixture() -> String {
-    let c = cluster();
-    let db = c.create_database("drift_bench");
-    let out = c
-        .client("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
-        .arg(c.url(&db))
-        .args(["-v", "customers=10", "-v", "orders=10", "-v", "seed=1", "-f"])
-        .arg(root().join("scripts/bench/fixture.sql"))
-        .output()
-        .expect("run psql");
-    assert!(out.status.success(), "fixture.sql failed: {}", String::from_utf8_lossy(&out.stderr));
-    db
+    cluster().bench("drift_bench", 10, 10, "1")
 }
 
 #[test]

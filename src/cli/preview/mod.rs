@@ -42,7 +42,7 @@ pub fn preview(args: PreviewArgs, color: ColorChoice) -> Result<()> {
     }
     let rules = load_rules(&args.rules)?;
     let key = args.key.load()?;
-    let from = Location::parse(&args.from);
+    let from = Location::parse_source(&args.from);
     let source = source::open(&from)?;
     // As `run` binds: the schema lock's drift guard and every refusal of `check` apply.
     let plan = scan::bind(&rules, source.tables())?;

@@ -81,7 +81,8 @@ use crate::sink::{Sink, TableSink};
 use super::copy_binary::BinaryEncoder;
 use super::copy_in::{copy_thread, start_copy};
 use super::replace::{self, TargetOptions};
-use super::{copy_text, sequences};
+use super::{copy_text, dumped_sql, sequences};
+use crate::schema::DumpedSchema;
 
 /// A PostgreSQL database being built as a [`Sink`].
 pub struct PostgresSink {
@@ -100,6 +101,8 @@ pub struct PostgresSink {
     /// The schema's pre-data and post-data SQL when there is no source to dump it from
     /// ([`PostgresSink::create_from_ddl`]); `source` and `snapshot` are then unused.
     ddl: Option<(Vec<u8>, Vec<u8>)>,
+    /// The sequences' values when they come from a dump file instead of the source.
+    sequence_values: Option<Vec<sequences::SequenceValue>>,
     /// Connection to the target database, for catalog look-ups and the final steps; in
     /// [`PostgresSink::in_transaction`] mode also the one connection everything is loaded through.
     control: Option<Arc<Mutex<Client>>>,
@@ -277,6 +280,23 @@ impl PostgresSink {
         Self::create_inner(target_url, None, Some(ddl), options)
     }
 
+    /// Like [`PostgresSink::create_from_ddl`] from a dump file (`run --from dump`): its
+    /// sections (owners and privileges as `--role-map` says, none without one), and each
+    /// sequence set as the dump sets it, or just above the loaded maximum of the integer
+    /// column owning it when that is higher.
+    pub fn create_from_dump(target_url: &str, dumped: &DumpedSchema, options: &TargetOptions) -> Result<PostgresSink> {
+        let roles = &options.role_map;
+        let section = |body: &str| dumped_sql(&format!("{}\n{body}", dumped.preamble), roles);
+        let ddl = (section(&dumped.pre_data), section(&dumped.post_data));
+        let mut sink = Self::create_inner(target_url, None, Some(ddl), options)?;
+        let values = dumped.sequences.iter().map(|s| {
+            let qualified = format!("{}.{}", quote_ident(&s.schema), quote_ident(&s.name));
+            (qualified, format!("{}.{}", s.schema, s.name), s.last_value, s.is_called)
+        });
+        sink.sequence_values = Some(values.collect());
+        Ok(sink)
+    }
+
     fn create_inner(
         target_url: &str,
         from: Option<(&str, &str)>,
@@ -314,6 +334,7 @@ impl PostgresSink {
             source,
             snapshot: snapshot.to_string(),
             ddl,
+            sequence_values: None,
             control: None,
             in_transaction: false,
             created: false,
@@ -685,6 +706,9 @@ impl PostgresSink {
     /// pseudonymised); without a source, just above that value.
     fn copy_sequences(&mut self) -> Result<usize> {
         let loc = self.target.location.clone();
+        if let Some(values) = &self.sequence_values {
+            return sequences::set_all(&mut *self.control()?, &loc, values);
+        }
         if self.ddl.is_some() {
             return sequences::raise_all(&mut *self.control()?, &loc);
         }

@@ -60,6 +60,7 @@ use crate::pg::catalog::not_valid_constraints;
 use crate::pg::child::schema_section;
 use crate::pg::error::describe;
 use crate::pg::roles::RoleMap;
+use crate::schema::DumpedSchema;
 
 /// How every dump doppel writes begins; an existing file that does not is not replaced
 /// without `--force`.
@@ -166,24 +167,58 @@ impl DumpSink {
     ) -> Result<DumpSink> {
         let source = ConnectParams::from_url(source_url)?;
         let location = target.display().to_string();
-        let stdout = target.as_os_str() == "-";
-        let held = if stdout {
-            None
-        } else {
-            let held = claim(target, &options.inputs)?;
-            if target.is_dir() {
-                return Err(Error::target(&location, "is a directory; --to takes a file name ending in .sql here"));
-            }
-            check_replaceable(target, options)?;
-            Some(held)
-        };
+        let held = claim_target(target, options, &location, restrict_key)?;
         let (tables, sequences) = read_source(&source, snapshot)?;
-        if restrict_key.is_empty() || !restrict_key.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(Error::Usage("the psql restrict key must be letters and digits only".to_string()));
-        }
         let section = |name| schema_section(&source, snapshot, name, Some(restrict_key), roles, &location);
         let pre_data = section("--section=pre-data")?;
         let post_data = section("--section=post-data")?;
+        Self::start(target, options, held, tables, sequences, pre_data, post_data, rules_fingerprint)
+    }
+
+    /// Prepares a dump of a dump file's schema (`dumped`) into `target`: its sections stand
+    /// where pg_dump's of a live source would (with `restrict_key`, owners and privileges as
+    /// `roles` says), its sequences are set as it sets them (see the module docs).
+    pub fn create_from_dump(
+        target: &Path,
+        options: &FileTarget,
+        dumped: &DumpedSchema,
+        rules_fingerprint: &str,
+        restrict_key: &str,
+        roles: &RoleMap,
+    ) -> Result<DumpSink> {
+        let location = target.display().to_string();
+        let held = claim_target(target, options, &location, restrict_key)?;
+        let tables = dumped.tables.iter().map(|(s, t)| (format!("{s}.{t}"), (s.clone(), t.clone()))).collect();
+        let sequences = dumped
+            .sequences
+            .iter()
+            .map(|s| SequenceValue {
+                qualified: format!("{}.{}", quote_ident(&s.schema), quote_ident(&s.name)),
+                last_value: s.last_value,
+                is_called: s.is_called,
+                owner: s.owner.clone(),
+            })
+            .collect();
+        // The dump's pre-data starts with its session settings; post-data gets them as pg_dump
+        // writes them at the top of a section.
+        let pre_data = dumped_section("", &dumped.pre_data, restrict_key, roles);
+        let post_data = dumped_section(&format!("{}\n", dumped.preamble), &dumped.post_data, restrict_key, roles);
+        Self::start(target, options, held, tables, sequences, pre_data, post_data, rules_fingerprint)
+    }
+
+    /// Opens the output and writes the header and pre-data.
+    #[allow(clippy::too_many_arguments)]
+    fn start(
+        target: &Path,
+        options: &FileTarget,
+        held: Option<Claim>,
+        tables: HashMap<String, (String, String)>,
+        sequences: Vec<SequenceValue>,
+        pre_data: Vec<u8>,
+        post_data: Vec<u8>,
+        rules_fingerprint: &str,
+    ) -> Result<DumpSink> {
+        let location = target.display().to_string();
         let out = if let Some(held) = held {
             let staging = partial_path(target, std::process::id());
             let file = std::fs::OpenOptions::new()
@@ -228,6 +263,38 @@ impl DumpSink {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Shared>> {
         self.shared.lock().map_err(|_| Error::target(&self.location, "a writer thread panicked"))
     }
+}
+
+/// Claims the file `target` (none for stdout) and checks it may be written, and that
+/// `restrict_key` is one psql takes.
+fn claim_target(target: &Path, options: &FileTarget, location: &str, restrict_key: &str) -> Result<Option<Claim>> {
+    if restrict_key.is_empty() || !restrict_key.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(Error::Usage("the psql restrict key must be letters and digits only".to_string()));
+    }
+    if target.as_os_str() == "-" {
+        return Ok(None);
+    }
+    let held = claim(target, &options.inputs)?;
+    if target.is_dir() {
+        return Err(Error::target(location, "is a directory; --to takes a file name ending in .sql here"));
+    }
+    check_replaceable(target, options)?;
+    Ok(Some(held))
+}
+
+/// One section of a dump file's schema as pg_dump would write it for a live source: its
+/// header with `restrict_key`, pg_dump's session settings, the dump's SQL, the closing lines;
+/// owners and privileges filtered by `roles` ([`RoleMap::rewrite`]; all of them without a map,
+/// as pg_dump's `--no-owner --no-privileges`).
+fn dumped_section(preamble: &str, body: &str, restrict_key: &str, roles: &RoleMap) -> Vec<u8> {
+    let body = super::dumped_sql(body, roles);
+    let body = String::from_utf8_lossy(&body);
+    format!(
+        "--\n-- PostgreSQL database dump\n--\n\n\\restrict {restrict_key}\n\n-- From a dump file\n\n{preamble}{}\n\n\n--\n\
+         -- PostgreSQL database dump complete\n--\n\n\\unrestrict {restrict_key}\n\n",
+        body.trim_end()
+    )
+    .into_bytes()
 }
 
 /// Refuses to replace the existing file `target` unless `options` allow it (see the module docs).

@@ -22,3 +22,17 @@ pub mod dump;
 pub mod existing;
 pub mod replace;
 pub mod sequences;
+
+/// A dump file's schema SQL with its owners and privileges rewritten by `roles`
+/// ([`crate::pg::roles::RoleMap::rewrite_dump`]): without a map all of them go, as pg_dump's `--no-owner
+/// --no-privileges` would leave them out of a live source's schema.
+pub(crate) fn dumped_sql(text: &str, roles: &crate::pg::roles::RoleMap) -> Vec<u8> {
+    let (text, dropped) = roles.rewrite_dump(text);
+    if !dropped.is_empty() && !roles.is_empty() {
+        tracing::warn!(
+            roles = %dropped.join(", "),
+            "owners and privileges of roles not named by --role-map are not restored"
+        );
+    }
+    text.into_bytes()
+}

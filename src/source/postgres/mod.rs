@@ -129,18 +129,7 @@ impl PostgresSource {
                 ),
             ));
         }
-        let tables = pg_tables
-            .iter()
-            .map(|t| SourceTable {
-                name: t.name(),
-                schema: t.arrow_schema(),
-                primary_key: t.primary_key.clone(),
-                unique_keys: t.unique_keys.clone(),
-                checks: t.checks.clone(),
-                foreign_keys: t.foreign_keys.clone(),
-                row_security: t.row_security,
-            })
-            .collect();
+        let tables = pg_tables.iter().map(PgTable::source_table).collect();
         // The planner's estimates, for progress; a table never analysed has none.
         let expected_rows = catalog::row_estimates(&mut client)
             .map_err(|e| query_error(&e, &params, "reading row estimates (pg_class.reltuples)"))?

@@ -147,6 +147,21 @@ pub fn schema_dump(db: &str) -> String {
         .join("\n")
 }
 
+/// Every sequence of test database `db`, one per line: its name, `last_value/is_called`.
+pub fn sequences(db: &str) -> String {
+    let c = pg::cluster();
+    let names = c.psql(
+        db,
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind = 'S' ORDER BY 1",
+    );
+    names
+        .lines()
+        .map(|s| format!("{s} {}", c.scalar(db, &format!("SELECT last_value || '/' || is_called FROM {s}"))))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Asserts that every table of `plan` has as many rows in `target_db` as in `source_db` (none
 /// when the rules skip it) and the same values in the columns the rules keep.
 pub fn assert_rows_and_kept_values(plan: &Plan, source_db: &str, target_db: &str) {

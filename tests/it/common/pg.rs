@@ -338,6 +338,23 @@ impl Cluster {
         self.dataset("club", &fixture_file("club.sql"))
     }
 
+    /// A new database (named after `prefix`) holding the end-to-end benchmark's fixture
+    /// (scripts/bench/fixture.sql) with `customers` and `orders` rows from `seed`.
+    pub fn bench(&self, prefix: &str, customers: usize, orders: usize, seed: &str) -> String {
+        let db = self.create_database(prefix);
+        let out = self
+            .client("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
+            .arg(self.url(&db))
+            .args(["-v", &format!("customers={customers}"), "-v", &format!("orders={orders}")])
+            .args(["-v", &format!("seed={seed}"), "-f"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench/fixture.sql"))
+            .output()
+            .expect("run psql");
+        assert!(out.status.success(), "fixture.sql failed: {}", String::from_utf8_lossy(&out.stderr));
+        db
+    }
+
     /// A new database holding the SQL file `file`, cloned from a template database into which
     /// the file is loaded once per cluster (so parallel tests share one load).
     pub fn dataset(&self, name: &str, file: &Path) -> String {

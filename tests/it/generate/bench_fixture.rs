@@ -15,19 +15,7 @@ const ORDERS: usize = 900;
 
 /// A new database loaded with the fixture of `seed`.
 fn fixture(seed: &str) -> String {
-    let c = cluster();
-    let db = c.create_database("bench_fixture");
-    let out = c
-        .client("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
-        .arg(c.url(&db))
-        .args(["-v", &format!("customers={CUSTOMERS}"), "-v", &format!("orders={ORDERS}")])
-        .args(["-v", &format!("seed={seed}"), "-f"])
-        .arg(common::root().join("scripts/bench/fixture.sql"))
-        .output()
-        .expect("run psql");
-    assert!(out.status.success(), "fixture.sql failed: {}", String::from_utf8_lossy(&out.stderr));
-    db
+    cluster().bench("bench_fixture", CUSTOMERS, ORDERS, seed)
 }
 
 /// One md5 over every row of both tables, in id order.

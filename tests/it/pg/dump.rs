@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Output;
 
 use common::pg::cluster;
-use common::{schema_dump, visible_entries};
+use common::{schema_dump, sequences, visible_entries};
 use doppel::sink::Sink;
 use doppel::sink::postgres::dump::DumpSink;
 use doppel::source::Source;
@@ -51,20 +51,6 @@ fn tables(db: &str) -> Vec<(String, usize)> {
             (t.to_string(), n.parse().unwrap())
         })
         .collect()
-}
-
-fn sequences(db: &str) -> String {
-    let c = cluster();
-    let names = c.psql(
-        db,
-        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relkind = 'S' ORDER BY 1",
-    );
-    names
-        .lines()
-        .map(|s| format!("{s} {}", c.scalar(db, &format!("SELECT last_value || '/' || is_called FROM {s}"))))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Asserts that `a` and `b` hold the same schema, rows and sequences.
