@@ -346,10 +346,10 @@ impl Source for PostgresSource {
         let schema = carried::carrying_schema(&pg_table.arrow_schema(), carried, request.format);
         let kinds = pg_table.kinds();
         if request.format == CopyFormat::Binary {
-            let major = version::major_of(self.server_version_num);
-            let Some(decoder) = BinaryRowDecoder::new(schema, &kinds, carried, batch_rows)
-                .filter(|_| request.server_major == Some(major))
-            else {
+            if request.server_major != Some(version::major_of(self.server_version_num)) {
+                return Ok(None);
+            }
+            let Some(decoder) = BinaryRowDecoder::new(schema, &kinds, carried, batch_rows) else {
                 return Ok(None);
             };
             let client = self.snapshot_connection(table)?;
