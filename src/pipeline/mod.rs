@@ -9,7 +9,9 @@
 //!
 //! At most a few batches per table are in memory whatever the table size, so memory grows
 //! with `--jobs`, not with the data (the one exception: `unique` columns, whose decisions are
-//! made before the tables run, in [`unique_pass`], and held as 8 bytes per distinct value).
+//! made before the tables run, in [`unique_pass`], and held as 8 bytes per distinct value; a
+//! table whose unique domains are its own templates makes them in its own run instead,
+//! keeping its output aside on disk until its last row: [`deferred`]).
 //! With [`RunOptions::collect_risk`], each output batch of a table with `quasi_identifiers`
 //! is also sent to a [`ClassCounter`] on its own thread (bounded: it spills to disk).
 //! `jobs` workers take tables in name order. A sink that can only take one table at a time
@@ -19,6 +21,7 @@
 //! batches; the sink is then dropped without commit, so nothing is published.
 
 pub mod classes;
+mod deferred;
 mod unique_pass;
 
 use std::collections::VecDeque;
@@ -26,10 +29,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
+use arrow_array::RecordBatch;
 use crossbeam_channel::bounded;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RowError};
 use crate::pg::raw_copy::RawRequest;
 use crate::plan::{Plan, TablePlan};
 use crate::progress::Tracker;
@@ -171,6 +175,18 @@ pub fn run_checked(
         changed: Condvar::new(),
         in_order,
     };
+    // Tables whose unique domains are their own templates run once, without pass 1
+    // (deferred), unless their utility figures are collected (those see each source batch
+    // beside its final output).
+    if options.utility.is_none() {
+        let deferred: Vec<&str> = plan
+            .tables
+            .iter()
+            .filter(|t| t.action == TableAction::Copy && transformer.deferrable(&t.name))
+            .map(|t| t.name.as_str())
+            .collect();
+        transformer.defer(&deferred);
+    }
     let done: Mutex<Vec<TableReport>> = Mutex::new(Vec::new());
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
     std::thread::scope(|scope| {
@@ -255,8 +271,9 @@ impl<'p> Queue<'p> {
                 return None;
             }
             let ready = |t: &&TablePlan| {
-                state.unique_resolved
-                    || (!self.in_order && !shared.transformer.table(&t.name).is_some_and(|t| t.needs_unique()))
+                let independent = shared.transformer.runs_deferred(&t.name)
+                    || !shared.transformer.table(&t.name).is_some_and(|t| t.needs_unique());
+                state.unique_resolved || (!self.in_order && independent)
             };
             if let Some(i) = state.tables.iter().position(ready) {
                 return state.tables.remove(i);
@@ -314,7 +331,13 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
             let decoded = Decoded { quasi_identifiers: classes.is_some(), all: collector.is_some() };
             let stream = read_batches(table, &transform, request.as_ref(), decoded, shared)?;
             let observers = Observers { classes: classes.as_mut(), utility: collector.as_mut() };
-            let counts = transform_batches(&table.name, stream, &transform, table_sink, &progress, shared, observers)?;
+            let counts = match shared.transformer.runs_deferred(&table.name) {
+                true => run_deferred(table, stream, &transform, table_sink, &progress, shared, observers)?,
+                false => {
+                    let apply = |b: &RecordBatch, first_row| transform.apply(b, first_row);
+                    transform_batches(&table.name, stream, &apply, table_sink, Some(&progress), shared, observers)?
+                }
+            };
             (counts, collector.map(|c| c.finish()))
         }
     };
@@ -369,6 +392,30 @@ fn read_batches(
     shared.source.read(&table.name, batch_rows)
 }
 
+/// A table that runs once though it has unique values ([`deferred`]): transformed into a
+/// spill, its domains resolved, then the spill's batches with their final values written.
+fn run_deferred(
+    table: &TablePlan,
+    stream: BatchStream,
+    transform: &TableTransform,
+    table_sink: Box<dyn TableSink>,
+    progress: &Tracker,
+    shared: &Shared<'_>,
+    observers: Observers<'_>,
+) -> Result<(u64, u64, u64)> {
+    let started = Instant::now();
+    let (spill, spilled) = deferred::Spill::new(&table.name);
+    let first = |b: &RecordBatch, first_row| transform.apply_first(b, first_row);
+    let none = Observers { classes: None, utility: None };
+    let (rows_read, ..) =
+        transform_batches(&table.name, stream, &first, Box::new(spill), Some(progress), shared, none)?;
+    unique_pass::log_resolved(shared.pool.install(|| transform.finish_deferred()), started);
+    let last = |b: &RecordBatch, first_row| transform.apply_ranked(b, first_row);
+    let (_, rows, bytes) =
+        transform_batches(&table.name, spilled.into_stream()?, &last, table_sink, None, shared, observers)?;
+    Ok((rows_read, rows, bytes))
+}
+
 /// What watches a table's batches go by, for the audit report.
 struct Observers<'o> {
     /// Counts each output batch's equivalence classes (the risk), on a thread of its own fed
@@ -379,20 +426,21 @@ struct Observers<'o> {
 }
 
 /// Transforms and writes one table's batches: the reader, the transform (on the pool) and
-/// the writer run side by side, and so do the `observers`. Returns (rows read, rows written,
+/// the writer run side by side, and so do the `observers`. `apply` is the transform of one
+/// batch whose first row has the given index. Returns (rows read, rows written,
 /// bytes written).
 fn transform_batches(
     table: &str,
     stream: BatchStream,
-    transform: &TableTransform,
+    apply: &(dyn Fn(&RecordBatch, u64) -> std::result::Result<RecordBatch, RowError> + Sync),
     mut table_sink: Box<dyn TableSink>,
-    progress: &Tracker,
+    progress: Option<&Tracker>,
     shared: &Shared<'_>,
     observers: Observers<'_>,
 ) -> Result<(u64, u64, u64)> {
     let Observers { classes, utility: mut collector } = observers;
     let (to_transform, from_reader) = bounded(2);
-    let (to_writer, from_transform) = bounded::<arrow_array::RecordBatch>(2);
+    let (to_writer, from_transform) = bounded::<RecordBatch>(2);
     std::thread::scope(|scope| -> Result<(u64, u64, u64)> {
         let reader = scope.spawn(move || {
             for batch in stream {
@@ -407,7 +455,7 @@ fn transform_batches(
             }
             table_sink.finish()
         });
-        let (to_counter, from_transform_counted) = bounded::<arrow_array::RecordBatch>(2);
+        let (to_counter, from_transform_counted) = bounded::<RecordBatch>(2);
         let counter = classes.map(|counter| {
             scope.spawn(move || -> Result<()> {
                 for batch in from_transform_counted {
@@ -433,7 +481,7 @@ fn transform_batches(
                 }
             };
             rows_read += batch.num_rows() as u64;
-            let out = match shared.pool.install(|| transform.apply(&batch, rows)) {
+            let out = match shared.pool.install(|| apply(&batch, rows)) {
                 Ok(out) => out,
                 Err(e) => {
                     failure = Some(e.into());
@@ -446,7 +494,9 @@ fn transform_batches(
                 break; // the counter failed; its error is collected below
             }
             rows += out.num_rows() as u64;
-            progress.add(out.num_rows() as u64);
+            if let Some(progress) = progress {
+                progress.add(out.num_rows() as u64);
+            }
             if let Some(collector) = collector.as_deref_mut() {
                 shared.pool.install(|| collector.observe(&batch, &out));
             }

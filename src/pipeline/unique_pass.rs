@@ -56,7 +56,13 @@ pub fn resolve(
         pending = transformer.resolve_redraws(first_attempt)?;
         first_attempt += REDRAWS_PER_READ;
     }
-    for (domain, s) in transformer.finish_unique() {
+    log_resolved(transformer.finish_unique(), started);
+    Ok(())
+}
+
+/// Logs what each resolved domain holds, `started` being when its resolution began.
+pub(super) fn log_resolved(domains: Vec<(String, crate::transform::unique::Summary)>, started: Instant) {
+    for (domain, s) in domains {
         tracing::info!(
             domain = %domain,
             values = s.pairs,
@@ -67,7 +73,6 @@ pub fn resolve(
             "unique values resolved"
         );
     }
-    Ok(())
 }
 
 /// Reads `columns` of one table with a reader thread and hands each batch to `each` in

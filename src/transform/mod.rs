@@ -11,7 +11,9 @@
 //! or batch size. Columns in a domain that has a `unique` column then pass through that
 //! domain's [`unique::DomainState`], which tags or redraws the values of inputs that lost
 //! their value to a lower-ranked input; the pipeline resolves those before the run
-//! ([`Transformer::unique_tables`], [`TableTransform::collect_unique`]).
+//! ([`Transformer::unique_tables`], [`TableTransform::collect_unique`]), or, for a table
+//! whose unique domains are its own templates, from the table's one run with its output kept
+//! aside until the last row ([`Transformer::deferrable`]).
 //!
 //! The strategies themselves (one file or folder each, and the dispatch that applies one to a
 //! column) live in [`crate::strategy`]; they are re-exported here under their old paths.
@@ -20,10 +22,12 @@ pub mod unique;
 
 pub use crate::strategy::{apply, fake, hash, json, mask, noise, redact, values};
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, OnceLock};
 
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::cast::AsArray;
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
+use arrow_schema::{DataType, Field, Schema};
 use arrow_select::concat::concat;
 use rayon::prelude::*;
 
@@ -43,6 +47,11 @@ pub struct Transformer {
     tables: BTreeMap<String, Arc<TableTransform>>,
     /// The state of every domain with a `unique` column.
     states: BTreeMap<String, Arc<DomainState>>,
+    /// The tables whose unique domains may be resolved from their own run (see
+    /// [`Self::deferrable`]), with those domains.
+    deferrable: BTreeMap<String, BTreeSet<String>>,
+    /// The domains [`Self::defer`] took out of passes 1 and 1b.
+    deferred: OnceLock<BTreeSet<String>>,
 }
 
 impl Transformer {
@@ -67,29 +76,68 @@ impl Transformer {
             .filter(|t| t.action == TableAction::Copy)
             .map(|t| (t.name.clone(), Arc::new(TableTransform::new(t, key, &states))))
             .collect();
-        Transformer { tables, states }
+        let deferrable = deferrable_tables(plan, &states);
+        Transformer { tables, states, deferrable, deferred: OnceLock::new() }
+    }
+
+    /// Whether `table`'s unique domains can be resolved from the table's own run, without
+    /// pass 1: every column of the table in a unique domain is a `unique` template, and no
+    /// other table has a column in those domains. Such a table can run once, keeping its
+    /// output aside until its last row ([`TableTransform::apply_first`], then
+    /// [`TableTransform::apply_ranked`]); the values are the same as after pass 1.
+    pub fn deferrable(&self, table: &str) -> bool {
+        self.deferrable.contains_key(table)
+    }
+
+    /// Takes the domains of these [`Self::deferrable`] tables out of passes 1 and 1b: their
+    /// tables resolve them ([`TableTransform::finish_deferred`]). Called once, before pass 1.
+    pub fn defer(&self, tables: &[&str]) {
+        let domains = tables.iter().filter_map(|t| self.deferrable.get(*t)).flatten().cloned().collect();
+        let _ = self.deferred.set(domains);
+    }
+
+    /// Whether `table` runs once, resolving its own unique domains ([`Self::defer`]).
+    pub fn runs_deferred(&self, table: &str) -> bool {
+        self.deferrable
+            .get(table)
+            .is_some_and(|domains| !domains.is_empty() && domains.iter().all(|d| self.is_deferred(d)))
+    }
+
+    fn is_deferred(&self, domain: &str) -> bool {
+        self.deferred.get().is_some_and(|d| d.contains(domain))
+    }
+
+    /// The states of the domains passes 1 and 1b resolve.
+    fn pass_states(&self) -> impl Iterator<Item = (&String, &Arc<DomainState>)> {
+        self.states.iter().filter(|(domain, _)| !self.is_deferred(domain))
+    }
+
+    /// Whether passes 1 and 1b read `t` (a table of a deferred domain is not read).
+    fn read_in_pass(&self, t: &TableTransform) -> bool {
+        !t.columns.iter().any(|c| self.is_deferred(&c.domain))
     }
 
     /// Tables with a `unique` column, in name order: what pass 1 reads.
     pub fn unique_tables(&self) -> Vec<Arc<TableTransform>> {
-        self.tables.values().filter(|t| t.columns.iter().any(|c| c.unique)).cloned().collect()
+        let unique = |t: &&Arc<TableTransform>| t.columns.iter().any(|c| c.unique) && self.read_in_pass(t);
+        self.tables.values().filter(unique).cloned().collect()
     }
 
     /// Tables with a `unique` column whose rule redraws (not a template): what pass 1b reads.
     pub fn redraw_tables(&self) -> Vec<Arc<TableTransform>> {
         let redraws = |c: &ColumnRuntime| c.unique && c.family == Family::Redraw;
-        self.tables.values().filter(|t| t.columns.iter().any(redraws)).cloned().collect()
+        self.tables.values().filter(|t| t.columns.iter().any(redraws) && self.read_in_pass(t)).cloned().collect()
     }
 
     /// After pass 1: sorts every domain's pairs; the number of inputs to redraw (pass 1b).
     pub fn sort_collected(&self) -> usize {
-        self.states.values().map(|s| s.sort_collected()).sum()
+        self.pass_states().map(|(_, s)| s.sort_collected()).sum()
     }
 
     /// After one pass 1b: the rounds it allows; the inputs still without a value.
     pub fn resolve_redraws(&self, first_attempt: u32) -> Result<usize, RowError> {
         let mut pending = 0;
-        for state in self.states.values() {
+        for (_, state) in self.pass_states() {
             pending += state.resolve_redraws(first_attempt).map_err(|(at, reason)| RowError {
                 table: at.table.to_string(),
                 column: at.column.to_string(),
@@ -126,7 +174,7 @@ impl Transformer {
 
     /// Makes every domain's decisions final; (domain, summary) for the log.
     pub fn finish_unique(&self) -> Vec<(String, unique::Summary)> {
-        self.states.iter().map(|(domain, s)| (domain.clone(), s.finish())).collect()
+        self.pass_states().map(|(domain, s)| (domain.clone(), s.finish())).collect()
     }
 
     pub fn table(&self, name: &str) -> Option<Arc<TableTransform>> {
@@ -134,9 +182,35 @@ impl Transformer {
     }
 }
 
+/// The tables [`Transformer::deferrable`] names, each with its unique domains.
+fn deferrable_tables(plan: &Plan, states: &BTreeMap<String, Arc<DomainState>>) -> BTreeMap<String, BTreeSet<String>> {
+    let transformed = |t: &'_ TablePlan| {
+        let columns = t.columns.iter().filter(|c| !matches!(c.strategy, Strategy::Keep));
+        columns.filter(|c| states.contains_key(&c.domain)).cloned().collect::<Vec<_>>()
+    };
+    let copied: Vec<&TablePlan> = plan.tables.iter().filter(|t| t.action == TableAction::Copy).collect();
+    let mut users: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for t in &copied {
+        for c in transformed(t) {
+            users.entry(c.domain).or_default().insert(&t.name);
+        }
+    }
+    copied
+        .iter()
+        .filter_map(|t| {
+            let columns = transformed(t);
+            let templates = columns.iter().all(|c| c.unique && matches!(c.strategy, Strategy::Template(_)));
+            let alone = columns.iter().all(|c| users.get(&c.domain).is_some_and(|u| u.len() == 1));
+            (!columns.is_empty() && templates && alone)
+                .then(|| (t.name.clone(), columns.into_iter().map(|c| c.domain).collect()))
+        })
+        .collect()
+}
+
 struct ColumnRuntime {
     index: usize,
     name: String,
+    domain: String,
     strategy: Strategy,
     key: DomainKey,
     json_keys: Vec<DomainKey>,
@@ -187,6 +261,7 @@ impl TableTransform {
             .map(|c| ColumnRuntime {
                 index: c.index,
                 name: c.name.clone(),
+                domain: c.domain.clone(),
                 strategy: c.strategy.clone(),
                 key: key.domain(&c.domain),
                 json_keys: match &c.strategy {
@@ -269,23 +344,108 @@ impl TableTransform {
                     .apply(&c.key, input, output, c.family, regenerate)
                     .map_err(|(row, reason)| self.row_error(c, first_row, row, reason))?;
             }
-            // Generated text is never cut: a value longer than the column allows stops the run
-            // (a last line of defence: `check` refuses every rule whose values may not fit).
-            if let Some(limit) = c.length_limit
-                && let Some((row, length)) = fit::first_too_long(&output, limit)
-            {
-                return Err(self.row_error(c, first_row, row, fit::too_long_at_run_time(length, limit)));
-            }
+            self.check_length(c, &output, first_row)?;
             columns[c.index] = output;
         }
+        self.assemble(batch.schema(), columns, batch, first_row)
+    }
+
+    /// Generated text is never cut: a value longer than the column allows stops the run (a
+    /// last line of defence: `check` refuses every rule whose values may not fit).
+    fn check_length(&self, c: &ColumnRuntime, output: &ArrayRef, first_row: u64) -> Result<(), RowError> {
+        if let Some(limit) = c.length_limit
+            && let Some((row, length)) = fit::first_too_long(output, limit)
+        {
+            return Err(self.row_error(c, first_row, row, fit::too_long_at_run_time(length, limit)));
+        }
+        Ok(())
+    }
+
+    /// The output batch of `batch`: `columns` under `schema`, with `batch`'s row count.
+    fn assemble(
+        &self,
+        schema: arrow_schema::SchemaRef,
+        columns: Vec<ArrayRef>,
+        batch: &RecordBatch,
+        first_row: u64,
+    ) -> Result<RecordBatch, RowError> {
         // The row count is kept explicitly: a table without columns still has rows.
-        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-        RecordBatch::try_new_with_options(batch.schema(), columns, &options).map_err(|e| RowError {
+        let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        RecordBatch::try_new_with_options(schema, columns, &options).map_err(|e| RowError {
             table: self.table.clone(),
             column: String::new(),
             row: first_row + 1,
             reason: format!("cannot assemble the output batch: {e}"),
         })
+    }
+
+    /// The run of a [`Transformer::deferrable`] table, first half: [`Self::apply`] with the
+    /// unique templates at their first values, collected into their domains; each unique
+    /// column's ranks follow the table's columns (one `UInt64` column each, in
+    /// [`Self::unique_columns`] order). [`Self::finish_deferred`] after the last batch, then
+    /// [`Self::apply_ranked`] on each batch.
+    pub fn apply_first(&self, batch: &RecordBatch, first_row: u64) -> Result<RecordBatch, RowError> {
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        let mut ranks: Vec<ArrayRef> = Vec::new();
+        for c in &self.columns {
+            let input = &batch.columns()[c.index];
+            let output = self.first_values(c, input, &columns, first_row)?;
+            if let Some(state) = &c.state {
+                ranks.push(Arc::new(state.collect_ranked(&c.key, input, &output, c.family)));
+            }
+            columns[c.index] = output;
+        }
+        let mut fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+        for c in self.unique_columns() {
+            fields.push(Field::new(format!("doppel.rank.{}", c.index), DataType::UInt64, true));
+        }
+        columns.extend(ranks);
+        self.assemble(
+            Arc::new(Schema::new_with_metadata(fields, batch.schema().metadata().clone())),
+            columns,
+            batch,
+            first_row,
+        )
+    }
+
+    /// After [`Self::apply_first`] saw every row: resolves the table's unique domains.
+    pub fn finish_deferred(&self) -> Vec<(String, unique::Summary)> {
+        let mut done = BTreeSet::new();
+        let mut summaries = Vec::new();
+        for c in self.unique_columns() {
+            if let Some(state) = &c.state
+                && done.insert(c.domain.clone())
+            {
+                state.sort_collected();
+                summaries.push((c.domain.clone(), state.finish()));
+            }
+        }
+        summaries
+    }
+
+    /// The run of a deferrable table, second half: a batch of [`Self::apply_first`] with its
+    /// unique values final and the ranks dropped.
+    pub fn apply_ranked(&self, batch: &RecordBatch, first_row: u64) -> Result<RecordBatch, RowError> {
+        let unique: Vec<&ColumnRuntime> = self.unique_columns().collect();
+        let width = batch.num_columns() - unique.len();
+        let mut columns: Vec<ArrayRef> = batch.columns()[..width].to_vec();
+        for (i, c) in unique.iter().enumerate() {
+            let Some(state) = &c.state else { continue };
+            let ranks = batch.column(width + i).as_primitive::<arrow_array::types::UInt64Type>();
+            let output = state
+                .apply_ranked(columns[c.index].clone(), ranks)
+                .map_err(|(row, reason)| self.row_error(c, first_row, row, reason))?;
+            self.check_length(c, &output, first_row)?;
+            columns[c.index] = output;
+        }
+        let fields: Vec<_> = batch.schema().fields()[..width].to_vec();
+        let schema = Schema::new_with_metadata(fields, batch.schema().metadata().clone());
+        self.assemble(Arc::new(schema), columns, batch, first_row)
+    }
+
+    /// The columns in a unique domain, in evaluation order.
+    fn unique_columns(&self) -> impl Iterator<Item = &ColumnRuntime> {
+        self.columns.iter().filter(|c| c.state.is_some())
     }
 
     /// Whether a column of this table is in a domain with a `unique` column, so that the

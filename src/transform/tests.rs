@@ -285,14 +285,18 @@ fn shuffled(b: &RecordBatch) -> RecordBatch {
     arrow_select::take::take_record_batch(b, &order).unwrap()
 }
 
-#[test]
-fn unique_templates_tag_the_values_of_lower_ranked_inputs_whatever_the_row_order() {
-    // 600 distinct inputs, 5 first names: most template values collide.
-    let n = 600;
+/// `n` distinct emails (column `email`) of people with one of 5 first names (`first`): most
+/// values of a template over the name collide.
+fn colliding_names(n: usize) -> RecordBatch {
     let email: ArrayRef = Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("in-{i}@corp.example"))));
     let first: ArrayRef =
         Arc::new(StringArray::from_iter_values((0..n).map(|i| ["Ann", "Bob", "Cy", "Di", "Ed"][i % 5])));
-    let b = batch(vec![("email", email, false), ("first", first, false)]);
+    batch(vec![("email", email, false), ("first", first, false)])
+}
+
+#[test]
+fn unique_templates_tag_the_values_of_lower_ranked_inputs_whatever_the_row_order() {
+    let (n, b) = (600, colliding_names(600));
     let rules = r#"[tables."public.t"]
 keep = ["first"]
 columns.email = { action = "template", template = "{first|lower}@example.com", unique = true }
@@ -314,6 +318,77 @@ columns.email = { action = "template", template = "{first|lower}@example.com", u
         assert_eq!(tags, (2..=120).collect::<Vec<u32>>(), "{name}");
         assert!(values.contains(&format!("{name}@example.com")));
     }
+}
+
+/// `batch` as table `public.t` run once with its unique domains deferred (apply_first over
+/// batches of `batch_rows`, finish_deferred, apply_ranked), as the pipeline does.
+fn run_deferred(rules: &str, batch: &RecordBatch, threads: usize, batch_rows: usize) -> RecordBatch {
+    let plan = plan_for(rules, &[("public.t", batch)]);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let transformer = Transformer::new(&plan, &key());
+    assert!(transformer.deferrable("public.t"));
+    transformer.defer(&["public.t"]);
+    assert!(transformer.runs_deferred("public.t") && transformer.unique_tables().is_empty());
+    let t = transformer.table("public.t").unwrap();
+    let mut firsts = Vec::new();
+    let mut offset = 0;
+    while offset < batch.num_rows() {
+        let n = batch_rows.min(batch.num_rows() - offset);
+        firsts.push((offset, pool.install(|| t.apply_first(&batch.slice(offset, n), offset as u64)).unwrap()));
+        offset += n;
+    }
+    pool.install(|| t.finish_deferred());
+    let outs: Vec<RecordBatch> =
+        firsts.iter().map(|(offset, b)| pool.install(|| t.apply_ranked(b, *offset as u64)).unwrap()).collect();
+    arrow_select::concat::concat_batches(&batch.schema(), &outs).unwrap()
+}
+
+#[test]
+fn a_table_resolving_its_own_unique_templates_in_one_read_gets_the_values_of_pass_1() {
+    let b = colliding_names(600);
+    let rules = r#"[tables."public.t"]
+columns.first = { action = "fake", generator = "first_name" }
+columns.email = { action = "template", template = "{first|lower}.{first|lower}@example.com", unique = true }
+"#;
+    let classic = run(rules, &b, 2, 128);
+    assert_eq!(run_deferred(rules, &b, 1, 600), classic);
+    assert_eq!(run_deferred(rules, &b, 4, 37), classic);
+    assert_eq!(classic.schema(), b.schema(), "the ranks are not part of the output");
+}
+
+#[test]
+fn only_tables_alone_in_domains_of_unique_templates_are_deferrable() {
+    let ids: ArrayRef = Arc::new(StringArray::from_iter_values((0..10).map(|i| format!("in-{i}"))));
+    let b = batch(vec![("v", ids.clone(), false), ("w", ids, false)]);
+    let deferrable = |rules: &str| {
+        let plan = plan_for(rules, &[("public.t", &b), ("public.u", &b)]);
+        let t = Transformer::new(&plan, &key());
+        (t.deferrable("public.t"), t.deferrable("public.u"))
+    };
+    // A redrawn unique rule needs pass 1b: not deferrable.
+    let fake = r#"[tables."public.t".columns]
+v = { action = "fake", generator = "username", unique = true }
+w = { action = "keep" }
+[tables."public.u"]
+keep = ["v", "w"]
+"#;
+    assert_eq!(deferrable(fake), (false, false));
+    let template = r#"[tables."public.t".columns]
+v = { action = "template", template = "{w}@x", unique = true }
+w = { action = "keep" }
+[tables."public.u"]
+keep = ["v", "w"]
+"#;
+    assert_eq!(deferrable(template), (true, false));
+    // Another table's column in the same domain needs the decisions before it runs.
+    let shared = r#"[tables."public.t".columns]
+v = { action = "template", template = "{w}@x", unique = true, domain = "people" }
+w = { action = "keep" }
+[tables."public.u".columns]
+v = { action = "template", template = "{w}@x", domain = "people" }
+w = { action = "keep" }
+"#;
+    assert_eq!(deferrable(shared), (false, false));
 }
 
 #[test]

@@ -39,6 +39,10 @@
 //! pass 2  the run itself: per row, in parallel, its group's position ──▶ keep, tag or redraw
 //! ```
 //!
+//! A table whose unique columns are all templates, in domains of its own, runs passes 1 and 2
+//! in one read instead ([`DomainState::collect_ranked`] then [`DomainState::apply_ranked`];
+//! see `crate::pipeline::deferred`): the same pairs, the same decisions.
+//!
 //! Every step is parallel and touches each row a fixed number of times, so the cost per row
 //! does not depend on the size of the table. Memory is the sorted pairs: 16 bytes per
 //! distinct (value, input) of the unique columns while pass 1 sorts them, then 8 (the ranks,
@@ -56,7 +60,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow_array::builder::GenericStringBuilder;
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, GenericStringArray, OffsetSizeTrait};
+use arrow_array::{Array, ArrayRef, GenericStringArray, OffsetSizeTrait, UInt64Array};
 use arrow_schema::DataType;
 use rayon::prelude::*;
 
@@ -223,12 +227,25 @@ impl DomainState {
 
     /// Pass 1: the pairs of one batch of a unique column (`output` is its attempt-0 value).
     pub fn collect(&self, key: &DomainKey, input: &ArrayRef, output: &ArrayRef, family: Family) {
-        let pairs: Vec<(u64, u64)> = per_row(input.as_ref(), output.as_ref(), |row, buf| {
+        let pairs = per_row(input.as_ref(), output.as_ref(), |row, buf| {
             (self.output_fingerprint(output.as_ref(), row, buf), Self::rank(key, input.as_ref(), row, family, buf))
-        })
-        .into_iter()
-        .flatten()
-        .collect();
+        });
+        self.push(pairs.into_iter().flatten());
+    }
+
+    /// [`Self::collect`] for a column whose decisions are applied to the output later, without
+    /// its input ([`Self::apply_ranked`]): returns each row's rank (NULL where the row has
+    /// no pair).
+    pub fn collect_ranked(&self, key: &DomainKey, input: &ArrayRef, output: &ArrayRef, family: Family) -> UInt64Array {
+        let pairs = per_row(input.as_ref(), output.as_ref(), |row, buf| {
+            (self.output_fingerprint(output.as_ref(), row, buf), Self::rank(key, input.as_ref(), row, family, buf))
+        });
+        let ranks: UInt64Array = pairs.iter().map(|p| p.map(|(_, rank)| rank)).collect();
+        self.push(pairs.into_iter().flatten());
+        ranks
+    }
+
+    fn push(&self, pairs: impl Iterator<Item = (u64, u64)>) {
         let mut b = self.building();
         if b.collected.is_empty() {
             b.collected = vec![Vec::new(); pairs::PARTITIONS];
@@ -374,24 +391,10 @@ impl DomainState {
         family: Family,
         regenerate: impl Fn(usize, u32) -> Result<ArrayRef, String> + Sync,
     ) -> Result<ArrayRef, (usize, String)> {
-        let resolution = self.resolution.get().ok_or((
-            0,
-            "internal error: the unique values of this column were not resolved before the run".to_string(),
-        ))?;
-        // The position of each row's input in its value's group (0: keeps the value).
-        let positions: Vec<Option<u32>> = per_row(input.as_ref(), output.as_ref(), |row, buf| {
-            let fp = self.output_fingerprint(output.as_ref(), row, buf);
-            let group = resolution.pairs.group(fp);
-            if group.len() < 2 {
-                return 0;
-            }
-            let rank = Self::rank(key, input.as_ref(), row, family, buf);
-            // A group is sorted by rank: its position is its index.
-            group.position(rank).unwrap_or(0) as u32
-        })
-        .into_iter()
-        .map(|p| p.filter(|&p| p > 0))
-        .collect();
+        let resolution = self.resolution()?;
+        let positions = self.positions(resolution, output.as_ref(), |row, buf| {
+            (!input.is_null(row)).then(|| Self::rank(key, input.as_ref(), row, family, buf))
+        });
         if positions.iter().all(Option::is_none) {
             return Ok(output);
         }
@@ -412,6 +415,53 @@ impl DomainState {
                 interleave(&output, &replacements)
             }
         }
+    }
+
+    /// Pass 2 of a template column collected with [`Self::collect_ranked`]: `output` (its
+    /// attempt-0 values) with every losing input's value tagged; `ranks` as collected.
+    pub fn apply_ranked(&self, output: ArrayRef, ranks: &UInt64Array) -> Result<ArrayRef, (usize, String)> {
+        let resolution = self.resolution()?;
+        let positions =
+            self.positions(resolution, output.as_ref(), |row, _| ranks.is_valid(row).then(|| ranks.value(row)));
+        if positions.iter().all(Option::is_none) {
+            return Ok(output);
+        }
+        self.tag(resolution, &output, &positions)
+    }
+
+    fn resolution(&self) -> Result<&Resolution, (usize, String)> {
+        self.resolution
+            .get()
+            .ok_or((0, "internal error: the unique values of this column were not resolved before the run".to_string()))
+    }
+
+    /// The position of each row's input in its value's group, `None` for the rows that keep
+    /// their value (the first of their group, NULL, or without a rank from `rank_of`).
+    fn positions(
+        &self,
+        resolution: &Resolution,
+        output: &dyn Array,
+        rank_of: impl Fn(usize, &mut Vec<u8>) -> Option<u64> + Sync,
+    ) -> Vec<Option<u32>> {
+        (0..output.len())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map_init(
+                || Vec::with_capacity(64),
+                |buf, row| {
+                    if output.is_null(row) {
+                        return None;
+                    }
+                    let group = resolution.pairs.group(self.output_fingerprint(output, row, buf));
+                    if group.len() < 2 {
+                        return None;
+                    }
+                    // A group is sorted by rank: its position is its index.
+                    let position = group.position(rank_of(row, buf)?)?;
+                    (position > 0).then_some(position as u32)
+                },
+            )
+            .collect()
     }
 
     /// Tagged values for the rows with a position (see [`tag`]).
