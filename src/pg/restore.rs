@@ -68,9 +68,22 @@ impl PostDataArchive {
     /// The archive as the plain SQL pg_dump would have written (`pg_restore --file=-`): to
     /// check what a `--role-map` would change in it.
     pub fn as_sql(&self, location: &str) -> Result<Vec<u8>> {
+        self.read_with(&["--section=post-data", "--file=-"], location)
+    }
+
+    /// The archive's entries, one `pg_restore --list` line each (`3206; 1259 16412 INDEX public
+    /// orders_customer_id_idx postgres`), in the archive's order.
+    pub fn entries(&self, location: &str) -> Result<Vec<String>> {
+        let text = self.read_with(&["--list"], location)?;
+        let text = String::from_utf8_lossy(&text);
+        Ok(text.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).map(str::to_string).collect())
+    }
+
+    /// What `pg_restore ARGS ARCHIVE` prints (no server involved).
+    fn read_with(&self, args: &[&str], location: &str) -> Result<Vec<u8>> {
         let out = std::process::Command::new("pg_restore")
             .env_remove(crate::secret::KEY_ENV)
-            .args(["--section=post-data", "--file=-"])
+            .args(args)
             .arg(&self.path)
             .stdin(Stdio::null())
             .output()
@@ -88,14 +101,16 @@ impl PostDataArchive {
         Ok(out.stdout)
     }
 
-    /// `pg_restore --jobs jobs` of the archive into `target`. `owners`: restore the owners and
-    /// privileges the archive has (a `--role-map` that changes nothing in it); otherwise none.
+    /// `pg_restore --jobs jobs` of the archive into `target`; of the `only` entries (lines of
+    /// [`Self::entries`]) when given. `owners`: restore the owners and privileges the archive
+    /// has (a `--role-map` that changes nothing in it); otherwise none.
     /// `Err(Error)` when pg_restore cannot be started, `Ok(Err(Failure))` when it failed.
     pub fn restore(
         &self,
         target: &ConnectParams,
         jobs: usize,
         owners: bool,
+        only: Option<&[String]>,
     ) -> Result<std::result::Result<(), Failure>> {
         let mut cmd = child_command("pg_restore", target);
         // `-d ''`: connect (rather than print a script) to the database PGDATABASE names; libpq
@@ -104,6 +119,15 @@ impl PostDataArchive {
         if !owners {
             cmd.args(["--no-owner", "--no-privileges"]);
         }
+        // The list file lives as long as the command.
+        let _list = match only {
+            Some(lines) => {
+                let list = self.list_file(lines, &target.location)?;
+                cmd.arg("--use-list").arg(list.path());
+                Some(list)
+            }
+            None => None,
+        };
         cmd.arg(&self.path);
         let out = cmd.stdin(Stdio::null()).output().map_err(|e| {
             Error::target(&target.location, format!("cannot run pg_restore ({e}); install the PostgreSQL client"))
@@ -112,6 +136,21 @@ impl PostDataArchive {
             return Ok(Ok(()));
         }
         Ok(Err(Failure::from_stderr(out.status, &String::from_utf8_lossy(&out.stderr))))
+    }
+}
+
+impl PostDataArchive {
+    /// `lines` as a pg_restore list file beside the archive.
+    fn list_file(&self, lines: &[String], location: &str) -> Result<tempfile::NamedTempFile> {
+        use std::io::Write;
+        let dir = self.path.parent().unwrap_or(std::path::Path::new("."));
+        let written = tempfile::NamedTempFile::new_in(dir).and_then(|mut f| {
+            f.write_all(lines.join("\n").as_bytes())?;
+            f.write_all(b"\n")?;
+            f.flush()?;
+            Ok(f)
+        });
+        written.map_err(|e| Error::target(location, format!("cannot write a pg_restore list for post-data: {e}")))
     }
 }
 

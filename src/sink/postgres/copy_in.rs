@@ -32,15 +32,24 @@ pub enum Chunk {
 /// of its own (usually [`copy_thread`] on some connection). With `raw_major` (the target
 /// server's major version), the table sink also takes raw COPY data of a table copied
 /// unchanged, in its own format ([`crate::pg::raw_copy`]).
+/// The form of the COPY data a table sink sends.
+pub struct CopyForm {
+    /// Binary COPY; `None`: text.
+    pub binary: Option<BinaryEncoder>,
+    /// The target's major version, when raw COPY data of the source is taken.
+    pub raw_major: Option<u32>,
+}
+
 pub fn start_copy(
     location: &str,
     name: &str,
     columns: Vec<usize>,
     projected: SchemaRef,
-    binary: Option<BinaryEncoder>,
-    raw_major: Option<u32>,
+    form: CopyForm,
+    on_loaded: Option<super::early::Loaded>,
     copy: impl FnOnce(Receiver<Chunk>) -> std::result::Result<u64, String> + Send + 'static,
 ) -> Result<Box<dyn TableSink>> {
+    let CopyForm { binary, raw_major } = form;
     let (sender, receiver) = bounded::<Chunk>(2);
     if binary.is_some() {
         // The channel is empty: this cannot block.
@@ -59,6 +68,7 @@ pub fn start_copy(
         writer: Some(writer),
         binary,
         raw_major,
+        on_loaded,
         rows: 0,
         bytes: 0,
         buffer: Vec::new(),
@@ -99,6 +109,8 @@ struct PostgresTableSink {
     binary: Option<BinaryEncoder>,
     /// The target's major version when raw COPY data is taken.
     raw_major: Option<u32>,
+    /// Told the row count once the COPY has finished ([`super::early`]).
+    on_loaded: Option<super::early::Loaded>,
     /// Rows sent so far, for row numbers in errors.
     rows: u64,
     bytes: u64,
@@ -173,6 +185,9 @@ impl TableSink for PostgresTableSink {
         match self.writer.take().map(JoinHandle::join) {
             Some(Ok(Ok(rows))) if sent => {
                 tracing::debug!(table = %self.table, rows, "COPY finished");
+                if let Some(loaded) = self.on_loaded.take() {
+                    loaded(self.rows);
+                }
                 Ok(self.bytes)
             }
             Some(Ok(Err(m))) => Err(Error::target(&self.location, format!("table {}: {m}", self.table))),

@@ -50,6 +50,10 @@
 //! - with a `--role-map` that rewrites a post-data statement (an owner or a grant: pg_restore
 //!   cannot rename roles); a map that changes nothing there keeps pg_restore.
 //!
+//! With pg_restore and no `--role-map`, the archive is dumped before the load instead, and the
+//! indexes of a large table are built as soon as its COPY ends ([`super::early`]); pg_restore
+//! `--jobs` then builds the rest of the archive's entries (`--use-list`).
+//!
 //! Child processes (pg_dump, psql, pg_restore) get the connection through their environment only
 //! (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, …): nothing on their command line names a
 //! password, and `DOPPEL_KEY` is removed from their environment. Server messages that could
@@ -66,6 +70,7 @@ use arrow_schema::SchemaRef;
 use postgres::Client;
 use postgres::config::Host;
 
+use super::early::EarlyIndexes;
 use crate::error::{Error, Result};
 use crate::pg::catalog::not_valid_constraints;
 use crate::pg::child::{child_command, last_statement, map_roles, run_with_input, schema_section, tail};
@@ -79,7 +84,7 @@ use crate::pg::{marker, protect};
 use crate::sink::{Sink, TableSink};
 
 use super::copy_binary::BinaryEncoder;
-use super::copy_in::{copy_thread, start_copy};
+use super::copy_in::{CopyForm, copy_thread, start_copy};
 use super::replace::{self, TargetOptions};
 use super::{copy_text, dumped_sql, sequences};
 use crate::schema::DumpedSchema;
@@ -116,6 +121,14 @@ pub struct PostgresSink {
     committed: bool,
     /// The target server's major version, once asked ([`PostgresSink::server_major`]).
     server_major: Option<u32>,
+    /// The source's post-data archive, when dumped before the load (for [`Self::early`]).
+    post_data: Option<Arc<PostDataArchive>>,
+    /// Indexes of the tables loaded first, built while the others load ([`super::early`]).
+    early: Mutex<Option<EarlyIndexes>>,
+}
+
+fn lock_early(early: &Mutex<Option<EarlyIndexes>>) -> MutexGuard<'_, Option<EarlyIndexes>> {
+    early.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl std::fmt::Debug for PostgresSink {
@@ -341,6 +354,8 @@ impl PostgresSink {
             marker,
             committed: false,
             server_major: None,
+            post_data: None,
+            early: Mutex::new(None),
         };
         let build_beside = if let (Some(comment), true) = (&existing, options.replace) {
             if !marker::is_doppel_marker(comment.as_deref()) && !options.force {
@@ -365,8 +380,35 @@ impl PostgresSink {
         }
         drop(maintenance);
         sink.restore(Section::PreData)?;
+        sink.start_early_indexes()?;
         tracing::info!(target = %loc, created = sink.created, "PostgreSQL target prepared");
         Ok(sink)
+    }
+
+    /// Dumps the source's post-data now and starts [`EarlyIndexes`], when post-data will be
+    /// restored by `pg_restore --jobs` (a source to dump it from, no load in one transaction, no
+    /// `--role-map`, `--jobs` of 2 or more) and the target server has a connection to spare
+    /// beside the load's.
+    fn start_early_indexes(&mut self) -> Result<()> {
+        let jobs = self.options.jobs;
+        if self.ddl.is_some() || self.in_transaction || !self.options.role_map.is_empty() || jobs < 2 {
+            return Ok(());
+        }
+        // The load's COPY connections, the control and lock connections, the source's, and one.
+        let needed = jobs as i64 + 4;
+        match self.control().map(|mut c| restore::free_connections(&mut c)) {
+            Ok(Ok(free)) if free >= needed => {}
+            _ => return Ok(()),
+        }
+        let loc = self.target.location.clone();
+        let archive = PostDataArchive::dump(&self.source, &self.snapshot, &self.options.role_map, &loc)
+            .map_err(|e| prefixed(e, POST_DATA))?;
+        let archive = Arc::new(archive);
+        let early = EarlyIndexes::start(archive.clone(), &self.source, self.target.clone())
+            .map_err(|e| prefixed(e, POST_DATA))?;
+        self.post_data = Some(archive);
+        *lock_early(&self.early) = Some(early);
+        Ok(())
     }
 
     /// Loads into the existing target in ONE transaction, begun here on the control connection,
@@ -518,7 +560,8 @@ impl PostgresSink {
         let loc = &self.target.location;
         let started = Instant::now();
         let jobs = self.parallel_jobs("post-data", 1);
-        let how = if jobs < 2 {
+        // Indexes already built early leave pg_restore the rest of its archive to build.
+        let how = if jobs < 2 && self.post_data.is_none() {
             self.restore(Section::PostData).map(|()| "one connection")
         } else {
             self.restore_parallel(jobs)
@@ -570,8 +613,26 @@ impl PostgresSink {
     fn restore_parallel(&self, jobs: usize) -> Result<&'static str> {
         let loc = &self.target.location;
         let roles = &self.options.role_map;
-        let archive =
-            PostDataArchive::dump(&self.source, &self.snapshot, roles, loc).map_err(|e| prefixed(e, POST_DATA))?;
+        let archive = match &self.post_data {
+            Some(archive) => archive.clone(),
+            None => Arc::new(
+                PostDataArchive::dump(&self.source, &self.snapshot, roles, loc).map_err(|e| prefixed(e, POST_DATA))?,
+            ),
+        };
+        // What the indexes built early left: the rest of the archive.
+        let mut only = None;
+        if let Some(early) = lock_early(&self.early).take() {
+            let built = early.finish();
+            match built.failure {
+                Some(Ok(failure)) => return Err(self.restore_failure(failure)),
+                Some(Err(e)) => return Err(prefixed(e, POST_DATA)),
+                None => {}
+            }
+            if !built.done.is_empty() {
+                let entries = archive.entries(loc).map_err(|e| prefixed(e, POST_DATA))?;
+                only = Some(entries.into_iter().filter(|e| !built.done.contains(e)).collect::<Vec<_>>());
+            }
+        }
         if !roles.is_empty() {
             let sql = archive.as_sql(loc).map_err(|e| prefixed(e, POST_DATA))?;
             let mapped = map_roles(roles, sql.clone(), "--section=post-data", &self.source.location, loc)
@@ -581,7 +642,13 @@ impl PostgresSink {
                 return self.run_psql(mapped, Section::PostData, POST_DATA).map(|()| "one connection");
             }
         }
-        match archive.restore(&self.target, jobs, !roles.is_empty()).map_err(|e| prefixed(e, POST_DATA))? {
+        if only.as_ref().is_some_and(Vec::is_empty) {
+            return Ok("pg_restore");
+        }
+        match archive
+            .restore(&self.target, jobs, !roles.is_empty(), only.as_deref())
+            .map_err(|e| prefixed(e, POST_DATA))?
+        {
             Ok(()) => Ok("pg_restore"),
             Err(failure) => Err(self.restore_failure(failure)),
         }
@@ -796,13 +863,24 @@ impl Sink for PostgresSink {
             // One table at a time on the load's connection: a COPY holds it until it is done.
             let shared =
                 self.control.clone().ok_or_else(|| Error::target(&loc, "the connection to the target is gone"))?;
-            return start_copy(&loc, name, columns, projected, binary, major, move |chunks| {
-                let mut client = shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                copy_thread(&mut client, &statement, chunks)
-            });
+            return start_copy(
+                &loc,
+                name,
+                columns,
+                projected,
+                CopyForm { binary, raw_major: major },
+                None,
+                move |chunks| {
+                    let mut client = shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    copy_thread(&mut client, &statement, chunks)
+                },
+            );
         }
         let mut client = self.target.connect().map_err(as_target)?;
-        start_copy(&loc, name, columns, projected, binary, major, move |chunks| {
+        let loaded =
+            lock_early(&self.early).as_ref().and_then(|e| e.on_loaded(&format!("{table_schema}.{table_name}")));
+        let form = CopyForm { binary, raw_major: major };
+        start_copy(&loc, name, columns, projected, form, loaded, move |chunks| {
             copy_thread(&mut client, &statement, chunks)
         })
     }

@@ -71,7 +71,7 @@ use crate::pg::types::{ColumnKind, oid, resolve_domain};
 use crate::schema::{PG_GENERATED, PG_TYPE, UniqueKey};
 use crate::sink::{Sink, TableSink};
 
-use super::copy_in::{copy_thread, start_copy};
+use super::copy_in::{CopyForm, copy_thread, start_copy};
 use super::copy_text;
 use super::sequences::set_sequence;
 use crate::pg::error::{as_target, describe};
@@ -527,7 +527,7 @@ impl Sink for ExistingTablesSink {
         let statement = copy_text::copy_statement(&target.schema_name, &target.table_name, &projected);
         let (client, failed, table) = (Arc::clone(&self.client), Arc::clone(&self.failed), name.to_string());
         // Text COPY: the input's types may differ from the target's declared ones (Int64 into int4).
-        start_copy(&loc, name, columns, projected, None, None, move |chunks| {
+        start_copy(&loc, name, columns, projected, CopyForm { binary: None, raw_major: None }, None, move |chunks| {
             // Tables opened at the same time (--jobs) wait here for the connection, one COPY at a time.
             let mut client = lock(&client);
             let mut failed = failed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -19,6 +19,7 @@ pub mod copy_in;
 pub mod copy_text;
 pub mod database;
 pub mod dump;
+pub mod early;
 pub mod existing;
 pub mod replace;
 pub mod sequences;

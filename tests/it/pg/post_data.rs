@@ -16,6 +16,7 @@ use doppel::rules::load_rules;
 use doppel::secret::Key;
 use doppel::sink::Sink;
 use doppel::sink::postgres::database::PostgresSink;
+use doppel::sink::postgres::early;
 use doppel::sink::postgres::replace::TargetOptions;
 use doppel::source::Source;
 use doppel::source::postgres::PostgresSource;
@@ -50,18 +51,62 @@ fn post_data_over_several_connections_builds_the_schema_one_connection_builds() 
     }
 }
 
-/// A source whose unique key is added in post-data, and a sink that loads its rows with every
-/// email the same: post-data fails over the loaded rows.
-fn duplicate_emails_fail_post_data(jobs: usize) -> String {
+#[test]
+fn the_indexes_of_a_large_table_are_built_once_it_is_loaded_and_the_schema_is_the_same() {
+    let c = cluster();
+    let db = c.create_database("pg_early_indexes");
+    let rows = early::EARLY_ROWS + 1000;
+    c.psql(
+        &db,
+        &format!(
+            "CREATE TABLE public.big (id integer PRIMARY KEY, code text NOT NULL UNIQUE, n integer CHECK (n >= 0));
+             CREATE INDEX big_n ON public.big (n) WHERE n > 10;
+             CREATE TABLE public.small (id integer PRIMARY KEY, big integer REFERENCES public.big);
+             CREATE INDEX small_big ON public.small (big);
+             CREATE TABLE public.parted (id integer, at date) PARTITION BY RANGE (at);
+             CREATE TABLE public.parted_2024 PARTITION OF public.parted FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+             CREATE INDEX parted_at ON public.parted (at);
+             INSERT INTO public.big SELECT g, 'c' || g, g % 1000 FROM generate_series(1, {rows}) g;
+             INSERT INTO public.small SELECT g, g FROM generate_series(1, 100) g;
+             INSERT INTO public.parted SELECT g, date '2024-01-01' + g % 300 FROM generate_series(1, {rows}) g;"
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "version = 1\n[tables.\"public.big\"]\nkeep = [\"id\", \"n\"]\n[tables.\"public.big\".columns]\n\
+         code = { action = \"hash\", unique = true }\n[tables.\"public.small\"]\nkeep = [\"id\", \"big\"]\n\
+         [tables.\"public.parted\"]\nkeep = [\"id\", \"at\"]\n",
+    )
+    .unwrap();
+    let target = format!("{db}_out");
+    let out = common::doppel_run_saying(&rules, &c.url(&db), &c.url(&target), &["--jobs", "2", "--log", "debug"]);
+    let log = common::stderr(&out);
+    assert!(out.status.success(), "{log}");
+    let early: Vec<&str> = log.lines().filter(|l| l.contains("indexes built after the table's load")).collect();
+    assert!(early.len() == 1 && early[0].contains("public.big"), "only the large plain table: {early:?}\n{log}");
+    assert_eq!(schema_dump(&db), schema_dump(&target));
+    assert_eq!(
+        c.scalar(&target, "SELECT count(*) FROM public.big WHERE n > 10"),
+        c.scalar(&db, "SELECT count(*) FROM public.big WHERE n > 10")
+    );
+}
+
+/// A source whose unique key is added in post-data (`people` rows in its table), and a sink
+/// that loads its rows with every email the same: post-data fails over the loaded rows.
+fn duplicate_emails_fail_post_data(jobs: usize, people: u64) -> String {
     let c = cluster();
     let db = c.create_database("pg_post_data_dup");
     c.psql(
         &db,
-        "CREATE TABLE public.people (id integer PRIMARY KEY, email text NOT NULL UNIQUE);
-         CREATE TABLE public.visits (id integer PRIMARY KEY, person integer REFERENCES public.people);
-         CREATE INDEX visits_person ON public.visits (person);
-         INSERT INTO public.people SELECT g, 'person' || g || '@example.org' FROM generate_series(1, 50) g;
-         INSERT INTO public.visits SELECT g, g % 50 + 1 FROM generate_series(1, 200) g;",
+        &format!(
+            "CREATE TABLE public.people (id integer PRIMARY KEY, email text NOT NULL UNIQUE);
+             CREATE TABLE public.visits (id integer PRIMARY KEY, person integer REFERENCES public.people);
+             CREATE INDEX visits_person ON public.visits (person);
+             INSERT INTO public.people SELECT g, 'person' || g || '@example.org' FROM generate_series(1, {people}) g;
+             INSERT INTO public.visits SELECT g, g % 50 + 1 FROM generate_series(1, 200) g;"
+        ),
     );
     let source = PostgresSource::open(&c.url(&db)).unwrap();
     let target = format!("{db}_out");
@@ -93,12 +138,18 @@ fn duplicate_emails_fail_post_data(jobs: usize) -> String {
 
 #[test]
 fn a_unique_key_failing_in_parallel_post_data_is_named_without_the_duplicated_value() {
-    let e = duplicate_emails_fail_post_data(4);
+    let e = duplicate_emails_fail_post_data(4, 50);
+    assert!(e.contains("pg_restore failed") && e.contains("UNIQUE (email)"), "{e}");
+}
+
+#[test]
+fn a_unique_key_failing_as_soon_as_its_table_is_loaded_is_named_without_the_duplicated_value() {
+    let e = duplicate_emails_fail_post_data(4, early::EARLY_ROWS);
     assert!(e.contains("pg_restore failed") && e.contains("UNIQUE (email)"), "{e}");
 }
 
 #[test]
 fn a_unique_key_failing_in_one_connections_post_data_is_named_without_the_duplicated_value() {
-    let e = duplicate_emails_fail_post_data(1);
+    let e = duplicate_emails_fail_post_data(1, 50);
     assert!(e.contains("psql failed"), "{e}");
 }
