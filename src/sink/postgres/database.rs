@@ -877,8 +877,7 @@ impl Sink for PostgresSink {
             );
         }
         let mut client = self.target.connect().map_err(as_target)?;
-        let loaded =
-            lock_early(&self.early).as_ref().and_then(|e| e.on_loaded(&format!("{table_schema}.{table_name}")));
+        let loaded = lock_early(&self.early).as_ref().map(|e| e.on_loaded(&format!("{table_schema}.{table_name}")));
         let form = CopyForm { binary, raw_major: major };
         start_copy(&loc, name, columns, projected, form, loaded, move |chunks| {
             copy_thread(&mut client, &statement, chunks)

@@ -5,8 +5,9 @@
 //! start()        post-data archive's entries (pg_restore --list), each INDEX and CONSTRAINT
 //!                (primary key, unique, exclusion, check; never a foreign key, a trigger or an
 //!                attached partition index) mapped to its table through the source's catalog
-//! table loaded   (its COPY finished, at least EARLY_ROWS rows) ──▶ worker thread:
-//!                pg_restore --use-list (that table's entries) --exit-on-error, one connection
+//! table loaded   (its COPY finished, at least EARLY_ROWS rows, another table still loading)
+//!                ──▶ worker thread: pg_restore --use-list (that table's entries)
+//!                --exit-on-error, one connection
 //! finish()       the entries built, or the first failure ──▶ the sink restores the rest of
 //!                post-data with pg_restore --jobs (foreign keys, triggers, the small tables)
 //! ```
@@ -16,10 +17,12 @@
 //! runs. Only plain tables take part (not partitioned tables nor their partitions, whose
 //! indexes are attached to their parent's). A table of fewer than [`EARLY_ROWS`] rows waits
 //! for the end: its indexes are quick, and one pg_restore per small table would cost more
-//! than it saves.
+//! than it saves. So does a table loaded when no other is loading (the last one): the final
+//! `pg_restore --jobs` builds its indexes side by side.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -36,6 +39,8 @@ pub const EARLY_ROWS: u64 = 100_000;
 /// The entries of each table that may be built early, and the worker building them.
 pub struct EarlyIndexes {
     by_table: Arc<HashMap<String, Vec<String>>>,
+    /// Tables whose COPY has begun and not ended.
+    loading: Arc<AtomicUsize>,
     sender: Option<Sender<String>>,
     worker: Option<JoinHandle<Built>>,
 }
@@ -59,6 +64,8 @@ impl EarlyIndexes {
         let by_table = Arc::new(tables_of(&entries, source, &loc)?);
         let (sender, receiver) = unbounded::<String>();
         let tables = by_table.clone();
+        let loading = Arc::new(AtomicUsize::new(0));
+        let still_loading = loading.clone();
         let worker = std::thread::Builder::new()
             .name("early-indexes".into())
             .spawn(move || {
@@ -68,6 +75,10 @@ impl EarlyIndexes {
                         continue;
                     }
                     let Some(lines) = tables.get(&table) else { continue };
+                    // Once no table is loading, pg_restore --jobs builds the rest sooner.
+                    if still_loading.load(Ordering::SeqCst) == 0 {
+                        continue;
+                    }
                     let started = Instant::now();
                     match archive.restore(&target, 1, false, Some(lines)) {
                         Ok(Ok(())) => {
@@ -81,21 +92,22 @@ impl EarlyIndexes {
                 built
             })
             .map_err(|e| Error::target(&loc, format!("cannot start a thread for post-data: {e}")))?;
-        Ok(EarlyIndexes { by_table, sender: Some(sender), worker: Some(worker) })
+        Ok(EarlyIndexes { by_table, loading, sender: Some(sender), worker: Some(worker) })
     }
 
-    /// For the COPY of `table`: called with its row count once its rows are in.
-    pub fn on_loaded(&self, table: &str) -> Option<Loaded> {
-        if !self.by_table.contains_key(table) {
-            return None;
-        }
-        let sender = self.sender.clone()?;
+    /// For the COPY of `table`, which begins now: called with its row count once its rows
+    /// are in.
+    pub fn on_loaded(&self, table: &str) -> Loaded {
+        self.loading.fetch_add(1, Ordering::SeqCst);
+        let loading = self.loading.clone();
+        let sender = self.sender.clone().filter(|_| self.by_table.contains_key(table));
         let table = table.to_string();
-        Some(Box::new(move |rows| {
-            if rows >= EARLY_ROWS {
+        Box::new(move |rows| {
+            loading.fetch_sub(1, Ordering::SeqCst);
+            if let Some(sender) = sender.filter(|_| rows >= EARLY_ROWS) {
                 let _ = sender.send(table);
             }
-        }))
+        })
     }
 
     /// Waits for the worker: what it built, or why it stopped.
