@@ -41,7 +41,9 @@ Locations (--from / --to):
                                     From Parquet: the target's existing, empty tables (schema
                                     made beforehand) are loaded in one transaction
   a path ending in .sql, or -       a SQL dump target (- is stdout) from a PostgreSQL source
-                                    or a dump: a plain script for psql -v ON_ERROR_STOP=1 -f
+                                    or a dump: a plain script for psql -v ON_ERROR_STOP=1 -f;
+                                    from a dump, - is the dump's own script with only its
+                                    table data anonymised (a filter)
   --from a file, pg_dump -Fd dir, - a pg_dump output as the source, without a database: plain
                                     SQL, custom, directory or tar format (told from its
                                     content); - is a plain dump on stdin
@@ -456,7 +458,8 @@ pub struct RunArgs {
     /// PostgreSQL or SQL dump target: restore owners and privileges of the source role FROM as
     /// the target role TO (repeat for more roles). Without it every object belongs to the
     /// role doppel connects as and no GRANT is restored; with it, statements naming roles
-    /// that are not mapped are left out.
+    /// that are not mapped are left out. Not with a dump filtered to stdout, which keeps the
+    /// dump's own.
     #[arg(long, value_name = "FROM=TO")]
     pub role_map: Vec<String>,
     #[command(flatten)]

@@ -8,7 +8,8 @@
 //! | `postgres://…`      | the target's existing, empty tables | those tables, loaded in one transaction |
 //! | `postgres://…`      | a dump file's DDL and sequences     | a new database, or one replaced        |
 //! | `*.sql`, `-`        | a PostgreSQL source's snapshot      | a plain SQL dump                       |
-//! | `*.sql`, `-`        | a dump file's DDL and sequences     | a plain SQL dump                       |
+//! | `*.sql`             | a dump file's DDL and sequences     | a plain SQL dump                       |
+//! | `-`                 | a dump file's own script            | the script, its table data replaced    |
 //! | any other path      | (the batches' own schemas)          | a directory of Parquet files           |
 //!
 //! Whether a combination of flags makes sense for a target is decided before anything is
@@ -22,6 +23,7 @@ use super::parquet::ParquetSink;
 use super::postgres::database::PostgresSink;
 use super::postgres::dump::DumpSink;
 use super::postgres::existing::ExistingTablesSink;
+use super::postgres::filter::FilterSink;
 use super::postgres::replace::TargetOptions;
 use super::staging::FileTarget;
 use crate::error::{Error, Result};
@@ -87,6 +89,9 @@ pub fn open(location: &Location, schema: TargetSchema, options: &SinkOptions) ->
             &options.restrict_key,
             &options.database.role_map,
         )?),
+        (Location::Dump(path), TargetSchema::Dumped(dumped)) if path.as_os_str() == "-" => {
+            Box::new(FilterSink::create(dumped, &options.rules_fingerprint, &options.database.role_map)?)
+        }
         (Location::Dump(path), TargetSchema::Dumped(dumped)) => Box::new(DumpSink::create_from_dump(
             path,
             &options.files,

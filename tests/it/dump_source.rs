@@ -15,7 +15,7 @@ use common::*;
 const FORMATS: [(&str, &str); 4] = [("p", "dump.sql"), ("c", "dump.custom"), ("d", "dump.dir"), ("t", "dump.tar")];
 
 /// `pg_dump -F<format> -f <dir>/<name> <db>`; returns the path.
-fn pg_dump(db: &str, format: &str, dir: &Path, name: &str) -> PathBuf {
+pub(crate) fn pg_dump(db: &str, format: &str, dir: &Path, name: &str) -> PathBuf {
     let c = cluster();
     let path = dir.join(name);
     let out = c
@@ -36,11 +36,11 @@ fn dumps(db: &str, dir: &Path) -> Vec<PathBuf> {
     FORMATS.iter().map(|(f, name)| pg_dump(db, f, dir, name)).collect()
 }
 
-fn ok(out: &Output, what: &str) {
+pub(crate) fn ok(out: &Output, what: &str) {
     assert!(out.status.success(), "{what}: {}", stderr(out));
 }
 
-fn fixture_rules(name: &str) -> PathBuf {
+pub(crate) fn fixture_rules(name: &str) -> PathBuf {
     root().join(format!("tests/fixtures/pg/{name}.toml"))
 }
 
@@ -150,7 +150,7 @@ fn every_dump_format_gives_the_live_sources_sql_dump_comment_lines_aside() {
 }
 
 /// Every user table's rows in `db`, each table's in column order, as COPY text.
-fn database_rows(db: &str) -> Vec<(String, String)> {
+pub(crate) fn database_rows(db: &str) -> Vec<(String, String)> {
     let c = cluster();
     let tables = c.psql(
         db,
@@ -230,7 +230,7 @@ fn refused(edit: impl FnOnce(Vec<u8>) -> Vec<u8>, secret: &str) -> String {
 }
 
 /// `text` with the first line starting with `start` passed to `edit`.
-fn edit_line(text: Vec<u8>, start: &str, edit: impl FnOnce(&str) -> String) -> Vec<u8> {
+pub(crate) fn edit_line(text: Vec<u8>, start: &str, edit: impl FnOnce(&str) -> String) -> Vec<u8> {
     let text = String::from_utf8(text).unwrap();
     let at = text.find(&format!("\n{start}")).expect("the line is in the dump") + 1;
     let end = at + text[at..].find('\n').unwrap();
@@ -239,7 +239,7 @@ fn edit_line(text: Vec<u8>, start: &str, edit: impl FnOnce(&str) -> String) -> V
 }
 
 /// The `n`th row (1-based) of the COPY block of `table` in `text`.
-fn row_of(text: &[u8], table: &str, n: usize) -> String {
+pub(crate) fn row_of(text: &[u8], table: &str, n: usize) -> String {
     let text = std::str::from_utf8(text).unwrap();
     let block = &text[text.find(&format!("\nCOPY {table} ")).unwrap() + 1..];
     block.lines().nth(n).unwrap().to_string()
@@ -339,7 +339,7 @@ fn an_archive_newer_than_pg_restore_is_refused_naming_both_versions() {
 /// `pg_dump -d SRC | tee >(wc -c > SIZE) | time doppel run … --from - --to - | psql -d DST`,
 /// the one-line stream of docs/backup-files.md; returns doppel's peak RSS (KiB, GNU time)
 /// and the dump's size (bytes).
-fn stream(src: &str, rules: &Path, extra: &str, dst: &str, dir: &Path) -> (u64, u64) {
+pub(crate) fn stream(src: &str, rules: &Path, extra: &str, dst: &str, dir: &Path) -> (u64, u64) {
     let c = cluster();
     let (rss, size) = (dir.join("rss"), dir.join("size"));
     let script = format!(

@@ -67,7 +67,7 @@ use crate::schema::DumpedSchema;
 pub const HEADER_START: &str = "--\n-- doppel ";
 
 /// Where the script goes.
-enum Output {
+pub(super) enum Output {
     /// A partial file beside the target, renamed into place at commit.
     File {
         writer: BufWriter<File>,
@@ -81,7 +81,7 @@ enum Output {
 }
 
 impl Output {
-    fn writer(&mut self) -> &mut dyn Write {
+    pub(super) fn writer(&mut self) -> &mut dyn Write {
         match self {
             Output::File { writer, .. } => writer,
             Output::Stdout(w) => w,
@@ -90,7 +90,7 @@ impl Output {
 }
 
 /// One sequence of the source and what the script sets it to.
-struct SequenceValue {
+pub(super) struct SequenceValue {
     /// `"schema"."name"`.
     qualified: String,
     last_value: i64,
@@ -100,14 +100,28 @@ struct SequenceValue {
     owner: Option<(String, String)>,
 }
 
-struct Shared {
-    out: Output,
+pub(super) struct Shared {
+    pub(super) out: Output,
     location: String,
     /// The largest value written per sequence's owning column (index into `sequences`).
     maxima: Vec<Option<i64>>,
+    /// A COPY block's rows are being written (its `\.` line is still to come).
+    pub(super) in_copy: bool,
 }
 
+/// What a failed run appends to a script it streamed: the open COPY block closed, then a
+/// statement that fails, so that a restore stops there and loads nothing even when psql wraps
+/// the script in its own transaction (`--single-transaction`); `ON_ERROR_STOP` or not, the
+/// transaction never commits.
+const ABANDONED: &[u8] = b"\n--\n-- doppel: the run failed; this script is incomplete and must not be restored\n--\n\n\
+    DO $$BEGIN RAISE EXCEPTION 'doppel: this SQL dump is incomplete: the run that wrote it failed'; END$$;\n";
+
 impl Shared {
+    pub(super) fn new(out: Output, location: &str, sequences: usize) -> Arc<Mutex<Shared>> {
+        let maxima = vec![None; sequences];
+        Arc::new(Mutex::new(Shared { out, location: location.to_string(), maxima, in_copy: false }))
+    }
+
     /// Raises the largest value of sequence `seq`'s owning column to `max`.
     fn raise_max(&mut self, seq: usize, max: Option<i64>) {
         if let Some(max) = max {
@@ -116,9 +130,77 @@ impl Shared {
         }
     }
 
-    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+    pub(super) fn write(&mut self, bytes: &[u8]) -> Result<()> {
         let loc = &self.location;
         self.out.writer().write_all(bytes).map_err(|e| Error::target(loc, format!("writing the SQL dump: {e}")))
+    }
+
+    /// The `setval` calls of `sequences` as the database target sets them: each sequence's
+    /// source value, or the largest value written into its owning column when that is higher;
+    /// with `raised_only`, only the sequences the written values raise.
+    pub(super) fn setvals(&self, sequences: &[SequenceValue], raised_only: bool) -> Vec<u8> {
+        let mut sql = Vec::new();
+        for (i, s) in sequences.iter().enumerate() {
+            let (mut last_value, mut is_called) = (s.last_value, s.is_called);
+            if let Some(max) = self.maxima[i]
+                && (max > last_value || (max == last_value && !is_called))
+            {
+                (last_value, is_called) = (max, true);
+            } else if raised_only {
+                continue;
+            }
+            sql.extend_from_slice(
+                format!("SELECT pg_catalog.setval({}, {last_value}, {is_called});\n", quote_literal(&s.qualified))
+                    .as_bytes(),
+            );
+        }
+        sql
+    }
+
+    /// A run that failed: a partial file is removed; a script streamed to stdout is closed
+    /// with [`ABANDONED`] (write errors ignored: the run is failing already).
+    fn abandon(&mut self) {
+        match &mut self.out {
+            Output::File { staging, .. } => {
+                let _ = std::fs::remove_file(&*staging);
+            }
+            Output::Stdout(w) => {
+                if self.in_copy {
+                    let _ = w.write_all(b"\\.\n");
+                }
+                let _ = w.write_all(ABANDONED);
+                let _ = w.flush();
+            }
+        }
+    }
+
+    /// Flushes the script and publishes it: a file is synced and renamed into place (if
+    /// `options` still allow replacing what is there).
+    pub(super) fn publish(&mut self) -> Result<()> {
+        let loc = self.location.clone();
+        match &mut self.out {
+            Output::Stdout(w) => w.flush().map_err(|e| Error::target(&loc, format!("writing the SQL dump: {e}"))),
+            Output::File { writer, staging, target, options, .. } => {
+                writer.flush().map_err(|e| Error::target(staging.display(), e))?;
+                writer.get_ref().sync_all().map_err(|e| Error::target(staging.display(), e))?;
+                // Looked at again: the target may have appeared or changed during the run.
+                check_replaceable(target, options)?;
+                std::fs::rename(&*staging, &*target).map_err(|e| Error::target(&loc, e))?;
+                if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty())
+                    && let Ok(dir) = File::open(parent)
+                {
+                    let _ = dir.sync_all();
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A dropped sink: unless `committed`, what it wrote is abandoned ([`Shared::abandon`]).
+pub(super) fn abandon_unless(shared: &Mutex<Shared>, committed: bool) {
+    if !committed {
+        shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).abandon();
     }
 }
 
@@ -189,16 +271,7 @@ impl DumpSink {
         let location = target.display().to_string();
         let held = claim_target(target, options, &location, restrict_key)?;
         let tables = dumped.tables.iter().map(|(s, t)| (format!("{s}.{t}"), (s.clone(), t.clone()))).collect();
-        let sequences = dumped
-            .sequences
-            .iter()
-            .map(|s| SequenceValue {
-                qualified: format!("{}.{}", quote_ident(&s.schema), quote_ident(&s.name)),
-                last_value: s.last_value,
-                is_called: s.is_called,
-                owner: s.owner.clone(),
-            })
-            .collect();
+        let sequences = dumped_sequences(dumped);
         // The dump's pre-data starts with its session settings; post-data gets them as pg_dump
         // writes them at the top of a section.
         let pre_data = dumped_section("", &dumped.pre_data, restrict_key, roles);
@@ -236,9 +309,8 @@ impl DumpSink {
         } else {
             Output::Stdout(BufWriter::with_capacity(1 << 20, std::io::stdout()))
         };
-        let maxima = vec![None; sequences.len()];
         let sink = DumpSink {
-            shared: Arc::new(Mutex::new(Shared { out, location: location.clone(), maxima })),
+            shared: Shared::new(out, &location, sequences.len()),
             location,
             tables,
             sequences: Arc::new(sequences),
@@ -263,6 +335,20 @@ impl DumpSink {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Shared>> {
         self.shared.lock().map_err(|_| Error::target(&self.location, "a writer thread panicked"))
     }
+}
+
+/// A dump file's sequences as the script sets them.
+pub(super) fn dumped_sequences(dumped: &DumpedSchema) -> Vec<SequenceValue> {
+    dumped
+        .sequences
+        .iter()
+        .map(|s| SequenceValue {
+            qualified: format!("{}.{}", quote_ident(&s.schema), quote_ident(&s.name)),
+            last_value: s.last_value,
+            is_called: s.is_called,
+            owner: s.owner.clone(),
+        })
+        .collect()
 }
 
 /// Claims the file `target` (none for stdout) and checks it may be written, and that
@@ -406,33 +492,16 @@ impl Sink for DumpSink {
     }
 
     fn open_table(&mut self, name: &str, schema: SchemaRef) -> Result<Box<dyn TableSink>> {
-        let loc = self.location.clone();
         let Some((table_schema, table_name)) = self.tables.get(name).cloned() else {
-            return Err(Error::target(&loc, format!("table {name} is not in the source's schema")));
+            return Err(Error::target(&self.location, format!("table {name} is not in the source's schema")));
         };
-        let (columns, projected) = copy_text::copied_columns(&schema, name).map_err(|m| Error::target(&loc, m))?;
-        // Sequences owned by a column of this table: (sequence index, column index in `projected`).
-        let owned: Vec<(usize, usize)> = self
-            .sequences
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| match &s.owner {
-                Some((t, c)) if t == name => projected.index_of(c).ok().map(|col| (i, col)),
-                _ => None,
-            })
-            .collect();
-        let header = format!("{};\n", copy_text::copy_statement(&table_schema, &table_name, &projected));
-        self.lock()?.write(header.as_bytes())?;
-        Ok(Box::new(DumpTableSink {
-            shared: self.shared.clone(),
-            location: loc,
-            table: name.to_string(),
-            columns,
-            schema: projected,
-            owned,
-            bytes: header.len() as u64,
-            buffer: Vec::new(),
-        }))
+        let mut sink = DumpTableSink::new(&self.shared, &self.location, &self.sequences, name, &schema)?;
+        let header = format!("{};\n", copy_text::copy_statement(&table_schema, &table_name, &sink.schema));
+        let mut shared = self.lock()?;
+        shared.write(header.as_bytes())?;
+        shared.in_copy = true;
+        sink.bytes = header.len() as u64;
+        Ok(Box::new(sink))
     }
 
     fn commit(mut self: Box<Self>) -> Result<()> {
@@ -443,64 +512,23 @@ impl Sink for DumpSink {
         if !self.sequences.is_empty() {
             tail_sql.extend_from_slice(b"\n--\n-- doppel: sequences\n--\n\n");
         }
-        for (i, s) in self.sequences.iter().enumerate() {
-            let (mut last_value, mut is_called) = (s.last_value, s.is_called);
-            if let Some(max) = shared.maxima[i]
-                && (max > last_value || (max == last_value && !is_called))
-            {
-                (last_value, is_called) = (max, true);
-            }
-            tail_sql.extend_from_slice(
-                format!("SELECT pg_catalog.setval({}, {last_value}, {is_called});\n", quote_literal(&s.qualified))
-                    .as_bytes(),
-            );
-        }
+        tail_sql.extend_from_slice(&shared.setvals(&self.sequences, false));
         tail_sql.extend_from_slice(b"\nANALYZE;\n\nCOMMIT;\n");
         shared.write(&tail_sql)?;
-        let loc = self.location.clone();
-        match &mut shared.out {
-            Output::Stdout(w) => w.flush().map_err(|e| Error::target(&loc, format!("writing the SQL dump: {e}")))?,
-            Output::File { writer, staging, target, options, .. } => {
-                writer.flush().map_err(|e| Error::target(staging.display(), e))?;
-                writer.get_ref().sync_all().map_err(|e| Error::target(staging.display(), e))?;
-                // Looked at again: the target may have appeared or changed during the run.
-                check_replaceable(target, options)?;
-                std::fs::rename(&*staging, &*target).map_err(|e| Error::target(&loc, e))?;
-                if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty())
-                    && let Ok(dir) = File::open(parent)
-                {
-                    let _ = dir.sync_all();
-                }
-            }
-        }
+        shared.publish()?;
         self.committed = true;
-        tracing::info!(target = %loc, sequences = self.sequences.len(), "SQL dump complete");
+        tracing::info!(target = %self.location, sequences = self.sequences.len(), "SQL dump complete");
         Ok(())
     }
 }
 
 impl Drop for DumpSink {
     fn drop(&mut self) {
-        if self.committed {
-            return;
-        }
-        let mut shared = match self.shared.lock() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        match &mut shared.out {
-            Output::File { staging, .. } => {
-                let _ = std::fs::remove_file(&*staging);
-            }
-            // What was streamed stays truncated: its transaction never reaches COMMIT.
-            Output::Stdout(w) => {
-                let _ = w.flush();
-            }
-        }
+        abandon_unless(&self.shared, self.committed);
     }
 }
 
-struct DumpTableSink {
+pub(super) struct DumpTableSink {
     shared: Arc<Mutex<Shared>>,
     location: String,
     table: String,
@@ -510,6 +538,41 @@ struct DumpTableSink {
     owned: Vec<(usize, usize)>,
     bytes: u64,
     buffer: Vec<u8>,
+    /// What closes the block: `\.` and a blank line.
+    pub(super) trailer: &'static [u8],
+}
+
+impl DumpTableSink {
+    /// The rows of table `name` (of `schema`) into `shared`'s script, after its COPY line.
+    pub(super) fn new(
+        shared: &Arc<Mutex<Shared>>,
+        location: &str,
+        sequences: &[SequenceValue],
+        name: &str,
+        schema: &Schema,
+    ) -> Result<DumpTableSink> {
+        let (columns, projected) = copy_text::copied_columns(schema, name).map_err(|m| Error::target(location, m))?;
+        // Sequences owned by a column of this table: (sequence index, column index in `projected`).
+        let owned: Vec<(usize, usize)> = sequences
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match &s.owner {
+                Some((t, c)) if t == name => projected.index_of(c).ok().map(|col| (i, col)),
+                _ => None,
+            })
+            .collect();
+        Ok(DumpTableSink {
+            shared: shared.clone(),
+            location: location.to_string(),
+            table: name.to_string(),
+            columns,
+            schema: projected,
+            owned,
+            bytes: 0,
+            buffer: Vec::new(),
+            trailer: b"\\.\n\n",
+        })
+    }
 }
 
 /// The largest non-null value of an integer column.
@@ -561,10 +624,11 @@ impl TableSink for DumpTableSink {
     }
 
     fn finish(mut self: Box<Self>) -> Result<u64> {
-        let end = b"\\.\n\n";
+        let end = self.trailer;
         self.bytes += end.len() as u64;
         let mut shared = self.shared.lock().map_err(|_| Error::target(&self.location, "a writer thread panicked"))?;
         shared.write(end)?;
+        shared.in_copy = false;
         Ok(self.bytes)
     }
 }

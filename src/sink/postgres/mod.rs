@@ -7,6 +7,8 @@
 //! - [`dump`]: [`dump::DumpSink`], a plain SQL script (`--to file.sql` or `--to -`) that psql
 //!   restores into an empty database: pre-data, COPY blocks, post-data and sequence values, the
 //!   data in one transaction that commits at the end of the script.
+//! - [`filter`]: [`filter::FilterSink`], a dump's own script to stdout with its table data
+//!   anonymised (`--from DUMP --to -`), everything else passed through in its order.
 //! - [`existing`]: [`existing::ExistingTablesSink`], existing empty tables of a database whose
 //!   schema the user made (the target of a Parquet source), loaded in one transaction.
 //! - [`copy_in`]: one table's `COPY … FROM STDIN` on a writer thread of its own.
@@ -20,6 +22,7 @@ pub mod copy_text;
 pub mod database;
 pub mod dump;
 pub mod existing;
+pub mod filter;
 pub mod replace;
 pub mod sequences;
 
