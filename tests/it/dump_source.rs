@@ -32,7 +32,7 @@ pub(crate) fn pg_dump(db: &str, format: &str, dir: &Path, name: &str) -> PathBuf
 }
 
 /// Every format of `db`'s dump in `dir`.
-fn dumps(db: &str, dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn dumps(db: &str, dir: &Path) -> Vec<PathBuf> {
     FORMATS.iter().map(|(f, name)| pg_dump(db, f, dir, name)).collect()
 }
 
@@ -118,13 +118,13 @@ fn a_plain_dump_on_stdin_gives_the_same_output_and_leaves_no_spool() {
 }
 
 /// A SQL script without its comment lines.
-fn without_comments(path: &Path) -> String {
+pub(crate) fn without_comments(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap();
     text.lines().filter(|l| !l.starts_with("--")).map(|l| format!("{l}\n")).collect()
 }
 
 /// The first line where `a` and `b` differ, with a few lines around it.
-fn first_difference(a: &str, b: &str) -> String {
+pub(crate) fn first_difference(a: &str, b: &str) -> String {
     let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
     let i = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
     let around = |v: &[&str]| v[i.saturating_sub(3)..(i + 4).min(v.len())].join("\n");
