@@ -43,7 +43,8 @@ Locations (--from / --to):
   a path ending in .sql, or -       a SQL dump target (- is stdout) from a PostgreSQL source
                                     or a dump: a plain script for psql -v ON_ERROR_STOP=1 -f;
                                     from a dump, - is the dump's own script with only its
-                                    table data anonymised (a filter)
+                                    table data anonymised (a filter); with --format custom
+                                    any file is a pg_dump -Fc archive for pg_restore --jobs
   --from a file, pg_dump -Fd dir, - a pg_dump output as the source, without a database: plain
                                     SQL, custom, directory or tar format (told from its
                                     content); - is a plain dump on stdin
@@ -155,6 +156,13 @@ impl LogLevel {
             LogLevel::Trace => "trace",
         }
     }
+}
+
+/// `run --format`: how a SQL dump target is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DumpFormat {
+    Plain,
+    Custom,
 }
 
 /// `--color`.
@@ -437,6 +445,10 @@ pub struct RunArgs {
     /// Target location (see "Locations" below).
     #[arg(long, value_name = "DST")]
     pub to: String,
+    /// The SQL dump's format: plain (a psql script) or custom (pg_dump -Fc's archive, which
+    /// pg_restore --jobs loads in parallel; then --to names any file, not -).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "plain")]
+    pub format: DumpFormat,
     /// Replace an existing non-empty target (swapped in only when the run succeeds); it must be
     /// one doppel wrote (or --force). A PostgreSQL target is rebuilt in a new database beside it
     /// and renamed into place at the end, keeping the old one's owner, settings and grants.

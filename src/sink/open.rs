@@ -20,8 +20,9 @@ use arrow_schema::SchemaRef;
 
 use super::Sink;
 use super::parquet::ParquetSink;
+use super::postgres::archive::ArchiveSink;
 use super::postgres::database::PostgresSink;
-use super::postgres::dump::DumpSink;
+use super::postgres::dump::{DumpSink, Prepared};
 use super::postgres::existing::ExistingTablesSink;
 use super::postgres::filter::FilterSink;
 use super::postgres::replace::TargetOptions;
@@ -56,6 +57,8 @@ pub struct SinkOptions {
     pub file_rows: Option<u64>,
     /// SQL dump: the rules' fingerprint, written in its header.
     pub rules_fingerprint: String,
+    /// SQL dump: a custom-format archive (`--format custom`) instead of a plain script.
+    pub archive: bool,
     /// SQL dump: psql's `\restrict` key ([`super::postgres::dump::restrict_key`]).
     pub restrict_key: String,
 }
@@ -80,31 +83,38 @@ pub fn open(location: &Location, schema: TargetSchema, options: &SinkOptions) ->
         (Location::Postgres(url), TargetSchema::Dumped(dumped)) => {
             Box::new(PostgresSink::create_from_dump(url, dumped, &options.database)?)
         }
-        (Location::Dump(path), TargetSchema::Source { url: source_url, snapshot }) => Box::new(DumpSink::create(
-            path,
-            &options.files,
-            source_url,
-            snapshot,
-            &options.rules_fingerprint,
-            &options.restrict_key,
-            &options.database.role_map,
-        )?),
         (Location::Dump(path), TargetSchema::Dumped(dumped)) if path.as_os_str() == "-" => {
             Box::new(FilterSink::create(dumped, &options.rules_fingerprint, &options.database.role_map)?)
         }
-        (Location::Dump(path), TargetSchema::Dumped(dumped)) => Box::new(DumpSink::create_from_dump(
-            path,
-            &options.files,
-            dumped,
-            &options.rules_fingerprint,
-            &options.restrict_key,
-            &options.database.role_map,
-        )?),
+        (Location::Dump(path), TargetSchema::Source { url: source_url, snapshot }) => {
+            let prepared = Prepared::from_source(
+                path,
+                &options.files,
+                source_url,
+                snapshot,
+                &options.restrict_key,
+                &options.database.role_map,
+            )?;
+            dump_sink(path, prepared, options)?
+        }
+        (Location::Dump(path), TargetSchema::Dumped(dumped)) => {
+            let prepared =
+                Prepared::from_dump(path, &options.files, dumped, &options.restrict_key, &options.database.role_map)?;
+            dump_sink(path, prepared, options)?
+        }
         (Location::Dump(_), _) => {
             return Err(Error::Usage(format!(
                 "{}: a SQL dump target takes its schema from a PostgreSQL source or a dump file",
                 location.display()
             )));
         }
+    })
+}
+
+/// A SQL dump target: a plain script, or a custom-format archive with `options.archive`.
+fn dump_sink(path: &std::path::Path, prepared: Prepared, options: &SinkOptions) -> Result<Box<dyn Sink>> {
+    Ok(match options.archive {
+        true => Box::new(ArchiveSink::create(path, &options.files, prepared, &options.rules_fingerprint)?),
+        false => Box::new(DumpSink::create(path, &options.files, prepared, &options.rules_fingerprint)?),
     })
 }

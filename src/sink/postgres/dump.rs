@@ -78,6 +78,8 @@ pub(super) enum Output {
         _claim: Claim,
     },
     Stdout(BufWriter<std::io::Stdout>),
+    /// The rows of a custom-format archive, until its commit writes the file.
+    Archive(super::archive::DataSpool),
 }
 
 impl Output {
@@ -85,6 +87,7 @@ impl Output {
         match self {
             Output::File { writer, .. } => writer,
             Output::Stdout(w) => w,
+            Output::Archive(data) => &mut data.writer,
         }
     }
 }
@@ -92,7 +95,7 @@ impl Output {
 /// One sequence of the source and what the script sets it to.
 pub(super) struct SequenceValue {
     /// `"schema"."name"`.
-    qualified: String,
+    pub(super) qualified: String,
     last_value: i64,
     is_called: bool,
     /// The table (`schema.table`, as the plan names it) and column owning it, when it is an
@@ -132,7 +135,11 @@ impl Shared {
 
     pub(super) fn write(&mut self, bytes: &[u8]) -> Result<()> {
         let loc = &self.location;
-        self.out.writer().write_all(bytes).map_err(|e| Error::target(loc, format!("writing the SQL dump: {e}")))
+        let written = match &mut self.out {
+            Output::Archive(data) => data.write(bytes),
+            out => out.writer().write_all(bytes),
+        };
+        written.map_err(|e| Error::target(loc, format!("writing the SQL dump: {e}")))
     }
 
     /// The `setval` calls of `sequences` as the database target sets them: each sequence's
@@ -171,6 +178,8 @@ impl Shared {
                 let _ = w.write_all(ABANDONED);
                 let _ = w.flush();
             }
+            // The spool file is removed with it.
+            Output::Archive(_) => {}
         }
     }
 
@@ -180,6 +189,7 @@ impl Shared {
         let loc = self.location.clone();
         match &mut self.out {
             Output::Stdout(w) => w.flush().map_err(|e| Error::target(&loc, format!("writing the SQL dump: {e}"))),
+            Output::Archive(_) => Err(Error::target(&loc, "internal error: the archive's file was never written")),
             Output::File { writer, staging, target, options, .. } => {
                 writer.flush().map_err(|e| Error::target(staging.display(), e))?;
                 writer.get_ref().sync_all().map_err(|e| Error::target(staging.display(), e))?;
@@ -234,87 +244,22 @@ fn partial_path(target: &Path, pid: u32) -> PathBuf {
 }
 
 impl DumpSink {
-    /// Prepares a dump of the source `source_url` (under the exported `snapshot`) into `target`
-    /// (`-` for stdout), as `options` allow (see the module docs). `rules_fingerprint` names
-    /// the rules in the header; `restrict_key` (see [`restrict_key`]) is given to pg_dump;
-    /// `roles` decides owners and privileges ([`crate::pg::roles`]).
+    /// Starts the script of `prepared` into its target: doppel's header (naming
+    /// `rules_fingerprint`), the pre-data, then the data transaction.
     pub fn create(
         target: &Path,
         options: &FileTarget,
-        source_url: &str,
-        snapshot: &str,
-        rules_fingerprint: &str,
-        restrict_key: &str,
-        roles: &RoleMap,
-    ) -> Result<DumpSink> {
-        let source = ConnectParams::from_url(source_url)?;
-        let location = target.display().to_string();
-        let held = claim_target(target, options, &location, restrict_key)?;
-        let (tables, sequences) = read_source(&source, snapshot)?;
-        let section = |name| schema_section(&source, snapshot, name, Some(restrict_key), roles, &location);
-        let pre_data = section("--section=pre-data")?;
-        let post_data = section("--section=post-data")?;
-        Self::start(target, options, held, tables, sequences, pre_data, post_data, rules_fingerprint)
-    }
-
-    /// Prepares a dump of a dump file's schema (`dumped`) into `target`: its sections stand
-    /// where pg_dump's of a live source would (with `restrict_key`, owners and privileges as
-    /// `roles` says), its sequences are set as it sets them (see the module docs).
-    pub fn create_from_dump(
-        target: &Path,
-        options: &FileTarget,
-        dumped: &DumpedSchema,
-        rules_fingerprint: &str,
-        restrict_key: &str,
-        roles: &RoleMap,
-    ) -> Result<DumpSink> {
-        let location = target.display().to_string();
-        let held = claim_target(target, options, &location, restrict_key)?;
-        let tables = dumped.tables.iter().map(|(s, t)| (format!("{s}.{t}"), (s.clone(), t.clone()))).collect();
-        let sequences = dumped_sequences(dumped);
-        // The dump's pre-data starts with its session settings; post-data gets them as pg_dump
-        // writes them at the top of a section.
-        let pre_data = dumped_section("", &dumped.pre_data, restrict_key, roles);
-        let post_data = dumped_section(&format!("{}\n", dumped.preamble), &dumped.post_data, restrict_key, roles);
-        Self::start(target, options, held, tables, sequences, pre_data, post_data, rules_fingerprint)
-    }
-
-    /// Opens the output and writes the header and pre-data.
-    #[allow(clippy::too_many_arguments)]
-    fn start(
-        target: &Path,
-        options: &FileTarget,
-        held: Option<Claim>,
-        tables: HashMap<String, (String, String)>,
-        sequences: Vec<SequenceValue>,
-        pre_data: Vec<u8>,
-        post_data: Vec<u8>,
+        prepared: Prepared,
         rules_fingerprint: &str,
     ) -> Result<DumpSink> {
         let location = target.display().to_string();
-        let out = if let Some(held) = held {
-            let staging = partial_path(target, std::process::id());
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&staging)
-                .map_err(|e| Error::target(staging.display(), e))?;
-            Output::File {
-                writer: BufWriter::with_capacity(1 << 20, file),
-                staging,
-                target: target.to_path_buf(),
-                options: options.clone(),
-                _claim: held,
-            }
-        } else {
-            Output::Stdout(BufWriter::with_capacity(1 << 20, std::io::stdout()))
-        };
+        let out = open_output(target, options, prepared.held)?;
         let sink = DumpSink {
-            shared: Shared::new(out, &location, sequences.len()),
+            shared: Shared::new(out, &location, prepared.sequences.len()),
             location,
-            tables,
-            sequences: Arc::new(sequences),
-            post_data,
+            tables: prepared.tables,
+            sequences: Arc::new(prepared.sequences),
+            post_data: prepared.post_data,
             committed: false,
         };
         let header = format!(
@@ -326,7 +271,7 @@ impl DumpSink {
         {
             let mut shared = sink.lock()?;
             shared.write(header.as_bytes())?;
-            shared.write(&pre_data)?;
+            shared.write(&prepared.pre_data)?;
             shared.write(b"\n--\n-- doppel: data\n--\n\nBEGIN;\n\nSET client_encoding = 'UTF8';\n\n")?;
         }
         Ok(sink)
@@ -335,6 +280,82 @@ impl DumpSink {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Shared>> {
         self.shared.lock().map_err(|_| Error::target(&self.location, "a writer thread panicked"))
     }
+}
+
+/// What a SQL dump or archive target writes besides the rows, gathered before it starts:
+/// the claim on its file, the tables, the sequences, the schema before and after the data.
+pub struct Prepared {
+    pub(super) held: Option<Claim>,
+    /// `schema.table` → (schema, table), the source's tables.
+    pub(super) tables: HashMap<String, (String, String)>,
+    pub(super) sequences: Vec<SequenceValue>,
+    pub(super) pre_data: Vec<u8>,
+    pub(super) post_data: Vec<u8>,
+}
+
+impl Prepared {
+    /// For a dump of the source `source_url` (under the exported `snapshot`) into `target`
+    /// (`-` for stdout), as `options` allow (see the module docs): pg_dump's sections with
+    /// `restrict_key` ([`restrict_key`]), owners and privileges as `roles` decides
+    /// ([`crate::pg::roles`]), the sequences' values under the snapshot.
+    pub fn from_source(
+        target: &Path,
+        options: &FileTarget,
+        source_url: &str,
+        snapshot: &str,
+        restrict_key: &str,
+        roles: &RoleMap,
+    ) -> Result<Prepared> {
+        let source = ConnectParams::from_url(source_url)?;
+        let location = target.display().to_string();
+        let held = claim_target(target, options, &location, restrict_key)?;
+        let (tables, sequences) = read_source(&source, snapshot)?;
+        let section = |name| schema_section(&source, snapshot, name, Some(restrict_key), roles, &location);
+        let pre_data = section("--section=pre-data")?;
+        let post_data = section("--section=post-data")?;
+        Ok(Prepared { held, tables, sequences, pre_data, post_data })
+    }
+
+    /// For a dump of a dump file's schema (`dumped`) into `target`: its sections stand where
+    /// pg_dump's of a live source would (with `restrict_key`, owners and privileges as `roles`
+    /// says), its sequences are set as it sets them (see the module docs).
+    pub fn from_dump(
+        target: &Path,
+        options: &FileTarget,
+        dumped: &DumpedSchema,
+        restrict_key: &str,
+        roles: &RoleMap,
+    ) -> Result<Prepared> {
+        let location = target.display().to_string();
+        let held = claim_target(target, options, &location, restrict_key)?;
+        let tables = dumped.tables.iter().map(|(s, t)| (format!("{s}.{t}"), (s.clone(), t.clone()))).collect();
+        let sequences = dumped_sequences(dumped);
+        // The dump's pre-data starts with its session settings; post-data gets them as pg_dump
+        // writes them at the top of a section.
+        let pre_data = dumped_section("", &dumped.pre_data, restrict_key, roles);
+        let post_data = dumped_section(&format!("{}\n", dumped.preamble), &dumped.post_data, restrict_key, roles);
+        Ok(Prepared { held, tables, sequences, pre_data, post_data })
+    }
+}
+
+/// The output for `target`: its partial file beside it when `held`, else stdout.
+pub(super) fn open_output(target: &Path, options: &FileTarget, held: Option<Claim>) -> Result<Output> {
+    let Some(held) = held else {
+        return Ok(Output::Stdout(BufWriter::with_capacity(1 << 20, std::io::stdout())));
+    };
+    let staging = partial_path(target, std::process::id());
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&staging)
+        .map_err(|e| Error::target(staging.display(), e))?;
+    Ok(Output::File {
+        writer: BufWriter::with_capacity(1 << 20, file),
+        staging,
+        target: target.to_path_buf(),
+        options: options.clone(),
+        _claim: held,
+    })
 }
 
 /// A dump file's sequences as the script sets them.
@@ -492,10 +513,8 @@ impl Sink for DumpSink {
     }
 
     fn open_table(&mut self, name: &str, schema: SchemaRef) -> Result<Box<dyn TableSink>> {
-        let Some((table_schema, table_name)) = self.tables.get(name).cloned() else {
-            return Err(Error::target(&self.location, format!("table {name} is not in the source's schema")));
-        };
-        let mut sink = DumpTableSink::new(&self.shared, &self.location, &self.sequences, name, &schema)?;
+        let (mut sink, table_schema, table_name) =
+            DumpTableSink::of_table(&self.tables, &self.shared, &self.location, &self.sequences, name, &schema)?;
         let header = format!("{};\n", copy_text::copy_statement(&table_schema, &table_name, &sink.schema));
         let mut shared = self.lock()?;
         shared.write(header.as_bytes())?;
@@ -543,6 +562,26 @@ pub(super) struct DumpTableSink {
 }
 
 impl DumpTableSink {
+    /// [`DumpTableSink::new`] for `name`, one of `tables`, with its schema and table names.
+    pub(super) fn of_table(
+        tables: &HashMap<String, (String, String)>,
+        shared: &Arc<Mutex<Shared>>,
+        location: &str,
+        sequences: &[SequenceValue],
+        name: &str,
+        schema: &Schema,
+    ) -> Result<(DumpTableSink, String, String)> {
+        let Some((table_schema, table_name)) = tables.get(name).cloned() else {
+            return Err(Error::target(location, format!("table {name} is not in the source's schema")));
+        };
+        Ok((DumpTableSink::new(shared, location, sequences, name, schema)?, table_schema, table_name))
+    }
+
+    /// The columns written.
+    pub(super) fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
     /// The rows of table `name` (of `schema`) into `shared`'s script, after its COPY line.
     pub(super) fn new(
         shared: &Arc<Mutex<Shared>>,

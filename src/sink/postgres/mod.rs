@@ -9,6 +9,8 @@
 //!   data in one transaction that commits at the end of the script.
 //! - [`filter`]: [`filter::FilterSink`], a dump's own script to stdout with its table data
 //!   anonymised (`--from DUMP --to -`), everything else passed through in its order.
+//! - [`archive`]: [`archive::ArchiveSink`], the same as a custom-format archive
+//!   (`--format custom`) that `pg_restore --jobs` loads in parallel.
 //! - [`existing`]: [`existing::ExistingTablesSink`], existing empty tables of a database whose
 //!   schema the user made (the target of a Parquet source), loaded in one transaction.
 //! - [`copy_in`]: one table's `COPY … FROM STDIN` on a writer thread of its own.
@@ -16,6 +18,7 @@
 //! - [`copy_text`]: Arrow batches encoded as `COPY … FROM STDIN` text.
 //! - [`copy_binary`]: the same in binary, for tables whose every column has a binary form.
 
+pub mod archive;
 pub mod copy_binary;
 pub mod copy_in;
 pub mod copy_text;
