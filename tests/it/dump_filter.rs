@@ -224,3 +224,31 @@ fn a_filter_that_fails_halfway_leaves_a_script_no_restore_loads() {
         assert_eq!(c.scalar(&target, tables), "0", "nothing is loaded (-1: {single_transaction})");
     }
 }
+
+/// The COPY block of `table` in `text`: from its COPY line to its `\.` line, both included.
+fn block_of<'t>(text: &'t str, table: &str) -> &'t str {
+    let start = text.find(&format!("\nCOPY {table} ")).unwrap() + 1;
+    let end = start + text[start..].find("\n\\.\n").unwrap() + "\n\\.\n".len();
+    &text[start..end]
+}
+
+#[test]
+fn the_filter_writes_tables_in_the_dumps_order_not_by_name() {
+    let c = cluster();
+    let (_, dir, rules, dump) = fixture_dump();
+    let text = std::fs::read_to_string(&dump).unwrap();
+    // app.people's data moved before app.audit's.
+    let (audit, people) = (block_of(&text, "app.audit").to_string(), block_of(&text, "app.people").to_string());
+    let swapped = text.replacen(&people, "", 1).replacen(&audit, &format!("{people}\n{audit}"), 1);
+    let reordered = dir.path().join("reordered.sql");
+    std::fs::write(&reordered, &swapped).unwrap();
+    let out = filter(&rules, &reordered);
+    ok(&out, "the filter");
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(script.find("\nCOPY app.people ").unwrap() < script.find("\nCOPY app.audit ").unwrap(), "the dump's order");
+    let path = dir.path().join("filtered.sql");
+    std::fs::write(&path, &script).unwrap();
+    let restored = c.create_database("filter_reordered");
+    c.load_file(&restored, &path);
+    assert_eq!(c.scalar(&restored, "SELECT count(*) FROM app.audit JOIN app.people p ON p.id = person_id"), "600");
+}
