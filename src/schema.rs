@@ -140,6 +140,32 @@ pub struct DumpedSchema {
     pub tables: Vec<(String, String)>,
     /// Every sequence, in (schema, name) order.
     pub sequences: Vec<SequenceState>,
+    /// The plain script itself and where each table's rows sit in it (the stream filter).
+    pub script: ScriptLayout,
+}
+
+/// A dump's plain script on disk and where each table's data block sits in it, by byte
+/// offset, in the script's order: what the stream filter ([`crate::sink::postgres::filter`])
+/// copies through and what it replaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScriptLayout {
+    /// The script: the plain dump itself, or the spool of stdin or of an archive (which lives
+    /// as long as the source).
+    pub file: std::path::PathBuf,
+    pub blocks: Vec<DataBlock>,
+}
+
+/// One table's `COPY … FROM stdin;` block in a [`ScriptLayout`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataBlock {
+    /// `schema.table`.
+    pub table: String,
+    /// Offset of the `COPY` line.
+    pub copy_line: u64,
+    /// Offset of the first row.
+    pub rows: u64,
+    /// Offset just past the `\.` line.
+    pub end: u64,
 }
 
 /// A sequence's value as a dump sets it.

@@ -143,6 +143,7 @@ mod tests {
     const TEXT_FLAGS: &[&str] = &[
         "log",
         "color",
+        "format",
         "rules",
         "from",
         "to",

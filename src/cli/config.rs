@@ -99,6 +99,8 @@ pub struct RunConfig {
     pub report_html: Option<PathBuf>,
     /// `--json`: the final summary as JSON on stdout.
     pub json: bool,
+    /// `--format custom`: the SQL dump target is a custom-format archive.
+    pub archive: bool,
     pub options: RunOptions,
 }
 
@@ -120,7 +122,18 @@ impl RunConfig {
 /// Resolves `run`'s flags; `subset` says whether the rules have a `[subset]` section.
 pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
     let from = Location::parse_source(&args.from);
-    let to = Location::parse(&args.to);
+    let to = match (args.format, Location::parse(&args.to)) {
+        (super::DumpFormat::Plain, to) => to,
+        (super::DumpFormat::Custom, Location::Postgres(_)) => {
+            return Err(Error::Usage("--format custom writes a file: --to names a file, not a database".into()));
+        }
+        (super::DumpFormat::Custom, _) if is_stdout(Path::new(&args.to)) => {
+            return Err(Error::Usage(
+                "--format custom writes a file pg_restore can seek in: --to names a file, not - (stdout)".into(),
+            ));
+        }
+        (super::DumpFormat::Custom, _) => Location::Dump(PathBuf::from(&args.to)),
+    };
     let dump_to_stdout = matches!(&to, Location::Dump(p) if is_stdout(p));
     if args.json && dump_to_stdout {
         return Err(stdout_taken(
@@ -228,6 +241,7 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
         report: args.report,
         report_html: args.report_html,
         json: args.json,
+        archive: args.format == super::DumpFormat::Custom,
         options,
     })
 }

@@ -63,6 +63,7 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
                 ),
             ),
         ],
+        archive: false,
         file_rows: Some(config.file_rows),
         restrict_key: dump::restrict_key(&key, &plan.rules_fingerprint),
         rules_fingerprint: plan.rules_fingerprint.clone(),

@@ -41,7 +41,10 @@ Locations (--from / --to):
                                     From Parquet: the target's existing, empty tables (schema
                                     made beforehand) are loaded in one transaction
   a path ending in .sql, or -       a SQL dump target (- is stdout) from a PostgreSQL source
-                                    or a dump: a plain script for psql -v ON_ERROR_STOP=1 -f
+                                    or a dump: a plain script for psql -v ON_ERROR_STOP=1 -f;
+                                    from a dump, - is the dump's own script with only its
+                                    table data anonymised (a filter); with --format custom
+                                    any file is a pg_dump -Fc archive for pg_restore --jobs
   --from a file, pg_dump -Fd dir, - a pg_dump output as the source, without a database: plain
                                     SQL, custom, directory or tar format (told from its
                                     content); - is a plain dump on stdin
@@ -153,6 +156,13 @@ impl LogLevel {
             LogLevel::Trace => "trace",
         }
     }
+}
+
+/// `run --format`: how a SQL dump target is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DumpFormat {
+    Plain,
+    Custom,
 }
 
 /// `--color`.
@@ -435,6 +445,10 @@ pub struct RunArgs {
     /// Target location (see "Locations" below).
     #[arg(long, value_name = "DST")]
     pub to: String,
+    /// The SQL dump's format: plain (a psql script) or custom (pg_dump -Fc's archive, which
+    /// pg_restore --jobs loads in parallel; then --to names any file, not -).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "plain")]
+    pub format: DumpFormat,
     /// Replace an existing non-empty target (swapped in only when the run succeeds); it must be
     /// one doppel wrote (or --force). A PostgreSQL target is rebuilt in a new database beside it
     /// and renamed into place at the end, keeping the old one's owner, settings and grants.
@@ -456,7 +470,8 @@ pub struct RunArgs {
     /// PostgreSQL or SQL dump target: restore owners and privileges of the source role FROM as
     /// the target role TO (repeat for more roles). Without it every object belongs to the
     /// role doppel connects as and no GRANT is restored; with it, statements naming roles
-    /// that are not mapped are left out.
+    /// that are not mapped are left out. Not with a dump filtered to stdout, which keeps the
+    /// dump's own.
     #[arg(long, value_name = "FROM=TO")]
     pub role_map: Vec<String>,
     #[command(flatten)]

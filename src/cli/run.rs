@@ -188,6 +188,7 @@ fn open_sink(config: &RunConfig, opened: &OpenedSource, plan: &Plan, key: &Key) 
             ("doppel.rules_blake3".to_string(), plan.rules_fingerprint.clone()),
         ],
         file_rows: None,
+        archive: config.archive,
         restrict_key: dump::restrict_key(key, &plan.rules_fingerprint),
         rules_fingerprint: plan.rules_fingerprint.clone(),
     };

@@ -143,6 +143,7 @@ pub fn run_checked(
         .build()
         .map_err(|e| Error::Usage(format!("cannot start {} worker threads: {e}", options.threads)))?;
     let jobs = if sink.tables_in_parallel() { options.jobs.max(1) } else { 1 };
+    let order = sink.table_order();
     let shared =
         Shared { transformer, source, sink: Mutex::new(sink), options, pool, cancel, failed: AtomicBool::new(false) };
 
@@ -165,13 +166,15 @@ pub fn run_checked(
         })
         .collect();
     // Tables that need no `unique` decision start at once, beside pass 1; the others wait for
-    // it. A sink that takes one table at a time gets them in name order, after pass 1.
+    // it. A sink that takes one table at a time gets them in name order (or the order it
+    // asks for), after pass 1.
     let in_order = jobs == 1;
+    let mut tables: Vec<&TablePlan> = plan.tables.iter().filter(|t| t.action == TableAction::Copy).collect();
+    if let Some(order) = order {
+        tables.sort_by_key(|t| order.iter().position(|name| *name == t.name).map_or(0, |p| p + 1));
+    }
     let queue = Queue {
-        state: Mutex::new(QueueState {
-            tables: plan.tables.iter().filter(|t| t.action == TableAction::Copy).collect(),
-            unique_resolved: false,
-        }),
+        state: Mutex::new(QueueState { tables: tables.into(), unique_resolved: false }),
         changed: Condvar::new(),
         in_order,
     };

@@ -5,6 +5,7 @@
 //! |-----------------------------------|--------------------------------------------------------|
 //! | `postgres://…`, `postgresql://…`  | a PostgreSQL database, new or replaced ([`postgres`])  |
 //! | `*.sql`, `-`                      | a plain SQL dump ([`postgres::dump`])                  |
+//! | `-` from a dump file              | the dump's script, filtered ([`postgres::filter`])     |
 //! | any other path                    | a directory of Parquet files ([`parquet`])             |
 //!
 //! [`open()`] picks and opens the sink for a target location.
@@ -46,6 +47,11 @@ pub trait Sink: Send {
     /// (a SQL dump) says no, and the pipeline then runs one table at a time.
     fn tables_in_parallel(&self) -> bool {
         true
+    }
+    /// The order a sink that takes one table at a time needs its tables in (the stream
+    /// filter: the dump's); `None`: name order. Tables it does not name come first.
+    fn table_order(&self) -> Option<Vec<String>> {
+        None
     }
     /// Where the finished but unpublished output can be read before [`Sink::commit`] (for
     /// `doppel run --verify`), if this sink can tell.

@@ -8,7 +8,8 @@
 //! | `postgres://…`      | the target's existing, empty tables | those tables, loaded in one transaction |
 //! | `postgres://…`      | a dump file's DDL and sequences     | a new database, or one replaced        |
 //! | `*.sql`, `-`        | a PostgreSQL source's snapshot      | a plain SQL dump                       |
-//! | `*.sql`, `-`        | a dump file's DDL and sequences     | a plain SQL dump                       |
+//! | `*.sql`             | a dump file's DDL and sequences     | a plain SQL dump                       |
+//! | `-`                 | a dump file's own script            | the script, its table data replaced    |
 //! | any other path      | (the batches' own schemas)          | a directory of Parquet files           |
 //!
 //! Whether a combination of flags makes sense for a target is decided before anything is
@@ -19,9 +20,11 @@ use arrow_schema::SchemaRef;
 
 use super::Sink;
 use super::parquet::ParquetSink;
+use super::postgres::archive::ArchiveSink;
 use super::postgres::database::PostgresSink;
-use super::postgres::dump::DumpSink;
+use super::postgres::dump::{DumpSink, Prepared};
 use super::postgres::existing::ExistingTablesSink;
+use super::postgres::filter::FilterSink;
 use super::postgres::replace::TargetOptions;
 use super::staging::FileTarget;
 use crate::error::{Error, Result};
@@ -54,6 +57,8 @@ pub struct SinkOptions {
     pub file_rows: Option<u64>,
     /// SQL dump: the rules' fingerprint, written in its header.
     pub rules_fingerprint: String,
+    /// SQL dump: a custom-format archive (`--format custom`) instead of a plain script.
+    pub archive: bool,
     /// SQL dump: psql's `\restrict` key ([`super::postgres::dump::restrict_key`]).
     pub restrict_key: String,
 }
@@ -78,28 +83,38 @@ pub fn open(location: &Location, schema: TargetSchema, options: &SinkOptions) ->
         (Location::Postgres(url), TargetSchema::Dumped(dumped)) => {
             Box::new(PostgresSink::create_from_dump(url, dumped, &options.database)?)
         }
-        (Location::Dump(path), TargetSchema::Source { url: source_url, snapshot }) => Box::new(DumpSink::create(
-            path,
-            &options.files,
-            source_url,
-            snapshot,
-            &options.rules_fingerprint,
-            &options.restrict_key,
-            &options.database.role_map,
-        )?),
-        (Location::Dump(path), TargetSchema::Dumped(dumped)) => Box::new(DumpSink::create_from_dump(
-            path,
-            &options.files,
-            dumped,
-            &options.rules_fingerprint,
-            &options.restrict_key,
-            &options.database.role_map,
-        )?),
+        (Location::Dump(path), TargetSchema::Dumped(dumped)) if path.as_os_str() == "-" => {
+            Box::new(FilterSink::create(dumped, &options.rules_fingerprint, &options.database.role_map)?)
+        }
+        (Location::Dump(path), TargetSchema::Source { url: source_url, snapshot }) => {
+            let prepared = Prepared::from_source(
+                path,
+                &options.files,
+                source_url,
+                snapshot,
+                &options.restrict_key,
+                &options.database.role_map,
+            )?;
+            dump_sink(path, prepared, options)?
+        }
+        (Location::Dump(path), TargetSchema::Dumped(dumped)) => {
+            let prepared =
+                Prepared::from_dump(path, &options.files, dumped, &options.restrict_key, &options.database.role_map)?;
+            dump_sink(path, prepared, options)?
+        }
         (Location::Dump(_), _) => {
             return Err(Error::Usage(format!(
                 "{}: a SQL dump target takes its schema from a PostgreSQL source or a dump file",
                 location.display()
             )));
         }
+    })
+}
+
+/// A SQL dump target: a plain script, or a custom-format archive with `options.archive`.
+fn dump_sink(path: &std::path::Path, prepared: Prepared, options: &SinkOptions) -> Result<Box<dyn Sink>> {
+    Ok(match options.archive {
+        true => Box::new(ArchiveSink::create(path, &options.files, prepared, &options.rules_fingerprint)?),
+        false => Box::new(DumpSink::create(path, &options.files, prepared, &options.rules_fingerprint)?),
     })
 }

@@ -17,6 +17,10 @@
 //!   is the committed one (`fixtures/scan/northwind.expected`, `clubdata.expected`;
 //!   `DOPPEL_SCAN_BLESS=1` rewrites them).
 //!
+//! - **Dumps** ([`dumps`]): each dataset dumped by pg_dump in its four formats gives, with the
+//!   same rules, the live database's SQL dump (byte for byte, comment lines aside) and database
+//!   (the same rows), and the stream filter of its plain dump restores the same rows.
+//!
 //! These are the only tests that read the public datasets; every other test uses the fixtures
 //! the project makes itself (tests/fixtures/pg, fixtures/shop). The datasets are found in
 //! `$DOPPEL_DATASETS`, else in `../shared/datasets` beside the repository. When neither exists
@@ -30,6 +34,8 @@ use std::path::{Path, PathBuf};
 use crate::common::pg::{Cluster, cluster};
 use crate::common::{doppel, doppel_run, root, schema_dump, stderr};
 use crate::scan as scan_test;
+
+mod dumps;
 
 /// The share of not-personal columns scan must keep.
 const MIN_KEPT: f64 = 0.95;
@@ -221,14 +227,13 @@ fn room(c: &Cluster, db: &str) -> BTreeMap<String, i128> {
     .collect()
 }
 
-/// scan → check → run → verify on one dataset, unedited, and what the output must be.
-fn first_contact(name: &str) {
+/// `name`'s dataset loaded into a new database and the rules scan writes for it, in a new
+/// directory: (database, its URL, the directory, the rules file); `None` when the public
+/// datasets are absent.
+fn scanned(name: &str) -> Option<(String, String, tempfile::TempDir, PathBuf)> {
     let datasets = match name {
         OWN => PathBuf::new(),
-        _ => match datasets() {
-            Some(d) => d,
-            None => return,
-        },
+        _ => datasets()?,
     };
     let c = cluster();
     let source = load(c, &datasets, name);
@@ -236,6 +241,13 @@ fn first_contact(name: &str) {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules.toml");
     std::fs::write(&rules, scan(&from)).unwrap();
+    Some((source, from, dir, rules))
+}
+
+/// scan → check → run → verify on one dataset, unedited, and what the output must be.
+fn first_contact(name: &str) {
+    let Some((source, from, dir, rules)) = scanned(name) else { return };
+    let c = cluster();
     let rules_arg = rules.to_str().unwrap();
     let o = doppel(&["check", "--rules", rules_arg, "--from", &from], None);
     assert!(o.status.success(), "{name}: check refuses the scanned rules:\n{}", stderr(&o));

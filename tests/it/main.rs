@@ -11,6 +11,8 @@ mod cli;
 mod corpus;
 mod docs_examples;
 mod drift;
+mod dump_archive;
+mod dump_filter;
 mod dump_source;
 pub mod generate;
 mod golden;

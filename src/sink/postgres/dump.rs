@@ -67,7 +67,7 @@ use crate::schema::DumpedSchema;
 pub const HEADER_START: &str = "--\n-- doppel ";
 
 /// Where the script goes.
-enum Output {
+pub(super) enum Output {
     /// A partial file beside the target, renamed into place at commit.
     File {
         writer: BufWriter<File>,
@@ -78,21 +78,24 @@ enum Output {
         _claim: Claim,
     },
     Stdout(BufWriter<std::io::Stdout>),
+    /// The rows of a custom-format archive, until its commit writes the file.
+    Archive(super::archive::DataSpool),
 }
 
 impl Output {
-    fn writer(&mut self) -> &mut dyn Write {
+    pub(super) fn writer(&mut self) -> &mut dyn Write {
         match self {
             Output::File { writer, .. } => writer,
             Output::Stdout(w) => w,
+            Output::Archive(data) => &mut data.writer,
         }
     }
 }
 
 /// One sequence of the source and what the script sets it to.
-struct SequenceValue {
+pub(super) struct SequenceValue {
     /// `"schema"."name"`.
-    qualified: String,
+    pub(super) qualified: String,
     last_value: i64,
     is_called: bool,
     /// The table (`schema.table`, as the plan names it) and column owning it, when it is an
@@ -100,14 +103,28 @@ struct SequenceValue {
     owner: Option<(String, String)>,
 }
 
-struct Shared {
-    out: Output,
+pub(super) struct Shared {
+    pub(super) out: Output,
     location: String,
     /// The largest value written per sequence's owning column (index into `sequences`).
     maxima: Vec<Option<i64>>,
+    /// A COPY block's rows are being written (its `\.` line is still to come).
+    pub(super) in_copy: bool,
 }
 
+/// What a failed run appends to a script it streamed: the open COPY block closed, then a
+/// statement that fails, so that a restore stops there and loads nothing even when psql wraps
+/// the script in its own transaction (`--single-transaction`); `ON_ERROR_STOP` or not, the
+/// transaction never commits.
+const ABANDONED: &[u8] = b"\n--\n-- doppel: the run failed; this script is incomplete and must not be restored\n--\n\n\
+    DO $$BEGIN RAISE EXCEPTION 'doppel: this SQL dump is incomplete: the run that wrote it failed'; END$$;\n";
+
 impl Shared {
+    pub(super) fn new(out: Output, location: &str, sequences: usize) -> Arc<Mutex<Shared>> {
+        let maxima = vec![None; sequences];
+        Arc::new(Mutex::new(Shared { out, location: location.to_string(), maxima, in_copy: false }))
+    }
+
     /// Raises the largest value of sequence `seq`'s owning column to `max`.
     fn raise_max(&mut self, seq: usize, max: Option<i64>) {
         if let Some(max) = max {
@@ -116,9 +133,84 @@ impl Shared {
         }
     }
 
-    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+    pub(super) fn write(&mut self, bytes: &[u8]) -> Result<()> {
         let loc = &self.location;
-        self.out.writer().write_all(bytes).map_err(|e| Error::target(loc, format!("writing the SQL dump: {e}")))
+        let written = match &mut self.out {
+            Output::Archive(data) => data.write(bytes),
+            out => out.writer().write_all(bytes),
+        };
+        written.map_err(|e| Error::target(loc, format!("writing the SQL dump: {e}")))
+    }
+
+    /// The `setval` calls of `sequences` as the database target sets them: each sequence's
+    /// source value, or the largest value written into its owning column when that is higher;
+    /// with `raised_only`, only the sequences the written values raise.
+    pub(super) fn setvals(&self, sequences: &[SequenceValue], raised_only: bool) -> Vec<u8> {
+        let mut sql = Vec::new();
+        for (i, s) in sequences.iter().enumerate() {
+            let (mut last_value, mut is_called) = (s.last_value, s.is_called);
+            if let Some(max) = self.maxima[i]
+                && (max > last_value || (max == last_value && !is_called))
+            {
+                (last_value, is_called) = (max, true);
+            } else if raised_only {
+                continue;
+            }
+            sql.extend_from_slice(
+                format!("SELECT pg_catalog.setval({}, {last_value}, {is_called});\n", quote_literal(&s.qualified))
+                    .as_bytes(),
+            );
+        }
+        sql
+    }
+
+    /// A run that failed: a partial file is removed; a script streamed to stdout is closed
+    /// with [`ABANDONED`] (write errors ignored: the run is failing already).
+    fn abandon(&mut self) {
+        match &mut self.out {
+            Output::File { staging, .. } => {
+                let _ = std::fs::remove_file(&*staging);
+            }
+            Output::Stdout(w) => {
+                if self.in_copy {
+                    let _ = w.write_all(b"\\.\n");
+                }
+                let _ = w.write_all(ABANDONED);
+                let _ = w.flush();
+            }
+            // The spool file is removed with it.
+            Output::Archive(_) => {}
+        }
+    }
+
+    /// Flushes the script and publishes it: a file is synced and renamed into place (if
+    /// `options` still allow replacing what is there).
+    pub(super) fn publish(&mut self) -> Result<()> {
+        let loc = self.location.clone();
+        match &mut self.out {
+            Output::Stdout(w) => w.flush().map_err(|e| Error::target(&loc, format!("writing the SQL dump: {e}"))),
+            Output::Archive(_) => Err(Error::target(&loc, "internal error: the archive's file was never written")),
+            Output::File { writer, staging, target, options, .. } => {
+                writer.flush().map_err(|e| Error::target(staging.display(), e))?;
+                writer.get_ref().sync_all().map_err(|e| Error::target(staging.display(), e))?;
+                // Looked at again: the target may have appeared or changed during the run.
+                check_replaceable(target, options)?;
+                std::fs::rename(&*staging, &*target).map_err(|e| Error::target(&loc, e))?;
+                if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty())
+                    && let Ok(dir) = File::open(parent)
+                {
+                    let _ = dir.sync_all();
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A dropped sink: unless `committed`, what it wrote is abandoned ([`Shared::abandon`]).
+pub(super) fn abandon_unless(shared: &Mutex<Shared>, committed: bool) {
+    if !committed {
+        shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).abandon();
     }
 }
 
@@ -152,97 +244,22 @@ fn partial_path(target: &Path, pid: u32) -> PathBuf {
 }
 
 impl DumpSink {
-    /// Prepares a dump of the source `source_url` (under the exported `snapshot`) into `target`
-    /// (`-` for stdout), as `options` allow (see the module docs). `rules_fingerprint` names
-    /// the rules in the header; `restrict_key` (see [`restrict_key`]) is given to pg_dump;
-    /// `roles` decides owners and privileges ([`crate::pg::roles`]).
+    /// Starts the script of `prepared` into its target: doppel's header (naming
+    /// `rules_fingerprint`), the pre-data, then the data transaction.
     pub fn create(
         target: &Path,
         options: &FileTarget,
-        source_url: &str,
-        snapshot: &str,
-        rules_fingerprint: &str,
-        restrict_key: &str,
-        roles: &RoleMap,
-    ) -> Result<DumpSink> {
-        let source = ConnectParams::from_url(source_url)?;
-        let location = target.display().to_string();
-        let held = claim_target(target, options, &location, restrict_key)?;
-        let (tables, sequences) = read_source(&source, snapshot)?;
-        let section = |name| schema_section(&source, snapshot, name, Some(restrict_key), roles, &location);
-        let pre_data = section("--section=pre-data")?;
-        let post_data = section("--section=post-data")?;
-        Self::start(target, options, held, tables, sequences, pre_data, post_data, rules_fingerprint)
-    }
-
-    /// Prepares a dump of a dump file's schema (`dumped`) into `target`: its sections stand
-    /// where pg_dump's of a live source would (with `restrict_key`, owners and privileges as
-    /// `roles` says), its sequences are set as it sets them (see the module docs).
-    pub fn create_from_dump(
-        target: &Path,
-        options: &FileTarget,
-        dumped: &DumpedSchema,
-        rules_fingerprint: &str,
-        restrict_key: &str,
-        roles: &RoleMap,
-    ) -> Result<DumpSink> {
-        let location = target.display().to_string();
-        let held = claim_target(target, options, &location, restrict_key)?;
-        let tables = dumped.tables.iter().map(|(s, t)| (format!("{s}.{t}"), (s.clone(), t.clone()))).collect();
-        let sequences = dumped
-            .sequences
-            .iter()
-            .map(|s| SequenceValue {
-                qualified: format!("{}.{}", quote_ident(&s.schema), quote_ident(&s.name)),
-                last_value: s.last_value,
-                is_called: s.is_called,
-                owner: s.owner.clone(),
-            })
-            .collect();
-        // The dump's pre-data starts with its session settings; post-data gets them as pg_dump
-        // writes them at the top of a section.
-        let pre_data = dumped_section("", &dumped.pre_data, restrict_key, roles);
-        let post_data = dumped_section(&format!("{}\n", dumped.preamble), &dumped.post_data, restrict_key, roles);
-        Self::start(target, options, held, tables, sequences, pre_data, post_data, rules_fingerprint)
-    }
-
-    /// Opens the output and writes the header and pre-data.
-    #[allow(clippy::too_many_arguments)]
-    fn start(
-        target: &Path,
-        options: &FileTarget,
-        held: Option<Claim>,
-        tables: HashMap<String, (String, String)>,
-        sequences: Vec<SequenceValue>,
-        pre_data: Vec<u8>,
-        post_data: Vec<u8>,
+        prepared: Prepared,
         rules_fingerprint: &str,
     ) -> Result<DumpSink> {
         let location = target.display().to_string();
-        let out = if let Some(held) = held {
-            let staging = partial_path(target, std::process::id());
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&staging)
-                .map_err(|e| Error::target(staging.display(), e))?;
-            Output::File {
-                writer: BufWriter::with_capacity(1 << 20, file),
-                staging,
-                target: target.to_path_buf(),
-                options: options.clone(),
-                _claim: held,
-            }
-        } else {
-            Output::Stdout(BufWriter::with_capacity(1 << 20, std::io::stdout()))
-        };
-        let maxima = vec![None; sequences.len()];
+        let out = open_output(target, options, prepared.held)?;
         let sink = DumpSink {
-            shared: Arc::new(Mutex::new(Shared { out, location: location.clone(), maxima })),
+            shared: Shared::new(out, &location, prepared.sequences.len()),
             location,
-            tables,
-            sequences: Arc::new(sequences),
-            post_data,
+            tables: prepared.tables,
+            sequences: Arc::new(prepared.sequences),
+            post_data: prepared.post_data,
             committed: false,
         };
         let header = format!(
@@ -254,7 +271,7 @@ impl DumpSink {
         {
             let mut shared = sink.lock()?;
             shared.write(header.as_bytes())?;
-            shared.write(&pre_data)?;
+            shared.write(&prepared.pre_data)?;
             shared.write(b"\n--\n-- doppel: data\n--\n\nBEGIN;\n\nSET client_encoding = 'UTF8';\n\n")?;
         }
         Ok(sink)
@@ -263,6 +280,96 @@ impl DumpSink {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Shared>> {
         self.shared.lock().map_err(|_| Error::target(&self.location, "a writer thread panicked"))
     }
+}
+
+/// What a SQL dump or archive target writes besides the rows, gathered before it starts:
+/// the claim on its file, the tables, the sequences, the schema before and after the data.
+pub struct Prepared {
+    pub(super) held: Option<Claim>,
+    /// `schema.table` → (schema, table), the source's tables.
+    pub(super) tables: HashMap<String, (String, String)>,
+    pub(super) sequences: Vec<SequenceValue>,
+    pub(super) pre_data: Vec<u8>,
+    pub(super) post_data: Vec<u8>,
+}
+
+impl Prepared {
+    /// For a dump of the source `source_url` (under the exported `snapshot`) into `target`
+    /// (`-` for stdout), as `options` allow (see the module docs): pg_dump's sections with
+    /// `restrict_key` ([`restrict_key`]), owners and privileges as `roles` decides
+    /// ([`crate::pg::roles`]), the sequences' values under the snapshot.
+    pub fn from_source(
+        target: &Path,
+        options: &FileTarget,
+        source_url: &str,
+        snapshot: &str,
+        restrict_key: &str,
+        roles: &RoleMap,
+    ) -> Result<Prepared> {
+        let source = ConnectParams::from_url(source_url)?;
+        let location = target.display().to_string();
+        let held = claim_target(target, options, &location, restrict_key)?;
+        let (tables, sequences) = read_source(&source, snapshot)?;
+        let section = |name| schema_section(&source, snapshot, name, Some(restrict_key), roles, &location);
+        let pre_data = section("--section=pre-data")?;
+        let post_data = section("--section=post-data")?;
+        Ok(Prepared { held, tables, sequences, pre_data, post_data })
+    }
+
+    /// For a dump of a dump file's schema (`dumped`) into `target`: its sections stand where
+    /// pg_dump's of a live source would (with `restrict_key`, owners and privileges as `roles`
+    /// says), its sequences are set as it sets them (see the module docs).
+    pub fn from_dump(
+        target: &Path,
+        options: &FileTarget,
+        dumped: &DumpedSchema,
+        restrict_key: &str,
+        roles: &RoleMap,
+    ) -> Result<Prepared> {
+        let location = target.display().to_string();
+        let held = claim_target(target, options, &location, restrict_key)?;
+        let tables = dumped.tables.iter().map(|(s, t)| (format!("{s}.{t}"), (s.clone(), t.clone()))).collect();
+        let sequences = dumped_sequences(dumped);
+        // The dump's pre-data starts with its session settings; post-data gets them as pg_dump
+        // writes them at the top of a section.
+        let pre_data = dumped_section("", &dumped.pre_data, restrict_key, roles);
+        let post_data = dumped_section(&format!("{}\n", dumped.preamble), &dumped.post_data, restrict_key, roles);
+        Ok(Prepared { held, tables, sequences, pre_data, post_data })
+    }
+}
+
+/// The output for `target`: its partial file beside it when `held`, else stdout.
+pub(super) fn open_output(target: &Path, options: &FileTarget, held: Option<Claim>) -> Result<Output> {
+    let Some(held) = held else {
+        return Ok(Output::Stdout(BufWriter::with_capacity(1 << 20, std::io::stdout())));
+    };
+    let staging = partial_path(target, std::process::id());
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&staging)
+        .map_err(|e| Error::target(staging.display(), e))?;
+    Ok(Output::File {
+        writer: BufWriter::with_capacity(1 << 20, file),
+        staging,
+        target: target.to_path_buf(),
+        options: options.clone(),
+        _claim: held,
+    })
+}
+
+/// A dump file's sequences as the script sets them.
+pub(super) fn dumped_sequences(dumped: &DumpedSchema) -> Vec<SequenceValue> {
+    dumped
+        .sequences
+        .iter()
+        .map(|s| SequenceValue {
+            qualified: format!("{}.{}", quote_ident(&s.schema), quote_ident(&s.name)),
+            last_value: s.last_value,
+            is_called: s.is_called,
+            owner: s.owner.clone(),
+        })
+        .collect()
 }
 
 /// Claims the file `target` (none for stdout) and checks it may be written, and that
@@ -406,33 +513,14 @@ impl Sink for DumpSink {
     }
 
     fn open_table(&mut self, name: &str, schema: SchemaRef) -> Result<Box<dyn TableSink>> {
-        let loc = self.location.clone();
-        let Some((table_schema, table_name)) = self.tables.get(name).cloned() else {
-            return Err(Error::target(&loc, format!("table {name} is not in the source's schema")));
-        };
-        let (columns, projected) = copy_text::copied_columns(&schema, name).map_err(|m| Error::target(&loc, m))?;
-        // Sequences owned by a column of this table: (sequence index, column index in `projected`).
-        let owned: Vec<(usize, usize)> = self
-            .sequences
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| match &s.owner {
-                Some((t, c)) if t == name => projected.index_of(c).ok().map(|col| (i, col)),
-                _ => None,
-            })
-            .collect();
-        let header = format!("{};\n", copy_text::copy_statement(&table_schema, &table_name, &projected));
-        self.lock()?.write(header.as_bytes())?;
-        Ok(Box::new(DumpTableSink {
-            shared: self.shared.clone(),
-            location: loc,
-            table: name.to_string(),
-            columns,
-            schema: projected,
-            owned,
-            bytes: header.len() as u64,
-            buffer: Vec::new(),
-        }))
+        let (mut sink, table_schema, table_name) =
+            DumpTableSink::of_table(&self.tables, &self.shared, &self.location, &self.sequences, name, &schema)?;
+        let header = format!("{};\n", copy_text::copy_statement(&table_schema, &table_name, &sink.schema));
+        let mut shared = self.lock()?;
+        shared.write(header.as_bytes())?;
+        shared.in_copy = true;
+        sink.bytes = header.len() as u64;
+        Ok(Box::new(sink))
     }
 
     fn commit(mut self: Box<Self>) -> Result<()> {
@@ -443,64 +531,23 @@ impl Sink for DumpSink {
         if !self.sequences.is_empty() {
             tail_sql.extend_from_slice(b"\n--\n-- doppel: sequences\n--\n\n");
         }
-        for (i, s) in self.sequences.iter().enumerate() {
-            let (mut last_value, mut is_called) = (s.last_value, s.is_called);
-            if let Some(max) = shared.maxima[i]
-                && (max > last_value || (max == last_value && !is_called))
-            {
-                (last_value, is_called) = (max, true);
-            }
-            tail_sql.extend_from_slice(
-                format!("SELECT pg_catalog.setval({}, {last_value}, {is_called});\n", quote_literal(&s.qualified))
-                    .as_bytes(),
-            );
-        }
+        tail_sql.extend_from_slice(&shared.setvals(&self.sequences, false));
         tail_sql.extend_from_slice(b"\nANALYZE;\n\nCOMMIT;\n");
         shared.write(&tail_sql)?;
-        let loc = self.location.clone();
-        match &mut shared.out {
-            Output::Stdout(w) => w.flush().map_err(|e| Error::target(&loc, format!("writing the SQL dump: {e}")))?,
-            Output::File { writer, staging, target, options, .. } => {
-                writer.flush().map_err(|e| Error::target(staging.display(), e))?;
-                writer.get_ref().sync_all().map_err(|e| Error::target(staging.display(), e))?;
-                // Looked at again: the target may have appeared or changed during the run.
-                check_replaceable(target, options)?;
-                std::fs::rename(&*staging, &*target).map_err(|e| Error::target(&loc, e))?;
-                if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty())
-                    && let Ok(dir) = File::open(parent)
-                {
-                    let _ = dir.sync_all();
-                }
-            }
-        }
+        shared.publish()?;
         self.committed = true;
-        tracing::info!(target = %loc, sequences = self.sequences.len(), "SQL dump complete");
+        tracing::info!(target = %self.location, sequences = self.sequences.len(), "SQL dump complete");
         Ok(())
     }
 }
 
 impl Drop for DumpSink {
     fn drop(&mut self) {
-        if self.committed {
-            return;
-        }
-        let mut shared = match self.shared.lock() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        match &mut shared.out {
-            Output::File { staging, .. } => {
-                let _ = std::fs::remove_file(&*staging);
-            }
-            // What was streamed stays truncated: its transaction never reaches COMMIT.
-            Output::Stdout(w) => {
-                let _ = w.flush();
-            }
-        }
+        abandon_unless(&self.shared, self.committed);
     }
 }
 
-struct DumpTableSink {
+pub(super) struct DumpTableSink {
     shared: Arc<Mutex<Shared>>,
     location: String,
     table: String,
@@ -510,6 +557,61 @@ struct DumpTableSink {
     owned: Vec<(usize, usize)>,
     bytes: u64,
     buffer: Vec<u8>,
+    /// What closes the block: `\.` and a blank line.
+    pub(super) trailer: &'static [u8],
+}
+
+impl DumpTableSink {
+    /// [`DumpTableSink::new`] for `name`, one of `tables`, with its schema and table names.
+    pub(super) fn of_table(
+        tables: &HashMap<String, (String, String)>,
+        shared: &Arc<Mutex<Shared>>,
+        location: &str,
+        sequences: &[SequenceValue],
+        name: &str,
+        schema: &Schema,
+    ) -> Result<(DumpTableSink, String, String)> {
+        let Some((table_schema, table_name)) = tables.get(name).cloned() else {
+            return Err(Error::target(location, format!("table {name} is not in the source's schema")));
+        };
+        Ok((DumpTableSink::new(shared, location, sequences, name, schema)?, table_schema, table_name))
+    }
+
+    /// The columns written.
+    pub(super) fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The rows of table `name` (of `schema`) into `shared`'s script, after its COPY line.
+    pub(super) fn new(
+        shared: &Arc<Mutex<Shared>>,
+        location: &str,
+        sequences: &[SequenceValue],
+        name: &str,
+        schema: &Schema,
+    ) -> Result<DumpTableSink> {
+        let (columns, projected) = copy_text::copied_columns(schema, name).map_err(|m| Error::target(location, m))?;
+        // Sequences owned by a column of this table: (sequence index, column index in `projected`).
+        let owned: Vec<(usize, usize)> = sequences
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match &s.owner {
+                Some((t, c)) if t == name => projected.index_of(c).ok().map(|col| (i, col)),
+                _ => None,
+            })
+            .collect();
+        Ok(DumpTableSink {
+            shared: shared.clone(),
+            location: location.to_string(),
+            table: name.to_string(),
+            columns,
+            schema: projected,
+            owned,
+            bytes: 0,
+            buffer: Vec::new(),
+            trailer: b"\\.\n\n",
+        })
+    }
 }
 
 /// The largest non-null value of an integer column.
@@ -561,10 +663,11 @@ impl TableSink for DumpTableSink {
     }
 
     fn finish(mut self: Box<Self>) -> Result<u64> {
-        let end = b"\\.\n\n";
+        let end = self.trailer;
         self.bytes += end.len() as u64;
         let mut shared = self.shared.lock().map_err(|_| Error::target(&self.location, "a writer thread panicked"))?;
         shared.write(end)?;
+        shared.in_copy = false;
         Ok(self.bytes)
     }
 }

@@ -7,6 +7,10 @@
 //! - [`dump`]: [`dump::DumpSink`], a plain SQL script (`--to file.sql` or `--to -`) that psql
 //!   restores into an empty database: pre-data, COPY blocks, post-data and sequence values, the
 //!   data in one transaction that commits at the end of the script.
+//! - [`filter`]: [`filter::FilterSink`], a dump's own script to stdout with its table data
+//!   anonymised (`--from DUMP --to -`), everything else passed through in its order.
+//! - [`archive`]: [`archive::ArchiveSink`], the same as a custom-format archive
+//!   (`--format custom`) that `pg_restore --jobs` loads in parallel.
 //! - [`existing`]: [`existing::ExistingTablesSink`], existing empty tables of a database whose
 //!   schema the user made (the target of a Parquet source), loaded in one transaction.
 //! - [`copy_in`]: one table's `COPY … FROM STDIN` on a writer thread of its own.
@@ -14,6 +18,7 @@
 //! - [`copy_text`]: Arrow batches encoded as `COPY … FROM STDIN` text.
 //! - [`copy_binary`]: the same in binary, for tables whose every column has a binary form.
 
+pub mod archive;
 pub mod copy_binary;
 pub mod copy_in;
 pub mod copy_text;
@@ -21,6 +26,7 @@ pub mod database;
 pub mod dump;
 pub mod early;
 pub mod existing;
+pub mod filter;
 pub mod replace;
 pub mod sequences;
 

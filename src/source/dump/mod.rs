@@ -49,7 +49,7 @@ use crate::source::{BatchStream, RawStream, Source};
 use rows::{BlockLines, RawRows, Rows};
 
 use crate::pg::types::ColumnKind;
-use crate::schema::{DumpedSchema, SequenceState};
+use crate::schema::{DataBlock, DumpedSchema, ScriptLayout, SequenceState};
 pub use ddl::{DumpSchema, Sequence};
 pub use detect::Format;
 use script::CopyBlock;
@@ -65,6 +65,8 @@ pub struct DumpSource {
     pg_tables: Vec<PgTable>,
     /// Each table's data block, by `schema.table`.
     blocks: HashMap<String, CopyBlock>,
+    /// The blocks in the script's order.
+    layout: ScriptLayout,
     schema: DumpSchema,
 }
 
@@ -128,6 +130,20 @@ impl DumpSource {
             ));
         }
         let tables = schema.tables.iter().map(PgTable::source_table).collect();
+        let layout = ScriptLayout {
+            file: scanned.file.clone(),
+            blocks: scanned
+                .script
+                .blocks
+                .iter()
+                .map(|b| DataBlock {
+                    table: format!("{}.{}", b.schema, b.table),
+                    copy_line: b.copy_line,
+                    rows: b.offset,
+                    end: b.end,
+                })
+                .collect(),
+        };
         tracing::info!(
             source = %location,
             format = format.name(),
@@ -143,6 +159,7 @@ impl DumpSource {
             tables,
             pg_tables: schema.tables.clone(),
             blocks,
+            layout,
             schema,
         })
     }
@@ -182,6 +199,7 @@ impl DumpSource {
                     }
                 })
                 .collect(),
+            script: self.layout.clone(),
         }
     }
 

@@ -41,8 +41,12 @@ pub struct CopyBlock {
     pub statement: String,
     /// Line number of the `COPY` line.
     pub line: u64,
+    /// Byte offset of the `COPY` line.
+    pub copy_line: u64,
     /// Byte offset of its first row.
     pub offset: u64,
+    /// Byte offset just past its `\.` line.
+    pub end: u64,
     pub rows: u64,
 }
 
@@ -167,6 +171,7 @@ pub fn scan<R: BufRead, W: Write>(input: R, spool: Option<W>, location: &str) ->
             }
             let mut block = copy_block(&s, &text)?;
             block.rows = s.skip_rows(&format!("{}.{}", block.schema, block.table))?;
+            block.end = s.offset;
             script.pieces.push(Piece::Copy(script.blocks.len()));
             script.blocks.push(block);
             pending_line = s.line_no + 1;
@@ -255,7 +260,9 @@ fn copy_block<R, W>(s: &Scanner<'_, R, W>, text: &str) -> Result<CopyBlock> {
         columns,
         statement: text.to_string(),
         line: s.line_no,
+        copy_line: s.offset - text.len() as u64,
         offset: s.offset,
+        end: s.offset,
         rows: 0,
     })
 }
@@ -301,6 +308,8 @@ mod tests {
         let b = &script.blocks[0];
         assert_eq!((b.schema.as_str(), b.table.as_str(), b.rows, b.line), ("public", "t", 2, 3));
         assert_eq!(&text.as_bytes()[b.offset as usize..b.offset as usize + 2], b"1\n");
+        assert_eq!(&text.as_bytes()[b.copy_line as usize..b.offset as usize], b"COPY public.t (a) FROM stdin;\n");
+        assert_eq!(&text.as_bytes()[b.end as usize - 3..b.end as usize + 1], b"\\.\n\n");
         assert_eq!(script.pieces.len(), 3);
     }
 

@@ -11,7 +11,7 @@ use std::process::Output;
 use common::pg::cluster;
 use common::{schema_dump, sequences, visible_entries};
 use doppel::sink::Sink;
-use doppel::sink::postgres::dump::DumpSink;
+use doppel::sink::postgres::dump::{DumpSink, Prepared};
 use doppel::source::Source;
 use doppel::source::postgres::PostgresSource;
 
@@ -172,16 +172,16 @@ fn a_failed_run_leaves_no_file_and_leftovers_of_dead_runs_are_removed() {
     let dead = dir.path().join(".club.sql.doppel-partial-4000000");
     std::fs::write(&dead, "half").unwrap();
     let source = PostgresSource::open(&c.url(&source_db)).unwrap();
-    let mut sink = DumpSink::create(
+    let prepared = Prepared::from_source(
         &file,
         &Default::default(),
         &c.url(&source_db),
         source.snapshot(),
-        "abc",
         "doppeltest",
         &Default::default(),
     )
     .unwrap();
+    let mut sink = DumpSink::create(&file, &Default::default(), prepared, "abc").unwrap();
     assert!(!dead.exists(), "the dead run's partial file was removed");
     let table = &source.tables()[0];
     let mut t = sink.open_table(&table.name, table.schema.clone()).unwrap();
