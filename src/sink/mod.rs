@@ -6,10 +6,13 @@
 //! | `postgres://…`, `postgresql://…`  | a PostgreSQL database, new or replaced ([`postgres`])  |
 //! | `*.sql`, `-`                      | a plain SQL dump ([`postgres::dump`])                  |
 //! | any other path                    | a directory of Parquet files ([`parquet`])             |
+//! | `s3://…`, `gs://…`, `az://…`      | Parquet files under an object-store prefix (`object_store`, feature `object-store`) |
 //!
 //! [`open()`] picks and opens the sink for a target location.
 
 pub mod file;
+#[cfg(feature = "object-store")]
+pub mod object_store;
 mod open;
 pub mod parquet;
 pub mod postgres;
