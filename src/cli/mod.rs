@@ -47,6 +47,14 @@ Locations (--from / --to):
                                     content); - is a plain dump on stdin
   any other path                    a directory of Parquet files, one <schema>.<table>.parquet
                                     file (or <schema>.<table>/ folder of parts) per table
+                                    (file:///path is the same as /path)
+  s3://, gs://, az://BUCKET/PREFIX  the same Parquet layout in object storage (S3 and
+                                    S3-compatible servers, Google Cloud Storage, Azure Blob);
+                                    credentials from the environment only (AWS_ACCESS_KEY_ID,
+                                    AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL,
+                                    AWS_ALLOW_HTTP; GOOGLE_*; AZURE_STORAGE_*), never in the
+                                    URL. A target is staged under PREFIX/.doppel-partial-*
+                                    and copied into place when the run succeeds
 "
     };
 }

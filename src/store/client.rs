@@ -49,6 +49,11 @@ pub enum StoreError {
          read and write this bucket"
     )]
     Denied { key: String, detail: String, vars: &'static str },
+    #[error(
+        "{bucket}: the bucket does not exist ({detail}); doppel does not create buckets: create it, or check its \
+         name and, for S3, AWS_REGION and AWS_ENDPOINT_URL"
+    )]
+    NoBucket { bucket: String, detail: String },
     #[error("{0}")]
     Other(String),
 }
@@ -97,6 +102,13 @@ fn credential_vars(scheme: &str) -> &'static str {
         "gs" => "GOOGLE_SERVICE_ACCOUNT, GOOGLE_SERVICE_ACCOUNT_KEY, GOOGLE_APPLICATION_CREDENTIALS",
         _ => "AZURE_STORAGE_ACCOUNT_NAME, AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_KEY",
     }
+}
+
+/// The text of the first `<name>…</name>` element in `text` (a store's XML error body).
+fn xml_field<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let start = text.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = start + text[start..].find(&format!("</{name}>"))?;
+    Some(&text[start..end])
 }
 
 /// `text` with the value of every credential-like environment variable replaced by `***`.
@@ -150,19 +162,31 @@ impl Store {
 
     /// The key of `name` under this store's prefix.
     pub fn key(&self, name: &str) -> StoreResult<Key> {
-        let full = if self.url.prefix.is_empty() { name.to_string() } else { format!("{}/{name}", self.url.prefix) };
+        let full = self.url.join(name).prefix;
         Key::parse(&full).map_err(|e| StoreError::Other(format!("{}: not a valid key ({e})", self.url.join(name))))
     }
 
     fn error(&self, name: &str, e: object_store::Error) -> StoreError {
         let key = self.url.join(name).to_string();
+        let text = scrub(&e.to_string());
+        let (code, message) = (xml_field(&text, "Code"), xml_field(&text, "Message"));
+        let detail = match (code, message) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            _ => text.lines().next().unwrap_or_default().to_string(),
+        };
+        let denied = ["AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken", "InvalidToken"];
         match e {
-            object_store::Error::NotFound { .. } => StoreError::NotFound { key },
-            object_store::Error::PermissionDenied { source, .. }
-            | object_store::Error::Unauthenticated { source, .. } => {
-                StoreError::Denied { key, detail: scrub(&source.to_string()), vars: credential_vars(self.url.scheme) }
+            _ if code == Some("NoSuchBucket") || code == Some("ContainerNotFound") => {
+                StoreError::NoBucket { bucket: format!("{}://{}", self.url.scheme, self.url.bucket), detail }
             }
-            other => StoreError::Other(format!("{key}: {}", scrub(&other.to_string()))),
+            object_store::Error::NotFound { .. } => StoreError::NotFound { key },
+            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+                StoreError::Denied { key, detail, vars: credential_vars(self.url.scheme) }
+            }
+            _ if code.is_some_and(|c| denied.contains(&c)) || text.contains(" 403 Forbidden") => {
+                StoreError::Denied { key, detail, vars: credential_vars(self.url.scheme) }
+            }
+            _ => StoreError::Other(format!("{key}: {detail}")),
         }
     }
 

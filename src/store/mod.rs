@@ -44,11 +44,22 @@ impl StoreUrl {
     pub fn parse(s: &str) -> Option<StoreUrl> {
         let (scheme, rest) = s.split_once("://")?;
         let scheme = SCHEMES.iter().map(|(k, _)| *k).find(|k| k.eq_ignore_ascii_case(scheme))?;
-        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let (userinfo, bucket) = match authority.rsplit_once('@') {
-            Some((_, bucket)) => (true, bucket),
-            None => (false, authority),
+        // A user or password part: up to the last `@` of the authority, or, when the authority
+        // has a `:` (never in a bucket name), up to the first `@` anywhere, since a pasted
+        // secret may hold a `/`. Without any `@`, everything after the scheme is dropped.
+        let authority = rest.split('/').next().unwrap_or_default();
+        let userinfo_end = match (authority.rfind('@'), authority.contains(':')) {
+            (Some(at), _) => Some(Some(at)),
+            (None, true) => Some(rest.find('@')),
+            (None, false) => None,
         };
+        let after = match userinfo_end {
+            None => rest,
+            Some(Some(at)) => &rest[at + 1..],
+            Some(None) => "",
+        };
+        let (bucket, path) = after.split_once('/').unwrap_or((after, ""));
+        let userinfo = userinfo_end.is_some();
         let prefix = path.split('/').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("/");
         Some(StoreUrl { scheme, bucket: bucket.to_string(), prefix, userinfo })
     }
@@ -77,7 +88,11 @@ impl StoreUrl {
 
     /// The location `name` (one key segment, or several joined by `/`) under this prefix.
     pub fn join(&self, name: &str) -> StoreUrl {
-        let prefix = if self.prefix.is_empty() { name.to_string() } else { format!("{}/{name}", self.prefix) };
+        let prefix = match (self.prefix.is_empty(), name.is_empty()) {
+            (_, true) => self.prefix.clone(),
+            (true, false) => name.to_string(),
+            (false, false) => format!("{}/{name}", self.prefix),
+        };
         StoreUrl { prefix, ..self.clone() }
     }
 
@@ -146,6 +161,13 @@ mod tests {
         assert!(StoreUrl::parse("out/s3").is_none());
         let secret = StoreUrl::parse("s3://AKIA:s3cr3t@bucket/p").unwrap();
         assert_eq!(secret.to_string(), "s3://bucket/p");
+        let slashed = StoreUrl::parse("s3://AKIA:s3/cr3t@bucket/p").unwrap();
+        assert_eq!(slashed.to_string(), "s3://bucket/p");
+        assert!(slashed.check().is_err());
+        let no_at = StoreUrl::parse("s3://AKIA:s3/cr3t").unwrap();
+        assert_eq!(no_at.to_string(), "s3://");
+        assert!(no_at.check().is_err());
+        assert_eq!(StoreUrl::parse("s3://b/data@2024").unwrap().prefix, "data@2024");
         let err = secret.check().unwrap_err().to_string();
         assert!(err.contains("from the environment only") && !err.contains("s3cr3t"), "{err}");
         assert!(StoreUrl::parse("s3:///p").unwrap().check().unwrap_err().to_string().contains("name a bucket"));
