@@ -294,8 +294,8 @@ pub struct GenerateArgs {
     /// A PostgreSQL source (postgres://…; see "Locations" below) to profile now, instead of --profile.
     #[arg(long, value_name = "SRC")]
     pub from: Option<String>,
-    /// Target: a Parquet directory, a new PostgreSQL database, or a SQL dump file (with --from;
-    /// see "Locations" below).
+    /// Target: a Parquet directory (local, or s3://, gs://, az://BUCKET/PREFIX), a new PostgreSQL
+    /// database, or a SQL dump file (with --from; see "Locations" below).
     #[arg(long, value_name = "DST")]
     pub to: String,
     /// Rows per source row, for every table (may be fractional), from 0 to 1000000; a table
@@ -398,7 +398,8 @@ pub struct VerifyArgs {
     /// Source location the output was made from (see "Locations" below).
     #[arg(long, value_name = "SRC")]
     pub from: String,
-    /// The output to check: a PostgreSQL database or a Parquet directory (see "Locations" below).
+    /// The output to check: a PostgreSQL database or a Parquet directory, local or in object
+    /// storage (see "Locations" below).
     #[arg(long, value_name = "DST")]
     pub to: String,
     /// Highest share of rows (a number from 0 to 1; 0.02 is 2%) that may keep their own value of
