@@ -21,8 +21,9 @@
 //! lists the prefix. Until the commit starts, the old output is there, whole. During the
 //! commit's copies (server-side, no data through doppel), a lister sees some tables new and
 //! some old; doppel's own Parquet source refuses the prefix while `.doppel-publishing` is there.
-//! A run that fails during the commit leaves `.doppel-publishing` (and its staging prefix):
-//! doppel refuses to read the mixed output until a run with `--replace` publishes a whole one.
+//! A run that fails during the commit leaves `.doppel-publishing` (its staging objects are
+//! still deleted): doppel refuses to read the mixed output until a run with `--replace`
+//! publishes a whole one.
 //! A killed run leaves its staging prefix `.doppel-partial-<run>/`: hidden, never read, never
 //! removed by another run (no lock tells whether its run is still alive); delete it by hand.
 //! Two runs must not publish into one prefix at once: a store has no lock to refuse the second.

@@ -135,16 +135,14 @@ pub fn not_built(url: &StoreUrl) -> Error {
 }
 
 /// `file:///path` (or `file://localhost/path`) as a local path, percent-decoded; `None` for
-/// anything else.
+/// anything else (and for a path that does not decode to UTF-8).
 pub fn file_url_path(s: &str) -> Option<std::path::PathBuf> {
     let rest = s.strip_prefix("file://")?;
     let path = rest.strip_prefix("localhost").unwrap_or(rest);
     if !path.starts_with('/') {
         return None;
     }
-    let bytes: Vec<u8> = percent_encoding::percent_decode_str(path).collect();
-    use std::os::unix::ffi::OsStringExt;
-    Some(std::path::PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+    percent_encoding::percent_decode_str(path).decode_utf8().ok().map(|p| std::path::PathBuf::from(p.as_ref()))
 }
 
 #[cfg(test)]

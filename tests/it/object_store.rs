@@ -1,12 +1,14 @@
 //! Object storage (`s3://…`) against a local S3-compatible server: moto's server mode from
 //! scripts/test.sh's venv, started per test on a free port with authentication on (its IAM
-//! holds one user, whose key the tests use). The stored objects are read back with boto3,
+//! holds two users, whose keys the tests use). The stored objects are read back with boto3,
 //! independently of doppel.
 //!
 //! Covered: `run` Parquet(S3) → Parquet(S3) of the shop fixture byte-identical to the local
 //! run (with `--verify` and `--report`); `generate` to S3 (folders of parts) byte-identical to
 //! the local generation; `scan` and `verify` reading S3 as they read the local copy; a run
-//! that fails half-way publishes nothing, leaves the old output and no staging objects; wrong
+//! that fails half-way publishes nothing, leaves the old output and no staging objects; a run
+//! that fails while publishing (a copy refused by the store's policy) leaves a prefix doppel
+//! refuses to read until a whole output replaces it; wrong
 //! credentials and a missing bucket give clear errors without the secret. `doppel profile`
 //! reads only PostgreSQL, so it has no object-store form to test. Skipped with a notice when
 //! DOPPEL_PYTHON (the venv with pyarrow and moto) is not set.
@@ -32,18 +34,23 @@ def keys(prefix):
     return [o['Key'] for page in pages for o in page.get('Contents', [])]
 ";
 
-/// The server's first four requests go unauthenticated (moto's INITIAL_NO_AUTH_ACTION_COUNT):
-/// the user, its policy, its key, the bucket. Everything after is checked.
+/// The server's first seven requests go unauthenticated (moto's INITIAL_NO_AUTH_ACTION_COUNT):
+/// two users with their policies and keys, and the bucket. Everything after is checked. The
+/// user `doppel` may do anything; `limited` may not write `bkt/out/public.orders.parquet`.
 const SETUP: &str = "import json, os, boto3
-iam = boto3.client('iam', endpoint_url=os.environ['AWS_ENDPOINT_URL'], region_name='us-east-1',
-                   aws_access_key_id='AKIAIOSFODNN7EXAMPLE', aws_secret_access_key='setup')
-iam.create_user(UserName='doppel')
-policy = {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]}
-iam.put_user_policy(UserName='doppel', PolicyName='all', PolicyDocument=json.dumps(policy))
-key = iam.create_access_key(UserName='doppel')['AccessKey']
-boto3.client('s3', endpoint_url=os.environ['AWS_ENDPOINT_URL'], region_name='us-east-1',
-             aws_access_key_id=key['AccessKeyId'], aws_secret_access_key=key['SecretAccessKey']).create_bucket(Bucket='bkt')
-print(key['AccessKeyId'], key['SecretAccessKey'])
+kw = dict(endpoint_url=os.environ['AWS_ENDPOINT_URL'], region_name='us-east-1')
+iam = boto3.client('iam', aws_access_key_id='AKIAIOSFODNN7EXAMPLE', aws_secret_access_key='setup', **kw)
+allow = {'Effect': 'Allow', 'Action': '*', 'Resource': '*'}
+deny = {'Effect': 'Deny', 'Action': 's3:PutObject', 'Resource': 'arn:aws:s3:::bkt/out/public.orders.parquet'}
+keys = []
+for user, statements in [('doppel', [allow]), ('limited', [allow, deny])]:
+    iam.create_user(UserName=user)
+    policy = {'Version': '2012-10-17', 'Statement': statements}
+    iam.put_user_policy(UserName=user, PolicyName='p', PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=user)['AccessKey']
+    keys += [key['AccessKeyId'], key['SecretAccessKey']]
+boto3.client('s3', aws_access_key_id=keys[0], aws_secret_access_key=keys[1], **kw).create_bucket(Bucket='bkt')
+print(' '.join(keys))
 ";
 
 /// A moto server with the bucket `bkt`, stopped when dropped.
@@ -53,6 +60,8 @@ struct Moto {
     endpoint: String,
     key_id: String,
     secret: String,
+    /// The key of the user `limited` (see [`SETUP`]).
+    limited: (String, String),
 }
 
 impl Moto {
@@ -71,21 +80,24 @@ impl Moto {
         );
         let child = Command::new(server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("INITIAL_NO_AUTH_ACTION_COUNT", "4")
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", "7")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
         let endpoint = format!("http://127.0.0.1:{port}");
-        let mut moto = Moto { child, python, endpoint, key_id: String::new(), secret: String::new() };
+        let mut moto =
+            Moto { child, python, endpoint, key_id: String::new(), secret: String::new(), limited: Default::default() };
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "moto_server did not listen on {port} within 60 s");
             std::thread::sleep(Duration::from_millis(100));
         }
         let out = moto.python(SETUP, &[]);
-        let (id, secret) = out.trim().split_once(' ').expect("the setup prints the key");
-        (moto.key_id, moto.secret) = (id.to_string(), secret.to_string());
+        let keys: Vec<String> = out.split_whitespace().map(str::to_string).collect();
+        let [id, secret, limited_id, limited_secret] =
+            <[String; 4]>::try_from(keys).expect("the setup prints two keys");
+        (moto.key_id, moto.secret, moto.limited) = (id, secret, (limited_id, limited_secret));
         Some(moto)
     }
 
@@ -267,6 +279,43 @@ fn a_failed_run_publishes_nothing_and_leaves_the_old_output_and_no_staging() {
     // The same with a replacing run that succeeds: a whole new output, no staging left.
     ok(&moto.doppel(&run_args(rules, fixture.to_str().unwrap(), "s3://bkt/out", &["--replace"])));
     assert_eq!(moto.objects("out"), before, "the same run publishes the same bytes, and nothing else");
+}
+
+#[test]
+fn a_run_that_fails_while_publishing_leaves_a_prefix_doppel_refuses_until_a_whole_output_replaces_it() {
+    let Some(moto) = Moto::start() else { return };
+    let rules = rules();
+    let fixture = fixture_dir();
+    let args = |extra: &[&str]| run_args(Path::new(&rules), fixture.to_str().unwrap(), "s3://bkt/out", extra);
+    ok(&moto.doppel(&args(&[])));
+    let old = moto.objects("out");
+
+    // Another key, so that every table differs; `limited` may not write public.orders.parquet,
+    // which the publish reaches after public.customers.parquet and public.order_items.parquet.
+    let mut cmd = doppel_command(&args(&["--replace"]), Some(OTHER_KEY));
+    moto.env(&mut cmd).env("AWS_ACCESS_KEY_ID", &moto.limited.0).env("AWS_SECRET_ACCESS_KEY", &moto.limited.1);
+    let failed = cmd.output().unwrap();
+    let err = stderr(&failed);
+    assert_eq!(failed.status.code(), Some(5), "{err}");
+    assert!(err.contains("s3://bkt/out/public.orders.parquet: access denied"), "{err}");
+    assert!(!err.contains(&moto.limited.1), "{err}");
+    let half = moto.objects("out");
+    assert!(half.contains_key(".doppel-publishing"), "{:?}", half.keys());
+    assert!(!half.keys().any(|k| k.starts_with(".doppel-partial-")), "staging removed: {:?}", half.keys());
+    assert_ne!(half["public.customers.parquet"], old["public.customers.parquet"], "copied before the failure");
+    assert_eq!(half["public.orders.parquet"], old["public.orders.parquet"], "not reached");
+
+    let refused = moto.doppel(&["scan", "--from", "s3://bkt/out"]);
+    assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("failed while publishing"), "{}", stderr(&refused));
+
+    // A whole output replaces the mix: the bytes of a clean run with that key, nothing else.
+    let mut cmd = doppel_command(&args(&["--replace"]), Some(OTHER_KEY));
+    ok(&moto.env(&mut cmd).output().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("local");
+    ok(&run_shop(&local, OTHER_KEY, &[]));
+    assert_same_files(&moto.objects("out"), &local_files(&local));
 }
 
 #[test]
