@@ -186,6 +186,10 @@ impl Store {
             _ if code.is_some_and(|c| denied.contains(&c)) || text.contains(" 403 Forbidden") => {
                 StoreError::Denied { key, detail, vars: credential_vars(self.url.scheme) }
             }
+            _ if text.contains("error sending request") => StoreError::Other(format!(
+                "{key}: cannot reach the store ({detail}); check the network and, for an S3-compatible server, \
+                 AWS_ENDPOINT_URL (and AWS_ALLOW_HTTP for plain http)"
+            )),
             _ => StoreError::Other(format!("{key}: {detail}")),
         }
     }

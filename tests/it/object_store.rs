@@ -342,6 +342,11 @@ fn wrong_credentials_and_a_missing_bucket_are_clear_errors_without_the_secret() 
     assert_eq!(missing.status.code(), Some(5), "{err}");
     assert!(err.contains("s3://nosuchbucket: the bucket does not exist") && !err.contains(&moto.secret), "{err}");
 
+    let mut cmd = doppel_command(&["scan", "--from", "s3://bkt/out"], None);
+    let unreachable = moto.env(&mut cmd).env("AWS_ENDPOINT_URL", "http://127.0.0.1:1").output().unwrap();
+    assert_eq!(unreachable.status.code(), Some(4), "{}", stderr(&unreachable));
+    assert!(stderr(&unreachable).contains("cannot reach the store"), "{}", stderr(&unreachable));
+
     let userinfo = format!("s3://{}:{}@bkt/out", moto.key_id, moto.secret);
     let refused = moto.doppel(&["scan", "--from", &userinfo]);
     let err = stderr(&refused);
