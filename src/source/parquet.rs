@@ -12,11 +12,10 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
+use arrow_schema::{ArrowError, SchemaRef};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderBuilder, ParquetRecordBatchReaderBuilder};
 use parquet::basic::Compression;
-use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaData;
 
 use crate::error::{Error, Result};
@@ -41,7 +40,7 @@ enum PartFile {
     Remote(crate::store::client::Store, crate::store::client::Object),
 }
 
-type Batches = Box<dyn Iterator<Item = std::result::Result<RecordBatch, ParquetError>> + Send>;
+type Batches = Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>> + Send>;
 
 impl PartFile {
     fn display(&self) -> String {
@@ -85,14 +84,14 @@ impl PartFile {
                 let file = File::open(path).map_err(|e| self.open_err(e))?;
                 let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| self.open_err(e))?;
                 let (full, builder) = configure(builder, columns, batch_rows);
-                Ok((full, Box::new(builder.build().map_err(|e| self.open_err(e))?.map(|r| r.map_err(Into::into)))))
+                Ok((full, Box::new(builder.build().map_err(|e| self.open_err(e))?)))
             }
             #[cfg(feature = "object-store")]
             PartFile::Remote(store, object) => {
                 let builder = store.parquet(object).map_err(|e| self.open_err(e))?;
                 let (full, builder) = configure(builder, columns, batch_rows);
                 let stream = builder.build().map_err(|e| self.open_err(e))?;
-                Ok((full, Box::new(crate::store::client::batches(stream))))
+                Ok((full, Box::new(crate::store::client::batches(stream).map(|r| r.map_err(Into::into)))))
             }
         }
     }
@@ -331,12 +330,11 @@ impl ParquetSource {
             match file.batches(columns.as_deref(), batch_rows) {
                 Err(e) => Box::new(std::iter::once(Err(e))),
                 Ok((full, reader)) => Box::new(reader.map(move |r| {
-                    r.map_err(Into::into)
-                        .and_then(|batch| match &columns {
-                            Some(columns) => with_null_columns(&full, columns, batch),
-                            None => super::zero_columns::without_placeholder(batch),
-                        })
-                        .map_err(|e| file.open_err(e))
+                    r.and_then(|batch| match &columns {
+                        Some(columns) => with_null_columns(&full, columns, batch),
+                        None => super::zero_columns::without_placeholder(batch),
+                    })
+                    .map_err(|e| file.open_err(e))
                 })),
             }
         });
