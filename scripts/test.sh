@@ -17,12 +17,14 @@ bash scripts/build-deps.sh
 
 PYARROW_VERSION=26.0.1
 PYYAML_VERSION=6.0.3
+# moto's server mode: the local S3-compatible server of the object-storage tests (tests/it/object_store.rs).
+MOTO_VERSION=5.2.5
 VENV="$PWD/target/pyenv"
 
-if ! "$VENV/bin/python" -c "import sys, pyarrow, yaml; sys.exit(pyarrow.__version__ != '$PYARROW_VERSION' or yaml.__version__ != '$PYYAML_VERSION')" 2>/dev/null; then
-  echo "test.sh: installing pyarrow $PYARROW_VERSION and PyYAML $PYYAML_VERSION into target/pyenv" >&2
+if ! "$VENV/bin/python" -c "import sys, pyarrow, yaml, moto; sys.exit(pyarrow.__version__ != '$PYARROW_VERSION' or yaml.__version__ != '$PYYAML_VERSION' or moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  echo "test.sh: installing pyarrow $PYARROW_VERSION, PyYAML $PYYAML_VERSION and moto $MOTO_VERSION into target/pyenv" >&2
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "pyarrow==$PYARROW_VERSION" "PyYAML==$PYYAML_VERSION"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "pyarrow==$PYARROW_VERSION" "PyYAML==$PYYAML_VERSION" "moto[server]==$MOTO_VERSION"
 fi
 export DOPPEL_PYTHON="$VENV/bin/python"
 

@@ -26,6 +26,8 @@
 //! - [`pg`]: the PostgreSQL toolkit both sides share: connecting (URL, PG* environment,
 //!   pgpass, TLS), catalog and types, COPY codecs, quoting, pg_dump/psql, error wording by
 //!   SQLSTATE, and the locks and markers of the databases doppel writes.
+//! - [`store`]: object-store locations (`s3://`, `gs://`, `az://`) for Parquet sources and
+//!   targets, and (feature `object-store`) the client that reads and writes them.
 //! - [`table_files`]: table names as file names in a Parquet directory (encoded, never a path).
 //! - [`subset`]: referentially complete subsets along foreign keys, computed in the snapshot.
 //! - [`pipeline`]: reader → transform → writer with bounded channels, several tables at once;
@@ -135,6 +137,7 @@ pub mod schema;
 pub mod secret;
 pub mod sink;
 pub mod source;
+pub mod store;
 pub mod strategy;
 pub mod subset;
 pub mod table_files;

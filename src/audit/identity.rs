@@ -84,6 +84,36 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<FileHash>) -> Result<()> {
     Ok(())
 }
 
+/// The `*.parquet` objects under an object-store location, in name order, hashed (each is
+/// read through once).
+pub fn store_files(url: &crate::store::StoreUrl) -> Result<Vec<FileHash>> {
+    #[cfg(feature = "object-store")]
+    {
+        let fail = |e| Error::target(url, format!("hashing the files for the report: {e}"));
+        let store = crate::store::client::Store::open(url).map_err(fail)?;
+        let mut out = Vec::new();
+        for object in store.list("").map_err(fail)? {
+            if !object.name.ends_with(".parquet") || object.name.split('/').any(|p| p.starts_with('.')) {
+                continue;
+            }
+            let mut hasher = blake3::Hasher::new();
+            store
+                .read_all(&object, |chunk| {
+                    hasher.update(chunk);
+                })
+                .map_err(fail)?;
+            out.push(FileHash {
+                name: object.name,
+                bytes: object.size,
+                blake3: hasher.finalize().to_hex().to_string(),
+            });
+        }
+        Ok(out)
+    }
+    #[cfg(not(feature = "object-store"))]
+    Err(crate::store::not_built(url))
+}
+
 /// Size and blake3 of one file, named `name` in the report.
 pub fn hash_file(path: &Path, name: String) -> Result<FileHash> {
     let fail = |e: std::io::Error| Error::target(path.display(), format!("hashing the file for the report: {e}"));

@@ -193,7 +193,17 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
         )));
     }
     let role_map = RoleMap::parse(&args.role_map)?;
-    if !role_map.is_empty() && matches!(to, Location::Parquet(_)) {
+    if let (Location::Store(input), Location::Store(target)) = (&from, &to)
+        && let Some(relation) = target.overlap(input)
+    {
+        return Err(Error::Usage(format!(
+            "{}: {relation} {}, which this run reads; doppel never writes over, into or around its own input: name \
+             another prefix",
+            to.display(),
+            from.display()
+        )));
+    }
+    if !role_map.is_empty() && matches!(to, Location::Parquet(_) | Location::Store(_)) {
         return Err(Error::Usage(format!("{}: --role-map applies to a PostgreSQL or SQL dump target", to.display())));
     }
     if args.terminate_connections && !matches!(to, Location::Postgres(_)) {
@@ -251,7 +261,7 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
 fn check_verify_target(verify: bool, from: &Location, to: &Location) -> Result<()> {
     match to {
         _ if !verify => Ok(()),
-        Location::Parquet(_) => Ok(()),
+        Location::Parquet(_) | Location::Store(_) => Ok(()),
         Location::Postgres(_) if matches!(from, Location::Postgres(_)) => Ok(()),
         Location::Dump(p) if p.as_os_str() == "-" => Err(Error::Usage(
             "--to -: --verify checks the output before it is published, and a stream to stdout is read as it is \

@@ -50,6 +50,14 @@ Locations (--from / --to):
                                     content); - is a plain dump on stdin
   any other path                    a directory of Parquet files, one <schema>.<table>.parquet
                                     file (or <schema>.<table>/ folder of parts) per table
+                                    (file:///path is the same as /path)
+  s3://, gs://, az://BUCKET/PREFIX  the same Parquet layout in object storage (S3 and
+                                    S3-compatible servers, Google Cloud Storage, Azure Blob);
+                                    credentials from the environment only (AWS_ACCESS_KEY_ID,
+                                    AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL,
+                                    AWS_ALLOW_HTTP; GOOGLE_*; AZURE_STORAGE_*), never in the
+                                    URL. A target is staged under PREFIX/.doppel-partial-*
+                                    and copied into place when the run succeeds
 "
     };
 }
@@ -296,8 +304,8 @@ pub struct GenerateArgs {
     /// A PostgreSQL source (postgres://…; see "Locations" below) to profile now, instead of --profile.
     #[arg(long, value_name = "SRC")]
     pub from: Option<String>,
-    /// Target: a Parquet directory, a new PostgreSQL database, or a SQL dump file (with --from;
-    /// see "Locations" below).
+    /// Target: a Parquet directory (local, or s3://, gs://, az://BUCKET/PREFIX), a new PostgreSQL
+    /// database, or a SQL dump file (with --from; see "Locations" below).
     #[arg(long, value_name = "DST")]
     pub to: String,
     /// Rows per source row, for every table (may be fractional), from 0 to 1000000; a table
@@ -400,7 +408,8 @@ pub struct VerifyArgs {
     /// Source location the output was made from (see "Locations" below).
     #[arg(long, value_name = "SRC")]
     pub from: String,
-    /// The output to check: a PostgreSQL database or a Parquet directory (see "Locations" below).
+    /// The output to check: a PostgreSQL database or a Parquet directory, local or in object
+    /// storage (see "Locations" below).
     #[arg(long, value_name = "DST")]
     pub to: String,
     /// Highest share of rows (a number from 0 to 1; 0.02 is 2%) that may keep their own value of

@@ -54,6 +54,10 @@ impl OpenedSource {
                 let files = identity::parquet_files(dir).map_err(|e| as_source(e, from))?;
                 Some(Identity::Parquet { path: from.display(), files })
             }
+            Location::Store(url) if identify => {
+                let files = identity::store_files(url).map_err(|e| as_source(e, from))?;
+                Some(Identity::Parquet { path: from.display(), files })
+            }
             _ => None,
         };
         if let Location::Dump(path) = from {

@@ -250,6 +250,7 @@ pub(super) fn target_identity(to: &Location) -> Result<Identity> {
     Ok(match to {
         Location::Postgres(url) => Identity::database(url)?,
         Location::Parquet(dir) => Identity::Parquet { path: to.display(), files: identity::parquet_files(dir)? },
+        Location::Store(url) => Identity::Parquet { path: to.display(), files: identity::store_files(url)? },
         Location::Dump(path) if path.as_os_str() == "-" => Identity::SqlDump { path: "-".into(), file: None },
         Location::Dump(path) => {
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

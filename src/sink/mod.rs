@@ -7,10 +7,13 @@
 //! | `*.sql`, `-`                      | a plain SQL dump ([`postgres::dump`])                  |
 //! | `-` from a dump file              | the dump's script, filtered ([`postgres::filter`])     |
 //! | any other path                    | a directory of Parquet files ([`parquet`])             |
+//! | `s3://…`, `gs://…`, `az://…`      | Parquet files under an object-store prefix (`object_store`, feature `object-store`) |
 //!
 //! [`open()`] picks and opens the sink for a target location.
 
 pub mod file;
+#[cfg(feature = "object-store")]
+pub mod object_store;
 mod open;
 pub mod parquet;
 pub mod postgres;

@@ -11,6 +11,7 @@
 //! | `*.sql`             | a dump file's DDL and sequences     | a plain SQL dump                       |
 //! | `-`                 | a dump file's own script            | the script, its table data replaced    |
 //! | any other path      | (the batches' own schemas)          | a directory of Parquet files           |
+//! | `s3://…` and others | (the batches' own schemas)          | Parquet files under an object-store prefix |
 //!
 //! Whether a combination of flags makes sense for a target is decided before anything is
 //! opened (`cli`'s argument resolution); a combination this table does not have is refused
@@ -73,6 +74,15 @@ pub fn open(location: &Location, schema: TargetSchema, options: &SinkOptions) ->
                 None => Box::new(sink),
             }
         }
+        #[cfg(feature = "object-store")]
+        (Location::Store(url), _) => Box::new(super::object_store::StoreSink::create(
+            url,
+            &options.files,
+            options.metadata.clone(),
+            options.file_rows,
+        )?),
+        #[cfg(not(feature = "object-store"))]
+        (Location::Store(url), _) => return Err(crate::store::not_built(url)),
         (Location::Postgres(url), TargetSchema::Source { url: source_url, snapshot }) => {
             Box::new(PostgresSink::create_with(url, source_url, snapshot, &options.database)?)
         }

@@ -6,9 +6,11 @@
 //! | `postgres://…`, `postgresql://…`, `host=… dbname=…`, `service=…` | PostgreSQL ([`postgres`]) |
 //! | `-`, a file, a directory with `toc.dat` | a pg_dump output in any format ([`dump`]) |
 //! | any other path                    | a directory of Parquet files ([`parquet`]) |
+//! | `s3://…`, `gs://…`, `az://…`      | Parquet files under an object-store prefix ([`crate::store`]) |
 //!
 //! [`Location::parse_source`] reads `--from` (a file is a dump whatever its name);
-//! [`Location::parse`] reads `--to` (`*.sql` and `-` are SQL dump targets).
+//! [`Location::parse`] reads `--to` (`*.sql` and `-` are SQL dump targets). A `file://` URL
+//! is the local path it names.
 
 pub mod dump;
 pub mod parquet;
@@ -21,6 +23,7 @@ use crate::error::Result;
 use crate::pg::raw_copy::{RawChunk, RawRequest};
 use crate::pg::url::redact_url_password;
 use crate::schema::SourceTable;
+use crate::store::StoreUrl;
 use arrow_array::RecordBatch;
 
 /// A stream of batches of one table.
@@ -77,16 +80,32 @@ pub enum Location {
     Postgres(String),
     Dump(PathBuf),
     Parquet(PathBuf),
+    /// Parquet files under an object-store prefix.
+    Store(StoreUrl),
 }
 
 impl Location {
     pub fn parse(s: &str) -> Location {
+        if let Some(url) = StoreUrl::parse(s) {
+            return Location::Store(url);
+        }
+        if let Some(path) = crate::store::file_url_path(s) {
+            return Location::parse_path(path);
+        }
         if crate::pg::url::is_connection(s) {
             Location::Postgres(s.to_string())
         } else if s == "-" || s.ends_with(".sql") {
             Location::Dump(PathBuf::from(s))
         } else {
             Location::Parquet(PathBuf::from(s))
+        }
+    }
+
+    /// A local path: `*.sql` a SQL dump, anything else Parquet.
+    fn parse_path(path: PathBuf) -> Location {
+        match path.extension() {
+            Some(e) if e == "sql" => Location::Dump(path),
+            _ => Location::Parquet(path),
         }
     }
 
@@ -105,6 +124,7 @@ impl Location {
         match self {
             Location::Postgres(url) => redact_url_password(url),
             Location::Dump(p) | Location::Parquet(p) => p.display().to_string(),
+            Location::Store(url) => url.to_string(),
         }
     }
 }
@@ -115,6 +135,10 @@ pub fn open(location: &Location) -> Result<Box<dyn Source>> {
         Location::Parquet(dir) => Ok(Box::new(parquet::ParquetSource::open(dir)?)),
         Location::Postgres(url) => Ok(Box::new(postgres::PostgresSource::open(url)?)),
         Location::Dump(path) => Ok(Box::new(dump::DumpSource::open(path)?)),
+        #[cfg(feature = "object-store")]
+        Location::Store(url) => Ok(Box::new(parquet::ParquetSource::open_store(url)?)),
+        #[cfg(not(feature = "object-store"))]
+        Location::Store(url) => Err(crate::store::not_built(url)),
     }
 }
 
@@ -135,5 +159,10 @@ mod tests {
         assert_eq!(kv.display(), "host=db dbname=prod password=***");
         assert_eq!(Location::parse("service=prod"), Location::Postgres("service=prod".into()));
         assert_eq!(Location::parse("data/year=2024"), Location::Parquet("data/year=2024".into()));
+        assert_eq!(Location::parse("file:///tmp/out"), Location::Parquet("/tmp/out".into()));
+        assert_eq!(Location::parse("file:///tmp/out.sql"), Location::Dump("/tmp/out.sql".into()));
+        let s3 = Location::parse("s3://key:secret@bucket/data");
+        assert!(matches!(&s3, Location::Store(url) if url.prefix == "data"));
+        assert_eq!(s3.display(), "s3://bucket/data");
     }
 }

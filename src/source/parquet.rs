@@ -3,14 +3,18 @@
 //! [`crate::table_files`] says (`%2F` → `/`; other names as they are). Hidden entries
 //! (starting with `.`) are ignored, so doppel's own staging folders and marker are never read as
 //! tables.
+//!
+//! The same layout under an object-store prefix (`s3://bucket/prefix`, [`crate::store`]) is
+//! read through parquet's async reader over ranged GETs: the footer first, then the column
+//! chunks each read needs, never a whole file ahead (see [`crate::store::client`]).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
+use arrow_schema::{ArrowError, SchemaRef};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderBuilder, ParquetRecordBatchReaderBuilder};
 use parquet::basic::Compression;
 use parquet::file::metadata::ParquetMetaData;
 
@@ -23,30 +27,100 @@ use crate::schema::SourceTable;
 
 pub struct ParquetSource {
     tables: Vec<SourceTable>,
-    files: Vec<Vec<PathBuf>>,
+    files: Vec<Vec<PartFile>>,
     /// Rows per table, from the files' footers.
     rows: Vec<u64>,
+}
+
+/// One Parquet file of a table: on the local file system, or in an object store.
+#[derive(Debug, Clone)]
+enum PartFile {
+    Local(PathBuf),
+    #[cfg(feature = "object-store")]
+    Remote(crate::store::client::Store, crate::store::client::Object),
+}
+
+type Batches = Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>> + Send>;
+
+impl PartFile {
+    fn display(&self) -> String {
+        match self {
+            PartFile::Local(path) => path.display().to_string(),
+            #[cfg(feature = "object-store")]
+            PartFile::Remote(store, object) => store.url().join(&object.name).to_string(),
+        }
+    }
+
+    fn open_err(&self, e: impl std::fmt::Display) -> Error {
+        Error::source(
+            self.display(),
+            format!("cannot read Parquet file ({e}); check that it is a complete Parquet file"),
+        )
+    }
+
+    /// The file's schema and row count (from its footer).
+    fn schema(&self) -> Result<(SchemaRef, u64)> {
+        let (schema, metadata) = match self {
+            PartFile::Local(path) => {
+                let file = File::open(path).map_err(|e| self.open_err(e))?;
+                let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| self.open_err(e))?;
+                (builder.schema().clone(), builder.metadata().clone())
+            }
+            #[cfg(feature = "object-store")]
+            PartFile::Remote(store, object) => {
+                let builder = store.parquet(object).map_err(|e| self.open_err(e))?;
+                (builder.schema().clone(), builder.metadata().clone())
+            }
+        };
+        refuse_unreadable_codec(&self.display(), &metadata)?;
+        let rows = metadata.file_metadata().num_rows().max(0) as u64;
+        Ok((super::zero_columns::without_placeholder_schema(&schema), rows))
+    }
+
+    /// The file's full schema, and its batches (only `columns` decoded, when given).
+    fn batches(&self, columns: Option<&[usize]>, batch_rows: usize) -> Result<(SchemaRef, Batches)> {
+        match self {
+            PartFile::Local(path) => {
+                let file = File::open(path).map_err(|e| self.open_err(e))?;
+                let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| self.open_err(e))?;
+                let (full, builder) = configure(builder, columns, batch_rows);
+                Ok((full, Box::new(builder.build().map_err(|e| self.open_err(e))?)))
+            }
+            #[cfg(feature = "object-store")]
+            PartFile::Remote(store, object) => {
+                let builder = store.parquet(object).map_err(|e| self.open_err(e))?;
+                let (full, builder) = configure(builder, columns, batch_rows);
+                let stream = builder.build().map_err(|e| self.open_err(e))?;
+                Ok((full, Box::new(crate::store::client::batches(stream).map(|r| r.map_err(Into::into)))))
+            }
+        }
+    }
+}
+
+/// A reader builder (local or remote) set to decode only `columns` (all when `None`) in
+/// batches of `batch_rows`; with the file's full schema.
+fn configure<T>(
+    builder: ArrowReaderBuilder<T>,
+    columns: Option<&[usize]>,
+    batch_rows: usize,
+) -> (SchemaRef, ArrowReaderBuilder<T>) {
+    let full = builder.schema().clone();
+    let builder = match columns {
+        Some(columns) => {
+            let mask = ProjectionMask::roots(builder.parquet_schema(), columns.iter().copied());
+            builder.with_projection(mask)
+        }
+        None => builder,
+    };
+    (full, builder.with_batch_size(batch_rows))
 }
 
 fn is_parquet(p: &Path) -> bool {
     p.extension().is_some_and(|e| e == "parquet") && p.is_file()
 }
 
-fn hidden(p: &Path) -> bool {
-    p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
-}
-
-fn open_err(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::source(path.display(), format!("cannot read Parquet file ({e}); check that it is a complete Parquet file"))
-}
-
-/// A file's schema and row count (from its footer).
-fn file_schema(path: &Path) -> Result<(SchemaRef, u64)> {
-    let file = File::open(path).map_err(|e| open_err(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| open_err(path, e))?;
-    refuse_unreadable_codec(path, builder.metadata())?;
-    let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
-    Ok((super::zero_columns::without_placeholder_schema(builder.schema()), rows))
+fn hidden(name: &str) -> bool {
+    name.starts_with('.')
 }
 
 /// The codecs this build reads (the parquet crate's features in Cargo.toml): a file using
@@ -65,12 +139,12 @@ fn readable_codec(codec: Compression) -> bool {
     }
 }
 
-fn refuse_unreadable_codec(path: &Path, metadata: &ParquetMetaData) -> Result<()> {
+fn refuse_unreadable_codec(file: &str, metadata: &ParquetMetaData) -> Result<()> {
     let columns = metadata.row_groups().iter().flat_map(|g| g.columns());
     match columns.into_iter().find(|c| !readable_codec(c.compression())) {
         None => Ok(()),
         Some(column) => Err(Error::source(
-            path.display(),
+            file,
             format!(
                 "column {} is compressed with {}, which doppel cannot read; rewrite the file uncompressed or with \
                  snappy, gzip, lz4, zstd or brotli",
@@ -81,61 +155,118 @@ fn refuse_unreadable_codec(path: &Path, metadata: &ParquetMetaData) -> Result<()
     }
 }
 
+/// The Parquet files of a directory: `<name>.parquet` at the top, and the `*.parquet` files
+/// of its folders (`<folder>/<part>`), named relative to it; hidden entries skipped.
+fn list_local(dir: &Path) -> Result<Vec<(String, PartFile)>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::source(
+            dir.display(),
+            format!("cannot open the input directory ({e}); --from takes a directory of Parquet files"),
+        )
+    })?;
+    let mut found = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| Error::source(dir.display(), e))?.path();
+        let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { continue };
+        if hidden(&name) {
+            continue;
+        }
+        if is_parquet(&path) {
+            found.push((name, PartFile::Local(path)));
+        } else if path.is_dir() {
+            for part in std::fs::read_dir(&path).map_err(|e| Error::source(path.display(), e))? {
+                let part = part.map_err(|e| Error::source(path.display(), e))?.path();
+                let part_name = part.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if is_parquet(&part) && !hidden(&part_name) {
+                    found.push((format!("{name}/{part_name}"), PartFile::Local(part)));
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The Parquet objects under a store location, as [`list_local`] names files. A location
+/// doppel is publishing into (or failed to finish publishing into) is refused.
+#[cfg(feature = "object-store")]
+fn list_store(url: &crate::store::StoreUrl) -> Result<Vec<(String, PartFile)>> {
+    use crate::store::client::Store;
+    let store = Store::open(url).map_err(|e| Error::source(url, e))?;
+    let objects = store.list("").map_err(|e| Error::source(url, e))?;
+    if objects.iter().any(|o| o.name == crate::sink::object_store::PUBLISHING) {
+        return Err(Error::source(
+            url,
+            format!(
+                "a doppel run is publishing into it, or one failed while publishing ({} is there); wait for the \
+                 run to finish, or run it again with --replace to publish a complete output",
+                crate::sink::object_store::PUBLISHING
+            ),
+        ));
+    }
+    Ok(objects
+        .into_iter()
+        .filter(|o| {
+            let parts: Vec<&str> = o.name.split('/').collect();
+            parts.len() <= 2 && !parts.iter().any(|p| hidden(p)) && o.name.ends_with(".parquet")
+        })
+        .map(|o| (o.name.clone(), PartFile::Remote(store.clone(), o)))
+        .collect())
+}
+
 impl ParquetSource {
     pub fn open(dir: &Path) -> Result<ParquetSource> {
-        let entries = std::fs::read_dir(dir).map_err(|e| {
-            Error::source(
-                dir.display(),
-                format!("cannot open the input directory ({e}); --from takes a directory of Parquet files"),
-            )
-        })?;
-        let mut found: Vec<(String, Vec<PathBuf>)> = Vec::new();
-        for entry in entries {
-            let path = entry.map_err(|e| Error::source(dir.display(), e))?.path();
-            if hidden(&path) {
-                continue;
-            }
-            let Some(file_name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { continue };
-            if !is_parquet(&path) && !path.is_dir() {
-                continue;
-            }
-            let stem = file_name.strip_suffix(".parquet").filter(|_| is_parquet(&path)).unwrap_or(&file_name);
-            let name = table_files::decode(stem).ok_or_else(|| {
+        ParquetSource::from_files(&dir.display().to_string(), list_local(dir)?)
+    }
+
+    /// The Parquet dataset under an object-store location.
+    #[cfg(feature = "object-store")]
+    pub fn open_store(url: &crate::store::StoreUrl) -> Result<ParquetSource> {
+        url.check()?;
+        ParquetSource::from_files(&url.to_string(), list_store(url)?)
+    }
+
+    /// The tables of `location`'s Parquet files, named relative to it (`<name>.parquet` for a
+    /// table, `<folder>/<part>.parquet` for the parts of the table `<folder>`).
+    fn from_files(location: &str, listed: Vec<(String, PartFile)>) -> Result<ParquetSource> {
+        let mut found: Vec<(String, Vec<(String, PartFile)>)> = Vec::new();
+        let mut folders: std::collections::BTreeMap<String, Vec<(String, PartFile)>> = Default::default();
+        for (name, file) in listed {
+            let (stem, folder) = match name.split_once('/') {
+                Some((folder, _)) => (folder.to_string(), true),
+                None => (name.strip_suffix(".parquet").unwrap_or(&name).to_string(), false),
+            };
+            let table = table_files::decode(&stem).ok_or_else(|| {
                 Error::source(
-                    path.display(),
+                    format!("{location}/{stem}"),
                     "its name does not decode to a table name (a %XX sequence gives bytes that are not UTF-8); \
                      rename it",
                 )
             })?;
-            if is_parquet(&path) {
-                found.push((name, vec![path]));
-            } else if path.is_dir() {
-                let mut parts: Vec<PathBuf> = std::fs::read_dir(&path)
-                    .map_err(|e| Error::source(path.display(), e))?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| is_parquet(p) && !hidden(p))
-                    .collect();
-                parts.sort();
-                if !parts.is_empty() {
-                    found.push((name, parts));
-                }
+            if folder {
+                folders.entry(table).or_default().push((name, file));
+            } else {
+                found.push((table, vec![(name, file)]));
             }
+        }
+        for (table, mut parts) in folders {
+            parts.sort_by(|a, b| a.0.cmp(&b.0));
+            found.push((table, parts));
         }
         if found.is_empty() {
             return Err(Error::source(
-                dir.display(),
+                location,
                 "no tables found; expected <schema>.<table>.parquet files or <schema>.<table>/ folders of part files",
             ));
         }
         found.sort_by(|a, b| a.0.cmp(&b.0));
         if let Some(pair) = found.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(Error::source(
-                dir.display(),
+                location,
                 format!(
                     "table {} is given twice, as {} and {}; keep either the file or the folder of parts",
                     pair[0].0,
-                    pair[0].1[0].display(),
-                    pair[1].1[0].display()
+                    pair[0].1[0].1.display(),
+                    pair[1].1[0].1.display()
                 ),
             ));
         }
@@ -143,9 +274,10 @@ impl ParquetSource {
         let mut files = Vec::new();
         let mut rows = Vec::new();
         for (name, parts) in found {
-            let (schema, mut table_rows) = file_schema(&parts[0])?;
+            let parts: Vec<PartFile> = parts.into_iter().map(|(_, file)| file).collect();
+            let (schema, mut table_rows) = parts[0].schema()?;
             for part in &parts[1..] {
-                let (other, part_rows) = file_schema(part)?;
+                let (other, part_rows) = part.schema()?;
                 table_rows += part_rows;
                 if other.fields() != schema.fields() {
                     return Err(Error::source(
@@ -193,34 +325,17 @@ impl ParquetSource {
             .position(|t| t.name == table)
             .ok_or_else(|| Error::source(table, "no such table in the input directory"))?;
         let files = self.files[index].clone();
-        let iter = files.into_iter().flat_map(move |path| -> Box<dyn Iterator<Item = Result<_>> + Send> {
+        let iter = files.into_iter().flat_map(move |file| -> Box<dyn Iterator<Item = Result<_>> + Send> {
             let columns = columns.clone();
-            let reader = File::open(&path)
-                .map_err(|e| open_err(&path, e))
-                .and_then(|f| ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| open_err(&path, e)))
-                .and_then(|b| {
-                    let full = b.schema().clone();
-                    let b = match &columns {
-                        Some(columns) => {
-                            let mask = ProjectionMask::roots(b.parquet_schema(), columns.iter().copied());
-                            b.with_projection(mask)
-                        }
-                        None => b,
-                    };
-                    Ok((full, b.with_batch_size(batch_rows).build().map_err(|e| open_err(&path, e))?))
-                });
-            match reader {
+            match file.batches(columns.as_deref(), batch_rows) {
                 Err(e) => Box::new(std::iter::once(Err(e))),
-                Ok((full, reader)) => {
-                    let path = path.clone();
-                    Box::new(reader.map(move |r| {
-                        r.and_then(|batch| match &columns {
-                            Some(columns) => with_null_columns(&full, columns, batch),
-                            None => super::zero_columns::without_placeholder(batch),
-                        })
-                        .map_err(|e| open_err(&path, e))
-                    }))
-                }
+                Ok((full, reader)) => Box::new(reader.map(move |r| {
+                    r.and_then(|batch| match &columns {
+                        Some(columns) => with_null_columns(&full, columns, batch),
+                        None => super::zero_columns::without_placeholder(batch),
+                    })
+                    .map_err(|e| file.open_err(e))
+                })),
             }
         });
         Ok(Box::new(iter))

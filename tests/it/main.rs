@@ -18,6 +18,7 @@ pub mod generate;
 mod golden;
 mod independent_reader;
 mod install;
+mod object_store;
 mod pg;
 mod report;
 mod safety;

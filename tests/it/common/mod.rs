@@ -122,6 +122,24 @@ pub fn python() -> Option<String> {
     std::env::var("DOPPEL_PYTHON").ok().filter(|p| Path::new(p).exists())
 }
 
+/// Every file under `dir` (recursively, hidden ones included) with its bytes, keyed by the
+/// path relative to `dir`.
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, into: &mut std::collections::BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(base, &path, into);
+            } else {
+                into.insert(path.strip_prefix(base).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut files = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut files);
+    files
+}
+
 /// `"schema"."table"` for `schema.table`.
 pub fn quoted(table: &str) -> String {
     let (s, t) = table.split_once('.').unwrap();

@@ -16,31 +16,12 @@
 
 use crate::common;
 
-use std::collections::BTreeMap;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use common::pg::cluster;
 use common::*;
-
-/// Every file under `dir` (recursively, hidden ones included) with its bytes, keyed by the
-/// path relative to `dir`.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, into: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(base, &path, into);
-            } else {
-                into.insert(path.strip_prefix(base).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut files = BTreeMap::new();
-    walk(dir, dir, &mut files);
-    files
-}
 
 /// The names of the entries of `dir`, sorted.
 fn entries(dir: &Path) -> Vec<String> {
