@@ -19,14 +19,17 @@
 //! - [`bins`]: histograms over shared bins that grow as values stream, and the KS distance.
 //! - [`distinct`]: distinct counts, exact up to a cap, then HyperLogLog.
 //! - [`collect`]: the per-table collector the pipeline feeds.
+//! - [`expected`]: `generate`'s source side, from the profile's statistics.
 
 pub mod bins;
 mod collect;
 pub mod distinct;
+pub mod expected;
 
 use serde::{Deserialize, Serialize};
 
 pub use collect::TableCollector;
+pub use expected::Expected;
 
 /// The smallest number of rows a value of a kept column needs to be named in the report.
 pub const DEFAULT_MIN_COUNT: u64 = 10;
