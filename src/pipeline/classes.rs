@@ -19,7 +19,7 @@
 //! about 37 bytes per class; about 110 MB at the default cap while the map grows or is written
 //! out). Past [`DEFAULT_CAP`] classes (`DOPPEL_RISK_CLASSES` sets another) the map is written to
 //! disk as a sorted run (16 bytes per class) and emptied; the runs are merged when the table
-//! ends ([`crate::verify::spill`], in a temporary directory removed afterwards). The figures
+//! ends ([`crate::verify::spill`], in a temporary directory `doppel-classes-*` removed afterwards). The figures
 //! stay exact; only the time grows. Besides, each quasi-identifier's distinct values are
 //! estimated by a sketch of [`DISTINCT_SKETCH`] fingerprints (8 KB), to choose which one the
 //! report suggests generalising.
@@ -32,7 +32,7 @@ use arrow_array::{Array, RecordBatch};
 use crate::error::{Error, Result};
 use crate::strategy::values::value_key;
 use crate::verify::collect::FastHasher;
-use crate::verify::spill::{Record, Runs, SpillDir};
+use crate::verify::spill::{Part, Record, Runs, SpillDir};
 
 /// Maps keyed by fingerprints (already well mixed): a cheap hasher is enough.
 type Fast = BuildHasherDefault<FastHasher>;
@@ -124,7 +124,7 @@ impl ClassCounter {
     /// Writes the classes held in memory as one sorted run and empties the map.
     fn spill(&mut self) -> Result<()> {
         if self.spilled.is_none() {
-            let dir = SpillDir::with_run_records(self.cap)?;
+            let dir = SpillDir::with_run_records(Part::Classes, self.cap)?;
             let runs = Runs::new(&dir);
             self.spilled = Some((dir, runs));
         }
