@@ -142,7 +142,19 @@ fn open_source(config: &RunConfig, rules: &RuleSet, key: &Key) -> Result<(Opened
             let mut source = PostgresSource::open(url)?;
             let plan = scan::bind(rules, source.tables())?;
             super::constants::check_constants(&plan, &source)?;
-            let subset = rules.subset.as_ref().map(|spec| subset::apply(spec, &mut source, &plan, key)).transpose()?;
+            let subset = rules
+                .subset
+                .as_ref()
+                .map(|spec| {
+                    subset::apply(
+                        spec,
+                        &mut source,
+                        &plan,
+                        key,
+                        config.report.is_some() || config.report_html.is_some(),
+                    )
+                })
+                .transpose()?;
             Ok((OpenedSource::postgres(source, url), plan, subset))
         }
         // Input files are hashed for the report before they are read.

@@ -53,6 +53,7 @@ pub fn generated_tables(
                 seconds: 0.0,
                 risk: None,
                 utility: Some(utility),
+                fan_out: Vec::new(),
             }
         })
         .collect()

@@ -40,6 +40,10 @@ type Fast = BuildHasherDefault<FastHasher>;
 /// Classes held in memory before they are written to disk.
 pub const DEFAULT_CAP: usize = 1 << 21;
 
+/// Classes a foreign key's counter holds in memory before it writes them to disk (about 10 MB
+/// at the most: a table may have several foreign keys, each counted before and after).
+pub const REFERENCE_CAP: usize = 1 << 18;
+
 /// Fingerprints a quasi-identifier's distinct-value sketch keeps (for the suggestion only).
 pub const DISTINCT_SKETCH: usize = 1024;
 
@@ -53,8 +57,11 @@ pub struct ClassCounter {
     classes: HashMap<u64, u64, Fast>,
     cap: usize,
     spilled: Option<(SpillDir, Runs<Class>)>,
-    /// Distinct values per quasi-identifier.
+    /// Distinct values per quasi-identifier (none for a foreign key).
     distinct: Vec<Distinct>,
+    /// A foreign key's references: rows with a NULL in any column reference nothing and are
+    /// not counted.
+    references: bool,
     rows: u64,
     buf: Vec<u8>,
 }
@@ -92,9 +99,18 @@ impl ClassCounter {
             cap: cap.max(1),
             spilled: None,
             distinct,
+            references: false,
             rows: 0,
             buf: Vec::new(),
         }
+    }
+
+    /// A counter of the rows referencing each key of a foreign key over `columns`: its classes
+    /// are the referenced keys, their sizes the children per parent. Rows with a NULL in the
+    /// key reference nothing and are not counted; no distinct-value sketch. At most
+    /// [`REFERENCE_CAP`] classes in memory, the rest on disk.
+    pub fn references(columns: Vec<usize>) -> ClassCounter {
+        ClassCounter { references: true, distinct: Vec::new(), ..ClassCounter::with_cap(columns, REFERENCE_CAP) }
     }
 
     /// Counts every row of an output batch (in the table's schema order). Each column's
@@ -107,7 +123,12 @@ impl ClassCounter {
         for (seen, column) in self.distinct.iter_mut().zip(&hashes) {
             column.iter().for_each(|&h| seen.add(h));
         }
-        for row in 0..batch.num_rows() {
+        let referencing = |row: usize| self.columns.iter().all(|&i| batch.column(i).is_valid(row));
+        let rows: Vec<usize> = match self.references {
+            true => (0..batch.num_rows()).filter(|&row| referencing(row)).collect(),
+            false => (0..batch.num_rows()).collect(),
+        };
+        for &row in &rows {
             self.buf.clear();
             for column in &hashes {
                 self.buf.extend_from_slice(&column[row].to_le_bytes());
@@ -117,7 +138,7 @@ impl ClassCounter {
                 self.spill()?;
             }
         }
-        self.rows += batch.num_rows() as u64;
+        self.rows += rows.len() as u64;
         Ok(())
     }
 
@@ -278,6 +299,18 @@ pub(crate) mod tests {
         (0..200_000u64).for_each(|v| many.add(twox_hash::XxHash3_64::oneshot(&v.to_le_bytes())));
         let estimate = many.estimate() as f64;
         assert!((estimate / 200_000.0 - 1.0).abs() < 0.1, "{estimate}");
+    }
+
+    #[test]
+    fn references_count_children_per_key_and_skip_rows_with_a_null() {
+        // (date, code): (1, "A") × 3 and (2, "A"), (2, "B") once; rows with a NULL are not counted.
+        let mut counter = ClassCounter::references(vec![1, 2]);
+        for b in fixture() {
+            counter.add(&b).unwrap();
+        }
+        let counts = counter.finish().unwrap();
+        assert_eq!((counts.rows, counts.sizes), (5, BTreeMap::from([(1, 2), (3, 1)])));
+        assert!(counts.distinct.is_empty());
     }
 
     #[test]

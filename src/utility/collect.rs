@@ -507,6 +507,10 @@ impl TableCollector {
             })
             .collect();
         let options = self.options;
-        Utility { columns: self.columns.into_iter().map(|c| c.finish(&options)).collect(), correlations }
+        Utility {
+            columns: self.columns.into_iter().map(|c| c.finish(&options)).collect(),
+            correlations,
+            fan_out: Vec::new(),
+        }
     }
 }

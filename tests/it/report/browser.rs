@@ -129,6 +129,8 @@ fn the_page_of_a_northwind_subset_run_into_postgres_draws_the_closure_and_fits_1
     assert!(out.status.success(), "{}", stderr(&out));
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("aria-label=\"subset: tables and foreign keys\""), "no subset graph");
+    assert!(html.contains("<h3>Foreign-key fan-out"), "no fan-out");
+    assert!(html.contains("<code>fk_orders_customers</code>"), "no fan-out of orders → customers");
     // Every table of the closure is a box with its rows selected.
     for t in c.psql(&target, "SELECT schemaname || '.' || relname FROM pg_stat_user_tables").lines() {
         assert!(html.contains(&format!(">{t}</text>")) || html.contains(&format!(">{t}</h2>")), "{t} missing");
