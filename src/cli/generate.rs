@@ -8,6 +8,7 @@ use crate::audit::{Identity, RunContext};
 use crate::error::{Error, Result};
 use crate::generate::model::{Dataset, Options};
 use crate::generate::profile::Profile;
+use crate::generate::report::{Observer, generated_tables};
 use crate::generate::rows::write_dataset;
 use crate::generate::stats::read_profile;
 use crate::pg::roles::RoleMap;
@@ -19,7 +20,6 @@ use crate::sink::staging::StagedFile;
 use crate::sink::{self, SinkOptions, TargetSchema};
 use crate::source::Source;
 use crate::source::postgres::PostgresSource;
-use crate::utility::TableCollector;
 
 use super::GenerateArgs;
 use super::config::{GenerateConfig, Shape, resolve_generate};
@@ -71,8 +71,8 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
     // Opened before anything is written: an unwritable place stops the generation first.
     let report_file = ReportOut::open(config.report.as_deref(), &config.inputs())?;
     let page_file = config.report_html.as_deref().map(|p| StagedFile::open(p, &config.inputs())).transpose()?;
-    let mut collectors = match report_file.is_some() || page_file.is_some() {
-        true => Some(collectors(&dataset, &plan, config.report_min_count)?),
+    let mut observers = match report_file.is_some() || page_file.is_some() {
+        true => Some(table_observers(&dataset, &plan, config.report_min_count)?),
         false => None,
     };
     let sink = sink::open(&config.to, schema, &sink_options)?;
@@ -81,15 +81,15 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
         .build()
         .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", config.threads)))?;
     let started = Instant::now();
-    let total = write_dataset(&dataset, config.shard, sink, &pool, cancel, collectors.as_deref_mut())?;
+    let total = write_dataset(&dataset, config.shard, sink, &pool, cancel, observers.as_deref_mut())?;
     drop(live);
     let seconds = report(&config, &dataset, total, started);
-    if let Some(collectors) = collectors {
+    if let Some(observers) = observers {
         let run = RunReport {
             doppel_version: env!("CARGO_PKG_VERSION"),
             rules_blake3: plan.rules_fingerprint.clone(),
             key_fingerprint: key.fingerprint(),
-            tables: crate::generate::report::generated_tables(&dataset, &profile, config.shard, collectors),
+            tables: generated_tables(&dataset, &profile, config.shard, observers)?,
             total_rows: total,
             seconds,
         };
@@ -148,17 +148,17 @@ fn load_profile(shape: &Shape, rules: &RuleSet) -> Result<(Profile, Option<Opene
     }
 }
 
-/// One output-only collector per generated table, in the dataset's order.
-fn collectors(dataset: &Dataset, plan: &crate::plan::Plan, min_count: u64) -> Result<Vec<TableCollector>> {
+/// One observer per generated table, in the dataset's order.
+fn table_observers(dataset: &Dataset, plan: &crate::plan::Plan, min_count: u64) -> Result<Vec<Observer>> {
     let options = crate::utility::Options { min_count };
     dataset
         .tables
         .iter()
         .map(|t| {
             let table = plan.tables.iter().find(|p| p.name == t.name).ok_or_else(|| {
-                Error::Usage(format!("{}: generated, but not in the plan; the page cannot describe it", t.name))
+                Error::Usage(format!("{}: generated, but not in the plan; the report cannot describe it", t.name))
             })?;
-            Ok(TableCollector::for_output(table, options))
+            Observer::new(table, options)
         })
         .collect()
 }

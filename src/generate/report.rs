@@ -3,29 +3,63 @@
 //! describes. The source side comes from the profile's statistics: its rows, null share and
 //! distinct count, and for kept columns the distribution its most common values and
 //! histogram bounds describe ([`crate::utility::expected`]), drawn over the generated
-//! column's bins with a distance (KS for numbers and dates, TV for categories).
+//! column's bins with a distance (KS for numbers and dates, TV for categories); and the
+//! re-identification risk of tables whose rules name `quasi_identifiers`, counted on the
+//! generated rows as a run counts its output ([`crate::pipeline::classes`]).
 
+use arrow_array::RecordBatch;
+
+use crate::error::Result;
 use crate::generate::model::Dataset;
 use crate::generate::profile::{ColumnProfile, Profile, kind_of};
 use crate::generate::rows::Shard;
 use crate::generate::values::bound_number;
 use crate::pg::types::ColumnKind;
 use crate::pipeline::TableReport;
+use crate::pipeline::classes::ClassCounter;
+use crate::plan::TablePlan;
 use crate::utility::expected::{Category, Expected};
 use crate::utility::{Profile as Side, TableCollector};
 
-/// The generated tables (of `shard`), in the dataset's order, with one collector per table.
+/// What watches one generated table's batches for the report: its utility figures, and its
+/// equivalence classes on the rules' `quasi_identifiers` (the risk), if it has any.
+pub struct Observer {
+    pub utility: TableCollector,
+    pub classes: Option<ClassCounter>,
+}
+
+impl Observer {
+    /// For `table` of the plan (its schema is the generated batches').
+    pub fn new(table: &TablePlan, options: crate::utility::Options) -> Result<Observer> {
+        let classes = match table.quasi_identifiers.is_empty() {
+            true => None,
+            false => Some(ClassCounter::new(table.quasi_identifiers.clone())?),
+        };
+        Ok(Observer { utility: TableCollector::for_output(table, options), classes })
+    }
+
+    /// Counts one generated batch (on the caller's rayon pool).
+    pub fn observe(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.utility.observe_output(batch);
+        match &mut self.classes {
+            Some(classes) => classes.add(batch),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The generated tables (of `shard`), in the dataset's order, with one observer per table.
 pub fn generated_tables(
     dataset: &Dataset,
     profile: &Profile,
     shard: Shard,
-    collectors: Vec<TableCollector>,
-) -> Vec<TableReport> {
+    observers: Vec<Observer>,
+) -> Result<Vec<TableReport>> {
     dataset
         .tables
         .iter()
-        .zip(collectors)
-        .map(|(t, mut collector)| {
+        .zip(observers)
+        .map(|(t, Observer { utility: mut collector, classes })| {
             let source = profile.table(&t.name);
             if let Some(source) = source {
                 for c in &source.columns {
@@ -44,17 +78,17 @@ pub fn generated_tables(
                 }
             }
             let range = shard.range(t.rows);
-            TableReport {
+            Ok(TableReport {
                 table: t.name.clone(),
                 action: "generate",
                 rows_read: 0,
                 rows: range.end - range.start,
                 bytes_written: 0,
                 seconds: 0.0,
-                risk: None,
+                risk: classes.map(ClassCounter::finish).transpose()?,
                 utility: Some(utility),
                 fan_out: Vec::new(),
-            }
+            })
         })
         .collect()
 }

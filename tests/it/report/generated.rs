@@ -58,13 +58,16 @@ const PROFILE_RULES: &str = r#"version = 1
 
 [tables."public.m"]
 keep = ["id", "x", "d", "band", "flag"]
+quasi_identifiers = ["d", "band"]
 "#;
 
 /// Reads the generated Parquet file and prints, as JSON, the exact KS distance of `x` and `d`
 /// from the distributions the hand-made profile describes, the TV distance of `band` and
-/// `flag` from its shares, and the profile's share of non-null `x` between the edges given.
+/// `flag` from its shares, the profile's share of non-null `x` between the edges given, and the
+/// equivalence classes on (`d`, `band`).
 const PROFILE_PYTHON: &str = r#"
 import bisect, datetime, json, sys
+from collections import Counter
 import pyarrow.parquet as pq
 t = pq.read_table(sys.argv[1]).to_pydict()
 edges = json.loads(sys.argv[2])
@@ -99,6 +102,8 @@ print(json.dumps({
     "band_tv": tv(t["band"], {"north": 0.5, "south": 0.3, "east": 0.2}),
     "flag_tv": tv(t["flag"], {True: 0.25, False: 0.75}),
     "x_shares": [x_cdf(b) - x_cdf(a) for a, b in zip(edges, edges[1:])],
+    # Equivalence classes on the quasi-identifiers (d, band): [size, classes of that size].
+    "classes": sorted(Counter(Counter(zip(ds, t["band"])).values()).items()),
 }))
 "#;
 
@@ -162,4 +167,12 @@ fn generate_measures_the_generated_data_against_the_distribution_its_profile_des
         .map(|c| (c["value"].as_str().unwrap().to_string(), c["count"].as_u64().unwrap()))
         .collect();
     assert_eq!(shown, [("north".to_string(), 2000), ("south".into(), 1200), ("east".into(), 800)]);
+
+    // The risk on the quasi-identifiers, counted on the generated rows as Python counts them.
+    let risk = &report["tables"][0]["risk"];
+    assert_eq!(risk["quasi_identifiers"], serde_json::json!(["d", "band"]));
+    assert_eq!(risk["classes"], want["classes"]);
+    let singles = want["classes"].as_array().unwrap().iter().find(|c| c[0] == 1).map_or(0, |c| c[1].as_u64().unwrap());
+    assert_eq!((risk["rows"].as_u64(), risk["unique_rows"].as_u64()), (Some(4000), Some(singles)));
+    assert_eq!(risk["k"], want["classes"][0][0]);
 }
