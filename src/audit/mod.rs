@@ -23,10 +23,11 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::pipeline::RunReport;
+use crate::pipeline::{RunReport, TableReport};
 use crate::plan::Plan;
 use crate::rules::{RuleSet, TableAction};
 use crate::schema::PG_TYPE;
+use crate::utility::fan_out::{Children, FanOut};
 
 pub use git::RulesCommit;
 pub use identity::{FileHash, Identity};
@@ -165,7 +166,7 @@ impl AuditReport {
                         })
                         .collect(),
                     risk: counts.and_then(|c| c.risk.as_ref()).map(|r| risk::RiskSection::new(table, r)),
-                    utility: counts.and_then(|c| c.utility.clone()),
+                    utility: counts.and_then(|c| utility(c, run, context.subset.as_ref())),
                 }
             })
             .collect();
@@ -188,6 +189,49 @@ impl AuditReport {
             subset: context.subset,
         })
     }
+}
+
+/// A table's utility figures with its foreign keys' fan-out: the counted references with the
+/// referenced tables' rows, and for a subset the whole source's side.
+fn utility(
+    counts: &TableReport,
+    run: &RunReport,
+    subset: Option<&crate::subset::SubsetReport>,
+) -> Option<crate::utility::Utility> {
+    let parent_rows = |parent: &str, side: fn(&TableReport) -> u64| {
+        run.tables.iter().find(|t| t.table == parent && t.action != "skip").map(side)
+    };
+    let fan_out: Vec<FanOut> = counts
+        .fan_out
+        .iter()
+        .map(|f| {
+            let whole_source = subset
+                .and_then(|s| s.source_fan_out.iter().find(|s| s.table == counts.table && s.foreign_key == f.name));
+            let before = match whole_source {
+                Some(s) => Children::new(&s.sizes, Some(s.parent_rows)),
+                None => {
+                    Children::new(&f.before.as_ref().unwrap_or(&f.after).sizes, parent_rows(&f.parent, |t| t.rows_read))
+                }
+            };
+            FanOut {
+                foreign_key: f.name.clone(),
+                columns: f.columns.clone(),
+                parent: f.parent.clone(),
+                before,
+                after: Children::new(&f.after.sizes, parent_rows(&f.parent, |t| t.rows)),
+            }
+        })
+        .collect();
+    if fan_out.is_empty() {
+        return counts.utility.clone();
+    }
+    let mut utility = counts.utility.clone().unwrap_or_else(|| crate::utility::Utility {
+        columns: Vec::new(),
+        correlations: Vec::new(),
+        fan_out: Vec::new(),
+    });
+    utility.fan_out = fan_out;
+    Some(utility)
 }
 
 /// The one-paragraph summary printed after every run: rules (and their commit), key

@@ -142,39 +142,7 @@ pub fn resolve_run(args: RunArgs, subset: bool) -> Result<RunConfig> {
             "write the dump to a file (--to FILE.sql), or read the run's figures from --report FILE",
         ));
     }
-    if let Some(report) = &args.report {
-        if is_stdout(report) && dump_to_stdout {
-            return Err(stdout_taken(
-                "--report -",
-                "the SQL dump (--to -)",
-                "write the report to a file (--report FILE)",
-            ));
-        }
-        if is_stdout(report) && args.json {
-            return Err(stdout_taken(
-                "--report -",
-                "the --json summary",
-                "write the report to a file (--report FILE), or leave out --json",
-            ));
-        }
-        check_report_outside("--report", report, &to)?;
-    }
-    if let Some(page) = &args.report_html {
-        if is_stdout(page) {
-            return Err(Error::Usage(
-                "--report-html -: the page is written to a file; name one (--report-html FILE), or write the JSON \
-                 report (--report FILE) and turn it into a page with doppel report"
-                    .to_string(),
-            ));
-        }
-        if args.report.as_deref() == Some(page.as_path()) {
-            return Err(Error::Usage(format!(
-                "--report-html {}: the same file as --report; give the page and the JSON report different names",
-                page.display()
-            )));
-        }
-        check_report_outside("--report-html", page, &to)?;
-    }
+    check_reports(args.report.as_deref(), args.report_html.as_deref(), &to, args.json)?;
     check_verify_target(args.verify, &from, &to)?;
     let from_postgres = matches!(from, Location::Postgres(_));
     // A PostgreSQL source or a dump file gives a database or SQL dump target its schema.
@@ -277,6 +245,46 @@ fn check_verify_target(verify: bool, from: &Location, to: &Location) -> Result<(
     }
 }
 
+/// `--report` and `--report-html` (of `run` and `generate`): stdout for one thing at a time,
+/// the page in a file of its own, neither in or over a file target.
+fn check_reports(report: Option<&Path>, page: Option<&Path>, to: &Location, json: bool) -> Result<()> {
+    let dump_to_stdout = matches!(to, Location::Dump(p) if is_stdout(p));
+    if let Some(report) = report {
+        if is_stdout(report) && dump_to_stdout {
+            return Err(stdout_taken(
+                "--report -",
+                "the SQL dump (--to -)",
+                "write the report to a file (--report FILE)",
+            ));
+        }
+        if is_stdout(report) && json {
+            return Err(stdout_taken(
+                "--report -",
+                "the --json summary",
+                "write the report to a file (--report FILE), or leave out --json",
+            ));
+        }
+        check_report_outside("--report", report, to)?;
+    }
+    if let Some(page) = page {
+        if is_stdout(page) {
+            return Err(Error::Usage(
+                "--report-html -: the page is written to a file; name one (--report-html FILE), or write the JSON \
+                 report (--report FILE) and turn it into a page with doppel report"
+                    .to_string(),
+            ));
+        }
+        if report == Some(page) {
+            return Err(Error::Usage(format!(
+                "--report-html {}: the same file as --report; give the page and the JSON report different names",
+                page.display()
+            )));
+        }
+        check_report_outside("--report-html", page, to)?;
+    }
+    Ok(())
+}
+
 /// The report is published after the target: never in or over a file target, which the
 /// publish replaces.
 fn check_report_outside(flag: &str, report: &Path, to: &Location) -> Result<()> {
@@ -318,6 +326,8 @@ pub struct GenerateConfig {
     pub seed: u64,
     pub file_rows: u64,
     pub threads: usize,
+    /// `--report FILE` (or `-`), never in or over a file target.
+    pub report: Option<PathBuf>,
     /// `--report-html FILE`, never in or over a file target.
     pub report_html: Option<PathBuf>,
     /// `--report-min-count`.
@@ -378,15 +388,9 @@ pub fn resolve_generate(args: GenerateArgs) -> Result<GenerateConfig> {
         _ => {}
     }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    if let Some(page) = &args.report_html {
-        if is_stdout(page) {
-            return Err(Error::Usage(
-                "--report-html -: the page is written to a file; name one (--report-html FILE)".into(),
-            ));
-        }
-        check_report_outside("--report-html", page, &to)?;
-    }
+    check_reports(args.report.as_deref(), args.report_html.as_deref(), &to, args.json)?;
     Ok(GenerateConfig {
+        report: args.report,
         report_html: args.report_html,
         report_min_count: args.report_min_count,
         rules: args.rules,

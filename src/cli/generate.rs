@@ -4,14 +4,15 @@
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use crate::audit::{AuditReport, Identity, RunContext};
+use crate::audit::{Identity, RunContext};
 use crate::error::{Error, Result};
 use crate::generate::model::{Dataset, Options};
 use crate::generate::profile::Profile;
+use crate::generate::report::{Observer, generated_tables};
 use crate::generate::rows::write_dataset;
 use crate::generate::stats::read_profile;
 use crate::pg::roles::RoleMap;
-use crate::pipeline::{RunReport, TableReport};
+use crate::pipeline::RunReport;
 use crate::rules::{RuleSet, load_rules};
 use crate::scan;
 use crate::sink::postgres::dump;
@@ -19,12 +20,12 @@ use crate::sink::staging::StagedFile;
 use crate::sink::{self, SinkOptions, TargetSchema};
 use crate::source::Source;
 use crate::source::postgres::PostgresSource;
-use crate::utility::TableCollector;
 
 use super::GenerateArgs;
 use super::config::{GenerateConfig, Shape, resolve_generate};
 use super::opened::OpenedSource;
 use super::output::{is_stdout, print_json, stdout_taken};
+use super::run::{ReportOut, write_report};
 
 /// The `--json` schema's name and version: bumped when a field changes meaning or goes.
 pub const SCHEMA: &str = "doppel.generate/1";
@@ -69,10 +70,11 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
         rules_fingerprint: plan.rules_fingerprint.clone(),
     };
     // Opened before anything is written: an unwritable place stops the generation first.
+    let report_file = ReportOut::open(config.report.as_deref(), &config.inputs())?;
     let page_file = config.report_html.as_deref().map(|p| StagedFile::open(p, &config.inputs())).transpose()?;
-    let mut collectors = match page_file {
-        Some(_) => Some(collectors(&dataset, &plan, config.report_min_count)?),
-        None => None,
+    let mut observers = match report_file.is_some() || page_file.is_some() {
+        true => Some(table_observers(&dataset, &plan, config.report_min_count)?),
+        false => None,
     };
     let sink = sink::open(&config.to, schema, &sink_options)?;
     let pool = rayon::ThreadPoolBuilder::new()
@@ -80,15 +82,15 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
         .build()
         .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", config.threads)))?;
     let started = Instant::now();
-    let total = write_dataset(&dataset, config.shard, sink, &pool, cancel, collectors.as_deref_mut())?;
+    let total = write_dataset(&dataset, config.shard, sink, &pool, cancel, observers.as_deref_mut())?;
     drop(live);
     let seconds = report(&config, &dataset, total, started);
-    if let (Some(page_file), Some(collectors)) = (page_file, collectors) {
+    if let Some(observers) = observers {
         let run = RunReport {
             doppel_version: env!("CARGO_PKG_VERSION"),
             rules_blake3: plan.rules_fingerprint.clone(),
             key_fingerprint: key.fingerprint(),
-            tables: generated_tables(&dataset, &profile, config.shard, collectors),
+            tables: generated_tables(&dataset, &profile, config.shard, observers)?,
             total_rows: total,
             seconds,
         };
@@ -102,9 +104,7 @@ pub fn generate(args: GenerateArgs, cancel: &AtomicBool) -> Result<()> {
             verify: None,
             subset: None,
         };
-        let audit = AuditReport::new(&plan, &run, context)?;
-        let json = serde_json::to_string(&audit).map_err(|e| Error::target("the page", e))?;
-        page_file.publish(super::report::page(&json, "the generation's report")?.as_bytes())?;
+        write_report(report_file, page_file, &plan, &run, context, "the generation's report")?;
     }
     if json {
         print_json(&serde_json::json!({
@@ -149,74 +149,19 @@ fn load_profile(shape: &Shape, rules: &RuleSet) -> Result<(Profile, Option<Opene
     }
 }
 
-/// One output-only collector per generated table, in the dataset's order.
-fn collectors(dataset: &Dataset, plan: &crate::plan::Plan, min_count: u64) -> Result<Vec<TableCollector>> {
+/// One observer per generated table, in the dataset's order.
+fn table_observers(dataset: &Dataset, plan: &crate::plan::Plan, min_count: u64) -> Result<Vec<Observer>> {
     let options = crate::utility::Options { min_count };
     dataset
         .tables
         .iter()
         .map(|t| {
             let table = plan.tables.iter().find(|p| p.name == t.name).ok_or_else(|| {
-                Error::Usage(format!("{}: generated, but not in the plan; the page cannot describe it", t.name))
+                Error::Usage(format!("{}: generated, but not in the plan; the report cannot describe it", t.name))
             })?;
-            Ok(TableCollector::for_output(table, options))
+            Observer::new(table, options)
         })
         .collect()
-}
-
-/// The generated tables as the report counts them, each column's source side from the
-/// profile's statistics (rows, null share, distinct count; no value, no histogram).
-fn generated_tables(
-    dataset: &Dataset,
-    profile: &Profile,
-    shard: crate::generate::rows::Shard,
-    collectors: Vec<TableCollector>,
-) -> Vec<TableReport> {
-    dataset
-        .tables
-        .iter()
-        .zip(collectors)
-        .map(|(t, collector)| {
-            let mut utility = collector.finish();
-            if let Some(source) = profile.table(&t.name) {
-                for c in &mut utility.columns {
-                    if let Some(stats) = source.column(&c.column) {
-                        c.before = statistics(stats, source.rows);
-                    }
-                }
-            }
-            let range = shard.range(t.rows);
-            TableReport {
-                table: t.name.clone(),
-                action: "generate",
-                rows_read: 0,
-                rows: range.end - range.start,
-                bytes_written: 0,
-                seconds: 0.0,
-                risk: None,
-                utility: Some(utility),
-            }
-        })
-        .collect()
-}
-
-/// A column of the source as its statistics (pg_stats) describe it.
-fn statistics(stats: &crate::generate::profile::ColumnProfile, rows: u64) -> crate::utility::Profile {
-    let distinct = match stats.n_distinct {
-        Some(n) if n < 0.0 => (-n * rows as f64).round() as u64,
-        Some(n) => n.round() as u64,
-        None => 0,
-    };
-    crate::utility::Profile {
-        rows,
-        nulls: (stats.null_frac.unwrap_or(0.0) * rows as f64).round() as u64,
-        distinct,
-        distinct_exact: false,
-        histogram: None,
-        categories: None,
-        other: 0,
-        length: None,
-    }
 }
 
 /// Where the shape came from: the profile file, or the database read now.

@@ -344,11 +344,16 @@ pub struct GenerateArgs {
     /// docs/machine-output.md) on stdout (not with --to -, whose dump is on stdout).
     #[arg(long)]
     pub json: bool,
+    /// Write a JSON report (per-table rows, rules hash, key fingerprint, the generated data's
+    /// figures against the profile, and k-anonymity of tables with quasi_identifiers) to FILE
+    /// when the generation succeeds; - is stdout (not with --to - or --json).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Write the assessment page to FILE when the generation succeeds: every table and column
     /// with its rule and the generated data's profile against the source's statistics.
     #[arg(long, value_name = "FILE")]
     pub report_html: Option<PathBuf>,
-    /// With --report-html: a kept column's value is named on the page only when at least this
+    /// With --report or --report-html: a kept column's value is named only when at least this
     /// many generated rows hold it, from 1 to 1000000000.
     #[arg(long, value_name = "N", default_value_t = crate::utility::DEFAULT_MIN_COUNT, value_parser = bounds::whole::<u64>(bounds::MIN_COUNT))]
     pub report_min_count: u64,

@@ -35,9 +35,20 @@ use super::output::{is_stdout, print_json, write_stdout};
 pub const SCHEMA: &str = "doppel.run/1";
 
 /// Where `--report` goes: a file staged before anything is published, or stdout (`-`).
-enum ReportOut {
+pub(super) enum ReportOut {
     File(StagedFile),
     Stdout,
+}
+
+impl ReportOut {
+    /// `--report`'s file, staged, or stdout.
+    pub(super) fn open(path: Option<&std::path::Path>, inputs: &[std::path::PathBuf]) -> Result<Option<ReportOut>> {
+        Ok(match path {
+            None => None,
+            Some(path) if is_stdout(path) => Some(ReportOut::Stdout),
+            Some(path) => Some(ReportOut::File(StagedFile::open(path, inputs)?)),
+        })
+    }
 }
 
 pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
@@ -55,11 +66,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
         )));
     }
     // Opened before anything is published: an unwritable report stops the run first.
-    let report_file = match config.report.as_deref() {
-        None => None,
-        Some(path) if is_stdout(path) => Some(ReportOut::Stdout),
-        Some(path) => Some(ReportOut::File(StagedFile::open(path, &config.inputs())?)),
-    };
+    let report_file = ReportOut::open(config.report.as_deref(), &config.inputs())?;
     let page_file = config.report_html.as_deref().map(|path| StagedFile::open(path, &config.inputs())).transpose()?;
     let transformer = Transformer::new(&plan, &key);
     // The verification's outcome, for the audit report.
@@ -96,7 +103,7 @@ pub fn run(args: RunArgs, cancel: &AtomicBool) -> Result<()> {
             verify: verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take(),
             subset: subset_report,
         };
-        write_report(report_file, page_file, &plan, &report, context)?;
+        write_report(report_file, page_file, &plan, &report, context, "the run's report")?;
     }
     if config.json {
         print_json(&summary_json(&config, &report))?;
@@ -135,7 +142,19 @@ fn open_source(config: &RunConfig, rules: &RuleSet, key: &Key) -> Result<(Opened
             let mut source = PostgresSource::open(url)?;
             let plan = scan::bind(rules, source.tables())?;
             super::constants::check_constants(&plan, &source)?;
-            let subset = rules.subset.as_ref().map(|spec| subset::apply(spec, &mut source, &plan, key)).transpose()?;
+            let subset = rules
+                .subset
+                .as_ref()
+                .map(|spec| {
+                    subset::apply(
+                        spec,
+                        &mut source,
+                        &plan,
+                        key,
+                        config.report.is_some() || config.report_html.is_some(),
+                    )
+                })
+                .transpose()?;
             Ok((OpenedSource::postgres(source, url), plan, subset))
         }
         // Input files are hashed for the report before they are read.
@@ -225,12 +244,13 @@ fn verify_staged(
 
 /// Publishes the audit report and its page, after the target. The page is drawn from the
 /// report's JSON, as `doppel report` draws it.
-fn write_report(
+pub(super) fn write_report(
     out: Option<ReportOut>,
     page_file: Option<StagedFile>,
     plan: &Plan,
     report: &RunReport,
     context: RunContext<'_>,
+    what: &str,
 ) -> Result<()> {
     let audit = AuditReport::new(plan, report, context)?;
     let json = serde_json::to_string_pretty(&audit).map_err(|e| Error::target("the report", e))? + "\n";
@@ -240,7 +260,7 @@ fn write_report(
         None => {}
     }
     if let Some(page_file) = page_file {
-        page_file.publish(super::report::page(&json, "the run's report")?.as_bytes())?;
+        page_file.publish(super::report::page(&json, what)?.as_bytes())?;
     }
     Ok(())
 }

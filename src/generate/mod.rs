@@ -18,10 +18,12 @@
 //! | [`model`]    | the plan of a generation: row counts, keys, foreign keys, fit checks    |
 //! | [`values`]   | per column value generators driven by the statistics                    |
 //! | [`rows`]     | rows → Arrow batches, in parallel, for one table's range of rows        |
+//! | [`report`]   | the generated data against the profile, for the audit report's page     |
 
 pub mod checks;
 pub mod model;
 pub mod profile;
+pub mod report;
 pub mod rows;
 pub mod stats;
 pub mod values;

@@ -78,22 +78,22 @@ pub fn batch(ds: &Dataset, t: usize, range: Range<u64>) -> Result<RecordBatch> {
 /// Generates `shard` of every table of `ds` into `sink` through the [`Sink`] contract: each
 /// table opened with its row count and first row ([`Sink::open_table_rows`]), written a
 /// window of chunks at a time, finished; everything published by one [`Sink::commit`] at the
-/// end (nothing on an error or an interrupt). `collectors` (the page's figures), when given,
-/// hold one collector per table of `ds` and see every batch written. Returns the rows written.
+/// end (nothing on an error or an interrupt). `observers` (the report's figures), when given,
+/// hold one observer per table of `ds` and see every batch written. Returns the rows written.
 pub fn write_dataset(
     ds: &Dataset,
     shard: Shard,
     mut sink: Box<dyn Sink>,
     pool: &rayon::ThreadPool,
     cancel: &AtomicBool,
-    mut collectors: Option<&mut [crate::utility::TableCollector]>,
+    mut observers: Option<&mut [super::report::Observer]>,
 ) -> Result<u64> {
     let mut total = 0u64;
     for (t, table) in ds.tables.iter().enumerate() {
         let range = shard.range(table.rows);
         let mut table_sink = sink.open_table_rows(&table.name, table.schema.clone(), table.rows, range.start)?;
-        let collector = collectors.as_deref_mut().and_then(|c| c.get_mut(t));
-        total += write_table(ds, t, range, pool, table_sink.as_mut(), cancel, collector)?;
+        let observer = observers.as_deref_mut().and_then(|o| o.get_mut(t));
+        total += write_table(ds, t, range, pool, table_sink.as_mut(), cancel, observer)?;
         table_sink.finish()?;
     }
     sink.commit()?;
@@ -101,7 +101,7 @@ pub fn write_dataset(
 }
 
 /// Generates rows `range` of table `t` into `sink`: windows of chunks are generated on
-/// `pool` while the previous window is written (and counted by `collector`, if any); returns
+/// `pool` while the previous window is written (and counted by `observer`, if any); returns
 /// the rows written.
 pub fn write_table(
     ds: &Dataset,
@@ -110,7 +110,7 @@ pub fn write_table(
     pool: &rayon::ThreadPool,
     sink: &mut dyn TableSink,
     cancel: &AtomicBool,
-    mut collector: Option<&mut crate::utility::TableCollector>,
+    mut observer: Option<&mut super::report::Observer>,
 ) -> Result<u64> {
     let progress = crate::progress::track(&ds.tables[t].name, Some(Total::Exact(range.end - range.start)));
     // Chunks are made a window at a time: a table of 10^12 rows has 10^8 of them.
@@ -142,8 +142,8 @@ pub fn write_table(
         for batches in receiver.iter() {
             for b in batches {
                 written = b.and_then(|b| {
-                    if let Some(c) = collector.as_deref_mut() {
-                        pool.install(|| c.observe_output(&b));
+                    if let Some(o) = observer.as_deref_mut() {
+                        pool.install(|| o.observe(&b))?;
                     }
                     sink.write(&b)?;
                     progress.add(b.num_rows() as u64);

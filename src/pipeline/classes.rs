@@ -19,7 +19,7 @@
 //! about 37 bytes per class; about 110 MB at the default cap while the map grows or is written
 //! out). Past [`DEFAULT_CAP`] classes (`DOPPEL_RISK_CLASSES` sets another) the map is written to
 //! disk as a sorted run (16 bytes per class) and emptied; the runs are merged when the table
-//! ends ([`crate::verify::spill`], in a temporary directory removed afterwards). The figures
+//! ends ([`crate::verify::spill`], in a temporary directory `doppel-classes-*` removed afterwards). The figures
 //! stay exact; only the time grows. Besides, each quasi-identifier's distinct values are
 //! estimated by a sketch of [`DISTINCT_SKETCH`] fingerprints (8 KB), to choose which one the
 //! report suggests generalising.
@@ -32,13 +32,17 @@ use arrow_array::{Array, RecordBatch};
 use crate::error::{Error, Result};
 use crate::strategy::values::value_key;
 use crate::verify::collect::FastHasher;
-use crate::verify::spill::{Record, Runs, SpillDir};
+use crate::verify::spill::{Part, Record, Runs, SpillDir};
 
 /// Maps keyed by fingerprints (already well mixed): a cheap hasher is enough.
 type Fast = BuildHasherDefault<FastHasher>;
 
 /// Classes held in memory before they are written to disk.
 pub const DEFAULT_CAP: usize = 1 << 21;
+
+/// Classes a foreign key's counter holds in memory before it writes them to disk (about 10 MB
+/// at the most: a table may have several foreign keys, each counted before and after).
+pub const REFERENCE_CAP: usize = 1 << 18;
 
 /// Fingerprints a quasi-identifier's distinct-value sketch keeps (for the suggestion only).
 pub const DISTINCT_SKETCH: usize = 1024;
@@ -53,8 +57,11 @@ pub struct ClassCounter {
     classes: HashMap<u64, u64, Fast>,
     cap: usize,
     spilled: Option<(SpillDir, Runs<Class>)>,
-    /// Distinct values per quasi-identifier.
+    /// Distinct values per quasi-identifier (none for a foreign key).
     distinct: Vec<Distinct>,
+    /// A foreign key's references: rows with a NULL in any column reference nothing and are
+    /// not counted.
+    references: bool,
     rows: u64,
     buf: Vec<u8>,
 }
@@ -92,9 +99,18 @@ impl ClassCounter {
             cap: cap.max(1),
             spilled: None,
             distinct,
+            references: false,
             rows: 0,
             buf: Vec::new(),
         }
+    }
+
+    /// A counter of the rows referencing each key of a foreign key over `columns`: its classes
+    /// are the referenced keys, their sizes the children per parent. Rows with a NULL in the
+    /// key reference nothing and are not counted; no distinct-value sketch. At most
+    /// [`REFERENCE_CAP`] classes in memory, the rest on disk.
+    pub fn references(columns: Vec<usize>) -> ClassCounter {
+        ClassCounter { references: true, distinct: Vec::new(), ..ClassCounter::with_cap(columns, REFERENCE_CAP) }
     }
 
     /// Counts every row of an output batch (in the table's schema order). Each column's
@@ -107,7 +123,12 @@ impl ClassCounter {
         for (seen, column) in self.distinct.iter_mut().zip(&hashes) {
             column.iter().for_each(|&h| seen.add(h));
         }
-        for row in 0..batch.num_rows() {
+        let referencing = |row: usize| self.columns.iter().all(|&i| batch.column(i).is_valid(row));
+        let rows: Vec<usize> = match self.references {
+            true => (0..batch.num_rows()).filter(|&row| referencing(row)).collect(),
+            false => (0..batch.num_rows()).collect(),
+        };
+        for &row in &rows {
             self.buf.clear();
             for column in &hashes {
                 self.buf.extend_from_slice(&column[row].to_le_bytes());
@@ -117,14 +138,14 @@ impl ClassCounter {
                 self.spill()?;
             }
         }
-        self.rows += batch.num_rows() as u64;
+        self.rows += rows.len() as u64;
         Ok(())
     }
 
     /// Writes the classes held in memory as one sorted run and empties the map.
     fn spill(&mut self) -> Result<()> {
         if self.spilled.is_none() {
-            let dir = SpillDir::with_run_records(self.cap)?;
+            let dir = SpillDir::with_run_records(Part::Classes, self.cap)?;
             let runs = Runs::new(&dir);
             self.spilled = Some((dir, runs));
         }
@@ -278,6 +299,18 @@ pub(crate) mod tests {
         (0..200_000u64).for_each(|v| many.add(twox_hash::XxHash3_64::oneshot(&v.to_le_bytes())));
         let estimate = many.estimate() as f64;
         assert!((estimate / 200_000.0 - 1.0).abs() < 0.1, "{estimate}");
+    }
+
+    #[test]
+    fn references_count_children_per_key_and_skip_rows_with_a_null() {
+        // (date, code): (1, "A") × 3 and (2, "A"), (2, "B") once; rows with a NULL are not counted.
+        let mut counter = ClassCounter::references(vec![1, 2]);
+        for b in fixture() {
+            counter.add(&b).unwrap();
+        }
+        let counts = counter.finish().unwrap();
+        assert_eq!((counts.rows, counts.sizes), (5, BTreeMap::from([(1, 2), (3, 1)])));
+        assert!(counts.distinct.is_empty());
     }
 
     #[test]

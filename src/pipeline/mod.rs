@@ -13,7 +13,9 @@
 //! table whose unique domains are its own templates makes them in its own run instead,
 //! keeping its output aside on disk until its last row: [`deferred`]).
 //! With [`RunOptions::collect_risk`], each output batch of a table with `quasi_identifiers`
-//! is also sent to a [`ClassCounter`] on its own thread (bounded: it spills to disk).
+//! is also sent to a [`ClassCounter`] on its own thread (bounded: it spills to disk); with
+//! [`RunOptions::utility`], so is each source batch and its output for the [`fan_out`] of the
+//! table's foreign keys.
 //! `jobs` workers take tables in name order. A sink that can only take one table at a time
 //! (a SQL dump) gets one worker.
 //!
@@ -22,6 +24,7 @@
 
 pub mod classes;
 mod deferred;
+pub mod fan_out;
 mod unique_pass;
 
 use std::collections::VecDeque;
@@ -42,6 +45,7 @@ use crate::sink::{Sink, TableSink};
 use crate::source::{BatchStream, RawStream, Source};
 use crate::transform::{TableTransform, Transformer};
 use classes::{ClassCounter, ClassCounts};
+use fan_out::{CountedFanOut, FanOutCounter};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -78,6 +82,9 @@ pub struct TableReport {
     /// copied unchanged: its output is its source).
     #[serde(skip)]
     pub utility: Option<crate::utility::Utility>,
+    /// Referencing rows per key of each foreign key, when the utility figures are asked for.
+    #[serde(skip)]
+    pub fan_out: Vec<CountedFanOut>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -162,6 +169,7 @@ pub fn run_checked(
                 seconds: 0.0,
                 risk: None,
                 utility: None,
+                fan_out: Vec::new(),
             }
         })
         .collect();
@@ -316,9 +324,16 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
         true => Some(ClassCounter::new(table.quasi_identifiers.clone())?),
         false => None,
     };
+    let mut fan_out = match (shared.options.utility, shared.source.tables().iter().find(|t| t.name == table.name)) {
+        (Some(_), Some(source)) => FanOutCounter::for_table(table, source),
+        _ => Vec::new(),
+    };
     let request = table_sink.raw_request();
+    // Every column kept and a sink that takes the source's COPY data: the rows may pass as
+    // they are, and then have no utility figures (the output is the source).
+    let unchanged = request.is_some() && transform.is_identity() && classes.is_none();
     let raw = match &request {
-        Some(request) if transform.is_identity() && classes.is_none() => {
+        Some(request) if unchanged && fan_out.is_empty() => {
             let raw = shared.source.read_raw(&table.name, request)?;
             if raw.is_some() {
                 tracing::debug!(table = %table.name, format = ?request.format, "copied unchanged, without decoding");
@@ -330,10 +345,17 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
     let ((rows_read, rows, bytes), utility) = match raw {
         Some(chunks) => (copy_unchanged(chunks, table_sink, &progress, shared)?, None),
         None => {
-            let mut collector = shared.options.utility.map(|o| crate::utility::TableCollector::new(table, o));
-            let decoded = Decoded { quasi_identifiers: classes.is_some(), all: collector.is_some() };
+            let mut collector = match unchanged {
+                true => None,
+                false => shared.options.utility.map(|o| crate::utility::TableCollector::new(table, o)),
+            };
+            let mut counted: Vec<usize> = fan_out.iter().flat_map(|f| f.columns().to_vec()).collect();
+            if classes.is_some() {
+                counted.extend(&table.quasi_identifiers);
+            }
+            let decoded = Decoded { counted, all: collector.is_some() };
             let stream = read_batches(table, &transform, request.as_ref(), decoded, shared)?;
-            let observers = Observers { classes: classes.as_mut(), utility: collector.as_mut() };
+            let observers = Observers { classes: classes.as_mut(), fan_out: &mut fan_out, utility: collector.as_mut() };
             let counts = match shared.transformer.runs_deferred(&table.name) {
                 true => run_deferred(table, stream, &transform, table_sink, &progress, shared, observers)?,
                 false => {
@@ -345,6 +367,7 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
         }
     };
     let risk = classes.map(ClassCounter::finish).transpose()?;
+    let fan_out = fan_out.into_iter().map(FanOutCounter::finish).collect::<Result<Vec<_>>>()?;
     let seconds = table_started.elapsed().as_secs_f64();
     progress.finish();
     Ok(TableReport {
@@ -356,14 +379,15 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
         seconds,
         risk,
         utility,
+        fan_out,
     })
 }
 
 /// Which columns must be decoded beyond those the rules read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Decoded {
-    /// The quasi-identifiers: the risk count reads them.
-    quasi_identifiers: bool,
+    /// Those the counts read: the quasi-identifiers (risk), the foreign keys' (fan-out).
+    counted: Vec<usize>,
     /// Every column: the utility figures profile each source column.
     all: bool,
 }
@@ -382,9 +406,7 @@ fn read_batches(
     if decoded.all {
         carried.clear();
     }
-    if decoded.quasi_identifiers {
-        carried.retain(|i| !table.quasi_identifiers.contains(i));
-    }
+    carried.retain(|i| !decoded.counted.contains(i));
     if let Some(request) = request
         && !carried.is_empty()
         && let Some(stream) = shared.source.read_carrying(&table.name, &carried, request, batch_rows)?
@@ -409,10 +431,13 @@ fn run_deferred(
     let started = Instant::now();
     let (spill, spilled) = deferred::Spill::new(&table.name);
     let first = |b: &RecordBatch, first_row| transform.apply_first(b, first_row);
-    let none = Observers { classes: None, utility: None };
+    let none = Observers { classes: None, fan_out: &mut [], utility: None };
     let (rows_read, ..) =
         transform_batches(&table.name, stream, &first, Box::new(spill), Some(progress), shared, none)?;
     unique_pass::log_resolved(shared.pool.install(|| transform.finish_deferred()), started);
+    // The second half's source batches are the spill's: only observers of the output may see
+    // them (the risk counter). No utility nor fan-out is collected for such a table (see
+    // `run_checked`: tables are deferred only when no utility is asked for).
     let last = |b: &RecordBatch, first_row| transform.apply_ranked(b, first_row);
     let (_, rows, bytes) =
         transform_batches(&table.name, spilled.into_stream()?, &last, table_sink, None, shared, observers)?;
@@ -424,6 +449,8 @@ struct Observers<'o> {
     /// Counts each output batch's equivalence classes (the risk), on a thread of its own fed
     /// like the writer.
     classes: Option<&'o mut ClassCounter>,
+    /// Count each source batch's and output batch's references, on the same thread.
+    fan_out: &'o mut [FanOutCounter],
     /// Sees each source batch with its output (the utility figures).
     utility: Option<&'o mut crate::utility::TableCollector>,
 }
@@ -441,7 +468,7 @@ fn transform_batches(
     shared: &Shared<'_>,
     observers: Observers<'_>,
 ) -> Result<(u64, u64, u64)> {
-    let Observers { classes, utility: mut collector } = observers;
+    let Observers { mut classes, fan_out, utility: mut collector } = observers;
     let (to_transform, from_reader) = bounded(2);
     let (to_writer, from_transform) = bounded::<RecordBatch>(2);
     std::thread::scope(|scope| -> Result<(u64, u64, u64)> {
@@ -458,11 +485,17 @@ fn transform_batches(
             }
             table_sink.finish()
         });
-        let (to_counter, from_transform_counted) = bounded::<RecordBatch>(2);
-        let counter = classes.map(|counter| {
+        let (to_counter, from_transform_counted) = bounded::<(RecordBatch, RecordBatch)>(2);
+        let counting = classes.is_some() || !fan_out.is_empty();
+        let counter = counting.then(|| {
             scope.spawn(move || -> Result<()> {
-                for batch in from_transform_counted {
-                    shared.pool.install(|| counter.add(&batch))?;
+                for (source, output) in from_transform_counted {
+                    shared.pool.install(|| -> Result<()> {
+                        if let Some(counter) = classes.as_deref_mut() {
+                            counter.add(&output)?;
+                        }
+                        fan_out.iter_mut().try_for_each(|f| f.add(&source, &output))
+                    })?;
                 }
                 Ok(())
             })
@@ -492,7 +525,7 @@ fn transform_batches(
                 }
             };
             if let Some(to_counter) = &to_counter
-                && to_counter.send(out.clone()).is_err()
+                && to_counter.send((batch.clone(), out.clone())).is_err()
             {
                 break; // the counter failed; its error is collected below
             }
@@ -512,7 +545,8 @@ fn transform_batches(
         drop(to_counter);
         let _ = reader.join();
         let written = writer.join().map_err(|_| Error::target(table, "the writer thread panicked"))?;
-        let counted = counter.map(|c| c.join().map_err(|_| Error::target(table, "the risk counter panicked")));
+        let counted =
+            counter.map(|c| c.join().map_err(|_| Error::target(table, "the risk and fan-out counter panicked")));
         if let Some(e) = failure {
             return Err(e);
         }

@@ -8,6 +8,7 @@ use std::fmt::Write;
 use super::escape::esc;
 use super::model::{Column, Report, Risk, Table, Verify};
 use super::svg;
+use crate::utility::fan_out::{Children, FanOut};
 use crate::utility::{ColumnUtility, Histogram, Kind, Metric, Profile};
 
 const CSS: &str = r#"
@@ -215,13 +216,13 @@ fn table_section(out: &mut String, t: &Table) {
         risk_section(out, risk);
     }
     match &t.utility {
-        Some(_) => out.push_str(
+        Some(u) if !u.columns.is_empty() => out.push_str(
             "<p class=\"legend sub\">Charts: <span style=\"background:#9aa5b1\"></span>source <span style=\"border:1.5px solid #1f6feb\"></span>output (shares of the non-null values). Distance: KS (largest gap between the cumulative distributions) or TV (total variation of the category shares), 0 = unchanged, 1 = disjoint.</p>",
         ),
-        None if t.columns.iter().all(is_keep) => out.push_str(
+        _ if t.columns.iter().all(is_keep) => out.push_str(
             "<p class=\"note\">Every column kept: the output is the source, copied unchanged (not profiled).</p>",
         ),
-        None => out.push_str("<p class=\"note\">No utility figures in this report for this table.</p>"),
+        _ => out.push_str("<p class=\"note\">No utility figures in this report for this table.</p>"),
     }
     out.push_str("<table><tr><th style=\"width:15%\">column</th><th style=\"width:22%\">rule</th><th style=\"width:24%\">source → output</th><th style=\"width:9%\">distance</th><th style=\"width:30%\">distribution</th></tr>");
     for c in &t.columns {
@@ -240,6 +241,51 @@ fn table_section(out: &mut String, t: &Table) {
         }
         out.push_str("</table>");
     }
+    if let Some(u) = &t.utility
+        && !u.fan_out.is_empty()
+    {
+        fan_out_section(out, &u.fan_out);
+    }
+}
+
+/// Children per parent of each foreign key: the figures of both sides and their bins.
+fn fan_out_section(out: &mut String, fan_out: &[FanOut]) {
+    out.push_str("<h3>Foreign-key fan-out (rows referencing each parent row)</h3><table><tr><th style=\"width:25%\">foreign key</th><th style=\"width:22%\">source</th><th style=\"width:22%\">output</th><th style=\"width:31%\">children per parent</th></tr>");
+    let side = |c: &Children| {
+        let parents = match c.parent_rows {
+            Some(rows) => format!("{} of {rows} parents referenced", c.parents),
+            None => format!("{} parents referenced", c.parents),
+        };
+        format!("<div>{} children</div><div>{parents}</div><div>mean {:.2}, max {}</div>", c.children, c.mean, c.max)
+    };
+    for f in fan_out {
+        let columns: Vec<String> = f.columns.iter().map(|c| format!("<code>{}</code>", esc(c))).collect();
+        let key = format!(
+            "<code>{}</code><div class=\"sub\">({}) → <code>{}</code></div>",
+            esc(&f.foreign_key),
+            columns.join(", "),
+            esc(&f.parent)
+        );
+        // Both sides over the bins either uses, labelled by their lower ends.
+        let mut bins: Vec<[u64; 2]> = f.before.bins.iter().chain(&f.after.bins).map(|b| [b[0], b[1]]).collect();
+        bins.sort();
+        bins.dedup();
+        let counts = |c: &Children| -> Vec<u64> {
+            bins.iter().map(|b| c.bins.iter().find(|x| x[0] == b[0]).map_or(0, |x| x[2])).collect()
+        };
+        let edges: Vec<f64> = (0..=bins.len()).map(|i| i as f64).collect();
+        let label = |v: f64| match bins.get(v as usize) {
+            Some(b) => format!("{} children", b[0]),
+            None => format!("{} children", bins.last().map_or(0, |b| b[1])),
+        };
+        let chart = svg::histogram(
+            &Histogram { edges: edges.clone(), counts: counts(&f.before) },
+            &Histogram { edges, counts: counts(&f.after) },
+            &label,
+        );
+        row(out, &[Cell::Html(key), Cell::Html(side(&f.before)), Cell::Html(side(&f.after)), Cell::Html(chart)]);
+    }
+    out.push_str("</table>");
 }
 
 fn is_keep(c: &Column) -> bool {

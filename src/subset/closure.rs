@@ -403,7 +403,7 @@ impl Selection {
                 parent: self.subset.tables[e.parent].clone(),
             })
             .collect();
-        SubsetReport { tables, edges }
+        SubsetReport { tables, edges, source_fan_out: Vec::new() }
     }
 }
 

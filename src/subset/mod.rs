@@ -41,9 +41,11 @@
 //! | [`sql`]     | row keys, key lists and the queries that use them             |
 //! | [`closure`] | the selection, computed in the snapshot                       |
 //! | [`report`]  | rows selected per table and why                               |
+//! | [`fan_out`] | the whole source's children per parent, for the report        |
 
 pub mod bind;
 pub mod closure;
+pub mod fan_out;
 pub mod report;
 pub mod sql;
 
@@ -65,8 +67,15 @@ use self::sql::TableSql;
 const KEY_DOMAIN: &str = "\0doppel subset";
 
 /// Binds `spec`, computes the selection in `source`'s snapshot and makes `source` read only
-/// the selected rows. Prints what was selected (stderr) and returns it for the audit report.
-pub fn apply(spec: &SubsetSpec, source: &mut PostgresSource, plan: &Plan, key: &Key) -> Result<SubsetReport> {
+/// the selected rows. Prints what was selected (stderr) and returns it for the audit report;
+/// with `fan_out`, also the whole source's children per parent ([`fan_out`]).
+pub fn apply(
+    spec: &SubsetSpec,
+    source: &mut PostgresSource,
+    plan: &Plan,
+    key: &Key,
+    fan_out: bool,
+) -> Result<SubsetReport> {
     let started = std::time::Instant::now();
     let subset = bind(spec, source.tables(), plan)?;
     let mut tables = Vec::with_capacity(subset.tables.len());
@@ -78,8 +87,11 @@ pub fn apply(spec: &SubsetSpec, source: &mut PostgresSource, plan: &Plan, key: &
     }
     let mut client = source.connection_in_snapshot("subset")?;
     let selection = select(&mut client, &subset, tables, &key.domain(KEY_DOMAIN), source.location())?;
+    let mut report = selection.report();
+    if fan_out {
+        report.source_fan_out = fan_out::source_fan_out(&mut client, source, plan)?;
+    }
     drop(client);
-    let report = selection.report();
     for (table, query) in selection.queries() {
         // For progress: rows selected by key are known, all rows are estimated as before, a
         // table's own `where` gives an unknown number.

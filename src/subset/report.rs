@@ -39,6 +39,10 @@ pub struct SubsetReport {
     pub tables: Vec<TableReport>,
     /// The foreign keys the closure follows (the graph the assessment page draws).
     pub edges: Vec<EdgeReport>,
+    /// The whole source's children per parent, when the report asks for it (the report's
+    /// `fan_out` takes it as its source side).
+    #[serde(skip)]
+    pub source_fan_out: Vec<super::fan_out::SourceFanOut>,
 }
 
 /// A foreign key of the subset: `child` references `parent`.

@@ -121,6 +121,41 @@ impl PairedBins {
         true
     }
 
+    /// Widens the range (counting nothing) so that it holds `v`; the bins of a side that is
+    /// filled by [`Self::expect`] must cover where its values are.
+    pub fn cover(&mut self, v: f64) {
+        if !v.is_finite() {
+            return;
+        }
+        if self.before.is_empty() {
+            self.start(v, 2f64.powi(v.abs().max(1.0).log2().floor() as i32 - FIRST_WIDTH_BITS));
+        }
+        while v < self.lo && self.grow(true) {}
+        while v >= self.hi && self.grow(false) {}
+        self.fractional |= v != (v as i64) as f64;
+    }
+
+    /// Sets `side`'s counts to `total` values distributed as `cdf` says (`cdf(x)`: the share
+    /// of values below `x`, rising from 0 to 1), rounded so that the counts below each bin
+    /// edge are `cdf(edge) × total` rounded: no cumulative share is off by more than
+    /// `0.5 / total`. Call [`Self::cover`] with the distribution's ends first.
+    pub fn expect(&mut self, side: Side, cdf: &dyn Fn(f64) -> f64, total: u64) {
+        if self.before.is_empty() {
+            return;
+        }
+        let below = |i: usize| (cdf(self.lo + i as f64 * self.width).clamp(0.0, 1.0) * total as f64).round() as u64;
+        let counts: Vec<u64> = (0..FINE_BINS)
+            .map(|i| {
+                let to = if i + 1 == FINE_BINS { total } else { below(i + 1) };
+                to.saturating_sub(if i == 0 { 0 } else { below(i) })
+            })
+            .collect();
+        match side {
+            Side::Before => self.before = counts,
+            Side::After => self.after = counts,
+        }
+    }
+
     /// Counts `side`'s values as the other side too (a kept column: the output is the source).
     pub fn mirror(&mut self, from: Side) {
         match from {
@@ -203,6 +238,29 @@ mod tests {
         assert_eq!(after.counts.iter().sum::<u64>(), 0);
         assert!(before.counts.len() <= SHOWN_BINS);
         assert!(before.edges[0] <= -3.0e6 && *before.edges.last().unwrap() > 7.0e9);
+    }
+
+    #[test]
+    fn an_expected_side_lies_over_the_same_bins_with_its_cdf_rounded_per_edge() {
+        // Output: 0.5, 1.5, …, 99.5; expected: spread evenly over [0, 200). KS = 1/2 (at 100),
+        // read at the bin edges: within the expected share of one bin (here 1/200).
+        let mut bins = PairedBins::default();
+        bins.add_all(Side::After, (0..100).map(|v| v as f64 + 0.5));
+        bins.cover(0.0);
+        bins.cover(200.0);
+        bins.expect(Side::Before, &|x: f64| (x / 200.0).clamp(0.0, 1.0), 1000);
+        assert!((bins.ks().unwrap() - 0.5).abs() <= 0.005, "{:?}", bins.ks());
+        let (before, after) = bins.shown().unwrap();
+        assert_eq!(before.counts.iter().sum::<u64>(), 1000);
+        assert_eq!(after.counts.iter().sum::<u64>(), 100);
+        assert!(before.edges[0] <= 0.0 && *before.edges.last().unwrap() >= 200.0);
+        // The same distribution on both sides: as near as the rounding allows.
+        let mut same = PairedBins::default();
+        same.add_all(Side::After, (0..1000).map(|v| v as f64 / 5.0 + 0.1));
+        same.cover(0.0);
+        same.cover(200.0);
+        same.expect(Side::Before, &|x: f64| (x / 200.0).clamp(0.0, 1.0), 1000);
+        assert!(same.ks().unwrap() <= 0.002, "{:?}", same.ks());
     }
 
     #[test]

@@ -11,7 +11,8 @@ use rayon::prelude::*;
 
 use super::bins::{PairedBins, Side};
 use super::distinct::{ByHash, Distinct};
-use super::{Category, ColumnUtility, Correlation, Distance, Kind, Metric, Options, Profile, Utility};
+use super::expected::{Category, Expected};
+use super::{ColumnUtility, Correlation, Distance, Kind, Metric, Options, Profile, Utility};
 use crate::plan::{Strategy, TablePlan};
 
 /// Distinct values per side whose counts are kept (by hash) for categories and their distance.
@@ -153,12 +154,12 @@ impl Categories {
 
     /// The named values with at least `min_count` rows, most frequent first (then by value),
     /// at most [`SHOWN_CATEGORIES`]; and the non-null rows not among them.
-    fn shown(&self, min_count: u64) -> (Vec<Category>, u64) {
-        let mut shown: Vec<Category> = self
+    fn shown(&self, min_count: u64) -> (Vec<super::Category>, u64) {
+        let mut shown: Vec<super::Category> = self
             .counts
             .iter()
             .filter(|(_, c)| **c >= min_count)
-            .filter_map(|(h, c)| self.names.get(h).map(|v| Category { value: v.clone(), count: *c }))
+            .filter_map(|(h, c)| self.names.get(h).map(|v| super::Category { value: v.clone(), count: *c }))
             .collect();
         shown.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
         shown.truncate(SHOWN_CATEGORIES);
@@ -434,6 +435,43 @@ impl TableCollector {
         });
     }
 
+    /// Fills `column`'s source side from statistics (`generate`: see [`super::expected`]) as
+    /// `non_null` values: a histogram over the output's bins for numbers and dates,
+    /// categories for text and booleans. Call after the output's batches, before
+    /// [`Self::finish`].
+    pub fn expect(&mut self, column: &str, expected: &Expected, non_null: u64) {
+        let Some(c) = self.columns.iter_mut().find(|c| c.name == column) else { return };
+        match (c.reading, expected) {
+            (Reading::Number { scale, .. }, Expected::Numbers { .. }) => {
+                let (Some(cdf), Some((lo, hi))) = (expected.cdf(), expected.ends()) else { return };
+                c.bins.cover(lo * scale);
+                c.bins.cover(hi * scale);
+                c.bins.expect(Side::Before, &|x| cdf(x / scale), non_null);
+            }
+            (Reading::Text | Reading::Bool, Expected::Categories(values)) => {
+                let total: f64 = values.iter().map(|(_, f)| f.max(0.0)).sum();
+                if total <= 0.0 {
+                    return;
+                }
+                let categories = &mut c.before.categories;
+                for (value, share) in values {
+                    let count = (share.max(0.0) / total * non_null as f64).round() as u64;
+                    let (h, name) = match value {
+                        Category::Text(v) => (hash(v.as_bytes()), v.as_str()),
+                        Category::Bool(b) => (hash(&[*b as u8]), if *b { "true" } else { "false" }),
+                    };
+                    if count > 0 && categories.counts.len() < CATEGORY_CAP {
+                        *categories.counts.entry(h).or_default() += count;
+                        if !c.personal {
+                            categories.names.insert(h, name.chars().take(CATEGORY_CHARS).collect());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Counts one source batch and the output batch made from it (same rows, same order).
     /// Runs on the caller's rayon pool, a column per task.
     pub fn observe(&mut self, before: &RecordBatch, after: &RecordBatch) {
@@ -469,6 +507,10 @@ impl TableCollector {
             })
             .collect();
         let options = self.options;
-        Utility { columns: self.columns.into_iter().map(|c| c.finish(&options)).collect(), correlations }
+        Utility {
+            columns: self.columns.into_iter().map(|c| c.finish(&options)).collect(),
+            correlations,
+            fan_out: Vec::new(),
+        }
     }
 }

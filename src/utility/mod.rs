@@ -19,14 +19,19 @@
 //! - [`bins`]: histograms over shared bins that grow as values stream, and the KS distance.
 //! - [`distinct`]: distinct counts, exact up to a cap, then HyperLogLog.
 //! - [`collect`]: the per-table collector the pipeline feeds.
+//! - [`expected`]: `generate`'s source side, from the profile's statistics.
+//! - [`fan_out`]: children per parent of each foreign key, before and after.
 
 pub mod bins;
 mod collect;
 pub mod distinct;
+pub mod expected;
+pub mod fan_out;
 
 use serde::{Deserialize, Serialize};
 
 pub use collect::TableCollector;
+pub use expected::Expected;
 
 /// The smallest number of rows a value of a kept column needs to be named in the report.
 pub const DEFAULT_MIN_COUNT: u64 = 10;
@@ -45,6 +50,9 @@ pub struct Utility {
     /// Pairs of kept or noised numeric (or date) columns, at least one of them noised.
     #[serde(default)]
     pub correlations: Vec<Correlation>,
+    /// Children per parent of each of the table's foreign keys (a PostgreSQL source's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fan_out: Vec<fan_out::FanOut>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -875,7 +875,7 @@ mod tests {
                 origin: Origin { file: "rules.toml".into(), line: 1 },
             };
             let source = OneTable(vec![SourceTable::new("public.t".to_string(), schema)], batch);
-            let dir = SpillDir::with_run_records(1).unwrap();
+            let dir = SpillDir::with_run_records(crate::verify::spill::Part::Verify, 1).unwrap();
             let cancel = std::sync::atomic::AtomicBool::new(false);
             let options =
                 VerifyOptions { cancel: &cancel, max_same_rate: 0.0, batch_rows: 100, pair_by_position: true };

@@ -459,7 +459,7 @@ mod tests {
                 Searched { key: ValueKey::of(&v), column: i as u32, class: ValueClass::of(&v) }
             })
             .collect();
-        let dir = SpillDir::with_run_records(2).unwrap();
+        let dir = SpillDir::with_run_records(crate::verify::spill::Part::Verify, 2).unwrap();
         Test {
             matcher: Matcher::of(&dir, values, numbers).unwrap(),
             hashed: hashed.iter().map(|h| h.to_string()).collect(),

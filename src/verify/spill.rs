@@ -7,10 +7,12 @@
 //! ```
 //!
 //! Every file lives in one temporary directory ([`SpillDir`]: under `TMPDIR`, `/tmp` when it is
-//! unset), removed when verify ends, also on an error or an interruption. A verify that was
-//! killed (SIGKILL, a crash) cannot remove its own: each directory holds a lock file its run
-//! keeps locked (flock) while it lives, and the next verify removes every `doppel-verify-*`
-//! directory whose lock it can take. Liveness is decided by the lock alone, as for the file
+//! unset), named after the part of doppel that made it ([`Part`]: `doppel-verify-*` for verify,
+//! `doppel-classes-*` for the report's class counts), removed when that part ends, also on an
+//! error or an interruption. A run that was killed (SIGKILL, a crash) cannot remove its own:
+//! each directory holds a lock file its run keeps locked (flock) while it lives, and the next
+//! spill directory made removes every `doppel-verify-*` and `doppel-classes-*` directory whose
+//! lock it can take. Liveness is decided by the lock alone, as for the file
 //! targets' staging (`crate::sink::staging`), never by looking up a process id. Records have a fixed
 //! size ([`Record`]) and are written in the machine's byte order: the files are read back by the
 //! same process only.
@@ -54,8 +56,27 @@ pub trait Record: Copy + Ord + Send + Sync {
 /// The name of the lock file in a spill directory, locked by its run while it lives.
 const OWNER_LOCK: &str = "owner.lock";
 
-/// The prefix of spill directories' names.
-const PREFIX: &str = "doppel-verify-";
+/// The part of doppel a spill directory is for: its name says which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// `doppel verify` and `run --verify`: `doppel-verify-*`.
+    Verify,
+    /// The report's counts of equivalence classes and foreign-key fan-out
+    /// ([`crate::pipeline::classes`]): `doppel-classes-*`.
+    Classes,
+}
+
+impl Part {
+    const ALL: [Part; 2] = [Part::Verify, Part::Classes];
+
+    /// The prefix of its directories' names.
+    fn prefix(self) -> &'static str {
+        match self {
+            Part::Verify => "doppel-verify-",
+            Part::Classes => "doppel-classes-",
+        }
+    }
+}
 
 /// The temporary directory of one verification, removed when dropped.
 pub struct SpillDir {
@@ -67,22 +88,23 @@ pub struct SpillDir {
     run_records: usize,
 }
 
-/// Removes the spill directories in `tmp` that no live verify owns: those whose lock file can
+/// Removes the spill directories in `tmp` that no live run owns: those whose lock file can
 /// be locked. A directory without a lock file (being created, or not ours) is left alone.
 fn remove_abandoned(tmp: &Path) {
     let Ok(entries) = std::fs::read_dir(tmp) else { return };
     for entry in entries.flatten() {
         let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        if !is_dir || !entry.file_name().to_string_lossy().starts_with(PREFIX) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !is_dir || !Part::ALL.iter().any(|p| name.starts_with(p.prefix())) {
             continue;
         }
         let path = entry.path();
         let Ok(lock) = File::open(path.join(OWNER_LOCK)) else { continue };
         if lock.try_lock().is_ok() {
             match std::fs::remove_dir_all(&path) {
-                Ok(()) => tracing::info!(directory = %path.display(), "removed a killed verify's temporary files"),
+                Ok(()) => tracing::info!(directory = %path.display(), "removed a killed doppel's temporary files"),
                 Err(e) => {
-                    tracing::warn!(directory = %path.display(), error = %e, "cannot remove a killed verify's temporary files")
+                    tracing::warn!(directory = %path.display(), error = %e, "cannot remove a killed doppel's temporary files")
                 }
             }
         }
@@ -98,10 +120,11 @@ impl SpillDir {
             })?,
             Err(_) => DEFAULT_RUN_RECORDS,
         };
-        SpillDir::with_run_records(run_records)
+        SpillDir::with_run_records(Part::Verify, run_records)
     }
 
-    pub fn with_run_records(run_records: usize) -> Result<SpillDir> {
+    /// A new directory for `part` under `TMPDIR`, with runs of `run_records` records.
+    pub fn with_run_records(part: Part, run_records: usize) -> Result<SpillDir> {
         let tmp = std::env::temp_dir();
         remove_abandoned(&tmp);
         let failed = |e: std::io::Error| {
@@ -110,8 +133,8 @@ impl SpillDir {
                 tmp.display()
             ))
         };
-        let dir = tempfile::Builder::new().prefix(PREFIX).tempdir().map_err(failed)?;
-        // Locked under another name, then renamed: another verify never sees it unlocked.
+        let dir = tempfile::Builder::new().prefix(part.prefix()).tempdir().map_err(failed)?;
+        // Locked under another name, then renamed: another run never sees it unlocked.
         let staged = dir.path().join(".owner.lock");
         let owner = File::create(&staged).map_err(failed)?;
         owner.try_lock().map_err(|e| failed(std::io::Error::other(e.to_string())))?;
@@ -461,22 +484,28 @@ mod tests {
         let live = make("doppel-verify-live", true);
         let held = File::open(live.join(OWNER_LOCK)).unwrap();
         held.try_lock().unwrap();
+        let dead_classes = make("doppel-classes-dead", true);
         let unlocked = make("doppel-verify-nolock", false);
         let other = make("not-doppel", true);
         remove_abandoned(tmp.path());
-        assert!(!dead.exists(), "a directory nobody holds is removed");
+        assert!(!dead.exists() && !dead_classes.exists(), "a directory nobody holds is removed");
         assert!(live.join("0.run").exists(), "a live run's directory is kept");
         assert!(unlocked.exists() && other.exists());
-        // Our own directory is locked from its creation: another verify keeps it.
-        let ours = SpillDir::with_run_records(3).unwrap();
-        remove_abandoned(ours.path().parent().unwrap());
-        assert!(ours.path().join(OWNER_LOCK).exists());
+        // Our own directory is locked from its creation: another run keeps it. Its name says
+        // which part of doppel made it.
+        for part in Part::ALL {
+            let ours = SpillDir::with_run_records(part, 3).unwrap();
+            let name = ours.path().file_name().unwrap().to_string_lossy().into_owned();
+            assert!(name.starts_with(part.prefix()), "{name}");
+            remove_abandoned(ours.path().parent().unwrap());
+            assert!(ours.path().join(OWNER_LOCK).exists());
+        }
         drop(held);
     }
 
     #[test]
     fn runs_merge_sorted_and_folded_in_rounds_and_leave_no_file() {
-        let dir = SpillDir::with_run_records(3).unwrap();
+        let dir = SpillDir::with_run_records(Part::Verify, 3).unwrap();
         let mut a = Runs::new(&dir);
         let mut b = Runs::new(&dir);
         // 1000 records over 300 runs: more than one round of FAN_IN.

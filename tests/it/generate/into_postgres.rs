@@ -29,7 +29,11 @@ pub fn trade_profile(dir: &Path) -> (String, PathBuf) {
 }
 
 pub fn generate(profile: &Path, to: &str, extra: &[&str]) -> std::process::Output {
-    let rules = root().join("tests/fixtures/pg/trade.toml");
+    generate_with(&root().join("tests/fixtures/pg/trade.toml"), profile, to, extra)
+}
+
+/// `doppel generate --rules RULES --profile PROFILE --to TO EXTRA…` with the test key.
+pub fn generate_with(rules: &Path, profile: &Path, to: &str, extra: &[&str]) -> std::process::Output {
     let args = [
         &["generate", "--rules", rules.to_str().unwrap(), "--profile", profile.to_str().unwrap(), "--to", to][..],
         extra,
@@ -355,18 +359,7 @@ fn from_a_live_source_into_a_database_with_sequences_set_above_the_generated_key
         None,
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = doppel(
-        &[
-            "generate",
-            "--rules",
-            rules.to_str().unwrap(),
-            "--profile",
-            profile.to_str().unwrap(),
-            "--to",
-            dir.path().join("x.sql").to_str().unwrap(),
-        ],
-        Some(TEST_KEY),
-    );
+    let out = generate_with(&rules, &profile, dir.path().join("x.sql").to_str().unwrap(), &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 

@@ -129,10 +129,34 @@ fn the_page_of_a_northwind_subset_run_into_postgres_draws_the_closure_and_fits_1
     assert!(out.status.success(), "{}", stderr(&out));
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("aria-label=\"subset: tables and foreign keys\""), "no subset graph");
+    assert!(html.contains("<h3>Foreign-key fan-out"), "no fan-out");
+    assert!(html.contains("<code>fk_orders_customers</code>"), "no fan-out of orders → customers");
     // Every table of the closure is a box with its rows selected.
     for t in c.psql(&target, "SELECT schemaname || '.' || relname FROM pg_stat_user_tables").lines() {
         assert!(html.contains(&format!(">{t}</text>")) || html.contains(&format!(">{t}</h2>")), "{t} missing");
     }
     let Some(browser) = chromium() else { return };
     check_page(&browser, &page, 10);
+}
+
+#[test]
+fn the_page_of_a_benchmark_shaped_run_fits_1280_pixels() {
+    // scripts/bench/fixture.sql at a small size (the benchmark's tables, columns and foreign
+    // key), anonymised by the benchmark's rules into PostgreSQL as anon-pg-report runs it.
+    let c = crate::common::pg::cluster();
+    let source = c.bench("report_bench", 2_000, 6_000, "1");
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("bench.html");
+    let rules = root().join("rules/bench.toml");
+    let target = format!("{source}_out");
+    let out = doppel_run(&rules, &c.url(&source), &c.url(&target), &["--report-html", page.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    for table in ["public.customers", "public.orders"] {
+        assert!(html.contains(&format!(">{table}</h2>")), "no section for {table}");
+    }
+    assert!(html.contains("<code>orders_customer_id_fkey</code>"), "no fan-out of orders → customers");
+    let Some(browser) = chromium() else { return };
+    // 20 columns, each with a histogram (numbers, dates or text lengths), and the fan-out's.
+    check_page(&browser, &page, 21);
 }

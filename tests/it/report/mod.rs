@@ -2,6 +2,7 @@
 //! its utility figures checked against values computed independently.
 
 mod browser;
+mod fan_out;
 mod figures;
 mod flags;
 mod generated;
