@@ -186,18 +186,14 @@ pub fn run_checked(
         changed: Condvar::new(),
         in_order,
     };
-    // Tables whose unique domains are their own templates run once, without pass 1
-    // (deferred), unless their utility figures are collected (those see each source batch
-    // beside its final output).
-    if options.utility.is_none() {
-        let deferred: Vec<&str> = plan
-            .tables
-            .iter()
-            .filter(|t| t.action == TableAction::Copy && transformer.deferrable(&t.name))
-            .map(|t| t.name.as_str())
-            .collect();
-        transformer.defer(&deferred);
-    }
+    // Tables whose unique domains are their own templates run once, without pass 1 (deferred).
+    let deferred: Vec<&str> = plan
+        .tables
+        .iter()
+        .filter(|t| t.action == TableAction::Copy && transformer.deferrable(&t.name))
+        .map(|t| t.name.as_str())
+        .collect();
+    transformer.defer(&deferred);
     let done: Mutex<Vec<TableReport>> = Mutex::new(Vec::new());
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
     std::thread::scope(|scope| {
@@ -429,18 +425,28 @@ fn run_deferred(
     observers: Observers<'_>,
 ) -> Result<(u64, u64, u64)> {
     let started = Instant::now();
+    let Observers { classes, fan_out, mut utility } = observers;
     let (spill, spilled) = deferred::Spill::new(&table.name);
     let first = |b: &RecordBatch, first_row| transform.apply_first(b, first_row);
-    let none = Observers { classes: None, fan_out: &mut [], utility: None };
+    // The first half sees the source batches: the utility figures (but the output side of the
+    // unique templates, final only in the second half) and the foreign keys' fan-out (their
+    // columns are never the table's unique templates: those are in no other table's domain).
+    if let Some(collector) = utility.as_deref_mut() {
+        collector.defer_outputs(&transform.deferred_columns());
+    }
+    let seeing_sources = Observers { classes: None, fan_out, utility: utility.as_deref_mut() };
     let (rows_read, ..) =
-        transform_batches(&table.name, stream, &first, Box::new(spill), Some(progress), shared, none)?;
+        transform_batches(&table.name, stream, &first, Box::new(spill), Some(progress), shared, seeing_sources)?;
     unique_pass::log_resolved(shared.pool.install(|| transform.finish_deferred()), started);
-    // The second half's source batches are the spill's: only observers of the output may see
-    // them (the risk counter). No utility nor fan-out is collected for such a table (see
-    // `run_checked`: tables are deferred only when no utility is asked for).
+    // The second half's source batches are the spill's: its observers read only outputs (the
+    // risk counter, and the unique templates' utility output side).
+    if let Some(collector) = utility.as_deref_mut() {
+        collector.second_half();
+    }
+    let seeing_outputs = Observers { classes, fan_out: &mut [], utility };
     let last = |b: &RecordBatch, first_row| transform.apply_ranked(b, first_row);
     let (_, rows, bytes) =
-        transform_batches(&table.name, spilled.into_stream()?, &last, table_sink, None, shared, observers)?;
+        transform_batches(&table.name, spilled.into_stream()?, &last, table_sink, None, shared, seeing_outputs)?;
     Ok((rows_read, rows, bytes))
 }
 

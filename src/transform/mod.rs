@@ -443,6 +443,11 @@ impl TableTransform {
         self.assemble(Arc::new(schema), columns, batch, first_row)
     }
 
+    /// The indexes of the columns whose values [`Self::apply_ranked`] makes final.
+    pub fn deferred_columns(&self) -> Vec<usize> {
+        self.unique_columns().map(|c| c.index).collect()
+    }
+
     /// The columns in a unique domain, in evaluation order.
     fn unique_columns(&self) -> impl Iterator<Item = &ColumnRuntime> {
         self.columns.iter().filter(|c| c.state.is_some())

@@ -212,6 +212,9 @@ struct ColumnCollector {
     kept: bool,
     /// Noised (or kept): a candidate for correlations.
     numeric_rule: bool,
+    /// Its output side is read from the second half of a deferred table's run only
+    /// ([`TableCollector::defer_outputs`]).
+    output_later: bool,
     before: SideStats,
     after: SideStats,
     bins: PairedBins,
@@ -386,6 +389,8 @@ pub struct TableCollector {
     options: Options,
     columns: Vec<ColumnCollector>,
     pairs: Vec<Pair>,
+    /// See [`Self::second_half`].
+    second_half: bool,
 }
 
 impl TableCollector {
@@ -400,6 +405,7 @@ impl TableCollector {
                 personal: c.is_personal(),
                 kept: matches!(c.strategy, Strategy::Keep),
                 numeric_rule: matches!(c.strategy, Strategy::Keep | Strategy::Noise(_)),
+                output_later: false,
                 before: SideStats::default(),
                 after: SideStats::default(),
                 bins: PairedBins::default(),
@@ -415,7 +421,20 @@ impl TableCollector {
                 }
             }
         }
-        TableCollector { options, columns, pairs }
+        TableCollector { options, columns, pairs, second_half: false }
+    }
+
+    /// For a table run in two halves (`crate::pipeline::deferred`): the output side of the
+    /// columns at `indexes` (its unique templates, final only in the second half) is read from
+    /// the second half's batches; [`Self::second_half`] marks where it begins.
+    pub fn defer_outputs(&mut self, indexes: &[usize]) {
+        self.columns.iter_mut().filter(|c| indexes.contains(&c.index)).for_each(|c| c.output_later = true);
+    }
+
+    /// From now on, [`Self::observe`] reads only the output side of the columns given to
+    /// [`Self::defer_outputs`].
+    pub fn second_half(&mut self) {
+        self.second_half = true;
     }
 
     /// A collector of the output alone (`generate`: there is no source batch; the caller
@@ -475,12 +494,19 @@ impl TableCollector {
     /// Counts one source batch and the output batch made from it (same rows, same order).
     /// Runs on the caller's rayon pool, a column per task.
     pub fn observe(&mut self, before: &RecordBatch, after: &RecordBatch) {
+        if self.second_half {
+            self.columns.par_iter_mut().filter(|c| c.output_later).for_each(|c| {
+                let values = Values::read(after.column(c.index), c.reading);
+                observe_side(&mut c.after, &mut c.bins, &mut c.lengths, Side::After, &values, !c.personal);
+            });
+            return;
+        }
         let values: Vec<(Values, Option<Values>)> = self
             .columns
             .par_iter()
             .map(|c| {
                 let read = |batch: &RecordBatch| Values::read(batch.column(c.index), c.reading);
-                (read(before), (!c.kept).then(|| read(after)))
+                (read(before), (!c.kept && !c.output_later).then(|| read(after)))
             })
             .collect();
         self.columns.par_iter_mut().zip(values.par_iter()).for_each(|(c, (b, a))| c.observe(b, a.as_ref()));
@@ -512,5 +538,41 @@ impl TableCollector {
             correlations,
             fan_out: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+
+    use super::TableCollector;
+    use crate::utility::Options;
+
+    #[test]
+    fn a_table_run_in_two_halves_gets_the_figures_of_one_pass() {
+        let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..500));
+        let emails: ArrayRef = Arc::new(StringArray::from_iter_values((0..500).map(|i| format!("p{i}@corp.example"))));
+        let source = RecordBatch::try_from_iter([("id", ids.clone()), ("email", emails)]).unwrap();
+        let rules = "[tables.\"public.t\"]\nkeep = [\"id\"]\ncolumns.email = { action = \"template\", \
+                     template = \"{id}@example.com\", unique = true }\n";
+        let plan = crate::transform::tests::plan_for(rules, &[("public.t", &source)]);
+        let table = &plan.tables[0];
+        let output = |tag: &str| {
+            let emails: ArrayRef =
+                Arc::new(StringArray::from_iter_values((0..500).map(|i| format!("{}{tag}@x", i % 7))));
+            RecordBatch::try_from_iter([("id", ids.clone()), ("email", emails)]).unwrap()
+        };
+        let (candidates, last) = (output(""), output(".2"));
+        let options = Options { min_count: 1 };
+        let mut one_pass = TableCollector::new(table, options);
+        one_pass.observe(&source, &last);
+        let mut halves = TableCollector::new(table, options);
+        halves.defer_outputs(&[1]);
+        halves.observe(&source, &candidates);
+        halves.second_half();
+        halves.observe(&candidates, &last);
+        assert_eq!(halves.finish(), one_pass.finish());
     }
 }
