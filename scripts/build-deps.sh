@@ -5,8 +5,10 @@
 # Does nothing when libclang is already there. Run by README's set-up and by scripts/test.sh.
 set -euo pipefail
 
-if compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null || compgen -G "/usr/lib/*/libclang*.so*" >/dev/null \
-  || [ -n "${LIBCLANG_PATH:-}" ]; then
+# libclang itself: libclang.so or libclang-<version>.so (libclang-cpp, which other packages bring,
+# is a different library and does not count).
+if compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null || compgen -G "/usr/lib/*/libclang.so*" >/dev/null \
+  || compgen -G "/usr/lib/*/libclang-[0-9]*.so*" >/dev/null || [ -n "${LIBCLANG_PATH:-}" ]; then
   exit 0
 fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
