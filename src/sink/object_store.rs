@@ -39,12 +39,10 @@ use super::staging::FileTarget;
 use super::{Sink, TableSink};
 use crate::error::{Error, Result};
 use crate::source::Location;
-use crate::store::StoreUrl;
 use crate::store::client::{Object, Store};
+use crate::store::{PUBLISHING, StoreUrl};
 use crate::table_files;
 
-/// The object that says a publish is under way (or failed half-way) under a prefix.
-pub const PUBLISHING: &str = ".doppel-publishing";
 /// The name of every run's staging prefix starts with this.
 const STAGING: &str = ".doppel-partial-";
 

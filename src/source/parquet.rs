@@ -193,13 +193,13 @@ fn list_store(url: &crate::store::StoreUrl) -> Result<Vec<(String, PartFile)>> {
     use crate::store::client::Store;
     let store = Store::open(url).map_err(|e| Error::source(url, e))?;
     let objects = store.list("").map_err(|e| Error::source(url, e))?;
-    if objects.iter().any(|o| o.name == crate::sink::object_store::PUBLISHING) {
+    if objects.iter().any(|o| o.name == crate::store::PUBLISHING) {
         return Err(Error::source(
             url,
             format!(
                 "a doppel run is publishing into it, or one failed while publishing ({} is there); wait for the \
                  run to finish, or run it again with --replace to publish a complete output",
-                crate::sink::object_store::PUBLISHING
+                crate::store::PUBLISHING
             ),
         ));
     }

@@ -24,6 +24,10 @@ use std::fmt;
 
 use crate::error::{Error, Result};
 
+/// The object that says a publish is under way (or failed half-way) under a prefix: written
+/// by the sink (`sink::object_store`) before it publishes, refused by the source.
+pub const PUBLISHING: &str = ".doppel-publishing";
+
 /// The URL schemes of object stores, and the store each names.
 const SCHEMES: [(&str, &str); 3] = [("s3", "Amazon S3"), ("gs", "Google Cloud Storage"), ("az", "Azure Blob Storage")];
 
