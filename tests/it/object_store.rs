@@ -16,10 +16,9 @@
 use crate::common;
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -53,6 +52,16 @@ boto3.client('s3', aws_access_key_id=keys[0], aws_secret_access_key=keys[1], **k
 print(' '.join(keys))
 ";
 
+/// moto's server on a port of 127.0.0.1 the system picks, printed once it listens; it runs
+/// until its stdin closes (the test drops it) or it is killed.
+const SERVER: &str = "import sys
+from moto.server import ThreadedMotoServer
+server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)
+server.start()
+print(server.get_host_and_port()[1], flush=True)
+sys.stdin.read()
+";
+
 /// A moto server with the bucket `bkt`, stopped when dropped.
 struct Moto {
     child: Child,
@@ -71,28 +80,26 @@ impl Moto {
             eprintln!("skipped: DOPPEL_PYTHON (pyarrow and moto) is not set; run through scripts/test.sh");
             return None;
         };
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let server = Path::new(&python).with_file_name("moto_server");
-        assert!(
-            server.exists(),
-            "{} is missing: scripts/test.sh installs moto[server] into its venv",
-            server.display()
-        );
-        let child = Command::new(server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // The server binds a port the system picks and prints it: a port chosen here and
+        // handed over could be taken by another test's server in between.
+        let mut child = Command::new(&python)
+            .args(["-c", SERVER])
             .env("INITIAL_NO_AUTH_ACTION_COUNT", "7")
-            .stdout(Stdio::null())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start moto_server");
+            .expect("start moto's server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read moto's port");
+        let port: u16 = line.trim().parse().unwrap_or_else(|_| {
+            panic!(
+                "moto's server did not start (printed {line:?}): scripts/test.sh installs moto[server] into its venv"
+            )
+        });
         let endpoint = format!("http://127.0.0.1:{port}");
         let mut moto =
             Moto { child, python, endpoint, key_id: String::new(), secret: String::new(), limited: Default::default() };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not listen on {port} within 60 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
         let out = moto.python(SETUP, &[]);
         let keys: Vec<String> = out.split_whitespace().map(str::to_string).collect();
         let [id, secret, limited_id, limited_secret] =
