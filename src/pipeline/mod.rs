@@ -474,7 +474,7 @@ fn transform_batches(
     shared: &Shared<'_>,
     observers: Observers<'_>,
 ) -> Result<(u64, u64, u64)> {
-    let Observers { mut classes, fan_out, utility: mut collector } = observers;
+    let Observers { mut classes, fan_out, utility: collector } = observers;
     let (to_transform, from_reader) = bounded(2);
     let (to_writer, from_transform) = bounded::<RecordBatch>(2);
     std::thread::scope(|scope| -> Result<(u64, u64, u64)> {
@@ -507,6 +507,17 @@ fn transform_batches(
             })
         });
         let to_counter = counter.is_some().then_some(to_counter);
+        // The utility figures, on a thread of their own too: the transform does not wait for
+        // them unless they fall two batches behind.
+        let (to_collector, from_transform_observed) = bounded::<(RecordBatch, RecordBatch)>(2);
+        let collector = collector.map(|collector| {
+            scope.spawn(move || {
+                for (source, output) in from_transform_observed {
+                    shared.pool.install(|| collector.observe(&source, &output));
+                }
+            })
+        });
+        let to_collector = collector.is_some().then_some(to_collector);
         let mut rows: u64 = 0;
         let mut rows_read: u64 = 0;
         let mut failure: Option<Error> = None;
@@ -539,8 +550,10 @@ fn transform_batches(
             if let Some(progress) = progress {
                 progress.add(out.num_rows() as u64);
             }
-            if let Some(collector) = collector.as_deref_mut() {
-                shared.pool.install(|| collector.observe(&batch, &out));
+            if let Some(to_collector) = &to_collector
+                && to_collector.send((batch.clone(), out.clone())).is_err()
+            {
+                break; // the collector panicked; said below
             }
             if to_writer.send(out).is_err() {
                 break; // the writer failed; its error is collected below
@@ -549,10 +562,14 @@ fn transform_batches(
         drop(from_reader);
         drop(to_writer);
         drop(to_counter);
+        drop(to_collector);
         let _ = reader.join();
         let written = writer.join().map_err(|_| Error::target(table, "the writer thread panicked"))?;
         let counted =
             counter.map(|c| c.join().map_err(|_| Error::target(table, "the risk and fan-out counter panicked")));
+        if let Some(collector) = collector {
+            collector.join().map_err(|_| Error::target(table, "the utility collector panicked"))?;
+        }
         if let Some(e) = failure {
             return Err(e);
         }
