@@ -17,6 +17,10 @@
 //!                          carried columns   ─bytes─▶ Binary ─────────────────────▶ (as they are)
 //! ```
 //!
+//! The report's utility figures need a carried column's values: [`decode`] turns its bytes back
+//! into the column the source would have decoded, off the path to the sink, for the columns
+//! [`decodable`] says it can.
+//!
 //! Which format: the sink's (text for SQL dumps and tables loaded as text; binary for tables
 //! loaded in binary, only from a source server of the same major version, and only when every
 //! decoded column has a binary decoder, see [`crate::pg::decode_binary`]). A carried column
@@ -24,9 +28,14 @@
 
 use std::sync::Arc;
 
+use arrow_array::{Array, ArrayRef, BinaryArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
+use super::decode::ColumnBuilder;
+use super::decode_binary::{append_binary, binary_form, numeric_text};
 use super::raw_copy::CopyFormat;
+use super::text_forms::ValueError;
+use super::types::ColumnKind;
 
 /// Field metadata key marking a carried column; its value is the COPY format of its bytes.
 pub const CARRIED: &str = "doppel.carried";
@@ -82,6 +91,56 @@ pub fn with_carried_fields(sink_schema: &SchemaRef, batch_schema: &Schema) -> Sc
     Arc::new(Schema::new_with_metadata(fields, sink_schema.metadata().clone()))
 }
 
+/// Whether [`decode`] can give back the values of a column of `kind`, whose type the catalog
+/// names `pg_type`, carried in `format`: always from text; from binary, the types whose binary
+/// form the binary decoder reads ([`super::decode_binary`]) and `numeric`.
+pub fn decodable(kind: ColumnKind, pg_type: &str, format: CopyFormat) -> bool {
+    match format {
+        CopyFormat::Text => true,
+        CopyFormat::Binary => is_numeric(pg_type) || binary_form(kind, pg_type).is_some(),
+    }
+}
+
+fn is_numeric(pg_type: &str) -> bool {
+    pg_type.split('(').next().unwrap_or(pg_type) == "numeric"
+}
+
+/// The values of a carried column: its bytes (`array`, as the source gave them in `format`)
+/// decoded as the source decodes a column of `kind` whose type the catalog names `pg_type`.
+/// Only for columns [`decodable`] accepts.
+pub fn decode(
+    array: &BinaryArray,
+    format: CopyFormat,
+    kind: ColumnKind,
+    pg_type: &str,
+) -> Result<ArrayRef, ValueError> {
+    let mut column = ColumnBuilder::new(kind, array.len());
+    let mut scratch = Vec::new();
+    let jsonb = match format {
+        CopyFormat::Binary if !is_numeric(pg_type) => {
+            binary_form(kind, pg_type).ok_or(ValueError::Syntax("binary form"))?
+        }
+        _ => false,
+    };
+    for value in array.iter() {
+        let Some(v) = value else {
+            column.append_null();
+            continue;
+        };
+        match format {
+            CopyFormat::Text => {
+                column.append(super::copy_text::unescape(v, &mut scratch).map_err(ValueError::from)?)?
+            }
+            CopyFormat::Binary if is_numeric(pg_type) => {
+                numeric_text(v, &mut scratch)?;
+                column.append(&scratch)?;
+            }
+            CopyFormat::Binary => append_binary(&mut column, v, jsonb)?,
+        }
+    }
+    Ok(column.finish())
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -113,5 +172,57 @@ mod tests {
         let merged = with_carried_fields(&sink, &batch);
         assert_eq!(merged.field(0), batch.field(0));
         assert_eq!(merged.field(1), sink.field(1));
+    }
+
+    /// `numeric_send`'s form: digit count, weight, sign, display scale, base-10000 digits.
+    fn numeric(weight: i16, sign: u16, dscale: u16, digits: &[u16]) -> Vec<u8> {
+        let mut v = Vec::new();
+        for w in [digits.len() as u16, weight as u16, sign, dscale].into_iter().chain(digits.iter().copied()) {
+            v.extend_from_slice(&w.to_be_bytes());
+        }
+        v
+    }
+
+    #[test]
+    fn carried_bytes_decode_to_the_values_the_source_would_have_decoded() {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::{Decimal128Type, Int64Type, TimestampMicrosecondType};
+
+        // Binary: bigint, timestamptz, and numeric(10,2) through its text form.
+        let ints = BinaryArray::from_iter([Some(42i64.to_be_bytes().to_vec()), None]);
+        let decoded = decode(&ints, CopyFormat::Binary, ColumnKind::Int64, "bigint").unwrap();
+        assert_eq!(decoded.as_primitive::<Int64Type>().iter().collect::<Vec<_>>(), [Some(42), None]);
+        let micros_since_2000 = 86_400_000_000i64;
+        let stamps = BinaryArray::from_iter_values([micros_since_2000.to_be_bytes()]);
+        let decoded = decode(&stamps, CopyFormat::Binary, ColumnKind::TimestampTz, "timestamp with time zone").unwrap();
+        assert_eq!(
+            decoded.as_primitive::<TimestampMicrosecondType>().value(0),
+            946_684_800_000_000 + micros_since_2000
+        );
+        let amounts = BinaryArray::from_iter_values([
+            numeric(0, 0, 2, &[1234, 5600]),
+            numeric(-1, 0, 2, &[500]),
+            numeric(1, 0x4000, 2, &[1, 0, 5000]),
+            numeric(0, 0, 2, &[]),
+        ]);
+        let kind = ColumnKind::Decimal { precision: 12, scale: 2 };
+        assert!(decodable(kind, "numeric(12,2)", CopyFormat::Binary));
+        let decoded = decode(&amounts, CopyFormat::Binary, kind, "numeric(12,2)").unwrap();
+        let cents: Vec<i128> = decoded.as_primitive::<Decimal128Type>().values().to_vec();
+        assert_eq!(cents, [123456, 5, -1000050, 0]);
+        let nan = BinaryArray::from_iter_values([numeric(0, 0xC000, 0, &[])]);
+        assert!(decode(&nan, CopyFormat::Binary, kind, "numeric(12,2)").is_err(), "NaN has no Decimal128 value");
+        let text = decode(&amounts, CopyFormat::Binary, ColumnKind::Text, "numeric").unwrap();
+        let text: Vec<&str> = text.as_string::<i32>().iter().map(Option::unwrap).collect();
+        assert_eq!(text, ["1234.56", "0.05", "-10000.50", "0.00"]);
+
+        // Text: still escaped.
+        let notes = BinaryArray::from_iter([Some(&b"a\\tb\nc"[..]), None]);
+        let decoded = decode(&notes, CopyFormat::Text, ColumnKind::Text, "text").unwrap();
+        assert_eq!(decoded.as_string::<i32>().iter().collect::<Vec<_>>(), [Some("a\tb\nc"), None]);
+
+        // Enums have no binary decoder here.
+        assert!(!decodable(ColumnKind::Text, "mood", CopyFormat::Binary));
+        assert!(decodable(ColumnKind::Text, "mood", CopyFormat::Text));
     }
 }

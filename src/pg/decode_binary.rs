@@ -32,7 +32,7 @@ const EPOCH_MICROS: i64 = 946_684_800_000_000;
 /// when its binary form is not decoded here. Domains over numbers, dates and times have their
 /// base type's binary form; text kinds are decoded only for the types whose binary form is
 /// their text (enums, arrays, ranges and domains over text are not). Numeric is not decoded.
-fn binary_form(kind: ColumnKind, pg_type: &str) -> Option<bool> {
+pub(super) fn binary_form(kind: ColumnKind, pg_type: &str) -> Option<bool> {
     match kind {
         ColumnKind::Text => match pg_type.split('(').next().unwrap_or(pg_type) {
             "text" | "character varying" | "character" | "json" => Some(false),
@@ -45,7 +45,7 @@ fn binary_form(kind: ColumnKind, pg_type: &str) -> Option<bool> {
 }
 
 /// Appends one non-NULL value to `column`, given the bytes of its binary form.
-fn append_binary(column: &mut ColumnBuilder, v: &[u8], jsonb: bool) -> Result<(), ValueError> {
+pub(super) fn append_binary(column: &mut ColumnBuilder, v: &[u8], jsonb: bool) -> Result<(), ValueError> {
     match column {
         ColumnBuilder::Int16(b) => b.append_value(i16::from_be_bytes(fixed(v, "smallint")?)),
         ColumnBuilder::Int32(b) => b.append_value(i32::from_be_bytes(fixed(v, "integer")?)),
@@ -82,6 +82,65 @@ fn append_binary(column: &mut ColumnBuilder, v: &[u8], jsonb: bool) -> Result<()
         ColumnBuilder::Uuid(b) => b.append_value(fixed::<16>(v, "uuid")?).expect("a uuid is 16 bytes"),
         // Refused by `binary_form`.
         ColumnBuilder::Decimal(..) => return Err(ValueError::Syntax("numeric (binary form)")),
+    }
+    Ok(())
+}
+
+/// The text form of a `numeric` given its binary form (PostgreSQL's `numeric_send`: digit
+/// count, weight, sign, display scale, then base-10000 digits), written into `out` as
+/// `numeric_out` writes it: the display scale's digits after the point, `NaN`, `Infinity`.
+pub(super) fn numeric_text(v: &[u8], out: &mut Vec<u8>) -> Result<(), ValueError> {
+    const SYNTAX: ValueError = ValueError::Syntax("numeric (binary form)");
+    let word = |i: usize| v.get(i..i + 2).map(|b| u16::from_be_bytes([b[0], b[1]])).ok_or(SYNTAX);
+    let (ndigits, weight, sign, dscale) = (word(0)? as usize, word(2)? as i16 as i32, word(4)?, word(6)? as i32);
+    if v.len() != 8 + 2 * ndigits {
+        return Err(SYNTAX);
+    }
+    out.clear();
+    match sign {
+        0x0000 => {}
+        0x4000 => out.push(b'-'),
+        0xC000 => {
+            out.extend_from_slice(b"NaN");
+            return Ok(());
+        }
+        0xD000 => {
+            out.extend_from_slice(b"Infinity");
+            return Ok(());
+        }
+        0xF000 => {
+            out.extend_from_slice(b"-Infinity");
+            return Ok(());
+        }
+        _ => return Err(SYNTAX),
+    }
+    let digit = |d: i32| -> Result<u16, ValueError> {
+        match usize::try_from(d) {
+            Ok(d) if d < ndigits => word(8 + 2 * d).and_then(|w| if w < 10_000 { Ok(w) } else { Err(SYNTAX) }),
+            _ => Ok(0),
+        }
+    };
+    if weight < 0 {
+        out.push(b'0');
+    } else {
+        for d in 0..=weight {
+            let w = digit(d)?;
+            if d == 0 {
+                out.extend_from_slice(w.to_string().as_bytes());
+            } else {
+                out.extend_from_slice(format!("{w:04}").as_bytes());
+            }
+        }
+    }
+    if dscale > 0 {
+        out.push(b'.');
+        let start = out.len();
+        let mut d = weight + 1;
+        while ((out.len() - start) as i32) < dscale {
+            out.extend_from_slice(format!("{:04}", digit(d)?).as_bytes());
+            d += 1;
+        }
+        out.truncate(start + dscale as usize);
     }
     Ok(())
 }

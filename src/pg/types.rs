@@ -126,6 +126,27 @@ impl ColumnKind {
         }
     }
 
+    /// The kind whose [`Self::data_type`] is `data_type` (the mapping is one to one).
+    pub fn of_data_type(data_type: &DataType) -> Option<ColumnKind> {
+        Some(match data_type {
+            DataType::Int16 => ColumnKind::Int16,
+            DataType::Int32 => ColumnKind::Int32,
+            DataType::Int64 => ColumnKind::Int64,
+            DataType::Float32 => ColumnKind::Float32,
+            DataType::Float64 => ColumnKind::Float64,
+            DataType::Boolean => ColumnKind::Bool,
+            DataType::Utf8 => ColumnKind::Text,
+            DataType::Date32 => ColumnKind::Date,
+            DataType::Time64(TimeUnit::Microsecond) => ColumnKind::Time,
+            DataType::Timestamp(TimeUnit::Microsecond, None) => ColumnKind::Timestamp,
+            DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) if tz.as_ref() == "UTC" => ColumnKind::TimestampTz,
+            DataType::Decimal128(precision, scale) => ColumnKind::Decimal { precision: *precision, scale: *scale },
+            DataType::Binary => ColumnKind::Bytea,
+            DataType::FixedSizeBinary(16) => ColumnKind::Uuid,
+            _ => return None,
+        })
+    }
+
     /// The Arrow field for a column of this kind.
     pub fn field(&self, name: &str, pg_type: &str, nullable: bool, generated: bool) -> Field {
         let mut metadata = HashMap::from([(PG_TYPE.to_string(), pg_type.to_string())]);

@@ -384,7 +384,9 @@ fn run_table(table: &TablePlan, shared: &Shared<'_>) -> Result<TableReport> {
 struct Decoded {
     /// Those the counts read: the quasi-identifiers (risk), the foreign keys' (fan-out).
     counted: Vec<usize>,
-    /// Every column: the utility figures profile each source column.
+    /// Every column: the utility figures profile each source column. A kept column may still
+    /// be carried when the collector can decode its bytes itself (on its own thread), so that
+    /// the path to the sink stays as without the report.
     all: bool,
 }
 
@@ -399,8 +401,9 @@ fn read_batches(
 ) -> Result<BatchStream> {
     let batch_rows = shared.options.batch_rows.max(1);
     let mut carried = transform.unread_columns(table.schema.fields().len());
-    if decoded.all {
-        carried.clear();
+    if let (true, Some(request)) = (decoded.all, request) {
+        // The utility figures read every column: a carried one only if they can decode it.
+        carried.retain(|&i| utility_decodes(table.schema.field(i), request.format));
     }
     carried.retain(|i| !decoded.counted.contains(i));
     if let Some(request) = request
@@ -411,6 +414,15 @@ fn read_batches(
         return Ok(stream);
     }
     shared.source.read(&table.name, batch_rows)
+}
+
+/// Whether the utility collector can decode `field` carried in `format` ([`crate::pg::carried::decode`]).
+fn utility_decodes(field: &arrow_schema::Field, format: crate::pg::raw_copy::CopyFormat) -> bool {
+    let pg_type = field.metadata().get(crate::schema::PG_TYPE);
+    match (crate::pg::types::ColumnKind::of_data_type(field.data_type()), pg_type) {
+        (Some(kind), Some(pg_type)) => crate::pg::carried::decodable(kind, pg_type, format),
+        _ => false,
+    }
 }
 
 /// A table that runs once though it has unique values ([`deferred`]): transformed into a

@@ -13,6 +13,8 @@ use super::bins::{PairedBins, Side};
 use super::distinct::{ByHash, Distinct};
 use super::expected::{Category, Expected};
 use super::{ColumnUtility, Correlation, Distance, Kind, Metric, Options, Profile, Utility};
+use crate::pg::carried;
+use crate::pg::types::ColumnKind;
 use crate::plan::{Strategy, TablePlan};
 
 /// Distinct values per side whose counts are kept (by hash) for categories and their distance.
@@ -207,6 +209,8 @@ struct ColumnCollector {
     index: usize,
     name: String,
     reading: Reading,
+    /// How the source decodes it: for a column it carries undecoded.
+    kind: Option<ColumnKind>,
     personal: bool,
     /// Kept: the output is the source, so only the source side is read.
     kept: bool,
@@ -222,6 +226,25 @@ struct ColumnCollector {
 }
 
 impl ColumnCollector {
+    /// The column's values in `batch`: decoded here when the source carried its bytes
+    /// ([`crate::pg::carried`]); as they stand (read as "other" values) if that fails.
+    fn decoded(&self, batch: &RecordBatch) -> ArrayRef {
+        let array = batch.column(self.index);
+        let field = batch.schema_ref().field(self.index).clone();
+        let (Some(format), Some(kind), Some(pg_type)) =
+            (carried::carried_format(&field), self.kind, field.metadata().get(crate::schema::PG_TYPE))
+        else {
+            return array.clone();
+        };
+        match carried::decode(array.as_binary::<i32>(), format, kind, pg_type) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                tracing::warn!(column = %self.name, problem = %e, "the report cannot read this column's values");
+                array.clone()
+            }
+        }
+    }
+
     fn observe(&mut self, before: &Values, after: Option<&Values>) {
         observe_side(&mut self.before, &mut self.bins, &mut self.lengths, Side::Before, before, !self.personal);
         if let Some(after) = after {
@@ -402,6 +425,7 @@ impl TableCollector {
                 index: c.index,
                 name: c.name.clone(),
                 reading: Reading::of(table.schema.field(c.index).data_type()),
+                kind: ColumnKind::of_data_type(table.schema.field(c.index).data_type()),
                 personal: c.is_personal(),
                 kept: matches!(c.strategy, Strategy::Keep),
                 numeric_rule: matches!(c.strategy, Strategy::Keep | Strategy::Noise(_)),
@@ -505,7 +529,7 @@ impl TableCollector {
             .columns
             .par_iter()
             .map(|c| {
-                let read = |batch: &RecordBatch| Values::read(batch.column(c.index), c.reading);
+                let read = |batch: &RecordBatch| Values::read(&c.decoded(batch), c.reading);
                 (read(before), (!c.kept && !c.output_later).then(|| read(after)))
             })
             .collect();
