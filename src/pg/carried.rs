@@ -116,10 +116,9 @@ pub fn decode(
 ) -> Result<ArrayRef, ValueError> {
     let mut column = ColumnBuilder::new(kind, array.len());
     let mut scratch = Vec::new();
+    let numeric = is_numeric(pg_type);
     let jsonb = match format {
-        CopyFormat::Binary if !is_numeric(pg_type) => {
-            binary_form(kind, pg_type).ok_or(ValueError::Syntax("binary form"))?
-        }
+        CopyFormat::Binary if !numeric => binary_form(kind, pg_type).ok_or(ValueError::Syntax("binary form"))?,
         _ => false,
     };
     for value in array.iter() {
@@ -131,7 +130,7 @@ pub fn decode(
             CopyFormat::Text => {
                 column.append(super::copy_text::unescape(v, &mut scratch).map_err(ValueError::from)?)?
             }
-            CopyFormat::Binary if is_numeric(pg_type) => {
+            CopyFormat::Binary if numeric => {
                 numeric_text(v, &mut scratch)?;
                 column.append(&scratch)?;
             }

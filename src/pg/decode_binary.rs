@@ -120,16 +120,16 @@ pub(super) fn numeric_text(v: &[u8], out: &mut Vec<u8>) -> Result<(), ValueError
             _ => Ok(0),
         }
     };
+    // The four decimal digits of a base-10000 digit.
+    let group = |w: u16| [w / 1000, w / 100 % 10, w / 10 % 10, w % 10].map(|x| b'0' + x as u8);
     if weight < 0 {
         out.push(b'0');
     } else {
         for d in 0..=weight {
-            let w = digit(d)?;
-            if d == 0 {
-                out.extend_from_slice(w.to_string().as_bytes());
-            } else {
-                out.extend_from_slice(format!("{w:04}").as_bytes());
-            }
+            let digits = group(digit(d)?);
+            // The first group without its leading zeros (but one digit at least).
+            let skip = if d == 0 { digits[..3].iter().take_while(|&&c| c == b'0').count() } else { 0 };
+            out.extend_from_slice(&digits[skip..]);
         }
     }
     if dscale > 0 {
@@ -137,7 +137,7 @@ pub(super) fn numeric_text(v: &[u8], out: &mut Vec<u8>) -> Result<(), ValueError
         let start = out.len();
         let mut d = weight + 1;
         while ((out.len() - start) as i32) < dscale {
-            out.extend_from_slice(format!("{:04}", digit(d)?).as_bytes());
+            out.extend_from_slice(&group(digit(d)?));
             d += 1;
         }
         out.truncate(start + dscale as usize);

@@ -230,9 +230,9 @@ impl ColumnCollector {
     /// ([`crate::pg::carried`]); as they stand (read as "other" values) if that fails.
     fn decoded(&self, batch: &RecordBatch) -> ArrayRef {
         let array = batch.column(self.index);
-        let field = batch.schema_ref().field(self.index).clone();
+        let field = batch.schema_ref().field(self.index);
         let (Some(format), Some(kind), Some(pg_type)) =
-            (carried::carried_format(&field), self.kind, field.metadata().get(crate::schema::PG_TYPE))
+            (carried::carried_format(field), self.kind, field.metadata().get(crate::schema::PG_TYPE))
         else {
             return array.clone();
         };
